@@ -1,0 +1,90 @@
+/**
+ * Helpers shared by the contrastive losses in this folder (private to `lib/loss/`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Added to a logit to take it out of a log-sum-exp: `exp(-1e9 - max)` is exactly 0 in
+ * float32, while the sum stays finite, so masked entries give neither NaN nor gradient.
+ */
+export const MASKED_LOGIT = -1e9;
+
+/** Smallest squared norm used by {@linkcode l2Normalize} (as `tf.math.l2_normalize`). */
+const NORM_EPSILON = 1e-12;
+
+/**
+ * Divides each vector along the last axis by its L2 norm: `x · rsqrt(max(Σ x², 1e-12))`,
+ * the same as TensorFlow's `tf.math.l2_normalize`. A zero vector stays zero.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { l2Normalize } from "./_common.ts";
+ * const unit = l2Normalize(tf.tensor2d([[3, 4]]));
+ * console.assert(Math.abs((await unit.data())[0] - 0.6) < 1e-6);
+ * ```
+ */
+export function l2Normalize<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => {
+    const squared = tf.sum(tf.square(x), -1, true); // [..., 1]
+    return tf.mul(x, tf.rsqrt(tf.maximum(squared, NORM_EPSILON))) as T;
+  });
+}
+
+/**
+ * Checks that a temperature is a finite number above 0.
+ *
+ * @example
+ * ```ts
+ * import { checkTemperature } from "./_common.ts";
+ * checkTemperature(0.07, "nceLoss()");
+ * ```
+ */
+export function checkTemperature(temperature: number, where: string): void {
+  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature <= 0) {
+    throw new RangeError(
+      `${where}: temperature must be a finite number above 0, got ${temperature}`,
+    );
+  }
+}
+
+/**
+ * Checks that a tensor has the expected rank, naming it in the error.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { checkRank } from "./_common.ts";
+ * checkRank(tf.zeros([2, 3]), 2, "zV", "nceLoss()");
+ * ```
+ */
+export function checkRank(x: tf.Tensor, rank: number, name: string, where: string): void {
+  if (!(x instanceof tf.Tensor)) {
+    throw new TypeError(`${where}: ${name} must be a tf.Tensor, got ${typeof x}`);
+  }
+  if (x.rank !== rank) {
+    throw new TypeError(
+      `${where}: ${name} must have rank ${rank}, got shape [${x.shape.join(", ")}]`,
+    );
+  }
+}
+
+/**
+ * Turns a mask of any dtype into float32 0/1 values (`1` where the mask is above 0).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { binaryMask } from "./_common.ts";
+ * const m = binaryMask(tf.tensor1d([0, 2, 1], "int32"));
+ * console.assert((await m.data()).join() === "0,1,1");
+ * ```
+ */
+export function binaryMask(mask: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.cast(tf.greater(mask, 0), "float32"));
+}

@@ -1,0 +1,111 @@
+/**
+ * The MIL-NCE loss VATT uses to align video and text (several captions per clip).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { binaryMask, checkRank, checkTemperature, l2Normalize, MASKED_LOGIT } from "./_common.ts";
+
+/** Options of {@linkcode milNceLoss}. */
+export interface MilNceLossOptions {
+  /** Softmax temperature τ; the logits are `z_v·z_t / τ`. Default 0.07 (VATT). */
+  temperature?: number;
+  /**
+   * `[B, P]`, any dtype: 1 (above 0) where caption `p` of clip `i` is real, 0 for padding.
+   * Masked-out captions count nowhere; a clip with no real caption is left out of the
+   * average. Default: every caption is real.
+   */
+  mask?: tf.Tensor2D;
+  /** L2-normalise each vector of `zV` and `zT` before the dot products. Default true. */
+  normalize?: boolean;
+}
+
+/** Default options of {@linkcode milNceLoss}. */
+export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOptions, "mask">>> = {
+  temperature: 0.07,
+  normalize: true,
+};
+
+/**
+ * Multiple-instance NCE loss between video and text embeddings (Miech et al. 2020; VATT eq. 3).
+ *
+ * With `s_i,jp = z_v^i · z_t^{j,p} / τ` (vectors L2-normalised first when `normalize`), `P_j`
+ * the real captions of clip `j` and `M` the clips with at least one real caption:
+ *
+ * ```
+ * L = 1/|M| · Σ_{i∈M} −log( Σ_{p∈P_i} exp(s_i,ip) / Σ_{j} Σ_{p∈P_j} exp(s_i,jp) )
+ *   = 1/|M| · Σ_{i∈M} ( logsumexp_{j, p∈P_j} s_i,jp − logsumexp_{p∈P_i} s_i,ip )
+ * ```
+ *
+ * The denominator holds every real caption of the batch, the clip's own included. Both
+ * log-sum-exps leave entries out by adding −1e9 to them, so the loss and its gradient stay
+ * finite; when no clip has a real caption the loss is 0.
+ *
+ * @param zV video embeddings `[B, D]`.
+ * @param zT text embeddings `[B, P, D]`: `P` captions (or caption slots) per clip.
+ * @returns a float32 scalar (a new tensor; the caller disposes it).
+ * @throws {TypeError} when an input is not a tensor of the right rank.
+ * @throws {RangeError} when shapes disagree or the temperature is not above 0.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { milNceLoss } from "./mil_nce.ts";
+ * const zV = tf.tensor2d([[1, 0], [0, 1]]); // [B=2, D=2]
+ * const zT = tf.tensor3d([[[1, 0], [0, 1]], [[0, 1], [0, 1]]]); // [B=2, P=2, D=2]
+ * const mask = tf.tensor2d([[1, 0], [1, 1]]); // clip 0 has one real caption
+ * const loss = milNceLoss(zV, zT, { temperature: 1, mask });
+ * // clip 0: −log(e / (e + 1 + 1)); clip 1: −log(2e / (2e + 1))
+ * const e = Math.E;
+ * const expected = (-Math.log(e / (e + 2)) - Math.log((2 * e) / (2 * e + 1))) / 2;
+ * console.assert(Math.abs((await loss.data())[0] - expected) < 1e-6);
+ * tf.dispose([zV, zT, mask, loss]);
+ * ```
+ */
+export function milNceLoss(
+  zV: tf.Tensor2D,
+  zT: tf.Tensor3D,
+  options: MilNceLossOptions = {},
+): tf.Scalar {
+  const where = "milNceLoss()";
+  const { temperature, normalize } = { ...DEFAULT_MIL_NCE_LOSS_OPTIONS, ...options };
+  checkTemperature(temperature, where);
+  checkRank(zV, 2, "zV", where);
+  checkRank(zT, 3, "zT", where);
+  const [batch, dim] = zV.shape;
+  const captions = zT.shape[1];
+  if (zT.shape[0] !== batch || zT.shape[2] !== dim) {
+    throw new RangeError(
+      `${where}: zT [${zT.shape.join(", ")}] does not fit zV [${zV.shape.join(", ")}]` +
+        ` (expected [${batch}, P, ${dim}])`,
+    );
+  }
+  if (options.mask !== undefined) {
+    checkRank(options.mask, 2, "mask", where);
+    if (options.mask.shape[0] !== batch || options.mask.shape[1] !== captions) {
+      throw new RangeError(
+        `${where}: mask [${options.mask.shape.join(", ")}] must have shape [${batch}, ${captions}]`,
+      );
+    }
+  }
+
+  return tf.tidy(() => {
+    const v = normalize ? l2Normalize(zV) : zV; // [B, D]
+    const t = tf.reshape(normalize ? l2Normalize(zT) : zT, [batch * captions, dim]); // [B·P, D]
+    const logits = tf.div(tf.matMul(v, t, false, true), temperature); // [B, B·P], s_i,jp
+
+    const mask = options.mask === undefined ? tf.ones([batch, captions]) : binaryMask(options.mask); // [B, P]
+    const real = tf.reshape(mask, [1, batch * captions]); // [1, B·P]
+    const own = tf.reshape(
+      tf.mul(tf.reshape(tf.eye(batch), [batch, batch, 1]), tf.reshape(mask, [1, batch, captions])),
+      [batch, batch * captions],
+    ); // [B, B·P], 1 where caption jp is a real caption of clip i (j = i)
+    const hasText = tf.cast(tf.greater(tf.sum(mask, 1), 0), "float32"); // [B]
+
+    const lseAll = tf.logSumExp(tf.add(logits, tf.mul(tf.sub(1, real), MASKED_LOGIT)), 1); // [B]
+    const lseOwn = tf.logSumExp(tf.add(logits, tf.mul(tf.sub(1, own), MASKED_LOGIT)), 1); // [B]
+    const perClip = tf.mul(tf.sub(lseAll, lseOwn), hasText); // [B]
+    return tf.div(tf.sum(perClip), tf.maximum(tf.sum(hasText), 1)) as tf.Scalar;
+  });
+}

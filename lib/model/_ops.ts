@@ -1,0 +1,103 @@
+/**
+ * Small tensor operations the model needs that work, forward and backward, on
+ * every backend the project uses. The wasm backend has no `UnsortedSegmentSum`
+ * kernel, so the built-in gradient of `tf.gather` fails there; `gatherRows`
+ * gives the same result with a gradient written through `tf.scatterND`, which
+ * every backend has.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Rows of a 2-D tensor: `out[i] = x[indices[i]]`, with a gradient that sums
+ * into repeated rows.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gatherRows } from "./_ops.ts";
+ * const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+ * const y = gatherRows(x, tf.tensor1d([2, 0], "int32")); // [[5, 6], [1, 2]]
+ * console.assert(y.shape[0] === 2);
+ * ```
+ */
+export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const table = args[0] as tf.Tensor2D;
+      const save = args[1] as tf.GradSaveFunc;
+      save([indices]);
+      const value = tf.gather(table, indices) as tf.Tensor2D; // [K, D]
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const idx = tf.reshape(saved[0], [-1, 1]); // [K, 1]
+        return tf.scatterND(idx, dy, x.shape); // [N, D], duplicates summed
+      };
+      return { value, gradFunc };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * A dense layer on the last axis: `x · kernel (+ bias)`, for any leading shape.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { dense } from "./_ops.ts";
+ * const y = dense(tf.ones([2, 3, 4]), tf.ones([4, 5]), tf.zeros([5]));
+ * console.assert(y.shape.join() === "2,3,5");
+ * ```
+ */
+export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const lead = x.shape.slice(0, -1);
+  const inDim = x.shape[x.shape.length - 1];
+  const outDim = kernel.shape[1]!;
+  const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D; // [M, in]
+  const y = bias
+    ? tf.fused.matMul({ a: flat, b: kernel as tf.Tensor2D, bias })
+    : tf.matMul(flat, kernel as tf.Tensor2D); // [M, out]
+  return tf.reshape(y, [...lead, outDim]);
+}
+
+/**
+ * Layer normalisation over the last axis.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { layerNorm } from "./_ops.ts";
+ * const y = layerNorm(tf.tensor2d([[1, 2, 3]]), tf.ones([3]), tf.zeros([3]));
+ * console.assert(Math.abs((await y.data())[1]) < 1e-6);
+ * ```
+ */
+export function layerNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  options: { epsilon?: number } = {},
+): tf.Tensor {
+  const axis = x.rank - 1;
+  const { mean, variance } = tf.moments(x, axis, true);
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, options.epsilon ?? 1e-6)));
+  return tf.add(tf.mul(normed, gamma), beta);
+}
+
+/**
+ * GELU with the exact error function: `0.5·x·(1 + erf(x/√2))`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gelu } from "./_ops.ts";
+ * console.assert(Math.abs((await gelu(tf.scalar(1)).data())[0] - 0.8413447) < 1e-5);
+ * ```
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}

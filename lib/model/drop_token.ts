@@ -1,0 +1,63 @@
+/**
+ * DropToken: during training, each clip keeps a random subset of its video and
+ * audio tokens (the same count for every clip, different positions), drawn from
+ * the run's seeded generator.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { keptTokenCount } from "../config/vatt_config.ts";
+import type { Rng } from "../util/rng.ts";
+import { gatherRows } from "./_ops.ts";
+
+/**
+ * The indices kept for each of `batch` clips: `keptTokenCount(n, rate)` sorted
+ * distinct positions per clip.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../util/rng.ts";
+ * import { dropTokenIndices } from "./drop_token.ts";
+ * const idx = dropTokenIndices(2, 10, { rate: 0.5, rng: new Rng(1) });
+ * console.assert(idx.length === 2 && idx[0].length === 5);
+ * ```
+ */
+export function dropTokenIndices(
+  batch: number,
+  n: number,
+  options: { rate: number; rng: Rng },
+): number[][] {
+  const keep = keptTokenCount(n, options.rate);
+  return Array.from({ length: batch }, () => options.rng.sample(n, keep));
+}
+
+/**
+ * Keeps a random subset of the tokens `[B, N, d]` → `[B, K, d]` with
+ * `K = max(1, floor(N·(1 − rate)))`. A rate of 0 returns the input unchanged.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropTokens } from "./drop_token.ts";
+ * const kept = dropTokens(tf.ones([2, 10, 4]), { rate: 0.5, rng: new Rng(0) });
+ * console.assert(kept.shape.join() === "2,5,4");
+ * ```
+ */
+export function dropTokens(
+  tokens: tf.Tensor3D,
+  options: { rate: number; rng: Rng },
+): tf.Tensor3D {
+  if (options.rate === 0) return tokens;
+  const [b, n, d] = tokens.shape;
+  const picked = dropTokenIndices(b, n, options);
+  const keep = picked[0].length;
+  const flatIdx = new Int32Array(b * keep);
+  picked.forEach((row, i) => row.forEach((j, k) => (flatIdx[i * keep + k] = i * n + j)));
+  return tf.tidy(() => {
+    const flat = tf.reshape(tokens, [b * n, d]) as tf.Tensor2D; // [B·N, d]
+    const rows = gatherRows(flat, tf.tensor1d(flatIdx, "int32")); // [B·K, d]
+    return tf.reshape(rows, [b, keep, d]) as tf.Tensor3D; // [B, K, d]
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * The common-space projection heads:
+ * - video → video–audio space: Linear (no bias) → BatchNorm → ReLU → Linear → BatchNorm;
+ * - that → video–text space: ReLU → Linear → BatchNorm;
+ * - audio → video–audio space and text → video–text space: one Linear each.
+ * Linear layers carry no bias (a bias before BatchNorm is redundant; the single
+ * projections follow the official code's bias-free dense layers).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { HeadsConfig } from "../config/vatt_config.ts";
+import { dense } from "./_ops.ts";
+import type { Weights } from "./weights.ts";
+
+/** BatchNorm statistics of one training step, to fold into the moving averages. */
+export interface BatchNormUpdate {
+  /** Weight-name prefix, e.g. `heads/video_va/bn1`. */
+  name: string;
+  /** Batch mean `[C]`. */
+  mean: tf.Tensor1D;
+  /** Batch variance `[C]`. */
+  variance: tf.Tensor1D;
+}
+
+/** Options of a head pass. */
+export interface HeadOptions {
+  /** Training mode: batch statistics (and updates recorded); else moving statistics. */
+  training: boolean;
+  /** Where training-mode BatchNorm statistics are pushed (kept out of `tidy`). */
+  updates?: BatchNormUpdate[];
+  heads: HeadsConfig;
+}
+
+function batchNorm(
+  x: tf.Tensor2D,
+  weights: Weights,
+  name: string,
+  options: HeadOptions,
+): tf.Tensor2D {
+  let mean: tf.Tensor;
+  let variance: tf.Tensor;
+  if (options.training) {
+    ({ mean, variance } = tf.moments(x, 0)); // [C]
+    options.updates?.push({
+      name,
+      mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,
+      variance: tf.keep(tf.clone(variance)) as tf.Tensor1D,
+    });
+  } else {
+    mean = weights[`${name}/moving_mean`];
+    variance = weights[`${name}/moving_var`];
+  }
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, options.heads.bnEpsilon)));
+  return tf.add(tf.mul(normed, weights[`${name}/gamma`]), weights[`${name}/beta`]) as tf.Tensor2D;
+}
+
+/**
+ * Video representation `[B, d]` → `{ va: [B, vaDim], vt: [B, vtDim] }`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { resolveVattConfig } from "../config/vatt_config.ts";
+ * import { createWeights } from "./weights.ts";
+ * import { weightSpecs } from "./weight_specs.ts";
+ * import { videoHeads } from "./heads.ts";
+ * const c = resolveVattConfig({ preset: "tiny" });
+ * const w = createWeights(weightSpecs(c), { seed: 0 });
+ * const { va, vt } = videoHeads(tf.ones([2, 64]), w, { training: false, heads: c.heads });
+ * console.assert(va.shape[1] === 128 && vt.shape[1] === 64);
+ * ```
+ */
+export function videoHeads(
+  rep: tf.Tensor2D,
+  weights: Weights,
+  options: HeadOptions,
+): { va: tf.Tensor2D; vt: tf.Tensor2D } {
+  return tf.tidy(() => {
+    let x = dense(rep, weights["heads/video_va/fc1/kernel"]) as tf.Tensor2D; // [B, va]
+    x = tf.relu(batchNorm(x, weights, "heads/video_va/bn1", options));
+    x = dense(x, weights["heads/video_va/fc2/kernel"]) as tf.Tensor2D; // [B, va]
+    const va = batchNorm(x, weights, "heads/video_va/bn2", options);
+    const y = dense(tf.relu(va), weights["heads/video_vt/fc/kernel"]) as tf.Tensor2D; // [B, vt]
+    const vt = batchNorm(y, weights, "heads/video_vt/bn", options);
+    return { va, vt };
+  });
+}
+
+/** Audio representation `[B, d]` → `[B, vaDim]`. */
+export function audioHead(rep: tf.Tensor2D, weights: Weights): tf.Tensor2D {
+  return dense(rep, weights["heads/audio_va/kernel"]) as tf.Tensor2D;
+}
+
+/** Text representation `[..., d]` → `[..., vtDim]`. */
+export function textHead(rep: tf.Tensor, weights: Weights): tf.Tensor {
+  return dense(rep, weights["heads/text_vt/kernel"]);
+}
+
+/**
+ * Folds recorded batch statistics into the moving averages
+ * (`moving = m·moving + (1 − m)·batch`) and disposes them.
+ */
+export function applyBatchNormUpdates(
+  updates: BatchNormUpdate[],
+  weights: Weights,
+  options: { momentum: number },
+): void {
+  const m = options.momentum;
+  for (const u of updates) {
+    tf.tidy(() => {
+      const mm = weights[`${u.name}/moving_mean`];
+      const mv = weights[`${u.name}/moving_var`];
+      mm.assign(tf.add(tf.mul(mm, m), tf.mul(u.mean, 1 - m)));
+      mv.assign(tf.add(tf.mul(mv, m), tf.mul(u.variance, 1 - m)));
+    });
+    u.mean.dispose();
+    u.variance.dispose();
+  }
+  updates.length = 0;
+}

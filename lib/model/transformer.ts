@@ -1,0 +1,151 @@
+/**
+ * The pre-LayerNorm transformer encoder shared by the three modalities: a
+ * learnable aggregation token is prepended, each layer is
+ * `x + MHA(LN(x))` then `x + MLP(LN(x))` (GELU), and a final LayerNorm closes
+ * the stack. The aggregation token's output is the modality's representation.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
+import { dense, gelu, layerNorm } from "./_ops.ts";
+import { shawIndices, t5Indices } from "./relative_position.ts";
+import type { Weights } from "./weights.ts";
+
+/** Options of one encoder pass. */
+export interface EncoderOptions {
+  /** Weight-name prefix of the backbone, e.g. `backbone/video`. */
+  prefix: string;
+  /** Sizes of the backbone. */
+  backbone: BackboneConfig;
+  /** Padding mask `[B, N]`, 1 = real token; the aggregation token is always real. */
+  mask?: tf.Tensor2D;
+  /** Relative positions (text only): which form and its sizes. */
+  relative?: Pick<TextConfig, "relativePosition" | "clipDistance" | "buckets" | "maxDistance">;
+}
+
+/** Output of an encoder pass. */
+export interface EncoderOutput {
+  /** The aggregation token's output `[B, d]`. */
+  aggregate: tf.Tensor2D;
+  /** Every token's output `[B, 1 + N, d]` (aggregation token first). */
+  sequence: tf.Tensor3D;
+}
+
+function oneHotTable(indices: Int32Array, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(tf.tensor1d(indices, "int32"), depth), "float32") as tf.Tensor2D; // [L·L, depth]
+}
+
+/**
+ * Multi-head self-attention of one layer on `x [B, L, d]`, with optional
+ * padding mask and relative positions:
+ * - Shaw: `e_ij = x_i W^Q (x_j W^K + a^K_ij)^T / sqrt(d_z)` and
+ *   `z_i = Σ_j α_ij (x_j W^V + a^V_ij)`, `a_ij = w_clip(j − i, k)`, tables shared by the heads;
+ * - T5: `e_ij = x_i W^Q (x_j W^K)^T / sqrt(d_z) + b_h(bucket(j − i))`.
+ */
+function attention(
+  x: tf.Tensor3D,
+  weights: Weights,
+  p: string,
+  options: { heads: number; maskBias?: tf.Tensor; relative?: EncoderOptions["relative"] },
+): tf.Tensor3D {
+  const [b, l, d] = x.shape;
+  const h = options.heads;
+  const dh = d / h;
+  const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, l, h, dh]), [0, 2, 1, 3]); // [B, H, L, dh]
+  const q = split(dense(x, weights[`${p}/q/kernel`], weights[`${p}/q/bias`]));
+  const k = split(dense(x, weights[`${p}/k/kernel`], weights[`${p}/k/bias`]));
+  const v = split(dense(x, weights[`${p}/v/kernel`], weights[`${p}/v/bias`]));
+  let logits = tf.matMul(q, k, false, true); // [B, H, L, L]
+  const rel = options.relative;
+  let relValue: tf.Tensor | null = null;
+  if (rel?.relativePosition === "shaw") {
+    const n = 2 * rel.clipDistance + 1;
+    const oneHot = oneHotTable(shawIndices(l, rel.clipDistance), n); // [L·L, 2k+1]
+    const aK = tf.reshape(tf.matMul(oneHot, weights[`${p}/rel_key`] as tf.Tensor2D), [l, l, dh]); // [L, L, dh]
+    relValue = tf.reshape(tf.matMul(oneHot, weights[`${p}/rel_value`] as tf.Tensor2D), [l, l, dh]); // [L, L, dh]
+    const qByPos = tf.reshape(tf.transpose(q, [2, 0, 1, 3]), [l, b * h, dh]); // [L, B·H, dh]
+    const qa = tf.matMul(qByPos, aK, false, true); // [L, B·H, L]
+    logits = tf.add(logits, tf.transpose(tf.reshape(qa, [l, b, h, l]), [1, 2, 0, 3])); // [B, H, L, L]
+  }
+  logits = tf.mul(logits, 1 / Math.sqrt(dh));
+  if (rel?.relativePosition === "t5") {
+    const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
+    const bias = tf.reshape(tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D), [l, l, h]); // [L, L, H]
+    logits = tf.add(logits, tf.expandDims(tf.transpose(bias, [2, 0, 1]), 0)); // [B, H, L, L]
+  }
+  if (options.maskBias) logits = tf.add(logits, options.maskBias); // [B, H, L, L]
+  const alpha = tf.softmax(logits); // [B, H, L, L]
+  let z = tf.matMul(alpha, v); // [B, H, L, dh]
+  if (relValue) {
+    const alphaByPos = tf.reshape(tf.transpose(alpha, [2, 0, 1, 3]), [l, b * h, l]); // [L, B·H, L]
+    const za = tf.matMul(alphaByPos, relValue); // [L, B·H, dh]
+    z = tf.add(z, tf.transpose(tf.reshape(za, [l, b, h, dh]), [1, 2, 0, 3])); // [B, H, L, dh]
+  }
+  const merged = tf.reshape(tf.transpose(z, [0, 2, 1, 3]), [b, l, d]); // [B, L, d]
+  return dense(merged, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
+}
+
+/**
+ * Runs the encoder on tokens `[B, N, d]`: prepends `aggToken` `[d]`, applies
+ * the layers, returns the aggregation output and the sequence.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { resolveVattConfig } from "../config/vatt_config.ts";
+ * import { createWeights } from "./weights.ts";
+ * import { weightSpecs } from "./weight_specs.ts";
+ * import { encode } from "./transformer.ts";
+ * const c = resolveVattConfig({ preset: "tiny" });
+ * const w = createWeights(weightSpecs(c), { seed: 0 });
+ * const out = encode(tf.ones([2, 5, 64]), w["video/agg_token"], w, { prefix: "backbone/video", backbone: c.video.backbone });
+ * console.assert(out.aggregate.shape.join() === "2,64");
+ * ```
+ */
+export function encode(
+  tokens: tf.Tensor3D,
+  aggToken: tf.Tensor,
+  weights: Weights,
+  options: EncoderOptions,
+): EncoderOutput {
+  return tf.tidy(() => {
+    const [b, n, d] = tokens.shape;
+    const { prefix, backbone } = options;
+    if (d !== backbone.hidden) {
+      throw new RangeError(
+        `Cannot encode tokens of width ${d}: backbone is ${backbone.hidden} wide`,
+      );
+    }
+    const agg = tf.tile(tf.reshape(aggToken, [1, 1, d]), [b, 1, 1]); // [B, 1, d]
+    let x = tf.concat([agg, tokens], 1) as tf.Tensor3D; // [B, 1+N, d]
+    let maskBias: tf.Tensor | undefined;
+    if (options.mask) {
+      const full = tf.concat([tf.ones([b, 1]), options.mask], 1); // [B, 1+N]
+      maskBias = tf.reshape(tf.mul(tf.sub(1, full), -1e9), [b, 1, 1, n + 1]); // [B, 1, 1, 1+N]
+    }
+    for (let i = 0; i < backbone.layers; i++) {
+      const p = `${prefix}/layer_${String(i).padStart(2, "0")}`;
+      const h1 = layerNorm(x, weights[`${p}/ln1/gamma`], weights[`${p}/ln1/beta`]) as tf.Tensor3D;
+      x = tf.add(
+        x,
+        attention(h1, weights, `${p}/attn`, {
+          heads: backbone.heads,
+          maskBias,
+          relative: options.relative,
+        }),
+      );
+      const h2 = layerNorm(x, weights[`${p}/ln2/gamma`], weights[`${p}/ln2/beta`]);
+      const inner = gelu(dense(h2, weights[`${p}/mlp/fc1/kernel`], weights[`${p}/mlp/fc1/bias`])); // [B, 1+N, mlp]
+      x = tf.add(x, dense(inner, weights[`${p}/mlp/fc2/kernel`], weights[`${p}/mlp/fc2/bias`])); // [B, 1+N, d]
+    }
+    const sequence = layerNorm(
+      x,
+      weights[`${prefix}/final_ln/gamma`],
+      weights[`${prefix}/final_ln/beta`],
+    ) as tf.Tensor3D;
+    const aggregate = tf.reshape(tf.slice(sequence, [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D; // [B, d]
+    return { aggregate, sequence };
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * SVG output of plots: scatter plots of embeddings and line charts of training curves.
+ * Every piece of text (titles, group names, point labels, series names) is untrusted and is
+ * escaped; colours must be `#rgb` / `#rrggbb`.
+ *
+ * @module
+ */
+
+import {
+  type LineChartOptions,
+  lineChartScene,
+  type LineSeries,
+  type Scene,
+  type ScatterOptions,
+  scatterScene,
+} from "./scene.ts";
+
+export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
+
+/**
+ * Escapes text for SVG/XML content and attribute values (`& < > " '`). Characters XML 1.0
+ * forbids (control characters other than tab, newline and carriage return, lone surrogates)
+ * become U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import { escapeXml } from "./svg.ts";
+ * console.assert(escapeXml(`a<b & "c"`) === "a&lt;b &amp; &quot;c&quot;");
+ * ```
+ */
+export function escapeXml(text: string): string {
+  return text
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+const num = (v: number): string => String(Math.round(v * 100) / 100);
+
+/**
+ * Writes a laid-out {@linkcode Scene} as a standalone SVG document.
+ *
+ * @example
+ * ```ts
+ * import { sceneToSvg } from "./svg.ts";
+ * import { scatterScene } from "./scene.ts";
+ * console.assert(sceneToSvg(scatterScene([[0, 1]])).startsWith("<svg"));
+ * ```
+ */
+export function sceneToSvg(scene: Scene): string {
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" font-family="sans-serif">`,
+    `<rect x="0" y="0" width="${scene.width}" height="${scene.height}" fill="${escapeXml(scene.background)}"/>`,
+  ];
+  for (const s of scene.shapes) {
+    switch (s.kind) {
+      case "rect":
+        out.push(
+          `<rect x="${num(s.x)}" y="${num(s.y)}" width="${num(s.width)}" height="${num(s.height)}" fill="${
+            escapeXml(s.fill ?? "none")
+          }"${s.stroke ? ` stroke="${escapeXml(s.stroke)}"` : ""}/>`,
+        );
+        break;
+      case "line":
+        out.push(
+          `<line x1="${num(s.x1)}" y1="${num(s.y1)}" x2="${num(s.x2)}" y2="${num(s.y2)}" stroke="${
+            escapeXml(s.stroke)
+          }" stroke-width="${num(s.width)}"/>`,
+        );
+        break;
+      case "polyline":
+        out.push(
+          `<polyline points="${s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(" ")}" fill="none" stroke="${
+            escapeXml(s.stroke)
+          }" stroke-width="${num(s.width)}" stroke-linejoin="round"/>`,
+        );
+        break;
+      case "circle": {
+        const attrs = `cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${escapeXml(s.fill)}"`;
+        out.push(
+          s.title === undefined
+            ? `<circle ${attrs}/>`
+            : `<circle ${attrs}><title>${escapeXml(s.title)}</title></circle>`,
+        );
+        break;
+      }
+      case "text": {
+        const anchor = s.anchor === "start" ? "start" : s.anchor === "end" ? "end" : "middle";
+        const rotate = s.vertical ? ` transform="rotate(-90 ${num(s.x)} ${num(s.y)})"` : "";
+        out.push(
+          `<text x="${num(s.x)}" y="${num(s.y)}" font-size="${num(s.size)}" fill="${
+            escapeXml(s.color)
+          }" text-anchor="${anchor}" dominant-baseline="central"${rotate}>${escapeXml(s.text)}</text>`,
+        );
+        break;
+      }
+    }
+  }
+  out.push("</svg>");
+  return out.join("\n") + "\n";
+}
+
+/**
+ * A scatter plot as an SVG document: one circle per point, coloured by group (palette order) or
+ * by `colors`, with point labels as tooltips (`<title>`), a legend of the groups and a title.
+ *
+ * @param points `[x, y]` per point, all finite.
+ *
+ * @example
+ * ```ts
+ * import { scatterSvg } from "./svg.ts";
+ * const svg = scatterSvg([[0, 0], [1, 2], [2, 1]], {
+ *   groups: ["cat", "dog", "cat"],
+ *   labels: ["clip <1>", "clip 2", "clip 3"],
+ *   title: "Video embeddings",
+ * });
+ * console.assert(svg.includes("clip &lt;1&gt;") && svg.includes(">dog</text>"));
+ * ```
+ */
+export function scatterSvg(
+  points: ArrayLike<readonly [number, number]>,
+  options: ScatterOptions = {},
+): string {
+  return sceneToSvg(scatterScene(points, options));
+}
+
+/**
+ * A line chart as an SVG document: one polyline per series (gaps at missing values), axes with
+ * ticks and grid lines, axis labels, a legend and a title; `logY` for a base-10 y axis.
+ *
+ * @example
+ * ```ts
+ * import { lineChartSvg } from "./svg.ts";
+ * const svg = lineChartSvg(
+ *   [{ name: "train loss", x: [0, 100, 200], y: [4.2, 2.1, 1.3] }],
+ *   { title: "Pretraining", xLabel: "step", yLabel: "loss" },
+ * );
+ * console.assert(svg.includes("<polyline") && svg.includes(">step</text>"));
+ * ```
+ */
+export function lineChartSvg(series: readonly LineSeries[], options: LineChartOptions = {}): string {
+  return sceneToSvg(lineChartScene(series, options));
+}
