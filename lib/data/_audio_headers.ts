@@ -75,7 +75,9 @@ export function mpegFrameHeader(bytes: Uint8Array, at: number): MpegFrameHeader 
   const layer = (b1 >> 1) & 3; // 1: III, 2: II, 3: I
   const bitrateIndex = b2 >> 4;
   const rateIndex = (b2 >> 2) & 3;
-  if (version === 1 || layer === 0 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3) {
+  if (
+    version === 1 || layer === 0 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3
+  ) {
     return undefined; // reserved values, or free-format bitrate (length unknown)
   }
   const v1 = version === 3;

@@ -31,7 +31,9 @@ export function synthesizeClipAudio(spec: DemoClipSpec): Float32Array {
   const norm = a.harmonics.reduce((s, h) => s + h, 0);
   const fade = Math.max(1, Math.round(0.03 * sr));
   const ramp = 0.01 * a.pulseHz; // 10 ms edges, in beep periods
-  const noiseGain = a.noiseSmoothing > 0 ? Math.sqrt((1 + a.noiseSmoothing) / (1 - a.noiseSmoothing)) : 1;
+  const noiseGain = a.noiseSmoothing > 0
+    ? Math.sqrt((1 + a.noiseSmoothing) / (1 - a.noiseSmoothing))
+    : 1;
   let phase = 0;
   let lowpassed = 0;
   for (let i = 0; i < n; i++) {

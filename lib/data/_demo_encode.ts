@@ -26,6 +26,14 @@ export const COMPRESSED_AUDIO: Readonly<
 /**
  * Runs ffmpeg with `input` on its stdin and throws, with the tail of its
  * error output, when it fails.
+ *
+ * @example
+ * ```ts
+ * import { ffmpegPath } from "./ffmpeg_path.ts";
+ * import { runFfmpeg } from "./_demo_encode.ts";
+ * const args = ["-f", "f32le", "-ar", "8000", "-ac", "1", "-i", "-", "-f", "null", "-"];
+ * await runFfmpeg(ffmpegPath(), args, new Uint8Array(4 * 800), "a test tone");
+ * ```
  */
 export async function runFfmpeg(
   ffmpeg: string,
@@ -69,15 +77,28 @@ export async function runFfmpeg(
 
 /** Settings of one mp4 encode. */
 export interface VideoEncode {
+  /** Frame width, pixels (even). */
   width: number;
+  /** Frame height, pixels (even). */
   height: number;
+  /** Frames per second. */
   fps: number;
   /** Raw f32le mono audio file to mux in as AAC, if any. */
   audioFile?: string;
+  /** Sample rate of `audioFile`, Hz. */
   sampleRate: number;
 }
 
-/** ffmpeg arguments that read rgb24 frames from stdin and write an H.264 mp4 to `out`. */
+/**
+ * ffmpeg arguments that read rgb24 frames from stdin and write an H.264 mp4 to `out`.
+ *
+ * @example
+ * ```ts
+ * import { videoArgs } from "./_demo_encode.ts";
+ * const args = videoArgs("a.mp4", { width: 64, height: 48, fps: 10, sampleRate: 16000 });
+ * console.assert(args.includes("libx264") && args.includes("-an"));
+ * ```
+ */
 export function videoArgs(out: string, e: VideoEncode): string[] {
   const args = [
     ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${e.width}x${e.height}`, "-r", `${e.fps}`],
@@ -97,7 +118,15 @@ export function videoArgs(out: string, e: VideoEncode): string[] {
   return args;
 }
 
-/** ffmpeg arguments that read f32le mono from stdin and write `format` to `out`. */
+/**
+ * ffmpeg arguments that read f32le mono from stdin and write `format` to `out`.
+ *
+ * @example
+ * ```ts
+ * import { audioArgs } from "./_demo_encode.ts";
+ * console.assert(audioArgs("a.opus", "opus", 16000).includes("libopus"));
+ * ```
+ */
 export function audioArgs(
   out: string,
   format: keyof typeof COMPRESSED_AUDIO,

@@ -301,7 +301,15 @@ function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
 }
 
-/** HSV (hue in degrees, s and v in 0–1) to RGB in 0–255. */
+/**
+ * HSV (hue in degrees, s and v in 0–1) to RGB in 0–255.
+ *
+ * @example
+ * ```ts
+ * import { hsvToRgb } from "./_demo_plan.ts";
+ * console.assert(hsvToRgb(120, 1, 1).join() === "0,255,0");
+ * ```
+ */
 export function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
   const hh = (((h % 360) + 360) % 360) / 60;
   const c = v * s;
@@ -376,7 +384,11 @@ function planVideo(
     bobAmplitude: uniform(rng, 0, 0.04 * h),
     bobHz: uniform(rng, 0.2, 1),
     bobPhase: uniform(rng, 0, 2 * Math.PI),
-    backgroundRgb: hsvToRgb(uniform(rng, 0, 360), uniform(rng, 0.03, 0.22), uniform(rng, 0.2, 0.55)),
+    backgroundRgb: hsvToRgb(
+      uniform(rng, 0, 360),
+      uniform(rng, 0.03, 0.22),
+      uniform(rng, 0.2, 0.55),
+    ),
     gradient: [gradSpan * Math.cos(gradAngle), gradSpan * Math.sin(gradAngle)],
     blotchAmplitude: uniform(rng, 0, 25),
     blotchCell: uniform(rng, 8, 24),

@@ -100,7 +100,18 @@ function background(spec: DemoClipSpec, rng: Rng): Float32Array {
   return out;
 }
 
-/** Centre of the main shape at time `t` seconds. */
+/**
+ * Centre `[x, y]` (pixels) of the main shape at time `t` seconds.
+ *
+ * @example
+ * ```ts
+ * import { planDemoClipSpecs } from "./_demo_plan.ts";
+ * import { shapeCentre } from "./_demo_render.ts";
+ * const [spec] = planDemoClipSpecs({ clips: 1, seed: 0, width: 64, height: 48, seconds: 2, fps: 10, sampleRate: 16000 });
+ * const dx = shapeCentre(spec, 2)[0] - shapeCentre(spec, 0)[0];
+ * console.assert(spec.motion === "right" ? dx > 0 : dx < 0);
+ * ```
+ */
 export function shapeCentre(spec: DemoClipSpec, t: number): [number, number] {
   const v = spec.video;
   return [
@@ -135,7 +146,17 @@ export function renderClipFrames(spec: DemoClipSpec): Uint8Array {
     const t = f / fps;
     work.set(base);
     for (const d of v.distractors) {
-      paint(work, width, height, d.shape, d.x0 + d.vx * t, d.y0 + d.vy * t, d.radius, d.rotation, d.rgb);
+      paint(
+        work,
+        width,
+        height,
+        d.shape,
+        d.x0 + d.vx * t,
+        d.y0 + d.vy * t,
+        d.radius,
+        d.rotation,
+        d.rgb,
+      );
     }
     const [cx, cy] = shapeCentre(spec, t);
     paint(work, width, height, spec.shape, cx, cy, v.radius, v.rotation, v.rgb);

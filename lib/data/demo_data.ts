@@ -150,7 +150,9 @@ export function resolveDemoDataOptions(partial: Partial<DemoDataOptions> = {}): 
   }
   if (!SAMPLE_RATES.includes(o.sampleRate)) {
     throw new RangeError(
-      `Cannot generate demo data: sampleRate ${o.sampleRate} is not one of ${SAMPLE_RATES.join(", ")}`,
+      `Cannot generate demo data: sampleRate ${o.sampleRate} is not one of ${
+        SAMPLE_RATES.join(", ")
+      }`,
     );
   }
   checkInteger("concurrency", o.concurrency, 1, 64);

@@ -17,7 +17,7 @@ import { ffmpegPath } from "./ffmpeg_path.ts";
 export interface DecodeVideoOptions {
   /** Number of frames in the window (`T`). */
   frames: number;
-  /** Sampling rate in frames per second. */
+  /** Sampling rate in frames per second (0.001 to 1000). */
   fps: number;
   /** Side of the square output frames in pixels (`H = W`). */
   size: number;
@@ -106,11 +106,11 @@ export async function decodeVideoClip(
   if (!Number.isSafeInteger(size) || size < 1) {
     throw new RangeError(`Cannot decode video: size must be a positive integer, got ${size}`);
   }
-  if (!Number.isFinite(fps) || fps <= 0) {
-    throw new RangeError(`Cannot decode video: fps must be a positive number, got ${fps}`);
+  if (!Number.isFinite(fps) || fps < 0.001 || fps > 1000) {
+    throw new RangeError(`Cannot decode video: fps must be between 0.001 and 1000, got ${fps}`);
   }
-  if (!Number.isFinite(start) || start < 0) {
-    throw new RangeError(`Cannot decode video: start must be a non-negative number, got ${start}`);
+  if (!Number.isFinite(start) || start < 0 || start > 1e9) {
+    throw new RangeError(`Cannot decode video: start must be 0 to 1e9 seconds, got ${start}`);
   }
   checkTimeout(timeoutMs);
   const frameBytes = size * size * 3;
@@ -128,7 +128,7 @@ export async function decodeVideoClip(
   const landscape = "gte(iw*sar,ih)";
   const long = (ratio: string) => `max(${size},round(${size}*${ratio}))`;
   const filter = [
-    `fps=fps=${fps}:eof_action=pass`,
+    `fps=fps=${Number(fps.toFixed(6))}:eof_action=pass`,
     `scale=w='if(${landscape},${long("iw*sar/ih")},${size})'` +
     `:h='if(${landscape},${size},${long("ih/(iw*sar)")})':flags=bilinear`,
     "setsar=1",
@@ -143,7 +143,7 @@ export async function decodeVideoClip(
     "-protocol_whitelist",
     "file",
     "-ss",
-    String(start),
+    start.toFixed(6), // never exponent notation, which ffmpeg does not parse
     "-i",
     inputUrl(path),
     "-map",
@@ -307,26 +307,31 @@ async function runFfmpeg(
   } catch (e) {
     throw new TypeError(`Cannot run ffmpeg at ${binary}: ${(e as Error).message}`, { cause: e });
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const out = options.sink ? child.stdout.getReader() : undefined;
+  const err = child.stderr.getReader();
+  const stop = () => {
     try {
       child.kill("SIGKILL");
     } catch {
       // already exited
     }
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
+    // A grandchild could keep the pipes open: stop reading them rather than wait.
+    out?.cancel().catch(() => {});
+    err.cancel().catch(() => {});
   }, options.timeoutMs);
   try {
-    const stderrText = readTail(child.stderr);
+    const stderrText = readTail(err);
     let bytes = 0;
-    if (options.sink) bytes = await fill(child.stdout, options.sink);
-    if (options.sink && bytes === options.sink.length) {
-      // Everything needed has arrived: no reason to let ffmpeg run on.
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
+    if (out && options.sink) {
+      bytes = await fill(out, options.sink);
+      // Everything needed has arrived (or stdout ended): ffmpeg has nothing more to give.
+      if (bytes === options.sink.length) stop();
+      await out.cancel().catch(() => {});
     }
     const [status, stderr] = await Promise.all([child.status, stderrText]);
     if (timedOut) {
@@ -341,30 +346,27 @@ async function runFfmpeg(
   }
 }
 
-/** Copies a stream into `sink` until it is full or ends; cancels the rest. */
-async function fill(stream: ReadableStream<Uint8Array>, sink: Uint8Array): Promise<number> {
-  const reader = stream.getReader();
+/** Copies a stream into `sink` until it is full or ends. */
+async function fill(reader: ReadableStreamDefaultReader<Uint8Array>, sink: Uint8Array) {
   let offset = 0;
-  try {
-    while (offset < sink.length) {
-      const { done, value } = await reader.read();
-      if (done) return offset;
-      const take = Math.min(value.length, sink.length - offset);
-      sink.set(value.subarray(0, take), offset);
-      offset += take;
-    }
-    return offset;
-  } finally {
-    await reader.cancel().catch(() => {});
+  while (offset < sink.length) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const take = Math.min(value.length, sink.length - offset);
+    sink.set(value.subarray(0, take), offset);
+    offset += take;
   }
+  return offset;
 }
 
 /** Reads a text stream to its end, keeping only the last {@link MAX_STDERR_CHARS} characters. */
-async function readTail(stream: ReadableStream<Uint8Array>): Promise<string> {
+async function readTail(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
-  for await (const chunk of stream) {
-    text += decoder.decode(chunk, { stream: true });
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
     if (text.length > 2 * MAX_STDERR_CHARS) text = text.slice(-MAX_STDERR_CHARS);
   }
   text += decoder.decode();

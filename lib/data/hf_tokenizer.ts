@@ -34,7 +34,10 @@ export interface LoadHfTokenizerOptions extends Omit<HfTokenizerOptions, "config
   configPath?: string;
 }
 
+const MODEL_TYPES = ["BPE", "WordPiece", "Unigram", "WordLevel"];
 const PAD_NAMES = ["[PAD]", "<pad>", "<|pad|>"];
+/** Ids at or above this (16 Mi) are refused: no real vocabulary is that large. */
+const MAX_ID = 1 << 24;
 
 /**
  * A Hugging Face tokenizer giving fixed-length int32 ids: the text is encoded
@@ -90,12 +93,24 @@ export class HfTokenizer implements TextTokenizer {
     }
     const added = (json.added_tokens ?? []) as unknown[];
     added.forEach((t, i) => {
-      if (!isRecord(t) || !isId(t.id) || typeof t.content !== "string" || t.content === "") {
+      if (
+        !isRecord(t) || !isId(t.id) || t.id >= MAX_ID || typeof t.content !== "string" ||
+        t.content === ""
+      ) {
         throw new FormatError(
           `tokenizer.json: added_tokens[${i}] needs an integer "id" and a non-empty "content"`,
         );
       }
     });
+    const type = json.model.type;
+    if (type !== undefined && !MODEL_TYPES.includes(type as string)) {
+      throw new FormatError(
+        `tokenizer.json: unsupported model type ${JSON.stringify(type)} ` +
+          `(expected one of ${MODEL_TYPES.join(", ")})`,
+      );
+    }
+    const vocabProblem = checkModelVocab(json.model.vocab);
+    if (vocabProblem) throw new FormatError(`tokenizer.json: model.vocab ${vocabProblem}`);
     const full: Record<string, unknown> = {
       normalizer: null,
       pre_tokenizer: null,
@@ -114,6 +129,8 @@ export class HfTokenizer implements TextTokenizer {
     try {
       tokenizer = new Tokenizer(full, config);
       vocab = tokenizer.get_vocab(true);
+      // Some broken parts (a post-processor without a template, say) only fail when used.
+      tokenizer.encode("Probe 1, two.", { add_special_tokens: options.addSpecialTokens ?? true });
     } catch (e) {
       throw new FormatError(`tokenizer.json cannot be used: ${(e as Error).message}`, { cause: e });
     }
@@ -223,6 +240,27 @@ function parseJsonFile(text: string, path: string): unknown {
   } catch (e) {
     throw new FormatError(`not valid JSON: ${(e as Error).message}`, { path });
   }
+}
+
+/** Why a model vocabulary is unusable, or undefined. */
+function checkModelVocab(vocab: unknown): string | undefined {
+  if (isRecord(vocab)) {
+    for (const [token, id] of Object.entries(vocab)) {
+      if (!isId(id) || id >= MAX_ID) {
+        return `maps ${JSON.stringify(token.slice(0, 40))} to ${JSON.stringify(id)}, ` +
+          `not an integer id in [0, ${MAX_ID})`;
+      }
+    }
+    return undefined;
+  }
+  if (Array.isArray(vocab)) {
+    if (vocab.length >= MAX_ID) return `has ${vocab.length} entries, more than ${MAX_ID}`;
+    const bad = vocab.findIndex((e) =>
+      !Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "number"
+    );
+    return bad < 0 ? undefined : `entry ${bad} is not a [token, score] pair`;
+  }
+  return "is missing or not an object or array";
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -142,8 +142,12 @@ export function resample(
   if (!Number.isInteger(halfTaps) || halfTaps < 1 || halfTaps > 1024) {
     throw new RangeError(`Cannot resample: halfTaps ${halfTaps} is not an integer in [1, 1024]`);
   }
-  if (!Number.isFinite(beta) || beta < 0) throw new RangeError(`Cannot resample: beta ${beta} is negative`);
-  if (!(cutoff > 0 && cutoff <= 1)) throw new RangeError(`Cannot resample: cutoff ${cutoff} is not in (0, 1]`);
+  if (!Number.isFinite(beta) || beta < 0) {
+    throw new RangeError(`Cannot resample: beta ${beta} is negative`);
+  }
+  if (!(cutoff > 0 && cutoff <= 1)) {
+    throw new RangeError(`Cannot resample: cutoff ${cutoff} is not in (0, 1]`);
+  }
   if (!Number.isSafeInteger(start) || start < 0) {
     throw new RangeError(`Cannot resample: start ${start} is not a non-negative integer`);
   }
@@ -165,7 +169,9 @@ export function resample(
   const f: Filter = { halfWidth, taps: 2 * Math.ceil(halfWidth), g: cutoff * scale, beta };
   const taps = f.taps;
   if (taps > MAX_TAPS) {
-    throw new RangeError(`Cannot resample: ratio ${fromRate} → ${toRate} needs ${taps} taps (max ${MAX_TAPS})`);
+    throw new RangeError(
+      `Cannot resample: ratio ${fromRate} → ${toRate} needs ${taps} taps (max ${MAX_TAPS})`,
+    );
   }
   const half = taps / 2;
   const n = signal.length;
@@ -181,7 +187,14 @@ export function resample(
   }
   // the kernel is smoother (in input samples) the lower the cutoff, so needs fewer rows
   const phases = exact ||
-    Math.max(16, Math.min(INTERPOLATED_PHASES, Math.ceil(INTERPOLATED_PHASES * scale), Math.floor(MAX_TABLE_ENTRIES / taps) - 1));
+    Math.max(
+      16,
+      Math.min(
+        INTERPOLATED_PHASES,
+        Math.ceil(INTERPOLATED_PHASES * scale),
+        Math.floor(MAX_TABLE_ENTRIES / taps) - 1,
+      ),
+    );
   const table = buildTable(f, phases);
 
   for (let k = 0; k < length; k++) {
@@ -238,7 +251,9 @@ export function toMono(channels: Float32Array[]): Float32Array {
   const n = channels[0].length;
   for (const [c, ch] of channels.entries()) {
     if (ch.length !== n) {
-      throw new RangeError(`Cannot mix to mono: channel ${c} has ${ch.length} samples, channel 0 has ${n}`);
+      throw new RangeError(
+        `Cannot mix to mono: channel ${c} has ${ch.length} samples, channel 0 has ${n}`,
+      );
     }
   }
   if (channels.length === 1) return channels[0].slice();

@@ -42,7 +42,22 @@ const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 /** Bytes 2..15 of the KSDATAFORMAT_SUBTYPE_* GUIDs (the first two hold the format tag). */
-const GUID_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+const GUID_TAIL = [
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x10,
+  0x00,
+  0x80,
+  0x00,
+  0x00,
+  0xaa,
+  0x00,
+  0x38,
+  0x9b,
+  0x71,
+];
 /** More channels than this is taken as a corrupt header. */
 const MAX_CHANNELS = 256;
 
@@ -65,7 +80,12 @@ function printable(id: string): string {
   return JSON.stringify(id.replace(/[^\x20-\x7e]/g, "?"));
 }
 
-function parseFormat(view: DataView, at: number, size: number, fail: (m: string) => never): WavFormat {
+function parseFormat(
+  view: DataView,
+  at: number,
+  size: number,
+  fail: (m: string) => never,
+): WavFormat {
   if (size < 16) fail(`fmt chunk is ${size} bytes, expected at least 16`);
   let tag = view.getUint16(at, true);
   const channels = view.getUint16(at + 2, true);
@@ -76,7 +96,9 @@ function parseFormat(view: DataView, at: number, size: number, fail: (m: string)
     if (size < 40) fail(`WAVE_FORMAT_EXTENSIBLE fmt chunk is ${size} bytes, expected 40`);
     const subTag = view.getUint16(at + 24, true);
     for (let i = 0; i < GUID_TAIL.length; i++) {
-      if (view.getUint8(at + 26 + i) !== GUID_TAIL[i]) fail("unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID");
+      if (view.getUint8(at + 26 + i) !== GUID_TAIL[i]) {
+        fail("unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID");
+      }
     }
     tag = subTag;
   }
@@ -91,13 +113,20 @@ function parseFormat(view: DataView, at: number, size: number, fail: (m: string)
   }
   const expectedAlign = channels * (bitsPerSample / 8);
   if (blockAlign !== expectedAlign) {
-    fail(`block align ${blockAlign} does not match ${channels} channels × ${bitsPerSample / 8} bytes`);
+    fail(
+      `block align ${blockAlign} does not match ${channels} channels × ${bitsPerSample / 8} bytes`,
+    );
   }
   return { tag, channels, sampleRate, bitsPerSample, blockAlign };
 }
 
 /** Converts interleaved little-endian samples at `offset` into one Float32Array per channel. */
-function deinterleave(bytes: Uint8Array, offset: number, frames: number, fmt: WavFormat): Float32Array[] {
+function deinterleave(
+  bytes: Uint8Array,
+  offset: number,
+  frames: number,
+  fmt: WavFormat,
+): Float32Array[] {
   const { channels: n, bitsPerSample: bits, tag } = fmt;
   const out = Array.from({ length: n }, () => new Float32Array(frames));
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, frames * fmt.blockAlign);
@@ -222,12 +251,16 @@ export function encodeWav(channels: Float32Array[], options: EncodeWavOptions): 
   const format = options.format ?? "pcm16";
   const { sampleRate } = options;
   if (!Array.isArray(channels) || channels.length === 0 || channels.length > MAX_CHANNELS) {
-    throw new RangeError(`Cannot encode WAV: need 1 to ${MAX_CHANNELS} channels, got ${channels?.length}`);
+    throw new RangeError(
+      `Cannot encode WAV: need 1 to ${MAX_CHANNELS} channels, got ${channels?.length}`,
+    );
   }
   const frames = channels[0].length;
   for (const [c, ch] of channels.entries()) {
     if (ch.length !== frames) {
-      throw new RangeError(`Cannot encode WAV: channel ${c} has ${ch.length} samples, channel 0 has ${frames}`);
+      throw new RangeError(
+        `Cannot encode WAV: channel ${c} has ${ch.length} samples, channel 0 has ${frames}`,
+      );
     }
   }
   if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > 0xffffffff) {
@@ -245,7 +278,9 @@ export function encodeWav(channels: Float32Array[], options: EncodeWavOptions): 
   const fmtSize = isFloat ? 18 : 16;
   const headerSize = 12 + 8 + fmtSize + (isFloat ? 12 : 0) + 8;
   if (headerSize - 8 + dataSize > 0xffffffff) {
-    throw new RangeError(`Cannot encode WAV: ${dataSize} bytes of samples exceed the 4 GiB RIFF limit`);
+    throw new RangeError(
+      `Cannot encode WAV: ${dataSize} bytes of samples exceed the 4 GiB RIFF limit`,
+    );
   }
   const out = new Uint8Array(headerSize + dataSize);
   const view = new DataView(out.buffer);

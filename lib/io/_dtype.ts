@@ -38,6 +38,16 @@ export type TypedArray =
   | Int8Array
   | Uint8Array;
 
+/** A tensor with its data: `data.length` is the product of `shape`, in C order. */
+export interface NamedArray<T extends TypedArray = TypedArray> {
+  /** Element type; fixes the typed array (`F32` → `Float32Array`, `I64` → `BigInt64Array`, …). */
+  dtype: TensorDtype;
+  /** Dimensions, outermost first. */
+  shape: number[];
+  /** The elements, row-major. */
+  data: T;
+}
+
 type TypedArrayCtor = new (buffer: ArrayBuffer) => TypedArray;
 
 interface DtypeInfo {

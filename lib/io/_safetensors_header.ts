@@ -192,9 +192,9 @@ function checkTiling(tensors: [string, TensorEntry][], dataLength: number, path?
   for (const [name, entry] of ordered) {
     const [begin, end] = entry.dataOffsets;
     if (begin !== cursor) {
-      const what = begin < cursor ? "overlap the tensor before them" : `leave bytes ${cursor}..${
-        begin - 1
-      } unused`;
+      const what = begin < cursor
+        ? "overlap the tensor before them"
+        : `leave bytes ${cursor}..${begin - 1} unused`;
       throw new FormatError(`tensor "${name}": data_offsets [${begin}, ${end}] ${what}`, { path });
     }
     cursor = end;
@@ -266,7 +266,9 @@ export function buildHeader(
         throw new TypeError(`Cannot write tensor "${name}": unknown dtype ${describe(spec.dtype)}`);
       }
       if (size === undefined) {
-        throw new RangeError(`Cannot write tensor "${name}": invalid shape ${describe(spec.shape)}`);
+        throw new RangeError(
+          `Cannot write tensor "${name}": invalid shape ${describe(spec.shape)}`,
+        );
       }
       bytes = size * DTYPES[spec.dtype].itemsize;
     }

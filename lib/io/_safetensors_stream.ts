@@ -98,7 +98,7 @@ export class SafetensorsStreamWriter {
    * Appends the next elements of tensor `name`; `data` must be the tensor's
    * typed array (`Float32Array` for `F32`, …) and not run past its end.
    */
-  append(name: string, data: TypedArray): Promise<void> {
+  async append(name: string, data: TypedArray): Promise<void> {
     const slot = this.#slot(name);
     const { ctor } = DTYPES[slot.spec.dtype];
     if (!(data instanceof ctor)) {
@@ -119,7 +119,7 @@ export class SafetensorsStreamWriter {
     }
     const offset = slot.start + slot.written;
     slot.written += bytes.length;
-    return this.#queue.run(async () => {
+    await this.#queue.run(async () => {
       try {
         await this.#out.writeAt(offset, bytes);
       } catch (e) {

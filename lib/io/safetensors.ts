@@ -20,8 +20,8 @@ import {
   assertLittleEndian,
   bytesOf,
   DTYPES,
+  type NamedArray,
   type TensorDtype,
-  type TypedArray,
 } from "./_dtype.ts";
 import { readExactly, SerialQueue } from "./_file.ts";
 import {
@@ -35,23 +35,13 @@ import {
 } from "./_safetensors_header.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
-export type { TensorDtype, TypedArray } from "./_dtype.ts";
+export type { NamedArray, TensorDtype, TypedArray } from "./_dtype.ts";
 export type { SafetensorsHeader, TensorEntry, TensorSpec } from "./_safetensors_header.ts";
 export { MAX_HEADER_BYTES } from "./_safetensors_header.ts";
 export {
   SafetensorsStreamWriter,
   type SafetensorsStreamWriterOptions,
 } from "./_safetensors_stream.ts";
-
-/** A tensor with its data: `data.length` is the product of `shape`, in C order. */
-export interface NamedArray<T extends TypedArray = TypedArray> {
-  /** Element type; fixes the typed array (`F32` → `Float32Array`, `I64` → `BigInt64Array`, …). */
-  dtype: TensorDtype;
-  /** Dimensions, outermost first. */
-  shape: number[];
-  /** The elements, row-major. */
-  data: T;
-}
 
 /** Options of {@linkcode encodeSafetensors} and {@linkcode writeSafetensors}. */
 export interface EncodeSafetensorsOptions {
@@ -237,15 +227,11 @@ class OpenSafetensors implements SafetensorsFile {
     this.names = Object.keys(header.tensors).sort();
   }
 
-  readTensor(name: string, options: ReadTensorOptions = {}): Promise<NamedArray> {
-    if (this.#closed) {
-      return Promise.reject(new TypeError(`Cannot read "${name}": ${this.path} is closed`));
-    }
+  async readTensor(name: string, options: ReadTensorOptions = {}): Promise<NamedArray> {
+    if (this.#closed) throw new TypeError(`Cannot read "${name}": ${this.path} is closed`);
     if (!Object.hasOwn(this.header.tensors, name)) {
-      return Promise.reject(
-        new MismatchError(
-          `${this.path}: no tensor "${name}" (has ${this.names.slice(0, 10).join(", ")})`,
-        ),
+      throw new MismatchError(
+        `${this.path}: no tensor "${name}" (has ${this.names.slice(0, 10).join(", ")})`,
       );
     }
     const entry: TensorEntry = this.header.tensors[name];
@@ -259,7 +245,7 @@ class OpenSafetensors implements SafetensorsFile {
       end = begin + (stop - start) * rowBytes;
     }
     const offset = this.header.dataStart + begin;
-    return this.#queue.run(async () => {
+    return await this.#queue.run(async () => {
       const bytes = await readExactly(this.#file, offset, end - begin, this.path);
       return { dtype: entry.dtype, shape, data: arrayOnBuffer(entry.dtype, bytes.buffer) };
     });

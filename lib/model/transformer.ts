@@ -42,8 +42,24 @@ function oneHotTable(indices: Int32Array, depth: number): tf.Tensor2D {
  * - Shaw: `e_ij = x_i W^Q (x_j W^K + a^K_ij)^T / sqrt(d_z)` and
  *   `z_i = Σ_j α_ij (x_j W^V + a^V_ij)`, `a_ij = w_clip(j − i, k)`, tables shared by the heads;
  * - T5: `e_ij = x_i W^Q (x_j W^K)^T / sqrt(d_z) + b_h(bucket(j − i))`.
+ *
+ * `p` is the weight prefix of the layer's attention (`…/layer_00/attn`);
+ * `maskBias` is added to the logits `[B, H, L, L]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { attention } from "./transformer.ts";
+ * const eye = tf.eye(2);
+ * const w = Object.fromEntries(["q", "k", "v", "o"].flatMap((m) => [
+ *   [`a/${m}/kernel`, tf.variable(eye)], [`a/${m}/bias`, tf.variable(tf.zeros([2]))],
+ * ]));
+ * const z = attention(tf.tensor3d([[[1, 0], [0, 1]]]), w, "a", { heads: 1 });
+ * console.assert(z.shape.join() === "1,2,2");
+ * ```
  */
-function attention(
+export function attention(
   x: tf.Tensor3D,
   weights: Weights,
   p: string,

@@ -40,7 +40,11 @@ export function formatTick(value: number, step: number): string {
  * A linear axis over [min, max] with about `count` ticks at 1/2/5 × 10^k steps. With `nice`,
  * the domain is widened to the ticks around it; a zero-width range is widened to ±1 (or ±|v|/2).
  */
-export function linearAxis(min: number, max: number, options: { count?: number; nice?: boolean } = {}): Axis {
+export function linearAxis(
+  min: number,
+  max: number,
+  options: { count?: number; nice?: boolean } = {},
+): Axis {
   let lo = min;
   let hi = max;
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
@@ -58,7 +62,7 @@ export function linearAxis(min: number, max: number, options: { count?: number; 
   const first = Math.ceil(lo / step - 1e-9);
   const last = Math.floor(hi / step + 1e-9);
   for (let i = first; i <= last; i++) {
-    const value = i * step;
+    const value = Number((i * step).toPrecision(12)) + 0; // no 0.6000000000000001, no -0
     ticks.push({ value, label: formatTick(value, step) });
   }
   return { domain: [lo, hi], ticks, log: false };

@@ -12,7 +12,15 @@ import { paletteColor, parseHexColor } from "./palette.ts";
 
 /** One drawing primitive, in pixels; colours are `#rgb` / `#rrggbb`. */
 export type Shape =
-  | { kind: "rect"; x: number; y: number; width: number; height: number; fill?: string; stroke?: string }
+  | {
+    kind: "rect";
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    fill?: string;
+    stroke?: string;
+  }
   | { kind: "line"; x1: number; y1: number; x2: number; y2: number; stroke: string; width: number }
   | { kind: "polyline"; points: [number, number][]; stroke: string; width: number }
   | { kind: "circle"; cx: number; cy: number; r: number; fill: string; title?: string }
@@ -98,7 +106,9 @@ const MAX_LEGEND = 20;
 function checkSize(width: number, height: number): void {
   for (const [name, v] of [["width", width], ["height", height]] as const) {
     if (!Number.isInteger(v) || v < 64 || v > 8192) {
-      throw new RangeError(`Cannot draw a plot with ${name} ${v}: expected an integer in [64, 8192]`);
+      throw new RangeError(
+        `Cannot draw a plot with ${name} ${v}: expected an integer in [64, 8192]`,
+      );
     }
   }
 }
@@ -131,7 +141,9 @@ function frameScene(
     bottom: height - (options.xLabel ? 2 * FONT + 22 : FONT + 16),
   };
   if (frame.right - frame.left < 16 || frame.bottom - frame.top < 16) {
-    throw new RangeError(`Cannot fit a plot in ${width} × ${height} pixels: too small for its labels`);
+    throw new RangeError(
+      `Cannot fit a plot in ${width} × ${height} pixels: too small for its labels`,
+    );
   }
   const sx = scale(xAxis, frame.left, frame.right);
   const sy = scale(yAxis, frame.bottom, frame.top);
@@ -140,14 +152,46 @@ function frameScene(
     shapes.push({ kind: "text", x, y, text: t, size, color: INK, anchor });
   for (const t of xAxis.ticks) {
     const x = Math.round(sx(t.value)) + 0.5;
-    shapes.push({ kind: "line", x1: x, y1: frame.top, x2: x, y2: frame.bottom, stroke: GRID, width: 1 });
-    shapes.push({ kind: "line", x1: x, y1: frame.bottom, x2: x, y2: frame.bottom + 4, stroke: INK, width: 1 });
+    shapes.push({
+      kind: "line",
+      x1: x,
+      y1: frame.top,
+      x2: x,
+      y2: frame.bottom,
+      stroke: GRID,
+      width: 1,
+    });
+    shapes.push({
+      kind: "line",
+      x1: x,
+      y1: frame.bottom,
+      x2: x,
+      y2: frame.bottom + 4,
+      stroke: INK,
+      width: 1,
+    });
     text(x, frame.bottom + 6 + FONT / 2, t.label, "middle");
   }
   for (const t of yAxis.ticks) {
     const y = Math.round(sy(t.value)) + 0.5;
-    shapes.push({ kind: "line", x1: frame.left, y1: y, x2: frame.right, y2: y, stroke: GRID, width: 1 });
-    shapes.push({ kind: "line", x1: frame.left - 4, y1: y, x2: frame.left, y2: y, stroke: INK, width: 1 });
+    shapes.push({
+      kind: "line",
+      x1: frame.left,
+      y1: y,
+      x2: frame.right,
+      y2: y,
+      stroke: GRID,
+      width: 1,
+    });
+    shapes.push({
+      kind: "line",
+      x1: frame.left - 4,
+      y1: y,
+      x2: frame.left,
+      y2: y,
+      stroke: INK,
+      width: 1,
+    });
     text(frame.left - 6, y, t.label, "end");
   }
   shapes.push({
@@ -159,7 +203,9 @@ function frameScene(
     stroke: INK,
   });
   if (options.title) text(width / 2, TITLE_FONT / 2 + 8, options.title, "middle", TITLE_FONT);
-  if (options.xLabel) text((frame.left + frame.right) / 2, height - 8 - FONT / 2, options.xLabel, "middle");
+  if (options.xLabel) {
+    text((frame.left + frame.right) / 2, height - 8 - FONT / 2, options.xLabel, "middle");
+  }
   if (options.yLabel) {
     shapes.push({
       kind: "text",
@@ -216,9 +262,16 @@ export function scatterScene(
   checkSize(width, height);
   if (!(radius > 0 && radius <= 50)) throw new RangeError(`Cannot draw points of radius ${radius}`);
   const n = points.length;
-  for (const [name, arr] of [["groups", options.groups], ["colors", options.colors], ["labels", options.labels]] as const) {
+  for (
+    const [name, arr] of [["groups", options.groups], ["colors", options.colors], [
+      "labels",
+      options.labels,
+    ]] as const
+  ) {
     if (arr !== undefined && arr.length !== n) {
-      throw new RangeError(`Cannot draw a scatter plot: ${name} has ${arr.length} entries for ${n} points`);
+      throw new RangeError(
+        `Cannot draw a scatter plot: ${name} has ${arr.length} entries for ${n} points`,
+      );
     }
   }
   for (let i = 0; i < n; i++) {
@@ -253,9 +306,20 @@ export function scatterScene(
   };
   const xAxis = linearAxis(...pad(extent(xs)));
   const yAxis = linearAxis(...pad(extent(ys)));
-  const { scene, sx, sy } = frameScene({ width, height, title: options.title }, xAxis, yAxis, legend);
+  const { scene, sx, sy } = frameScene(
+    { width, height, title: options.title },
+    xAxis,
+    yAxis,
+    legend,
+  );
   for (let i = 0; i < n; i++) {
-    const circle: Shape = { kind: "circle", cx: sx(xs[i]), cy: sy(ys[i]), r: radius, fill: pointColor[i] };
+    const circle: Shape = {
+      kind: "circle",
+      cx: sx(xs[i]),
+      cy: sy(ys[i]),
+      r: radius,
+      fill: pointColor[i],
+    };
     if (options.labels) circle.title = String(options.labels[i]);
     scene.shapes.push(circle);
   }
@@ -275,17 +339,23 @@ export function scatterScene(
  * console.assert(s.shapes.some((x) => x.kind === "polyline"));
  * ```
  */
-export function lineChartScene(series: readonly LineSeries[], options: LineChartOptions = {}): Scene {
+export function lineChartScene(
+  series: readonly LineSeries[],
+  options: LineChartOptions = {},
+): Scene {
   const width = options.width ?? 640;
   const height = options.height ?? 400;
   checkSize(width, height);
   const logY = options.logY ?? false;
-  const usable = (x: number, y: number) => Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0);
+  const usable = (x: number, y: number) =>
+    Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0);
   const xs: number[] = [];
   const ys: number[] = [];
   series.forEach((s, k) => {
     if (s.x.length !== s.y.length) {
-      throw new RangeError(`Cannot draw series ${k} (${s.name}): ${s.x.length} x values, ${s.y.length} y values`);
+      throw new RangeError(
+        `Cannot draw series ${k} (${s.name}): ${s.x.length} x values, ${s.y.length} y values`,
+      );
     }
     if (s.color !== undefined) parseHexColor(s.color);
     for (let i = 0; i < s.x.length; i++) {
@@ -311,7 +381,9 @@ export function lineChartScene(series: readonly LineSeries[], options: LineChart
     const stroke = s.color ?? paletteColor(k);
     let run: [number, number][] = [];
     const flush = () => {
-      if (run.length === 1) scene.shapes.push({ kind: "circle", cx: run[0][0], cy: run[0][1], r: 2, fill: stroke });
+      if (run.length === 1) {
+        scene.shapes.push({ kind: "circle", cx: run[0][0], cy: run[0][1], r: 2, fill: stroke });
+      }
       if (run.length > 1) scene.shapes.push({ kind: "polyline", points: run, stroke, width: 2 });
       run = [];
     };

@@ -10,9 +10,9 @@ import {
   type LineChartOptions,
   lineChartScene,
   type LineSeries,
-  type Scene,
   type ScatterOptions,
   scatterScene,
+  type Scene,
 } from "./scene.ts";
 
 export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
@@ -29,14 +29,26 @@ export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
  * ```
  */
 export function escapeXml(text: string): string {
-  return text
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x26) out += "&amp;";
+    else if (c === 0x3c) out += "&lt;";
+    else if (c === 0x3e) out += "&gt;";
+    else if (c === 0x22) out += "&quot;";
+    else if (c === 0x27) out += "&apos;";
+    else if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0xfffe || c === 0xffff) {
+      out += "\ufffd";
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += text[i] + text[i + 1];
+        i++;
+      } else out += "\ufffd";
+    } else if (c >= 0xdc00 && c <= 0xdfff) out += "\ufffd";
+    else out += text[i];
+  }
+  return out;
 }
 
 const num = (v: number): string => String(Math.round(v * 100) / 100);
@@ -54,15 +66,19 @@ const num = (v: number): string => String(Math.round(v * 100) / 100);
 export function sceneToSvg(scene: Scene): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" font-family="sans-serif">`,
-    `<rect x="0" y="0" width="${scene.width}" height="${scene.height}" fill="${escapeXml(scene.background)}"/>`,
+    `<rect x="0" y="0" width="${scene.width}" height="${scene.height}" fill="${
+      escapeXml(scene.background)
+    }"/>`,
   ];
   for (const s of scene.shapes) {
     switch (s.kind) {
       case "rect":
         out.push(
-          `<rect x="${num(s.x)}" y="${num(s.y)}" width="${num(s.width)}" height="${num(s.height)}" fill="${
-            escapeXml(s.fill ?? "none")
-          }"${s.stroke ? ` stroke="${escapeXml(s.stroke)}"` : ""}/>`,
+          `<rect x="${num(s.x)}" y="${num(s.y)}" width="${num(s.width)}" height="${
+            num(s.height)
+          }" fill="${escapeXml(s.fill ?? "none")}"${
+            s.stroke ? ` stroke="${escapeXml(s.stroke)}"` : ""
+          }/>`,
         );
         break;
       case "line":
@@ -74,13 +90,17 @@ export function sceneToSvg(scene: Scene): string {
         break;
       case "polyline":
         out.push(
-          `<polyline points="${s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(" ")}" fill="none" stroke="${
-            escapeXml(s.stroke)
-          }" stroke-width="${num(s.width)}" stroke-linejoin="round"/>`,
+          `<polyline points="${
+            s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(" ")
+          }" fill="none" stroke="${escapeXml(s.stroke)}" stroke-width="${
+            num(s.width)
+          }" stroke-linejoin="round"/>`,
         );
         break;
       case "circle": {
-        const attrs = `cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${escapeXml(s.fill)}"`;
+        const attrs = `cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${
+          escapeXml(s.fill)
+        }"`;
         out.push(
           s.title === undefined
             ? `<circle ${attrs}/>`
@@ -94,7 +114,9 @@ export function sceneToSvg(scene: Scene): string {
         out.push(
           `<text x="${num(s.x)}" y="${num(s.y)}" font-size="${num(s.size)}" fill="${
             escapeXml(s.color)
-          }" text-anchor="${anchor}" dominant-baseline="central"${rotate}>${escapeXml(s.text)}</text>`,
+          }" text-anchor="${anchor}" dominant-baseline="central"${rotate}>${
+            escapeXml(s.text)
+          }</text>`,
         );
         break;
       }
@@ -142,6 +164,9 @@ export function scatterSvg(
  * console.assert(svg.includes("<polyline") && svg.includes(">step</text>"));
  * ```
  */
-export function lineChartSvg(series: readonly LineSeries[], options: LineChartOptions = {}): string {
+export function lineChartSvg(
+  series: readonly LineSeries[],
+  options: LineChartOptions = {},
+): string {
   return sceneToSvg(lineChartScene(series, options));
 }

@@ -106,8 +106,8 @@ export function tensorFusionProduct(vectors: tf.Tensor2D[]): tf.Tensor2D {
     }
   });
   return tf.tidy(() => {
-    const withOne = (v: tf.Tensor2D) => tf.concat([v, tf.ones([batch, 1])], 1); // [B, d + 1]
-    let fused = withOne(vectors[0]) as tf.Tensor2D; // [B, P]
+    const withOne = (v: tf.Tensor2D): tf.Tensor2D => tf.concat([v, tf.ones([batch, 1])], 1); // [B, d + 1]
+    let fused = withOne(vectors[0]); // [B, P]
     for (const v of vectors.slice(1)) {
       const next = withOne(v); // [B, Q]
       const width = fused.shape[1] * next.shape[1];

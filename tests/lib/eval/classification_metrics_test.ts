@@ -13,10 +13,30 @@ const close = (a: number, b: number, what = "") =>
 
 // 4 examples × 6 classes
 const LOGITS = new Float32Array([
-  0.1, 0.9, 0.2, 0.3, 0.4, 0.5, // label 1: rank 1
-  0.6, 0.1, 0.5, 0.4, 0.3, 0.2, // label 2: rank 2
-  0.1, 0.2, 0.3, 0.4, 0.5, 0.6, // label 0: rank 6
-  0.3, 0.3, 0.3, 0.3, 0.3, 0.3, // label 3: all tied → pessimistic rank 6
+  0.1,
+  0.9,
+  0.2,
+  0.3,
+  0.4,
+  0.5, // label 1: rank 1
+  0.6,
+  0.1,
+  0.5,
+  0.4,
+  0.3,
+  0.2, // label 2: rank 2
+  0.1,
+  0.2,
+  0.3,
+  0.4,
+  0.5,
+  0.6, // label 0: rank 6
+  0.3,
+  0.3,
+  0.3,
+  0.3,
+  0.3,
+  0.3, // label 3: all tied → pessimistic rank 6
 ]);
 const LABELS = new Int32Array([1, 2, 0, 3]);
 
@@ -49,7 +69,10 @@ Deno.test("argmaxRows() and confusionMatrix() count hand-made predictions", () =
   expected[0][5] = 1;
   expected[3][0] = 1;
   assert.deepEqual(m, expected);
-  assert.deepEqual(confusionMatrix([0, 1, 1, 1], [0, 0, 1, 1], { numClasses: 2 }), [[1, 1], [0, 2]]);
+  assert.deepEqual(confusionMatrix([0, 1, 1, 1], [0, 0, 1, 1], { numClasses: 2 }), [[1, 1], [
+    0,
+    2,
+  ]]);
   assert.throws(() => confusionMatrix([0, 3], [0, 1], 2), /label 3/);
   assert.throws(() => confusionMatrix([0], [0, 1], 2), /1 predictions for 2 labels/);
 });
@@ -76,18 +99,38 @@ function sklearnAveragePrecision(y: number[], s: number[]): number {
 Deno.test("meanAveragePrecision() gives the hand-computed value and skips empty classes", () => {
   // 5 examples × 3 classes, columns: class 0, class 1, class 2 (no positives)
   const scores = new Float32Array([
-    0.9, 0.1, 0.5,
-    0.8, 0.4, 0.5,
-    0.7, 0.35, 0.5,
-    0.6, 0.8, 0.5,
-    0.5, 0.2, 0.5,
+    0.9,
+    0.1,
+    0.5,
+    0.8,
+    0.4,
+    0.5,
+    0.7,
+    0.35,
+    0.5,
+    0.6,
+    0.8,
+    0.5,
+    0.5,
+    0.2,
+    0.5,
   ]);
   const targets = new Uint8Array([
-    1, 0, 0,
-    0, 1, 0,
-    1, 0, 0,
-    1, 1, 0,
-    0, 0, 0,
+    1,
+    0,
+    0,
+    0,
+    1,
+    0,
+    1,
+    0,
+    0,
+    1,
+    1,
+    0,
+    0,
+    0,
+    0,
   ]);
   const r = meanAveragePrecision(scores, targets, { numClasses: 3 });
   // class 0: positives at ranks 1, 3, 4 → precisions 1/1, 2/3, 3/4
@@ -105,13 +148,20 @@ Deno.test("meanAveragePrecision() gives the hand-computed value and skips empty 
 
 Deno.test("meanAveragePrecision() groups tied scores like scikit-learn", () => {
   // threshold 0.5: 1 of 2 positive (P = 1/2, R = 1/2); 0.3: 2 of 3 (P = 2/3, R = 1)
-  const r = meanAveragePrecision(new Float32Array([0.5, 0.5, 0.3, 0.1]), new Uint8Array([1, 0, 1, 0]), {
-    numClasses: 1,
-  });
+  const r = meanAveragePrecision(
+    new Float32Array([0.5, 0.5, 0.3, 0.1]),
+    new Uint8Array([1, 0, 1, 0]),
+    {
+      numClasses: 1,
+    },
+  );
   close(r.mean, 0.5 * 0.5 + 0.5 * (2 / 3));
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()), {
+        minLength: 1,
+        maxLength: 12,
+      }),
       (rows) => {
         const s = rows.map(([v]) => v / 4);
         const y = rows.map(([, p]) => (p ? 1 : 0));
@@ -142,16 +192,32 @@ function pairwiseAuc(y: number[], s: number[]): number {
 Deno.test("rocAuc() counts ties as 1/2 and averages classes with both kinds of example", () => {
   // 4 examples × 3 classes; class 2 has only positives → skipped
   const scores = new Float32Array([
-    0.8, 0.9, 0.1,
-    0.4, 0.1, 0.2,
-    0.5, 0.2, 0.3,
-    0.8, 0.3, 0.4,
+    0.8,
+    0.9,
+    0.1,
+    0.4,
+    0.1,
+    0.2,
+    0.5,
+    0.2,
+    0.3,
+    0.8,
+    0.3,
+    0.4,
   ]);
   const targets = new Uint8Array([
-    1, 1, 1,
-    1, 0, 1,
-    0, 0, 1,
-    0, 0, 1,
+    1,
+    1,
+    1,
+    1,
+    0,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    1,
   ]);
   const r = rocAuc(scores, targets, { numClasses: 3 });
   // class 0: (0.8 vs 0.5) 1, (0.8 vs 0.8) 1/2, (0.4 vs 0.5) 0, (0.4 vs 0.8) 0 → 1.5 / 4
@@ -169,7 +235,10 @@ Deno.test("rocAuc() counts ties as 1/2 and averages classes with both kinds of e
 Deno.test("rocAuc() equals the pairwise Mann–Whitney count", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 2, maxLength: 15 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()), {
+        minLength: 2,
+        maxLength: 15,
+      }),
       (rows) => {
         const s = rows.map(([v]) => v);
         const y = rows.map(([, p]) => (p ? 1 : 0));

@@ -5,9 +5,18 @@ import { cosineSimilarityMatrix, retrievalMetrics } from "../../../lib/eval/retr
 Deno.test("retrievalMetrics() gives hand-computed ranks, Recall@K, median and mean rank", () => {
   // 3 queries × 4 candidates, query q matches candidate q.
   const sim = new Float32Array([
-    0.9, 0.1, 0.2, 0.3, // q0: match best → rank 1
-    0.5, 0.4, 0.6, 0.1, // q1: 0.5 and 0.6 above 0.4 → rank 3
-    0.1, 0.2, 0.8, 0.7, // q2: rank 1
+    0.9,
+    0.1,
+    0.2,
+    0.3, // q0: match best → rank 1
+    0.5,
+    0.4,
+    0.6,
+    0.1, // q1: 0.5 and 0.6 above 0.4 → rank 3
+    0.1,
+    0.2,
+    0.8,
+    0.7, // q2: rank 1
   ]);
   const m = retrievalMetrics(sim, {
     queries: 3,
@@ -26,10 +35,26 @@ Deno.test("retrievalMetrics() gives hand-computed ranks, Recall@K, median and me
 Deno.test("retrievalMetrics() takes the mean of the two middle ranks for an even count", () => {
   // 4 queries × 5 candidates, positive = candidate 0; ranks 1, 2, 4, 5.
   const sim = new Float32Array([
-    5, 4, 3, 2, 1, // rank 1
-    4, 5, 3, 2, 1, // rank 2
-    2, 5, 4, 3, 1, // rank 4
-    1, 5, 4, 3, 2, // rank 5
+    5,
+    4,
+    3,
+    2,
+    1, // rank 1
+    4,
+    5,
+    3,
+    2,
+    1, // rank 2
+    2,
+    5,
+    4,
+    3,
+    1, // rank 4
+    1,
+    5,
+    4,
+    3,
+    2, // rank 5
   ]);
   const m = retrievalMetrics(sim, { queries: 4, candidates: 5, positives: () => [0] });
   assert.deepEqual([...m.ranks], [1, 2, 4, 5]);

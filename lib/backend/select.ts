@@ -1,0 +1,198 @@
+/**
+ * Choosing and initialising the TensorFlow.js backend.
+ *
+ * - `cpu`: pure JavaScript, always there, slowest.
+ * - `wasm`: SIMD WebAssembly; its `.wasm` files are found through the package
+ *   graph, so a `deno compile`d binary finds them too.
+ * - `webgpu`: through Deno's WebGPU (Vulkan). Without a GPU, Deno still finds
+ *   Mesa's llvmpipe software adapter, which works but is slower than wasm, so
+ *   `auto` takes webgpu only on a hardware adapter.
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, when
+ *   the user has installed one.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import "./gradients.ts";
+
+/** Backends a user may ask for. */
+export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
+
+/** The backend names accepted by `--backend`. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "auto",
+  "cpu",
+  "wasm",
+  "webgpu",
+  "tensorflow",
+];
+
+/** What a probe found out about one backend. */
+export interface BackendProbe {
+  name: Exclude<BackendName, "auto">;
+  available: boolean;
+  /** Adapter or reason, one line. */
+  detail: string;
+}
+
+// The tfjs banner about installing tfjs-node, and per-op debug checks, are off.
+tf.env().set("PROD", true);
+
+let wasmPathsSet = false;
+function prepareWasm(): void {
+  if (wasmPathsSet) return;
+  const entry = createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm");
+  setWasmPaths(path.dirname(entry) + path.sep);
+  wasmPathsSet = true;
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  isFallbackAdapter?: boolean;
+}
+
+/** The WebGPU adapter, and whether it is a software one (llvmpipe/SwiftShader). */
+export async function probeWebGpu(): Promise<
+  { adapter: boolean; software: boolean; detail: string }
+> {
+  const gpu =
+    (globalThis.navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } })
+      ?.gpu;
+  if (!gpu) return { adapter: false, software: false, detail: "no navigator.gpu" };
+  let adapter: GpuAdapterLike | null = null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return {
+      adapter: false,
+      software: false,
+      detail: `requestAdapter failed: ${(e as Error).message}`,
+    };
+  }
+  if (!adapter) return { adapter: false, software: false, detail: "no WebGPU adapter" };
+  const info = adapter.info ?? {};
+  const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(
+    " ",
+  );
+  const software = adapter.isFallbackAdapter === true ||
+    /llvmpipe|swiftshader|lavapipe|software/i.test(text);
+  return { adapter: true, software, detail: text || "unnamed adapter" };
+}
+
+const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"];
+
+async function tryTensorflow(): Promise<string | null> {
+  // Looked up in the user's own node_modules (from the working directory up),
+  // never downloaded: libtensorflow comes with the user's own install.
+  const requireFromCwd = createRequire(path.join(Deno.cwd(), "noop.js"));
+  for (const name of TFJS_NODE_PACKAGES) {
+    let file: string;
+    try {
+      file = requireFromCwd.resolve(name);
+    } catch {
+      continue; // not installed
+    }
+    try {
+      await import(pathToFileURL(file).href);
+      if (tf.findBackend("tensorflow")) return name;
+    } catch {
+      // installed but broken (e.g. libtensorflow missing)
+    }
+  }
+  return null;
+}
+
+/**
+ * Probes every backend without switching to it.
+ *
+ * @example
+ * ```ts
+ * import { probeBackends } from "./select.ts";
+ * const probes = await probeBackends({ includeTensorflow: false });
+ * console.assert(probes.find((p) => p.name === "cpu")!.available);
+ * ```
+ */
+export async function probeBackends(
+  options: { includeTensorflow?: boolean } = {},
+): Promise<BackendProbe[]> {
+  const out: BackendProbe[] = [{ name: "cpu", available: true, detail: "pure JavaScript" }];
+  try {
+    prepareWasm();
+    out.push({ name: "wasm", available: true, detail: "WebAssembly SIMD" });
+  } catch (e) {
+    out.push({ name: "wasm", available: false, detail: (e as Error).message });
+  }
+  const gpu = await probeWebGpu();
+  out.push({
+    name: "webgpu",
+    available: gpu.adapter,
+    detail: gpu.adapter ? `${gpu.detail}${gpu.software ? " (software renderer)" : ""}` : gpu.detail,
+  });
+  if (options.includeTensorflow ?? true) {
+    const found = tf.findBackend("tensorflow") ? "loaded" : await tryTensorflow();
+    out.push({
+      name: "tensorflow",
+      available: found !== null,
+      detail: found ?? "not installed (npm i @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu)",
+    });
+  }
+  return out;
+}
+
+/**
+ * Switches tfjs to `name` (or, for `auto`, to the fastest that works here:
+ * webgpu on a hardware adapter, else wasm, else cpu) and returns the backend in
+ * use. Throws `Error` with a one-line reason when the requested backend cannot
+ * start.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./select.ts";
+ * console.assert((await initBackend("cpu")) === "cpu");
+ * ```
+ */
+export async function initBackend(name: BackendName): Promise<Exclude<BackendName, "auto">> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new RangeError(
+      `Unknown backend ${JSON.stringify(name)}: expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  if (name === "auto") {
+    const gpu = await probeWebGpu();
+    if (gpu.adapter && !gpu.software) {
+      try {
+        return await initBackend("webgpu");
+      } catch {
+        // fall through to wasm
+      }
+    }
+    try {
+      return await initBackend("wasm");
+    } catch {
+      return await initBackend("cpu");
+    }
+  }
+  if (name === "wasm") prepareWasm();
+  if (name === "webgpu" && !tf.findBackend("webgpu")) {
+    const gpu = await probeWebGpu();
+    if (!gpu.adapter) throw new Error(`The webgpu backend cannot start: ${gpu.detail}`);
+    await import("@tensorflow/tfjs-backend-webgpu");
+  }
+  if (name === "tensorflow" && !tf.findBackend("tensorflow")) {
+    if (!(await tryTensorflow())) {
+      throw new Error(
+        "The tensorflow backend needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, which is not installed: " +
+          "install one with npm (it downloads libtensorflow) or use --backend wasm",
+      );
+    }
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`The ${name} backend failed to initialise`);
+  await tf.ready();
+  return name;
+}

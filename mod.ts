@@ -1,0 +1,100 @@
+/**
+ * vatt: VATT (Akbari et al., "VATT: Transformers for Multimodal
+ * Self-Supervised Learning from Raw Video, Audio and Text", NeurIPS 2021) on
+ * TensorFlow.js, as a library. The `vatt` command (`cli/main.ts`) is built on
+ * the same exports.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend, milNceLoss, nceLoss, resolveVattConfig, VattModel } from "./mod.ts";
+ *
+ * await initBackend("cpu");
+ * const config = resolveVattConfig({ preset: "tiny" });
+ * const model = VattModel.create(config);
+ * const out = model.apply({
+ *   video: tf.zeros([2, 8, 32, 32, 3]),
+ *   audio: tf.zeros([2, 6400]),
+ *   text: tf.ones([2, 3, 16], "int32"),
+ * });
+ * const loss = tf.add(nceLoss(out.video!.va, out.audio!.va), milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D));
+ * console.assert(Number.isFinite((await loss.data())[0]));
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+
+// Config and model
+export {
+  type AudioConfig,
+  audioTokenCount,
+  type BackboneConfig,
+  BACKBONES,
+  DEFAULT_VATT_CONFIG,
+  type HeadsConfig,
+  isPresetName,
+  keptTokenCount,
+  type PresetName,
+  PRESETS,
+  type RelativePosition,
+  resolveVattConfig,
+  type TextConfig,
+  type VattConfig,
+  type VattConfigInput,
+  type VideoConfig,
+  videoTokenGrid,
+} from "./lib/config/vatt_config.ts";
+export {
+  type ForwardOptions,
+  type VattInputs,
+  VattModel,
+  type VattOutputs,
+} from "./lib/model/vatt.ts";
+export {
+  countParameters,
+  type ParameterCounts,
+  type WeightSpec,
+  weightSpecs,
+} from "./lib/model/weight_specs.ts";
+export { type BatchNormUpdate } from "./lib/model/heads.ts";
+export * from "./lib/model/fusion/mod.ts";
+
+// Losses and training pieces
+export { nceLoss, type NceLossOptions } from "./lib/loss/nce.ts";
+export { milNceLoss, type MilNceLossOptions } from "./lib/loss/mil_nce.ts";
+export { learningRate, resolveScheduleConfig, type ScheduleConfig } from "./lib/train/schedule.ts";
+export { Adam, type Optimizer, SgdMomentum } from "./lib/train/optimizer.ts";
+export { clipByGlobalNorm } from "./lib/train/grad_clip.ts";
+
+// Data
+export { type ClipBatch, Dataset } from "./lib/data/dataset.ts";
+export {
+  type DatasetIndex,
+  parseDatasetIndex,
+  type TokenizeSettings,
+} from "./lib/data/dataset_index.ts";
+export {
+  DEFAULT_TOKENIZE_SETTINGS,
+  mergeSlices,
+  resolveTokenizeSettings,
+  tokenizeDataset,
+  type TokenizeOptions,
+} from "./lib/data/tokenize.ts";
+export { generateDemoData } from "./lib/data/demo_data.ts";
+export { readManifest } from "./lib/data/manifest.ts";
+
+// Evaluation
+export { cosineSimilarityMatrix, retrievalMetrics } from "./lib/eval/retrieval_metrics.ts";
+export {
+  confusionMatrix,
+  meanAveragePrecision,
+  rocAuc,
+  topKAccuracy,
+} from "./lib/eval/classification_metrics.ts";
+
+// Files and backends
+export { openSafetensors, readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
+export { type BackendName, initBackend, probeBackends } from "./lib/backend/select.ts";
+export { FormatError, MismatchError } from "./lib/errors.ts";
+export { Rng } from "./lib/util/rng.ts";
