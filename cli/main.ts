@@ -139,7 +139,9 @@ export function buildProgram(): Command {
     .option("--resume", "continue from the newest checkpoint in --out", false)
     .option("--force", "start over in an existing run folder", false)
     .option("--log-every <n>", "steps between metric lines", "10")
-    .action((data, opts) => run(async () => (await import("./pretrain.ts")).pretrain(data, opts)));
+    .action((data, opts) =>
+      run(async () => (await import("./pretrain.ts")).pretrainCommand(data, opts))
+    );
 
   program
     .command("finetune")

@@ -54,8 +54,16 @@ export interface TokenizeClipOptions {
   ffmpeg?: string;
 }
 
+/**
+ * One line saying why; without the `path: ` prefix of a FormatError, since
+ * the skipped entry names the file itself (as written in the manifest, so
+ * `index.json` does not depend on where the data lives).
+ */
 function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof FormatError && error.path && message.startsWith(`${error.path}: `)) {
+    message = message.slice(error.path.length + 2);
+  }
   return message.split("\n")[0];
 }
 
@@ -96,6 +104,10 @@ export async function tokenizeClip(
     reason,
   });
   const start = row.start ?? 0;
+  // Only what lies in [start, end) is real; the rest of the window is padding.
+  const span = row.end === undefined ? Infinity : row.end - start;
+  const maxFrames = Math.min(s.frames, Math.ceil(span * s.fps - 1e-9));
+  const maxSamples = Math.min(s.audioSamples, Math.round(span * s.sampleRate));
   let video;
   try {
     video = await decodeVideoClip(row.video, {
@@ -107,6 +119,12 @@ export async function tokenizeClip(
     });
   } catch (e) {
     return skip(reasonOf(e), row.videoRaw);
+  }
+  if (video.validFrames > maxFrames) {
+    const frameBytes = s.size * s.size * 3;
+    const last = video.data.slice((maxFrames - 1) * frameBytes, maxFrames * frameBytes);
+    for (let f = maxFrames; f < s.frames; f++) video.data.set(last, f * frameBytes);
+    video.validFrames = maxFrames;
   }
   if (video.validFrames === 0) return skip("no video frames in the window", row.videoRaw);
   if (video.validFrames < s.minCoverage * s.frames) {
@@ -130,12 +148,6 @@ export async function tokenizeClip(
     } catch (e) {
       return skip(reasonOf(e), row.audioRaw);
     }
-    if (audioSamples < s.minCoverage * s.audioSamples) {
-      return skip(
-        `audio shorter than the window: ${audioSamples} of ${s.audioSamples} samples`,
-        row.audioRaw,
-      );
-    }
   } else {
     try {
       const w = await loadAudioWindow(row.video, {
@@ -150,6 +162,17 @@ export async function tokenizeClip(
       // A video without a usable audio track is a clip without audio, not a bad clip.
       if (!(e instanceof FormatError)) throw e;
     }
+  }
+  if (audioSamples > maxSamples) {
+    audio.fill(0, maxSamples);
+    audioSamples = maxSamples;
+  }
+  // A separate audio file must cover the window; so must a video's own track when it has one.
+  if ((row.audio || audioSamples > 0) && audioSamples < s.minCoverage * s.audioSamples) {
+    return skip(
+      `audio shorter than the window: ${audioSamples} of ${s.audioSamples} samples`,
+      row.audio ? row.audioRaw : row.videoRaw,
+    );
   }
   if (audio.length !== s.audioSamples) {
     return skip(`audio window has ${audio.length} samples, expected ${s.audioSamples}`);

@@ -138,6 +138,8 @@ interface RunRecord {
   settings: TokenizeSettings;
   manifestSha256: string;
   text: TextSource;
+  /** SHA-256 of a given vocabulary or tokenizer file: a changed file is not a resume. */
+  textSha256?: string;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -150,6 +152,11 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs `fn` over `items` with `workers` at once. On the first failure (or an
+ * abort) no new item starts, the ones in flight finish, and then the error is
+ * thrown: nothing keeps running (no ffmpeg process) after this returns.
+ */
 async function mapPool<T, R>(
   items: T[],
   workers: number,
@@ -158,15 +165,52 @@ async function mapPool<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
+    while (!failure && next < items.length) {
+      if (signal?.aborted) {
+        failure = { error: signal.reason };
+        break;
+      }
       const i = next++;
-      out[i] = await fn(items[i]);
+      try {
+        out[i] = await fn(items[i]);
+      } catch (e) {
+        failure ??= { error: e };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
+  if (failure) throw failure.error;
   return out;
+}
+
+/** Names of the files a tokenize run writes into its folder. */
+function isDatasetFile(name: string): boolean {
+  return name === "tokenize.json" || name === "index.json" || name === "vocab.txt" ||
+    name === "tokenizer.json" || /^shard-\d+-of-\d+\.safetensors$/.test(name) ||
+    /^index\.slice-\d+-of-\d+\.json$/.test(name);
+}
+
+/** The temporary names `writeFileAtomic` uses: `.<name>.tmp-<pid>-<hex>`. */
+const TEMP_NAME = /^\.(.+)\.(?:tmp|old)-(\d+)-[0-9a-f]{8,}$/;
+
+/**
+ * Removes the temporary files that killed writers of `targets` left in `dir`.
+ * A slice run cleans only its own files: on a folder shared by many machines,
+ * another slice's writer may be alive elsewhere, where its process id means
+ * nothing here.
+ */
+async function removeOwnStaleTemps(dir: string, targets: Set<string>): Promise<void> {
+  for await (const e of Deno.readDir(dir)) {
+    const m = TEMP_NAME.exec(e.name);
+    if (!m || !targets.has(m[1])) continue;
+    const pid = Number(m[2]);
+    if (pid === Deno.pid || (Deno.build.os === "linux" && await exists(`/proc/${pid}`))) continue;
+    await Deno.remove(path.join(dir, e.name), { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
 }
 
 /** Prepares the output folder: refuses foreign content, resumes a matching run. */
@@ -175,12 +219,13 @@ async function prepareOut(out: string, record: RunRecord, force: boolean): Promi
   const recordPath = path.join(out, "tokenize.json");
   const entries: string[] = [];
   for await (const e of Deno.readDir(out)) entries.push(e.name);
-  const ours = (name: string) =>
-    name === "tokenize.json" || name === "index.json" || name === "vocab.txt" ||
-    name === "tokenizer.json" ||
-    /^shard-\d+-of-\d+\.safetensors$/.test(name) || /^index\.slice-\d+-of-\d+\.json$/.test(name) ||
-    name.startsWith(".");
-  if (entries.length > 0) {
+  const ours = (name: string) => {
+    const temp = TEMP_NAME.exec(name);
+    return isDatasetFile(temp ? temp[1] : name);
+  };
+  // Temporaries a killed run left behind do not make the folder someone else's.
+  const present = entries.filter((name) => !(TEMP_NAME.test(name) && ours(name)));
+  if (present.length > 0) {
     let same = false;
     if (entries.includes("tokenize.json")) {
       try {
@@ -203,7 +248,6 @@ async function prepareOut(out: string, record: RunRecord, force: boolean): Promi
       }
     }
   }
-  await removeStaleTemps(out);
   await writeFileAtomic(recordPath, JSON.stringify(record) + "\n");
 }
 
@@ -239,11 +283,15 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
     });
   });
   const manifest = await readManifest(options.manifest);
+  const textFile = text.vocabFile ?? text.tokenizerFile;
+  // An unreadable file is reported by prepareTextTokenizer below.
+  const textSha256 = textFile ? await sha256File(textFile).catch(() => undefined) : undefined;
   const record: RunRecord = {
     format: "vatt-tokenize-run",
     settings,
     manifestSha256: sha256Bytes(manifestBytes),
     text,
+    ...(textSha256 ? { textSha256 } : {}),
   };
   await prepareOut(options.out, record, options.force ?? false);
 
@@ -276,6 +324,17 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
     !slice || g % slice.count === slice.index
   );
   const total = mine.reduce((sum, g) => sum + Math.min(k, rows.length - g * k), 0);
+  if (slice && slice.count > 1) {
+    await removeOwnStaleTemps(
+      options.out,
+      new Set([
+        ...mine.map((g) => shardFileName(g, numShards)),
+        sliceIndexFileName(slice.index, slice.count),
+      ]),
+    );
+  } else {
+    await removeStaleTemps(options.out);
+  }
   const progress: TokenizeProgress = { done: 0, total, skipped: 0, shards: 0 };
   const entries: ShardEntry[] = [];
   const allSkipped: SkippedInput[] = !slice || slice.index === 0 ? [...skippedRows] : [];

@@ -69,3 +69,23 @@ export function clipByGlobalNorm(
     return { grads: clipped, norm };
   });
 }
+
+/**
+ * The global norm `sqrt(Σ‖g‖²)` of a set of gradients (a new scalar; the
+ * caller disposes it).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { globalNorm } from "./grad_clip.ts";
+ * const n = globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) });
+ * console.assert((await n.data())[0] === 5);
+ * ```
+ */
+export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => {
+    const squares = Object.values(grads).map((g) => tf.sum(tf.square(tf.cast(g, "float32"))));
+    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : tf.addN(squares)) as tf.Scalar;
+  });
+}
