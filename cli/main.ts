@@ -64,6 +64,7 @@ export function buildProgram(): Command {
     .option("--clips <n>", "number of clips", "96")
     .option("--seed <n>", "random seed", "0")
     .option("--force", "write into a non-empty folder", false)
+    .option("--quiet", "no progress output", false)
     .option("--ffmpeg <path>", "ffmpeg binary (default: $VATT_FFMPEG or the bundled one)")
     .action((out, opts) => run(async () => (await import("./demo_data.ts")).demoData(out, opts)));
 
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
     )
     .option("--ffmpeg <path>", "ffmpeg binary (default: $VATT_FFMPEG or the bundled one)")
     .option("--force", "overwrite an existing dataset folder", false)
+    .option("--quiet", "no progress output", false)
     .action((manifest, opts) =>
       run(async () => (await import("./tokenize.ts")).tokenize(manifest, opts))
     );
@@ -139,6 +141,7 @@ export function buildProgram(): Command {
     .option("--resume", "continue from the newest checkpoint in --out", false)
     .option("--force", "start over in an existing run folder", false)
     .option("--log-every <n>", "steps between metric lines", "10")
+    .option("--quiet", "no progress output", false)
     .action((data, opts) =>
       run(async () => (await import("./pretrain.ts")).pretrainCommand(data, opts))
     );
@@ -159,7 +162,18 @@ export function buildProgram(): Command {
     .description("zero-shot retrieval in the shared space (R@1/5/10, median rank)")
     .argument("<data>", "dataset folder")
     .option("--from <run>", "pretrained run folder or checkpoint")
-    .action(() => run(() => Promise.resolve(notYet("eval retrieval"))));
+    .addOption(
+      new Option("--pair <pair>", "query-candidate pair").choices(
+        ["text-video", "audio-video", "text-audio"] as const,
+      ).default("text-video" as const),
+    )
+    .option("--windows <k>", "average the K windows <clip>#w<k> of each clip", "1")
+    .option("--batch <n>", "clips per forward pass", "16")
+    .addOption(backendOption())
+    .option("--json", "print one JSON object instead of a table", false)
+    .action((data, opts) =>
+      run(async () => (await import("./eval_retrieval.ts")).evalRetrieval(data, opts))
+    );
   evalCmd
     .command("classify")
     .description("classification metrics of a fine-tuned run")
@@ -172,15 +186,49 @@ export function buildProgram(): Command {
     .description("export embeddings (npy, safetensors, parquet, jsonl)")
     .argument("<data>", "dataset folder")
     .option("--from <run>", "run folder or checkpoint")
-    .option("--out <file>", "output file")
-    .action(() => run(() => Promise.resolve(notYet("export"))));
+    .option("--out <file>", "output file (.npy, .safetensors, .parquet, .jsonl)")
+    .option("--modalities <list>", "comma-separated (default: every modality of --space)")
+    .addOption(
+      new Option("--space <space>", "embedding space").choices(["va", "vt", "backbone"] as const)
+        .default("va" as const),
+    )
+    .addOption(
+      new Option("--format <format>", "file format (default: from the extension)").choices(
+        ["npy", "safetensors", "parquet", "jsonl"] as const,
+      ),
+    )
+    .option("--batch <n>", "clips per forward pass", "16")
+    .addOption(backendOption())
+    .option("--force", "replace an existing output file", false)
+    .action((data, opts) =>
+      run(async () => (await import("./export.ts")).exportCommand(data, opts))
+    );
 
   program
     .command("plot")
     .description("2-D map of exported embeddings, or training curves of a run")
     .argument("<input>", "embeddings file or run folder")
     .option("--out <file>", "output .png or .svg")
-    .action(() => run(() => Promise.resolve(notYet("plot"))));
+    .option("--metrics", "draw the training curves of a run folder", false)
+    .addOption(
+      new Option("--color-by <what>", "colour points by").choices(["modality", "label"] as const)
+        .default("modality" as const),
+    )
+    .addOption(
+      new Option("--method <name>", "2-D method").choices(["umap", "tsne", "pca"] as const)
+        .default("umap" as const),
+    )
+    .option("--seed <n>", "seed of the map and the subsample", "0")
+    .option("--data <dir>", "dataset the embeddings came from (labels for --color-by label)")
+    .option("--modalities <list>", "only these modalities (comma-separated)")
+    .option("--max-points <n>", "draw at most N rows (default 5000, t-SNE 2000)")
+    .addOption(
+      new Option("--format <format>", "embeddings file format (default: from the extension)")
+        .choices(["npy", "safetensors", "parquet", "jsonl"] as const),
+    )
+    .option("--title <text>", "title of the picture")
+    .option("--force", "replace an existing output file", false)
+    .action((input, opts) => run(async () => (await import("./plot.ts")).plotCommand(input, opts)));
 
   return program;
 }

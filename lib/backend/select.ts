@@ -3,7 +3,9 @@
  *
  * - `cpu`: pure JavaScript, always there, slowest.
  * - `wasm`: SIMD WebAssembly; its `.wasm` files are found through the package
- *   graph, so a `deno compile`d binary finds them too.
+ *   graph, so a `deno compile`d binary finds them too. When OpenBLAS loads
+ *   (Deno FFI; `VATT_BLAS=0` turns it off), its matrix products replace the
+ *   wasm ones (`blas_kernels.ts`).
  * - `webgpu`: through Deno's WebGPU (Vulkan). Without a GPU, Deno still finds
  *   Mesa's llvmpipe software adapter, which works but is slower than wasm, so
  *   `auto` takes webgpu only on a hardware adapter.
@@ -19,6 +21,8 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import "./gradients.ts";
+import { blasStatus } from "./blas.ts";
+import { registerBlasKernels } from "./blas_kernels.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -123,7 +127,11 @@ export async function probeBackends(
   const out: BackendProbe[] = [{ name: "cpu", available: true, detail: "pure JavaScript" }];
   try {
     prepareWasm();
-    out.push({ name: "wasm", available: true, detail: "WebAssembly SIMD" });
+    out.push({
+      name: "wasm",
+      available: true,
+      detail: `WebAssembly SIMD; matrix products: ${blasStatus()}`,
+    });
   } catch (e) {
     out.push({ name: "wasm", available: false, detail: (e as Error).message });
   }
@@ -177,7 +185,10 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
       return await initBackend("cpu");
     }
   }
-  if (name === "wasm") prepareWasm();
+  if (name === "wasm") {
+    prepareWasm();
+    registerBlasKernels(); // native matrix products when OpenBLAS loads; silently off otherwise
+  }
   if (name === "webgpu" && !tf.findBackend("webgpu")) {
     const gpu = await probeWebGpu();
     if (!gpu.adapter) throw new Error(`The webgpu backend cannot start: ${gpu.detail}`);

@@ -118,6 +118,7 @@ export interface TokenizeOptions {
   ffmpeg?: string;
   /** Start over in a folder that holds another dataset. */
   force?: boolean;
+  /** Called once before any clip (done 0), after each clip, and after each shard. */
   onProgress?: (p: TokenizeProgress) => void;
   /** Stops between clips; complete shards stay. */
   signal?: AbortSignal;
@@ -336,6 +337,8 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
     await removeStaleTemps(options.out);
   }
   const progress: TokenizeProgress = { done: 0, total, skipped: 0, shards: 0 };
+  // Once before any work, so a progress display can start its clock and show the total.
+  options.onProgress?.({ ...progress });
   const entries: ShardEntry[] = [];
   const allSkipped: SkippedInput[] = !slice || slice.index === 0 ? [...skippedRows] : [];
   const padded: DatasetIndex["padded"] = [];
@@ -350,7 +353,13 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
       // Written completely by an earlier run (shards appear only by rename).
       const shard = await openSafetensors(target);
       try {
-        meta = parseShardMeta(shard.header.metadata);
+        try {
+          meta = parseShardMeta(shard.header.metadata);
+        } catch (e) {
+          throw new FormatError(`not a shard of this dataset: ${(e as Error).message}`, {
+            path: target,
+          });
+        }
         const expected = shardSpecs({ settings, labels }, meta.ids.length);
         for (const [name, want] of Object.entries(expected)) {
           const got = shard.header.tensors[name];
@@ -360,6 +369,14 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
         }
       } finally {
         shard.close();
+      }
+      if (onError === "fail" && meta.skipped.length > 0) {
+        // Kept from a run that skipped; this one promised to stop at a bad clip.
+        const first = meta.skipped[0];
+        throw new FormatError(
+          `row ${first.row}${first.id ? ` (${first.id})` : ""}: ${first.reason}`,
+          { path: first.file ?? options.manifest },
+        );
       }
       resumed++;
       progress.done += block.length;

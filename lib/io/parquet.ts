@@ -411,6 +411,7 @@ function checkMetadata(metadata: FileMetaData, size: number, path: string): numb
     throw fail(`num_rows ${metadata.num_rows} does not match its row groups (${groupRows})`);
   }
   if (rows > size * 64) throw fail(`num_rows ${rows} is impossible in a ${size}-byte file`);
+  checkChunks(metadata, root, size, fail);
   const kv = new Map((metadata.key_value_metadata ?? []).map((e) => [e.key, e.value]));
   const dimText = kv.get(DIM_KEY);
   if (dimText === undefined) return undefined;
@@ -419,6 +420,67 @@ function checkMetadata(metadata: FileMetaData, size: number, path: string): numb
     throw fail(`invalid ${DIM_KEY} ${JSON.stringify(dimText)}`);
   }
   return dim;
+}
+
+function leafPaths(tree: SchemaTree, out = new Map<string, SchemaTree>()): Map<string, SchemaTree> {
+  if (tree.children.length === 0) out.set(JSON.stringify(tree.path), tree);
+  for (const c of tree.children) leafPaths(c, out);
+  return out;
+}
+
+/**
+ * Checks every column chunk against the schema and the file size. hyparquet
+ * starts reading some chunks before it resolves the schema path of others, so
+ * a chunk that names no column would leave a failed read unobserved.
+ */
+function checkChunks(
+  metadata: FileMetaData,
+  root: SchemaTree,
+  size: number,
+  fail: (what: string) => FormatError,
+): void {
+  const leaves = leafPaths(root);
+  const needed = ["id", "modality", "index", "vector"];
+  metadata.row_groups.forEach((group, g) => {
+    const groupRows = Number(group.num_rows);
+    if (!Number.isSafeInteger(groupRows) || groupRows < 0) {
+      throw fail(`row group ${g} has ${group.num_rows} rows`);
+    }
+    const seen = new Set<string>();
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data;
+      if (!meta || chunk.file_path !== undefined) {
+        throw fail(`row group ${g} has a column chunk without metadata or in another file`);
+      }
+      const key = JSON.stringify(meta.path_in_schema);
+      const leaf = leaves.get(key);
+      if (!leaf) throw fail(`row group ${g} has a chunk for unknown column ${key}`);
+      if (seen.has(key)) throw fail(`row group ${g} has two chunks for column ${key}`);
+      seen.add(key);
+      if (meta.type !== leaf.element.type) {
+        throw fail(
+          `row group ${g}: column ${key} is ${meta.type}, schema says ${leaf.element.type}`,
+        );
+      }
+      if (meta.codec !== "SNAPPY" && meta.codec !== "UNCOMPRESSED") {
+        throw fail(`row group ${g}: column ${key} uses unsupported codec ${meta.codec}`);
+      }
+      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+      const length = Number(meta.total_compressed_size);
+      if (!(start >= 0 && length >= 0 && start + length <= size)) {
+        throw fail(`row group ${g}: column ${key} lies outside the ${size}-byte file`);
+      }
+      const values = Number(meta.num_values);
+      if (!Number.isSafeInteger(values) || values < 0 || values > size * 64) {
+        throw fail(`row group ${g}: column ${key} claims ${meta.num_values} values`);
+      }
+    }
+    for (const name of needed) {
+      if (![...seen].some((key) => JSON.parse(key)[0] === name)) {
+        throw fail(`row group ${g} has no data for column ${name}`);
+      }
+    }
+  });
 }
 
 /** Options of {@linkcode EmbeddingsParquetFile.read}. */

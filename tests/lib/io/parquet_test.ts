@@ -232,7 +232,7 @@ Deno.test("readEmbeddingsParquet() on mutated files reads or throws FormatError 
           }
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: 60 },
     );
   });
 });

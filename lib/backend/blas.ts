@@ -1,0 +1,200 @@
+/**
+ * A native BLAS (OpenBLAS) through Deno's FFI, for the matrix products of the
+ * wasm backend. Loading never throws: when the library is missing, FFI is not
+ * permitted, or `VATT_BLAS=0` is set, {@linkcode loadBlas} answers `null` and
+ * the callers keep the plain wasm kernels.
+ *
+ * The library is looked up as `VATT_BLAS_LIB` (a path) when set, else under
+ * the usual names: Debian's `libopenblas0-pthread` (`libopenblas.so.0`),
+ * Homebrew's `libopenblas.dylib`, `libopenblas.dll`.
+ *
+ * @module
+ */
+
+/** Library names tried in order (after `VATT_BLAS_LIB`). */
+export const BLAS_LIBRARY_NAMES: readonly string[] = [
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
+  "libopenblas.dylib",
+  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+  "/usr/local/opt/openblas/lib/libopenblas.dylib",
+  "libopenblas.dll",
+];
+
+const CBLAS_ROW_MAJOR = 101;
+const CBLAS_NO_TRANS = 111;
+const CBLAS_TRANS = 112;
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    // order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+  openblas_get_num_threads: { parameters: [], result: "i32" },
+} as const;
+
+/** One row-major single-precision product `C = alpha·op(A)·op(B) + beta·C`. */
+export interface Gemm {
+  /** Rows of `op(A)` and `C`. */
+  m: number;
+  /** Columns of `op(B)` and `C`. */
+  n: number;
+  /** Columns of `op(A)`, rows of `op(B)`. */
+  k: number;
+  /** `A` is stored `[k, m]` and used transposed (else stored `[m, k]`). */
+  transA?: boolean;
+  /** `B` is stored `[n, k]` and used transposed (else stored `[k, n]`). */
+  transB?: boolean;
+  /** Contiguous `A`, at least `m·k` values from its start. */
+  a: Float32Array;
+  /** Contiguous `B`, at least `k·n` values from its start. */
+  b: Float32Array;
+  /** Contiguous `C`, at least `m·n` values, written in place. */
+  c: Float32Array;
+  /** Default 1. */
+  alpha?: number;
+  /** Default 0 (`C` is overwritten; with 1 it is accumulated into). */
+  beta?: number;
+}
+
+/** A loaded native BLAS. */
+export interface NativeBlas {
+  /** The library that loaded (a name or a path). */
+  library: string;
+  /** Runs one product; see {@linkcode Gemm}. */
+  gemm(g: Gemm): void;
+  /** Threads the library uses. */
+  threads(): number;
+  /** Sets the threads the library uses. */
+  setThreads(n: number): void;
+}
+
+/** Whether the environment turns the native BLAS off (`VATT_BLAS=0`, `off` or `false`). */
+export function blasDisabledByEnv(): boolean {
+  let value: string | undefined;
+  try {
+    value = Deno.env.get("VATT_BLAS");
+  } catch {
+    return false; // no --allow-env: the default (on when present) holds
+  }
+  return value !== undefined && /^(0|off|false|no)$/i.test(value.trim());
+}
+
+let cached: { blas: NativeBlas | null; reason: string } | undefined;
+
+function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
+
+function open(names: readonly string[]): { blas: NativeBlas | null; reason: string } {
+  if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
+    return { blas: null, reason: "no FFI in this runtime" };
+  }
+  let lastError = "";
+  for (const name of names) {
+    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    try {
+      lib = Deno.dlopen(name, SYMBOLS);
+    } catch (e) {
+      lastError = (e as Error).message;
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        return { blas: null, reason: "FFI not permitted (run with --allow-ffi)" };
+      }
+      continue;
+    }
+    const s = lib.symbols;
+    const blas: NativeBlas = {
+      library: name,
+      gemm(g) {
+        const transA = g.transA ?? false;
+        const transB = g.transB ?? false;
+        s.cblas_sgemm(
+          CBLAS_ROW_MAJOR,
+          transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
+          transB ? CBLAS_TRANS : CBLAS_NO_TRANS,
+          g.m,
+          g.n,
+          g.k,
+          g.alpha ?? 1,
+          g.a,
+          transA ? g.m : g.k,
+          g.b,
+          transB ? g.k : g.n,
+          g.beta ?? 0,
+          g.c,
+          g.n,
+        );
+      },
+      threads: () => s.openblas_get_num_threads(),
+      setThreads: (n) => s.openblas_set_num_threads(n),
+    };
+    const threads = Number(envValue("VATT_BLAS_THREADS"));
+    if (Number.isInteger(threads) && threads > 0) blas.setThreads(threads);
+    return { blas, reason: `OpenBLAS (${name}, ${blas.threads()} threads)` };
+  }
+  return { blas: null, reason: `OpenBLAS not found (${lastError.split("\n")[0] || "no library"})` };
+}
+
+/**
+ * Loads OpenBLAS once per process and returns it, or `null` when it is absent,
+ * not permitted, or switched off with `VATT_BLAS=0`. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { loadBlas } from "./blas.ts";
+ * const blas = loadBlas();
+ * if (blas) {
+ *   const c = new Float32Array(1);
+ *   blas.gemm({ m: 1, n: 1, k: 2, a: new Float32Array([1, 2]), b: new Float32Array([3, 4]), c });
+ *   console.assert(c[0] === 11);
+ * }
+ * ```
+ */
+export function loadBlas(): NativeBlas | null {
+  if (blasDisabledByEnv()) return null;
+  if (!cached) {
+    const override = envValue("VATT_BLAS_LIB");
+    cached = open(override ? [override] : BLAS_LIBRARY_NAMES);
+  }
+  return cached.blas;
+}
+
+/**
+ * One line saying whether the native BLAS is in use, and why not.
+ *
+ * @example
+ * ```ts
+ * import { blasStatus } from "./blas.ts";
+ * console.assert(typeof blasStatus() === "string");
+ * ```
+ */
+export function blasStatus(): string {
+  if (blasDisabledByEnv()) return "off (VATT_BLAS=0)";
+  loadBlas();
+  return cached!.reason;
+}
