@@ -152,7 +152,49 @@ export function buildProgram(): Command {
     .argument("<data>", "dataset folder with labels")
     .option("--from <run>", "pretrained run folder or checkpoint")
     .option("--out <run>", "output run folder")
-    .action(() => run(() => Promise.resolve(notYet("finetune"))));
+    .option("--modality <list>", "video, audio, text, or a comma list (fusion)", "video")
+    .addOption(
+      new Option("--fusion <head>", "classification head (default vatt: linear)").choices(
+        ["concat", "tensor", "mcb", "vatt"] as const,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--features <kind>",
+        "head input: aggregation tokens or common-space embeddings " +
+          "(default: common for vatt on several modalities, else backbone)",
+      ).choices(["backbone", "common"] as const),
+    )
+    .option("--fusion-dim <n>", "tensor fusion: projection width before the outer product (16)")
+    .option("--hidden-dim <n>", "concat/tensor fusion: hidden layer width (256/128)")
+    .option("--sketch-dim <n>", "mcb fusion: count-sketch width d (1024)")
+    .option("--linear-probe", "frozen backbone, features extracted once, linear head", false)
+    .option("--freeze", "freeze the backbone (default with several modalities)")
+    .option("--no-freeze", "train the backbone too (default with one modality)")
+    .addOption(
+      new Option("--optimizer <name>", "sgd with momentum, or adam (default: adam when frozen)")
+        .choices(["sgd", "adam"] as const),
+    )
+    .option("--lr <rate>", "peak learning rate (default: sgd 0.05/0.1, adam 0.001/0.01 frozen)")
+    .option("--momentum <m>", "SGD momentum", "0.9")
+    .option("--weight-decay <w>", "weight decay on kernels", "0")
+    .option("--epochs <n>", "passes over the training split", "10")
+    .option("--batch <n>", "clips per batch", "16")
+    .option("--warmup <steps>", "linear warmup steps (default: 10% of the steps)")
+    .option("--label-smoothing <e>", "label smoothing (single-label)", "0.1")
+    .option("--mixup <alpha>", "mixup with Beta(alpha, alpha), audio only (0 = off)", "0")
+    .option("--clip-norm <n>", "clip gradients by global norm (0 = off)", "0")
+    .option("--val <data>", "validation dataset (instead of a split)")
+    .option("--val-fraction <f>", "labelled clips held out for validation (default 0.2)")
+    .option("--seed <n>", "seed of the split, data order, mixup and the head", "0")
+    .option("--eval-batch <n>", "clips per forward pass for features and validation", "16")
+    .option("--keep <n>", "checkpoints kept", "2")
+    .addOption(backendOption())
+    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--force", "start over in an existing run folder", false)
+    .action((data, opts) =>
+      run(async () => (await import("./finetune.ts")).finetuneCommand(data, opts))
+    );
 
   const evalCmd = program.command("eval").description(
     "evaluate a run: zero-shot retrieval or classification",
@@ -179,7 +221,13 @@ export function buildProgram(): Command {
     .description("classification metrics of a fine-tuned run")
     .argument("<data>", "dataset folder")
     .option("--from <run>", "fine-tuned run folder or checkpoint")
-    .action(() => run(() => Promise.resolve(notYet("eval classify"))));
+    .option("--confusion", "print the confusion matrix (single-label)", false)
+    .option("--json", "print JSON", false)
+    .option("--batch <n>", "clips per forward pass", "16")
+    .addOption(backendOption())
+    .action((data, opts) =>
+      run(async () => (await import("./eval_classify.ts")).evalClassifyCommand(data, opts))
+    );
 
   program
     .command("export")

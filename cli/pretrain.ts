@@ -66,6 +66,7 @@ export async function pretrainCommand(dataDir: string, o: PretrainCliOptions): P
   const model = await modelConfigFromFlags(o, { seed });
   // Everything checked before a single step: data, fit, folder, backend.
   const data = await Dataset.open(dataDir);
+  await data.verifyAll();
   const { checkModelFitsData } = await import("../lib/train/pretrain.ts");
   checkModelFitsData(model, data);
   if (train.batchSize > data.size) {

@@ -159,6 +159,14 @@ export class Dataset {
     return p;
   }
 
+  /**
+   * Verifies every shard's checksum now (instead of on first use), so a long
+   * run fails before its first step rather than hours into it.
+   */
+  async verifyAll(): Promise<void> {
+    for (let k = 0; k < this.index.shards.length; k++) await this.#shard(k);
+  }
+
   /** Every clip id in dataset order. */
   async ids(): Promise<string[]> {
     const out: string[] = [];
