@@ -81,12 +81,12 @@ export async function pretrainCommand(dataDir: string, o: PretrainCliOptions): P
     train,
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
+  const backend = await initBackend(o.backend);
   const prepared = await prepareRunFolder(o.out, {
     config: runConfig,
     resume: o.resume,
     force: o.force,
   });
-  const backend = await initBackend(o.backend);
   if (!o.quiet) {
     console.error(
       `pretrain: ${model.preset}${
