@@ -11,7 +11,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { CliError, describeError } from "./cli_error.ts";
+import { describeError } from "./cli_error.ts";
 
 const VERSION = "0.1.0";
 
@@ -25,10 +25,6 @@ async function run(action: () => Promise<void>): Promise<void> {
     if (Deno.env.get("VATT_DEBUG") && error instanceof Error) console.error(error.stack);
     Deno.exit(exitCode);
   }
-}
-
-function notYet(name: string): never {
-  throw new CliError(`${name} is not implemented yet`, 2);
 }
 
 const backendOption = () =>

@@ -262,12 +262,12 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         ? clipByGlobalNorm(byName, train.clipNorm)
         : { grads: {} as Record<string, tf.Tensor>, norm: globalNorm(byName) };
       const update = train.clipNorm > 0 ? clipped.grads : byName;
-      const [lossV, nceV, milV, normV] = await Promise.all([
-        value.data(),
-        nce.data(),
-        mil.data(),
-        clipped.norm.data(),
-      ]);
+      // One read at a time: concurrent readbacks were seen to return a wrong
+      // value on webgpu (llvmpipe); on cpu and wasm the order does not matter.
+      const lossV = await value.data();
+      const nceV = await nce.data();
+      const milV = await mil.data();
+      const normV = await clipped.norm.data();
       const loss = lossV[0];
       if (!Number.isFinite(loss)) {
         tf.dispose([
