@@ -8,10 +8,16 @@ import * as path from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/dataset.ts";
 import { loadModel } from "../lib/eval/embed.ts";
-import { type RetrievalPair, zeroShotRetrieval } from "../lib/eval/retrieval.ts";
+import {
+  groupWindows,
+  type RetrievalPair,
+  spaceOfPair,
+  zeroShotRetrieval,
+} from "../lib/eval/retrieval.ts";
+import { checkModelFitsData } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";
-import { createProgress, type Progress } from "./_progress.ts";
+import { createProgress } from "./_progress.ts";
 
 /** Options of `vatt eval retrieval` as commander gives them. */
 export interface RetrievalCliOptions {
@@ -36,32 +42,31 @@ export async function evalRetrieval(dataDir: string, o: RetrievalCliOptions): Pr
     const backend = await initBackend(o.backend);
     const { model, checkpoint } = await loadModel(o.from);
     try {
+      // Everything checkable is checked before the progress starts: bad input prints one line.
+      spaceOfPair(o.pair, model.config);
+      checkModelFitsData(model.config, data);
+      groupWindows(await data.ids(), windows);
       if (!o.quiet) {
         console.error(
           `eval retrieval: ${o.pair} on ${backend}, ${data.size} entries, checkpoint ${checkpoint}`,
         );
       }
-      // Made on the first batch, so an error found before embedding prints no bar.
-      let progress: Progress | undefined;
-      const onProgress = (done: number) => {
-        progress ??= createProgress({
-          label: "embed",
-          total: data.size,
-          unit: "clips",
-          quiet: o.quiet,
-        });
-        progress.update(done);
-      };
+      const progress = createProgress({
+        label: "embed",
+        total: data.size,
+        unit: "clips",
+        quiet: o.quiet,
+      });
       let r;
       try {
         r = await zeroShotRetrieval(model, data, {
           pair: o.pair,
           windows,
           batchSize,
-          onProgress,
+          onProgress: (done) => progress.update(done),
         });
       } finally {
-        progress?.stop();
+        progress.stop();
       }
       if (o.json) {
         const { ranks: _ranks, ...summary } = r;

@@ -14,11 +14,13 @@ import {
   formatFromPath,
   type Modality,
   npyRowsPath,
+  planExport,
   SPACE_MODALITIES,
 } from "../lib/eval/export_embeddings.ts";
+import { checkModelFitsData } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";
-import { createProgress, type Progress } from "./_progress.ts";
+import { createProgress } from "./_progress.ts";
 
 /** Options of `vatt export` as commander gives them. */
 export interface ExportCliOptions {
@@ -88,24 +90,21 @@ export async function exportCommand(dataDir: string, o: ExportCliOptions): Promi
     const backend = await initBackend(o.backend);
     const { model, checkpoint } = await loadModel(o.from);
     try {
+      // Everything checkable is checked before the progress starts: bad input prints one line.
+      planExport(model, { out: o.out, space: o.space, modalities, format });
+      checkModelFitsData(model.config, data);
       if (!o.quiet) {
         console.error(
-          `export: ${
-            modalities.join(",")
-          } in the ${o.space} space on ${backend}, ${data.size} clips, checkpoint ${checkpoint}`,
+          `export: ${modalities.join(",")} in the ${o.space} space on ${backend}, ` +
+            `${data.size} clips, checkpoint ${checkpoint}`,
         );
       }
-      // Made on the first batch, so an error found before embedding prints no bar.
-      let progress: Progress | undefined;
-      const onProgress = (done: number) => {
-        progress ??= createProgress({
-          label: "export",
-          total: data.size,
-          unit: "clips",
-          quiet: o.quiet,
-        });
-        progress.update(done);
-      };
+      const progress = createProgress({
+        label: "export",
+        total: data.size,
+        unit: "clips",
+        quiet: o.quiet,
+      });
       let result;
       try {
         result = await exportEmbeddings(model, data, {
@@ -116,10 +115,10 @@ export async function exportCommand(dataDir: string, o: ExportCliOptions): Promi
           batchSize,
           force: o.force,
           metadata: { checkpoint: path.resolve(checkpoint), data: path.resolve(dataDir) },
-          onProgress,
+          onProgress: (done) => progress.update(done),
         });
       } finally {
-        progress?.stop();
+        progress.stop();
       }
       const total = result.modalities.reduce((s, m) => s + result.rows[m], 0);
       const parts = result.modalities.map((m) => `${m} ${result.rows[m]}×${result.dims[m]}`);

@@ -93,14 +93,14 @@ export async function plotCommand(input: string, o: PlotCliOptions): Promise<voi
     }
     const rows = await readEmbeddings(input, { format });
     let labels: Map<string, string> | undefined;
-    if (o.data) {
+    if (o.colorBy === "label" && o.data) {
       const data = await Dataset.open(o.data);
       try {
         labels = await datasetLabels(data);
       } finally {
         data.close();
       }
-      if (o.colorBy === "label" && !rows.ids.some((id) => labels!.has(id))) {
+      if (!rows.ids.some((id) => labels!.has(id))) {
         throw new CliError(`no clip of ${input} has a label in ${o.data}`, 1);
       }
     }

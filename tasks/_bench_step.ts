@@ -21,8 +21,12 @@ import { Rng } from "../lib/util/rng.ts";
 /** A model, its optimiser and one batch of random inputs. */
 export interface StepBench {
   model: VattModel;
-  /** One pretraining step; resolves when its results are on the host. */
-  step(): Promise<number>;
+  /**
+   * One pretraining step; resolves when its results are on the host, with the
+   * loss and the milliseconds spent on forward + backward and on the
+   * optimiser (exact on cpu/wasm, where kernels run synchronously).
+   */
+  step(): Promise<{ loss: number; gradMs: number; optimizerMs: number }>;
   /** One export batch; resolves with the number of embedding values read back. */
   embed(): Promise<number>;
   dispose(): void;
@@ -57,6 +61,7 @@ export function createStepBench(
   return {
     model,
     async step() {
+      const t0 = performance.now();
       const updates: BatchNormUpdate[] = [];
       const dropRng = Rng.forLabel(seed, `droptoken-${stepCount++}`);
       const { value, grads } = tf.variableGrads(() => {
@@ -75,8 +80,11 @@ export function createStepBench(
         return tf.add(nce, mil) as tf.Scalar;
       }, Object.values(weights));
       const byName: Record<string, tf.Tensor> = {};
-      for (const [name, w] of Object.entries(weights)) if (grads[w.name]) byName[name] = grads[w.name];
+      for (const [name, w] of Object.entries(weights)) {
+        if (grads[w.name]) byName[name] = grads[w.name];
+      }
       const loss = (await value.data())[0];
+      const t1 = performance.now();
       optimizer.step(byName, 1e-4);
       model.applyBatchNormUpdates(updates);
       tf.dispose([value, ...Object.values(grads)]);
@@ -84,7 +92,7 @@ export function createStepBench(
       const probe = tf.tidy(() => tf.slice(tf.reshape(lastWeight, [-1]), 0, 1));
       await probe.data();
       probe.dispose();
-      return loss;
+      return { loss, gradMs: t1 - t0, optimizerMs: performance.now() - t1 };
     },
     async embed() {
       const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text });

@@ -44,6 +44,9 @@ export interface WorkerResult {
     stepMs: number[];
     medianMs: number;
     clipsPerSec: number;
+    /** Median milliseconds of forward + backward, and of the optimiser (Adam). */
+    gradMs: number;
+    optimizerMs: number;
     /** Live tensors after each step (warm-up included). */
     numTensors: number[];
     /** Products run natively / by the wasm kernel in one measured step. */
@@ -78,7 +81,8 @@ async function peakRssMiB(): Promise<number> {
   return sampledPeak / 2 ** 20;
 }
 
-async function main(spec: WorkerSpec): Promise<WorkerResult> {
+/** Runs the measurements of `spec` in this process. */
+export async function measure(spec: WorkerSpec): Promise<WorkerResult> {
   const c = BENCH_CASES[spec.case];
   if (!c) throw new RangeError(`Unknown case ${JSON.stringify(spec.case)}`);
   await initBackend(spec.backend);
@@ -100,14 +104,20 @@ async function main(spec: WorkerSpec): Promise<WorkerResult> {
       const warmup = spec.warmup ?? c.warmup;
       const steps = spec.steps ?? c.steps;
       const stepMs: number[] = [];
+      const gradMs: number[] = [];
+      const optimizerMs: number[] = [];
       const numTensors: number[] = [];
       let products: { native: number; fallback: number } | undefined;
       for (let i = 0; i < warmup + steps; i++) {
         blasKernelState({ reset: true });
         const t0 = performance.now();
-        await bench.step();
+        const phases = await bench.step();
         const ms = performance.now() - t0;
-        if (i >= warmup) stepMs.push(ms);
+        if (i >= warmup) {
+          stepMs.push(ms);
+          gradMs.push(phases.gradMs);
+          optimizerMs.push(phases.optimizerMs);
+        }
         const s = blasKernelState();
         if (s.active) products = { native: s.native, fallback: s.fallback };
         numTensors.push(tf.memory().numTensors);
@@ -118,6 +128,8 @@ async function main(spec: WorkerSpec): Promise<WorkerResult> {
         stepMs,
         medianMs,
         clipsPerSec: c.batch / (medianMs / 1000),
+        gradMs: median(gradMs),
+        optimizerMs: median(optimizerMs),
         numTensors,
         products,
       };
@@ -144,6 +156,6 @@ async function main(spec: WorkerSpec): Promise<WorkerResult> {
 
 if (import.meta.main) {
   const spec = JSON.parse(Deno.args[0] ?? "{}") as WorkerSpec;
-  const result = await main(spec);
+  const result = await measure(spec);
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
 }

@@ -57,31 +57,6 @@ function sizeOf(shape: number[]): number {
   return n;
 }
 
-/** For each output batch index, the batch index of an operand with `shape` (broadcast). */
-function batchIndexMap(shape: number[], outShape: number[]): Int32Array {
-  const rank = outShape.length;
-  const padded = [...new Array(rank - shape.length).fill(1), ...shape];
-  const total = sizeOf(outShape);
-  const map = new Int32Array(total);
-  const strides = new Array<number>(rank).fill(0);
-  let stride = 1;
-  for (let d = rank - 1; d >= 0; d--) {
-    strides[d] = padded[d] === 1 ? 0 : stride;
-    stride *= padded[d];
-  }
-  const index = new Array<number>(rank).fill(0);
-  for (let i = 0; i < total; i++) {
-    let flat = 0;
-    for (let d = 0; d < rank; d++) flat += index[d] * strides[d];
-    map[i] = flat;
-    for (let d = rank - 1; d >= 0; d--) {
-      if (++index[d] < outShape[d]) break;
-      index[d] = 0;
-    }
-  }
-  return map;
-}
-
 interface Product {
   a: TensorInfo;
   b: TensorInfo;
@@ -91,6 +66,9 @@ interface Product {
   n: number;
   k: number;
   batchShape: number[];
+  /** Batch sizes of A and B: 1 (shared by the whole batch) or the full batch. */
+  aBatch: number;
+  bBatch: number;
 }
 
 /** The product's sizes, or null when it should stay on the wasm kernel. */
@@ -111,12 +89,21 @@ function plan(args: KernelArgs): Product | null {
   if (k !== kb || m === 0 || n === 0 || k === 0) return null; // the wasm kernel reports or handles it
   let batchShape: number[];
   try {
-    batchShape = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    batchShape = broadcast_util.assertAndGetBroadcastShape(
+      a.shape.slice(0, -2),
+      b.shape.slice(0, -2),
+    );
   } catch {
     return null;
   }
   if (m * n * k < BLAS_MIN_MACS) return null;
-  return { a, b, transA, transB, m, n, k, batchShape };
+  // Broadcasting where one side has batch 1 or the full batch; other forms (e.g. [2, 1] with
+  // [1, 3]) stay with the wasm kernel, whose result there this must not change.
+  const batch = sizeOf(batchShape);
+  const aBatch = sizeOf(a.shape.slice(0, -2));
+  const bBatch = sizeOf(b.shape.slice(0, -2));
+  if ((aBatch !== 1 && aBatch !== batch) || (bBatch !== 1 && bBatch !== batch)) return null;
+  return { a, b, transA, transB, m, n, k, batchShape, aBatch, bBatch };
 }
 
 /**
@@ -127,9 +114,7 @@ function plan(args: KernelArgs): Product | null {
 function run(backend: WasmBackendLike, p: Product, out: TensorInfo, beta: number): void {
   const { m, n, k, transA, transB } = p;
   const batch = sizeOf(p.batchShape);
-  const aBatch = sizeOf(p.a.shape.slice(0, -2));
-  const bBatch = sizeOf(p.b.shape.slice(0, -2));
-  if (bBatch === 1 && !transA && aBatch === batch) {
+  if (p.bBatch === 1 && !transA) {
     blas!.gemm({
       m: batch * m,
       n,
@@ -142,11 +127,9 @@ function run(backend: WasmBackendLike, p: Product, out: TensorInfo, beta: number
     });
     return;
   }
-  const aMap = aBatch === batch ? null : batchIndexMap(p.a.shape.slice(0, -2), p.batchShape);
-  const bMap = bBatch === batch ? null : batchIndexMap(p.b.shape.slice(0, -2), p.batchShape);
   for (let i = 0; i < batch; i++) {
-    const ai = aMap ? aMap[i] : i;
-    const bi = bMap ? bMap[i] : i;
+    const ai = p.aBatch === 1 ? 0 : i;
+    const bi = p.bBatch === 1 ? 0 : i;
     blas!.gemm({
       m,
       n,

@@ -23,6 +23,8 @@ import { pathToFileURL } from "node:url";
 import "./gradients.ts";
 import { blasStatus } from "./blas.ts";
 import { registerBlasKernels } from "./blas_kernels.ts";
+import { registerFusedKernels } from "./fused_kernels.ts";
+import { registerWasmKernels } from "./wasm_kernels.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -187,6 +189,8 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
   }
   if (name === "wasm") {
     prepareWasm();
+    registerWasmKernels(); // high-rank transposes in JavaScript (the wasm kernel's are slow)
+    registerFusedKernels(); // one-kernel GELU and LayerNorm, forward and backward
     registerBlasKernels(); // native matrix products when OpenBLAS loads; silently off otherwise
   }
   if (name === "webgpu" && !tf.findBackend("webgpu")) {

@@ -178,6 +178,11 @@ export class Dataset {
 
   /** Reads the clips at global positions `indices`, in that order. */
   async readClips(indices: number[]): Promise<ClipBatch> {
+    // The sizes below come from index.json, which is untrusted: open (and so
+    // check against their real sizes) the shards needed before allocating.
+    const places = indices.map((i) => this.locate(i));
+    const open = new Map<number, OpenShard>();
+    for (const { shard } of places) if (!open.has(shard)) open.set(shard, await this.#shard(shard));
     const s = this.index.settings;
     const n = indices.length;
     const frameBytes = s.frames * s.size * s.size * 3;
@@ -196,8 +201,8 @@ export class Dataset {
       label: this.index.labels.multiLabel ? new Uint8Array(n * c) : new Int32Array(n),
     };
     for (let j = 0; j < n; j++) {
-      const { shard, row } = this.locate(indices[j]);
-      const { file, ids } = await this.#shard(shard);
+      const { shard, row } = places[j];
+      const { file, ids } = open.get(shard)!;
       const rows: [number, number] = [row, row + 1];
       const read = async (name: string) => (await file.readTensor(name, { rows })).data;
       batch.ids[j] = ids[row];

@@ -138,6 +138,64 @@ function plainFileName(v: unknown, what: string, path: string): string {
   return s;
 }
 
+function entry(v: unknown, what: string, path: string): Record<string, unknown> {
+  if (!v || typeof v !== "object" || Array.isArray(v)) fail(path, `${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Checks an untrusted list of skipped inputs (from `index.json` or a shard's
+ * metadata): objects with an integer `row`, a string `reason` and optional
+ * string `id` and `file`. Throws `FormatError` naming the bad entry (`path`
+ * prefixes the message when not empty).
+ *
+ * @example
+ * ```ts
+ * import { parseSkippedList } from "./dataset_index.ts";
+ * console.assert(parseSkippedList([{ row: 3, reason: "no video" }], "skipped", "").length === 1);
+ * ```
+ */
+export function parseSkippedList(value: unknown, what: string, path: string): SkippedInput[] {
+  if (!Array.isArray(value)) fail(path, `${what} must be an array`);
+  return value.map((e, i) => {
+    const r = entry(e, `${what}[${i}]`, path);
+    // Keys in the order the writer uses (row, id, file, reason), so a list read
+    // back and written again gives the same bytes.
+    const row = int(r.row, `${what}[${i}].row`, path);
+    const id = r.id === undefined ? undefined : str(r.id, `${what}[${i}].id`, path);
+    const file = r.file === undefined ? undefined : str(r.file, `${what}[${i}].file`, path);
+    const reason = str(r.reason, `${what}[${i}].reason`, path);
+    const out: SkippedInput = { row } as SkippedInput;
+    if (id !== undefined) out.id = id;
+    if (file !== undefined) out.file = file;
+    out.reason = reason;
+    return out;
+  });
+}
+
+/**
+ * Checks an untrusted list of padded clips: objects with a string `id` and
+ * integer `videoFrames` and `audioSamples`. Throws `FormatError` naming the
+ * bad entry.
+ *
+ * @example
+ * ```ts
+ * import { parsePaddedList } from "./dataset_index.ts";
+ * console.assert(parsePaddedList([{ id: "a", videoFrames: 3, audioSamples: 0 }], "padded", "").length === 1);
+ * ```
+ */
+export function parsePaddedList(value: unknown, what: string, path: string): DatasetIndex["padded"] {
+  if (!Array.isArray(value)) fail(path, `${what} must be an array`);
+  return value.map((e, i) => {
+    const r = entry(e, `${what}[${i}]`, path);
+    return {
+      id: str(r.id, `${what}[${i}].id`, path),
+      videoFrames: int(r.videoFrames, `${what}[${i}].videoFrames`, path),
+      audioSamples: int(r.audioSamples, `${what}[${i}].audioSamples`, path),
+    };
+  });
+}
+
 /**
  * Parses and validates `index.json` text. Throws `FormatError` naming the
  * first bad field. File names must be plain names inside the folder.
@@ -224,8 +282,8 @@ export function parseDatasetIndex(json: string, options: { path?: string } = {})
   if (clips !== shards.reduce((sum, e) => sum + e.clips, 0)) {
     fail(path, `clips ${clips} is not the sum of the shards' clips`);
   }
-  const skipped = Array.isArray(o.skipped) ? (o.skipped as SkippedInput[]) : [];
-  const padded = Array.isArray(o.padded) ? (o.padded as DatasetIndex["padded"]) : [];
+  const skipped = Array.isArray(o.skipped) ? parseSkippedList(o.skipped, "skipped", path) : [];
+  const padded = Array.isArray(o.padded) ? parsePaddedList(o.padded, "padded", path) : [];
   const m = (o.manifest ?? {}) as Record<string, unknown>;
   const index: DatasetIndex = {
     format: DATASET_FORMAT,

@@ -13,7 +13,13 @@
  */
 import type { NamedArray, TensorSpec } from "../io/safetensors.ts";
 import type { TokenizedClip } from "./clip_tokenize.ts";
-import type { DatasetIndex, SkippedInput, TokenizeSettings } from "./dataset_index.ts";
+import {
+  type DatasetIndex,
+  parsePaddedList,
+  parseSkippedList,
+  type SkippedInput,
+  type TokenizeSettings,
+} from "./dataset_index.ts";
 
 /** Format tag written in every shard's metadata. */
 export const SHARD_FORMAT = "vatt-shard/1";
@@ -141,10 +147,7 @@ export function parseShardMeta(metadata: Record<string, string>): ShardMeta {
   if (!Array.isArray(ids) || !ids.every((x) => typeof x === "string")) {
     throw new RangeError("shard ids are not a list of strings");
   }
-  const skipped = JSON.parse(metadata.skipped ?? "[]");
-  const padded = JSON.parse(metadata.padded ?? "[]");
-  if (!Array.isArray(skipped) || !Array.isArray(padded)) {
-    throw new RangeError("shard bookkeeping is malformed");
-  }
+  const skipped = parseSkippedList(JSON.parse(metadata.skipped ?? "[]"), "skipped", "");
+  const padded = parsePaddedList(JSON.parse(metadata.padded ?? "[]"), "padded", "");
   return { ids, skipped, padded, droppedCaptions: Number(metadata.dropped_captions ?? 0) || 0 };
 }

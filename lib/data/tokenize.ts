@@ -98,6 +98,25 @@ export interface TokenizeProgress {
   shards: number;
 }
 
+/**
+ * A shard could not be written (disk full, write permission lost): the run
+ * stops; the shards completed before stay, and a re-run continues from them.
+ *
+ * @example
+ * ```ts
+ * import { ShardWriteError } from "./tokenize.ts";
+ * const e = new ShardWriteError("shard-00003-of-00008.safetensors", 3, new Error("No space left"));
+ * console.assert(e.message.startsWith("cannot write shard-00003"));
+ * ```
+ */
+export class ShardWriteError extends Error {
+  constructor(file: string, complete: number, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    super(`cannot write ${file}: ${reason}; the ${complete} complete shards are kept`, { cause });
+    this.name = "ShardWriteError";
+  }
+}
+
 /** Options of {@linkcode tokenizeDataset}. */
 export interface TokenizeOptions {
   /** The manifest (JSONL or CSV). */
@@ -207,7 +226,10 @@ async function removeOwnStaleTemps(dir: string, targets: Set<string>): Promise<v
     const m = TEMP_NAME.exec(e.name);
     if (!m || !targets.has(m[1])) continue;
     const pid = Number(m[2]);
-    if (pid === Deno.pid || (Deno.build.os === "linux" && await exists(`/proc/${pid}`))) continue;
+    // These are this slice's own files: a writer we cannot see (Deno wants
+    // --allow-all to read /proc) is a killed earlier run of this slice.
+    const alive = Deno.build.os === "linux" && await exists(`/proc/${pid}`).catch(() => false);
+    if (pid === Deno.pid || alive) continue;
     await Deno.remove(path.join(dir, e.name), { recursive: true }).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     });
@@ -334,7 +356,8 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
       ]),
     );
   } else {
-    await removeStaleTemps(options.out);
+    // An unsliced run owns its folder.
+    await removeStaleTemps(options.out, { exclusive: true });
   }
   const progress: TokenizeProgress = { done: 0, total, skipped: 0, shards: 0 };
   // Once before any work, so a progress display can start its clock and show the total.
@@ -404,7 +427,11 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
         { row, id, file, reason },
       ) => ({ row, id, file, reason }));
       const built = buildShard(clips, { settings, labels, skipped });
-      await writeSafetensors(target, built.tensors, { metadata: built.metadata });
+      try {
+        await writeSafetensors(target, built.tensors, { metadata: built.metadata });
+      } catch (e) {
+        throw new ShardWriteError(file, progress.shards, e);
+      }
       meta = built.meta;
     }
     const stat = await Deno.stat(target);

@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import type { Dataset } from "../data/dataset.ts";
-import { parseShardMeta } from "../data/shard_codec.ts";
+import { parseShardMeta, shardSpecs } from "../data/shard_codec.ts";
 import { FormatError } from "../errors.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 
@@ -41,63 +41,77 @@ export interface ClipMeta {
  * ```
  */
 export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
-  const n = data.size;
   const p = data.index.settings.captionsPerClip;
   const { names, multiLabel } = data.index.labels;
-  const c = names.length;
-  const meta: ClipMeta = {
-    ids: [],
-    audioMask: new Uint8Array(n),
-    textMask: new Uint8Array(n * p),
-    captionsPerClip: p,
-    label: multiLabel ? new Uint8Array(n * c) : new Int32Array(n),
-    labelNames: [...names],
-    multiLabel,
-  };
-  let at = 0;
+  // index.json is untrusted: each shard's header is checked against the shard's
+  // real size (and the expected shapes) before anything sized by it is read.
+  const ids: string[] = [];
+  const parts: { audio: Uint8Array; text: Uint8Array; label: Int32Array | Uint8Array }[] = [];
   for (const entry of data.index.shards) {
     if (entry.clips === 0) continue;
     const file = path.join(data.dir, entry.file);
-    const shard = await openSafetensors(file);
+    const shard = await openSafetensors(file, { expect: shardSpecs(data.index, entry.clips) });
     try {
-      let ids: string[];
+      let shardIds: string[];
       try {
-        ids = parseShardMeta(shard.header.metadata).ids;
+        shardIds = parseShardMeta(shard.header.metadata).ids;
       } catch (e) {
         throw new FormatError(`bad shard metadata: ${(e as Error).message}`, { path: file });
       }
-      if (ids.length !== entry.clips) {
-        throw new FormatError(`shard lists ${ids.length} ids for ${entry.clips} clips`, {
+      if (shardIds.length !== entry.clips) {
+        throw new FormatError(`shard lists ${shardIds.length} ids for ${entry.clips} clips`, {
           path: file,
         });
       }
-      const read = async (name: string, length: number) => {
-        const t = await shard.readTensor(name);
-        if (t.data.length !== length) {
-          throw new FormatError(`tensor ${name} has ${t.data.length} values, expected ${length}`, {
-            path: file,
-          });
-        }
-        return t.data;
-      };
-      meta.ids.push(...ids);
-      meta.audioMask.set(await read("audio_mask", entry.clips) as Uint8Array, at);
-      meta.textMask.set(await read("text_mask", entry.clips * p) as Uint8Array, at * p);
-      const label = await read("label", entry.clips * (multiLabel ? c : 1));
-      if (meta.label instanceof Uint8Array) meta.label.set(label as Uint8Array, at * c);
-      else meta.label.set(label as Int32Array, at);
-      at += entry.clips;
+      ids.push(...shardIds);
+      parts.push({
+        audio: (await shard.readTensor("audio_mask")).data as Uint8Array,
+        text: (await shard.readTensor("text_mask")).data as Uint8Array,
+        label: (await shard.readTensor("label")).data as Int32Array | Uint8Array,
+      });
     } finally {
       shard.close();
     }
   }
-  if (at !== n) throw new FormatError(`shards hold ${at} clips, index.json says ${n}`);
-  return meta;
+  const n = ids.length;
+  if (n !== data.size) {
+    throw new FormatError(`shards hold ${n} clips, index.json says ${data.size}`);
+  }
+  const join = <T extends Uint8Array | Int32Array>(chunks: T[], make: (n: number) => T): T => {
+    const out = make(chunks.reduce((sum, c) => sum + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  };
+  return {
+    ids,
+    audioMask: join(parts.map((x) => x.audio), (k) => new Uint8Array(k)),
+    textMask: join(parts.map((x) => x.text), (k) => new Uint8Array(k)),
+    captionsPerClip: p,
+    label: multiLabel
+      ? join(parts.map((x) => x.label as Uint8Array), (k) => new Uint8Array(k))
+      : join(parts.map((x) => x.label as Int32Array), (k) => new Int32Array(k)),
+    labelNames: [...names],
+    multiLabel,
+  };
 }
 
 /**
  * The label of clip `i` as text: its class name, class names joined by `+`
  * (multi-label), or `undefined` when it has none.
+ *
+ * @example
+ * ```ts
+ * import { labelText } from "./_clip_meta.ts";
+ * const meta = {
+ *   ids: ["a", "b"], audioMask: new Uint8Array(2), textMask: new Uint8Array(2), captionsPerClip: 1,
+ *   label: new Uint8Array([1, 1, 0, 0]), labelNames: ["cat", "dog"], multiLabel: true,
+ * };
+ * console.assert(labelText(meta, 0) === "cat+dog" && labelText(meta, 1) === undefined);
+ * ```
  */
 export function labelText(meta: ClipMeta, i: number): string | undefined {
   const c = meta.labelNames.length;

@@ -10,7 +10,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { batchToTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/dataset.ts";
+import { MismatchError } from "../errors.ts";
 import type { Classifier } from "../train/classifier.ts";
+import {
+  labelledIndices,
+  readDatasetLabels,
+  requireLabels,
+  requireModalities,
+} from "../train/data_split.ts";
+import { checkModelFitsData } from "../train/pretrain.ts";
 import {
   argmaxRows,
   confusionMatrix,
@@ -167,4 +175,38 @@ export async function classifyDataset(
     options.onProgress?.(Math.min(start + bs, all.length), all.length);
   }
   return { indices: all, ids, logits, labels };
+}
+
+/**
+ * Checks that `data` suits `classifier` (model inputs, the same classes, the
+ * modalities it reads present, labels to score against) and returns the
+ * positions of its labelled clips.
+ *
+ * @example
+ * ```ts
+ * import { labelledClipsFor } from "./classify.ts";
+ * // const indices = await labelledClipsFor(classifier, data);
+ * console.assert(typeof labelledClipsFor === "function");
+ * ```
+ */
+export async function labelledClipsFor(classifier: Classifier, data: Dataset): Promise<number[]> {
+  checkModelFitsData(classifier.model.config, data);
+  const labels = await readDatasetLabels(data);
+  requireLabels(labels, `dataset ${data.dir}`);
+  const spec = classifier.spec.labels;
+  if (
+    JSON.stringify(labels.names) !== JSON.stringify(spec.names) ||
+    labels.multiLabel !== spec.multiLabel
+  ) {
+    throw new MismatchError(
+      `dataset ${data.dir} has other classes (${labels.names.length}) than the classifier (${spec.names.length}: ${
+        spec.names.slice(0, 3).join(", ")
+      }${spec.names.length > 3 ? ", …" : ""})`,
+    );
+  }
+  requireModalities(labels, {
+    modalities: classifier.spec.modalities,
+    where: `dataset ${data.dir}`,
+  });
+  return labelledIndices(labels);
 }

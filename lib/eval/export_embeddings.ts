@@ -130,8 +130,8 @@ export interface ExportResult {
   dims: Record<Modality, number>;
 }
 
-/** Resolved options, checked before any file is touched. */
-interface Plan {
+/** Resolved options of an export, checked before any file is touched. */
+export interface ExportPlan {
   out: string;
   format: ExportFormat;
   space: EmbeddingSpace;
@@ -150,7 +150,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function plan(model: VattModel, options: ExportOptions): Plan {
+/**
+ * Resolves and checks the options of an export against a model (space,
+ * modalities, format, vector lengths) without touching a file.
+ *
+ * @throws {RangeError} as {@linkcode exportEmbeddings} does for bad options.
+ *
+ * @example
+ * ```ts
+ * import { planExport } from "./export_embeddings.ts";
+ * import { VattModel } from "../model/vatt.ts";
+ * // const p = planExport(model, { out: "emb.npy", space: "vt" });
+ * // p.files → ["emb.npy", "emb.npy.rows.jsonl"]
+ * console.assert(typeof planExport === "function" && typeof VattModel === "function");
+ * ```
+ */
+export function planExport(model: VattModel, options: ExportOptions): ExportPlan {
   const space = options.space ?? "va";
   if (!Object.hasOwn(SPACE_MODALITIES, space)) {
     throw new RangeError(
@@ -235,7 +250,7 @@ function countRows(meta: ClipMeta): Record<Modality, number> {
 }
 
 async function openSink(
-  p: Plan,
+  p: ExportPlan,
   meta: ClipMeta,
   extra: Record<string, string>,
 ): Promise<Sink> {
@@ -357,7 +372,7 @@ export async function exportEmbeddings(
   data: Dataset,
   options: ExportOptions,
 ): Promise<ExportResult> {
-  const p = plan(model, options);
+  const p = planExport(model, options);
   checkModelFitsData(model.config, data);
   if (!options.force) {
     for (const f of p.files) {

@@ -256,11 +256,23 @@ export interface RemoveStaleTempsOptions {
    * milliseconds is stale. Default 24 hours.
    */
   maxAgeMs?: number;
+  /**
+   * The caller owns `dir` (one writer at a time, e.g. a run folder): entries of
+   * other processes whose liveness cannot be checked are stale at once. Live
+   * writers seen through `/proc` are still kept.
+   */
+  exclusive?: boolean;
 }
 
 async function processAlive(pid: number): Promise<boolean | undefined> {
   if (Deno.build.os !== "linux") return undefined;
-  return await exists(`/proc/${pid}`);
+  try {
+    return await exists(`/proc/${pid}`);
+  } catch {
+    // Deno asks for --allow-all to read /proc: without it, liveness is unknown
+    // and the age rule decides.
+    return undefined;
+  }
 }
 
 /** What {@linkcode removeStaleTemps} did. */
@@ -304,7 +316,8 @@ export async function removeStaleTemps(
     if (!match) continue;
     const pid = Number(match[3]);
     if (pid === Deno.pid) continue;
-    let isStale = (await processAlive(pid)) === false;
+    const alive = await processAlive(pid);
+    let isStale = alive === false || (alive === undefined && options.exclusive === true);
     if (!isStale) {
       const info = await Deno.lstat(join(dir, entry.name));
       const mtime = info.mtime?.getTime() ?? Date.now();

@@ -78,7 +78,10 @@ export async function* iterJsonl(
   using file = await Deno.open(path, { read: true });
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const buffer = new Uint8Array(1 << 16);
-  let pending = "";
+  // The start of the current line, kept in pieces: joining on every chunk
+  // would copy a long line over and over.
+  const pieces: string[] = [];
+  let pieceLength = 0;
   let lineNo = 0;
   const parse = (text: string, line: number): unknown => {
     try {
@@ -100,23 +103,28 @@ export async function* iterJsonl(
     } catch (cause) {
       throw new FormatError(`line ${lineNo + 1}: not valid UTF-8`, { path, cause });
     }
-    pending += chunk;
     let start = 0;
-    let newline: number;
-    while ((newline = pending.indexOf("\n", start)) >= 0) {
-      const text = pending.slice(start, newline);
+    for (let newline = chunk.indexOf("\n"); newline >= 0; newline = chunk.indexOf("\n", start)) {
+      pieces.push(chunk.slice(start, newline));
+      const text = pieces.join("");
+      pieces.length = 0;
+      pieceLength = 0;
       start = newline + 1;
       lineNo++;
       if (text.trim() !== "") yield { line: lineNo, value: parse(text, lineNo) };
     }
-    pending = pending.slice(start);
-    if (pending.length > MAX_JSONL_LINE_BYTES) {
+    if (start < chunk.length) {
+      pieces.push(chunk.slice(start));
+      pieceLength += chunk.length - start;
+    }
+    if (pieceLength > MAX_JSONL_LINE_BYTES) {
       throw new FormatError(`line ${lineNo + 1}: longer than ${MAX_JSONL_LINE_BYTES} bytes`, {
         path,
       });
     }
     if (n === null) break;
   }
+  const pending = pieces.join("");
   if (pending.trim() !== "") {
     lineNo++;
     let value: unknown;

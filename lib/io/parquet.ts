@@ -4,38 +4,41 @@
  * `index` (int32: the caption number for text, else 0) and `vector`
  * (list of float32, all of one length `dim`).
  *
- * Written with `hyparquet-writer`, read with `hyparquet`. Rows are buffered
- * and written one row group at a time, straight to a temporary file that is
- * renamed into place on finish, so memory stays bounded by one row group
- * (plus a few bytes of footer per row group). Files are untrusted when read:
- * reads are bounded by the real file size, footers are checked against the
- * expected schema, and any failure of the decoder is a `FormatError`.
+ * Written with `hyparquet-writer` (format-2 data pages, snappy by default), read
+ * with `hyparquet`. The writer buffers rows and hands hyparquet-writer one row
+ * group at a time; each is flushed straight to a temporary file (renamed into
+ * place on finish), so memory stays bounded by one row group plus a few bytes
+ * of footer per row group. (hyparquet-writer's own `fileWriter` writes
+ * synchronously; the sink here writes asynchronously through its `flush` hook.)
  *
- * Limits: hyparquet sizes some buffers from counts in page headers (checked by
- * the decoder only as it goes), so a hostile file can still make one read
- * allocate more than its size; snappy pages are capped at 32× their
- * compressed size here.
+ * Files are untrusted when read: the footer is checked against the table's
+ * schema and the file size, and every page of the row groups read is checked
+ * before hyparquet decodes it (see `_parquet_check.ts`), since hyparquet sizes
+ * arrays and loops by counts in the file. Readable: PLAIN and dictionary
+ * encodings, uncompressed or snappy, format-1 or format-2 pages, required or
+ * optional columns (as pyarrow and DuckDB write them); anything else is a
+ * `FormatError`.
  *
  * @module
  */
-import {
-  type AsyncBuffer,
-  type FileMetaData,
-  parquetMetadataAsync,
-  parquetReadObjects,
-  parquetSchema,
-  type SchemaTree,
-  snappyUncompress,
-} from "hyparquet";
+import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter, type SchemaElement } from "hyparquet-writer";
 import { FormatError } from "../errors.ts";
 import { readExactly, SerialQueue } from "./_file.ts";
+import {
+  boundedSnappy,
+  type CheckedFooter,
+  checkFooter,
+  checkPages,
+  chunkRange,
+  COLUMNS,
+  DIM_KEY,
+} from "./_parquet_check.ts";
 import { AtomicFile } from "./atomic.ts";
 
 /** Version written to the `vatt.embeddings.version` key of the file metadata. */
 export const EMBEDDINGS_PARQUET_VERSION = "1";
 const VERSION_KEY = "vatt.embeddings.version";
-const DIM_KEY = "vatt.embeddings.dim";
 
 /** A block of embeddings in columns; row `i` is `vectors[i*dim .. (i+1)*dim)`. */
 export interface EmbeddingBatch {
@@ -323,18 +326,6 @@ export async function writeEmbeddingsParquet(
   await out.finish();
 }
 
-/** Snappy decompression that refuses page sizes no real page can reach. */
-function boundedSnappy(input: Uint8Array, outputLength: number): Uint8Array {
-  if (!(outputLength <= input.length * 32 + 64)) {
-    throw new Error(
-      `snappy page claims ${outputLength} bytes from ${input.length} compressed bytes`,
-    );
-  }
-  const output = new Uint8Array(outputLength);
-  snappyUncompress(input, output);
-  return output;
-}
-
 /**
  * A hyparquet AsyncBuffer over an open file. Reads outside the file are
  * FormatErrors. hyparquet prefetches ranges and may abandon some when a read
@@ -378,111 +369,6 @@ function fileBuffer(file: Deno.FsFile, size: number, path: string) {
   };
 }
 
-/** Finds a child of the schema tree by name. */
-function child(tree: SchemaTree, name: string): SchemaTree | undefined {
-  return tree.children.find((c) => c.element.name === name);
-}
-
-/** Checks the footer describes the embeddings table; returns the vector length if known. */
-function checkMetadata(metadata: FileMetaData, size: number, path: string): number | undefined {
-  const fail = (what: string) => new FormatError(what, { path });
-  const root = parquetSchema(metadata);
-  const isString = (t?: SchemaTree) =>
-    t?.element.type === "BYTE_ARRAY" && t.children.length === 0 &&
-    t.element.repetition_type !== "REPEATED";
-  if (!isString(child(root, "id"))) throw fail("no string column `id`");
-  if (!isString(child(root, "modality"))) throw fail("no string column `modality`");
-  const index = child(root, "index");
-  if (index?.element.type !== "INT32" || index.children.length !== 0) {
-    throw fail("no int32 column `index`");
-  }
-  const vector = child(root, "vector");
-  const list = vector?.children.length === 1 ? vector.children[0] : undefined;
-  const leaf = list?.children.length === 1 ? list.children[0] : undefined;
-  if (
-    list?.element.repetition_type !== "REPEATED" || leaf?.element.type !== "FLOAT" ||
-    leaf.children.length !== 0
-  ) {
-    throw fail("no list<float32> column `vector`");
-  }
-  const rows = Number(metadata.num_rows);
-  const groupRows = metadata.row_groups.reduce((sum, g) => sum + Number(g.num_rows), 0);
-  if (!Number.isSafeInteger(rows) || rows < 0 || rows !== groupRows) {
-    throw fail(`num_rows ${metadata.num_rows} does not match its row groups (${groupRows})`);
-  }
-  if (rows > size * 64) throw fail(`num_rows ${rows} is impossible in a ${size}-byte file`);
-  checkChunks(metadata, root, size, fail);
-  const kv = new Map((metadata.key_value_metadata ?? []).map((e) => [e.key, e.value]));
-  const dimText = kv.get(DIM_KEY);
-  if (dimText === undefined) return undefined;
-  const dim = Number(dimText);
-  if (!Number.isSafeInteger(dim) || dim < 0 || (rows > 0 && rows * dim > size * 64)) {
-    throw fail(`invalid ${DIM_KEY} ${JSON.stringify(dimText)}`);
-  }
-  return dim;
-}
-
-function leafPaths(tree: SchemaTree, out = new Map<string, SchemaTree>()): Map<string, SchemaTree> {
-  if (tree.children.length === 0) out.set(JSON.stringify(tree.path), tree);
-  for (const c of tree.children) leafPaths(c, out);
-  return out;
-}
-
-/**
- * Checks every column chunk against the schema and the file size. hyparquet
- * starts reading some chunks before it resolves the schema path of others, so
- * a chunk that names no column would leave a failed read unobserved.
- */
-function checkChunks(
-  metadata: FileMetaData,
-  root: SchemaTree,
-  size: number,
-  fail: (what: string) => FormatError,
-): void {
-  const leaves = leafPaths(root);
-  const needed = ["id", "modality", "index", "vector"];
-  metadata.row_groups.forEach((group, g) => {
-    const groupRows = Number(group.num_rows);
-    if (!Number.isSafeInteger(groupRows) || groupRows < 0) {
-      throw fail(`row group ${g} has ${group.num_rows} rows`);
-    }
-    const seen = new Set<string>();
-    for (const chunk of group.columns) {
-      const meta = chunk.meta_data;
-      if (!meta || chunk.file_path !== undefined) {
-        throw fail(`row group ${g} has a column chunk without metadata or in another file`);
-      }
-      const key = JSON.stringify(meta.path_in_schema);
-      const leaf = leaves.get(key);
-      if (!leaf) throw fail(`row group ${g} has a chunk for unknown column ${key}`);
-      if (seen.has(key)) throw fail(`row group ${g} has two chunks for column ${key}`);
-      seen.add(key);
-      if (meta.type !== leaf.element.type) {
-        throw fail(
-          `row group ${g}: column ${key} is ${meta.type}, schema says ${leaf.element.type}`,
-        );
-      }
-      if (meta.codec !== "SNAPPY" && meta.codec !== "UNCOMPRESSED") {
-        throw fail(`row group ${g}: column ${key} uses unsupported codec ${meta.codec}`);
-      }
-      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
-      const length = Number(meta.total_compressed_size);
-      if (!(start >= 0 && length >= 0 && start + length <= size)) {
-        throw fail(`row group ${g}: column ${key} lies outside the ${size}-byte file`);
-      }
-      const values = Number(meta.num_values);
-      if (!Number.isSafeInteger(values) || values < 0 || values > size * 64) {
-        throw fail(`row group ${g}: column ${key} claims ${meta.num_values} values`);
-      }
-    }
-    for (const name of needed) {
-      if (![...seen].some((key) => JSON.parse(key)[0] === name)) {
-        throw fail(`row group ${g} has no data for column ${name}`);
-      }
-    }
-  });
-}
-
 /** Options of {@linkcode EmbeddingsParquetFile.read}. */
 export interface ReadEmbeddingsOptions {
   /** First row to read (default 0). */
@@ -521,15 +407,9 @@ function wrap(e: unknown, path: string): unknown {
 function toTable(rows: Record<string, unknown>[], dim: number | undefined, path: string) {
   const fail = (row: number, what: string) => new FormatError(`row ${row}: ${what}`, { path });
   const n = rows.length;
-  const first = rows[0]?.vector as ArrayLike<number> | undefined;
+  const first = rows[0]?.vector as ArrayLike<unknown> | null | undefined;
   const width = dim ?? (first && typeof first.length === "number" ? first.length : 0);
-  const table: EmbeddingTable = {
-    ids: new Array(n),
-    modality: new Array(n),
-    index: new Int32Array(n),
-    vectors: new Float32Array(n * width),
-    dim: width,
-  };
+  // Check every row before allocating by the (file-given) width.
   for (let i = 0; i < n; i++) {
     const { id, modality, index, vector } = rows[i];
     if (typeof id !== "string") throw fail(i, "id is not a string");
@@ -539,14 +419,25 @@ function toTable(rows: Record<string, unknown>[], dim: number | undefined, path:
     if (v === null || typeof v !== "object" || v.length !== width) {
       throw fail(i, `vector does not have ${width} values`);
     }
+  }
+  const table: EmbeddingTable = {
+    ids: new Array(n),
+    modality: new Array(n),
+    index: new Int32Array(n),
+    vectors: new Float32Array(n * width),
+    dim: width,
+  };
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    const v = row.vector as ArrayLike<unknown>;
     for (let j = 0; j < width; j++) {
       const x = v[j];
       if (typeof x !== "number") throw fail(i, "vector holds a non-number");
       table.vectors[i * width + j] = x;
     }
-    table.ids[i] = id;
-    table.modality[i] = modality;
-    table.index[i] = index;
+    table.ids[i] = row.id as string;
+    table.modality[i] = row.modality as string;
+    table.index[i] = row.index as number;
   }
   return table;
 }
@@ -580,32 +471,49 @@ export async function openEmbeddingsParquet(path: string): Promise<EmbeddingsPar
     file.close();
     throw e;
   }
-  const { buffer, drain, close } = source;
-  let metadata: FileMetaData;
-  let dim: number | undefined;
+  const { buffer, drain } = source;
+  let footer: CheckedFooter;
   try {
-    metadata = await parquetMetadataAsync(buffer);
-    dim = checkMetadata(metadata, buffer.byteLength, path);
+    footer = checkFooter(await parquetMetadataAsync(buffer), buffer.byteLength, path);
   } catch (e) {
     await drain();
-    close();
+    source.close();
     throw wrap(e, path);
   }
-  const numRows = Number(metadata.num_rows);
-  const kv: [string, string][] = (metadata.key_value_metadata ?? []).map((e) => [
-    e.key,
-    e.value ?? "",
-  ]);
+  const { metadata, numRows, dim } = footer;
   let closed = false;
-  const closeOnce = () => {
+  const close = () => {
     closed = true;
-    close();
+    source.close();
   };
+
+  /** Reads and checks the chunks hyparquet will decode for these rows; returns them by range. */
+  const prefetch = async (rowStart: number, rowEnd: number) => {
+    const chunks = new Map<string, ArrayBuffer>();
+    let groupStart = 0;
+    for (const group of metadata.row_groups) {
+      const groupEnd = groupStart + Number(group.num_rows);
+      if (groupStart < rowEnd && groupEnd > rowStart) {
+        for (const chunk of group.columns) {
+          const meta = chunk.meta_data!;
+          if (!(COLUMNS as readonly string[]).includes(meta.path_in_schema[0])) continue;
+          const [start, end] = chunkRange(meta);
+          const bytes = await buffer.slice(start, end);
+          const levels = footer.levels.get(JSON.stringify(meta.path_in_schema))!;
+          checkPages(new Uint8Array(bytes), meta, levels, path);
+          chunks.set(`${start}:${end}`, bytes);
+        }
+      }
+      groupStart = groupEnd;
+    }
+    return chunks;
+  };
+
   return {
     path,
     numRows,
     dim,
-    metadata: Object.fromEntries(kv),
+    metadata: footer.kv,
     async read(options: ReadEmbeddingsOptions = {}): Promise<EmbeddingTable> {
       const rowStart = options.rowStart ?? 0;
       const rowEnd = options.rowEnd ?? numRows;
@@ -621,12 +529,18 @@ export async function openEmbeddingsParquet(path: string): Promise<EmbeddingsPar
       if (rowStart === rowEnd) return toTable([], dim, path);
       let rows: Record<string, unknown>[];
       try {
+        const chunks = await prefetch(rowStart, rowEnd);
+        const checked: AsyncBuffer = {
+          byteLength: buffer.byteLength,
+          slice: (start: number, end?: number) =>
+            chunks.get(`${start}:${end}`) ?? buffer.slice(start, end),
+        };
         rows = await parquetReadObjects({
-          file: buffer,
+          file: checked,
           metadata,
           rowStart,
           rowEnd,
-          columns: ["id", "modality", "index", "vector"],
+          columns: [...COLUMNS],
           compressors: { SNAPPY: boundedSnappy },
         });
       } catch (e) {
@@ -639,8 +553,8 @@ export async function openEmbeddingsParquet(path: string): Promise<EmbeddingsPar
       }
       return toTable(rows, dim, path);
     },
-    close: closeOnce,
-    [Symbol.dispose]: closeOnce,
+    close,
+    [Symbol.dispose]: close,
   };
 }
 

@@ -10,6 +10,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 
 /**
+ * Whether the active backend has the fused kernel `name` (registered by
+ * `lib/backend/fused_kernels.ts` for wasm); the ops below use it when so.
+ */
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
  * Rows of a 2-D tensor: `out[i] = x[indices[i]]`, with a gradient that sums
  * into repeated rows.
  *
@@ -64,7 +72,9 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Ten
 }
 
 /**
- * Layer normalisation over the last axis.
+ * Layer normalisation over the last axis. Where the backend has the fused
+ * `VattLayerNorm` kernels (wasm: `lib/backend/fused_kernels.ts`), one kernel
+ * runs each way instead of the composite ops.
  *
  * @example
  * ```ts
@@ -81,14 +91,38 @@ export function layerNorm(
   beta: tf.Tensor,
   options: { epsilon?: number } = {},
 ): tf.Tensor {
+  const epsilon = options.epsilon ?? 1e-6;
+  const d = x.shape[x.rank - 1];
+  if (
+    hasKernel("VattLayerNorm") && x.dtype === "float32" && gamma.rank === 1 && beta.rank === 1 &&
+    gamma.shape[0] === d && beta.shape[0] === d
+  ) {
+    // One kernel each way; gradients for x, gamma and beta.
+    const op = tf.customGrad(
+      ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [input, g, b] = args as tf.Tensor[];
+        (args[3] as tf.GradSaveFunc)([input, g]);
+        const value = tf.engine().runKernel("VattLayerNorm", { x: input, gamma: g, beta: b }, {
+          epsilon,
+        }) as tf.Tensor;
+        const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.engine().runKernel("VattLayerNormGrad", { x: saved[0], gamma: saved[1], dy }, {
+            epsilon,
+          }) as tf.Tensor[];
+        return { value, gradFunc };
+      }) as unknown as Parameters<typeof tf.customGrad>[0],
+    );
+    return op(x, gamma, beta) as tf.Tensor;
+  }
   const axis = x.rank - 1;
   const { mean, variance } = tf.moments(x, axis, true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, options.epsilon ?? 1e-6)));
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
   return tf.add(tf.mul(normed, gamma), beta);
 }
 
 /**
- * GELU with the exact error function: `0.5·x·(1 + erf(x/√2))`.
+ * GELU with the exact error function: `0.5·x·(1 + erf(x/√2))`; one kernel each
+ * way where the backend has the fused `VattGelu` kernels (wasm).
  *
  * @example
  * ```ts
@@ -99,5 +133,18 @@ export function layerNorm(
  * ```
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (hasKernel("VattGelu") && x.dtype === "float32") {
+    const op = tf.customGrad(
+      ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const input = args[0] as tf.Tensor;
+        const [value, cdf] = tf.engine().runKernel("VattGelu", { x: input }) as tf.Tensor[];
+        (args[1] as tf.GradSaveFunc)([input, cdf]);
+        const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.engine().runKernel("VattGeluGrad", { x: saved[0], cdf: saved[1], dy }) as tf.Tensor;
+        return { value, gradFunc };
+      }) as unknown as Parameters<typeof tf.customGrad>[0],
+    );
+    return op(x) as tf.Tensor;
+  }
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }

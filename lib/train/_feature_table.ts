@@ -66,6 +66,15 @@ export async function extractFeatures(
 /**
  * Tensors of rows `rows` of a table: features `[B, D_m]` and masks `[B]`
  * (float32), optionally transforming each modality's gathered rows first.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { tableBatch } from "./_feature_table.ts";
+ * const table = { count: 2, dims: [2], features: [new Float32Array([1, 2, 3, 4])], masks: [new Uint8Array([1, 0])] };
+ * const { features, masks } = tableBatch(table, [1]);
+ * console.assert((await features[0].data()).join() === "3,4" && (await masks[0].data())[0] === 0);
+ * ```
  */
 export function tableBatch(
   table: FeatureTable,

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
 import type { VattConfig } from "../config/vatt_config.ts";
 import { FormatError, MismatchError } from "../errors.ts";
-import { removeStaleTemps, writeDirAtomic } from "../io/atomic.ts";
+import { removeStaleTemps, tempPathFor, writeDirAtomic } from "../io/atomic.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
   type NamedArray,
@@ -120,9 +120,13 @@ export async function listCheckpoints(dir: string): Promise<{ step: number; path
 export async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
   const all = await listCheckpoints(dir);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) {
-    await Deno.remove(c.path, { recursive: true });
+    // Out of the listing first, so a process killed mid-removal leaves no half checkpoint.
+    const doomed = tempPathFor(c.path);
+    await Deno.rename(c.path, doomed);
+    await Deno.remove(doomed, { recursive: true });
   }
-  await removeStaleTemps(dir);
+  // A run owns its checkpoints folder.
+  await removeStaleTemps(dir, { exclusive: true });
 }
 
 /**
@@ -143,6 +147,20 @@ export async function resolveCheckpoint(from: string): Promise<string> {
     });
   }
   return all[all.length - 1].path;
+}
+
+/**
+ * The path of `name` inside a checkpoint folder; a missing file (a damaged or
+ * hand-edited checkpoint) is a FormatError, not an OS error.
+ */
+async function checkpointFile(checkpoint: string, name: string): Promise<string> {
+  const file = path.join(checkpoint, name);
+  try {
+    if ((await Deno.stat(file)).isFile) return file;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  throw new FormatError(`incomplete checkpoint: ${name} is missing`, { path: checkpoint });
 }
 
 /** Reads a checkpoint's `state.json`, validated. */
@@ -167,7 +185,7 @@ export async function readTrainState(checkpoint: string): Promise<TrainState> {
 
 /** The model config stored in a checkpoint's `model.safetensors` metadata. */
 export async function readCheckpointConfig(checkpoint: string): Promise<unknown> {
-  const file = path.join(checkpoint, "model.safetensors");
+  const file = await checkpointFile(checkpoint, "model.safetensors");
   const h = await openSafetensors(file);
   try {
     return JSON.parse(h.header.metadata.config ?? "null");
@@ -186,7 +204,7 @@ export async function loadModelWeights(
   checkpoint: string,
   options: { weights: Weights; config: VattConfig },
 ): Promise<void> {
-  const file = path.join(checkpoint, "model.safetensors");
+  const file = await checkpointFile(checkpoint, "model.safetensors");
   const expect: Record<string, TensorSpec> = {};
   for (const s of weightSpecs(options.config)) expect[s.name] = { dtype: "F32", shape: s.shape };
   let decoded;
@@ -212,7 +230,7 @@ export async function loadModelWeights(
 
 /** Loads an optimiser state file as tensors (the caller disposes them). */
 export async function loadOptimizerTensors(checkpoint: string): Promise<Record<string, tf.Tensor>> {
-  const file = path.join(checkpoint, "optimizer.safetensors");
+  const file = await checkpointFile(checkpoint, "optimizer.safetensors");
   const decoded = await readSafetensors(file);
   const out: Record<string, tf.Tensor> = {};
   for (const [name, arr] of Object.entries(decoded.tensors)) {

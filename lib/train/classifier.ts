@@ -24,7 +24,7 @@ import { VattModel } from "../model/vatt.ts";
 import { moduleOf } from "../model/weight_specs.ts";
 import type { Weights } from "../model/weights.ts";
 import { readCheckpointConfig, resolveCheckpoint } from "./checkpoint.ts";
-import { type FeatureKind, type Modality, MODALITIES } from "./finetune_config.ts";
+import { type FeatureKind, MODALITIES, type Modality } from "./finetune_config.ts";
 
 /** Format tag of a classifier's spec (in its checkpoints' metadata). */
 export const CLASSIFIER_FORMAT = "vatt-classifier/1";
@@ -145,20 +145,21 @@ export class Classifier {
     }
   }
 
-  /** The modules of the model this classifier runs through. */
-  usedModules(): Set<string> {
-    const used = new Set<string>(this.spec.modalities);
-    if (this.model.config.agnostic) used.add("shared");
-    if (this.spec.features === "common") used.add("heads");
-    return used;
+  /** Whether the classifier's features depend on model weight `name`. */
+  uses(name: string): boolean {
+    const module = moduleOf(name);
+    if (module === "shared") return this.model.config.agnostic;
+    if (module !== "heads") return this.spec.modalities.includes(module);
+    if (this.spec.features !== "common") return false;
+    const head = { video: "heads/video_va/", audio: "heads/audio_va/", text: "heads/text_vt/" };
+    return this.spec.modalities.some((m) => name.startsWith(head[m]));
   }
 
-  /** The model's weights in the used modules (`trainable`: only the trainable ones). */
+  /** The model's weights the features depend on (`trainable`: only the trainable ones). */
   modelWeights(options: { trainable: boolean }): Weights {
-    const used = this.usedModules();
     const out: Weights = {};
     for (const [name, w] of Object.entries(this.model.weights)) {
-      if (used.has(moduleOf(name)) && (!options.trainable || w.trainable)) out[name] = w;
+      if (this.uses(name) && (!options.trainable || w.trainable)) out[name] = w;
     }
     return out;
   }
@@ -224,7 +225,18 @@ function bad(checkpoint: string, message: string): never {
   throw new FormatError(message, { path: checkpoint });
 }
 
-/** Validates a classifier spec read from a checkpoint (untrusted). */
+/**
+ * Validates a classifier spec read from a checkpoint (untrusted); throws a
+ * FormatError naming the problem (a pretrained model's config included).
+ *
+ * @example
+ * ```ts
+ * import { parseClassifierSpec } from "./classifier.ts";
+ * let message = "";
+ * try { parseClassifierSpec({ preset: "tiny", video: {}, audio: {}, text: {} }, "ckpt"); } catch (e) { message = (e as Error).message; }
+ * console.assert(message.includes("not a classifier"));
+ * ```
+ */
 export function parseClassifierSpec(raw: unknown, checkpoint: string): ClassifierSpec {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     bad(checkpoint, "checkpoint has no classifier config");
@@ -278,7 +290,14 @@ export function parseClassifierSpec(raw: unknown, checkpoint: string): Classifie
 
 /**
  * Loads a classifier checkpoint's weights into `classifier`, after checking
- * every name, shape and dtype.
+ * every name, shape and dtype (a MismatchError names the first misfit).
+ *
+ * @example
+ * ```ts
+ * import { loadClassifierWeights } from "./classifier.ts";
+ * // await loadClassifierWeights("run/checkpoints/step-0000030", classifier);
+ * console.assert(typeof loadClassifierWeights === "function");
+ * ```
  */
 export async function loadClassifierWeights(
   checkpoint: string,

@@ -26,7 +26,8 @@ export interface DatasetLabels {
 }
 
 /**
- * Reads the `label` tensor and ids of every shard (not the media).
+ * Reads the `label` tensor, the masks and the ids of every shard (not the
+ * media), after verifying every shard's checksum (`Dataset.verifyAll`).
  *
  * @example
  * ```ts
@@ -36,6 +37,7 @@ export interface DatasetLabels {
  * ```
  */
 export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
+  await data.verifyAll();
   const { names, multiLabel } = data.index.labels;
   const c = names.length;
   const ids: string[] = [];
@@ -93,6 +95,32 @@ export function requireLabels(l: DatasetLabels, where: string): void {
     throw new MismatchError(
       `${where} has no labels to fine-tune on; give the manifest a "label" column and tokenize again`,
     );
+  }
+}
+
+/**
+ * Throws a MismatchError when a modality in `modalities` is absent from the
+ * whole dataset (no clip with audio, or no clip with a caption).
+ *
+ * @example
+ * ```ts
+ * import { requireModalities } from "./data_split.ts";
+ * const l = { ids: ["a"], labels: new Int32Array([0]), names: ["x"], multiLabel: false };
+ * requireModalities({ ...l, audioMask: new Uint8Array([1]), captionMask: new Uint8Array([0]) }, {
+ *   modalities: ["video", "audio"], where: "d",
+ * });
+ * ```
+ */
+export function requireModalities(
+  l: DatasetLabels,
+  options: { modalities: readonly string[]; where: string },
+): void {
+  const has = (mask: Uint8Array) => mask.some((m) => m === 1);
+  if (options.modalities.includes("audio") && !has(l.audioMask)) {
+    throw new MismatchError(`${options.where} has no audio (no clip has a sound track)`);
+  }
+  if (options.modalities.includes("text") && !has(l.captionMask)) {
+    throw new MismatchError(`${options.where} has no text (no clip has a caption)`);
   }
 }
 

@@ -24,7 +24,11 @@ import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../con
 import { batchToTensors, EpochSampler } from "../data/batches.ts";
 import type { ClipBatch, Dataset } from "../data/dataset.ts";
 import { FormatError, MismatchError } from "../errors.ts";
-import { type ClassificationReport, classificationReport, classifyDataset } from "../eval/classify.ts";
+import {
+  type ClassificationReport,
+  classificationReport,
+  classifyDataset,
+} from "../eval/classify.ts";
 import { VattModel } from "../model/vatt.ts";
 import type { Weights } from "../model/weights.ts";
 import {
@@ -45,13 +49,14 @@ import {
   labelledIndices,
   readDatasetLabels,
   requireLabels,
+  requireModalities,
   splitByClip,
 } from "./data_split.ts";
 import { extractFeatures, type FeatureTable, tableBatch } from "./_feature_table.ts";
 import type { FinetuneConfig } from "./finetune_config.ts";
 import { planSteps } from "./finetune_config.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
-import { mixRows, mixupPlan, type MixupPlan } from "./mixup.ts";
+import { mixRows, type MixupPlan, mixupPlan } from "./mixup.ts";
 import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";
 import { checkModelFitsData, NonFiniteLossError } from "./pretrain.ts";
 import { learningRate } from "./schedule.ts";
@@ -103,16 +108,6 @@ async function pretrainedConfig(checkpoint: string): Promise<VattConfig> {
   }
 }
 
-function checkModalities(labels: DatasetLabels, config: FinetuneConfig, where: string): void {
-  const count = (mask: Uint8Array) => mask.reduce((a, b) => a + b, 0);
-  if (config.modalities.includes("audio") && count(labels.audioMask) === 0) {
-    throw new MismatchError(`${where} has no audio (no clip has a sound track)`);
-  }
-  if (config.modalities.includes("text") && count(labels.captionMask) === 0) {
-    throw new MismatchError(`${where} has no text (no clip has a caption)`);
-  }
-}
-
 /**
  * Checks everything a run needs before it starts (no side effects): the
  * pretrained checkpoint and its config, the datasets' fit to the model,
@@ -133,7 +128,7 @@ export async function planFinetune(options: PlanOptions): Promise<FinetunePlan> 
   checkModelFitsData(model, data);
   const labels = await readDatasetLabels(data);
   requireLabels(labels, `dataset ${data.dir}`);
-  checkModalities(labels, config, `dataset ${data.dir}`);
+  requireModalities(labels, { modalities: config.modalities, where: `dataset ${data.dir}` });
   let valLabels = labels;
   let train: number[];
   let valIdx: number[];
@@ -141,6 +136,10 @@ export async function planFinetune(options: PlanOptions): Promise<FinetunePlan> 
     checkModelFitsData(model, val);
     valLabels = await readDatasetLabels(val);
     requireLabels(valLabels, `validation dataset ${val.dir}`);
+    requireModalities(valLabels, {
+      modalities: config.modalities,
+      where: `validation dataset ${val.dir}`,
+    });
     if (
       JSON.stringify(valLabels.names) !== JSON.stringify(labels.names) ||
       valLabels.multiLabel !== labels.multiLabel

@@ -62,7 +62,10 @@ export interface FinetuneConfig {
   weightDecay: number;
   /** Linear warmup steps; `null`: 10% of the total steps. */
   warmupSteps: number | null;
-  /** Label smoothing ε in [0, 1): single-label targets `(1 − ε)·onehot + ε/C`. */
+  /**
+   * Label smoothing ε in [0, 1): single-label targets `(1 − ε)·onehot + ε/C`;
+   * multi-hot targets `(1 − ε)·t + ε/2`.
+   */
   labelSmoothing: number;
   /** Mixup α (audio only): λ ~ Beta(α, α) per batch; 0 = off. */
   mixup: number;

@@ -61,6 +61,31 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * A checkpoint could not be written (disk full, write permission lost): the
+ * run stops, and the checkpoints written before stay as they were.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointWriteError } from "./pretrain.ts";
+ * const e = new CheckpointWriteError(4, "run/checkpoints/step-0000002", new Error("No space left"));
+ * console.assert(e.message.includes("step-0000002") && e.step === 4);
+ * ```
+ */
+export class CheckpointWriteError extends Error {
+  readonly step: number;
+  constructor(step: number, kept: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    super(
+      `cannot write the checkpoint of step ${step}: ${reason}; ` +
+        (kept ? `the last complete checkpoint (${kept}) is kept` : "no checkpoint was written yet"),
+      { cause },
+    );
+    this.name = "CheckpointWriteError";
+    this.step = step;
+  }
+}
+
 /** Options of {@linkcode pretrain}. */
 export interface PretrainOptions {
   /** The run folder (its `checkpoints/` and `metrics.jsonl` are written). */
@@ -204,12 +229,17 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       };
       const optimizerState = optimizer.stateTensors();
       try {
-        const p = await saveCheckpoint(ckptDir, {
-          weights: model.weights,
-          config: model.config,
-          optimizerState,
-          state,
-        });
+        let p: string;
+        try {
+          p = await saveCheckpoint(ckptDir, {
+            weights: model.weights,
+            config: model.config,
+            optimizerState,
+            state,
+          });
+        } catch (e) {
+          throw new CheckpointWriteError(step, last, e);
+        }
         await pruneCheckpoints(ckptDir, train.keep);
         options.onCheckpoint?.(p, step);
         return p;

@@ -50,7 +50,7 @@ let installed: Map<string, unknown> | undefined;
 function check(what: string, count: unknown, itemsize: number): void {
   if (typeof count !== "number") return;
   const bytes = count * itemsize;
-  if (bytes > peak) peak = bytes;
+  if (bytes > peak && bytes <= limit) peak = bytes;
   if (bytes > limit) {
     tripped ??= new UntrustedAllocationError(what, bytes, limit);
     throw new UntrustedAllocationError(what, bytes, limit);
@@ -125,7 +125,7 @@ export function allocationRefused(): UntrustedAllocationError | undefined {
   return tripped;
 }
 
-/** The largest single allocation requested since the last {@link setAllocationLimit}. */
+/** The largest single allocation allowed since the last {@link setAllocationLimit}. */
 export function allocationPeak(): number {
   return peak;
 }

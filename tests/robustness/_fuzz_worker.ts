@@ -98,6 +98,8 @@ async function runJobs(request: WorkerRequest): Promise<void> {
       const refused = allocationRefused();
       const peak = allocationPeak();
       setAllocationLimit(Infinity);
+      // Let the event loop turn, so a rejection the case abandoned is reported now, against it.
+      await new Promise((r) => setTimeout(r, 0));
       if (refused && outcome !== "crash") {
         outcome = "crash";
         label = `${describe(refused)} (then: ${label ?? "no error"})`;

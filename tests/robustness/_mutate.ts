@@ -47,24 +47,65 @@ export const INTERESTING_INTS: bigint[] = [
   2n ** 64n - 1n,
 ];
 
-const position = fc.record({ at: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), hot: fc.boolean() });
+/**
+ * A position anywhere in [0, 1), without fast-check's bias towards the ends
+ * (which would make most truncations empty files).
+ */
+export const fraction: fc.Arbitrary<number> = fc.noBias(fc.integer({ min: 0, max: 2 ** 30 - 1 })).map((n) =>
+  n / 2 ** 30
+);
 
-/** An arbitrary byte edit. */
+const position = fc.record({ at: fraction, hot: fc.boolean() });
+
+/** An arbitrary byte edit: mostly in-place edits, sometimes a change of length. */
 export const byteOp: fc.Arbitrary<ByteOp> = fc.oneof(
-  position.chain((p) => fc.integer({ min: 0, max: 7 }).map((bit) => ({ op: "flip" as const, ...p, bit }))),
-  position.chain((p) =>
-    fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0x20, 0x22, 0x5b, 0x7b, 0xff))
-      .map((value) => ({ op: "set" as const, ...p, value }))
-  ),
-  position.chain((p) =>
-    fc.record({ width: fc.constantFrom(2 as const, 4 as const, 8 as const), value: fc.constantFrom(...INTERESTING_INTS) })
-      .map((r) => ({ op: "int" as const, ...p, ...r }))
-  ),
-  position.map((p) => ({ op: "truncate" as const, ...p })),
-  position.chain((p) => fc.integer({ min: 1, max: 64 }).map((length) => ({ op: "delete" as const, ...p, length }))),
-  position.chain((p) => fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => ({ op: "insert" as const, ...p, bytes }))),
-  position.chain((p) => fc.integer({ min: 1, max: 256 }).map((length) => ({ op: "duplicate" as const, ...p, length }))),
-  position.chain((p) => fc.integer({ min: 1, max: 512 }).map((length) => ({ op: "zero" as const, ...p, length }))),
+  {
+    weight: 3,
+    arbitrary: position.chain((p) =>
+      fc.integer({ min: 0, max: 7 }).map((bit) => ({ op: "flip" as const, ...p, bit }))
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: position.chain((p) =>
+      fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0x20, 0x22, 0x5b, 0x7b, 0xff))
+        .map((value) => ({ op: "set" as const, ...p, value }))
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: position.chain((p) =>
+      fc.record({
+        width: fc.constantFrom(2 as const, 4 as const, 8 as const),
+        value: fc.constantFrom(...INTERESTING_INTS),
+      }).map((r) => ({ op: "int" as const, ...p, ...r }))
+    ),
+  },
+  { weight: 1, arbitrary: position.map((p) => ({ op: "truncate" as const, ...p })) },
+  {
+    weight: 1,
+    arbitrary: position.chain((p) =>
+      fc.integer({ min: 1, max: 64 }).map((length) => ({ op: "delete" as const, ...p, length }))
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: position.chain((p) =>
+      fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => ({ op: "insert" as const, ...p, bytes }))
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: position.chain((p) =>
+      fc.integer({ min: 1, max: 256 }).map((length) => ({ op: "duplicate" as const, ...p, length }))
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: position.chain((p) =>
+      fc.integer({ min: 1, max: 512 }).map((length) => ({ op: "zero" as const, ...p, length }))
+    ),
+  },
 );
 
 /** A plan of 1–4 edits. */
@@ -72,7 +113,7 @@ export const bytePlan: fc.Arbitrary<ByteOp[]> = fc.array(byteOp, { minLength: 1,
 
 /** Applies `plan` to a copy of `bytes`; `hot` is the length of the header-like prefix. */
 export function applyBytePlan(bytes: Uint8Array, plan: ByteOp[], hot = bytes.length): Uint8Array {
-  let out = bytes.slice();
+  let out: Uint8Array = bytes.slice();
   for (const edit of plan) {
     const span = edit.hot ? Math.min(hot, out.length) : out.length;
     const at = Math.floor(edit.at * Math.max(span, 1));

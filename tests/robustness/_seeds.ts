@@ -18,7 +18,7 @@ import { tokenizeDataset } from "../../lib/data/tokenize.ts";
 import { encodeWav } from "../../lib/data/wav.ts";
 import { writeNpy } from "../../lib/io/npy.ts";
 import { writeEmbeddingsParquet } from "../../lib/io/parquet.ts";
-import { writeSafetensors } from "../../lib/io/safetensors.ts";
+import { type NamedArray, writeSafetensors } from "../../lib/io/safetensors.ts";
 
 /** The repository root (where `deno.json` and `cli/main.ts` are). */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -163,13 +163,13 @@ async function makeTensorFiles(dir: string): Promise<{ st: string; npy: string[]
     u8: { dtype: "U8", shape: [4, 2], data: Uint8Array.from({ length: 8 }, (_, i) => i) },
     bool: { dtype: "BOOL", shape: [3], data: new Uint8Array([1, 0, 1]) },
   }, { metadata: { format: "vatt-test/1", ids: JSON.stringify(["a", "b"]) } });
-  const npy = [
-    ["f32.npy", { dtype: "F32" as const, shape: [3, 4], data: new Float32Array(12).fill(0.25) }],
-    ["i64.npy", { dtype: "I64" as const, shape: [5], data: new BigInt64Array(5).fill(-7n) }],
-    ["u8.npy", { dtype: "U8" as const, shape: [2, 2, 2], data: new Uint8Array(8).fill(3) }],
-    ["bool.npy", { dtype: "BOOL" as const, shape: [], data: new Uint8Array([1]) }],
-    ["f16.npy", { dtype: "F16" as const, shape: [0], data: new Uint16Array(0) }],
-  ] as const;
+  const npy: [string, NamedArray][] = [
+    ["f32.npy", { dtype: "F32", shape: [3, 4], data: new Float32Array(12).fill(0.25) }],
+    ["i64.npy", { dtype: "I64", shape: [5], data: new BigInt64Array(5).fill(-7n) }],
+    ["u8.npy", { dtype: "U8", shape: [2, 2, 2], data: new Uint8Array(8).fill(3) }],
+    ["bool.npy", { dtype: "BOOL", shape: [], data: new Uint8Array([1]) }],
+    ["f16.npy", { dtype: "F16", shape: [0], data: new Uint16Array(0) }],
+  ];
   const npyFiles: string[] = [];
   for (const [name, array] of npy) {
     await writeNpy(path.join(dir, name), array);

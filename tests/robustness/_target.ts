@@ -91,3 +91,17 @@ export function safetensorsHot(bytes: Uint8Array): number {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   return Math.min(bytes.length, 8 + n + 64);
 }
+
+/** Rewrites a safetensors file's JSON header (edited by `edit`), keeping its data bytes. */
+export function editSafetensorsHeader(bytes: Uint8Array, edit: (header: unknown) => string): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const text = new TextEncoder().encode(edit(header));
+  const padded = Math.ceil(text.length / 8) * 8;
+  const out = new Uint8Array(8 + padded + bytes.length - 8 - n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(text, 8);
+  out.fill(0x20, 8 + text.length, 8 + padded);
+  out.set(bytes.subarray(8 + n), 8 + padded);
+  return out;
+}

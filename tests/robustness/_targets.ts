@@ -17,6 +17,8 @@ export interface TargetEntry {
   reduced: number;
   /** Cases with `--full`. */
   full: number;
+  /** Not run unless asked for by name (the harness's self-test). */
+  hidden?: boolean;
 }
 
 /** The targets, in the order they run. */
@@ -47,6 +49,14 @@ export const TARGETS: TargetEntry[] = [
   { name: "wav", load: async () => (await import("./_targets_media.ts")).wavTarget, ci: 60, reduced: 250, full: 1500 },
   { name: "audio", load: async () => (await import("./_targets_media.ts")).audioTarget, ci: 40, reduced: 150, full: 1000 },
   { name: "video", load: async () => (await import("./_targets_media.ts")).videoTarget, ci: 15, reduced: 50, full: 300 },
+  {
+    name: "selftest",
+    load: async () => (await import("./_targets_selftest.ts")).selftestTarget,
+    ci: 10,
+    reduced: 10,
+    full: 10,
+    hidden: true,
+  },
 ];
 
 /** Looks a target up by name. */

@@ -9,11 +9,11 @@
 import fc from "fast-check";
 import * as path from "node:path";
 import { Dataset } from "../../lib/data/dataset.ts";
-import { parseDatasetIndex } from "../../lib/data/dataset_index.ts";
+import { type DatasetIndex, parseDatasetIndex } from "../../lib/data/dataset_index.ts";
 import { HfTokenizer, loadHfTokenizer } from "../../lib/data/hf_tokenizer.ts";
 import { readManifest } from "../../lib/data/manifest.ts";
 import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text_setup.ts";
-import { tokenizeDataset } from "../../lib/data/tokenize.ts";
+import { mergeSlices, tokenizeDataset } from "../../lib/data/tokenize.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256Bytes } from "../../lib/io/sha256.ts";
 import { applyBytePlan, applyJsonPlan, bytePlan, draw, hostileJsonValue, jsonPlan } from "./_mutate.ts";
@@ -39,16 +39,21 @@ async function copyFolder(from: string, to: string): Promise<void> {
 /** Hostile shard metadata: right or wrong format, ids and bookkeeping. */
 const shardMetadata = fc.record(
   {
-    format: fc.oneof(fc.constant("vatt-shard/1"), fc.constant("vatt-shard/1"), fc.string({ maxLength: 8 })),
+    format: fc.oneof(
+      { arbitrary: fc.constant("vatt-shard/1"), weight: 4 },
+      { arbitrary: fc.string({ maxLength: 8 }), weight: 1 },
+    ),
     ids: fc.oneof(
-      fc.constant("KEEP"),
-      fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 }).map((a) => JSON.stringify(a)),
-      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
-      fc.string({ maxLength: 10 }),
+      { arbitrary: fc.constant("KEEP"), weight: 4 },
+      { arbitrary: fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 }).map((a) => JSON.stringify(a)), weight: 1 },
+      { arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), weight: 1 },
+      { arbitrary: fc.string({ maxLength: 10 }), weight: 1 },
     ),
     skipped: fc.oneof(
       fc.constant("[]"),
-      fc.array(hostileJsonValue, { maxLength: 3 }).map((a) => JSON.stringify(a)),
+      fc.array(fc.oneof(fc.constant(null), hostileJsonValue), { minLength: 2, maxLength: 3 }).map((a) =>
+        JSON.stringify(a)
+      ),
       fc.array(
         fc.record({ row: hostileJsonValue, id: hostileJsonValue, reason: hostileJsonValue }, { requiredKeys: [] }),
         { maxLength: 3 },
@@ -68,7 +73,7 @@ const shardMetadata = fc.record(
     ),
     dropped_captions: fc.oneof(fc.constant("0"), fc.string({ maxLength: 6 })),
   },
-  { requiredKeys: [] },
+  { requiredKeys: ["format", "ids", "skipped", "padded"] },
 );
 
 /** Re-encodes a shard with other metadata (`ids: "KEEP"` keeps the ids). */
@@ -79,30 +84,43 @@ function withMetadata(shard: Uint8Array, meta: Record<string, string>): Uint8Arr
   return encodeSafetensors(decoded.tensors, { metadata });
 }
 
-/** `index.json` text on its own. */
+/** `index.json` text on its own, and slice indexes merged by `mergeSlices`. */
 export const indexTarget: Target = {
   name: "index-json",
-  description: "parseDatasetIndex: index.json with hostile values, deleted fields, mutated bytes",
+  description:
+    "parseDatasetIndex and mergeSlices: index.json / index.slice-*.json with hostile values, deleted fields, mutated bytes",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 8 * bytes + (1 << 20),
   async cases(ctx, seed, count) {
     const text = new TextDecoder().decode(await readSeed(path.join(ctx.seeds.data, "index.json")));
     const doc = JSON.parse(text);
-    const plans = draw(fc.record({ json: fc.boolean(), jp: jsonPlan, bp: bytePlan }), seed, count);
+    const sliceDoc = { ...doc, slice: { index: 0, count: 1 } };
+    const plans = draw(fc.record({ json: fc.boolean(), jp: jsonPlan, bp: bytePlan, merge: fc.boolean() }), seed, count);
     return (i) => {
-      const valid = i === 0;
+      const valid = i < 2;
       const p = plans[i];
-      const input = valid ? text : p.json
-        ? applyJsonPlan(doc, p.jp)
-        : new TextDecoder().decode(applyBytePlan(new TextEncoder().encode(text), p.bp));
-      const run = () => {
-        const index = parseDatasetIndex(input);
+      const merge = valid ? i === 1 : p.merge;
+      const base = merge ? sliceDoc : doc;
+      const baseText = JSON.stringify(base, null, 2);
+      const input = valid ? baseText : p.json
+        ? applyJsonPlan(base, p.jp)
+        : new TextDecoder().decode(applyBytePlan(new TextEncoder().encode(baseText), p.bp));
+      const check = (index: DatasetIndex) => {
         expect(index.clips === index.shards.reduce((s, e) => s + e.clips, 0), "clips do not add up");
         for (const s of index.shards) expect(!s.file.includes("/") && !s.file.includes(".."), "file escapes");
-        return Promise.resolve();
       };
+      const run = async () => {
+        if (!merge) return check(parseDatasetIndex(input));
+        const dir = path.join(await caseDir(ctx), "data");
+        await copyFolder(ctx.seeds.data, dir);
+        await Deno.remove(path.join(dir, "index.json"));
+        await Deno.writeTextFile(path.join(dir, "index.slice-00000-of-00001.json"), input);
+        check(await mergeSlices(dir));
+        check(parseDatasetIndex(await Deno.readTextFile(path.join(dir, "index.json"))));
+      };
+      const kind = valid ? "valid" : p.json ? "json" : "bytes";
       return Promise.resolve({
-        testCase: { input: `index.json ${valid ? "valid" : p.json ? "json" : "bytes"}`, run, valid },
+        testCase: { input: `${merge ? "index.slice" : "index"}.json ${kind}`, run, valid },
         bytes: input.length,
       });
     };
@@ -124,8 +142,34 @@ export const datasetTarget: Target = {
     for await (const e of Deno.readDir(src)) total += (await Deno.stat(path.join(src, e.name))).size;
     const plans = draw(
       fc.record({
-        kind: fc.constantFrom("index", "index-bytes", "shard", "shard", "shard-raw", "shard-meta", "vocab", "missing"),
+        kind: fc.constantFrom(
+          "index",
+          "index-bytes",
+          "settings",
+          "shard",
+          "shard",
+          "shard-raw",
+          "shard-meta",
+          "vocab",
+          "missing",
+        ),
         shard: fc.nat(),
+        setting: fc.constantFrom(
+          "frames",
+          "size",
+          "audioSamples",
+          "maxLength",
+          "captionsPerClip",
+          "clipsPerShard",
+          "audioDtype",
+          "clips",
+          "labels",
+        ),
+        value: fc.oneof(
+          { arbitrary: fc.constantFrom(4096, 65536, 2 ** 24, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 53, 1e300), weight: 3 },
+          { arbitrary: fc.constantFrom(0, 1, 2, 3, -1, 1.5), weight: 1 },
+          { arbitrary: hostileJsonValue, weight: 1 },
+        ),
         jp: jsonPlan,
         bp: bytePlan,
         meta: shardMetadata,
@@ -150,6 +194,14 @@ export const datasetTarget: Target = {
         };
         let indexText = JSON.stringify(index);
         if (kind === "index") indexText = applyJsonPlan(index, p.jp);
+        else if (kind === "settings") {
+          // One sampling setting (or a shard's clip count, or the labels) made hostile.
+          if (p.setting === "clips") index.shards[k].clips = p.value;
+          else if (p.setting === "labels") {
+            index.labels = { names: Array.from({ length: 64 }, (_, j) => `c${j}`), multiLabel: true };
+          } else index.settings[p.setting] = p.value;
+          indexText = JSON.stringify(index);
+        }
         else if (kind === "index-bytes") {
           await Deno.writeFile(
             path.join(dir, "index.json"),
@@ -175,12 +227,14 @@ export const datasetTarget: Target = {
         if (kind !== "index-bytes") await Deno.writeTextFile(path.join(dir, "index.json"), indexText);
         const data = await Dataset.open(dir);
         try {
-          const ids = await data.ids();
-          expect(ids.length === data.size, `${ids.length} ids for ${data.size} clips`);
           const s = data.index.settings;
           const n = Math.min(data.size, 8);
           const indices = Array.from({ length: n }, (_, j) => (j * 5) % data.size);
-          const batch = await data.readClips(indices);
+          // Half of the cases read clips before anything else has opened the shards.
+          const early = p.dir ? await data.readClips(indices) : undefined;
+          const ids = await data.ids();
+          expect(ids.length === data.size, `${ids.length} ids for ${data.size} clips`);
+          const batch = early ?? await data.readClips(indices);
           expect(batch.count === n && batch.ids.length === n, "batch size");
           expect(batch.video.length === n * s.frames * s.size * s.size * 3, "video length");
           expect(batch.audio.length === n * s.audioSamples, "audio length");

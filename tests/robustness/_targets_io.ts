@@ -18,10 +18,11 @@ import {
   type TensorSpec,
 } from "../../lib/io/safetensors.ts";
 import { truncateMetrics } from "../../lib/train/run_folder.ts";
-import { applyBytePlan, bytePlan, draw, hostileJsonValue } from "./_mutate.ts";
+import { applyBytePlan, applyJsonPlan, bytePlan, draw, hostileJsonValue, jsonPlan } from "./_mutate.ts";
 import {
   type CaseFactory,
   caseDir,
+  editSafetensorsHeader,
   expect,
   product,
   readSeed,
@@ -106,8 +107,9 @@ export const safetensorsTarget: Target = {
     const plans = draw(
       fc.record({
         source: fc.nat(),
-        kind: fc.constantFrom("bytes", "bytes", "synth"),
+        kind: fc.constantFrom("bytes", "bytes", "synth", "json"),
         plan: bytePlan,
+        jp: jsonPlan,
         synth: synthHeader,
         mode: fc.constantFrom("decode", "open", "rows", "expect"),
       }),
@@ -121,6 +123,8 @@ export const safetensorsTarget: Target = {
       const original = await readSeed(file);
       const bytes = valid ? original : p.kind === "synth"
         ? buildSynth(p.synth)
+        : p.kind === "json"
+        ? editSafetensorsHeader(original, (h) => applyJsonPlan(h, p.jp))
         : applyBytePlan(original, p.plan, safetensorsHot(original));
       const mode = valid ? "rows" : p.mode;
       const input = `${path.basename(file)} ${valid ? "valid" : p.kind} ${mode}`;

@@ -13,7 +13,7 @@ import { decodeAudioBytes } from "../../lib/data/audio_decode.ts";
 import { loadAudioWindow } from "../../lib/data/audio_load.ts";
 import { decodeVideoClip, probeMedia } from "../../lib/data/ffmpeg_video.ts";
 import { decodeWav } from "../../lib/data/wav.ts";
-import { applyBytePlan, bytePlan, draw, INTERESTING_INTS } from "./_mutate.ts";
+import { applyBytePlan, bytePlan, draw, fraction, INTERESTING_INTS } from "./_mutate.ts";
 import { caseDir, expect, readSeed, type Target } from "./_target.ts";
 
 function checkChannels(a: { sampleRate: number; channels: Float32Array[] }, maxSamples = Infinity): void {
@@ -119,7 +119,7 @@ export const audioTarget: Target = {
         source: fc.nat(),
         kind: fc.constantFrom("bytes", "bytes", "bytes", "truncate", "window"),
         bp: bytePlan,
-        cut: fc.double({ min: 0, max: 1, noNaN: true }),
+        cut: fraction,
         maxSeconds: fc.constantFrom(undefined, 0.1, 2),
         strict: fc.boolean(),
         start: fc.constantFrom(0, 0.1, 5),
@@ -172,7 +172,7 @@ export const videoTarget: Target = {
         source: fc.nat(),
         kind: fc.constantFrom("bytes", "bytes", "truncate", "truncate", "empty", "rename", "garbage"),
         bp: bytePlan,
-        cut: fc.double({ min: 0, max: 1, noNaN: true }),
+        cut: fraction,
         ext: fc.constantFrom(".avi", ".wav", ".txt", ".mp4", ".mkv", ""),
         probe: fc.boolean(),
         start: fc.constantFrom(0, 0, 0.2, 100),

@@ -23,23 +23,11 @@ import {
 } from "../../lib/train/checkpoint.ts";
 import { Adam } from "../../lib/train/optimizer.ts";
 import { applyBytePlan, applyJsonPlan, bytePlan, draw, jsonPlan } from "./_mutate.ts";
-import { caseDir, expect, readSeed, safetensorsHot, type Target } from "./_target.ts";
+import { caseDir, editSafetensorsHeader, expect, readSeed, safetensorsHot, type Target } from "./_target.ts";
 
 const FILES = ["model.safetensors", "optimizer.safetensors", "state.json"] as const;
 
-/** Rewrites a safetensors file's JSON header (edited by `edit`), keeping its data bytes. */
-function editHeader(bytes: Uint8Array, edit: (header: unknown) => string): Uint8Array {
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  const text = new TextEncoder().encode(edit(header));
-  const padded = Math.ceil(text.length / 8) * 8;
-  const out = new Uint8Array(8 + padded + bytes.length - 8 - n);
-  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
-  out.set(text, 8);
-  out.fill(0x20, 8 + text.length, 8 + padded);
-  out.set(bytes.subarray(8 + n), 8 + padded);
-  return out;
-}
+tf.env().set("PROD", true);
 
 let model: { model: VattModel; optimizer: Adam } | undefined;
 
@@ -60,8 +48,8 @@ export const checkpointTarget: Target = {
   timeoutMs: 30_000,
   allocLimit: (bytes) => 3 * bytes + (8 << 20),
   async cases(ctx, seed, count) {
-    const run = ctx.seeds.run;
-    const config = JSON.parse(new TextDecoder().decode(await readSeed(path.join(run, "config.json"))));
+    const seedRun = ctx.seeds.run;
+    const config = JSON.parse(new TextDecoder().decode(await readSeed(path.join(seedRun, "config.json"))));
     const name = path.basename(ctx.seeds.checkpoint);
     const originals = await Promise.all(FILES.map((f) => readSeed(path.join(ctx.seeds.checkpoint, f))));
     const total = originals.reduce((s, b) => s + b.length, 0);
@@ -85,7 +73,7 @@ export const checkpointTarget: Target = {
         const dir = path.join(await caseDir(ctx), "run");
         const ckpt = path.join(dir, "checkpoints", name);
         await Deno.mkdir(ckpt, { recursive: true });
-        await Deno.writeFile(path.join(dir, "config.json"), await readSeed(path.join(run, "config.json")));
+        await Deno.writeFile(path.join(dir, "config.json"), await readSeed(path.join(seedRun, "config.json")));
         for (const [k, f] of FILES.entries()) {
           let bytes = originals[k];
           if (f === file && kind === "missing") continue;
@@ -94,7 +82,7 @@ export const checkpointTarget: Target = {
           } else if (f === file && kind === "header") {
             bytes = f === "state.json"
               ? new TextEncoder().encode(applyJsonPlan(JSON.parse(new TextDecoder().decode(bytes)), p.jp))
-              : editHeader(bytes, (h) => applyJsonPlan(h, p.jp));
+              : editSafetensorsHeader(bytes, (h) => applyJsonPlan(h, p.jp));
           }
           await Deno.writeFile(path.join(ckpt, f), bytes);
         }

@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { PRESETS, resolveVattConfig, type VattConfig } from "../../../lib/config/vatt_config.ts";
 import { Dataset } from "../../../lib/data/dataset.ts";
-import { generateDemoData } from "../../../lib/data/demo_data.ts";
 import { tokenizeDataset } from "../../../lib/data/tokenize.ts";
 import { pretrain } from "../../../lib/train/pretrain.ts";
 import { resolvePretrainConfig } from "../../../lib/train/pretrain_config.ts";
@@ -43,34 +42,34 @@ export async function tokenizeTiny(
   });
 }
 
-/** What {@linkcode makeTinyData} made. */
-export interface TinyData {
-  /** The temporary folder holding everything (remove it when done). */
-  root: string;
-  /** The demo folder's `manifest.jsonl`. */
-  manifest: string;
-  /** The tokenized dataset folder. */
-  data: string;
-}
-
-/** Generates `clips` demo clips of `seconds` seconds (small frames) and tokenizes them. */
-export async function makeTinyData(
-  options: { clips: number; seconds?: number; seed?: number },
-): Promise<TinyData> {
-  const root = await Deno.makeTempDir({ prefix: "vatt-eval-test-" });
-  const demo = path.join(root, "demo");
-  const { manifestPath } = await generateDemoData(demo, {
-    clips: options.clips,
-    seconds: options.seconds ?? 1,
-    seed: options.seed ?? 0,
-    width: 64,
-    height: 48,
-    fps: 10,
-    sampleRate: 8000,
-  });
-  const data = path.join(root, "data");
-  await tokenizeTiny(manifestPath, data);
-  return { root, manifest: manifestPath, data };
+/**
+ * A manifest in `dir` listing the first `clips` clips of the shared demo
+ * media, with absolute paths; with `windows`, each clip becomes entries
+ * `<clip>#w<k>` covering [k·stride, k·stride + 0.8) seconds.
+ */
+export async function subsetManifest(
+  media: string,
+  dir: string,
+  options: { clips: number; windows?: number; stride?: number },
+): Promise<string> {
+  const text = await Deno.readTextFile(path.join(media, "manifest.jsonl"));
+  const rows = text.trim().split("\n").slice(0, options.clips).map((l) => JSON.parse(l));
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.join(media, p));
+  const lines: string[] = [];
+  for (const r of rows) {
+    const base = { ...r, video: abs(r.video), audio: abs(r.audio) };
+    if (!options.windows) {
+      lines.push(JSON.stringify(base));
+      continue;
+    }
+    for (let k = 0; k < options.windows; k++) {
+      const start = k * (options.stride ?? 1);
+      lines.push(JSON.stringify({ ...base, id: `${r.id}#w${k}`, start, end: start + 0.8 }));
+    }
+  }
+  const file = path.join(dir, options.windows ? "manifest-windows.jsonl" : "manifest.jsonl");
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  return file;
 }
 
 /** The tiny model config the fixture trains. */

@@ -14,7 +14,8 @@ import {
 import { cosineSimilarityMatrix, retrievalMetrics } from "../../../lib/eval/retrieval_metrics.ts";
 import { MismatchError } from "../../../lib/errors.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
-import { makeTinyData, pretrainTiny, tinyModelConfig, tokenizeTiny } from "./_tiny_run.ts";
+import { demoDataset } from "../../_fixtures.ts";
+import { pretrainTiny, subsetManifest, tinyModelConfig, tokenizeTiny } from "./_tiny_run.ts";
 
 Deno.test("groupWindows() groups <clip>#w<k> ids by clip in window order", () => {
   const g = groupWindows(["b#w1", "a#w0", "b#w0", "a#w1", "x#y#w0", "x#y#w1"], 2);
@@ -106,21 +107,13 @@ function handRanks(queries: number[][], cands: number[][], owner: number[]): num
 }
 
 Deno.test("zeroShotRetrieval() on a tiny pretrained run", async (t) => {
-  // 16 clips of 2 s; the plain dataset takes the first 0.8 s of each, the
-  // windowed one two windows (0–0.8 s, 1–1.8 s) as <clip>#w0 and <clip>#w1.
-  const fx = await makeTinyData({ clips: 16, seconds: 2 });
-  const run = await pretrainTiny(fx.data, path.join(fx.root, "run"), { steps: 20, batch: 8 });
-  const rows = (await Deno.readTextFile(fx.manifest)).trim().split("\n").map((l) => JSON.parse(l));
-  const windowed = path.join(path.dirname(fx.manifest), "manifest-windows.jsonl");
-  await Deno.writeTextFile(
-    windowed,
-    rows.flatMap((r) => [
-      JSON.stringify({ ...r, id: `${r.id}#w0`, start: 0, end: 0.8 }),
-      JSON.stringify({ ...r, id: `${r.id}#w1`, start: 1, end: 1.8 }),
-    ]).join("\n") + "\n",
-  );
-  const winDir = path.join(fx.root, "data-windows");
-  await tokenizeTiny(windowed, winDir);
+  // The shared 32-clip demo dataset (first 0.8 s of each clip), and 16 of its clips as two
+  // windows each (0–0.8 s and 1–1.8 s) with ids <clip>#w0 and <clip>#w1.
+  const fx = await demoDataset({ clips: 32 });
+  const root = await Deno.makeTempDir({ prefix: "vatt-retrieval-test-" });
+  const run = await pretrainTiny(fx.data, path.join(root, "run"), { steps: 20, batch: 8 });
+  const winDir = path.join(root, "data-windows");
+  await tokenizeTiny(await subsetManifest(fx.media, root, { clips: 16, windows: 2 }), winDir);
   const data = await Dataset.open(fx.data);
   const winData = await Dataset.open(winDir);
   const trained = await loadModel(run);
@@ -140,36 +133,45 @@ Deno.test("zeroShotRetrieval() on a tiny pretrained run", async (t) => {
       assert.equal(tf.memory().numTensors, before);
       assert.equal(r.space, "vt");
       assert.equal(r.queries, captions);
-      assert.equal(r.candidates, 16);
-      assert.equal(r.clips, 16);
+      assert.equal(r.candidates, 32);
+      assert.equal(r.clips, 32);
       assert.equal(r.ranks.length, captions);
-      assert.deepEqual(r.chance.recallAtK, { 1: 1 / 16, 5: 5 / 16, 10: 10 / 16 });
-      assert.equal(r.chance.medianRank, 8.5);
+      assert.deepEqual(r.chance.recallAtK, { 1: 1 / 32, 5: 5 / 32, 10: 10 / 32 });
+      assert.equal(r.chance.medianRank, 16.5);
       for (const k of [1, 5, 10]) assert.ok(Number.isFinite(r.recallAtK[k]));
       assert.ok(r.recallAtK[1] <= r.recallAtK[5] && r.recallAtK[5] <= r.recallAtK[10]);
-      assert.ok(r.medianRank >= 1 && r.medianRank <= 16);
+      assert.ok(r.medianRank >= 1 && r.medianRank <= 32);
       const a = await zeroShotRetrieval(trained.model, data, { pair: "audio-video" });
       assert.equal(a.space, "va");
       assert.equal(a.queries, withAudio);
-      assert.equal(a.candidates, 16);
+      assert.equal(a.candidates, 32);
     });
 
     await t.step("the trained model beats its own random initialisation and chance", async () => {
-      // Measured (20 steps, lr 1e-3, 16 clips): text-video R@1 0.47, R@5 0.88, median 2 vs the
-      // initialisation's 0.03, 0.45, 7 (chance 0.06, 0.31, 8.5); audio-video R@1 0.88 vs 0.13.
       const tv = await zeroShotRetrieval(trained.model, data, { pair: "text-video" });
       const tv0 = await zeroShotRetrieval(random.model, data, { pair: "text-video" });
+      const av = await zeroShotRetrieval(trained.model, data, { pair: "audio-video" });
+      const av0 = await zeroShotRetrieval(random.model, data, { pair: "audio-video" });
+      const fmt = (r: Record<number, number>) => [1, 5, 10].map((k) => r[k].toFixed(2)).join("/");
+      console.log(
+        `text-video R@1/5/10 ${fmt(tv.recallAtK)} median ${tv.medianRank}; init ${
+          fmt(tv0.recallAtK)
+        } median ${tv0.medianRank}; ` +
+          `audio-video ${fmt(av.recallAtK)}; init ${fmt(av0.recallAtK)}`,
+      );
+      // Measured here (32 clips, 20 steps at lr 1e-3, batch 8; chance R@1/5/10 0.03/0.16/0.31,
+      // median 16.5): text-video 0.13/0.43/0.59 median 7 vs the initialisation's 0.03/0.13/0.30
+      // median 18; audio-video 0.22/0.63/0.88 vs 0.03/0.16/0.44. Asserted with about half the
+      // margins as slack.
       assert.ok(
-        tv.recallAtK[5] >= tv0.recallAtK[5] + 0.2,
-        `${tv.recallAtK[5]} vs ${tv0.recallAtK[5]}`,
+        tv.recallAtK[5] >= tv0.recallAtK[5] + 0.15,
+        `R@5 ${tv.recallAtK[5]} vs ${tv0.recallAtK[5]}`,
       );
       assert.ok(tv.recallAtK[1] >= 2 * tv.chance.recallAtK[1], `R@1 ${tv.recallAtK[1]}`);
       assert.ok(tv.medianRank < tv.chance.medianRank, `median ${tv.medianRank}`);
-      const av = await zeroShotRetrieval(trained.model, data, { pair: "audio-video" });
-      const av0 = await zeroShotRetrieval(random.model, data, { pair: "audio-video" });
       assert.ok(
-        av.recallAtK[1] >= av0.recallAtK[1] + 0.2,
-        `${av.recallAtK[1]} vs ${av0.recallAtK[1]}`,
+        av.recallAtK[5] >= av0.recallAtK[5] + 0.2,
+        `R@5 ${av.recallAtK[5]} vs ${av0.recallAtK[5]}`,
       );
     });
 
@@ -270,6 +272,6 @@ Deno.test("zeroShotRetrieval() on a tiny pretrained run", async (t) => {
     random.model.dispose();
     data.close();
     winData.close();
-    await Deno.remove(fx.root, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
 });

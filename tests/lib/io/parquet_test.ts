@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { parquetMetadata } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { FormatError } from "../../../lib/errors.ts";
 import {
@@ -223,6 +225,97 @@ Deno.test("readEmbeddingsParquet() on mutated files reads or throws FormatError 
         ),
         async (edits) => {
           const bytes = base.slice();
+          for (const [pos, value] of edits) bytes[pos] = value;
+          await Deno.writeFile(path, bytes);
+          try {
+            await readEmbeddingsParquet(path);
+          } catch (e) {
+            if (!(e instanceof FormatError)) throw e;
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+/**
+ * A table written by DuckDB 1.5 (format-1 data pages, optional columns, a
+ * PLAIN_DICTIONARY column): ids clip-0..clip-9, modality "text" when i % 3 == 0
+ * else "video", index i % 4, vector [i, -i / 4, 0.5].
+ */
+const DUCKDB_TABLE = Uint8Array.from(
+  atob(
+    "UEFSMRUAFdQBFXgsFRQVABUGFQYAAGo8AgAAABQBBgAAAGNsaXAtMBUKADEVCgAyFQoAMxUKADQVCgA1FQoANhUKADcVCig4" +
+      "BgAAAGNsaXAtORUEFSIVJkwVBBUAAAARQAQAAAB0ZXh0BQAAAHZpZGVvFQAVkAEVIiwVFBUEFQYVBgAASCwCAAAAFAECQRRF" +
+      "AQDuAQAVABVcFS4sFRQVABUGFQYAAC4kAgAAABQBAAAAAAEFAQ4AAwENWhAAFQAVxgIV2gEsFTwVABUGFQYAAKMBJCEAAABB" +
+      "tm3bNgBqAQAUAgAAADwDDSEcgAAAAD8AAIABBAC+CQwUAEAAAAC/CQwQQEAAAEANDBCAQAAAgA0MEKBAAACgDQwQwEAAAMAN" +
+      "DBDgQAAA4A0MFABBAAAAwAlIJBBBAAAQwAAAAD8VQBwcAAAcHAAAHBwAAACAAgAAgAAAgCAAIAAIAAAIBAAAECACAAAAkAAA" +
+      "AAAIARUCGXw1ABgNZHVja2RiX3NjaGVtYRUIABUMJQIYAmlkJQAAFQwlAhgIbW9kYWxpdHklAAAVAiUCGAVpbmRleCUiADUC" +
+      "GAZ2ZWN0b3IVAhUGADUEGARsaXN0FQIAFQglAhgHZWxlbWVudAAWFBkcGUwmABwVDBkVABkYAmlkFQIWFBb4ARacASYIPBgG" +
+      "Y2xpcC05GAZjbGlwLTAWACgGY2xpcC05GAZjbGlwLTAREQAAACYAHBUMGRUEGRgIbW9kYWxpdHkVAhYUFvABFoYBJuQBJqQB" +
+      "HBgFdmlkZW8YBHRleHQWABYEGAV2aWRlbxgEdGV4dBERACb6BBVeAAAmABwVAhkVABkYBWluZGV4FQIWFBZ+FlAmqgI8GAQD" +
+      "AAAAGAQAAAAAFgAoBAMAAAAYBAAAAAAREQAAACYAHBUIGRUAGTgGdmVjdG9yBGxpc3QHZWxlbWVudBUCFjwW7AIWgAIm+gI8" +
+      "GAQAABBBGAQAABDAFgAoBAAAEEEYBAAAEMAREQAAABbSBxYUJggW8gQAKChEdWNrREIgdmVyc2lvbiB2MS41LjYgKGJ1aWxk" +
+      "IDA2OWNjOWY5YjUpGUwcAAAcAAAcAAAcAAAAxwEAAFBBUjE=",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+Deno.test("readEmbeddingsParquet() reads a table written by another implementation", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeFile(`${dir}/duck.parquet`, DUCKDB_TABLE);
+    const got = await readEmbeddingsParquet(`${dir}/duck.parquet`);
+    assert.equal(got.dim, 3);
+    assert.deepEqual(got.ids, Array.from({ length: 10 }, (_, i) => `clip-${i}`));
+    assert.deepEqual(
+      got.modality,
+      Array.from({ length: 10 }, (_, i) => (i % 3 ? "video" : "text")),
+    );
+    assert.deepEqual(Array.from(got.index), Array.from({ length: 10 }, (_, i) => i % 4));
+    assert.deepEqual(
+      Array.from(got.vectors),
+      Array.from({ length: 10 }, (_, i) => [i, -i / 4, 0.5]).flat(),
+    );
+  });
+});
+
+Deno.test("readEmbeddingsParquet() refuses a run-length run longer than its page, quickly", async () => {
+  await withDir(async (dir) => {
+    await writeEmbeddingsParquet(`${dir}/e.parquet`, table(5, 4), { dim: 4 });
+    const bytes = await Deno.readFile(`${dir}/e.parquet`);
+    const vector = parquetMetadata(bytes.buffer).row_groups[0].columns[3].meta_data!;
+    const reader = { view: new DataView(bytes.buffer), offset: Number(vector.data_page_offset) };
+    const header = parquetHeader(reader);
+    assert.ok((header.data_page_header_v2?.repetition_levels_byte_length ?? 0) >= 4);
+    // The repetition levels become one RLE run of 2^27 - 1 values: a decoder
+    // that trusts it writes that many levels for a 20-value page.
+    bytes.set([0xfe, 0xff, 0xff, 0x7f], reader.offset);
+    await Deno.writeFile(`${dir}/bad.parquet`, bytes);
+    const start = performance.now();
+    await assert.rejects(() => readEmbeddingsParquet(`${dir}/bad.parquet`), (e) => {
+      assert.ok(e instanceof FormatError);
+      assert.match(e.message, /run of 134217727 where 20 values remain/);
+      return true;
+    });
+    assert.ok(performance.now() - start < 1000);
+  });
+});
+
+Deno.test("readEmbeddingsParquet() on mutated foreign files reads or throws FormatError (property)", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/m.parquet`;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: DUCKDB_TABLE.length - 1 }),
+            fc.integer({ min: 0, max: 255 }),
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
+        async (edits) => {
+          const bytes = DUCKDB_TABLE.slice();
           for (const [pos, value] of edits) bytes[pos] = value;
           await Deno.writeFile(path, bytes);
           try {

@@ -1,0 +1,225 @@
+/**
+ * Replacement kernels for the wasm backend that need no native library.
+ *
+ * `Transpose` of rank 5 and more: tfjs-backend-wasm 4.22 moves such tensors
+ * element by element through a general index computation (3–4 million values
+ * a second here, against over a billion for ranks up to 4), and the video
+ * tokenizer's voxel-patch transpose is rank 6. This kernel merges axes that
+ * stay neighbours, and when five or more remain copies the tensor in runs
+ * along the output's last axis, in JavaScript, on the wasm heap. Lower ranks
+ * keep the wasm kernel.
+ *
+ * `Identity`: the wasm kernel copies the tensor, and tfjs runs it on every
+ * tensor it keeps for the backward pass (hundreds per training step). As the
+ * cpu backend does, this one shares the data and counts a reference: tfjs
+ * never writes into a tensor's data in place.
+ *
+ * @module
+ */
+import {
+  getKernel,
+  Identity,
+  type KernelConfig,
+  type KernelFunc,
+  registerKernel,
+  type TensorInfo,
+  Transpose,
+  unregisterKernel,
+} from "@tensorflow/tfjs-core";
+
+interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  incRef(dataId: object): void;
+}
+
+interface KernelArgs {
+  inputs: { x: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { perm: number[] };
+}
+
+let original: KernelConfig | null = null;
+let originalIdentity: KernelConfig | null = null;
+let active = false;
+let counters = { js: 0, wasm: 0 };
+
+/**
+ * `shape` and `perm` with size-1 axes dropped and neighbouring axes that stay
+ * neighbours (in order) merged into one.
+ *
+ * @example
+ * ```ts
+ * import { simplifyTranspose } from "./wasm_kernels.ts";
+ * const s = simplifyTranspose([2, 1, 3, 4], [3, 1, 0, 2]); // axes 0 and 2 stay neighbours
+ * console.assert(s.shape.join() === "6,4" && s.perm.join() === "1,0");
+ * ```
+ */
+export function simplifyTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const rank = new Map(kept.map((axis, i) => [axis, i]));
+  const p = perm.filter((axis) => shape[axis] !== 1).map((axis) => rank.get(axis)!);
+  const s = kept.map((axis) => shape[axis]);
+  // Groups of input axes that appear consecutively, in order, in the output.
+  const groups: number[][] = [];
+  for (const axis of p) {
+    const last = groups.at(-1);
+    if (last && last.at(-1)! + 1 === axis) last.push(axis);
+    else groups.push([axis]);
+  }
+  const byFirst = [...groups].sort((a, b) => a[0] - b[0]);
+  const newIndex = new Map(byFirst.map((g, i) => [g[0], i]));
+  return {
+    shape: byFirst.map((g) => g.reduce((n, axis) => n * s[axis], 1)),
+    perm: groups.map((g) => newIndex.get(g[0])!),
+  };
+}
+
+/** Copies `src` (row-major `shape`) into `dst` in the order `perm`. */
+function permuteInto(
+  src: Float32Array | Int32Array | Uint8Array,
+  dst: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  perm: number[],
+): void {
+  const r = shape.length;
+  const inStrides = new Array<number>(r);
+  let stride = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    inStrides[d] = stride;
+    stride *= shape[d];
+  }
+  const outShape = perm.map((axis) => shape[axis]);
+  const strides = perm.map((axis) => inStrides[axis]); // input step per output axis
+  const inner = outShape[r - 1];
+  const innerStride = strides[r - 1];
+  const runs = dst.length / inner;
+  const index = new Int32Array(r - 1);
+  let base = 0;
+  let o = 0;
+  for (let run = 0; run < runs; run++) {
+    if (innerStride === 1) {
+      for (let j = 0; j < inner; j++) dst[o + j] = src[base + j];
+    } else {
+      for (let j = 0, s = base; j < inner; j++, s += innerStride) dst[o + j] = src[s];
+    }
+    o += inner;
+    for (let d = r - 2; d >= 0; d--) {
+      base += strides[d];
+      if (++index[d] < outShape[d]) break;
+      base -= strides[d] * outShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+function view(backend: WasmBackendLike, t: TensorInfo, size: number) {
+  const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const buffer = backend.wasm.HEAPU8.buffer;
+  if (t.dtype === "float32") return new Float32Array(buffer, offset, size);
+  if (t.dtype === "int32") return new Int32Array(buffer, offset, size);
+  return new Uint8Array(buffer, offset, size);
+}
+
+function transpose(args: KernelArgs): TensorInfo {
+  const x = args.inputs.x;
+  const perm = args.attrs.perm;
+  if (active && ["float32", "int32", "bool"].includes(x.dtype) && x.shape.length >= 5) {
+    const simple = simplifyTranspose(x.shape, perm);
+    if (simple.shape.length >= 5) {
+      counters.js++;
+      const outShape = perm.map((axis) => x.shape[axis]);
+      const size = outShape.reduce((n, s) => n * s, 1);
+      const out = args.backend.makeOutput(outShape, x.dtype);
+      // Views after makeOutput: allocating may have grown (moved) the heap.
+      permuteInto(
+        view(args.backend, x, size),
+        view(args.backend, out, size),
+        simple.shape,
+        simple.perm,
+      );
+      return out;
+    }
+  }
+  counters.wasm++;
+  return (original!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+}
+
+function identity(args: { inputs: { x: TensorInfo }; backend: WasmBackendLike }): TensorInfo {
+  const x = args.inputs.x;
+  if (!active || x.dtype === "string") {
+    return (originalIdentity!.kernelFunc as unknown as (a: typeof args) => TensorInfo)(args);
+  }
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+/**
+ * Registers the replacement kernels on the wasm backend (idempotent;
+ * `VATT_WASM_KERNELS=0` keeps tfjs's own) and returns whether they are in use. Call after `@tensorflow/tfjs-backend-wasm`
+ * is imported.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { registerWasmKernels } from "./wasm_kernels.ts";
+ * console.assert(registerWasmKernels() === true);
+ * ```
+ */
+export function registerWasmKernels(): boolean {
+  let off = false;
+  try {
+    off = /^(0|off|false|no)$/i.test(Deno.env.get("VATT_WASM_KERNELS") ?? "");
+  } catch {
+    // no --allow-env: on
+  }
+  if (off) return active;
+  if (!original) {
+    const config = getKernel(Transpose, "wasm");
+    const identityConfig = getKernel(Identity, "wasm");
+    if (!config || !identityConfig) return false; // the wasm backend is not imported
+    original = config;
+    originalIdentity = identityConfig;
+    unregisterKernel(Transpose, "wasm");
+    registerKernel({ ...config, kernelFunc: transpose as unknown as KernelFunc });
+    unregisterKernel(Identity, "wasm");
+    registerKernel({ ...identityConfig, kernelFunc: identity as unknown as KernelFunc });
+    active = true;
+  }
+  return active;
+}
+
+/**
+ * Turns the replacement kernels on or off at run time (off: the wasm
+ * backend's own kernels run); returns whether they are now active.
+ *
+ * @example
+ * ```ts
+ * import { setWasmKernelsActive } from "./wasm_kernels.ts";
+ * console.assert(typeof setWasmKernelsActive(true) === "boolean");
+ * ```
+ */
+export function setWasmKernelsActive(on: boolean): boolean {
+  active = on && original !== null;
+  return active;
+}
+
+/**
+ * How many transposes ran in JavaScript and in the wasm kernel since the last
+ * reset (`reset: true` zeroes the counts after reading them).
+ *
+ * @example
+ * ```ts
+ * import { wasmKernelCounts } from "./wasm_kernels.ts";
+ * console.assert(wasmKernelCounts().js >= 0);
+ * ```
+ */
+export function wasmKernelCounts(options: { reset?: boolean } = {}): { js: number; wasm: number } {
+  const c = { ...counters };
+  if (options.reset) counters = { js: 0, wasm: 0 };
+  return c;
+}

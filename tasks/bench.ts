@@ -1,0 +1,283 @@
+/**
+ * `deno task bench`: the side-by-side benchmark.
+ *
+ * For the `tiny` and (reduced-input) `small` cases of `tasks/_bench_sizes.ts`
+ * at batch 8, on each backend available here (cpu, wasm, wasm with OpenBLAS
+ * matrix products, webgpu on a hardware adapter), each measurement in its own
+ * process:
+ * - pretraining step throughput: clips/s of the median step after warm-up;
+ * - embedding export throughput: clips/s of the median inference batch;
+ * - peak resident memory of the process, and the live-tensor count per step;
+ * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
+ * - the PyTorch peer (`../shared/peer/vatt_torch.py`) at the same sizes when a
+ *   python with torch is found (with 2 and with 1 torch threads), and
+ *   our/PyTorch throughput ratios against the faster of the two.
+ * Prints a table and writes everything as JSON (`--json`, default
+ * `bench-results.json`). The pure-JS cpu backend runs `tiny` only unless
+ * `--backends` names it (a `small` step takes minutes there).
+ *
+ * @example
+ * ```sh
+ * deno task bench                       # everything
+ * deno task bench:pretrain              # pretraining steps and the peer only
+ * deno task bench --presets tiny --backends wasm,wasm+blas --json /tmp/b.json
+ * ```
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
+import { probeWebGpu } from "../lib/backend/select.ts";
+import { resolveVattConfig } from "../lib/config/vatt_config.ts";
+import { findTorchPython, type PeerResult, runPeer } from "./_bench_peer.ts";
+import { type BenchReport, formatReport, type RunRecord } from "./_bench_report.ts";
+import { BENCH_CASES, type CaseName, peerFlags } from "./_bench_sizes.ts";
+import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
+
+const USAGE = `usage: deno task bench [options]
+  --only LIST        pretrain,export,tokenize (default: all three; the peer runs with pretrain)
+  --presets LIST     tiny,small (default both)
+  --backends LIST    cpu,wasm,wasm+blas,webgpu (default: every one available; cpu: tiny only)
+  --steps N          measured pretraining steps (default per case: tiny 7, small 3)
+  --warmup N         warm-up steps (default per case: tiny 2, small 1)
+  --tokenize-clips N demo clips for the tokenization run (default 16)
+  --software-gpu     also run webgpu on a software adapter (llvmpipe)
+  --peer-threads L   torch thread counts to run the peer with (default 2,1; the ratios use
+                     the fastest: on a busy machine 2 threads can be far slower than 1)
+  --no-peer          do not run the PyTorch peer
+  --json PATH        where to write the results (default bench-results.json)`;
+
+type BackendKey = "cpu" | "wasm" | "wasm+blas" | "webgpu";
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  console.error(USAGE);
+  Deno.exit(2);
+}
+
+function list<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]) {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) {
+      fail(`${flag}: unknown ${JSON.stringify(item)} (expected ${allowed.join(", ")})`);
+    }
+  }
+  return items as T[];
+}
+
+function count(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) fail(`${flag} must be a positive integer`);
+  return Number(value);
+}
+
+async function loadAverage(): Promise<number[] | null> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
+  } catch {
+    return null;
+  }
+}
+
+async function runWorker(spec: WorkerSpec, blas: boolean): Promise<WorkerResult | string> {
+  const env: Record<string, string> = { VATT_BLAS: blas ? "1" : "0" };
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const r = await cmd.output();
+  const out = new TextDecoder().decode(r.stdout);
+  const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+  if (r.code === 0 && line) return JSON.parse(line.slice("BENCH_RESULT ".length));
+  const err = new TextDecoder().decode(r.stderr).split("\n").filter((l) =>
+    l.trim() && !l.includes("XDG_RUNTIME_DIR")
+  );
+  return `exit ${r.code}: ${err.slice(-3).join(" | ")}`;
+}
+
+async function runTokenize(clips: number): Promise<unknown> {
+  const script = path.join(ROOT, "tasks", "bench_tokenize.ts");
+  try {
+    await Deno.stat(script);
+  } catch {
+    return { error: "tasks/bench_tokenize.ts is not there" };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "vatt-bench-" });
+  const json = path.join(dir, "tokenize.json");
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, "--clips", String(clips), "--runs", "2", "--json", json],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (r.code !== 0) {
+      const err = new TextDecoder().decode(r.stderr).trim().split("\n").slice(-2).join(" | ");
+      return { error: `bench_tokenize exit ${r.code}: ${err}` };
+    }
+    return JSON.parse(await Deno.readTextFile(json));
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        only: { type: "string" },
+        presets: { type: "string" },
+        backends: { type: "string" },
+        steps: { type: "string" },
+        warmup: { type: "string" },
+        "tokenize-clips": { type: "string" },
+        "software-gpu": { type: "boolean" },
+        "no-peer": { type: "boolean" },
+        "peer-threads": { type: "string" },
+        json: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const only = list("--only", values.only, ["pretrain", "export", "tokenize"] as const) ??
+    ["pretrain", "export", "tokenize"];
+  const presets = list("--presets", values.presets, ["tiny", "small"] as const) ??
+    ["tiny", "small"];
+  const askedBackends = list(
+    "--backends",
+    values.backends,
+    ["cpu", "wasm", "wasm+blas", "webgpu"] as const,
+  );
+  const steps = count("--steps", values.steps);
+  const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
+  const tokenizeClips = count("--tokenize-clips", values["tokenize-clips"]) ?? 16;
+  const jsonPath = values.json ?? "bench-results.json";
+  const peerThreads = (values["peer-threads"] ?? "2,1").split(",").map((t) => {
+    if (!/^\d+$/.test(t.trim()) || Number(t) < 1) fail("--peer-threads takes positive integers");
+    return Number(t);
+  });
+
+  // What this machine has.
+  const gpu = await probeWebGpu();
+  const available: Record<BackendKey, string | null> = {
+    cpu: null,
+    wasm: null,
+    "wasm+blas": loadBlas() ? null : blasStatus(),
+    webgpu: !gpu.adapter
+      ? gpu.detail
+      : gpu.software && !values["software-gpu"]
+      ? `software adapter (${gpu.detail}); --software-gpu runs it`
+      : null,
+  };
+  const backends: BackendKey[] = askedBackends ?? ["cpu", "wasm", "wasm+blas", "webgpu"];
+  const loadBefore = await loadAverage();
+  const started = new Date();
+  console.error(
+    `bench: ${navigator.hardwareConcurrency} CPUs, load ${loadBefore?.join(" ") ?? "?"}; ` +
+      `matrix products: ${blasStatus()}`,
+  );
+
+  const runs: RunRecord[] = [];
+  const peers: Record<string, PeerResult[]> = {};
+  const what = only.filter((w): w is "pretrain" | "export" => w !== "tokenize");
+  const torch = what.includes("pretrain") && !values["no-peer"] ? await findTorchPython() : null;
+  for (const name of presets as CaseName[]) {
+    const c = BENCH_CASES[name];
+    if (what.length > 0) {
+      for (const backend of backends) {
+        const record: RunRecord = { case: name, backend };
+        runs.push(record);
+        if (available[backend] !== null) {
+          record.skipped = available[backend]!;
+          continue;
+        }
+        if (backend === "cpu" && name !== "tiny" && !askedBackends?.includes("cpu")) {
+          record.skipped = "a step takes minutes on the pure-JS backend; --backends cpu runs it";
+          continue;
+        }
+        console.error(`bench: ${name} on ${backend} …`);
+        const spec: WorkerSpec = {
+          case: name,
+          backend: backend === "wasm+blas" ? "wasm" : backend,
+          what,
+          ...(steps ? { steps } : {}),
+          ...(warmup !== undefined ? { warmup } : {}),
+        };
+        const result = await runWorker(spec, backend === "wasm+blas");
+        if (typeof result === "string") record.error = result;
+        else record.result = result;
+      }
+    }
+    if (torch) {
+      if (torch.python === null) {
+        peers[name] = [{ ok: false, reason: torch.reason }];
+      } else {
+        const m = resolveVattConfig(c.model);
+        const flags = peerFlags(
+          { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
+          {
+            video: m.video,
+            audio: m.audio,
+            text: m.text,
+            backbone: m.video.backbone,
+            dropToken: m.dropToken,
+          },
+        );
+        peers[name] = [];
+        for (const threads of peerThreads) {
+          console.error(
+            `bench: ${name} on PyTorch (${torch.python}, torch ${torch.torch}, ${threads} threads) …`,
+          );
+          peers[name].push(await runPeer(torch.python, [...flags, "--threads", String(threads)]));
+        }
+      }
+    }
+  }
+  let tokenize: unknown = null;
+  if (only.includes("tokenize")) {
+    console.error(`bench: tokenization of ${tokenizeClips} demo clips …`);
+    tokenize = await runTokenize(tokenizeClips);
+  }
+  const report: BenchReport = {
+    benchmark: "vatt",
+    date: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    machine: {
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      loadBefore,
+      loadAfter: await loadAverage(),
+    },
+    blas: blasStatus(),
+    cases: Object.fromEntries(
+      (presets as CaseName[]).map((
+        n,
+      ) => [n, { label: BENCH_CASES[n].label, batch: BENCH_CASES[n].batch }]),
+    ),
+    runs,
+    peer: peers,
+    tokenize,
+  };
+  console.log(formatReport(report));
+  await Deno.writeTextFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nwrote ${jsonPath}`);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "../../../lib/backend/gradients.ts";
+import {
+  erf,
+  expNonPositive,
+  FUSED_KERNELS,
+  registerFusedKernels,
+  unregisterFusedKernels,
+} from "../../../lib/backend/fused_kernels.ts";
+import { initBackend } from "../../../lib/backend/select.ts";
+import { gelu, layerNorm } from "../../../lib/model/_ops.ts";
+
+/** `f`'s outputs on the cpu backend, on wasm with composite ops, and on wasm with the fused kernels. */
+async function threeWays(f: () => tf.Tensor[]) {
+  const run = async () => {
+    const out = tf.tidy(f);
+    const values = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(out);
+    return values;
+  };
+  await tf.setBackend("cpu");
+  const cpu = await run();
+  await initBackend("wasm");
+  try {
+    unregisterFusedKernels();
+    const composite = await run();
+    assert.ok(registerFusedKernels());
+    const profile = await tf.profile(async () => {
+      tf.dispose(tf.tidy(f));
+    });
+    const fused = await run();
+    return { cpu, composite, fused, kernels: profile.kernels.map((k) => k.name) };
+  } finally {
+    registerFusedKernels();
+    await tf.setBackend("cpu");
+  }
+}
+
+function assertClose(want: Float32Array[], got: Float32Array[], what: string, tol = 2e-5): void {
+  assert.equal(got.length, want.length);
+  for (let t = 0; t < want.length; t++) {
+    assert.equal(got[t].length, want[t].length);
+    let scale = 1;
+    for (const v of want[t]) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < want[t].length; i++) {
+      if (!(Math.abs(want[t][i] - got[t][i]) <= tol * scale)) {
+        assert.fail(`${what}: output ${t}[${i}] is ${got[t][i]}, expected ${want[t][i]}`);
+      }
+    }
+  }
+}
+
+Deno.test("the fused GELU equals the composite op on wasm and cpu, value and gradient", async () => {
+  const r = await threeWays(() => {
+    const x = tf.mul(tf.randomNormal([3, 17, 40], 0, 1, "float32", 1), 3); // tails included
+    const w = tf.randomNormal([3, 17, 40], 0, 1, "float32", 2);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(gelu(v), w)))(x);
+    return [gelu(x), g];
+  });
+  assert.ok(r.kernels.includes(FUSED_KERNELS.gelu), `kernels run: ${r.kernels.join(", ")}`);
+  assert.ok(r.kernels.includes(FUSED_KERNELS.geluGrad));
+  assert.ok(!r.kernels.includes("Erf"));
+  assertClose(r.composite, r.fused, "gelu vs wasm composite");
+  assertClose(r.cpu, r.fused, "gelu vs cpu");
+});
+
+Deno.test(
+  "the fused LayerNorm equals the composite op on wasm and cpu, value and gradients",
+  async () => {
+    const r = await threeWays(() => {
+      const x = tf.add(tf.randomNormal([4, 9, 64], 0, 2, "float32", 3), 5); // off-centre rows
+      const gamma = tf.randomNormal([64], 1, 0.3, "float32", 4);
+      const beta = tf.randomNormal([64], 0, 0.3, "float32", 5);
+      const w = tf.randomNormal([4, 9, 64], 0, 1, "float32", 6);
+      const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(layerNorm(a, b, c, { epsilon: 1e-5 }), w));
+      return [layerNorm(x, gamma, beta, { epsilon: 1e-5 }), ...tf.grads(loss)([x, gamma, beta])];
+    });
+    assert.ok(r.kernels.includes(FUSED_KERNELS.layerNorm), `kernels run: ${r.kernels.join(", ")}`);
+    assert.ok(r.kernels.includes(FUSED_KERNELS.layerNormGrad));
+    assertClose(r.composite, r.fused, "layerNorm vs wasm composite", 1e-4);
+    assertClose(r.cpu, r.fused, "layerNorm vs cpu", 1e-4);
+  },
+);
+
+Deno.test("the fused kernels leave no tensors behind", async () => {
+  await initBackend("wasm");
+  try {
+    const x = tf.randomNormal([5, 32]);
+    const gamma = tf.ones([32]);
+    const beta = tf.zeros([32]);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(gelu(layerNorm(a, b, c))))([
+        x,
+        gamma,
+        beta,
+      ]);
+    });
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([x, gamma, beta]);
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});
+
+Deno.test("the fused kernels reject non-float32 input", async () => {
+  await initBackend("wasm");
+  try {
+    assert.throws(
+      () => tf.engine().runKernel(FUSED_KERNELS.gelu, { x: tf.tensor1d([1, 2], "int32") }),
+      TypeError,
+    );
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});
+
+Deno.test("erf() is within 2e-8 of reference values and odd", () => {
+  // erf at 0.1, 0.5, 1, 2, 3.5 (reference values to 12 digits)
+  const reference: [number, number][] = [
+    [0.1, 0.112462916018],
+    [0.5, 0.520499877813],
+    [1, 0.842700792950],
+    [2, 0.995322265019],
+    [3.5, 0.999999256902],
+  ];
+  for (const [x, want] of reference) {
+    assert.ok(Math.abs(erf(x) - want) < 2e-8, `erf(${x}) = ${erf(x)}, want ${want}`);
+    assert.equal(erf(-x), -erf(x));
+  }
+  assert.equal(erf(0), 0);
+  assert.ok(Math.abs(erf(9) - 1) < 2e-8 && Math.abs(erf(-9) + 1) < 2e-8);
+});
+
+Deno.test("expNonPositive() matches Math.exp to 2e-7 relative on [-100, 0]", () => {
+  for (let i = 0; i <= 20000; i++) {
+    const x = -i / 200;
+    const want = Math.exp(x);
+    const got = expNonPositive(x);
+    assert.ok(Math.abs(got - want) <= 2e-7 * want, `exp(${x}) = ${got}, want ${want}`);
+  }
+  assert.equal(expNonPositive(-200), 0);
+  assert.equal(expNonPositive(0), 1);
+});
+
+Deno.test("VattAdam is bit-identical to the Adam optimiser's chain of ops on wasm", async () => {
+  const { Adam } = await import("../../../lib/train/optimizer.ts");
+  await initBackend("wasm");
+  try {
+    const init = tf.randomNormal([37, 29], 0, 1, "float32", 7);
+    const decayed = tf.variable(init.clone(), true, "adam_test_a");
+    const plain = tf.variable(init.clone(), true, "adam_test_b");
+    const opt = new Adam({ a: decayed, b: plain }, {
+      weightDecay: 0.01,
+      decayable: (name) => name === "a",
+    });
+    let w = [init.clone(), init.clone()];
+    let m = [tf.zerosLike(init), tf.zerosLike(init)];
+    let v = [tf.zerosLike(init), tf.zerosLike(init)];
+    for (let step = 1; step <= 3; step++) {
+      const grads = [
+        tf.randomNormal([37, 29], 0, 1, "float32", 10 + step),
+        tf.randomNormal([37, 29], 0, 1e-3, "float32", 20 + step),
+      ];
+      const lr = 1e-3 * step;
+      opt.step({ a: grads[0], b: grads[1] }, lr);
+      const next = grads.map((grad, i) =>
+        tf.engine().runKernel(FUSED_KERNELS.adam, { weight: w[i], m: m[i], v: v[i], grad }, {
+          beta1: 0.9,
+          beta2: 0.999,
+          epsilon: 1e-8,
+          lr,
+          steps: step,
+          decay: i === 0 ? lr * 0.01 : 0,
+        }) as tf.Tensor[]
+      );
+      tf.dispose([...w, ...m, ...v, ...grads]);
+      w = next.map((x) => x[0]);
+      m = next.map((x) => x[1]);
+      v = next.map((x) => x[2]);
+    }
+    assert.deepEqual(Array.from(await w[0].data()), Array.from(await decayed.data()));
+    assert.deepEqual(Array.from(await w[1].data()), Array.from(await plain.data()));
+    const state = opt.stateTensors();
+    assert.deepEqual(Array.from(await m[0].data()), Array.from(await state["adam/m/a"].data()));
+    assert.deepEqual(Array.from(await v[1].data()), Array.from(await state["adam/v/b"].data()));
+    tf.dispose([...w, ...m, ...v, init, decayed, plain, ...Object.values(state)]);
+    opt.dispose();
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});

@@ -1,0 +1,10 @@
+import fc from "fast-check";
+import { byteOp, bytePlan, hostileJsonValue, jsonPlan } from "./_mutate.ts";
+const t = (name: string, arb: fc.Arbitrary<unknown>) => { const t0 = performance.now(); fc.sample(arb, { seed: 1, numRuns: 20 }); console.log(name, (performance.now() - t0).toFixed(0)); };
+t("double", fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }));
+t("byteOp", byteOp);
+t("bytePlan", bytePlan);
+t("hostile", hostileJsonValue);
+t("jsonPlan", jsonPlan);
+t("string", fc.string({ maxLength: 20 }));
+t("jsonValue", fc.jsonValue({ maxDepth: 2 }));
