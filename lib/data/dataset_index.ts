@@ -184,7 +184,11 @@ export function parseSkippedList(value: unknown, what: string, path: string): Sk
  * console.assert(parsePaddedList([{ id: "a", videoFrames: 3, audioSamples: 0 }], "padded", "").length === 1);
  * ```
  */
-export function parsePaddedList(value: unknown, what: string, path: string): DatasetIndex["padded"] {
+export function parsePaddedList(
+  value: unknown,
+  what: string,
+  path: string,
+): DatasetIndex["padded"] {
   if (!Array.isArray(value)) fail(path, `${what} must be an array`);
   return value.map((e, i) => {
     const r = entry(e, `${what}[${i}]`, path);

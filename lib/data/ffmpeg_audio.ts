@@ -12,6 +12,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { FormatError } from "../errors.ts";
 import { ffmpegPath } from "./ffmpeg_path.ts";
+import { lastMeaningfulLine, readTail } from "./_ffmpeg_stderr.ts";
 
 /** Options of {@link decodeAudioWithFfmpeg}. */
 export interface FfmpegAudioOptions {
@@ -31,38 +32,6 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** Most output kept: 2^28 samples (1 GiB of float32, about 93 minutes at 48 kHz). */
 const MAX_OUTPUT_SAMPLES = 2 ** 28;
 /** How much of ffmpeg's stderr is kept (the tail). */
-const MAX_STDERR_CHARS = 64 * 1024;
-
-/** ffmpeg lines that explain nothing on their own. */
-const BOILERPLATE = [
-  /^To ignore this, add a trailing '\?' to the map/,
-  /^Conversion failed!?$/,
-  /^Exiting normally/,
-  /^Press \[q\] to stop/,
-];
-
-/** The last line of stderr that says something, without ffmpeg's `[x @ 0x…]` and URL prefixes. */
-function lastMeaningfulLine(stderr: string, url: string): string {
-  const lines = stderr.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l.length > 0);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (BOILERPLATE.some((re) => re.test(lines[i]))) continue;
-    let line = lines[i].replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, "");
-    if (line.startsWith(`${url}: `)) line = line.slice(url.length + 2);
-    return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-  }
-  return "ffmpeg failed without a message";
-}
-
-/** Reads a text stream to its end, keeping only its tail. */
-async function readTail(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of stream) {
-    text += decoder.decode(chunk, { stream: true });
-    if (text.length > 2 * MAX_STDERR_CHARS) text = text.slice(-MAX_STDERR_CHARS);
-  }
-  return (text + decoder.decode()).slice(-MAX_STDERR_CHARS);
-}
 
 /** Reads a byte stream until it ends or `limit` bytes have come; returns the chunks. */
 async function readUpTo(
@@ -191,7 +160,7 @@ export async function decodeAudioWithFfmpeg(
   let status: Deno.CommandStatus;
   let stderr: string;
   try {
-    const stderrText = readTail(child.stderr);
+    const stderrText = readTail(child.stderr.getReader());
     out = await readUpTo(child.stdout, limitSamples * 4);
     if (out.full) kill(); // everything needed has arrived (or too much): stop ffmpeg
     [status, stderr] = await Promise.all([child.status, stderrText]);

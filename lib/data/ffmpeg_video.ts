@@ -12,6 +12,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { FormatError } from "../errors.ts";
 import { ffmpegPath } from "./ffmpeg_path.ts";
+import { lastMeaningfulLine, readTail } from "./_ffmpeg_stderr.ts";
 
 /** Options of {@link decodeVideoClip}. */
 export interface DecodeVideoOptions {
@@ -64,7 +65,6 @@ const DEFAULT_PROBE_TIMEOUT_MS = 30_000;
 /** Largest output buffer decodeVideoClip will allocate (1 GiB). */
 const MAX_OUTPUT_BYTES = 1 << 30;
 /** How much of ffmpeg's stderr is kept (the tail). */
-const MAX_STDERR_CHARS = 64 * 1024;
 
 /**
  * Decodes `frames` frames sampled at `fps` from `start` seconds into `path`,
@@ -357,42 +357,4 @@ async function fill(reader: ReadableStreamDefaultReader<Uint8Array>, sink: Uint8
     offset += take;
   }
   return offset;
-}
-
-/** Reads a text stream to its end, keeping only the last {@link MAX_STDERR_CHARS} characters. */
-async function readTail(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (text.length > 2 * MAX_STDERR_CHARS) text = text.slice(-MAX_STDERR_CHARS);
-  }
-  text += decoder.decode();
-  return text.slice(-MAX_STDERR_CHARS);
-}
-
-/** ffmpeg lines that explain nothing on their own. */
-const BOILERPLATE = [
-  /^To ignore this, add a trailing '\?' to the map/,
-  /^Conversion failed!?$/,
-  /^Exiting normally/,
-  /^At least one output file must be specified$/,
-  /^Press \[q\] to stop/,
-];
-
-/**
- * The last line of ffmpeg's stderr that says something, without the
- * `[demuxer @ 0x…]` prefix and the `file:/path: ` prefix.
- */
-function lastMeaningfulLine(stderr: string, url: string): string {
-  const lines = stderr.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l.length > 0);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (BOILERPLATE.some((re) => re.test(lines[i]))) continue;
-    let line = lines[i].replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, "");
-    if (line.startsWith(`${url}: `)) line = line.slice(url.length + 2);
-    return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-  }
-  return "ffmpeg failed without a message";
 }
