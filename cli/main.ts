@@ -15,6 +15,15 @@ import { describeError } from "./cli_error.ts";
 
 const VERSION = "0.1.0";
 
+/** `VATT_DEBUG` set (and readable: without --allow-env it is simply off). */
+function debugEnabled(): boolean {
+  try {
+    return !!Deno.env.get("VATT_DEBUG");
+  } catch {
+    return false;
+  }
+}
+
 /** Runs a subcommand's action, turning failures into one line and an exit code. */
 async function run(action: () => Promise<void>): Promise<void> {
   try {
@@ -22,7 +31,7 @@ async function run(action: () => Promise<void>): Promise<void> {
   } catch (error) {
     const { message, exitCode } = describeError(error);
     console.error(`vatt: ${message}`);
-    if (Deno.env.get("VATT_DEBUG") && error instanceof Error) console.error(error.stack);
+    if (debugEnabled() && error instanceof Error) console.error(error.stack);
     Deno.exit(exitCode);
   }
 }

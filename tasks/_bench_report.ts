@@ -34,6 +34,8 @@ export interface BenchReport {
   blas: string;
   cases: Record<string, { label: string; batch: number }>;
   runs: RunRecord[];
+  /** Remarks on how some measurements were taken. */
+  notes: string[];
   /** The PyTorch peer per case, one run per torch thread count. */
   peer: Record<string, PeerResult[]>;
   /** `tasks/bench_tokenize.ts`'s report, or `{ error }`. */
@@ -135,7 +137,7 @@ export function formatReport(r: BenchReport): string {
     "step ms: median of the measured steps after warm-up (* PyTorch: mean, as the peer reports); " +
       "vs PyTorch: train clips/s ÷ the fastest PyTorch row's",
   );
-  for (const n of notes) out.push(`  ${n}`);
+  for (const n of [...(r.notes ?? []), ...notes]) out.push(`  ${n}`);
   const tok = r.tokenize as
     | {
       error?: string;

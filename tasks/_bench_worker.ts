@@ -27,7 +27,7 @@ export interface WorkerSpec {
   /** Override the case's measured steps / warm-up steps. */
   steps?: number;
   warmup?: number;
-  /** Export batches measured (after one warm-up). Default 3. */
+  /** Export batches measured (default: the case's). */
   exportBatches?: number;
 }
 
@@ -135,12 +135,12 @@ export async function measure(spec: WorkerSpec): Promise<WorkerResult> {
       };
     }
     if (spec.what.includes("export")) {
-      const n = spec.exportBatches ?? 3;
+      const n = spec.exportBatches ?? c.exportBatches;
       const batchMs: number[] = [];
-      for (let i = 0; i < n + 1; i++) {
+      for (let i = 0; i < c.exportWarmup + n; i++) {
         const t0 = performance.now();
         await bench.embed();
-        if (i > 0) batchMs.push(performance.now() - t0);
+        if (i >= c.exportWarmup) batchMs.push(performance.now() - t0);
         sampleRss();
       }
       const medianMs = median(batchMs);

@@ -40,8 +40,8 @@ const USAGE = `usage: deno task bench [options]
   --only LIST        pretrain,export,tokenize (default: all three; the peer runs with pretrain)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,webgpu (default: every one available; cpu: tiny only)
-  --steps N          measured pretraining steps (default per case: tiny 7, small 3)
-  --warmup N         warm-up steps (default per case: tiny 2, small 1)
+  --steps N          measured pretraining steps (default per case: tiny 15, small 3)
+  --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
   --software-gpu     also run webgpu on a software adapter (llvmpipe)
   --peer-threads L   torch thread counts to run the peer with (default 2,1; the ratios use
@@ -193,6 +193,7 @@ async function main(): Promise<void> {
   );
 
   const runs: RunRecord[] = [];
+  const notes: string[] = [];
   const peers: Record<string, PeerResult[]> = {};
   const what = only.filter((w): w is "pretrain" | "export" => w !== "tokenize");
   const torch = what.includes("pretrain") && !values["no-peer"] ? await findTorchPython() : null;
@@ -211,16 +212,34 @@ async function main(): Promise<void> {
           continue;
         }
         console.error(`bench: ${name} on ${backend} …`);
+        // Without OpenBLAS a `small` step takes minutes: one warm-up and one measured step.
+        const slow = name === "small" && backend === "wasm";
+        if (slow && !steps) {
+          notes.push(`${name}/${backend}: 1 warm-up + 1 measured step (minutes each)`);
+        }
         const spec: WorkerSpec = {
           case: name,
           backend: backend === "wasm+blas" ? "wasm" : backend,
           what,
-          ...(steps ? { steps } : {}),
-          ...(warmup !== undefined ? { warmup } : {}),
+          ...(steps ? { steps } : slow ? { steps: 1 } : {}),
+          ...(warmup !== undefined ? { warmup } : slow ? { warmup: 1 } : {}),
+          ...(slow ? { exportBatches: 1 } : {}),
         };
         const result = await runWorker(spec, backend === "wasm+blas");
-        if (typeof result === "string") record.error = result;
-        else record.result = result;
+        if (typeof result === "string") {
+          record.error = result;
+          console.error(`bench:   failed: ${result}`);
+        } else {
+          record.result = result;
+          const p = result.pretrain;
+          console.error(
+            `bench:   ${
+              p ? `${p.medianMs.toFixed(0)} ms/step, ${p.clipsPerSec.toFixed(2)} clips/s; ` : ""
+            }` +
+              `${result.export ? `export ${result.export.clipsPerSec.toFixed(1)} clips/s; ` : ""}` +
+              `peak ${result.peakRssMiB.toFixed(0)} MiB`,
+          );
+        }
       }
     }
     if (torch) {
@@ -243,7 +262,15 @@ async function main(): Promise<void> {
           console.error(
             `bench: ${name} on PyTorch (${torch.python}, torch ${torch.torch}, ${threads} threads) …`,
           );
-          peers[name].push(await runPeer(torch.python, [...flags, "--threads", String(threads)]));
+          const peer = await runPeer(torch.python, [...flags, "--threads", String(threads)]);
+          peers[name].push(peer);
+          console.error(
+            peer.ok
+              ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
+                peer.clipsPerSec.toFixed(2)
+              } clips/s`
+              : `bench:   ${peer.reason}`,
+          );
         }
       }
     }
@@ -272,6 +299,7 @@ async function main(): Promise<void> {
       ) => [n, { label: BENCH_CASES[n].label, batch: BENCH_CASES[n].batch }]),
     ),
     runs,
+    notes,
     peer: peers,
     tokenize,
   };

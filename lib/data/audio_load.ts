@@ -147,5 +147,7 @@ export async function loadAudioWindow(
     validSamples = Math.min(length, audio.length);
     samples.set(audio.subarray(0, validSamples));
   }
+  // Extreme (finite) float samples can still overflow when mixed or resampled.
+  for (let i = 0; i < validSamples; i++) if (!Number.isFinite(samples[i])) samples[i] = 0;
   return { samples, validSamples };
 }

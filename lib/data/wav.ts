@@ -135,7 +135,8 @@ function deinterleave(
   if (tag === WAVE_FORMAT_IEEE_FLOAT) {
     for (let i = 0; i < frames; i++) {
       for (let c = 0; c < n; c++, p += step) {
-        const v = bits === 32 ? view.getFloat32(p, true) : view.getFloat64(p, true);
+        // A float64 beyond the float32 range would become ±Infinity in the output.
+        const v = Math.fround(bits === 32 ? view.getFloat32(p, true) : view.getFloat64(p, true));
         out[c][i] = Number.isFinite(v) ? v : 0;
       }
     }

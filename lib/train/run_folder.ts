@@ -68,7 +68,9 @@ export async function prepareRunFolder(
     }
     const all = await listCheckpoints(path.join(runDir, "checkpoints"));
     if (all.length === 0) {
-      throw new FormatError("nothing to resume: no complete checkpoint", { path: runDir });
+      // Stopped before its first checkpoint: nothing was learnt, start again.
+      await truncateMetrics(path.join(runDir, "metrics.jsonl"), 0);
+      return { step: 0 };
     }
     const newest = all[all.length - 1];
     const state = await readTrainState(newest.path);

@@ -1,15 +1,19 @@
 /**
- * Runs the fuzz targets in a worker with a watchdog: a case that runs past
- * its target's time limit is a hang, the worker is terminated and a fresh one
- * continues with the next case. Tallies every case (correct result, clean
+ * Runs the fuzz targets in a worker process with a watchdog: a case that
+ * runs past its target's time limit is a hang, the process is killed and a
+ * fresh one continues with the next case. Tallies every case (correct result, clean
  * error, crash, hang) per target.
  *
  * @module
  */
-import { describe } from "./_classify.ts";
-import type { FuzzJob, WorkerMessage, WorkerRequest } from "./_fuzz_worker.ts";
+import {
+  type FuzzJob,
+  MESSAGE_MARK,
+  type WorkerMessage,
+  type WorkerRequest,
+} from "./_fuzz_worker.ts";
 import { robustnessSeeds, type Seeds } from "./_seeds.ts";
-import { TARGETS, targetEntry } from "./_targets.ts";
+import { targetEntry, TARGETS } from "./_targets.ts";
 
 /** How many cases: the CI share, the default task run, or the full run. */
 export type FuzzLevel = "ci" | "reduced" | "full";
@@ -93,7 +97,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     return {
       name,
       seed: seed * 1000 + k,
-      count: entry.hidden ? entry[options.level] : Math.max(1, Math.round(entry[options.level] * scale)),
+      count: entry.hidden
+        ? entry[options.level]
+        : Math.max(1, Math.round(entry[options.level] * scale)),
     };
   });
   const seeds = await robustnessSeeds();
@@ -147,8 +153,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 }
 
 /**
- * Runs one worker until it ends or is stopped; returns where the next worker
- * starts (`job === jobs.length` when all is done).
+ * Runs one worker process until it ends or is stopped; returns where the
+ * next worker starts (`job === jobs.length` when all is done).
  */
 function runWorker(
   request: WorkerRequest,
@@ -157,11 +163,17 @@ function runWorker(
 ): Promise<{ job: number; index: number }> {
   return new Promise((resolve) => {
     Deno.mkdirSync(request.scratch, { recursive: true });
-    const worker = new Worker(new URL("./_fuzz_worker.ts", import.meta.url).href, { type: "module" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./_fuzz_worker.ts", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
     let current: { job: number; index: number; input: string } | undefined;
     let last = { job: request.from.job, index: request.from.index - 1 };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
+    let stderrTail = "";
     const arm = (ms: number, onFire: () => void) => {
       clearTimeout(timer);
       timer = setTimeout(onFire, ms);
@@ -170,8 +182,12 @@ function runWorker(
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      worker.terminate();
-      resolve(next);
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already ended
+      }
+      child.status.then(() => resolve(next));
     };
     const next = (at: { job: number; index: number }) => {
       const job = request.jobs[at.job];
@@ -180,6 +196,7 @@ function runWorker(
       return { job: at.job + 1, index: 0 };
     };
     const fail = (outcome: "crash" | "hang", label: string) => {
+      if (finished) return;
       if (current) {
         const r = reports[current.job];
         r.tried++;
@@ -188,7 +205,7 @@ function runWorker(
         r.failures.push({ index: current.index, input: current.input, outcome, label });
         stop(next(current));
       } else {
-        // Failed outside a case (loading a target): count against the next case.
+        // Failed outside a case (loading a target): count it against the next case, and skip that one.
         const at = next(last);
         const job = Math.min(at.job, reports.length - 1);
         reports[job].crashed++;
@@ -196,10 +213,7 @@ function runWorker(
         stop(at.job < request.jobs.length ? next(at) : at);
       }
     };
-    // Loading the target modules (tfjs, decoders) may take a while on a busy machine.
-    arm(180_000, () => fail("hang", "the fuzz worker did not start a case within 180 s"));
-    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-      const m = e.data;
+    const onMessage = (m: WorkerMessage) => {
       if (m.type === "start") {
         if (!hooks.targetStart.has(m.job)) hooks.targetStart.set(m.job, performance.now());
         reports[m.job].description = m.description;
@@ -215,20 +229,29 @@ function runWorker(
           r.errorKinds[kind] = (r.errorKinds[kind] ?? 0) + 1;
         } else {
           r.crashed++;
-          r.failures.push({ index: m.index, input: m.input, outcome: "crash", label: m.label ?? "" });
+          r.failures.push({
+            index: m.index,
+            input: m.input,
+            outcome: "crash",
+            label: m.label ?? "",
+          });
         }
         r.slowestMs = Math.max(r.slowestMs, m.ms);
         r.peakBytes = Math.max(r.peakBytes, m.peak);
         last = { job: m.job, index: m.index };
         current = undefined;
         if (m.index + 1 === request.jobs[m.job].count) hooks.finishTarget(m.job);
-        arm(180_000, () => fail("hang", "the fuzz worker did not start the next case within 180 s"));
+        arm(
+          180_000,
+          () => fail("hang", "the fuzz worker did not start the next case within 180 s"),
+        );
       } else if (m.type === "late") {
-        const job = current?.job ?? Math.max(0, Math.min(last.job, reports.length - 1));
+        // Blamed on the case the worker names (the one that ran last), else on the current one.
+        const job = m.job ?? current?.job ?? Math.max(0, Math.min(last.job, reports.length - 1));
         reports[job].crashed++;
         reports[job].failures.push({
-          index: current?.index ?? last.index,
-          input: current?.input ?? "(after a case)",
+          index: m.index ?? current?.index ?? last.index,
+          input: m.input ?? current?.input ?? "(after a case)",
           outcome: "crash",
           label: m.label,
         });
@@ -236,11 +259,41 @@ function runWorker(
         stop({ job: request.jobs.length, index: 0 });
       }
     };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      fail("crash", `worker died: ${describe(e.error ?? e.message)}`);
-    };
-    worker.postMessage(request);
+    // Loading the target modules (tfjs, decoders) may take a while on a busy machine.
+    arm(180_000, () => fail("hang", "the fuzz worker did not start a case within 180 s"));
+    (async () => {
+      let buffer = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          const at = line.indexOf(MESSAGE_MARK);
+          if (at >= 0 && !finished) onMessage(JSON.parse(line.slice(at + MESSAGE_MARK.length)));
+        }
+      }
+    })().catch(() => {});
+    (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        stderrTail = (stderrTail + chunk).slice(-2000);
+      }
+    })().catch(() => {});
+    child.status.then((status) => {
+      // Ended without saying so: it died (a crash of the runtime, out of memory, …).
+      setTimeout(() => {
+        if (!finished) {
+          const why = status.signal ?? `exit code ${status.code}`;
+          fail(
+            "crash",
+            `the fuzz worker died (${why}): ${stderrTail.trim().split("\n").pop() ?? ""}`,
+          );
+        }
+      }, 200);
+    });
+    const writer = child.stdin.getWriter();
+    writer.write(new TextEncoder().encode(JSON.stringify(request))).then(() => writer.close())
+      .catch(() => {});
   });
 }
 
@@ -248,14 +301,20 @@ function runWorker(
 export function formatFuzzReport(report: FuzzReport): string {
   const lines = [
     `fuzz (${report.level}, seed ${report.seed}): ${report.tried} inputs, ${report.ok} correct results, ` +
-    `${report.clean} clean errors, ${report.crashed} crashes/hangs in ${(report.ms / 1000).toFixed(1)} s`,
+    `${report.clean} clean errors, ${report.crashed} crashes/hangs in ${
+      (report.ms / 1000).toFixed(1)
+    } s`,
     "",
     "target            tried   correct   clean   crashed   hangs   slowest   peak alloc",
   ];
   for (const r of report.targets) {
     lines.push(
-      `${r.name.padEnd(16)} ${String(r.tried).padStart(6)} ${String(r.ok).padStart(9)} ${String(r.clean).padStart(7)} ` +
-        `${String(r.crashed).padStart(9)} ${String(r.hangs).padStart(7)} ${(r.slowestMs / 1000).toFixed(1).padStart(8)}s ` +
+      `${r.name.padEnd(16)} ${String(r.tried).padStart(6)} ${String(r.ok).padStart(9)} ${
+        String(r.clean).padStart(7)
+      } ` +
+        `${String(r.crashed).padStart(9)} ${String(r.hangs).padStart(7)} ${
+          (r.slowestMs / 1000).toFixed(1).padStart(8)
+        }s ` +
         `${(r.peakBytes / 2 ** 20).toFixed(1).padStart(9)} MiB`,
     );
   }

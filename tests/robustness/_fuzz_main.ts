@@ -23,9 +23,12 @@ export async function runFuzzInSubprocess(
   const args = ["run", "-A", new URL(import.meta.url).pathname, "--level", options.level];
   if (options.targets) args.push("--targets", options.targets.join(","));
   if (options.seed !== undefined) args.push("--seed", String(options.seed));
-  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
+    .output();
   if (!out.success) {
-    throw new Error(`the fuzz process failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+    throw new Error(
+      `the fuzz process failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`,
+    );
   }
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }

@@ -1,8 +1,9 @@
 /**
- * The worker that runs fuzz cases, so a case that hangs (even in a
- * synchronous loop or inside a WebAssembly decoder) can be stopped by
- * terminating the worker. It reports every case's start and end to the main
- * thread, which keeps the clock.
+ * The process that runs fuzz cases: `deno run -A _fuzz_worker.ts`, given its
+ * request as JSON on stdin. It reports every case's start and end as marked
+ * JSON lines on stdout to the driver, which keeps the clock and kills the
+ * process (SIGKILL) when a case hangs — even in a synchronous loop or inside
+ * a WebAssembly decoder, which a Web Worker's `terminate()` does not stop.
  *
  * @module
  */
@@ -25,7 +26,7 @@ export interface FuzzJob {
   count: number;
 }
 
-/** What the main thread sends. */
+/** What the driver sends. */
 export interface WorkerRequest {
   seeds: Seeds;
   scratch: string;
@@ -34,9 +35,16 @@ export interface WorkerRequest {
   from: { job: number; index: number };
 }
 
-/** What the worker sends back. */
+/** What the worker sends back, one per line after {@linkcode MESSAGE_MARK}. */
 export type WorkerMessage =
-  | { type: "start"; job: number; index: number; input: string; timeoutMs: number; description: string }
+  | {
+    type: "start";
+    job: number;
+    index: number;
+    input: string;
+    timeoutMs: number;
+    description: string;
+  }
   | {
     type: "done";
     job: number;
@@ -47,19 +55,30 @@ export type WorkerMessage =
     ms: number;
     peak: number;
   }
-  | { type: "late"; label: string }
+  | { type: "late"; label: string; job?: number; index?: number; input?: string }
   | { type: "end" };
 
-const post = (m: WorkerMessage) => (self as unknown as { postMessage(m: unknown): void }).postMessage(m);
+/** Starts every message line (other output of the libraries is ignored). */
+export const MESSAGE_MARK = "\u0001fuzz ";
+
+const encoder = new TextEncoder();
+function post(m: WorkerMessage): void {
+  const bytes = encoder.encode(`${MESSAGE_MARK}${JSON.stringify(m)}\n`);
+  let done = 0;
+  while (done < bytes.length) done += Deno.stdout.writeSync(bytes.subarray(done));
+}
+
+/** The case that ran last: an error surfacing later is blamed on it. */
+let culprit: { job: number; index: number; input: string } | undefined;
 
 // Errors that escape every await (an abandoned promise of a library) are crashes too.
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
-  post({ type: "late", label: `unhandled rejection: ${describe(e.reason)}` });
+  post({ type: "late", label: `unhandled rejection: ${describe(e.reason)}`, ...culprit });
 });
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  post({ type: "late", label: `uncaught error: ${describe(e.error)}` });
+  post({ type: "late", label: `uncaught error: ${describe(e.error)}`, ...culprit });
 });
 
 async function runJobs(request: WorkerRequest): Promise<void> {
@@ -71,6 +90,7 @@ async function runJobs(request: WorkerRequest): Promise<void> {
     const make = await target.cases(ctx, job.seed, job.count);
     for (let i = j === request.from.job ? request.from.index : 0; i < job.count; i++) {
       const { testCase, bytes } = await make(i);
+      culprit = { job: j, index: i, input: testCase.input };
       post({
         type: "start",
         job: j,
@@ -99,7 +119,7 @@ async function runJobs(request: WorkerRequest): Promise<void> {
       const peak = allocationPeak();
       setAllocationLimit(Infinity);
       // Let the event loop turn, so a rejection the case abandoned is reported now, against it.
-      await new Promise((r) => setTimeout(r, 0));
+      for (let turn = 0; turn < 3; turn++) await new Promise((r) => setTimeout(r, 0));
       if (refused && outcome !== "crash") {
         outcome = "crash";
         label = `${describe(refused)} (then: ${label ?? "no error"})`;
@@ -108,15 +128,29 @@ async function runJobs(request: WorkerRequest): Promise<void> {
         outcome = "crash";
         label = `a valid input was rejected: ${label}`;
       }
-      post({ type: "done", job: j, index: i, input: testCase.input, outcome, label, ms: performance.now() - t0, peak });
+      post({
+        type: "done",
+        job: j,
+        index: i,
+        input: testCase.input,
+        outcome,
+        label,
+        ms: performance.now() - t0,
+        peak,
+      });
     }
   }
   post({ type: "end" });
 }
 
-self.onmessage = (e: MessageEvent<WorkerRequest>) => {
-  runJobs(e.data).catch((err) => {
+if (import.meta.main) {
+  const request: WorkerRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
+  try {
+    await runJobs(request);
+  } catch (err) {
     post({ type: "late", label: `fuzz worker failed: ${describe(err)}` });
     post({ type: "end" });
-  });
-};
+  }
+  // Libraries may leave timers or handles behind: the work is done.
+  Deno.exit(0);
+}

@@ -51,9 +51,8 @@ export const INTERESTING_INTS: bigint[] = [
  * A position anywhere in [0, 1), without fast-check's bias towards the ends
  * (which would make most truncations empty files).
  */
-export const fraction: fc.Arbitrary<number> = fc.noBias(fc.integer({ min: 0, max: 2 ** 30 - 1 })).map((n) =>
-  n / 2 ** 30
-);
+export const fraction: fc.Arbitrary<number> = fc.noBias(fc.integer({ min: 0, max: 2 ** 30 - 1 }))
+  .map((n) => n / 2 ** 30);
 
 const position = fc.record({ at: fraction, hot: fc.boolean() });
 
@@ -91,7 +90,11 @@ export const byteOp: fc.Arbitrary<ByteOp> = fc.oneof(
   {
     weight: 1,
     arbitrary: position.chain((p) =>
-      fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => ({ op: "insert" as const, ...p, bytes }))
+      fc.uint8Array({ minLength: 1, maxLength: 32 }).map((bytes) => ({
+        op: "insert" as const,
+        ...p,
+        bytes,
+      }))
     ),
   },
   {
@@ -205,7 +208,12 @@ export interface JsonEdit {
 export const jsonPlan: fc.Arbitrary<JsonEdit[]> = fc.array(
   fc.record({
     pick: fc.nat(),
-    action: fc.constantFrom("replace" as const, "replace" as const, "delete" as const, "grow" as const),
+    action: fc.constantFrom(
+      "replace" as const,
+      "replace" as const,
+      "delete" as const,
+      "grow" as const,
+    ),
     value: hostileJsonValue,
   }),
   { minLength: 1, maxLength: 3 },

@@ -37,7 +37,11 @@ export interface References {
 export const CHECKPOINT_FILES = ["model.safetensors", "optimizer.safetensors", "state.json"];
 
 /** Flags of every pretrain run (the reference keeps all checkpoints, the others 2). */
-export function pretrainArgs(data: string, out: string, options: { steps: number; keep: number }): string[] {
+export function pretrainArgs(
+  data: string,
+  out: string,
+  options: { steps: number; keep: number },
+): string[] {
   return [
     "pretrain",
     data,
@@ -62,7 +66,18 @@ export function pretrainArgs(data: string, out: string, options: { steps: number
 
 /** Flags of every tokenize run: one clip per shard, so there are many moments to kill it. */
 export function tokenizeArgs(manifest: string, out: string): string[] {
-  return ["tokenize", manifest, "--out", out, "--preset", "tiny", "--clips-per-shard", "1", "--workers", "1"];
+  return [
+    "tokenize",
+    manifest,
+    "--out",
+    out,
+    "--preset",
+    "tiny",
+    "--clips-per-shard",
+    "1",
+    "--workers",
+    "1",
+  ];
 }
 
 /** A metrics line without its timing field, for comparison. */
@@ -82,7 +97,10 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Runs `fn` while polling for `file`; returns the run and when the file first appeared. */
-async function timeUntil(file: string, fn: () => Promise<CliRun>): Promise<{ run: CliRun; appearedMs: number }> {
+async function timeUntil(
+  file: string,
+  fn: () => Promise<CliRun>,
+): Promise<{ run: CliRun; appearedMs: number }> {
   const t0 = performance.now();
   let appearedMs = -1;
   let done = false;
@@ -128,24 +146,34 @@ export async function makeReferences(root: string, steps = 8): Promise<Reference
     path.join(pretrain, "metrics.jsonl"),
     () => runVatt(pretrainArgs(seeds.data, pretrain, { steps, keep: 1000 })),
   );
-  if (p.run.code !== 0) throw new Error(`the reference pretrain run failed: ${lastLine(p.run.stderr)}`);
+  if (p.run.code !== 0) {
+    throw new Error(`the reference pretrain run failed: ${lastLine(p.run.stderr)}`);
+  }
   const t = await timeUntil(
     path.join(tokenize, "shard-00000-of-00008.safetensors"),
     () => runVatt(tokenizeArgs(seeds.manifests[0], tokenize)),
   );
-  if (t.run.code !== 0) throw new Error(`the reference tokenize run failed: ${lastLine(t.run.stderr)}`);
+  if (t.run.code !== 0) {
+    throw new Error(`the reference tokenize run failed: ${lastLine(t.run.stderr)}`);
+  }
   const checkpoints = new Map<number, Record<string, string>>();
   for (const name of await listNames(path.join(pretrain, "checkpoints"))) {
     const shas: Record<string, string> = {};
-    for (const f of CHECKPOINT_FILES) shas[f] = await sha256File(path.join(pretrain, "checkpoints", name, f));
+    for (const f of CHECKPOINT_FILES) {
+      shas[f] = await sha256File(path.join(pretrain, "checkpoints", name, f));
+    }
     checkpoints.set(Number(name.slice(5)), shas);
   }
   const metrics = new Map<number, string>();
-  for (const line of (await Deno.readTextFile(path.join(pretrain, "metrics.jsonl"))).trim().split("\n")) {
+  for (
+    const line of (await Deno.readTextFile(path.join(pretrain, "metrics.jsonl"))).trim().split("\n")
+  ) {
     metrics.set(JSON.parse(line).step, metricKey(line));
   }
   const tokenizeFiles = new Map<string, string>();
-  for (const name of await listNames(tokenize)) tokenizeFiles.set(name, await sha256File(path.join(tokenize, name)));
+  for (const name of await listNames(tokenize)) {
+    tokenizeFiles.set(name, await sha256File(path.join(tokenize, name)));
+  }
   const shards = [...tokenizeFiles.keys()].filter((n) => n.endsWith(".safetensors")).length;
   return {
     pretrain,

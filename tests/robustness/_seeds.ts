@@ -19,6 +19,7 @@ import { encodeWav } from "../../lib/data/wav.ts";
 import { writeNpy } from "../../lib/io/npy.ts";
 import { writeEmbeddingsParquet } from "../../lib/io/parquet.ts";
 import { type NamedArray, writeSafetensors } from "../../lib/io/safetensors.ts";
+import { sha256Bytes } from "../../lib/io/sha256.ts";
 
 /** The repository root (where `deno.json` and `cli/main.ts` are). */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -67,6 +68,27 @@ export interface Seeds {
 
 const SEEDS_VERSION = 1;
 
+/** Folders of `lib/` whose code shapes the seed files (formats, model weights, tokenizing). */
+const SEED_SOURCES = ["lib/config", "lib/data", "lib/io", "lib/model", "lib/train"];
+
+/** A short hash of the code the seeds depend on, so a change of format rebuilds them. */
+async function sourceHash(): Promise<string> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.name.endsWith(".ts")) files.push(p);
+    }
+  };
+  for (const dir of SEED_SOURCES) await walk(path.join(REPO, dir));
+  const parts: string[] = [];
+  for (const f of files.sort()) {
+    parts.push(path.relative(REPO, f), sha256Bytes(await Deno.readFile(f)));
+  }
+  return sha256Bytes(parts.join("\n")).slice(0, 12);
+}
+
 async function ffmpeg(args: string[]): Promise<boolean> {
   const out = await new Deno.Command(ffmpegPath(), {
     args: ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args],
@@ -93,13 +115,11 @@ async function vatt(args: string[]): Promise<void> {
 
 async function makeAudio(dir: string): Promise<string[]> {
   const sine = (rate: number, ch = 1) =>
-    ch === 1
-      ? ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}:duration=0.3`]
-      : [
-        ...["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}:duration=0.3`],
-        ...["-f", "lavfi", "-i", `sine=frequency=660:sample_rate=${rate}:duration=0.3`],
-        ...["-filter_complex", "[0:a][1:a]amerge=inputs=2"],
-      ];
+    ch === 1 ? ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}:duration=0.3`] : [
+      ...["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}:duration=0.3`],
+      ...["-f", "lavfi", "-i", `sine=frequency=660:sample_rate=${rate}:duration=0.3`],
+      ...["-filter_complex", "[0:a][1:a]amerge=inputs=2"],
+    ];
   const specs: [string, string[]][] = [
     ["s16.wav", [...sine(8000), "-c:a", "pcm_s16le"]],
     ["u8-stereo.wav", [...sine(8000, 2), "-c:a", "pcm_u8"]],
@@ -122,7 +142,10 @@ async function makeAudio(dir: string): Promise<string[]> {
   }
   // One written by vatt's own encoder (float, with a fact chunk).
   const tone = Float32Array.from({ length: 2400 }, (_, i) => 0.5 * Math.sin(i / 7));
-  await Deno.writeFile(path.join(dir, "own.wav"), encodeWav([tone], { sampleRate: 8000, format: "float32" }));
+  await Deno.writeFile(
+    path.join(dir, "own.wav"),
+    encodeWav([tone], { sampleRate: 8000, format: "float32" }),
+  );
   out.push(path.join(dir, "own.wav"));
   return out;
 }
@@ -178,10 +201,18 @@ async function makeTensorFiles(dir: string): Promise<{ st: string; npy: string[]
   const vectors = Float32Array.from({ length: 40 }, (_, i) => i / 8);
   const ids = Array.from({ length: 10 }, (_, i) => `clip-${i}`);
   const pq = [path.join(dir, "emb.parquet"), path.join(dir, "emb-plain.parquet")];
-  await writeEmbeddingsParquet(pq[0], { ids, modality: "video", vectors }, { dim: 4, rowGroupSize: 3 });
+  await writeEmbeddingsParquet(pq[0], { ids, modality: "video", vectors }, {
+    dim: 4,
+    rowGroupSize: 3,
+  });
   await writeEmbeddingsParquet(
     pq[1],
-    { ids: ids.slice(0, 5), modality: "text", index: [0, 1, 2, 3, 4], vectors: vectors.slice(0, 20) },
+    {
+      ids: ids.slice(0, 5),
+      modality: "text",
+      index: [0, 1, 2, 3, 4],
+      vectors: vectors.slice(0, 20),
+    },
     { dim: 4, codec: "UNCOMPRESSED" },
   );
   return { st, npy: npyFiles, pq };
@@ -195,7 +226,11 @@ async function makeTokenizers(dir: string): Promise<string[]> {
       version: "1.0",
       normalizer: { type: "Lowercase" },
       pre_tokenizer: { type: "Whitespace" },
-      added_tokens: [{ id: 0, content: "[PAD]", special: true }, { id: 1, content: "[UNK]", special: true }],
+      added_tokens: [{ id: 0, content: "[PAD]", special: true }, {
+        id: 1,
+        content: "[UNK]",
+        special: true,
+      }],
       padding: { pad_id: 0 },
       model: {
         type: "WordLevel",
@@ -210,15 +245,26 @@ async function makeTokenizers(dir: string): Promise<string[]> {
     JSON.stringify({
       version: "1.0",
       normalizer: { type: "Sequence", normalizers: [{ type: "NFC" }, { type: "Lowercase" }] },
-      pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      pre_tokenizer: {
+        type: "ByteLevel",
+        add_prefix_space: false,
+        trim_offsets: true,
+        use_regex: true,
+      },
       post_processor: {
         type: "TemplateProcessing",
-        single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+        single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, {
+          Sequence: { id: "A", type_id: 0 },
+        }],
         pair: [{ Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
         special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
       },
       decoder: { type: "ByteLevel" },
-      added_tokens: [{ id: 0, content: "<pad>", special: true }, { id: 1, content: "<s>", special: true }],
+      added_tokens: [{ id: 0, content: "<pad>", special: true }, {
+        id: 1,
+        content: "<s>",
+        special: true,
+      }],
       model: {
         type: "BPE",
         vocab: { "<pad>": 0, "<s>": 1, r: 2, e: 3, d: 4, re: 5, red: 6, "Ġ": 7, b: 8, a: 9, l: 10 },
@@ -251,12 +297,20 @@ async function build(root: string): Promise<Seeds> {
   const cell = (v: string) => /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
   await Deno.writeTextFile(
     csv,
-    ["id,video,audio,captions,label", ...rows.map((r) =>
-      [r.id, r.video, r.audio ?? "", r.captions.join(" || "), r.label].map(cell).join(",")
-    )].join("\n") + "\n",
+    [
+      "id,video,audio,captions,label",
+      ...rows.map((r) =>
+        [r.id, r.video, r.audio ?? "", r.captions.join(" || "), r.label].map(cell).join(",")
+      ),
+    ].join("\n") + "\n",
   );
   const data = path.join(root, "data");
-  await tokenizeDataset({ manifest: jsonl, out: data, settings: SEED_SETTINGS, text: { buildVocab: 255 } });
+  await tokenizeDataset({
+    manifest: jsonl,
+    out: data,
+    settings: SEED_SETTINGS,
+    text: { buildVocab: 255 },
+  });
   const run = path.join(root, "run");
   await vatt([
     "pretrain",
@@ -279,7 +333,9 @@ async function build(root: string): Promise<Seeds> {
   const checkpoint = path.join(run, "checkpoints", "step-0000002");
   const tensors = await makeTensorFiles(path.join(root, "tensors"));
   const shards = [];
-  for await (const e of Deno.readDir(data)) if (e.name.endsWith(".safetensors")) shards.push(e.name);
+  for await (const e of Deno.readDir(data)) {
+    if (e.name.endsWith(".safetensors")) shards.push(e.name);
+  }
   shards.sort();
   return {
     root,
@@ -290,7 +346,11 @@ async function build(root: string): Promise<Seeds> {
     checkpoint,
     audio: await makeAudio(path.join(root, "audio")),
     video: [...(await makeVideo(path.join(root, "video"))), path.join(media, rows[0].video)],
-    safetensors: [tensors.st, path.join(data, shards[0]), path.join(checkpoint, "model.safetensors")],
+    safetensors: [
+      tensors.st,
+      path.join(data, shards[0]),
+      path.join(checkpoint, "model.safetensors"),
+    ],
     npy: tensors.npy,
     parquet: tensors.pq,
     jsonl: [path.join(run, "metrics.jsonl")],
@@ -309,7 +369,7 @@ function mapPaths(seeds: Seeds, fn: (p: string) => string): Seeds {
 
 /**
  * The seeds, built on first use and then reused from
- * `$TMPDIR/vatt-robustness-seeds/v1`.
+ * `$TMPDIR/vatt-robustness-seeds/v1-<hash of the lib/ code they depend on>`.
  *
  * @example
  * ```ts
@@ -320,7 +380,7 @@ function mapPaths(seeds: Seeds, fn: (p: string) => string): Seeds {
  */
 export async function robustnessSeeds(): Promise<Seeds> {
   const base = path.join(Deno.env.get("TMPDIR") ?? "/tmp", "vatt-robustness-seeds");
-  const target = path.join(base, `v${SEEDS_VERSION}`);
+  const target = path.join(base, `v${SEEDS_VERSION}-${await sourceHash()}`);
   const load = async () => {
     try {
       const relative = JSON.parse(await Deno.readTextFile(path.join(target, "seeds.json")));
@@ -338,6 +398,12 @@ export async function robustnessSeeds(): Promise<Seeds> {
     const relative = mapPaths(seeds, (p) => path.relative(work, p));
     await Deno.writeTextFile(path.join(work, "seeds.json"), JSON.stringify(relative, null, 2));
     await Deno.rename(work, target);
+    // Seeds of older code are of no more use.
+    for await (const e of Deno.readDir(base)) {
+      if (/^v\d+-/.test(e.name) && path.join(base, e.name) !== target) {
+        await Deno.remove(path.join(base, e.name), { recursive: true }).catch(() => {});
+      }
+    }
   } catch (e) {
     // Another process may have finished first: its copy is as good.
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -39,7 +39,7 @@ export interface Target {
   /** Largest single allocation a correct reader may make for an input of `bytes` bytes. */
   allocLimit(bytes: number): number;
   /** Builds case `index` of a run drawn from `seed` with `count` cases (same inputs every time). */
-  cases(ctx: TargetContext, seed: number, count: number): Promise<CaseFactory>;
+  cases(ctx: TargetContext, seed: number, count: number): CaseFactory | Promise<CaseFactory>;
 }
 
 /** Makes case `index` (0-based) and tells the input's size in bytes. */
@@ -93,7 +93,10 @@ export function safetensorsHot(bytes: Uint8Array): number {
 }
 
 /** Rewrites a safetensors file's JSON header (edited by `edit`), keeping its data bytes. */
-export function editSafetensorsHeader(bytes: Uint8Array, edit: (header: unknown) => string): Uint8Array {
+export function editSafetensorsHeader(
+  bytes: Uint8Array,
+  edit: (header: unknown) => string,
+): Uint8Array {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   const text = new TextEncoder().encode(edit(header));

@@ -16,11 +16,18 @@ import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text_set
 import { mergeSlices, tokenizeDataset } from "../../lib/data/tokenize.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256Bytes } from "../../lib/io/sha256.ts";
-import { applyBytePlan, applyJsonPlan, bytePlan, draw, hostileJsonValue, jsonPlan } from "./_mutate.ts";
+import {
+  applyBytePlan,
+  applyJsonPlan,
+  bytePlan,
+  draw,
+  hostileJsonValue,
+  jsonPlan,
+} from "./_mutate.ts";
 import { SEED_SETTINGS } from "./_seeds.ts";
 import {
-  type CaseFactory,
   caseDir,
+  type CaseFactory,
   expect,
   readSeed,
   safetensorsHot,
@@ -32,7 +39,9 @@ import {
 async function copyFolder(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const e of Deno.readDir(from)) {
-    if (e.isFile) await Deno.writeFile(path.join(to, e.name), await readSeed(path.join(from, e.name)));
+    if (e.isFile) {
+      await Deno.writeFile(path.join(to, e.name), await readSeed(path.join(from, e.name)));
+    }
   }
 }
 
@@ -45,17 +54,24 @@ const shardMetadata = fc.record(
     ),
     ids: fc.oneof(
       { arbitrary: fc.constant("KEEP"), weight: 4 },
-      { arbitrary: fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 }).map((a) => JSON.stringify(a)), weight: 1 },
+      {
+        arbitrary: fc.array(fc.string({ maxLength: 6 }), { maxLength: 4 }).map((a) =>
+          JSON.stringify(a)
+        ),
+        weight: 1,
+      },
       { arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), weight: 1 },
       { arbitrary: fc.string({ maxLength: 10 }), weight: 1 },
     ),
     skipped: fc.oneof(
       fc.constant("[]"),
-      fc.array(fc.oneof(fc.constant(null), hostileJsonValue), { minLength: 2, maxLength: 3 }).map((a) =>
-        JSON.stringify(a)
-      ),
+      fc.array(fc.oneof(fc.constant(null), hostileJsonValue), { minLength: 2, maxLength: 3 }).map((
+        a,
+      ) => JSON.stringify(a)),
       fc.array(
-        fc.record({ row: hostileJsonValue, id: hostileJsonValue, reason: hostileJsonValue }, { requiredKeys: [] }),
+        fc.record({ row: hostileJsonValue, id: hostileJsonValue, reason: hostileJsonValue }, {
+          requiredKeys: [],
+        }),
         { maxLength: 3 },
       ).map((a) => JSON.stringify(a)),
       fc.string({ maxLength: 10 }),
@@ -64,7 +80,11 @@ const shardMetadata = fc.record(
       fc.constant("[]"),
       fc.array(hostileJsonValue, { maxLength: 3 }).map((a) => JSON.stringify(a)),
       fc.array(
-        fc.record({ id: hostileJsonValue, videoFrames: hostileJsonValue, audioSamples: hostileJsonValue }, {
+        fc.record({
+          id: hostileJsonValue,
+          videoFrames: hostileJsonValue,
+          audioSamples: hostileJsonValue,
+        }, {
           requiredKeys: [],
         }),
         { maxLength: 3 },
@@ -95,19 +115,30 @@ export const indexTarget: Target = {
     const text = new TextDecoder().decode(await readSeed(path.join(ctx.seeds.data, "index.json")));
     const doc = JSON.parse(text);
     const sliceDoc = { ...doc, slice: { index: 0, count: 1 } };
-    const plans = draw(fc.record({ json: fc.boolean(), jp: jsonPlan, bp: bytePlan, merge: fc.boolean() }), seed, count);
+    const plans = draw(
+      fc.record({ json: fc.boolean(), jp: jsonPlan, bp: bytePlan, merge: fc.boolean() }),
+      seed,
+      count,
+    );
     return (i) => {
       const valid = i < 2;
       const p = plans[i];
       const merge = valid ? i === 1 : p.merge;
       const base = merge ? sliceDoc : doc;
       const baseText = JSON.stringify(base, null, 2);
-      const input = valid ? baseText : p.json
+      const input = valid
+        ? baseText
+        : p.json
         ? applyJsonPlan(base, p.jp)
         : new TextDecoder().decode(applyBytePlan(new TextEncoder().encode(baseText), p.bp));
       const check = (index: DatasetIndex) => {
-        expect(index.clips === index.shards.reduce((s, e) => s + e.clips, 0), "clips do not add up");
-        for (const s of index.shards) expect(!s.file.includes("/") && !s.file.includes(".."), "file escapes");
+        expect(
+          index.clips === index.shards.reduce((s, e) => s + e.clips, 0),
+          "clips do not add up",
+        );
+        for (const s of index.shards) {
+          expect(!s.file.includes("/") && !s.file.includes(".."), "file escapes");
+        }
       };
       const run = async () => {
         if (!merge) return check(parseDatasetIndex(input));
@@ -136,10 +167,14 @@ export const datasetTarget: Target = {
   allocLimit: (bytes) => 3 * bytes + (1 << 20),
   async cases(ctx: TargetContext, seed: number, count: number): Promise<CaseFactory> {
     const src = ctx.seeds.data;
-    const indexDoc = JSON.parse(new TextDecoder().decode(await readSeed(path.join(src, "index.json"))));
+    const indexDoc = JSON.parse(
+      new TextDecoder().decode(await readSeed(path.join(src, "index.json"))),
+    );
     const shardFiles: string[] = indexDoc.shards.map((s: { file: string }) => s.file);
     let total = 0;
-    for await (const e of Deno.readDir(src)) total += (await Deno.stat(path.join(src, e.name))).size;
+    for await (const e of Deno.readDir(src)) {
+      total += (await Deno.stat(path.join(src, e.name))).size;
+    }
     const plans = draw(
       fc.record({
         kind: fc.constantFrom(
@@ -166,7 +201,19 @@ export const datasetTarget: Target = {
           "labels",
         ),
         value: fc.oneof(
-          { arbitrary: fc.constantFrom(4096, 65536, 2 ** 24, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 53, 1e300), weight: 3 },
+          {
+            arbitrary: fc.constantFrom(
+              4096,
+              65536,
+              2 ** 24,
+              2 ** 31,
+              2 ** 32,
+              2 ** 40,
+              2 ** 53,
+              1e300,
+            ),
+            weight: 3,
+          },
           { arbitrary: fc.constantFrom(0, 1, 2, 3, -1, 1.5), weight: 1 },
           { arbitrary: hostileJsonValue, weight: 1 },
         ),
@@ -198,11 +245,13 @@ export const datasetTarget: Target = {
           // One sampling setting (or a shard's clip count, or the labels) made hostile.
           if (p.setting === "clips") index.shards[k].clips = p.value;
           else if (p.setting === "labels") {
-            index.labels = { names: Array.from({ length: 64 }, (_, j) => `c${j}`), multiLabel: true };
+            index.labels = {
+              names: Array.from({ length: 64 }, (_, j) => `c${j}`),
+              multiLabel: true,
+            };
           } else index.settings[p.setting] = p.value;
           indexText = JSON.stringify(index);
-        }
-        else if (kind === "index-bytes") {
+        } else if (kind === "index-bytes") {
           await Deno.writeFile(
             path.join(dir, "index.json"),
             applyBytePlan(new TextEncoder().encode(JSON.stringify(index, null, 2)), p.bp),
@@ -224,7 +273,9 @@ export const datasetTarget: Target = {
           await Deno.remove(shardPath);
           if (p.dir) await Deno.mkdir(shardPath);
         }
-        if (kind !== "index-bytes") await Deno.writeTextFile(path.join(dir, "index.json"), indexText);
+        if (kind !== "index-bytes") {
+          await Deno.writeTextFile(path.join(dir, "index.json"), indexText);
+        }
         const data = await Dataset.open(dir);
         try {
           const s = data.index.settings;
@@ -242,7 +293,10 @@ export const datasetTarget: Target = {
           expect(batch.ids.every((id, j) => id === ids[indices[j]]), "ids of the batch");
           const tokenizer = await loadTextTokenizer(dir, data.index.text);
           const ids2 = tokenizer.encode("a red ball moves left", { maxLength: 8 });
-          expect(ids2.length === 8 && ids2.every((x) => x >= 0 && x < tokenizer.vocabSize), "token ids");
+          expect(
+            ids2.length === 8 && ids2.every((x) => x >= 0 && x < tokenizer.vocabSize),
+            "token ids",
+          );
         } finally {
           data.close();
         }
@@ -255,12 +309,15 @@ export const datasetTarget: Target = {
 /** A resumed tokenize run meeting a damaged "complete" shard in its folder. */
 export const tokenizeResumeTarget: Target = {
   name: "tokenize-resume",
-  description: "tokenizeDataset re-run over a folder whose kept shard is damaged (bytes or metadata)",
+  description:
+    "tokenizeDataset re-run over a folder whose kept shard is damaged (bytes or metadata)",
   timeoutMs: 30_000,
   allocLimit: (bytes) => 3 * bytes + (8 << 20),
   async cases(ctx, seed, count) {
     const src = ctx.seeds.data;
-    const indexDoc = JSON.parse(new TextDecoder().decode(await readSeed(path.join(src, "index.json"))));
+    const indexDoc = JSON.parse(
+      new TextDecoder().decode(await readSeed(path.join(src, "index.json"))),
+    );
     const shardFiles: string[] = indexDoc.shards.map((s: { file: string }) => s.file);
     const plans = draw(
       fc.record({ meta: fc.boolean(), shard: fc.nat(), bp: bytePlan, md: shardMetadata }),
@@ -272,7 +329,9 @@ export const tokenizeResumeTarget: Target = {
       const p = plans[i];
       const k = p.shard % shardFiles.length;
       const original = await readSeed(path.join(src, shardFiles[k]));
-      const bytes = valid ? original : p.meta
+      const bytes = valid
+        ? original
+        : p.meta
         ? withMetadata(original, p.md as Record<string, string>)
         : applyBytePlan(original, p.bp, safetensorsHot(original));
       const run = async () => {
@@ -322,11 +381,22 @@ const pathLike = fc.oneof(
 const manifestRow = fc.oneof(
   fc.record(
     {
-      id: fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom("../../x", "/abs/id", "..", "a/b", "CON"), hostileJsonValue),
+      id: fc.oneof(
+        fc.string({ minLength: 1, maxLength: 12 }),
+        fc.constantFrom("../../x", "/abs/id", "..", "a/b", "CON"),
+        hostileJsonValue,
+      ),
       video: pathLike,
       audio: pathLike,
-      captions: fc.oneof(fc.array(fc.string({ maxLength: 24 }), { maxLength: 4 }), hostileJsonValue),
-      label: fc.oneof(fc.string({ maxLength: 8 }), fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }), hostileJsonValue),
+      captions: fc.oneof(
+        fc.array(fc.string({ maxLength: 24 }), { maxLength: 4 }),
+        hostileJsonValue,
+      ),
+      label: fc.oneof(
+        fc.string({ maxLength: 8 }),
+        fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
+        hostileJsonValue,
+      ),
       start: fc.oneof(fc.double({ noNaN: true }), hostileJsonValue),
       end: fc.oneof(fc.double({ noNaN: true }), hostileJsonValue),
     },
@@ -337,13 +407,34 @@ const manifestRow = fc.oneof(
 
 const csvCell = fc.oneof(
   fc.string({ maxLength: 16 }),
-  fc.constantFrom("a,b", 'say "hi"', "line\nbreak", '"quoted"', "x || y", '["a","b"]', "1.5", "-1", "1e400", ""),
+  fc.constantFrom(
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    '"quoted"',
+    "x || y",
+    '["a","b"]',
+    "1.5",
+    "-1",
+    "1e400",
+    "",
+  ),
 );
 
 const manifestPlan = fc.record({
   kind: fc.constantFrom("jsonl", "jsonl", "csv", "csv", "bytes"),
   rows: fc.array(manifestRow, { minLength: 0, maxLength: 12 }),
-  header: fc.shuffledSubarray(["id", "video", "audio", "captions", "label", "start", "end", "extra", "id "], {
+  header: fc.shuffledSubarray([
+    "id",
+    "video",
+    "audio",
+    "captions",
+    "label",
+    "start",
+    "end",
+    "extra",
+    "id ",
+  ], {
     minLength: 0,
   }),
   cells: fc.array(fc.array(csvCell, { maxLength: 9 }), { maxLength: 10 }),
@@ -370,7 +461,10 @@ function buildManifest(p: ManifestPlan, seedBytes: Uint8Array): Uint8Array {
     lines = p.rows.map((r) => JSON.stringify(r) ?? "undefined");
   } else {
     const quote = (c: string) => p.quote || /[",\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c;
-    lines = [p.header.join(","), ...p.cells.map((row) => row.map((c) => p.quote ? quote(c) : c).join(","))];
+    lines = [
+      p.header.join(","),
+      ...p.cells.map((row) => row.map((c) => p.quote ? quote(c) : c).join(",")),
+    ];
   }
   if (p.huge !== undefined && lines.length > 0) {
     // A row longer than the cap (or than 1 MiB when the cap is the default).
@@ -379,7 +473,9 @@ function buildManifest(p: ManifestPlan, seedBytes: Uint8Array): Uint8Array {
       ? JSON.stringify({ id: "huge", video: "v.mp4", captions: ["x".repeat(size)] })
       : `huge,v.mp4,${"x".repeat(size)}`;
   }
-  let bytes = new TextEncoder().encode((p.bom ? "\uFEFF" : "") + lines.join(nl) + (lines.length ? nl : ""));
+  let bytes = new TextEncoder().encode(
+    (p.bom ? "\uFEFF" : "") + lines.join(nl) + (lines.length ? nl : ""),
+  );
   if (p.badUtf8 !== undefined && bytes.length > 0) {
     const at = p.badUtf8 % bytes.length;
     bytes = new Uint8Array([...bytes.subarray(0, at), 0xc3, 0x28, 0xff, ...bytes.subarray(at)]);
@@ -395,7 +491,7 @@ export const manifestTarget: Target = {
     "readManifest: JSONL/CSV with missing columns, wrong types, non-UTF-8, NULs, huge rows, hostile paths and ids",
   timeoutMs: 15_000,
   allocLimit: (bytes) => 8 * bytes + (4 << 20),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.manifests;
     const plans = draw(manifestPlan, seed, count);
     return async (i) => {
@@ -407,11 +503,17 @@ export const manifestTarget: Target = {
         const dir = await caseDir(ctx);
         const target = path.join(dir, valid ? path.basename(file) : `m${p.ext}`);
         await Deno.writeFile(target, bytes);
-        const m = await readManifest(target, valid ? {} : { maxLineBytes: p.maxLine, format: p.format });
+        const m = await readManifest(
+          target,
+          valid ? {} : { maxLineBytes: p.maxLine, format: p.format },
+        );
         const ids = new Set<string>();
         let last = 0;
         for (const r of m.rows) {
-          expect(typeof r.id === "string" && r.id.trim() !== "" && !ids.has(r.id), `bad or duplicate id`);
+          expect(
+            typeof r.id === "string" && r.id.trim() !== "" && !ids.has(r.id),
+            `bad or duplicate id`,
+          );
           ids.add(r.id);
           expect(r.row > last, "rows out of order");
           last = r.row;
@@ -420,11 +522,17 @@ export const manifestTarget: Target = {
           if (r.end !== undefined) expect(r.end > (r.start ?? 0), "end before start");
         }
         for (const e of m.errors) {
-          expect(e.row >= 1 && typeof e.reason === "string" && !e.reason.includes("\n"), "error entry");
+          expect(
+            e.row >= 1 && typeof e.reason === "string" && !e.reason.includes("\n"),
+            "error entry",
+          );
         }
         if (valid) expect(m.errors.length === 0 && m.rows.length === 8, "the valid manifest");
       };
-      return { testCase: { input: `${valid ? path.basename(file) : `${p.kind}${p.ext}`}`, run, valid }, bytes: bytes.length };
+      return {
+        testCase: { input: `${valid ? path.basename(file) : `${p.kind}${p.ext}`}`, run, valid },
+        bytes: bytes.length,
+      };
     };
   },
 };
@@ -450,7 +558,8 @@ const vocabPlan = fc.record({
 /** `vocab.txt` given to `--vocab`. */
 export const vocabTarget: Target = {
   name: "vocab",
-  description: "prepareTextTokenizer({vocabFile}) / WordTokenizer.encode: mutated and made-up vocab.txt",
+  description:
+    "prepareTextTokenizer({vocabFile}) / WordTokenizer.encode: mutated and made-up vocab.txt",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 16 * bytes + (4 << 20),
   async cases(ctx, seed, count) {
@@ -468,14 +577,19 @@ export const vocabTarget: Target = {
         const dir = await caseDir(ctx);
         await Deno.writeFile(path.join(dir, "given.txt"), bytes);
         await Deno.mkdir(path.join(dir, "out"));
-        const { tokenizer, spec } = await prepareTextTokenizer({ vocabFile: path.join(dir, "given.txt") }, {
+        const { tokenizer, spec } = await prepareTextTokenizer({
+          vocabFile: path.join(dir, "given.txt"),
+        }, {
           captions: [],
           outDir: path.join(dir, "out"),
         });
         const again = await loadTextTokenizer(path.join(dir, "out"), spec);
         expect(again.vocabSize === tokenizer.vocabSize, "vocabulary does not round-trip");
         const ids = tokenizer.encode("a red ball moves left", { maxLength: 8 });
-        expect(ids.length === 8 && ids.every((x) => x >= 0 && x < tokenizer.vocabSize), "token ids");
+        expect(
+          ids.length === 8 && ids.every((x) => x >= 0 && x < tokenizer.vocabSize),
+          "token ids",
+        );
       };
       return Promise.resolve({
         testCase: { input: `vocab ${valid ? "valid" : p.synth ? "synth" : "bytes"}`, run, valid },
@@ -489,10 +603,17 @@ const tokenizerSynth = fc.record({
   model: fc.oneof(
     fc.record(
       {
-        type: fc.oneof(fc.constantFrom("BPE", "WordPiece", "Unigram", "WordLevel"), hostileJsonValue),
+        type: fc.oneof(
+          fc.constantFrom("BPE", "WordPiece", "Unigram", "WordLevel"),
+          hostileJsonValue,
+        ),
         vocab: fc.oneof(
-          fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.nat(40), hostileJsonValue), { maxKeys: 8 }),
-          fc.array(fc.tuple(fc.string({ maxLength: 4 }), fc.double({ noNaN: true })), { maxLength: 8 }),
+          fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.nat(40), hostileJsonValue), {
+            maxKeys: 8,
+          }),
+          fc.array(fc.tuple(fc.string({ maxLength: 4 }), fc.double({ noNaN: true })), {
+            maxLength: 8,
+          }),
           hostileJsonValue,
         ),
         merges: fc.oneof(fc.array(fc.string({ maxLength: 5 }), { maxLength: 4 }), hostileJsonValue),
@@ -506,22 +627,64 @@ const tokenizerSynth = fc.record({
   ),
   normalizer: fc.oneof(
     fc.constant(null),
-    fc.record({ type: fc.constantFrom("Lowercase", "NFC", "NFKD", "Strip", "Sequence", "Replace", "Prepend", "X") }),
+    fc.record({
+      type: fc.constantFrom(
+        "Lowercase",
+        "NFC",
+        "NFKD",
+        "Strip",
+        "Sequence",
+        "Replace",
+        "Prepend",
+        "X",
+      ),
+    }),
     hostileJsonValue,
   ),
   pre_tokenizer: fc.oneof(
     fc.constant(null),
-    fc.record({ type: fc.constantFrom("Whitespace", "WhitespaceSplit", "ByteLevel", "Metaspace", "Punctuation", "Digits", "Y") }),
+    fc.record({
+      type: fc.constantFrom(
+        "Whitespace",
+        "WhitespaceSplit",
+        "ByteLevel",
+        "Metaspace",
+        "Punctuation",
+        "Digits",
+        "Y",
+      ),
+    }),
     fc.record({
       type: fc.constant("Split"),
-      pattern: fc.oneof(fc.record({ Regex: fc.string({ maxLength: 8 }) }), fc.record({ String: fc.string({ maxLength: 3 }) })),
+      pattern: fc.oneof(
+        fc.record({ Regex: fc.string({ maxLength: 8 }) }),
+        fc.record({ String: fc.string({ maxLength: 3 }) }),
+      ),
       behavior: fc.constantFrom("Isolated", "Removed", "MergedWithPrevious", "Z"),
     }),
     hostileJsonValue,
   ),
-  post_processor: fc.oneof(fc.constant(null), hostileJsonValue, fc.record({ type: fc.constantFrom("TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel") })),
+  post_processor: fc.oneof(
+    fc.constant(null),
+    hostileJsonValue,
+    fc.record({
+      type: fc.constantFrom(
+        "TemplateProcessing",
+        "BertProcessing",
+        "RobertaProcessing",
+        "ByteLevel",
+      ),
+    }),
+  ),
   added_tokens: fc.oneof(
-    fc.array(fc.record({ id: fc.oneof(fc.nat(50), hostileJsonValue), content: fc.oneof(fc.string({ maxLength: 5 }), hostileJsonValue), special: fc.boolean() }), { maxLength: 3 }),
+    fc.array(
+      fc.record({
+        id: fc.oneof(fc.nat(50), hostileJsonValue),
+        content: fc.oneof(fc.string({ maxLength: 5 }), hostileJsonValue),
+        special: fc.boolean(),
+      }),
+      { maxLength: 3 },
+    ),
     hostileJsonValue,
   ),
   padding: fc.oneof(fc.constant(null), fc.record({ pad_id: hostileJsonValue })),
@@ -530,12 +693,15 @@ const tokenizerSynth = fc.record({
 /** Hugging Face `tokenizer.json` given to `--tokenizer`. */
 export const tokenizerTarget: Target = {
   name: "tokenizer-json",
-  description: "HfTokenizer.fromJson / loadHfTokenizer / encode: mutated and made-up tokenizer.json",
+  description:
+    "HfTokenizer.fromJson / loadHfTokenizer / encode: mutated and made-up tokenizer.json",
   timeoutMs: 15_000,
   allocLimit: (bytes) => 64 * bytes + (64 << 20),
   async cases(ctx, seed, count) {
     const files = ctx.seeds.tokenizers;
-    const docs = await Promise.all(files.map(async (f) => JSON.parse(new TextDecoder().decode(await readSeed(f)))));
+    const docs = await Promise.all(
+      files.map(async (f) => JSON.parse(new TextDecoder().decode(await readSeed(f)))),
+    );
     const plans = draw(
       fc.record({
         kind: fc.constantFrom("json", "json", "bytes", "synth"),
@@ -552,7 +718,9 @@ export const tokenizerTarget: Target = {
       const valid = i < files.length;
       const p = plans[i];
       const k = (valid ? i : p.source) % files.length;
-      const bytes = valid ? await readSeed(files[k]) : p.kind === "json"
+      const bytes = valid
+        ? await readSeed(files[k])
+        : p.kind === "json"
         ? new TextEncoder().encode(applyJsonPlan(docs[k], p.jp))
         : p.kind === "bytes"
         ? applyBytePlan(await readSeed(files[k]), p.bp)
@@ -566,7 +734,14 @@ export const tokenizerTarget: Target = {
         } else {
           tok = HfTokenizer.fromJson(new TextDecoder().decode(bytes));
         }
-        for (const text of ["a red ball", "", "Ünïcödé 🎈 moves\tleft!!", "a red ball moves left ".repeat(40)]) {
+        for (
+          const text of [
+            "a red ball",
+            "",
+            "Ünïcödé 🎈 moves\tleft!!",
+            "a red ball moves left ".repeat(40),
+          ]
+        ) {
           const ids = tok.encode(text, { maxLength: 16 });
           expect(ids.length === 16 && ids.every((x) => x >= 0 && x < tok.vocabSize), "token ids");
         }

@@ -13,15 +13,22 @@ import { openEmbeddingsParquet, readEmbeddingsParquet } from "../../lib/io/parqu
 import {
   decodeSafetensors,
   dtypeItemsize,
-  openSafetensors,
   type NamedArray,
+  openSafetensors,
   type TensorSpec,
 } from "../../lib/io/safetensors.ts";
 import { truncateMetrics } from "../../lib/train/run_folder.ts";
-import { applyBytePlan, applyJsonPlan, bytePlan, draw, hostileJsonValue, jsonPlan } from "./_mutate.ts";
 import {
-  type CaseFactory,
+  applyBytePlan,
+  applyJsonPlan,
+  bytePlan,
+  draw,
+  hostileJsonValue,
+  jsonPlan,
+} from "./_mutate.ts";
+import {
   caseDir,
+  type CaseFactory,
   editSafetensorsHeader,
   expect,
   product,
@@ -31,12 +38,32 @@ import {
   type TargetContext,
 } from "./_target.ts";
 
-const DTYPE_NAMES = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"];
+const DTYPE_NAMES = [
+  "F64",
+  "F32",
+  "F16",
+  "BF16",
+  "I64",
+  "I32",
+  "I16",
+  "I8",
+  "U64",
+  "U32",
+  "U16",
+  "U8",
+  "BOOL",
+];
 
 function checkArrays(tensors: Record<string, NamedArray>): void {
   for (const [name, t] of Object.entries(tensors)) {
-    expect(t.data.length === product(t.shape), `tensor ${name}: ${t.data.length} values for shape [${t.shape}]`);
-    expect(t.data.byteLength === t.data.length * dtypeItemsize(t.dtype), `tensor ${name}: wrong byte length`);
+    expect(
+      t.data.length === product(t.shape),
+      `tensor ${name}: ${t.data.length} values for shape [${t.shape}]`,
+    );
+    expect(
+      t.data.byteLength === t.data.length * dtypeItemsize(t.dtype),
+      `tensor ${name}: wrong byte length`,
+    );
   }
 }
 
@@ -47,7 +74,10 @@ const synthHeader = fc.record({
     fc.oneof(
       fc.record(
         {
-          dtype: fc.oneof(fc.constantFrom(...DTYPE_NAMES), fc.constantFrom("F8", "f32", "", 5, null)),
+          dtype: fc.oneof(
+            fc.constantFrom(...DTYPE_NAMES),
+            fc.constantFrom("F8", "f32", "", 5, null),
+          ),
           shape: fc.oneof(
             fc.array(
               fc.oneof(
@@ -69,7 +99,17 @@ const synthHeader = fc.record({
     ),
     { maxKeys: 5 },
   ),
-  length: fc.constantFrom("exact", "exact", "exact", "plus", "minus", "huge", "u32", "zero", "file"),
+  length: fc.constantFrom(
+    "exact",
+    "exact",
+    "exact",
+    "plus",
+    "minus",
+    "huge",
+    "u32",
+    "zero",
+    "file",
+  ),
   data: fc.integer({ min: 0, max: 300 }),
   pad: fc.integer({ min: 0, max: 8 }),
 });
@@ -99,10 +139,11 @@ type SynthHeader = typeof synthHeader extends fc.Arbitrary<infer T> ? T : never;
 /** Safetensors in memory, from disk, by rows and against expected specs. */
 export const safetensorsTarget: Target = {
   name: "safetensors",
-  description: "decodeSafetensors / openSafetensors / readTensor(rows) / expect: mutated files and made-up headers",
+  description:
+    "decodeSafetensors / openSafetensors / readTensor(rows) / expect: mutated files and made-up headers",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 3 * bytes + (1 << 16),
-  async cases(ctx: TargetContext, seed: number, count: number): Promise<CaseFactory> {
+  cases(ctx: TargetContext, seed: number, count: number): CaseFactory {
     const files = ctx.seeds.safetensors;
     const plans = draw(
       fc.record({
@@ -121,7 +162,9 @@ export const safetensorsTarget: Target = {
       const p = plans[i];
       const file = files[(valid ? i : p.source) % files.length];
       const original = await readSeed(file);
-      const bytes = valid ? original : p.kind === "synth"
+      const bytes = valid
+        ? original
+        : p.kind === "synth"
         ? buildSynth(p.synth)
         : p.kind === "json"
         ? editSafetensorsHeader(original, (h) => applyJsonPlan(h, p.jp))
@@ -149,7 +192,9 @@ export const safetensorsTarget: Target = {
             const shape = f.header.tensors[name].shape;
             if (shape.length === 0) continue;
             const n = shape[0];
-            for (const rows of [[0, Math.min(1, n)], [Math.max(0, n - 1), n]] as [number, number][]) {
+            for (
+              const rows of [[0, Math.min(1, n)], [Math.max(0, n - 1), n]] as [number, number][]
+            ) {
               const t = await f.readTensor(name, { rows });
               expect(t.shape[0] === rows[1] - rows[0], `rows of ${name}`);
               checkArrays({ [name]: t });
@@ -167,12 +212,18 @@ export const safetensorsTarget: Target = {
 /** A made-up `.npy` header. */
 const synthNpy = fc.record({
   version: fc.constantFrom(1, 2, 3, 0, 9),
-  descr: fc.oneof(fc.constantFrom("<f4", "|u1", "<i8", ">f4", "<c8", "|O", "<U4", "|b1"), fc.string({ maxLength: 5 })),
+  descr: fc.oneof(
+    fc.constantFrom("<f4", "|u1", "<i8", ">f4", "<c8", "|O", "<U4", "|b1"),
+    fc.string({ maxLength: 5 }),
+  ),
   fortran: fc.constantFrom("False", "True", "0", "None"),
   shape: fc.oneof(
-    fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 2 ** 53, 2 ** 62, 99999999999)), {
-      maxLength: 4,
-    }).map((d) => d.length === 1 ? `(${d[0]},)` : `(${d.join(", ")})`),
+    fc.array(
+      fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 2 ** 53, 2 ** 62, 99999999999)),
+      {
+        maxLength: 4,
+      },
+    ).map((d) => d.length === 1 ? `(${d[0]},)` : `(${d.join(", ")})`),
     fc.constantFrom("[]", "None", "(1,", "((1,),)", "'x'"),
   ),
   extraKey: fc.boolean(),
@@ -203,10 +254,16 @@ export const npyTarget: Target = {
   description: "decodeNpy / readNpy: mutated files and made-up headers",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 3 * bytes + (1 << 16),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.npy;
     const plans = draw(
-      fc.record({ source: fc.nat(), synth: fc.boolean(), plan: bytePlan, npy: synthNpy, file: fc.boolean() }),
+      fc.record({
+        source: fc.nat(),
+        synth: fc.boolean(),
+        plan: bytePlan,
+        npy: synthNpy,
+        file: fc.boolean(),
+      }),
       seed,
       count,
     );
@@ -215,7 +272,11 @@ export const npyTarget: Target = {
       const p = plans[i];
       const file = files[(valid ? i : p.source) % files.length];
       const original = await readSeed(file);
-      const bytes = valid ? original : p.synth ? buildNpy(p.npy) : applyBytePlan(original, p.plan, 128);
+      const bytes = valid
+        ? original
+        : p.synth
+        ? buildNpy(p.npy)
+        : applyBytePlan(original, p.plan, 128);
       const run = async () => {
         let a;
         if (p.file) {
@@ -235,16 +296,25 @@ const jsonlLine = fc.oneof(
   fc.json({ maxDepth: 2 }),
   fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('{"step": 3, "loss": 1', "", "   ", '{"step": "x"}', '{"step": 1e999}', "\r", "null"),
+  fc.constantFrom(
+    '{"step": 3, "loss": 1',
+    "",
+    "   ",
+    '{"step": "x"}',
+    '{"step": 1e999}',
+    "\r",
+    "null",
+  ),
 );
 
 /** JSON Lines reading and the resume-time truncation of `metrics.jsonl`. */
 export const jsonlTarget: Target = {
   name: "jsonl",
-  description: "readJsonl (strict and tolerant) / truncateMetrics: mutated metrics and made-up lines",
+  description:
+    "readJsonl (strict and tolerant) / truncateMetrics: mutated metrics and made-up lines",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 8 * bytes + (1 << 20),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.jsonl;
     const plans = draw(
       fc.record({
@@ -262,7 +332,9 @@ export const jsonlTarget: Target = {
       const valid = i < files.length;
       const p = plans[i];
       const original = await readSeed(files[0]);
-      const bytes = valid ? original : p.synth
+      const bytes = valid
+        ? original
+        : p.synth
         ? new TextEncoder().encode(p.lines.join(p.crlf ? "\r\n" : "\n"))
         : applyBytePlan(original, p.plan);
       const mode = valid ? "strict" : p.mode;
@@ -293,7 +365,7 @@ export const parquetTarget: Target = {
   description: "readEmbeddingsParquet / openEmbeddingsParquet().read(range): mutated files",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 64 * bytes + (1 << 20),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.parquet;
     const plans = draw(
       fc.record({

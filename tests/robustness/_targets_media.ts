@@ -16,21 +16,34 @@ import { decodeWav } from "../../lib/data/wav.ts";
 import { applyBytePlan, bytePlan, draw, fraction, INTERESTING_INTS } from "./_mutate.ts";
 import { caseDir, expect, readSeed, type Target } from "./_target.ts";
 
-function checkChannels(a: { sampleRate: number; channels: Float32Array[] }, maxSamples = Infinity): void {
+function checkChannels(
+  a: { sampleRate: number; channels: Float32Array[] },
+  maxSamples = Infinity,
+): void {
   expect(a.sampleRate > 0 && Number.isFinite(a.sampleRate), `sample rate ${a.sampleRate}`);
   expect(a.channels.length >= 1, "no channels");
   const n = a.channels[0].length;
   expect(a.channels.every((c) => c.length === n), "channels differ in length");
   expect(n <= maxSamples, `${n} samples, more than asked for (${maxSamples})`);
+  expect(a.channels.every((c) => c.every(Number.isFinite)), "non-finite sample");
 }
 
 /** A made-up RIFF file: chunks with ids and sizes that may lie. */
 const riffPlan = fc.record({
-  riffSize: fc.oneof(fc.constant(-1), fc.constantFrom(...INTERESTING_INTS.filter((v) => v < 2n ** 32n)).map(Number)),
+  riffSize: fc.oneof(
+    fc.constant(-1),
+    fc.constantFrom(...INTERESTING_INTS.filter((v) => v < 2n ** 32n)).map(Number),
+  ),
   chunks: fc.array(
     fc.record({
-      id: fc.oneof(fc.constantFrom("fmt ", "data", "LIST", "fact", "JUNK", "data"), fc.string({ minLength: 4, maxLength: 4 })),
-      size: fc.oneof(fc.constant(-1), fc.constantFrom(0, 1, 16, 18, 40, 0x7fffffff, 0xffffffff, 0xfffffffe)),
+      id: fc.oneof(
+        fc.constantFrom("fmt ", "data", "LIST", "fact", "JUNK", "data"),
+        fc.string({ minLength: 4, maxLength: 4 }),
+      ),
+      size: fc.oneof(
+        fc.constant(-1),
+        fc.constantFrom(0, 1, 16, 18, 40, 0x7fffffff, 0xffffffff, 0xfffffffe),
+      ),
       body: fc.uint8Array({ maxLength: 64 }),
       fmt: fc.record({
         tag: fc.constantFrom(1, 3, 0xfffe, 2, 6, 0),
@@ -63,7 +76,10 @@ function buildRiff(p: typeof riffPlan extends fc.Arbitrary<infer T> ? T : never)
         ...c.body,
       ]
       : [...c.body];
-    parts.push(...Array.from({ length: 4 }, (_, k) => c.id.charCodeAt(k) & 0xff), ...le(c.size < 0 ? body.length : c.size, 4));
+    parts.push(
+      ...Array.from({ length: 4 }, (_, k) => c.id.charCodeAt(k) & 0xff),
+      ...le(c.size < 0 ? body.length : c.size, 4),
+    );
     parts.push(...body);
     if (body.length & 1 && c.size < 0) parts.push(0);
   }
@@ -77,10 +93,16 @@ export const wavTarget: Target = {
   description: "decodeWav (strict and lenient): mutated WAV files and made-up RIFF chunk lists",
   timeoutMs: 10_000,
   allocLimit: (bytes) => 8 * bytes + (1 << 16),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.audio.filter((f) => f.endsWith(".wav"));
     const plans = draw(
-      fc.record({ source: fc.nat(), synth: fc.boolean(), bp: bytePlan, riff: riffPlan, strict: fc.boolean() }),
+      fc.record({
+        source: fc.nat(),
+        synth: fc.boolean(),
+        bp: bytePlan,
+        riff: riffPlan,
+        strict: fc.boolean(),
+      }),
       seed,
       count,
     );
@@ -88,13 +110,19 @@ export const wavTarget: Target = {
       const valid = i < files.length;
       const p = plans[i];
       const file = files[(valid ? i : p.source) % files.length];
-      const bytes = valid ? await readSeed(file) : p.synth ? buildRiff(p.riff) : applyBytePlan(await readSeed(file), p.bp, 80);
+      const bytes = valid
+        ? await readSeed(file)
+        : p.synth
+        ? buildRiff(p.riff)
+        : applyBytePlan(await readSeed(file), p.bp, 80);
       const run = () => {
         try {
           checkChannels(decodeWav(bytes, { strict: valid || p.strict }));
         } catch (e) {
           // a μ-law seed is a valid file of a codec the reader does not take
-          if (valid && file.endsWith("mulaw.wav") && /unsupported/.test((e as Error).message)) return Promise.resolve();
+          if (valid && file.endsWith("mulaw.wav") && /unsupported/.test((e as Error).message)) {
+            return Promise.resolve();
+          }
           throw e;
         }
         return Promise.resolve();
@@ -112,7 +140,7 @@ export const audioTarget: Target = {
     "decodeAudioBytes (WAV/FLAC/MP3/Ogg Vorbis/Opus, strict or lenient, bounded or not) and loadAudioWindow: mutated and truncated files",
   timeoutMs: 30_000,
   allocLimit: (bytes) => 1024 * bytes + (64 << 20),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.audio;
     const plans = draw(
       fc.record({
@@ -144,16 +172,27 @@ export const audioTarget: Target = {
           const target = path.join(dir, `x${path.extname(file)}`);
           await Deno.writeFile(target, bytes);
           const start = valid ? 0 : p.start;
-          const w = await loadAudioWindow(target, { sampleRate: 8000, start, seconds: 0.25, timeoutMs: 20_000 });
+          const w = await loadAudioWindow(target, {
+            sampleRate: 8000,
+            start,
+            seconds: 0.25,
+            timeoutMs: 20_000,
+          });
           expect(w.samples.length === 2000, "window length");
           expect(w.validSamples >= 0 && w.validSamples <= 2000, "valid samples");
           expect(w.samples.every(Number.isFinite), "non-finite sample");
           return;
         }
         const a = await decodeAudioBytes(bytes, { maxSeconds: p.maxSeconds, strict: p.strict });
-        checkChannels(a, p.maxSeconds === undefined ? Infinity : Math.ceil(p.maxSeconds * a.sampleRate) + 1);
+        checkChannels(
+          a,
+          p.maxSeconds === undefined ? Infinity : Math.ceil(p.maxSeconds * a.sampleRate) + 1,
+        );
       };
-      return { testCase: { input: `${path.basename(file)} ${valid ? "valid" : kind}`, run, valid }, bytes: bytes.length };
+      return {
+        testCase: { input: `${path.basename(file)} ${valid ? "valid" : kind}`, run, valid },
+        bytes: bytes.length,
+      };
     };
   },
 };
@@ -165,12 +204,20 @@ export const videoTarget: Target = {
     "decodeVideoClip / probeMedia through ffmpeg: mutated, truncated, zero-length and misnamed containers",
   timeoutMs: 40_000,
   allocLimit: (bytes) => 16 * bytes + (64 << 20),
-  async cases(ctx, seed, count) {
+  cases(ctx, seed, count) {
     const files = ctx.seeds.video;
     const plans = draw(
       fc.record({
         source: fc.nat(),
-        kind: fc.constantFrom("bytes", "bytes", "truncate", "truncate", "empty", "rename", "garbage"),
+        kind: fc.constantFrom(
+          "bytes",
+          "bytes",
+          "truncate",
+          "truncate",
+          "empty",
+          "rename",
+          "garbage",
+        ),
         bp: bytePlan,
         cut: fraction,
         ext: fc.constantFrom(".avi", ".wav", ".txt", ".mp4", ".mkv", ""),
@@ -196,14 +243,21 @@ export const videoTarget: Target = {
         : kind === "garbage"
         ? p.garbage
         : applyBytePlan(original, p.bp, 1024);
-      const ext = kind === "valid" ? path.extname(file) : kind === "rename" ? p.ext : path.extname(file);
+      const ext = kind === "valid"
+        ? path.extname(file)
+        : kind === "rename"
+        ? p.ext
+        : path.extname(file);
       const run = async () => {
         const dir = await caseDir(ctx);
         const target = path.join(dir, `-clip${ext}`); // a name that looks like an ffmpeg option
         await Deno.writeFile(target, bytes);
         if (p.probe && !valid) {
           const info = await probeMedia(target, { timeoutMs: 30_000 });
-          expect(typeof info.hasVideo === "boolean" && typeof info.hasAudio === "boolean", "probe result");
+          expect(
+            typeof info.hasVideo === "boolean" && typeof info.hasAudio === "boolean",
+            "probe result",
+          );
           return;
         }
         const clip = await decodeVideoClip(target, {
@@ -217,7 +271,16 @@ export const videoTarget: Target = {
         expect(clip.validFrames >= 0 && clip.validFrames <= 4, "valid frames");
         if (valid) expect(clip.validFrames >= 1, "a valid clip decoded no frame");
       };
-      return { testCase: { input: `${path.basename(file)} ${kind}${kind === "rename" ? ` as ${ext || "(none)"}` : ""}`, run, valid }, bytes: bytes.length };
+      return {
+        testCase: {
+          input: `${path.basename(file)} ${kind}${
+            kind === "rename" ? ` as ${ext || "(none)"}` : ""
+          }`,
+          run,
+          valid,
+        },
+        bytes: bytes.length,
+      };
     };
   },
 };

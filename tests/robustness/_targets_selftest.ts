@@ -2,7 +2,8 @@
  * A target of deliberately broken "readers", one per kind of failure the
  * harness must catch: an engine error, an allocation sized by the input, an
  * allocation refused and then hidden behind a clean error, a wrong result, a
- * synchronous hang, an unhandled rejection, and a valid input rejected. The
+ * synchronous hang, an unhandled rejection, a valid input rejected, and a
+ * process that dies. The
  * suite's own test runs it to prove that the harness can fail.
  *
  * @module
@@ -22,6 +23,8 @@ export const SELFTEST_EXPECTED = [
   "ok, then an unhandled rejection",
   "ok (after the worker was restarted)",
   "crash: valid input rejected",
+  "crash: the process died (as on an abort in native code)",
+  "ok (after the process was replaced)",
 ] as const;
 
 /** The self-test target (not part of the suite's runs). */
@@ -60,6 +63,8 @@ export const selftestTarget: Target = {
         },
         () => Promise.resolve(),
         () => Promise.reject(new FormatError("valid file refused")),
+        () => Deno.exit(134),
+        () => Promise.resolve(),
       ];
       return Promise.resolve({
         testCase: { input: SELFTEST_EXPECTED[i], run: cases[i], valid: i === 9 },

@@ -23,7 +23,14 @@ import {
 } from "../../lib/train/checkpoint.ts";
 import { Adam } from "../../lib/train/optimizer.ts";
 import { applyBytePlan, applyJsonPlan, bytePlan, draw, jsonPlan } from "./_mutate.ts";
-import { caseDir, editSafetensorsHeader, expect, readSeed, safetensorsHot, type Target } from "./_target.ts";
+import {
+  caseDir,
+  editSafetensorsHeader,
+  expect,
+  readSeed,
+  safetensorsHot,
+  type Target,
+} from "./_target.ts";
 
 const FILES = ["model.safetensors", "optimizer.safetensors", "state.json"] as const;
 
@@ -35,7 +42,10 @@ async function tinyModel(config: VattConfig) {
   if (!model) {
     await tf.setBackend("cpu");
     const m = VattModel.create(config);
-    model = { model: m, optimizer: new Adam(m.trainableWeights(), { decayable: (n) => n.endsWith("/kernel") }) };
+    model = {
+      model: m,
+      optimizer: new Adam(m.trainableWeights(), { decayable: (n) => n.endsWith("/kernel") }),
+    };
   }
   return model;
 }
@@ -49,9 +59,13 @@ export const checkpointTarget: Target = {
   allocLimit: (bytes) => 3 * bytes + (8 << 20),
   async cases(ctx, seed, count) {
     const seedRun = ctx.seeds.run;
-    const config = JSON.parse(new TextDecoder().decode(await readSeed(path.join(seedRun, "config.json"))));
+    const config = JSON.parse(
+      new TextDecoder().decode(await readSeed(path.join(seedRun, "config.json"))),
+    );
     const name = path.basename(ctx.seeds.checkpoint);
-    const originals = await Promise.all(FILES.map((f) => readSeed(path.join(ctx.seeds.checkpoint, f))));
+    const originals = await Promise.all(
+      FILES.map((f) => readSeed(path.join(ctx.seeds.checkpoint, f))),
+    );
     const total = originals.reduce((s, b) => s + b.length, 0);
     const plans = draw(
       fc.record({
@@ -73,15 +87,24 @@ export const checkpointTarget: Target = {
         const dir = path.join(await caseDir(ctx), "run");
         const ckpt = path.join(dir, "checkpoints", name);
         await Deno.mkdir(ckpt, { recursive: true });
-        await Deno.writeFile(path.join(dir, "config.json"), await readSeed(path.join(seedRun, "config.json")));
+        await Deno.writeFile(
+          path.join(dir, "config.json"),
+          await readSeed(path.join(seedRun, "config.json")),
+        );
         for (const [k, f] of FILES.entries()) {
           let bytes = originals[k];
           if (f === file && kind === "missing") continue;
           if (f === file && kind === "bytes") {
-            bytes = applyBytePlan(bytes, p.bp, f === "state.json" ? bytes.length : safetensorsHot(bytes));
+            bytes = applyBytePlan(
+              bytes,
+              p.bp,
+              f === "state.json" ? bytes.length : safetensorsHot(bytes),
+            );
           } else if (f === file && kind === "header") {
             bytes = f === "state.json"
-              ? new TextEncoder().encode(applyJsonPlan(JSON.parse(new TextDecoder().decode(bytes)), p.jp))
+              ? new TextEncoder().encode(
+                applyJsonPlan(JSON.parse(new TextDecoder().decode(bytes)), p.jp),
+              )
               : editSafetensorsHeader(bytes, (h) => applyJsonPlan(h, p.jp));
           }
           await Deno.writeFile(path.join(ckpt, f), bytes);

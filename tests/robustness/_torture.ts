@@ -99,7 +99,9 @@ async function checkPretrainFolder(
     const m = /^step-(\d{7,})$/.exec(name);
     if (!m) {
       if (!name.startsWith(".")) note(`unexpected entry checkpoints/${name}`);
-      if (options.final && name.startsWith(".")) note(`temporary entry checkpoints/${name} left at the end`);
+      if (options.final && name.startsWith(".")) {
+        note(`temporary entry checkpoints/${name} left at the end`);
+      }
       continue;
     }
     const step = Number(m[1]);
@@ -108,7 +110,9 @@ async function checkPretrainFolder(
     try {
       for (const f of CHECKPOINT_FILES) {
         const sha = await sha256File(path.join(dir, f));
-        if (!want || want[f] !== sha) note(`checkpoints/${name}/${f} differs from the uninterrupted run`);
+        if (!want || want[f] !== sha) {
+          note(`checkpoints/${name}/${f} differs from the uninterrupted run`);
+        }
       }
       await readSafetensors(path.join(dir, "model.safetensors"));
       await readSafetensors(path.join(dir, "optimizer.safetensors"));
@@ -155,7 +159,10 @@ async function checkPretrainFolder(
  * console.assert(report.problems.length === 0);
  * ```
  */
-export async function torturePretrain(ref: References, options: TortureOptions): Promise<TortureReport> {
+export async function torturePretrain(
+  ref: References,
+  options: TortureOptions,
+): Promise<TortureReport> {
   const started = performance.now();
   const log = options.log ?? (() => {});
   const steps = ref.steps;
@@ -171,7 +178,10 @@ export async function torturePretrain(ref: References, options: TortureOptions):
     problems: [],
     ms: 0,
   };
-  const args = (out: string, extra: string[]) => [...pretrainArgs(seeds.data, out, { steps, keep: 2 }), ...extra];
+  const args = (
+    out: string,
+    extra: string[],
+  ) => [...pretrainArgs(seeds.data, out, { steps, keep: 2 }), ...extra];
   try {
     while (report.kills < options.kills) {
       report.rounds++;
@@ -180,23 +190,34 @@ export async function torturePretrain(ref: References, options: TortureOptions):
       let first = true;
       while (true) {
         const extra = first ? [] : newest >= 0 ? ["--resume"] : ["--force"];
-        const remaining = ref.pretrainStartupMs + (steps - Math.max(newest, 0)) * ref.pretrainStepMs;
-        const killAfterMs = report.kills < options.kills ? Math.floor(rng.nextFloat() * remaining) : undefined;
+        const remaining = ref.pretrainStartupMs +
+          (steps - Math.max(newest, 0)) * ref.pretrainStepMs;
+        const killAfterMs = report.kills < options.kills
+          ? Math.floor(rng.nextFloat() * remaining)
+          : undefined;
         const r = await runVatt(args(out, extra), { killAfterMs });
         const resumed = /resuming at step (\d+)/.exec(r.stderr);
         if (!first) report.restarts++;
         if (extra[0] === "--resume") {
           if (resumed && Number(resumed[1]) !== newest) {
-            report.problems.push(`a restart resumed at step ${resumed[1]}, the newest checkpoint was ${newest}`);
+            report.problems.push(
+              `a restart resumed at step ${resumed[1]}, the newest checkpoint was ${newest}`,
+            );
           }
-          if (!resumed && !r.killed) report.problems.push(`a --resume run did not resume: ${lastLine(r.stderr)}`);
+          if (!resumed && !r.killed) {
+            report.problems.push(`a --resume run did not resume: ${lastLine(r.stderr)}`);
+          }
         }
         first = false;
         if (r.killed) {
           report.kills++;
           newest = await checkPretrainFolder(out, ref, report.problems, { final: false, steps });
           report.checks++;
-          log(`pretrain: killed after ${(killAfterMs! / 1000).toFixed(2)} s; newest checkpoint ${newest}`);
+          log(
+            `pretrain: killed after ${
+              (killAfterMs! / 1000).toFixed(2)
+            } s; newest checkpoint ${newest}`,
+          );
           continue;
         }
         if (r.code !== 0) {
@@ -205,12 +226,16 @@ export async function torturePretrain(ref: References, options: TortureOptions):
         }
         await checkPretrainFolder(out, ref, report.problems, { final: true, steps });
         report.checks++;
-        const final = (await listNames(path.join(out, "checkpoints"))).filter((n) => !n.startsWith("."));
+        const final = (await listNames(path.join(out, "checkpoints"))).filter((n) =>
+          !n.startsWith(".")
+        );
         const expected = [...ref.checkpoints.keys()].sort((a, b) => a - b).slice(-2).map((s) =>
           `step-${String(s).padStart(7, "0")}`
         );
         if (final.join() !== expected.join()) {
-          report.problems.push(`final checkpoints ${final.join(", ")}, expected ${expected.join(", ")}`);
+          report.problems.push(
+            `final checkpoints ${final.join(", ")}, expected ${expected.join(", ")}`,
+          );
         }
         log(`pretrain: round ${report.rounds} complete, identical to the uninterrupted run`);
         break;
@@ -276,7 +301,10 @@ async function checkTokenizeFolder(
  * console.assert(report.problems.length === 0);
  * ```
  */
-export async function tortureTokenize(ref: References, options: TortureOptions): Promise<TortureReport> {
+export async function tortureTokenize(
+  ref: References,
+  options: TortureOptions,
+): Promise<TortureReport> {
   const started = performance.now();
   const log = options.log ?? (() => {});
   const seeds = await robustnessSeeds();
@@ -300,7 +328,9 @@ export async function tortureTokenize(ref: References, options: TortureOptions):
       let first = true;
       while (true) {
         const remaining = ref.tokenizeStartupMs + (total - shards) * ref.tokenizeShardMs;
-        const killAfterMs = report.kills < options.kills ? Math.floor(rng.nextFloat() * remaining) : undefined;
+        const killAfterMs = report.kills < options.kills
+          ? Math.floor(rng.nextFloat() * remaining)
+          : undefined;
         const r = await runVatt(tokenizeArgs(seeds.manifests[0], out), { killAfterMs });
         if (!first) report.restarts++;
         if (!first && r.code === 0 && shards > 0) {
@@ -312,9 +342,15 @@ export async function tortureTokenize(ref: References, options: TortureOptions):
         first = false;
         if (r.killed) {
           report.kills++;
-          shards = await checkTokenizeFolder(out, ref.tokenizeFiles, report.problems, { final: false });
+          shards = await checkTokenizeFolder(out, ref.tokenizeFiles, report.problems, {
+            final: false,
+          });
           report.checks++;
-          log(`tokenize: killed after ${(killAfterMs! / 1000).toFixed(2)} s; ${shards} complete shards`);
+          log(
+            `tokenize: killed after ${
+              (killAfterMs! / 1000).toFixed(2)
+            } s; ${shards} complete shards`,
+          );
           continue;
         }
         if (r.code !== 0) {
@@ -353,7 +389,9 @@ export async function tortureCheckpointPrune(options: { files?: number } = {}): 
   try {
     const old = path.join(dir, "step-0000001");
     await Deno.mkdir(old);
-    for (let i = 0; i < files; i++) await Deno.writeFile(path.join(old, `f${i}`), new Uint8Array(1));
+    for (let i = 0; i < files; i++) {
+      await Deno.writeFile(path.join(old, `f${i}`), new Uint8Array(1));
+    }
     for (const s of ["step-0000002", "step-0000003"]) await Deno.mkdir(path.join(dir, s));
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("./_prune_child.ts", import.meta.url).pathname, dir],
@@ -377,7 +415,9 @@ export async function tortureCheckpointPrune(options: { files?: number } = {}): 
     const listed = (await listNames(dir)).filter((n) => !n.startsWith("."));
     if (listed.includes("step-0000001")) {
       const left = (await listNames(old)).length;
-      if (left !== files) problems.push(`step-0000001 is still listed with ${left} of its ${files} files`);
+      if (left !== files) {
+        problems.push(`step-0000001 is still listed with ${left} of its ${files} files`);
+      }
     }
     if (!listed.includes("step-0000002") || !listed.includes("step-0000003")) {
       problems.push(`the newest checkpoints were touched: ${listed.join(", ")}`);

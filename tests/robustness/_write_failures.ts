@@ -21,7 +21,13 @@ import { readSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256File } from "../../lib/io/sha256.ts";
 import { readTrainState } from "../../lib/train/checkpoint.ts";
 import { type CliRun, lastLine, MAIN, runVatt } from "./_cli.ts";
-import { CHECKPOINT_FILES, metricKey, pretrainArgs, type References, tokenizeArgs } from "./_references.ts";
+import {
+  CHECKPOINT_FILES,
+  metricKey,
+  pretrainArgs,
+  type References,
+  tokenizeArgs,
+} from "./_references.ts";
 import { REPO, robustnessSeeds } from "./_seeds.ts";
 
 /** What one scenario saw. */
@@ -48,7 +54,12 @@ export interface DiskFullOptions {
 export async function canUnshare(): Promise<boolean> {
   try {
     const out = await new Deno.Command("unshare", {
-      args: ["-Urm", "sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d && rmdir $d"],
+      args: [
+        "-Urm",
+        "sh",
+        "-c",
+        "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d && rmdir $d",
+      ],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -67,7 +78,12 @@ function quote(s: string): string {
  * (in a private mount namespace); the folder is copied to `copyTo` after the
  * run, since the tmpfs vanishes with the namespace.
  */
-async function runOnSmallDisk(args: string[], out: string, copyTo: string, bytes: number): Promise<CliRun> {
+async function runOnSmallDisk(
+  args: string[],
+  out: string,
+  copyTo: string,
+  bytes: number,
+): Promise<CliRun> {
   await Deno.mkdir(out, { recursive: true });
   const deno = [Deno.execPath(), "run", "-A", MAIN, ...args].map(quote).join(" ");
   const script = [
@@ -79,7 +95,11 @@ async function runOnSmallDisk(args: string[], out: string, copyTo: string, bytes
     "exit $code",
   ].join("\n");
   const t0 = performance.now();
-  const r = await new Deno.Command("unshare", { args: ["-Urm", "sh", "-c", script], stdout: "piped", stderr: "piped" })
+  const r = await new Deno.Command("unshare", {
+    args: ["-Urm", "sh", "-c", script],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   return {
     code: r.code,
@@ -95,9 +115,12 @@ async function runOnSmallDisk(args: string[], out: string, copyTo: string, bytes
 async function runWithFileLimit(args: string[], bytes: number): Promise<CliRun> {
   const deno = [Deno.execPath(), "run", "-A", MAIN, ...args].map(quote).join(" ");
   // POSIX sh counts ulimit -f in 512-byte blocks; SIGXFSZ would kill the process instead.
-  const script = `trap '' XFSZ\nulimit -f ${Math.floor(bytes / 512)}\ncd ${quote(REPO)}\nexec ${deno}`;
+  const script = `trap '' XFSZ\nulimit -f ${Math.floor(bytes / 512)}\ncd ${
+    quote(REPO)
+  }\nexec ${deno}`;
   const t0 = performance.now();
-  const r = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped", stderr: "piped" })
+    .output();
   return {
     code: r.code,
     signal: r.signal,
@@ -142,15 +165,25 @@ async function runUntil(args: string[], file: string): Promise<CliRun> {
 /** Checks that the failing run stopped cleanly: exit 1 and one `vatt: …` line naming the cause. */
 function checkFailure(r: CliRun, cause: RegExp, problems: string[]): string {
   const message = lastLine(r.stderr);
-  if (r.code !== 1) problems.push(`the failing run exited with ${r.code ?? r.signal}, expected 1: ${message}`);
-  if (!message.startsWith("vatt: ")) problems.push(`no one-line "vatt: …" message at the end: ${message}`);
-  if (!cause.test(message)) problems.push(`the message does not name the cause (${cause}): ${message}`);
+  if (r.code !== 1) {
+    problems.push(`the failing run exited with ${r.code ?? r.signal}, expected 1: ${message}`);
+  }
+  if (!message.startsWith("vatt: ")) {
+    problems.push(`no one-line "vatt: …" message at the end: ${message}`);
+  }
+  if (!cause.test(message)) {
+    problems.push(`the message does not name the cause (${cause}): ${message}`);
+  }
   if (/\n\s+at /.test(r.stderr)) problems.push("a stack trace was printed");
   return message;
 }
 
 /** Checks every checkpoint of `run` against the reference; returns how many there are. */
-async function checkCheckpoints(run: string, refs: References, problems: string[]): Promise<number> {
+async function checkCheckpoints(
+  run: string,
+  refs: References,
+  problems: string[],
+): Promise<number> {
   let n = 0;
   for await (const e of Deno.readDir(path.join(run, "checkpoints"))) {
     if (e.name.startsWith(".")) {
@@ -180,7 +213,10 @@ async function checkCheckpoints(run: string, refs: References, problems: string[
 /** Resumes `run` with full permissions and compares the end with the reference. */
 async function resumeAndCompare(run: string, refs: References, problems: string[]): Promise<void> {
   const seeds = await robustnessSeeds();
-  const r = await runVatt([...pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }), "--resume"]);
+  const r = await runVatt([
+    ...pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }),
+    "--resume",
+  ]);
   if (r.code !== 0) {
     problems.push(`--resume after the failure failed: ${lastLine(r.stderr)}`);
     return;
@@ -193,7 +229,9 @@ async function resumeAndCompare(run: string, refs: References, problems: string[
     }
   }
   const lines = (await Deno.readTextFile(path.join(run, "metrics.jsonl"))).trim().split("\n");
-  if (lines.length !== refs.steps || lines.some((l, i) => metricKey(l) !== refs.metrics.get(i + 1))) {
+  if (
+    lines.length !== refs.steps || lines.some((l, i) => metricKey(l) !== refs.metrics.get(i + 1))
+  ) {
     problems.push("after --resume, metrics.jsonl differs from the uninterrupted run");
   }
 }
@@ -223,15 +261,30 @@ export async function diskFullPretrain(
   let method: string;
   if (options.method === "tmpfs" || (options.method === undefined && await canUnshare())) {
     method = `tmpfs of ${room} bytes (unshare -Urm): ENOSPC`;
-    r = await runOnSmallDisk(pretrainArgs(seeds.data, path.join(root, "mnt"), { steps: refs.steps, keep: 2 }), path.join(root, "mnt"), run, room);
+    r = await runOnSmallDisk(
+      pretrainArgs(seeds.data, path.join(root, "mnt"), { steps: refs.steps, keep: 2 }),
+      path.join(root, "mnt"),
+      run,
+      room,
+    );
     if (r.code === 90) problems.push("could not mount the tmpfs");
   } else {
     // The first checkpoints are written normally; the resumed run then cannot write a checkpoint file.
     method = `ulimit -f below one checkpoint file: EFBIG`;
-    await runUntil(pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }), path.join(run, "checkpoints", "step-0000002"));
-    r = await runWithFileLimit([...pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }), "--resume"], 1 << 20);
+    await runUntil(
+      pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }),
+      path.join(run, "checkpoints", "step-0000002"),
+    );
+    r = await runWithFileLimit([
+      ...pretrainArgs(seeds.data, run, { steps: refs.steps, keep: 2 }),
+      "--resume",
+    ], 1 << 20);
   }
-  const message = checkFailure(r, /cannot write the checkpoint of step \d+: .*(space|too large).*; the last complete checkpoint .* is kept/i, problems);
+  const message = checkFailure(
+    r,
+    /cannot write the checkpoint of step \d+: .*(space|too large).*; the last complete checkpoint .* is kept/i,
+    problems,
+  );
   const kept = await checkCheckpoints(run, refs, problems);
   await resumeAndCompare(run, refs, problems);
   return { name: "pretrain, disk full", method, message, kept, problems };
@@ -241,7 +294,10 @@ export async function diskFullPretrain(
  * Pretraining that loses write permission on its checkpoints folder after
  * the first checkpoints: the next checkpoint cannot be written.
  */
-export async function permissionLostPretrain(root: string, refs: References): Promise<WriteFailureReport> {
+export async function permissionLostPretrain(
+  root: string,
+  refs: References,
+): Promise<WriteFailureReport> {
   const seeds = await robustnessSeeds();
   const problems: string[] = [];
   const run = path.join(root, "noperm-run");
@@ -259,10 +315,20 @@ export async function permissionLostPretrain(root: string, refs: References): Pr
       "--no-prompt",
     ],
   });
-  const message = checkFailure(r, /cannot write the checkpoint of step \d+: .*write access.*; the last complete checkpoint .* is kept/i, problems);
+  const message = checkFailure(
+    r,
+    /cannot write the checkpoint of step \d+: .*write access.*; the last complete checkpoint .* is kept/i,
+    problems,
+  );
   const kept = await checkCheckpoints(run, refs, problems);
   await resumeAndCompare(run, refs, problems);
-  return { name: "pretrain, permission lost", method: "--deny-write on checkpoints/", message, kept, problems };
+  return {
+    name: "pretrain, permission lost",
+    method: "--deny-write on checkpoints/",
+    message,
+    kept,
+    problems,
+  };
 }
 
 async function checkShards(out: string, refs: References, problems: string[]): Promise<number> {
@@ -304,26 +370,44 @@ export async function diskFullTokenize(
   const seeds = await robustnessSeeds();
   const problems: string[] = [];
   const out = path.join(root, "diskfull-data");
-  const shard = (await Deno.stat(path.join(refs.tokenize, "shard-00000-of-00008.safetensors"))).size;
+  const shard =
+    (await Deno.stat(path.join(refs.tokenize, "shard-00000-of-00008.safetensors"))).size;
   let r: CliRun;
   let method: string;
   if (options.method === "tmpfs" || (options.method === undefined && await canUnshare())) {
     // tmpfs counts whole pages: room for the small files and about three shards.
     const room = Math.ceil((3.5 * shard + 4 * 4096) / 4096) * 4096;
     method = `tmpfs of ${room} bytes (unshare -Urm): ENOSPC`;
-    r = await runOnSmallDisk(tokenizeArgs(seeds.manifests[0], path.join(root, "mnt-data")), path.join(root, "mnt-data"), out, room);
+    r = await runOnSmallDisk(
+      tokenizeArgs(seeds.manifests[0], path.join(root, "mnt-data")),
+      path.join(root, "mnt-data"),
+      out,
+      room,
+    );
   } else {
+    // The first shards are written normally; the re-run then cannot write the next one.
     method = "ulimit -f below one shard: EFBIG";
+    await runUntil(
+      tokenizeArgs(seeds.manifests[0], out),
+      path.join(out, "shard-00002-of-00008.safetensors"),
+    );
     r = await runWithFileLimit(tokenizeArgs(seeds.manifests[0], out), Math.floor(shard / 2));
   }
-  const message = checkFailure(r, /cannot write shard-\d+-of-\d+\.safetensors: .*(space|too large).*complete shards are kept/i, problems);
+  const message = checkFailure(
+    r,
+    /cannot write shard-\d+-of-\d+\.safetensors: .*(space|too large).*complete shards are kept/i,
+    problems,
+  );
   const kept = await checkShards(out, refs, problems);
   await rerunTokenize(out, refs, problems);
   return { name: "tokenize, disk full", method, message, kept, problems };
 }
 
 /** Tokenizing that cannot write one of its shards (permission refused on that path). */
-export async function permissionLostTokenize(root: string, refs: References): Promise<WriteFailureReport> {
+export async function permissionLostTokenize(
+  root: string,
+  refs: References,
+): Promise<WriteFailureReport> {
   const seeds = await robustnessSeeds();
   const problems: string[] = [];
   const out = path.join(root, "noperm-data");
@@ -339,17 +423,29 @@ export async function permissionLostTokenize(root: string, refs: References): Pr
       "--no-prompt",
     ],
   });
-  const message = checkFailure(r, /cannot write shard-00003-of-00008\.safetensors: .*write access.*complete shards are kept/i, problems);
+  const message = checkFailure(
+    r,
+    /cannot write shard-00003-of-00008\.safetensors: .*write access.*complete shards are kept/i,
+    problems,
+  );
   const kept = await checkShards(out, refs, problems);
   if (kept !== 3) problems.push(`${kept} shards kept, expected the 3 before the refused one`);
   await rerunTokenize(out, refs, problems);
-  return { name: "tokenize, permission lost", method: "--deny-write on one shard's path", message, kept, problems };
+  return {
+    name: "tokenize, permission lost",
+    method: "--deny-write on one shard's path",
+    message,
+    kept,
+    problems,
+  };
 }
 
 /** One line per scenario. */
 export function formatWriteFailures(reports: WriteFailureReport[]): string {
   return reports.map((r) =>
-    `write failure ${r.name} (${r.method}): ${r.problems.length === 0 ? "ok" : "FAILED"}, ${r.kept} kept; ` +
+    `write failure ${r.name} (${r.method}): ${
+      r.problems.length === 0 ? "ok" : "FAILED"
+    }, ${r.kept} kept; ` +
     `message: ${r.message}` + r.problems.map((p) => `\n  PROBLEM ${p}`).join("")
   ).join("\n");
 }

@@ -37,17 +37,22 @@ Deno.test("byte and JSON mutation plans are reproducible from their seed", () =>
   assert.deepEqual(doc, { a: [1, 2, { b: "c" }], d: { e: 5 } }); // the original is untouched
 });
 
-Deno.test("the fuzz harness reports engine errors, untrusted allocations (even hidden), wrong results, hangs and unhandled rejections", async () => {
+Deno.test("the fuzz harness reports engine errors, untrusted allocations (even hidden), wrong results, hangs, unhandled rejections and dead processes", async () => {
   const report = await runFuzzInSubprocess({ level: "ci", targets: ["selftest"] });
   const t = report.targets[0];
   assert.deepEqual(
     t.failures.map((f) => `${f.index}:${f.outcome}`).sort(),
-    ["2:crash", "3:crash", "4:crash", "5:crash", "6:hang", "7:crash", "9:crash"],
+    ["10:crash", "2:crash", "3:crash", "4:crash", "5:crash", "6:hang", "7:crash", "9:crash"],
     formatFuzzReport(report),
   );
-  assert.match(t.failures.find((f) => f.index === 4)!.label, /UntrustedAllocationError.*then: FormatError/);
+  assert.match(
+    t.failures.find((f) => f.index === 4)!.label,
+    /UntrustedAllocationError.*then: FormatError/,
+  );
   assert.match(t.failures.find((f) => f.index === 7)!.label, /unhandled rejection/);
-  assert.equal(t.ok, 3); // 0, 7 (before its rejection surfaced) and 8, after the worker was replaced
+  assert.match(t.failures.find((f) => f.index === 10)!.label, /worker died/);
+  // 0, 7 (before its rejection surfaced), 8 and 11, each after the process was replaced
+  assert.equal(t.ok, 4);
   assert.equal(t.clean, 1);
 });
 

@@ -9,7 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { makeReferences, type References } from "./_references.ts";
-import { formatTortureReport, tortureCheckpointPrune, torturePretrain, tortureTokenize } from "./_torture.ts";
+import {
+  formatTortureReport,
+  tortureCheckpointPrune,
+  torturePretrain,
+  tortureTokenize,
+} from "./_torture.ts";
 import {
   diskFullPretrain,
   diskFullTokenize,
@@ -28,8 +33,8 @@ globalThis.addEventListener("unload", () => {
 });
 
 let refs: Promise<References> | undefined;
-/** The uninterrupted runs (6 pretraining steps), made once for the whole file. */
-const references = () => refs ??= makeReferences(ROOT, 6);
+/** The uninterrupted runs (8 pretraining steps), made once for the whole file. */
+const references = () => refs ??= makeReferences(ROOT, 8);
 
 Deno.test("vatt tokenize killed 3 times at random moments resumes from its complete shards and ends identical", async () => {
   const r = await tortureTokenize(await references(), { kills: 3, seed: 11 });

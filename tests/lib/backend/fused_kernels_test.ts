@@ -26,7 +26,7 @@ async function threeWays(f: () => tf.Tensor[]) {
     unregisterFusedKernels();
     const composite = await run();
     assert.ok(registerFusedKernels());
-    const profile = await tf.profile(async () => {
+    const profile = await tf.profile(() => {
       tf.dispose(tf.tidy(f));
     });
     const fused = await run();

@@ -146,9 +146,10 @@ Deno.test("prepareRunFolder() refuses an existing run without --resume or --forc
     prepareRunFolder(runDir, { config: { a: 2 }, resume: true, force: false }),
     /another config/,
   );
-  await assert.rejects(
-    prepareRunFolder(runDir, { config: { a: 1 }, resume: true, force: false }),
-    /no complete checkpoint/,
+  // Stopped before the first checkpoint: resuming starts from step 0.
+  assert.deepEqual(
+    await prepareRunFolder(runDir, { config: { a: 1 }, resume: true, force: false }),
+    { step: 0 },
   );
   const again = await prepareRunFolder(runDir, { config: { a: 2 }, resume: false, force: true });
   assert.equal(again.step, 0);

@@ -1,2 +1,0 @@
-import { formatLeastPrivilege, leastPrivilege } from "./_least_privilege.ts";
-console.log(formatLeastPrivilege(await leastPrivilege()));
