@@ -158,9 +158,14 @@ async function assertSameFiles(a: string, b: string, only?: string[]): Promise<v
   for (const name of list) {
     const [x, y] = [await Deno.readFile(join(a, name)), await Deno.readFile(join(b, name))];
     if (name.endsWith(".json") && !(x.length === y.length && x.every((v, i) => v === y[i]))) {
-      const [lx, ly] = [new TextDecoder().decode(x).split("\n"), new TextDecoder().decode(y).split("\n")];
+      const [lx, ly] = [
+        new TextDecoder().decode(x).split("\n"),
+        new TextDecoder().decode(y).split("\n"),
+      ];
       const at = lx.findIndex((l, i) => l !== ly[i]);
-      assert.fail(`${name} differs at line ${at + 1}: ${JSON.stringify(lx[at])} vs ${JSON.stringify(ly[at])}`);
+      assert.fail(
+        `${name} differs at line ${at + 1}: ${JSON.stringify(lx[at])} vs ${JSON.stringify(ly[at])}`,
+      );
     }
     assert.ok(x.length === y.length && x.every((v, i) => v === y[i]), `${name} differs`);
   }
