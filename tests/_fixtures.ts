@@ -22,6 +22,24 @@ export const TINY_SETTINGS = {
 
 const FIXTURE_VERSION = 1;
 
+/** A hash of the code that makes the fixture, so a change to it builds a new one. */
+async function codeHash(): Promise<string> {
+  const dir = new URL("../lib/data/", import.meta.url);
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".ts")) names.push(e.name);
+  }
+  const parts = await Promise.all(names.sort().map((n) => Deno.readFile(new URL(n, dir))));
+  const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
  * The demo dataset with `clips` clips: `{ media, data }` folders (the media
  * with its manifest, and the tokenized dataset).
@@ -31,7 +49,7 @@ export async function demoDataset(
 ): Promise<{ media: string; data: string }> {
   const seed = options.seed ?? 0;
   const root = path.join(Deno.env.get("TMPDIR") ?? "/tmp", "vatt-test-fixtures");
-  const name = `demo-v${FIXTURE_VERSION}-${options.clips}-${seed}`;
+  const name = `demo-v${FIXTURE_VERSION}-${await codeHash()}-${options.clips}-${seed}`;
   const target = path.join(root, name);
   const ready = async () => {
     try {
