@@ -18,7 +18,13 @@ export type PeerResult =
     clipsPerSec: number;
     params: number;
     torch: string;
+    /** torch's threads (`--threads`). */
     threads: number;
+    /**
+     * OpenBLAS's threads, when pinned (`OPENBLAS_NUM_THREADS`). Debian's torch multiplies
+     * matrices with the system OpenBLAS, whose threads `--threads` does not limit.
+     */
+    blasThreads?: number;
     python: string;
     flags: string[];
   }
@@ -27,8 +33,9 @@ export type PeerResult =
 async function run(
   cmd: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; out: string; err: string }> {
-  const p = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" });
+  const p = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" });
   const r = await p.output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
@@ -60,15 +67,26 @@ export async function findTorchPython(): Promise<
   return { python: null, reason: `no python with torch (${tried.join("; ")})` };
 }
 
-/** Runs the peer once with `flags`. */
-export async function runPeer(python: string, flags: string[]): Promise<PeerResult> {
+/**
+ * Runs the peer once with `flags`, with torch on `threads.torch` threads and,
+ * when given, OpenBLAS pinned to `threads.blas`.
+ */
+export async function runPeer(
+  python: string,
+  flags: string[],
+  threads: { torch: number; blas?: number },
+): Promise<PeerResult> {
   const script = peerScript();
   try {
     await Deno.stat(script);
   } catch {
     return { ok: false, reason: `peer script not found at ${script}`, flags };
   }
-  const r = await run(python, [script, ...flags]);
+  const args = [script, ...flags, "--threads", String(threads.torch)];
+  const env: Record<string, string> = threads.blas
+    ? { OPENBLAS_NUM_THREADS: String(threads.blas), OMP_NUM_THREADS: String(threads.torch) }
+    : {};
+  const r = await run(python, args, env);
   const line = r.out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (r.code !== 0 || !line) {
     const why = r.err.trim().split("\n").at(-1) ?? `exit code ${r.code}`;
@@ -82,6 +100,7 @@ export async function runPeer(python: string, flags: string[]): Promise<PeerResu
     params: j.params,
     torch: j.torch,
     threads: j.threads,
+    ...(threads.blas ? { blasThreads: threads.blas } : {}),
     python,
     flags,
   };

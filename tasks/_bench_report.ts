@@ -122,7 +122,9 @@ export function formatReport(r: BenchReport): string {
       }
       rows.push([
         name,
-        `PyTorch ${peer.torch} (${peer.threads} thr)`,
+        `PyTorch ${peer.torch} (${peer.threads} thr${
+          peer.blasThreads ? `, BLAS ${peer.blasThreads}` : ""
+        })`,
         fixed(peer.msPerStep, 0) + "*",
         fixed(peer.clipsPerSec, 2),
         peerRate ? `${(peer.clipsPerSec / peerRate).toFixed(2)}×` : "",

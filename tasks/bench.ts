@@ -3,15 +3,16 @@
  *
  * For the `tiny` and (reduced-input) `small` cases of `tasks/_bench_sizes.ts`
  * at batch 8, on each backend available here (cpu, wasm, wasm with OpenBLAS
- * matrix products, webgpu on a hardware adapter), each measurement in its own
- * process:
+ * matrix products on all cores but one and on all cores, webgpu on a hardware
+ * adapter), each measurement in its own process:
  * - pretraining step throughput: clips/s of the median step after warm-up;
  * - embedding export throughput: clips/s of the median inference batch;
  * - peak resident memory of the process, and the live-tensor count per step;
  * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
  * - the PyTorch peer (`../shared/peer/vatt_torch.py`) at the same sizes when a
- *   python with torch is found (with 2 and with 1 torch threads), and
- *   our/PyTorch throughput ratios against the faster of the two.
+ *   python with torch is found (torch on 2 threads, on 1, and on 1 with its
+ *   OpenBLAS pinned to 1), and our/PyTorch throughput ratios against the
+ *   fastest of them.
  * Prints a table and writes everything as JSON (`--json`, default
  * `bench-results.json`). The pure-JS cpu backend runs `tiny` only unless
  * `--backends` names it (a `small` step takes minutes there).
@@ -39,17 +40,19 @@ import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 const USAGE = `usage: deno task bench [options]
   --only LIST        pretrain,export,tokenize (default: all three; the peer runs with pretrain)
   --presets LIST     tiny,small (default both)
-  --backends LIST    cpu,wasm,wasm+blas,webgpu (default: every one available; cpu: tiny only)
+  --backends LIST    cpu,wasm,wasm+blas,wasm+blas-all,webgpu (default: every one available;
+                     cpu: tiny only; wasm+blas-all: OpenBLAS on every core instead of all but one)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
   --software-gpu     also run webgpu on a software adapter (llvmpipe)
-  --peer-threads L   torch thread counts to run the peer with (default 2,1; the ratios use
-                     the fastest: on a busy machine 2 threads can be far slower than 1)
+  --peer-threads L   peer thread settings, N (torch threads) or N/M (and OpenBLAS pinned to
+                     M; Debian's torch multiplies matrices with the system OpenBLAS, which
+                     --threads does not limit); default 2,1,1/1. The ratios use the fastest.
   --no-peer          do not run the PyTorch peer
   --json PATH        where to write the results (default bench-results.json)`;
 
-type BackendKey = "cpu" | "wasm" | "wasm+blas" | "webgpu";
+type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-all" | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 function fail(message: string): never {
@@ -83,8 +86,12 @@ async function loadAverage(): Promise<number[] | null> {
   }
 }
 
-async function runWorker(spec: WorkerSpec, blas: boolean): Promise<WorkerResult | string> {
-  const env: Record<string, string> = { VATT_BLAS: blas ? "1" : "0" };
+async function runWorker(
+  spec: WorkerSpec,
+  blas: { on: boolean; threads?: number },
+): Promise<WorkerResult | string> {
+  const env: Record<string, string> = { VATT_BLAS: blas.on ? "1" : "0" };
+  if (blas.threads) env.VATT_BLAS_THREADS = String(blas.threads);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
     env,
@@ -161,30 +168,40 @@ async function main(): Promise<void> {
   const askedBackends = list(
     "--backends",
     values.backends,
-    ["cpu", "wasm", "wasm+blas", "webgpu"] as const,
+    ["cpu", "wasm", "wasm+blas", "wasm+blas-all", "webgpu"] as const,
   );
   const steps = count("--steps", values.steps);
   const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
   const tokenizeClips = count("--tokenize-clips", values["tokenize-clips"]) ?? 16;
   const jsonPath = values.json ?? "bench-results.json";
-  const peerThreads = (values["peer-threads"] ?? "2,1").split(",").map((t) => {
-    if (!/^\d+$/.test(t.trim()) || Number(t) < 1) fail("--peer-threads takes positive integers");
-    return Number(t);
+  const peerThreads = (values["peer-threads"] ?? "2,1,1/1").split(",").map((t) => {
+    const m = /^(\d+)(?:\/(\d+))?$/.exec(t.trim());
+    if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
+      fail(`--peer-threads: ${JSON.stringify(t)} is not N or N/M`);
+    }
+    return { torch: Number(m[1]), ...(m[2] ? { blas: Number(m[2]) } : {}) };
   });
 
   // What this machine has.
+  const cores = navigator.hardwareConcurrency || 1;
   const gpu = await probeWebGpu();
   const available: Record<BackendKey, string | null> = {
     cpu: null,
     wasm: null,
     "wasm+blas": loadBlas() ? null : blasStatus(),
+    "wasm+blas-all": !loadBlas()
+      ? blasStatus()
+      : cores < 2 || Deno.env.get("VATT_BLAS_THREADS")
+      ? "the default already uses every core"
+      : null,
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
       ? `software adapter (${gpu.detail}); --software-gpu runs it`
       : null,
   };
-  const backends: BackendKey[] = askedBackends ?? ["cpu", "wasm", "wasm+blas", "webgpu"];
+  const backends: BackendKey[] = askedBackends ??
+    ["cpu", "wasm", "wasm+blas", "wasm+blas-all", "webgpu"];
   const loadBefore = await loadAverage();
   const started = new Date();
   console.error(
@@ -219,13 +236,16 @@ async function main(): Promise<void> {
         }
         const spec: WorkerSpec = {
           case: name,
-          backend: backend === "wasm+blas" ? "wasm" : backend,
+          backend: backend.startsWith("wasm") ? "wasm" : backend as "cpu" | "webgpu",
           what,
           ...(steps ? { steps } : slow ? { steps: 1 } : {}),
           ...(warmup !== undefined ? { warmup } : slow ? { warmup: 1 } : {}),
           ...(slow ? { exportBatches: 1 } : {}),
         };
-        const result = await runWorker(spec, backend === "wasm+blas");
+        const result = await runWorker(spec, {
+          on: backend.startsWith("wasm+blas"),
+          ...(backend === "wasm+blas-all" ? { threads: cores } : {}),
+        });
         if (typeof result === "string") {
           record.error = result;
           console.error(`bench:   failed: ${result}`);
@@ -259,10 +279,10 @@ async function main(): Promise<void> {
         );
         peers[name] = [];
         for (const threads of peerThreads) {
-          console.error(
-            `bench: ${name} on PyTorch (${torch.python}, torch ${torch.torch}, ${threads} threads) …`,
-          );
-          const peer = await runPeer(torch.python, [...flags, "--threads", String(threads)]);
+          const label = `torch ${threads.torch} thr` +
+            (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "");
+          console.error(`bench: ${name} on PyTorch (${torch.python}, ${torch.torch}, ${label}) …`);
+          const peer = await runPeer(torch.python, flags, threads);
           peers[name].push(peer);
           console.error(
             peer.ok

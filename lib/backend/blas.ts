@@ -117,7 +117,7 @@ let cached: { blas: NativeBlas | null; reason: string } | undefined;
  * the cores (at least one). Leaving a core free matters on a shared machine:
  * a multithreaded product waits for its slowest thread, and with every core
  * busy that thread is often not running (2 busy cores, `small` step: 1 thread
- * 3.0–3.7 s, 2 threads 4.3–6.0 s; on 2 idle cores 2 threads gave 2.1 s). The
+ * 3.0–3.7 s, 2 threads 4.3–6.0 s; on 2 idle cores 2 threads gave 2.1–2.7 s). The
  * count is fixed for the process: OpenBLAS splits a product by thread count,
  * which changes the last bits of its results, so a run and its resume must
  * use one setting to stay bit-identical.

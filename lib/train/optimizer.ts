@@ -217,6 +217,9 @@ abstract class NamedOptimizer implements Optimizer {
   }
 }
 
+/** Weights up to this many values use the fused `VattAdam` kernel when the backend has one. */
+const FUSED_ADAM_MAX_SIZE = 65536;
+
 /**
  * Adam (Kingma & Ba 2015) with optional decoupled weight decay (AdamW, Loshchilov & Hutter
  * 2019). For weight `θ` with gradient `g` at step `t` (1-based), learning rate `η`:
@@ -281,6 +284,21 @@ export class Adam extends NamedOptimizer {
     steps: number,
   ): void {
     const { beta1, beta2, epsilon } = this;
+    const decay = this.weightDecay > 0 && this.#decayable(name) ? lr * this.weightDecay : 0;
+    // Small weights: one fused kernel where the backend has it (wasm: lib/backend/fused_kernels.ts),
+    // bit-identical to the ops below and free of their per-op overhead; large weights keep the
+    // vectorised ops, which are faster per value than the kernel's scalar loop.
+    if (weight.size <= FUSED_ADAM_MAX_SIZE && tf.getKernel("VattAdam", tf.getBackend())) {
+      const [next, m, v] = tf.engine().runKernel(
+        "VattAdam",
+        { weight, m: slots.m, v: slots.v, grad },
+        { beta1, beta2, epsilon, lr, steps, decay },
+      ) as tf.Tensor[];
+      slots.m.assign(m);
+      slots.v.assign(v);
+      weight.assign(next);
+      return;
+    }
     const m = tf.add(tf.mul(slots.m, beta1), tf.mul(grad, 1 - beta1));
     const v = tf.add(tf.mul(slots.v, beta2), tf.mul(tf.square(grad), 1 - beta2));
     const mHat = tf.div(m, 1 - beta1 ** steps);
