@@ -21,6 +21,7 @@ import { checkModelFitsData } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
+import { pathExists } from "../lib/io/atomic.ts";
 
 /** Options of `vatt export` as commander gives them. */
 export interface ExportCliOptions {
@@ -33,16 +34,6 @@ export interface ExportCliOptions {
   backend: BackendName;
   force: boolean;
   quiet?: boolean;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Parses `--modalities video,audio` against the space. */
@@ -82,7 +73,9 @@ export async function exportCommand(dataDir: string, o: ExportCliOptions): Promi
   const files = format === "npy" ? [o.out, npyRowsPath(o.out)] : [o.out];
   if (!o.force) {
     for (const f of files) {
-      if (await exists(f)) throw new CliError(`${f} already exists; use --force to replace it`, 1);
+      if (await pathExists(f)) {
+        throw new CliError(`${f} already exists; use --force to replace it`, 1);
+      }
     }
   }
   const data = await Dataset.open(dataDir);

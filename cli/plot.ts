@@ -11,7 +11,7 @@ import { datasetLabels, embeddingMap } from "../lib/eval/embedding_map.ts";
 import { type ExportFormat, formatFromPath } from "../lib/eval/export_embeddings.ts";
 import { readEmbeddings } from "../lib/eval/read_embeddings.ts";
 import { readMetricRows, trainingCurvesScene } from "../lib/eval/training_curves.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { pathExists, writeFileAtomic } from "../lib/io/atomic.ts";
 import { sceneToPng } from "../lib/plot/png.ts";
 import { scatterScene, type Scene } from "../lib/plot/scene.ts";
 import { sceneToSvg } from "../lib/plot/svg.ts";
@@ -43,16 +43,6 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** Runs `vatt plot`. */
 export async function plotCommand(input: string, o: PlotCliOptions): Promise<void> {
   if (!o.out) throw new CliError("--out FILE.png or FILE.svg is required", 2);
@@ -60,7 +50,7 @@ export async function plotCommand(input: string, o: PlotCliOptions): Promise<voi
   if (ext !== ".png" && ext !== ".svg") {
     throw new CliError(`--out must end in .png or .svg, got ${JSON.stringify(o.out)}`, 2);
   }
-  if (!o.force && await exists(o.out)) {
+  if (!o.force && await pathExists(o.out)) {
     throw new CliError(`${o.out} already exists; use --force to replace it`, 1);
   }
   const seed = parseIntFlag("--seed", o.seed, { min: 0 });
@@ -70,7 +60,7 @@ export async function plotCommand(input: string, o: PlotCliOptions): Promise<voi
   if (o.metrics || folder) {
     if (!folder) throw new CliError(`--metrics needs a run folder, got the file ${input}`, 2);
     const file = path.join(input, "metrics.jsonl");
-    if (!(await exists(file))) {
+    if (!(await pathExists(file))) {
       throw new CliError(`${input} has no metrics.jsonl (is it a run folder?)`, 1);
     }
     const rows = await readMetricRows(file);

@@ -14,7 +14,7 @@
  */
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../errors.ts";
-import { removeStaleTemps, writeFileAtomic } from "../io/atomic.ts";
+import { pathExists, removeStaleTemps, writeFileAtomic } from "../io/atomic.ts";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { sha256Bytes, sha256File } from "../io/sha256.ts";
 import { type SkippedClip, tokenizeClip, type TokenizedClip } from "./clip_tokenize.ts";
@@ -162,16 +162,6 @@ interface RunRecord {
   textSha256?: string;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /**
  * Runs `fn` over `items` with `workers` at once. On the first failure (or an
  * abort) no new item starts, the ones in flight finish, and then the error is
@@ -228,7 +218,7 @@ async function removeOwnStaleTemps(dir: string, targets: Set<string>): Promise<v
     const pid = Number(m[2]);
     // These are this slice's own files: a writer we cannot see (Deno wants
     // --allow-all to read /proc) is a killed earlier run of this slice.
-    const alive = Deno.build.os === "linux" && await exists(`/proc/${pid}`).catch(() => false);
+    const alive = Deno.build.os === "linux" && await pathExists(`/proc/${pid}`).catch(() => false);
     if (pid === Deno.pid || alive) continue;
     await Deno.remove(path.join(dir, e.name), { recursive: true }).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
@@ -372,7 +362,7 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
     const target = path.join(options.out, file);
     const block = rows.slice(g * k, (g + 1) * k);
     let meta;
-    if (await exists(target)) {
+    if (await pathExists(target)) {
       // Written completely by an earlier run (shards appear only by rename).
       const shard = await openSafetensors(target);
       try {

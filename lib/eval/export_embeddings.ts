@@ -44,6 +44,7 @@ import type { VattModel } from "../model/vatt.ts";
 import { checkModelFitsData } from "../train/pretrain.ts";
 import { type ClipMeta, readClipMeta } from "./_clip_meta.ts";
 import { embedDataset, embeddingDims, type EmbeddingSpace } from "./embed.ts";
+import { pathExists } from "../io/atomic.ts";
 
 /** The version written into exported files. */
 export const EMBEDDINGS_FORMAT = "vatt-embeddings/1";
@@ -138,16 +139,6 @@ export interface ExportPlan {
   modalities: Modality[];
   dims: Record<Modality, number>;
   files: string[];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**
@@ -376,7 +367,7 @@ export async function exportEmbeddings(
   checkModelFitsData(model.config, data);
   if (!options.force) {
     for (const f of p.files) {
-      if (await exists(f)) {
+      if (await pathExists(f)) {
         throw new MismatchError(`${f} already exists; use --force to replace it`);
       }
     }
@@ -431,7 +422,7 @@ export async function exportEmbeddings(
     }
     if (!options.force) {
       for (const f of p.files) {
-        if (await exists(f)) {
+        if (await pathExists(f)) {
           throw new MismatchError(`${f} appeared while exporting; use --force to replace it`);
         }
       }

@@ -56,7 +56,17 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Whether something is at `path` (a link counts, not followed); other errors
+ * than "not found" are thrown.
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "./atomic.ts";
+ * console.assert(!(await pathExists("/no/such/path")));
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;
@@ -218,7 +228,7 @@ export async function writeDirAtomic(
   options: WriteDirAtomicOptions = {},
 ): Promise<void> {
   const overwrite = options.overwrite ?? false;
-  if (!overwrite && await exists(finalDir)) {
+  if (!overwrite && await pathExists(finalDir)) {
     throw new Deno.errors.AlreadyExists(`Cannot write folder ${finalDir}: it already exists`);
   }
   const tmpDir = tempPathFor(finalDir);
@@ -226,7 +236,7 @@ export async function writeDirAtomic(
   try {
     await fill(tmpDir);
     await syncDir(tmpDir);
-    if (!(await exists(finalDir))) {
+    if (!(await pathExists(finalDir))) {
       await Deno.rename(tmpDir, finalDir);
     } else if (!overwrite) {
       throw new Deno.errors.AlreadyExists(`Cannot write folder ${finalDir}: it already exists`);
@@ -267,7 +277,7 @@ export interface RemoveStaleTempsOptions {
 async function processAlive(pid: number): Promise<boolean | undefined> {
   if (Deno.build.os !== "linux") return undefined;
   try {
-    return await exists(`/proc/${pid}`);
+    return await pathExists(`/proc/${pid}`);
   } catch {
     // Deno asks for --allow-all to read /proc: without it, liveness is unknown
     // and the age rule decides.
@@ -328,7 +338,7 @@ export async function removeStaleTemps(
   const report: StaleTempsReport = { removed: [], restored: [] };
   // Restore moved-aside folders first, so a complete copy is never deleted.
   for (const { name, target, kind } of stale.sort((a, b) => a.name < b.name ? -1 : 1)) {
-    if (kind === "old" && !(await exists(join(dir, target)))) {
+    if (kind === "old" && !(await pathExists(join(dir, target)))) {
       await Deno.rename(join(dir, name), join(dir, target));
       report.restored.push(name);
     }

@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../errors.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { pathExists, writeFileAtomic } from "../io/atomic.ts";
 import { listCheckpoints, readTrainState } from "./checkpoint.ts";
 
 /** What a run folder holds for the run to start or continue. */
@@ -20,16 +20,6 @@ export interface PreparedRun {
 }
 
 const RUN_FILES = ["config.json", "metrics.jsonl", "checkpoints"];
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /**
  * Prepares `runDir` for a run whose full config is `config` (written to
@@ -50,7 +40,7 @@ export async function prepareRunFolder(
 ): Promise<PreparedRun> {
   const configPath = path.join(runDir, "config.json");
   const text = JSON.stringify(options.config, null, 2) + "\n";
-  const hasRun = (await Promise.all(RUN_FILES.map((f) => exists(path.join(runDir, f))))).some(
+  const hasRun = (await Promise.all(RUN_FILES.map((f) => pathExists(path.join(runDir, f))))).some(
     Boolean,
   );
   if (options.resume) {
