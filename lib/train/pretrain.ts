@@ -299,15 +299,12 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const milV = await mil.data();
       const normV = await clipped.norm.data();
       const loss = lossV[0];
+      const disposeStep = () => {
+        tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads), clipped.norm]);
+        tf.dispose([...kept, ...Object.values(inputs)]);
+      };
       if (!Number.isFinite(loss)) {
-        tf.dispose([
-          value,
-          ...Object.values(grads),
-          ...Object.values(clipped.grads),
-          clipped.norm,
-          ...kept,
-        ]);
-        tf.dispose(Object.values(inputs));
+        disposeStep();
         for (const u of updates) tf.dispose([u.mean, u.variance]);
         throw new NonFiniteLossError(step + 1, loss);
       }
@@ -346,14 +343,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           tf.dispose([q1, c1, q2, c2]);
         }
       })();
-      tf.dispose([
-        value,
-        ...Object.values(grads),
-        ...Object.values(clipped.grads),
-        clipped.norm,
-        ...kept,
-      ]);
-      tf.dispose(Object.values(inputs));
+      disposeStep();
       step++;
       const m: PretrainMetrics = {
         step,
