@@ -135,33 +135,20 @@ export async function tokenizeClip(
   }
   let audio: Float32Array = new Float32Array(s.audioSamples);
   let audioSamples = 0;
-  if (row.audio) {
-    try {
-      const w = await loadAudioWindow(row.audio, {
-        sampleRate: s.sampleRate,
-        start,
-        seconds: s.audioSeconds,
-        ffmpeg: options.ffmpeg,
-      });
-      audio = w.samples;
-      audioSamples = w.validSamples;
-    } catch (e) {
-      return skip(reasonOf(e), row.audioRaw);
-    }
-  } else {
-    try {
-      const w = await loadAudioWindow(row.video, {
-        sampleRate: s.sampleRate,
-        start,
-        seconds: s.audioSeconds,
-        ffmpeg: options.ffmpeg,
-      });
-      audio = w.samples;
-      audioSamples = w.validSamples;
-    } catch (e) {
-      // A video without a usable audio track is a clip without audio, not a bad clip.
-      if (!(e instanceof FormatError)) throw e;
-    }
+  try {
+    // A separate audio file, else the video's own track.
+    const w = await loadAudioWindow(row.audio ?? row.video, {
+      sampleRate: s.sampleRate,
+      start,
+      seconds: s.audioSeconds,
+      ffmpeg: options.ffmpeg,
+    });
+    audio = w.samples;
+    audioSamples = w.validSamples;
+  } catch (e) {
+    if (row.audio) return skip(reasonOf(e), row.audioRaw);
+    // A video without a usable audio track is a clip without audio, not a bad clip.
+    if (!(e instanceof FormatError)) throw e;
   }
   if (audioSamples > maxSamples) {
     audio.fill(0, maxSamples);
