@@ -20,6 +20,8 @@
  * @module
  */
 import {
+  backend as activeBackend,
+  getBackend,
   getKernel,
   type KernelConfig,
   type KernelFunc,
@@ -27,6 +29,7 @@ import {
   type TensorInfo,
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
+import { simdKernelsOf } from "./simd.ts";
 
 /** Kernel names (the contract with `lib/model/_ops.ts`). */
 export const FUSED_KERNELS = {
@@ -38,7 +41,7 @@ export const FUSED_KERNELS = {
 } as const;
 
 interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: "float32"): TensorInfo;
 }
@@ -49,10 +52,19 @@ interface KernelArgs {
   attrs: { epsilon?: number } & Record<string, unknown>;
 }
 
+function sizeOf(t: TensorInfo): number {
+  return t.shape.reduce((n, s) => n * s, 1);
+}
+
 function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
-  const size = t.shape.reduce((n, s) => n * s, 1);
+  const size = sizeOf(t);
   const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
   return new Float32Array(backend.wasm.HEAPU8.buffer, offset, size);
+}
+
+/** Byte offset of `t`'s data on the wasm heap. */
+function ptr(backend: WasmBackendLike, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
 }
 
 function checkFloat(name: string, ...ts: TensorInfo[]): void {
@@ -130,6 +142,12 @@ function gelu(args: KernelArgs): TensorInfo[] {
   checkFloat(FUSED_KERNELS.gelu, x);
   const out = args.backend.makeOutput([...x.shape], "float32");
   const cdfOut = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const b = args.backend;
+    simd.gelu(ptr(b, x), ptr(b, out), ptr(b, cdfOut), sizeOf(x));
+    return [out, cdfOut];
+  }
   const xs = f32(args.backend, x); // views after makeOutput: the heap may have moved
   const ys = f32(args.backend, out);
   const cdf = f32(args.backend, cdfOut);
@@ -146,6 +164,12 @@ function geluGrad(args: KernelArgs): TensorInfo {
   const { x, cdf, dy } = args.inputs;
   checkFloat(FUSED_KERNELS.geluGrad, x, cdf, dy);
   const out = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const b = args.backend;
+    simd.geluGrad(ptr(b, x), ptr(b, cdf), ptr(b, dy), ptr(b, out), sizeOf(x));
+    return out;
+  }
   const xs = f32(args.backend, x);
   const cs = f32(args.backend, cdf);
   const dys = f32(args.backend, dy);
@@ -177,6 +201,13 @@ function layerNorm(args: KernelArgs): TensorInfo {
   const d = x.shape[x.shape.length - 1];
   const epsilon = args.attrs.epsilon ?? 1e-6;
   const out = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    const rows = sizeOf(x) / d;
+    simd.layerNorm(ptr(k, x), ptr(k, gamma), ptr(k, beta), ptr(k, out), rows, d, epsilon);
+    return out;
+  }
   const xs = f32(args.backend, x);
   const g = f32(args.backend, gamma);
   const b = f32(args.backend, beta);
@@ -198,6 +229,18 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
   const dxInfo = args.backend.makeOutput([...x.shape], "float32");
   const dgInfo = args.backend.makeOutput([d], "float32");
   const dbInfo = args.backend.makeOutput([d], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    const rows = sizeOf(x) / d;
+    simd.layerNormGrad(
+      ...[ptr(k, x), ptr(k, gamma), ptr(k, dy), ptr(k, dxInfo), ptr(k, dgInfo), ptr(k, dbInfo)],
+      rows,
+      d,
+      epsilon,
+    );
+    return [dxInfo, dgInfo, dbInfo];
+  }
   const xs = f32(args.backend, x);
   const g = f32(args.backend, gamma);
   const dys = f32(args.backend, dy);
@@ -261,6 +304,17 @@ function adam(args: KernelArgs): TensorInfo[] {
   const wOut = args.backend.makeOutput(shape, "float32");
   const mOut = args.backend.makeOutput(shape, "float32");
   const vOut = args.backend.makeOutput(shape, "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    simd.adam(
+      ...[ptr(k, weight), ptr(k, m), ptr(k, v), ptr(k, grad), ptr(k, wOut), ptr(k, mOut)],
+      ptr(k, vOut),
+      sizeOf(weight),
+      ...[b1, c1, b2, c2, bc1, bc2, eps, lr, decay],
+    );
+    return [wOut, mOut, vOut];
+  }
   const w = f32(args.backend, weight);
   const ms = f32(args.backend, m);
   const vs = f32(args.backend, v);
@@ -309,6 +363,31 @@ const CONFIGS: KernelConfig[] = [
     kernelFunc: adam as unknown as KernelFunc,
   },
 ];
+
+/** The JavaScript `VattAdam` loop beats the chain of wasm ops only up to this size. */
+const JS_ADAM_MAX_SIZE = 65536;
+
+/**
+ * The largest weight (values) for which `VattAdam` is faster than the chain
+ * of ops on the active backend: any size with the SIMD kernels, 65,536 with the
+ * JavaScript loop (larger weights are faster through the vectorised wasm ops),
+ * 0 where the backend has no `VattAdam`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { fusedAdamMaxSize } from "./fused_kernels.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(fusedAdamMaxSize() === 0);
+ * ```
+ */
+export function fusedAdamMaxSize(): number {
+  const name = getBackend();
+  if (!getKernel(FUSED_KERNELS.adam, name)) return 0;
+  const wasm = (activeBackend() as unknown as Partial<WasmBackendLike>).wasm;
+  return wasm && simdKernelsOf(wasm) ? Infinity : JS_ADAM_MAX_SIZE;
+}
 
 /**
  * Registers the fused kernels for the wasm backend (idempotent; `VATT_FUSED=0`

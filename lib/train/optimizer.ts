@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { MismatchError } from "../errors.ts";
+import { fusedAdamMaxSize } from "../backend/fused_kernels.ts";
 
 /** What the training loop needs from an optimiser. */
 export interface Optimizer {
@@ -217,9 +218,6 @@ abstract class NamedOptimizer implements Optimizer {
   }
 }
 
-/** Weights up to this many values use the fused `VattAdam` kernel when the backend has one. */
-const FUSED_ADAM_MAX_SIZE = 65536;
-
 /**
  * Adam (Kingma & Ba 2015) with optional decoupled weight decay (AdamW, Loshchilov & Hutter
  * 2019). For weight `θ` with gradient `g` at step `t` (1-based), learning rate `η`:
@@ -285,10 +283,10 @@ export class Adam extends NamedOptimizer {
   ): void {
     const { beta1, beta2, epsilon } = this;
     const decay = this.weightDecay > 0 && this.#decayable(name) ? lr * this.weightDecay : 0;
-    // Small weights: one fused kernel where the backend has it (wasm: lib/backend/fused_kernels.ts),
-    // bit-identical to the ops below and free of their per-op overhead; large weights keep the
-    // vectorised ops, which are faster per value than the kernel's scalar loop.
-    if (weight.size <= FUSED_ADAM_MAX_SIZE && tf.getKernel("VattAdam", tf.getBackend())) {
+    // One fused kernel where the backend has it (wasm: lib/backend/fused_kernels.ts), bit-identical
+    // to the ops below and free of their per-op overhead and temporaries; with its JavaScript loop
+    // (no SIMD) only for small weights, where it beats the vectorised ops.
+    if (weight.size <= fusedAdamMaxSize()) {
       const [next, m, v] = tf.engine().runKernel(
         "VattAdam",
         { weight, m: slots.m, v: slots.v, grad },

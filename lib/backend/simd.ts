@@ -1,0 +1,142 @@
+/**
+ * The SIMD kernels (`native/simd_kernels.ts`, built into `simd_wasm.ts`):
+ * a 4 KB WebAssembly module that imports tfjs-backend-wasm's memory and works
+ * on tensors where they lie, four float32 lanes at a time. `fused_kernels.ts`
+ * and `wasm_kernels.ts` call it for Adam, GELU, LayerNorm and bias-gradient
+ * sums, and keep JavaScript loops for when it is off (`VATT_SIMD=0`) or cannot
+ * be instantiated.
+ *
+ * Every pointer below is a byte offset into the shared heap (a tensor's
+ * `memoryOffset`), every count a number of float32 values.
+ *
+ * @module
+ */
+import { SIMD_WASM_BASE64 } from "./simd_wasm.ts";
+
+/** The module's exports. */
+export interface SimdKernels {
+  /** One Adam(W) step, bit-identical to the chain of float32 ops (see `fused_kernels.ts`). */
+  adam(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    wOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    bc1: number,
+    bc2: number,
+    eps: number,
+    lr: number,
+    decay: number,
+  ): void;
+  /** `y = x·Φ(x)` and `cdf = Φ(x)`. */
+  gelu(x: number, y: number, cdf: number, n: number): void;
+  /** `dx = dy·(Φ(x) + x·φ(x))`. */
+  geluGrad(x: number, cdf: number, dy: number, dx: number, n: number): void;
+  /** LayerNorm of `rows` rows of `d` values. */
+  layerNorm(
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    rows: number,
+    d: number,
+    epsilon: number,
+  ): void;
+  /** LayerNorm's gradients: `dx` (as `x`), `dgamma` and `dbeta` (`d` values each). */
+  layerNormGrad(
+    x: number,
+    gamma: number,
+    dy: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    d: number,
+    epsilon: number,
+  ): void;
+  /** `out[j] = Σ_r x[r·cols + j]`. */
+  sumRows(x: number, out: number, rows: number, cols: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
+
+function simdOff(): boolean {
+  try {
+    return /^(0|off|false|no)$/i.test(Deno.env.get("VATT_SIMD") ?? "");
+  } catch {
+    return false; // no --allow-env: on
+  }
+}
+
+function module(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = Uint8Array.from(atob(SIMD_WASM_BASE64), (c) => c.charCodeAt(0));
+      compiled = new WebAssembly.Module(bytes);
+    } catch {
+      compiled = null; // no wasm SIMD in this runtime
+    }
+  }
+  return compiled;
+}
+
+/**
+ * The kernels on `memory` (tfjs-backend-wasm's heap), or null when they are
+ * switched off (`VATT_SIMD=0`) or this runtime cannot run them.
+ *
+ * @example
+ * ```ts
+ * import { simdKernels } from "./simd.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const k = simdKernels(memory);
+ * if (k) {
+ *   const x = new Float32Array(memory.buffer, 0, 5);
+ *   x.set([1, 2, 3, 4, 5]);
+ *   k.sumRows(0, 64, 1, 5); // one row: a copy
+ *   console.assert(new Float32Array(memory.buffer, 64, 5).join() === "1,2,3,4,5");
+ * }
+ * ```
+ */
+export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
+  if (simdOff()) return null;
+  const known = instances.get(memory);
+  if (known) return known;
+  const m = module();
+  if (!m) return null;
+  try {
+    const instance = new WebAssembly.Instance(m, { env: { memory } });
+    const kernels = instance.exports as unknown as SimdKernels;
+    instances.set(memory, kernels);
+    return kernels;
+  } catch {
+    return null;
+  }
+}
+
+/** What `backend.wasm` of tfjs-backend-wasm offers here (Emscripten's module). */
+interface WasmModuleLike {
+  asm?: { memory?: unknown };
+}
+
+/**
+ * The kernels on a tfjs wasm backend's heap (`backend.wasm`), or null (see
+ * {@linkcode simdKernels}; also when the backend does not expose its memory).
+ *
+ * @example
+ * ```ts
+ * import { simdKernelsOf } from "./simd.ts";
+ * console.assert(simdKernelsOf({}) === null); // no memory to work on
+ * ```
+ */
+export function simdKernelsOf(wasm: WasmModuleLike): SimdKernels | null {
+  const memory = wasm.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? simdKernels(memory) : null;
+}
