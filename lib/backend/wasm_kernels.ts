@@ -14,21 +14,36 @@
  * cpu backend does, this one shares the data and counts a reference: tfjs
  * never writes into a tensor's data in place.
  *
+ * `Sum` over every axis but the last (a bias's gradient, tens per training
+ * step): the wasm kernel transposes the tensor first, then reduces its rows;
+ * this one adds the rows into the output four lanes at a time
+ * (`simd.ts`'s `sumRows`), in the same order. Other reductions keep the wasm
+ * kernel.
+ *
+ * `GatherV2` of rows (a 2-D float32 or int32 table, 1-D indices, axis 0: token
+ * embeddings and DropToken): the wasm kernel checks every index through a
+ * closure and copies element by element; this one checks the indices and
+ * copies whole rows. Other gathers keep the wasm kernel.
+ *
  * @module
  */
 import {
+  GatherV2,
   getKernel,
   Identity,
   type KernelConfig,
   type KernelFunc,
   registerKernel,
+  Sum,
   type TensorInfo,
   Transpose,
   unregisterKernel,
+  util,
 } from "@tensorflow/tfjs-core";
+import { simdKernelsOf } from "./simd.ts";
 
 interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: string): TensorInfo;
   incRef(dataId: object): void;
@@ -42,6 +57,8 @@ interface KernelArgs {
 
 let original: KernelConfig | null = null;
 let originalIdentity: KernelConfig | null = null;
+let originalSum: KernelConfig | null = null;
+let originalGather: KernelConfig | null = null;
 let active = false;
 let counters = { js: 0, wasm: 0 };
 
@@ -158,6 +175,72 @@ function identity(args: { inputs: { x: TensorInfo }; backend: WasmBackendLike })
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
+interface SumArgs {
+  inputs: { x: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { axis: number | number[]; keepDims: boolean };
+}
+
+function sum(args: SumArgs): TensorInfo {
+  const x = args.inputs.x;
+  const rank = x.shape.length;
+  const simd = active && x.dtype === "float32" && rank >= 2
+    ? simdKernelsOf(args.backend.wasm)
+    : null;
+  if (simd) {
+    const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
+    if (axes.length === rank - 1 && axes.every((axis, i) => axis === i)) {
+      const cols = x.shape[rank - 1];
+      const rows = util.sizeFromShape(x.shape) / cols;
+      const shape = args.attrs.keepDims ? [...axes.map(() => 1), cols] : [cols];
+      const out = args.backend.makeOutput(shape, "float32");
+      const at = (t: TensorInfo) => args.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      simd.sumRows(at(x), at(out), rows, cols);
+      return out;
+    }
+  }
+  return (originalSum!.kernelFunc as unknown as (a: SumArgs) => TensorInfo)(args);
+}
+
+interface GatherArgs {
+  inputs: { x: TensorInfo; indices: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { axis: number; batchDims?: number };
+}
+
+function gatherV2(args: GatherArgs): TensorInfo {
+  const { x, indices } = args.inputs;
+  const rows = active && x.shape.length === 2 && indices.shape.length === 1 &&
+    (x.dtype === "float32" || x.dtype === "int32") && indices.dtype === "int32" &&
+    util.parseAxisParam(args.attrs.axis, x.shape)[0] === 0 && (args.attrs.batchDims ?? 0) === 0;
+  if (!rows) return (originalGather!.kernelFunc as unknown as (a: GatherArgs) => TensorInfo)(args);
+  const [n, d] = x.shape;
+  const k = indices.shape[0];
+  const idx = view(args.backend, indices, k) as Int32Array;
+  for (let i = 0; i < k; i++) {
+    // tfjs's own message, before anything is allocated
+    if (!(idx[i] >= 0 && idx[i] < n)) {
+      throw new Error(`GatherV2: the index value ${idx[i]} is not in [0, ${n - 1}]`);
+    }
+  }
+  const out = args.backend.makeOutput([k, d], x.dtype);
+  // Views after makeOutput: allocating may have grown (moved) the heap.
+  const table = view(args.backend, x, n * d) as Float32Array | Int32Array;
+  const dst = view(args.backend, out, k * d) as Float32Array | Int32Array;
+  const at = view(args.backend, indices, k) as Int32Array;
+  for (let i = 0; i < k; i++) dst.set(table.subarray(at[i] * d, at[i] * d + d), i * d);
+  return out;
+}
+
+/** Puts `kernelFunc` in the place of the wasm backend's `name`; returns the kernel it replaced. */
+function replaceKernel(name: string, kernelFunc: unknown): KernelConfig | null {
+  const config = getKernel(name, "wasm");
+  if (!config) return null;
+  unregisterKernel(name, "wasm");
+  registerKernel({ ...config, kernelFunc: kernelFunc as KernelFunc });
+  return config;
+}
+
 /**
  * Registers the replacement kernels on the wasm backend (idempotent;
  * `VATT_WASM_KERNELS=0` keeps tfjs's own) and returns whether they are in use. Call after `@tensorflow/tfjs-backend-wasm`
@@ -179,15 +262,11 @@ export function registerWasmKernels(): boolean {
   }
   if (off) return active;
   if (!original) {
-    const config = getKernel(Transpose, "wasm");
-    const identityConfig = getKernel(Identity, "wasm");
-    if (!config || !identityConfig) return false; // the wasm backend is not imported
-    original = config;
-    originalIdentity = identityConfig;
-    unregisterKernel(Transpose, "wasm");
-    registerKernel({ ...config, kernelFunc: transpose as unknown as KernelFunc });
-    unregisterKernel(Identity, "wasm");
-    registerKernel({ ...identityConfig, kernelFunc: identity as unknown as KernelFunc });
+    if (!getKernel(Transpose, "wasm")) return false; // the wasm backend is not imported
+    original = replaceKernel(Transpose, transpose);
+    originalIdentity = replaceKernel(Identity, identity);
+    originalSum = replaceKernel(Sum, sum);
+    originalGather = replaceKernel(GatherV2, gatherV2);
     active = true;
   }
   return active;

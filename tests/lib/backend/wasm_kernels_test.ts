@@ -86,3 +86,81 @@ Deno.test("Identity on wasm shares the data: a clone outlives its source", async
     await tf.setBackend("cpu");
   }
 });
+
+/** `f`'s outputs (shape and values) on cpu, on wasm with tfjs's kernels, and on wasm with ours. */
+async function onThree(f: () => tf.Tensor) {
+  const run = async () => {
+    const y = f();
+    const out = { shape: y.shape, data: Array.from(await y.data()) };
+    y.dispose();
+    return out;
+  };
+  await tf.setBackend("cpu");
+  const cpu = await run();
+  await initBackend("wasm");
+  try {
+    setWasmKernelsActive(false);
+    const plain = await run();
+    setWasmKernelsActive(true);
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(async () => await run());
+    assert.equal(tf.memory().numTensors, before, "tensors left behind");
+    return { cpu, plain, ours: await run(), kernels: profile.kernels.map((k) => k.name) };
+  } finally {
+    setWasmKernelsActive(true);
+    await tf.setBackend("cpu");
+  }
+}
+
+Deno.test("Sum over every axis but the last equals tfjs's wasm kernel and the cpu backend", async (t) => {
+  const x = () => tf.randomNormal([3, 7, 37], 0, 1, "float32", 5); // 37 columns: a SIMD tail
+  const cases: [string, () => tf.Tensor][] = [
+    ["axes [0, 1]", () => tf.tidy(() => tf.sum(x(), [0, 1]))],
+    ["axes [1, 0], keepDims", () => tf.tidy(() => tf.sum(x(), [1, 0], true))],
+    ["2-D axis 0", () => tf.tidy(() => tf.sum(tf.reshape(x(), [21, 37]), 0))],
+    ["empty rows", () => tf.tidy(() => tf.sum(tf.zeros([0, 5]), 0))],
+    // not ours: the wasm kernel runs
+    ["axis 2", () => tf.tidy(() => tf.sum(x(), 2))],
+    ["int32 axis 0", () => tf.tidy(() => tf.sum(tf.cast(tf.mul(x(), 10), "int32"), 0))],
+  ];
+  for (const [label, f] of cases) {
+    await t.step(label, async () => {
+      const r = await onThree(f);
+      assert.deepEqual(r.ours.shape, r.cpu.shape);
+      assert.deepEqual(r.plain.shape, r.cpu.shape);
+      for (let i = 0; i < r.cpu.data.length; i++) {
+        assert.ok(Math.abs(r.ours.data[i] - r.plain.data[i]) <= 1e-5, `${label} [${i}]`);
+        assert.ok(Math.abs(r.ours.data[i] - r.cpu.data[i]) <= 1e-5, `${label} [${i}] vs cpu`);
+      }
+    });
+  }
+});
+
+Deno.test("GatherV2 of rows equals tfjs's wasm kernel and rejects an index out of range", async () => {
+  for (const dtype of ["float32", "int32"] as const) {
+    const r = await onThree(() =>
+      tf.tidy(() => {
+        const table = tf.cast(tf.mul(tf.randomNormal([11, 6], 0, 1, "float32", 3), 100), dtype);
+        return tf.gather(table, tf.tensor1d([4, 0, 10, 4, 7], "int32"));
+      })
+    );
+    assert.deepEqual(r.ours, r.plain);
+    assert.deepEqual(r.ours, r.cpu);
+    assert.ok(r.ours.data.some((v) => v !== 0));
+  }
+  await initBackend("wasm");
+  try {
+    const table = tf.ones([3, 2]);
+    const before = tf.memory().numTensors;
+    for (const bad of [3, -1]) {
+      assert.throws(
+        () => tf.gather(table, tf.tensor1d([0, bad], "int32")),
+        new RegExp(`index value ${bad} is not in \\[0, 2\\]`),
+      );
+    }
+    assert.equal(tf.memory().numTensors, before + 2); // the two index tensors only
+    tf.dispose(table);
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});
