@@ -6,8 +6,8 @@
  *
  * The library is looked up as `VATT_BLAS_LIB` (a path) when set, else under
  * the usual names: Debian's `libopenblas0-pthread` (`libopenblas.so.0`),
- * Homebrew's `libopenblas.dylib`, `libopenblas.dll`. It runs one thread fewer
- * than the machine has cores unless `VATT_BLAS_THREADS` says otherwise.
+ * Homebrew's `libopenblas.dylib`, `libopenblas.dll`. Large products run on
+ * every core (`VATT_BLAS_THREADS` caps it), small ones on one.
  *
  * @module
  */
@@ -52,7 +52,6 @@ const SYMBOLS = {
     result: "void",
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void" },
-  openblas_get_num_threads: { parameters: [], result: "i32" },
 } as const;
 
 /** One row-major single-precision product `C = alpha·op(A)·op(B) + beta·C`. */
@@ -85,9 +84,9 @@ export interface NativeBlas {
   library: string;
   /** Runs one product; see {@linkcode Gemm}. */
   gemm(g: Gemm): void;
-  /** Threads the library uses. */
+  /** Threads for products of at least {@linkcode BLAS_PARALLEL_MIN_MACS} (smaller ones use one). */
   threads(): number;
-  /** Sets the threads the library uses. */
+  /** Sets the threads for large products. */
   setThreads(n: number): void;
 }
 
@@ -113,19 +112,30 @@ export function blasDisabledByEnv(): boolean {
 let cached: { blas: NativeBlas | null; reason: string } | undefined;
 
 /**
- * Threads for the library: `VATT_BLAS_THREADS` when set, else one fewer than
- * the cores (at least one). Leaving a core free matters on a shared machine:
- * a multithreaded product waits for its slowest thread, and with every core
- * busy that thread is often not running (2 busy cores, `small` step: 1 thread
- * 3.0–3.7 s, 2 threads 4.3–6.0 s; on 2 idle cores 2 threads gave 2.1–2.7 s). The
- * count is fixed for the process: OpenBLAS splits a product by thread count,
- * which changes the last bits of its results, so a run and its resume must
- * use one setting to stay bit-identical.
+ * Products with fewer multiply-adds than this (2²⁵ ≈ 3.4·10⁷) run on one
+ * thread. Measured on 2 cores (`tasks/_bench_worker.ts`, 5 alternating runs
+ * each): with 2²¹ as the limit, `tiny` (products up to 8·10⁶) took 51 ms a
+ * step on 2 threads against 39 ms on one, as OpenBLAS's second thread spins
+ * after each product on the core the JavaScript thread needs; with 2²⁵ both
+ * take 40 ms. `small`'s dense products (10⁸–10⁹) gain: 1.4–1.6 s a step on 2
+ * threads against 2.1–2.2 s on one.
+ */
+export const BLAS_PARALLEL_MIN_MACS = 1 << 25;
+
+/**
+ * Threads for large products: `VATT_BLAS_THREADS` when set, else every core
+ * (as PyTorch and OpenBLAS themselves do). Products below
+ * {@linkcode BLAS_PARALLEL_MIN_MACS} always run on one. On a machine whose
+ * cores are busy with other work, `VATT_BLAS_THREADS=1` can be faster: a
+ * multithreaded product waits for its slowest thread. The thread count of a
+ * product depends only on its size and this setting, so two runs (and a run
+ * and its resume) with one setting compute the same bits; OpenBLAS splits a
+ * product by thread count, so another setting may change the last bits.
  */
 function blasThreads(): number {
   const asked = Number(envValue("VATT_BLAS_THREADS"));
   if (Number.isInteger(asked) && asked > 0) return asked;
-  return Math.max(1, (navigator.hardwareConcurrency || 1) - 1);
+  return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
 function envValue(name: string): string | undefined {
@@ -153,11 +163,18 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
       continue;
     }
     const s = lib.symbols;
+    let maxThreads = 1;
+    let current = -1;
     const blas: NativeBlas = {
       library: name,
       gemm(g) {
         const transA = g.transA ?? false;
         const transB = g.transB ?? false;
+        const want = g.m * g.n * g.k >= BLAS_PARALLEL_MIN_MACS ? maxThreads : 1;
+        if (want !== current) {
+          s.openblas_set_num_threads(want);
+          current = want;
+        }
         s.cblas_sgemm(
           CBLAS_ROW_MAJOR,
           transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -175,12 +192,15 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
           g.n,
         );
       },
-      threads: () => s.openblas_get_num_threads(),
-      setThreads: (n) => s.openblas_set_num_threads(n),
+      threads: () => maxThreads,
+      setThreads: (n) => {
+        maxThreads = Math.max(1, Math.floor(n));
+      },
     };
     blas.setThreads(blasThreads());
     const n = blas.threads();
-    return { blas, reason: `OpenBLAS (${name}, ${n} thread${n === 1 ? "" : "s"})` };
+    const threads = n === 1 ? "1 thread" : `${n} threads on large products`;
+    return { blas, reason: `OpenBLAS (${name}, ${threads})` };
   }
   return { blas: null, reason: `OpenBLAS not found (${lastError.split("\n")[0] || "no library"})` };
 }

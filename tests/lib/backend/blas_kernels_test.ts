@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../../lib/backend/gradients.ts";
-import { loadBlas } from "../../../lib/backend/blas.ts";
+import { BLAS_PARALLEL_MIN_MACS, loadBlas } from "../../../lib/backend/blas.ts";
 import {
   BLAS_MIN_MACS,
   blasKernelState,
@@ -121,6 +121,8 @@ const MATMULS: {
   { name: "2-D, B transposed", a: [37, 64], b: [29, 64], ta: false, tb: true },
   { name: "2-D, both transposed", a: [64, 37], b: [29, 64], ta: true, tb: true },
   { name: "batched 3-D", a: [5, 33, 16], b: [5, 16, 33], ta: false, tb: false },
+  // 5.0e7 multiply-adds, over BLAS_PARALLEL_MIN_MACS: every thread works on it
+  { name: "2-D on every thread", a: [384, 512], b: [512, 256], ta: false, tb: false },
   { name: "batched 4-D, B transposed", a: [2, 3, 17, 16], b: [2, 3, 17, 16], ta: false, tb: true },
   { name: "batched, A transposed", a: [4, 40, 30], b: [4, 40, 50], ta: true, tb: false },
   {
@@ -140,6 +142,10 @@ const MATMULS: {
     forwardOnly: true,
   },
 ];
+
+Deno.test("the multithreaded case above is over the one-thread limit", () => {
+  assert.ok(384 * 512 * 256 >= BLAS_PARALLEL_MIN_MACS);
+});
 
 Deno.test({
   name: "native BatchMatMul equals the wasm kernel, forward and backward",
