@@ -68,12 +68,33 @@ export interface SimdKernels {
 let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
-function simdOff(): boolean {
+function offByEnv(): boolean {
   try {
     return /^(0|off|false|no)$/i.test(Deno.env.get("VATT_SIMD") ?? "");
   } catch {
     return false; // no --allow-env: on
   }
+}
+
+// Read once: the kernels ask for every call.
+let enabled = !offByEnv();
+
+/**
+ * Turns the SIMD kernels on or off for this process (the callers then use
+ * their JavaScript loops); returns the previous setting. For comparisons and
+ * tests; `VATT_SIMD=0` sets it off at start.
+ *
+ * @example
+ * ```ts
+ * import { setSimdEnabled } from "./simd.ts";
+ * const before = setSimdEnabled(false);
+ * setSimdEnabled(before);
+ * ```
+ */
+export function setSimdEnabled(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
 }
 
 function module(): WebAssembly.Module | null {
@@ -90,7 +111,8 @@ function module(): WebAssembly.Module | null {
 
 /**
  * The kernels on `memory` (tfjs-backend-wasm's heap), or null when they are
- * switched off (`VATT_SIMD=0`) or this runtime cannot run them.
+ * switched off (`VATT_SIMD=0`, {@linkcode setSimdEnabled}) or this runtime
+ * cannot run them.
  *
  * @example
  * ```ts
@@ -106,7 +128,7 @@ function module(): WebAssembly.Module | null {
  * ```
  */
 export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
-  if (simdOff()) return null;
+  if (!enabled) return null;
   const known = instances.get(memory);
   if (known) return known;
   const m = module();

@@ -9,18 +9,16 @@ import {
   unregisterFusedKernels,
 } from "../../../lib/backend/fused_kernels.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
-import { simdKernelsOf } from "../../../lib/backend/simd.ts";
+import { setSimdEnabled, simdKernelsOf } from "../../../lib/backend/simd.ts";
 import { gelu, layerNorm } from "../../../lib/model/_ops.ts";
 
-/** Runs `f` with the SIMD kernels switched off (`VATT_SIMD=0`): the JavaScript loops. */
+/** Runs `f` with the SIMD kernels switched off: the JavaScript loops. */
 async function withoutSimd<T>(f: () => Promise<T> | T): Promise<T> {
-  const before = Deno.env.get("VATT_SIMD");
-  Deno.env.set("VATT_SIMD", "0");
+  const before = setSimdEnabled(false);
   try {
     return await f();
   } finally {
-    if (before === undefined) Deno.env.delete("VATT_SIMD");
-    else Deno.env.set("VATT_SIMD", before);
+    setSimdEnabled(before);
   }
 }
 
