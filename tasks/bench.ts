@@ -32,8 +32,13 @@ import { parseArgs } from "node:util";
 import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
 import { probeWebGpu } from "../lib/backend/select.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
-import { findTorchPython, type PeerResult, runPeer } from "./_bench_peer.ts";
-import { type BenchReport, formatReport, type RunRecord } from "./_bench_report.ts";
+import { findTorchPython, runPeer } from "./_bench_peer.ts";
+import {
+  type BenchReport,
+  formatReport,
+  type PeerRecord,
+  type RunRecord,
+} from "./_bench_report.ts";
 import { BENCH_CASES, type CaseName, peerFlags } from "./_bench_sizes.ts";
 import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 
@@ -50,6 +55,9 @@ const USAGE = `usage: deno task bench [options]
                      M; Debian's torch multiplies matrices with the system OpenBLAS, which
                      --threads does not limit); default 2,1,1/1. The ratios use the fastest.
   --no-peer          do not run the PyTorch peer
+  --rounds N         measure everything N times, alternating ours and the peer's, and report
+                     medians over rounds with the ratios' range (default 1; on a shared
+                     machine 3 or more, since single runs vary by ±30 %)
   --json PATH        where to write the results (default bench-results.json)`;
 
 type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-1" | "webgpu";
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
         "software-gpu": { type: "boolean" },
         "no-peer": { type: "boolean" },
         "peer-threads": { type: "string" },
+        rounds: { type: "string" },
         json: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -173,6 +182,7 @@ async function main(): Promise<void> {
   const steps = count("--steps", values.steps);
   const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
   const tokenizeClips = count("--tokenize-clips", values["tokenize-clips"]) ?? 16;
+  const rounds = count("--rounds", values.rounds) ?? 1;
   const jsonPath = values.json ?? "bench-results.json";
   const peerThreads = (values["peer-threads"] ?? "2,1,1/1").split(",").map((t) => {
     const m = /^(\d+)(?:\/(\d+))?$/.exec(t.trim());
@@ -211,27 +221,32 @@ async function main(): Promise<void> {
 
   const runs: RunRecord[] = [];
   const notes: string[] = [];
-  const peers: Record<string, PeerResult[]> = {};
+  const peers: Record<string, PeerRecord[]> = {};
   const what = only.filter((w): w is "pretrain" | "export" => w !== "tokenize");
   const torch = what.includes("pretrain") && !values["no-peer"] ? await findTorchPython() : null;
   for (const name of presets as CaseName[]) {
     const c = BENCH_CASES[name];
-    if (what.length > 0) {
-      for (const backend of backends) {
-        const record: RunRecord = { case: name, backend };
-        runs.push(record);
+    peers[name] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const tag = rounds > 1 ? ` (round ${round}/${rounds})` : "";
+      const roundField = rounds > 1 ? { round } : {};
+      for (const backend of what.length > 0 ? backends : []) {
+        const record: RunRecord = { case: name, backend, ...roundField };
         if (available[backend] !== null) {
           record.skipped = available[backend]!;
+          if (round === 1) runs.push(record);
           continue;
         }
         if (backend === "cpu" && name !== "tiny" && !askedBackends?.includes("cpu")) {
           record.skipped = "a step takes minutes on the pure-JS backend; --backends cpu runs it";
+          if (round === 1) runs.push(record);
           continue;
         }
-        console.error(`bench: ${name} on ${backend} …`);
+        runs.push(record);
+        console.error(`bench: ${name} on ${backend}${tag} …`);
         // Without OpenBLAS a `small` step takes minutes: one warm-up and one measured step.
         const slow = name === "small" && backend === "wasm";
-        if (slow && !steps) {
+        if (slow && !steps && round === 1) {
           notes.push(`${name}/${backend}: 1 warm-up + 1 measured step (minutes each)`);
         }
         const spec: WorkerSpec = {
@@ -261,37 +276,37 @@ async function main(): Promise<void> {
           );
         }
       }
-    }
-    if (torch) {
+      if (!torch) continue;
       if (torch.python === null) {
-        peers[name] = [{ ok: false, reason: torch.reason }];
-      } else {
-        const m = resolveVattConfig(c.model);
-        const flags = peerFlags(
-          { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
-          {
-            video: m.video,
-            audio: m.audio,
-            text: m.text,
-            backbone: m.video.backbone,
-            dropToken: m.dropToken,
-          },
+        if (round === 1) peers[name].push({ ok: false, reason: torch.reason });
+        continue;
+      }
+      const m = resolveVattConfig(c.model);
+      const flags = peerFlags(
+        { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
+        {
+          video: m.video,
+          audio: m.audio,
+          text: m.text,
+          backbone: m.video.backbone,
+          dropToken: m.dropToken,
+        },
+      );
+      for (const threads of peerThreads) {
+        const label = `torch ${threads.torch} thr` +
+          (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "");
+        console.error(
+          `bench: ${name} on PyTorch (${torch.python}, ${torch.torch}, ${label})${tag} …`,
         );
-        peers[name] = [];
-        for (const threads of peerThreads) {
-          const label = `torch ${threads.torch} thr` +
-            (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "");
-          console.error(`bench: ${name} on PyTorch (${torch.python}, ${torch.torch}, ${label}) …`);
-          const peer = await runPeer(torch.python, flags, threads);
-          peers[name].push(peer);
-          console.error(
-            peer.ok
-              ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
-                peer.clipsPerSec.toFixed(2)
-              } clips/s`
-              : `bench:   ${peer.reason}`,
-          );
-        }
+        const peer = await runPeer(torch.python, flags, threads);
+        peers[name].push({ ...peer, ...roundField });
+        console.error(
+          peer.ok
+            ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
+              peer.clipsPerSec.toFixed(2)
+            } clips/s`
+            : `bench:   ${peer.reason}`,
+        );
       }
     }
   }

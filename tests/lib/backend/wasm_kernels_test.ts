@@ -38,35 +38,43 @@ const CASES: {
   { shape: [4, 5, 6, 7], perm: [0, 2, 1, 3], dtype: "float32", js: false },
 ];
 
+/** `f`'s outputs (shape and values) on cpu, on wasm with tfjs's kernels, and on wasm with ours. */
+async function onThree(f: () => tf.Tensor) {
+  const run = async () => {
+    const y = f();
+    const out = { shape: y.shape, data: Array.from(await y.data()) };
+    y.dispose();
+    return out;
+  };
+  await tf.setBackend("cpu");
+  const cpu = await run();
+  await initBackend("wasm");
+  try {
+    setWasmKernelsActive(false);
+    const plain = await run();
+    setWasmKernelsActive(true);
+    const before = tf.memory().numTensors;
+    const ours = await run();
+    assert.equal(tf.memory().numTensors, before, "tensors left behind");
+    return { cpu, plain, ours };
+  } finally {
+    setWasmKernelsActive(true);
+    await tf.setBackend("cpu");
+  }
+}
+
 Deno.test("the rank-5+ Transpose equals the wasm kernel and the cpu backend", async (t) => {
   for (const c of CASES) {
     await t.step(`${c.dtype} [${c.shape}] by [${c.perm}]`, async () => {
       const size = c.shape.reduce((n, s) => n * s, 1);
       const values = Array.from({ length: size }, (_, i) => (c.dtype === "bool" ? i % 3 === 0 : i));
-      const make = () => tf.tensor(values as number[], c.shape, c.dtype);
-      const run = async () => {
-        const x = make();
-        const y = tf.transpose(x, c.perm);
-        const out = { shape: y.shape, data: Array.from(await y.data()) };
-        tf.dispose([x, y]);
-        return out;
-      };
-      await tf.setBackend("cpu");
-      const cpu = await run();
-      await initBackend("wasm");
-      try {
-        setWasmKernelsActive(false);
-        const plain = await run();
-        setWasmKernelsActive(true);
-        wasmKernelCounts({ reset: true });
-        const ours = await run();
-        assert.equal(wasmKernelCounts().js, c.js ? 1 : 0);
-        assert.deepEqual(ours, plain);
-        assert.deepEqual(ours, cpu);
-      } finally {
-        setWasmKernelsActive(true);
-        await tf.setBackend("cpu");
-      }
+      wasmKernelCounts({ reset: true });
+      const r = await onThree(() =>
+        tf.tidy(() => tf.transpose(tf.tensor(values as number[], c.shape, c.dtype), c.perm))
+      );
+      assert.equal(wasmKernelCounts().js, c.js ? 1 : 0);
+      assert.deepEqual(r.ours, r.plain);
+      assert.deepEqual(r.ours, r.cpu);
     });
   }
 });
@@ -86,31 +94,6 @@ Deno.test("Identity on wasm shares the data: a clone outlives its source", async
     await tf.setBackend("cpu");
   }
 });
-
-/** `f`'s outputs (shape and values) on cpu, on wasm with tfjs's kernels, and on wasm with ours. */
-async function onThree(f: () => tf.Tensor) {
-  const run = async () => {
-    const y = f();
-    const out = { shape: y.shape, data: Array.from(await y.data()) };
-    y.dispose();
-    return out;
-  };
-  await tf.setBackend("cpu");
-  const cpu = await run();
-  await initBackend("wasm");
-  try {
-    setWasmKernelsActive(false);
-    const plain = await run();
-    setWasmKernelsActive(true);
-    const before = tf.memory().numTensors;
-    const profile = await tf.profile(async () => await run());
-    assert.equal(tf.memory().numTensors, before, "tensors left behind");
-    return { cpu, plain, ours: await run(), kernels: profile.kernels.map((k) => k.name) };
-  } finally {
-    setWasmKernelsActive(true);
-    await tf.setBackend("cpu");
-  }
-}
 
 Deno.test("Sum over every axis but the last equals tfjs's wasm kernel and the cpu backend", async (t) => {
   const x = () => tf.randomNormal([3, 7, 37], 0, 1, "float32", 5); // 37 columns: a SIMD tail

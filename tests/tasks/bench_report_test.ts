@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import {
+  type BenchReport,
+  formatReport,
+  type PeerRecord,
+  ratiosByRound,
+  type RunRecord,
+} from "../../tasks/_bench_report.ts";
+import type { WorkerResult } from "../../tasks/_bench_worker.ts";
+
+function worker(stepMs: number, rss: number, tensors = [5, 5]): WorkerResult {
+  return {
+    case: "tiny",
+    backend: "wasm",
+    blas: "OpenBLAS",
+    batch: 8,
+    params: 1,
+    pretrain: {
+      stepMs: [stepMs],
+      medianMs: stepMs,
+      clipsPerSec: 8000 / stepMs,
+      gradMs: stepMs,
+      optimizerMs: 0,
+      numTensors: tensors,
+    },
+    peakRssMiB: rss,
+  };
+}
+
+function peer(msPerStep: number, threads: number, round?: number): PeerRecord {
+  return {
+    ok: true,
+    msPerStep,
+    clipsPerSec: 8000 / msPerStep,
+    params: 1,
+    torch: "1.13",
+    threads,
+    python: "python3",
+    flags: [],
+    ...(round ? { round } : {}),
+  } as PeerRecord;
+}
+
+function report(runs: RunRecord[], peers: PeerRecord[]): BenchReport {
+  return {
+    benchmark: "vatt",
+    date: "2026-11-29T00:00:00.000Z",
+    seconds: 1,
+    machine: { os: "linux", arch: "x86_64", cpus: 2, deno: "2", loadBefore: null, loadAfter: null },
+    blas: "OpenBLAS",
+    cases: { tiny: { label: "tiny", batch: 8 } },
+    runs,
+    notes: [],
+    peer: { tiny: peers },
+    tokenize: null,
+  };
+}
+
+/** The table row of `backend` (case `tiny`). */
+const row = (text: string, backend: string) =>
+  text.split("\n").find((l) =>
+    new RegExp(`^tiny +${backend.replace(/[()+.]/g, "\\$&")}  `).test(l)
+  )!;
+
+Deno.test("ratiosByRound() divides by the fastest PyTorch run of the same round", () => {
+  const peers = [peer(100, 2, 1), peer(50, 1, 1), peer(40, 2, 2), peer(80, 1, 2)];
+  const ratios = ratiosByRound(
+    [{ round: 1, clipsPerSec: 80 }, { round: 2, clipsPerSec: 100 }],
+    peers,
+  );
+  // round 1: fastest 160 clips/s; round 2: fastest 200 clips/s
+  assert.deepEqual(ratios, [0.5, 0.5]);
+  // a round whose peer failed is left out
+  assert.deepEqual(
+    ratiosByRound([{ round: 3, clipsPerSec: 1 }], [...peers, { ok: false, reason: "x", round: 3 }]),
+    [],
+  );
+});
+
+Deno.test("formatReport() gives one round's ratio against the fastest PyTorch row", () => {
+  const text = formatReport(report(
+    [{ case: "tiny", backend: "wasm+blas", result: worker(40, 250) }],
+    [peer(80, 2), peer(20, 1)],
+  ));
+  assert.match(row(text, "wasm+blas"), /\b40\s+200\.00\s+0\.50×\s+250\s+flat 5$/);
+  assert.match(row(text, "PyTorch 1.13 (2 thr)"), /80\*\s+100\.00\s+0\.25×$/);
+  assert.match(row(text, "PyTorch 1.13 (1 thr)"), /20\*\s+400\.00\s+1\.00×$/);
+  assert.doesNotMatch(text, /rounds/);
+});
+
+Deno.test("formatReport() takes medians over rounds and shows each ratio's range", () => {
+  const runs: RunRecord[] = [
+    { case: "tiny", backend: "wasm+blas", round: 1, result: worker(40, 250) },
+    { case: "tiny", backend: "wasm+blas", round: 2, result: worker(50, 260) },
+    { case: "tiny", backend: "wasm+blas", round: 3, result: worker(100, 240, [5, 6]) },
+    { case: "tiny", backend: "webgpu", skipped: "no adapter" },
+  ];
+  // PyTorch: 40 ms in rounds 1 and 2, 50 ms in round 3 (its slow round matches ours)
+  const peers = [peer(40, 1, 1), peer(40, 1, 2), peer(50, 1, 3)];
+  const text = formatReport(report(runs, peers));
+  assert.match(text, /3 rounds/);
+  // step: median 50; ratios per round 1.00, 0.80, 0.50 → median 0.80, range 0.50–1.00;
+  // peak: the largest; tensors: both trends
+  assert.match(
+    row(text, "wasm+blas"),
+    /\b50\s+160\.00\s+0\.80× \(0\.50–1\.00\)\s+260\s+flat 5, 5→6$/,
+  );
+  assert.match(row(text, "webgpu"), /–/);
+  assert.match(text, /tiny\/webgpu: skipped: no adapter/);
+  assert.match(
+    row(text, "PyTorch 1.13 (1 thr)"),
+    /40\*\s+200\.00\s+1\.00× \(1\.00–1\.00\)$/,
+  );
+});
