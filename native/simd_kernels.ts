@@ -325,3 +325,99 @@ export function sumRows(x: usize, out: usize, rows: i32, cols: i32): void {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Attention softmax over the rows of one clip-head's logits S [rows, cols] (in place):
+// S ← softmax(S + bias + mask), where bias [rows, cols] (a relative-position bias) and
+// mask [cols] (0 or a large negative number per key) are added only when present.
+// exp(x − max) ≤ 1 comes from expNonPositive4 (masked keys: e^−87 instead of 0).
+// ---------------------------------------------------------------------------------------
+export function attentionSoftmax(
+  s: usize, bias: usize, mask: usize, hasBias: i32, hasMask: i32, rows: i32, cols: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const row = s + (((<usize>r) * <usize>cols) << 2);
+    const brow = bias + (((<usize>r) * <usize>cols) << 2);
+    // add, and the row's maximum
+    let vmax = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      let x = v128.load(row + o);
+      if (hasBias) x = f32x4.add(x, v128.load(brow + o));
+      if (hasMask) x = f32x4.add(x, v128.load(mask + o));
+      v128.store(row + o, x);
+      vmax = f32x4.max(vmax, x);
+    }
+    let max = Mathf.max(
+      Mathf.max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
+      Mathf.max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
+    );
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      let x = load<f32>(row + o);
+      if (hasBias) x += load<f32>(brow + o);
+      if (hasMask) x += load<f32>(mask + o);
+      store<f32>(row + o, x);
+      max = Mathf.max(max, x);
+    }
+    // exponentials and their sum
+    const vm = f32x4.splat(max);
+    let acc = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      const e = expNonPositive4(f32x4.sub(v128.load(row + o), vm));
+      v128.store(row + o, e);
+      acc = f32x4.add(acc, e);
+    }
+    let sum = hsum(acc);
+    const rest = cols - j;
+    if (rest > 0) {
+      const o = (<usize>j) << 2;
+      const e = expNonPositive4(f32x4.sub(loadTail(row + o, rest), vm));
+      storeTail(row + o, e, rest);
+      for (let t = 0; t < rest; t++) sum += load<f32>(row + o + ((<usize>t) << 2));
+    }
+    // normalise
+    const inv = f32x4.splat(<f32>1 / sum);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      v128.store(row + o, f32x4.mul(v128.load(row + o), inv));
+    }
+    const invs = <f32>1 / sum;
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      store<f32>(row + o, load<f32>(row + o) * invs);
+    }
+  }
+}
+
+// Softmax's backward pass over rows, in place on g: g ← α ⊙ (g − Σ_j α_j·g_j).
+export function attentionSoftmaxGrad(alpha: usize, g: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const off = ((<usize>r) * <usize>cols) << 2;
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = off + ((<usize>j) << 2);
+      acc = f32x4.add(acc, f32x4.mul(v128.load(alpha + o), v128.load(g + o)));
+    }
+    let dot = hsum(acc);
+    for (; j < cols; j++) {
+      const o = off + ((<usize>j) << 2);
+      dot += load<f32>(alpha + o) * load<f32>(g + o);
+    }
+    const vdot = f32x4.splat(dot);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = off + ((<usize>j) << 2);
+      v128.store(g + o, f32x4.mul(v128.load(alpha + o), f32x4.sub(v128.load(g + o), vdot)));
+    }
+    for (; j < cols; j++) {
+      const o = off + ((<usize>j) << 2);
+      store<f32>(g + o, load<f32>(alpha + o) * (load<f32>(g + o) - dot));
+    }
+  }
+}

@@ -66,12 +66,16 @@ export interface Gemm {
   transA?: boolean;
   /** `B` is stored `[n, k]` and used transposed (else stored `[k, n]`). */
   transB?: boolean;
-  /** Contiguous `A`, at least `m·k` values from its start. */
+  /** `A` from its first value (rows `lda` apart; contiguous by default). */
   a: Float32Array;
-  /** Contiguous `B`, at least `k·n` values from its start. */
+  /** `B` from its first value (rows `ldb` apart). */
   b: Float32Array;
-  /** Contiguous `C`, at least `m·n` values, written in place. */
+  /** `C` from its first value (rows `ldc` apart), written in place. */
   c: Float32Array;
+  /** Row strides of `A`, `B`, `C` as stored (default: their widths, i.e. contiguous). */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
   /** Default 1. */
   alpha?: number;
   /** Default 0 (`C` is overwritten; with 1 it is accumulated into). */
@@ -184,12 +188,12 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
           g.k,
           g.alpha ?? 1,
           g.a,
-          transA ? g.m : g.k,
+          g.lda ?? (transA ? g.m : g.k),
           g.b,
-          transB ? g.k : g.n,
+          g.ldb ?? (transB ? g.k : g.n),
           g.beta ?? 0,
           g.c,
-          g.n,
+          g.ldc ?? g.n,
         );
       },
       threads: () => maxThreads,

@@ -22,6 +22,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import "./gradients.ts";
 import { blasStatus } from "./blas.ts";
+import { registerAttentionKernels } from "./attention_kernels.ts";
 import { registerBlasKernels } from "./blas_kernels.ts";
 import { registerFusedKernels } from "./fused_kernels.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
@@ -192,6 +193,7 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
     registerWasmKernels(); // high-rank transposes in JavaScript (the wasm kernel's are slow)
     registerFusedKernels(); // one-kernel GELU and LayerNorm, forward and backward
     registerBlasKernels(); // native matrix products when OpenBLAS loads; silently off otherwise
+    registerAttentionKernels(); // one-kernel attention each way, with OpenBLAS
   }
   if (name === "webgpu" && !tf.findBackend("webgpu")) {
     const gpu = await probeWebGpu();

@@ -63,6 +63,18 @@ export interface SimdKernels {
   ): void;
   /** `out[j] = Σ_r x[r·cols + j]`. */
   sumRows(x: number, out: number, rows: number, cols: number): void;
+  /** In place on `s [rows, cols]`: `softmax(s + bias + mask)` by rows (bias, mask when flagged). */
+  attentionSoftmax(
+    s: number,
+    bias: number,
+    mask: number,
+    hasBias: number,
+    hasMask: number,
+    rows: number,
+    cols: number,
+  ): void;
+  /** In place on `g [rows, cols]`: `α ⊙ (g − Σ_j α_j·g_j)` by rows. */
+  attentionSoftmaxGrad(alpha: number, g: number, rows: number, cols: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -148,3 +148,76 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   }
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
+
+/** Options of {@linkcode fusedAttention}. */
+export interface FusedAttentionOptions {
+  /** Attention heads: the last axis of q, k, v splits into `heads` blocks. */
+  heads: number;
+  /** The logits' scale, `1/√dh`. */
+  scale: number;
+  /** A logit bias per head `[H, L, L]` (relative positions), trained through. */
+  bias?: tf.Tensor3D;
+  /** A constant logit bias per clip and key `[B, L]` (0 or a large negative: padding). */
+  mask?: tf.Tensor2D;
+}
+
+/**
+ * Whether {@linkcode fusedAttention} can run on the active backend (wasm with
+ * the native BLAS: `lib/backend/attention_kernels.ts`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { hasFusedAttention } from "./_ops.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(hasFusedAttention() === false);
+ * ```
+ */
+export function hasFusedAttention(): boolean {
+  return hasKernel("VattAttention");
+}
+
+/**
+ * Multi-head attention on queries, keys and values in the dense layers'
+ * layout `[B, L, H·dh]`: per clip and head `softmax(scale·Q Kᵀ + bias + mask) V`,
+ * returned as `[B, L, H·dh]`. One kernel each way (see
+ * {@linkcode hasFusedAttention}); gradients for q, k, v and `bias`.
+ *
+ * @example
+ * ```ts ignore
+ * import { fusedAttention } from "./_ops.ts";
+ * const z = fusedAttention(q, k, v, { heads: 8, scale: 1 / 8 }); // on wasm with OpenBLAS
+ * ```
+ */
+export function fusedAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  options: FusedAttentionOptions,
+): tf.Tensor3D {
+  const { heads, scale, bias, mask } = options;
+  const withBias = bias !== undefined;
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const n = withBias ? 4 : 3;
+      const [qi, ki, vi, bi] = args.slice(0, n) as tf.Tensor[];
+      const inputs: Record<string, tf.Tensor> = { q: qi, k: ki, v: vi };
+      if (bi) inputs.bias = bi;
+      if (mask) inputs.mask = mask;
+      const [value, alpha] = tf.engine().runKernel("VattAttention", inputs, {
+        heads,
+        scale,
+      }) as tf.Tensor[];
+      (args[n] as tf.GradSaveFunc)([qi, ki, vi, alpha]);
+      const gradFunc = (dz: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(
+          "VattAttentionGrad",
+          { dz, q: saved[0], k: saved[1], v: saved[2], alpha: saved[3] },
+          { heads, scale, withBias },
+        ) as tf.Tensor[];
+      return { value, gradFunc };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return (withBias ? op(q, k, v, bias) : op(q, k, v)) as tf.Tensor3D;
+}

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
-import { dense, gelu, layerNorm } from "./_ops.ts";
+import { dense, fusedAttention, gelu, hasFusedAttention, layerNorm } from "./_ops.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";
 
@@ -68,12 +68,29 @@ export function attention(
   const [b, l, d] = x.shape;
   const h = options.heads;
   const dh = d / h;
+  const rel = options.relative;
+  if (hasFusedAttention() && rel?.relativePosition !== "shaw") {
+    // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/attention_kernels.ts).
+    let bias: tf.Tensor3D | undefined;
+    if (rel?.relativePosition === "t5") {
+      const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
+      const table = tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D); // [L·L, H]
+      bias = tf.transpose(tf.reshape(table, [l, l, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
+    }
+    const mask = options.maskBias ? tf.reshape(options.maskBias, [b, l]) as tf.Tensor2D : undefined;
+    const z = fusedAttention(
+      dense(x, weights[`${p}/q/kernel`], weights[`${p}/q/bias`]) as tf.Tensor3D,
+      dense(x, weights[`${p}/k/kernel`], weights[`${p}/k/bias`]) as tf.Tensor3D,
+      dense(x, weights[`${p}/v/kernel`], weights[`${p}/v/bias`]) as tf.Tensor3D,
+      { heads: h, scale: 1 / Math.sqrt(dh), bias, mask },
+    ); // [B, L, d]
+    return dense(z, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
+  }
   const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, l, h, dh]), [0, 2, 1, 3]); // [B, H, L, dh]
   const q = split(dense(x, weights[`${p}/q/kernel`], weights[`${p}/q/bias`]));
   const k = split(dense(x, weights[`${p}/k/kernel`], weights[`${p}/k/bias`]));
   const v = split(dense(x, weights[`${p}/v/kernel`], weights[`${p}/v/bias`]));
   let logits = tf.matMul(q, k, false, true); // [B, H, L, L]
-  const rel = options.relative;
   let relValue: tf.Tensor | null = null;
   if (rel?.relativePosition === "shaw") {
     const n = 2 * rel.clipDistance + 1;
