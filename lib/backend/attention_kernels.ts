@@ -24,10 +24,9 @@ import {
   getKernel,
   type KernelConfig,
   type KernelFunc,
-  registerKernel,
   type TensorInfo,
-  unregisterKernel,
 } from "@tensorflow/tfjs-core";
+import { registerKernels, switchedOff, unregisterKernels } from "./_kernel_switch.ts";
 import { loadBlas, type NativeBlas } from "./blas.ts";
 import { simdKernelsOf } from "./simd.ts";
 
@@ -273,20 +272,12 @@ const CONFIGS: KernelConfig[] = [
  * ```
  */
 export function registerAttentionKernels(): boolean {
-  let off = false;
-  try {
-    off = ["VATT_FUSED", "VATT_FUSED_ATTENTION"].some((name) =>
-      /^(0|off|false|no)$/i.test(Deno.env.get(name) ?? "")
-    );
-  } catch {
-    // no --allow-env: on
+  if (switchedOff("VATT_FUSED", "VATT_FUSED_ATTENTION")) {
+    return getKernel(ATTENTION_KERNELS.forward, "wasm") !== undefined;
   }
-  if (off) return getKernel(ATTENTION_KERNELS.forward, "wasm") !== undefined;
   blas ??= loadBlas();
   if (!blas) return false;
-  for (const config of CONFIGS) {
-    if (!getKernel(config.kernelName, "wasm")) registerKernel(config);
-  }
+  registerKernels(CONFIGS);
   return true;
 }
 
@@ -301,7 +292,5 @@ export function registerAttentionKernels(): boolean {
  * ```
  */
 export function unregisterAttentionKernels(): void {
-  for (const config of CONFIGS) {
-    if (getKernel(config.kernelName, "wasm")) unregisterKernel(config.kernelName, "wasm");
-  }
+  unregisterKernels(CONFIGS);
 }

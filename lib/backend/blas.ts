@@ -12,6 +12,8 @@
  * @module
  */
 
+import { switchedOff } from "./_kernel_switch.ts";
+
 /** Library names tried in order (after `VATT_BLAS_LIB`). */
 export const BLAS_LIBRARY_NAMES: readonly string[] = [
   "libopenblas.so.0",
@@ -104,13 +106,7 @@ export interface NativeBlas {
  * ```
  */
 export function blasDisabledByEnv(): boolean {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("VATT_BLAS");
-  } catch {
-    return false; // no --allow-env: the default (on when present) holds
-  }
-  return value !== undefined && /^(0|off|false|no)$/i.test(value.trim());
+  return switchedOff("VATT_BLAS");
 }
 
 let cached: { blas: NativeBlas | null; reason: string } | undefined;

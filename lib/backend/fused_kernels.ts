@@ -25,10 +25,9 @@ import {
   getKernel,
   type KernelConfig,
   type KernelFunc,
-  registerKernel,
   type TensorInfo,
-  unregisterKernel,
 } from "@tensorflow/tfjs-core";
+import { registerKernels, switchedOff, unregisterKernels } from "./_kernel_switch.ts";
 import { simdKernelsOf } from "./simd.ts";
 
 /** Kernel names (the contract with `lib/model/_ops.ts`). */
@@ -401,16 +400,8 @@ export function fusedAdamMaxSize(): number {
  * ```
  */
 export function registerFusedKernels(): boolean {
-  let off = false;
-  try {
-    off = /^(0|off|false|no)$/i.test(Deno.env.get("VATT_FUSED") ?? "");
-  } catch {
-    // no --allow-env: on
-  }
-  if (off) return getKernel(FUSED_KERNELS.gelu, "wasm") !== undefined;
-  for (const config of CONFIGS) {
-    if (!getKernel(config.kernelName, "wasm")) registerKernel(config);
-  }
+  if (switchedOff("VATT_FUSED")) return getKernel(FUSED_KERNELS.gelu, "wasm") !== undefined;
+  registerKernels(CONFIGS);
   return true;
 }
 
@@ -425,7 +416,5 @@ export function registerFusedKernels(): boolean {
  * ```
  */
 export function unregisterFusedKernels(): void {
-  for (const config of CONFIGS) {
-    if (getKernel(config.kernelName, "wasm")) unregisterKernel(config.kernelName, "wasm");
-  }
+  unregisterKernels(CONFIGS);
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { switchedOff } from "./_kernel_switch.ts";
 import { SIMD_WASM_BASE64 } from "./simd_wasm.ts";
 
 /** The module's exports. */
@@ -80,16 +81,8 @@ export interface SimdKernels {
 let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
-function offByEnv(): boolean {
-  try {
-    return /^(0|off|false|no)$/i.test(Deno.env.get("VATT_SIMD") ?? "");
-  } catch {
-    return false; // no --allow-env: on
-  }
-}
-
 // Read once: the kernels ask for every call.
-let enabled = !offByEnv();
+let enabled = !switchedOff("VATT_SIMD");
 
 /**
  * Turns the SIMD kernels on or off for this process (the callers then use

@@ -40,6 +40,7 @@ import {
   unregisterKernel,
   util,
 } from "@tensorflow/tfjs-core";
+import { switchedOff } from "./_kernel_switch.ts";
 import { simdKernelsOf } from "./simd.ts";
 
 interface WasmBackendLike {
@@ -254,13 +255,7 @@ function replaceKernel(name: string, kernelFunc: unknown): KernelConfig | null {
  * ```
  */
 export function registerWasmKernels(): boolean {
-  let off = false;
-  try {
-    off = /^(0|off|false|no)$/i.test(Deno.env.get("VATT_WASM_KERNELS") ?? "");
-  } catch {
-    // no --allow-env: on
-  }
-  if (off) return active;
+  if (switchedOff("VATT_WASM_KERNELS")) return active;
   if (!original) {
     if (!getKernel(Transpose, "wasm")) return false; // the wasm backend is not imported
     original = replaceKernel(Transpose, transpose);
