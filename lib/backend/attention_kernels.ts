@@ -27,6 +27,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { registerKernels, switchedOff, unregisterKernels } from "./_kernel_switch.ts";
+import { heapF32, heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
 import { loadBlas, type NativeBlas } from "./blas.ts";
 import { simdKernelsOf } from "./simd.ts";
 
@@ -36,12 +37,6 @@ export const ATTENTION_KERNELS = {
   backward: "VattAttentionGrad",
 } as const;
 
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-}
-
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
   backend: WasmBackendLike;
@@ -50,16 +45,8 @@ interface KernelArgs {
 
 let blas: NativeBlas | null = null;
 
-/** A view of `t`'s data from value `start` on (to the end of the heap's tensor). */
-function view(backend: WasmBackendLike, t: TensorInfo, start = 0): Float32Array {
-  const size = t.shape.reduce((n, s) => n * s, 1);
-  const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  return new Float32Array(backend.wasm.HEAPU8.buffer, offset + start * 4, size - start);
-}
-
-function ptr(backend: WasmBackendLike, t: TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
-}
+const view = heapF32;
+const ptr = heapOffset;
 
 /** Sizes of `q` `[B, L, D]` with `heads`, checked against the other inputs. */
 function sizes(name: string, args: KernelArgs, others: (TensorInfo | undefined)[]) {
@@ -242,7 +229,7 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
       });
     }
   }
-  (be as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
+  be.disposeData(scratch.dataId);
   return dbias ? [dq, dk, dv, dbias] : [dq, dk, dv];
 }
 

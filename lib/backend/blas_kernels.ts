@@ -20,14 +20,8 @@ import {
   type TensorInfo,
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
+import { heapF32, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { loadBlas, type NativeBlas } from "./blas.ts";
-
-/** What a wasm backend exposes that the kernels use (tfjs-backend-wasm's `BackendWasm`). */
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-}
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
@@ -45,17 +39,6 @@ let blas: NativeBlas | null = null;
 let enabled = false;
 let originals: { batchMatMul: KernelConfig; fusedMatMul: KernelConfig } | null = null;
 let counters = { native: 0, fallback: 0 };
-
-function heapF32(backend: WasmBackendLike, t: TensorInfo, start: number, length: number) {
-  const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  return new Float32Array(backend.wasm.HEAPU8.buffer, offset + start * 4, length);
-}
-
-function sizeOf(shape: number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
 
 interface Product {
   a: TensorInfo;

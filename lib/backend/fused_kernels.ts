@@ -28,6 +28,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { registerKernels, switchedOff, unregisterKernels } from "./_kernel_switch.ts";
+import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { simdKernelsOf } from "./simd.ts";
 
 /** Kernel names (the contract with `lib/model/_ops.ts`). */
@@ -39,32 +40,14 @@ export const FUSED_KERNELS = {
   adam: "VattAdam",
 } as const;
 
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-}
-
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
   backend: WasmBackendLike;
   attrs: { epsilon?: number } & Record<string, unknown>;
 }
 
-function sizeOf(t: TensorInfo): number {
-  return t.shape.reduce((n, s) => n * s, 1);
-}
-
-function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
-  const size = sizeOf(t);
-  const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  return new Float32Array(backend.wasm.HEAPU8.buffer, offset, size);
-}
-
-/** Byte offset of `t`'s data on the wasm heap. */
-function ptr(backend: WasmBackendLike, t: TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
-}
+const f32 = (backend: WasmBackendLike, t: TensorInfo) => heapF32(backend, t);
+const ptr = heapOffset;
 
 function checkFloat(name: string, ...ts: TensorInfo[]): void {
   for (const t of ts) {
@@ -144,7 +127,7 @@ function gelu(args: KernelArgs): TensorInfo[] {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const b = args.backend;
-    simd.gelu(ptr(b, x), ptr(b, out), ptr(b, cdfOut), sizeOf(x));
+    simd.gelu(ptr(b, x), ptr(b, out), ptr(b, cdfOut), sizeOf(x.shape));
     return [out, cdfOut];
   }
   const xs = f32(args.backend, x); // views after makeOutput: the heap may have moved
@@ -166,7 +149,7 @@ function geluGrad(args: KernelArgs): TensorInfo {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const b = args.backend;
-    simd.geluGrad(ptr(b, x), ptr(b, cdf), ptr(b, dy), ptr(b, out), sizeOf(x));
+    simd.geluGrad(ptr(b, x), ptr(b, cdf), ptr(b, dy), ptr(b, out), sizeOf(x.shape));
     return out;
   }
   const xs = f32(args.backend, x);
@@ -203,7 +186,7 @@ function layerNorm(args: KernelArgs): TensorInfo {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const k = args.backend;
-    const rows = sizeOf(x) / d;
+    const rows = sizeOf(x.shape) / d;
     simd.layerNorm(ptr(k, x), ptr(k, gamma), ptr(k, beta), ptr(k, out), rows, d, epsilon);
     return out;
   }
@@ -231,7 +214,7 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const k = args.backend;
-    const rows = sizeOf(x) / d;
+    const rows = sizeOf(x.shape) / d;
     simd.layerNormGrad(
       ...[ptr(k, x), ptr(k, gamma), ptr(k, dy), ptr(k, dxInfo), ptr(k, dgInfo), ptr(k, dbInfo)],
       rows,
@@ -309,7 +292,7 @@ function adam(args: KernelArgs): TensorInfo[] {
     simd.adam(
       ...[ptr(k, weight), ptr(k, m), ptr(k, v), ptr(k, grad), ptr(k, wOut), ptr(k, mOut)],
       ptr(k, vOut),
-      sizeOf(weight),
+      sizeOf(weight.shape),
       ...[b1, c1, b2, c2, bc1, bc2, eps, lr, decay],
     );
     return [wOut, mOut, vOut];
