@@ -5,7 +5,10 @@
  * - `wasm`: SIMD WebAssembly; its `.wasm` files are found through the package
  *   graph, so a `deno compile`d binary finds them too. When OpenBLAS loads
  *   (Deno FFI; `VATT_BLAS=0` turns it off), its matrix products replace the
- *   wasm ones (`blas_kernels.ts`).
+ *   wasm ones (`blas_kernels.ts`) and attention runs as one kernel each way
+ *   (`attention_kernels.ts`); Adam, GELU, LayerNorm, bias sums and row gathers
+ *   run as vatt's own kernels (`fused_kernels.ts`, `wasm_kernels.ts`), on its
+ *   SIMD module (`simd.ts`) where the runtime has wasm SIMD.
  * - `webgpu`: through Deno's WebGPU (Vulkan). Without a GPU, Deno still finds
  *   Mesa's llvmpipe software adapter, which works but is slower than wasm, so
  *   `auto` takes webgpu only on a hardware adapter.
@@ -25,6 +28,7 @@ import { blasStatus } from "./blas.ts";
 import { registerAttentionKernels } from "./attention_kernels.ts";
 import { registerBlasKernels } from "./blas_kernels.ts";
 import { registerFusedKernels } from "./fused_kernels.ts";
+import { simdStatus } from "./simd.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 
 /** Backends a user may ask for. */
@@ -133,7 +137,7 @@ export async function probeBackends(
     out.push({
       name: "wasm",
       available: true,
-      detail: `WebAssembly SIMD; matrix products: ${blasStatus()}`,
+      detail: `WebAssembly SIMD; matrix products: ${blasStatus()}; kernels: ${simdStatus()}`,
     });
   } catch (e) {
     out.push({ name: "wasm", available: false, detail: (e as Error).message });

@@ -148,6 +148,20 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
   }
 }
 
+/**
+ * One line on the kernels in use: the SIMD module, or the JavaScript loops and why.
+ *
+ * @example
+ * ```ts
+ * import { simdStatus } from "./simd.ts";
+ * console.assert(simdStatus().length > 0);
+ * ```
+ */
+export function simdStatus(): string {
+  if (!enabled) return "JavaScript (VATT_SIMD=0)";
+  return module() ? "SIMD (vatt's wasm module)" : "JavaScript (no wasm SIMD in this runtime)";
+}
+
 /** What `backend.wasm` of tfjs-backend-wasm offers here (Emscripten's module). */
 interface WasmModuleLike {
   asm?: { memory?: unknown };
