@@ -48,17 +48,32 @@ let blas: NativeBlas | null = null;
 const view = heapF32;
 const ptr = heapOffset;
 
-/** Sizes of `q` `[B, L, D]` with `heads`, checked against the other inputs. */
-function sizes(name: string, args: KernelArgs, others: (TensorInfo | undefined)[]) {
+/**
+ * Sizes of `q` `[B, L, D]` with `heads`, every input checked against them (the
+ * kernels read blocks by these sizes: a wrong shape must not read past a tensor).
+ */
+function sizes(name: string, args: KernelArgs) {
   const q = args.inputs.q!;
   const h = args.attrs.heads;
   if (q.shape.length !== 3 || !Number.isInteger(h) || h < 1 || q.shape[2] % h !== 0) {
     throw new RangeError(`${name}: q [${q.shape}] does not split into ${h} heads`);
   }
-  for (const t of [q, ...others]) {
-    if (t && t.dtype !== "float32") throw new TypeError(`${name} needs float32, got ${t.dtype}`);
-  }
   const [b, l, d] = q.shape;
+  const want: Record<string, number[]> = {
+    k: [b, l, d],
+    v: [b, l, d],
+    dz: [b, l, d],
+    bias: [h, l, l],
+    mask: [b, l],
+    alpha: [b, h, l, l],
+  };
+  for (const [key, t] of Object.entries(args.inputs)) {
+    if (!t) continue;
+    if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 ${key}, got ${t.dtype}`);
+    if (want[key] && t.shape.join() !== want[key].join()) {
+      throw new RangeError(`${name}: ${key} is [${t.shape}], expected [${want[key]}]`);
+    }
+  }
   return { b, l, d, h, dh: d / h };
 }
 
@@ -100,7 +115,7 @@ function softmaxGradJs(alpha: Float32Array, g: Float32Array, l: number): void {
 
 function attention(args: KernelArgs): TensorInfo[] {
   const { q, k, v, bias, mask } = args.inputs;
-  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.forward, args, [k, v, bias, mask]);
+  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.forward, args);
   const be = args.backend;
   const z = be.makeOutput([b, l, d], "float32");
   const alpha = be.makeOutput([b, h, l, l], "float32");
@@ -159,7 +174,7 @@ function attention(args: KernelArgs): TensorInfo[] {
 
 function attentionGrad(args: KernelArgs): TensorInfo[] {
   const { dz, q, k, v, alpha } = args.inputs;
-  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.backward, args, [dz, k, v, alpha]);
+  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.backward, args);
   const be = args.backend;
   const dq = be.makeOutput([b, l, d], "float32");
   const dk = be.makeOutput([b, l, d], "float32");

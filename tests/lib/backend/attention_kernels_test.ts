@@ -124,3 +124,30 @@ for (const t5 of [false, true]) {
     });
   }
 }
+
+Deno.test({
+  name: "the attention kernels reject inputs whose shapes or types do not fit, allocating nothing",
+  ignore: !available,
+  async fn() {
+    await initBackend("wasm");
+    try {
+      const q = tf.zeros([2, 5, 6]);
+      const before = tf.memory().numTensors;
+      const run = (inputs: Record<string, tf.Tensor>, heads = 2) =>
+        tf.engine().runKernel(ATTENTION_KERNELS.forward, { q, k: q, v: q, ...inputs }, {
+          heads,
+          scale: 1,
+        });
+      assert.throws(() => run({}, 4), /does not split into 4 heads/);
+      assert.throws(() => run({ k: tf.zeros([2, 4, 6]) }), /k is \[2,4,6\], expected \[2,5,6\]/);
+      assert.throws(() => run({ bias: tf.zeros([2, 5, 4]) }), /bias is \[2,5,4\]/);
+      assert.throws(() => run({ mask: tf.zeros([5, 2]) }), /mask is \[5,2\]/);
+      assert.throws(() => run({ v: tf.zeros([2, 5, 6], "int32") }), TypeError);
+      // the bad inputs made above (4) are all that is new
+      assert.equal(tf.memory().numTensors, before + 4);
+      tf.dispose(q);
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+});
