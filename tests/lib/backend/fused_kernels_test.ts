@@ -10,6 +10,7 @@ import {
 } from "../../../lib/backend/fused_kernels.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { setSimdEnabled, simdKernelsOf } from "../../../lib/backend/simd.ts";
+import { switchedOff } from "../../../lib/backend/_kernel_switch.ts";
 import { gelu, layerNorm } from "../../../lib/model/_ops.ts";
 
 /** Runs `f` with the SIMD kernels switched off: the JavaScript loops. */
@@ -24,9 +25,13 @@ async function withoutSimd<T>(f: () => Promise<T> | T): Promise<T> {
 
 /** Asserts that the wasm backend is active and runs the SIMD kernels. */
 function assertSimdActive(): void {
+  if (simdOffByEnv) return; // both paths then run the JavaScript loops
   const wasm = (tf.backend() as unknown as { wasm: { asm?: { memory?: unknown } } }).wasm;
   assert.ok(simdKernelsOf(wasm) !== null, "the SIMD kernels are not available on wasm");
 }
+
+const simdOffByEnv = switchedOff("VATT_SIMD");
+if (simdOffByEnv) console.log("fused_kernels_test: VATT_SIMD=0: the SIMD paths are not tested");
 
 /**
  * `f`'s outputs on the cpu backend, on wasm with composite ops, and on wasm with the fused
