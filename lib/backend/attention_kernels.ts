@@ -45,9 +45,6 @@ interface KernelArgs {
 
 let blas: NativeBlas | null = null;
 
-const view = heapF32;
-const ptr = heapOffset;
-
 /**
  * Sizes of `q` `[B, L, D]` with `heads`, every input checked against them (the
  * kernels read blocks by these sizes: a wrong shape must not read past a tensor).
@@ -132,18 +129,18 @@ function attention(args: KernelArgs): TensorInfo[] {
         n: l,
         k: dh,
         transB: true,
-        a: view(be, q!, at),
+        a: heapF32(be, q!, at),
         lda: d,
-        b: view(be, k!, at),
+        b: heapF32(be, k!, at),
         ldb: d,
-        c: view(be, alpha, block),
+        c: heapF32(be, alpha, block),
         alpha: scale,
       });
       if (simd) {
         simd.attentionSoftmax(
-          ptr(be, alpha) + block * 4,
-          bias ? ptr(be, bias) + hi * ll * 4 : 0,
-          mask ? ptr(be, mask) + bi * l * 4 : 0,
+          heapOffset(be, alpha) + block * 4,
+          bias ? heapOffset(be, bias) + hi * ll * 4 : 0,
+          mask ? heapOffset(be, mask) + bi * l * 4 : 0,
           bias ? 1 : 0,
           mask ? 1 : 0,
           l,
@@ -151,9 +148,9 @@ function attention(args: KernelArgs): TensorInfo[] {
         );
       } else {
         softmaxJs(
-          view(be, alpha, block),
-          bias ? view(be, bias, hi * ll) : null,
-          mask ? view(be, mask, bi * l) : null,
+          heapF32(be, alpha, block),
+          bias ? heapF32(be, bias, hi * ll) : null,
+          mask ? heapF32(be, mask, bi * l) : null,
           l,
         );
       }
@@ -161,10 +158,10 @@ function attention(args: KernelArgs): TensorInfo[] {
         m: l,
         n: dh,
         k: l,
-        a: view(be, alpha, block),
-        b: view(be, v!, at),
+        a: heapF32(be, alpha, block),
+        b: heapF32(be, v!, at),
         ldb: d,
-        c: view(be, z, at),
+        c: heapF32(be, z, at),
         ldc: d,
       });
     }
@@ -185,7 +182,7 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
   const scratch = be.makeOutput([l, l], "float32"); // dα, then dS, of one clip-head
   const simd = simdKernelsOf(be.wasm);
   const scale = args.attrs.scale;
-  if (dbias) view(be, dbias).fill(0);
+  if (dbias) heapF32(be, dbias).fill(0);
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
       const at = bi * l * d + hi * dh;
@@ -195,27 +192,33 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         n: l,
         k: dh,
         transB: true,
-        a: view(be, dz!, at),
+        a: heapF32(be, dz!, at),
         lda: d,
-        b: view(be, v!, at),
+        b: heapF32(be, v!, at),
         ldb: d,
-        c: view(be, scratch),
+        c: heapF32(be, scratch),
       });
-      if (simd) simd.attentionSoftmaxGrad(ptr(be, alpha!) + block * 4, ptr(be, scratch), l, l);
-      else softmaxGradJs(view(be, alpha!, block), view(be, scratch), l);
+      if (simd) {
+        simd.attentionSoftmaxGrad(
+          heapOffset(be, alpha!) + block * 4,
+          heapOffset(be, scratch),
+          l,
+          l,
+        );
+      } else softmaxGradJs(heapF32(be, alpha!, block), heapF32(be, scratch), l);
       if (dbias) { // dbias_h += dS
-        const acc = view(be, dbias, hi * ll);
-        const ds = view(be, scratch);
+        const acc = heapF32(be, dbias, hi * ll);
+        const ds = heapF32(be, scratch);
         for (let i = 0; i < ll; i++) acc[i] += ds[i];
       }
       blas!.gemm({ // dQ = scale·dS K  [L, dh]
         m: l,
         n: dh,
         k: l,
-        a: view(be, scratch),
-        b: view(be, k!, at),
+        a: heapF32(be, scratch),
+        b: heapF32(be, k!, at),
         ldb: d,
-        c: view(be, dq, at),
+        c: heapF32(be, dq, at),
         ldc: d,
         alpha: scale,
       });
@@ -224,10 +227,10 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         n: dh,
         k: l,
         transA: true,
-        a: view(be, scratch),
-        b: view(be, q!, at),
+        a: heapF32(be, scratch),
+        b: heapF32(be, q!, at),
         ldb: d,
-        c: view(be, dk, at),
+        c: heapF32(be, dk, at),
         ldc: d,
         alpha: scale,
       });
@@ -236,10 +239,10 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         n: dh,
         k: l,
         transA: true,
-        a: view(be, alpha!, block),
-        b: view(be, dz!, at),
+        a: heapF32(be, alpha!, block),
+        b: heapF32(be, dz!, at),
         ldb: d,
-        c: view(be, dv, at),
+        c: heapF32(be, dv, at),
         ldc: d,
       });
     }

@@ -46,9 +46,6 @@ interface KernelArgs {
   attrs: { epsilon?: number } & Record<string, unknown>;
 }
 
-const f32 = (backend: WasmBackendLike, t: TensorInfo) => heapF32(backend, t);
-const ptr = heapOffset;
-
 function checkFloat(name: string, ...ts: TensorInfo[]): void {
   for (const t of ts) {
     if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 tensors, got ${t.dtype}`);
@@ -127,12 +124,12 @@ function gelu(args: KernelArgs): TensorInfo[] {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const b = args.backend;
-    simd.gelu(ptr(b, x), ptr(b, out), ptr(b, cdfOut), sizeOf(x.shape));
+    simd.gelu(heapOffset(b, x), heapOffset(b, out), heapOffset(b, cdfOut), sizeOf(x.shape));
     return [out, cdfOut];
   }
-  const xs = f32(args.backend, x); // views after makeOutput: the heap may have moved
-  const ys = f32(args.backend, out);
-  const cdf = f32(args.backend, cdfOut);
+  const xs = heapF32(args.backend, x); // views after makeOutput: the heap may have moved
+  const ys = heapF32(args.backend, out);
+  const cdf = heapF32(args.backend, cdfOut);
   for (let i = 0; i < xs.length; i++) {
     const v = xs[i];
     const c = 0.5 + 0.5 * erf(v * Math.SQRT1_2);
@@ -149,13 +146,19 @@ function geluGrad(args: KernelArgs): TensorInfo {
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const b = args.backend;
-    simd.geluGrad(ptr(b, x), ptr(b, cdf), ptr(b, dy), ptr(b, out), sizeOf(x.shape));
+    simd.geluGrad(
+      heapOffset(b, x),
+      heapOffset(b, cdf),
+      heapOffset(b, dy),
+      heapOffset(b, out),
+      sizeOf(x.shape),
+    );
     return out;
   }
-  const xs = f32(args.backend, x);
-  const cs = f32(args.backend, cdf);
-  const dys = f32(args.backend, dy);
-  const dxs = f32(args.backend, out);
+  const xs = heapF32(args.backend, x);
+  const cs = heapF32(args.backend, cdf);
+  const dys = heapF32(args.backend, dy);
+  const dxs = heapF32(args.backend, out);
   for (let i = 0; i < xs.length; i++) {
     const v = xs[i];
     dxs[i] = dys[i] * (cs[i] + v * INV_SQRT_2PI * expNonPositive(-0.5 * v * v));
@@ -187,13 +190,21 @@ function layerNorm(args: KernelArgs): TensorInfo {
   if (simd) {
     const k = args.backend;
     const rows = sizeOf(x.shape) / d;
-    simd.layerNorm(ptr(k, x), ptr(k, gamma), ptr(k, beta), ptr(k, out), rows, d, epsilon);
+    simd.layerNorm(
+      heapOffset(k, x),
+      heapOffset(k, gamma),
+      heapOffset(k, beta),
+      heapOffset(k, out),
+      rows,
+      d,
+      epsilon,
+    );
     return out;
   }
-  const xs = f32(args.backend, x);
-  const g = f32(args.backend, gamma);
-  const b = f32(args.backend, beta);
-  const ys = f32(args.backend, out);
+  const xs = heapF32(args.backend, x);
+  const g = heapF32(args.backend, gamma);
+  const b = heapF32(args.backend, beta);
+  const ys = heapF32(args.backend, out);
   const rows = xs.length / d;
   for (let r = 0; r < rows; r++) {
     const [mean, rstd] = rowStats(xs, r, d, epsilon);
@@ -216,17 +227,22 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
     const k = args.backend;
     const rows = sizeOf(x.shape) / d;
     simd.layerNormGrad(
-      ...[ptr(k, x), ptr(k, gamma), ptr(k, dy), ptr(k, dxInfo), ptr(k, dgInfo), ptr(k, dbInfo)],
+      heapOffset(k, x),
+      heapOffset(k, gamma),
+      heapOffset(k, dy),
+      heapOffset(k, dxInfo),
+      heapOffset(k, dgInfo),
+      heapOffset(k, dbInfo),
       rows,
       d,
       epsilon,
     );
     return [dxInfo, dgInfo, dbInfo];
   }
-  const xs = f32(args.backend, x);
-  const g = f32(args.backend, gamma);
-  const dys = f32(args.backend, dy);
-  const dx = f32(args.backend, dxInfo);
+  const xs = heapF32(args.backend, x);
+  const g = heapF32(args.backend, gamma);
+  const dys = heapF32(args.backend, dy);
+  const dx = heapF32(args.backend, dxInfo);
   const dgamma = new Float64Array(d);
   const dbeta = new Float64Array(d);
   const rows = xs.length / d;
@@ -251,8 +267,8 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
       dx[o + j] = rstd * (dys[o + j] * g[j] - meanG - xhat * meanGX);
     }
   }
-  f32(args.backend, dgInfo).set(dgamma);
-  f32(args.backend, dbInfo).set(dbeta);
+  heapF32(args.backend, dgInfo).set(dgamma);
+  heapF32(args.backend, dbInfo).set(dbeta);
   return [dxInfo, dgInfo, dbInfo];
 }
 
@@ -290,20 +306,33 @@ function adam(args: KernelArgs): TensorInfo[] {
   if (simd) {
     const k = args.backend;
     simd.adam(
-      ...[ptr(k, weight), ptr(k, m), ptr(k, v), ptr(k, grad), ptr(k, wOut), ptr(k, mOut)],
-      ptr(k, vOut),
+      heapOffset(k, weight),
+      heapOffset(k, m),
+      heapOffset(k, v),
+      heapOffset(k, grad),
+      heapOffset(k, wOut),
+      heapOffset(k, mOut),
+      heapOffset(k, vOut),
       sizeOf(weight.shape),
-      ...[b1, c1, b2, c2, bc1, bc2, eps, lr, decay],
+      b1,
+      c1,
+      b2,
+      c2,
+      bc1,
+      bc2,
+      eps,
+      lr,
+      decay,
     );
     return [wOut, mOut, vOut];
   }
-  const w = f32(args.backend, weight);
-  const ms = f32(args.backend, m);
-  const vs = f32(args.backend, v);
-  const g = f32(args.backend, grad);
-  const w2 = f32(args.backend, wOut);
-  const m2 = f32(args.backend, mOut);
-  const v2 = f32(args.backend, vOut);
+  const w = heapF32(args.backend, weight);
+  const ms = heapF32(args.backend, m);
+  const vs = heapF32(args.backend, v);
+  const g = heapF32(args.backend, grad);
+  const w2 = heapF32(args.backend, wOut);
+  const m2 = heapF32(args.backend, mOut);
+  const v2 = heapF32(args.backend, vOut);
   for (let i = 0; i < w.length; i++) {
     const gi = g[i];
     const mi = f(f(ms[i] * b1) + f(gi * c1));

@@ -41,14 +41,11 @@ import {
   util,
 } from "@tensorflow/tfjs-core";
 import { switchedOff } from "./_kernel_switch.ts";
+import { heapOffset, type WasmBackendLike as HeapBackend } from "./_wasm_heap.ts";
 import { simdKernelsOf } from "./simd.ts";
 
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  incRef(dataId: object): void;
-}
+/** The backend, with the reference count the copy-free `Identity` needs. */
+type WasmBackendLike = HeapBackend & { incRef(dataId: object): void };
 
 interface KernelArgs {
   inputs: { x: TensorInfo };
@@ -136,7 +133,7 @@ function permuteInto(
 }
 
 function view(backend: WasmBackendLike, t: TensorInfo, size: number) {
-  const offset = backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = heapOffset(backend, t);
   const buffer = backend.wasm.HEAPU8.buffer;
   if (t.dtype === "float32") return new Float32Array(buffer, offset, size);
   if (t.dtype === "int32") return new Int32Array(buffer, offset, size);
@@ -195,8 +192,7 @@ function sum(args: SumArgs): TensorInfo {
       const rows = util.sizeFromShape(x.shape) / cols;
       const shape = args.attrs.keepDims ? [...axes.map(() => 1), cols] : [cols];
       const out = args.backend.makeOutput(shape, "float32");
-      const at = (t: TensorInfo) => args.backend.dataIdMap.get(t.dataId)!.memoryOffset;
-      simd.sumRows(at(x), at(out), rows, cols);
+      simd.sumRows(heapOffset(args.backend, x), heapOffset(args.backend, out), rows, cols);
       return out;
     }
   }

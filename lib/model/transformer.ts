@@ -69,27 +69,29 @@ export function attention(
   const h = options.heads;
   const dh = d / h;
   const rel = options.relative;
+  const project = (m: string) =>
+    dense(x, weights[`${p}/${m}/kernel`], weights[`${p}/${m}/bias`]) as tf.Tensor3D; // [B, L, d]
+  let t5: tf.Tensor3D | undefined; // [H, L, L]
+  if (rel?.relativePosition === "t5") {
+    const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
+    const table = tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D); // [L·L, H]
+    t5 = tf.transpose(tf.reshape(table, [l, l, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
+  }
   if (hasFusedAttention() && rel?.relativePosition !== "shaw") {
     // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/attention_kernels.ts).
-    let bias: tf.Tensor3D | undefined;
-    if (rel?.relativePosition === "t5") {
-      const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
-      const table = tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D); // [L·L, H]
-      bias = tf.transpose(tf.reshape(table, [l, l, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
-    }
     const mask = options.maskBias ? tf.reshape(options.maskBias, [b, l]) as tf.Tensor2D : undefined;
-    const z = fusedAttention(
-      dense(x, weights[`${p}/q/kernel`], weights[`${p}/q/bias`]) as tf.Tensor3D,
-      dense(x, weights[`${p}/k/kernel`], weights[`${p}/k/bias`]) as tf.Tensor3D,
-      dense(x, weights[`${p}/v/kernel`], weights[`${p}/v/bias`]) as tf.Tensor3D,
-      { heads: h, scale: 1 / Math.sqrt(dh), bias, mask },
-    ); // [B, L, d]
+    const z = fusedAttention(project("q"), project("k"), project("v"), {
+      heads: h,
+      scale: 1 / Math.sqrt(dh),
+      bias: t5,
+      mask,
+    }); // [B, L, d]
     return dense(z, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
   }
   const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, l, h, dh]), [0, 2, 1, 3]); // [B, H, L, dh]
-  const q = split(dense(x, weights[`${p}/q/kernel`], weights[`${p}/q/bias`]));
-  const k = split(dense(x, weights[`${p}/k/kernel`], weights[`${p}/k/bias`]));
-  const v = split(dense(x, weights[`${p}/v/kernel`], weights[`${p}/v/bias`]));
+  const q = split(project("q"));
+  const k = split(project("k"));
+  const v = split(project("v"));
   let logits = tf.matMul(q, k, false, true); // [B, H, L, L]
   let relValue: tf.Tensor | null = null;
   if (rel?.relativePosition === "shaw") {
@@ -102,11 +104,7 @@ export function attention(
     logits = tf.add(logits, tf.transpose(tf.reshape(qa, [l, b, h, l]), [1, 2, 0, 3])); // [B, H, L, L]
   }
   logits = tf.mul(logits, 1 / Math.sqrt(dh));
-  if (rel?.relativePosition === "t5") {
-    const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
-    const bias = tf.reshape(tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D), [l, l, h]); // [L, L, H]
-    logits = tf.add(logits, tf.expandDims(tf.transpose(bias, [2, 0, 1]), 0)); // [B, H, L, L]
-  }
+  if (t5) logits = tf.add(logits, tf.expandDims(t5, 0)); // [B, H, L, L]
   if (options.maskBias) logits = tf.add(logits, options.maskBias); // [B, H, L, L]
   const alpha = tf.softmax(logits); // [B, H, L, L]
   let z = tf.matMul(alpha, v); // [B, H, L, dh]

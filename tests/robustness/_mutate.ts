@@ -263,3 +263,18 @@ export function applyJsonPlan(doc: unknown, plan: JsonEdit[]): string {
 export function draw<T>(arb: fc.Arbitrary<T>, seed: number, count: number): T[] {
   return count <= 0 ? [] : fc.sample(arb, { seed, numRuns: count });
 }
+
+/**
+ * Case `i` of a target whose first cases are its seed files as they are:
+ * whether it is one of those (`valid`), its drawn plan, and the seed file it
+ * starts from (a mutated case's plan picks one by `source`).
+ */
+export function seedCase<P extends { source: number }>(
+  files: readonly string[],
+  plans: readonly P[],
+  i: number,
+): { valid: boolean; p: P; file: string } {
+  const valid = i < files.length;
+  const p = plans[i];
+  return { valid, p, file: files[(valid ? i : p.source) % files.length] };
+}

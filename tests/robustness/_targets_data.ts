@@ -23,6 +23,7 @@ import {
   draw,
   hostileJsonValue,
   jsonPlan,
+  seedCase,
 } from "./_mutate.ts";
 import { SEED_SETTINGS } from "./_seeds.ts";
 import {
@@ -495,9 +496,7 @@ export const manifestTarget: Target = {
     const files = ctx.seeds.manifests;
     const plans = draw(manifestPlan, seed, count);
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const bytes = valid ? await readSeed(file) : buildManifest(p, await readSeed(file));
       const run = async () => {
         const dir = await caseDir(ctx);

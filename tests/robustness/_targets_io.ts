@@ -25,6 +25,7 @@ import {
   draw,
   hostileJsonValue,
   jsonPlan,
+  seedCase,
 } from "./_mutate.ts";
 import {
   caseDir,
@@ -158,9 +159,7 @@ export const safetensorsTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const original = await readSeed(file);
       const bytes = valid
         ? original
@@ -268,9 +267,7 @@ export const npyTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const original = await readSeed(file);
       const bytes = valid
         ? original
@@ -378,9 +375,7 @@ export const parquetTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const original = await readSeed(file);
       // Half of the edits land in the footer (the last 400 bytes), where the metadata is.
       const bytes = valid ? original : p.tail

@@ -13,7 +13,7 @@ import { decodeAudioBytes } from "../../lib/data/audio_decode.ts";
 import { loadAudioWindow } from "../../lib/data/audio_load.ts";
 import { decodeVideoClip, probeMedia } from "../../lib/data/ffmpeg_video.ts";
 import { decodeWav } from "../../lib/data/wav.ts";
-import { applyBytePlan, bytePlan, draw, fraction, INTERESTING_INTS } from "./_mutate.ts";
+import { applyBytePlan, bytePlan, draw, fraction, INTERESTING_INTS, seedCase } from "./_mutate.ts";
 import { caseDir, expect, readSeed, type Target } from "./_target.ts";
 
 function checkChannels(
@@ -107,9 +107,7 @@ export const wavTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const bytes = valid
         ? await readSeed(file)
         : p.synth
@@ -156,9 +154,7 @@ export const audioTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const original = await readSeed(file);
       const kind = valid ? "window" : p.kind;
       const bytes = valid
@@ -229,9 +225,7 @@ export const videoTarget: Target = {
       count,
     );
     return async (i) => {
-      const valid = i < files.length;
-      const p = plans[i];
-      const file = files[(valid ? i : p.source) % files.length];
+      const { valid, p, file } = seedCase(files, plans, i);
       const original = await readSeed(file);
       const kind = valid ? "valid" : p.kind;
       const bytes = kind === "valid" || kind === "rename"
