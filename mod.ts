@@ -68,33 +68,33 @@ export { Adam, type Optimizer, SgdMomentum } from "./lib/train/optimizer.ts";
 export { clipByGlobalNorm } from "./lib/train/grad_clip.ts";
 
 // Data
-export { type ClipBatch, Dataset } from "./lib/data/dataset.ts";
+export { type ClipBatch, Dataset } from "./lib/data/shards/dataset.ts";
 export {
   type DatasetIndex,
   parseDatasetIndex,
   type TokenizeSettings,
-} from "./lib/data/dataset_index.ts";
+} from "./lib/data/shards/dataset_index.ts";
 export {
   DEFAULT_TOKENIZE_SETTINGS,
   mergeSlices,
   resolveTokenizeSettings,
   tokenizeDataset,
   type TokenizeOptions,
-} from "./lib/data/tokenize.ts";
-export { generateDemoData } from "./lib/data/demo_data.ts";
-export { readManifest } from "./lib/data/manifest.ts";
+} from "./lib/data/tokenize/tokenize.ts";
+export { generateDemoData } from "./lib/demo/demo_data.ts";
+export { readManifest } from "./lib/data/manifest/manifest.ts";
 
 // Evaluation
-export { cosineSimilarityMatrix, retrievalMetrics } from "./lib/eval/retrieval_metrics.ts";
+export { cosineSimilarityMatrix, retrievalMetrics } from "./lib/eval/retrieval/metrics.ts";
 export {
   confusionMatrix,
   meanAveragePrecision,
   rocAuc,
   topKAccuracy,
-} from "./lib/eval/classification_metrics.ts";
+} from "./lib/eval/classify/metrics.ts";
 
 // Files and backends
 export { openSafetensors, readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
 export { type BackendName, initBackend, probeBackends } from "./lib/backend/select.ts";
-export { FormatError, MismatchError } from "./lib/errors.ts";
+export { FormatError, MismatchError } from "./lib/util/errors.ts";
 export { Rng } from "./lib/util/rng.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FormatError, MismatchError } from "../lib/errors.ts";
+import { FormatError, MismatchError } from "../lib/util/errors.ts";
 
 /**
  * An error with the exit code the command should end with.

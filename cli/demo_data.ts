@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { generateDemoData } from "../lib/data/demo_data.ts";
+import { generateDemoData } from "../lib/demo/demo_data.ts";
 import { parseIntFlag } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 

@@ -6,15 +6,15 @@
  * @module
  */
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/dataset.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
 import {
   type ClassificationReport,
   classificationReport,
   classifyDataset,
   labelledClipsFor,
-} from "../lib/eval/classify.ts";
-import { loadClassifier } from "../lib/train/classifier.ts";
-import type { ClassifierSpec } from "../lib/train/classifier.ts";
+} from "../lib/eval/classify/classify.ts";
+import { loadClassifier } from "../lib/model/classifier.ts";
+import type { ClassifierSpec } from "../lib/model/classifier.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";
 import { createProgress } from "./_progress.ts";

@@ -6,14 +6,14 @@
  */
 import * as path from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/dataset.ts";
-import { loadModel } from "../lib/eval/embed.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
+import { loadModel } from "../lib/eval/embeddings/embed.ts";
 import {
   groupWindows,
   type RetrievalPair,
   spaceOfPair,
   zeroShotRetrieval,
-} from "../lib/eval/retrieval.ts";
+} from "../lib/eval/retrieval/retrieval.ts";
 import { checkModelFitsData } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";

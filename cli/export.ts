@@ -6,8 +6,8 @@
  */
 import * as path from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/dataset.ts";
-import { type EmbeddingSpace, loadModel } from "../lib/eval/embed.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
+import { type EmbeddingSpace, loadModel } from "../lib/eval/embeddings/embed.ts";
 import {
   exportEmbeddings,
   type ExportFormat,
@@ -16,7 +16,7 @@ import {
   npyRowsPath,
   planExport,
   SPACE_MODALITIES,
-} from "../lib/eval/export_embeddings.ts";
+} from "../lib/eval/embeddings/export.ts";
 import { checkModelFitsData } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag } from "./_options.ts";

@@ -7,9 +7,9 @@
  */
 import * as path from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/dataset.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
 import type { FusionHeadName } from "../lib/model/fusion/fusion_head.ts";
-import { resolveCheckpoint } from "../lib/train/checkpoint.ts";
+import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
 import { finetune, type FinetuneMetrics, planFinetune } from "../lib/train/finetune.ts";
 import {
   type FeatureKind,
@@ -18,9 +18,9 @@ import {
   type Modality,
   type OptimizerName,
   resolveFinetuneConfig,
-} from "../lib/train/finetune_config.ts";
+} from "../lib/config/finetune_config.ts";
 import { NonFiniteLossError } from "../lib/train/pretrain.ts";
-import { prepareRunFolder } from "../lib/train/run_folder.ts";
+import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag, parseNumberFlag } from "./_options.ts";
 import { createProgress } from "./_progress.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 import * as path from "node:path";
-import { Dataset } from "../lib/data/dataset.ts";
-import { datasetLabels, embeddingMap } from "../lib/eval/embedding_map.ts";
-import { type ExportFormat, formatFromPath } from "../lib/eval/export_embeddings.ts";
-import { readEmbeddings } from "../lib/eval/read_embeddings.ts";
-import { readMetricRows, trainingCurvesScene } from "../lib/eval/training_curves.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
+import { datasetLabels, embeddingMap } from "../lib/eval/embeddings/map.ts";
+import { type ExportFormat, formatFromPath } from "../lib/eval/embeddings/export.ts";
+import { readEmbeddings } from "../lib/eval/embeddings/read.ts";
+import { readMetricRows, trainingCurvesScene } from "../lib/plot/training_curves.ts";
 import { pathExists, writeFileAtomic } from "../lib/io/atomic.ts";
 import { sceneToPng } from "../lib/plot/png.ts";
 import { scatterScene, type Scene } from "../lib/plot/scene.ts";

@@ -5,10 +5,10 @@
  */
 import * as path from "node:path";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/dataset.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
 import { NonFiniteLossError, pretrain } from "../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../lib/train/run_folder.ts";
+import { resolvePretrainConfig } from "../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { CliError } from "./cli_error.ts";
 import { modelConfigFromFlags } from "./_model_config.ts";
 import { parseIntFlag, parseNumberFlag } from "./_options.ts";

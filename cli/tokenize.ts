@@ -5,9 +5,9 @@
  * @module
  */
 import { isPresetName, PRESETS } from "../lib/config/vatt_config.ts";
-import type { TokenizeSettings } from "../lib/data/dataset_index.ts";
-import type { TextSource } from "../lib/data/text_setup.ts";
-import { mergeSlices, tokenizeDataset } from "../lib/data/tokenize.ts";
+import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
+import type { TextSource } from "../lib/data/text/setup.ts";
+import { mergeSlices, tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import { CliError } from "./cli_error.ts";
 import { parseIntFlag, parseNumberFlag } from "./_options.ts";
 import { createProgress } from "./_progress.ts";

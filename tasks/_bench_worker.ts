@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { blasKernelState } from "../lib/backend/blas_kernels.ts";
+import { blasKernelState } from "../lib/backend/kernels/matmul.ts";
 import { blasStatus } from "../lib/backend/blas.ts";
 import { initBackend } from "../lib/backend/select.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";

@@ -19,9 +19,9 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PRESETS } from "../lib/config/vatt_config.ts";
-import type { TokenizeSettings } from "../lib/data/dataset_index.ts";
-import { generateDemoData } from "../lib/data/demo_data.ts";
-import { resolveTokenizeSettings, tokenizeDataset } from "../lib/data/tokenize.ts";
+import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
+import { generateDemoData } from "../lib/demo/demo_data.ts";
+import { resolveTokenizeSettings, tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 
 /** One measured setting. */
 export interface BenchSettingResult {

@@ -20,9 +20,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../lib/backend/select.ts";
 import { PRESETS, resolveVattConfig } from "../lib/config/vatt_config.ts";
-import { Dataset } from "../lib/data/dataset.ts";
-import { generateDemoData } from "../lib/data/demo_data.ts";
-import { tokenizeDataset } from "../lib/data/tokenize.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
+import { generateDemoData } from "../lib/demo/demo_data.ts";
+import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import type { FusionHeadName } from "../lib/model/fusion/fusion_head.ts";
 import { finetune, type FinetuneResult } from "../lib/train/finetune.ts";
 import {
@@ -30,10 +30,10 @@ import {
   type FinetuneConfigInput,
   type Modality,
   resolveFinetuneConfig,
-} from "../lib/train/finetune_config.ts";
+} from "../lib/config/finetune_config.ts";
 import { pretrain } from "../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../lib/train/run_folder.ts";
+import { resolvePretrainConfig } from "../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../lib/run/run_folder.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -7,8 +7,8 @@
  * @module
  */
 import * as path from "node:path";
-import { generateDemoData } from "../lib/data/demo_data.ts";
-import { tokenizeDataset } from "../lib/data/tokenize.ts";
+import { generateDemoData } from "../lib/demo/demo_data.ts";
+import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 
 /** Tokenize settings of the tiny preset. */
 export const TINY_SETTINGS = {
@@ -24,12 +24,17 @@ const FIXTURE_VERSION = 1;
 
 /** A hash of the code that makes the fixture, so a change to it builds a new one. */
 async function codeHash(): Promise<string> {
-  const dir = new URL("../lib/data/", import.meta.url);
+  const root = new URL("../lib/", import.meta.url);
   const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".ts")) names.push(e.name);
-  }
-  const parts = await Promise.all(names.sort().map((n) => Deno.readFile(new URL(n, dir))));
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(new URL(rel, root))) {
+      if (e.isDirectory) await walk(`${rel}${e.name}/`);
+      else if (e.isFile && e.name.endsWith(".ts")) names.push(`${rel}${e.name}`);
+    }
+  };
+  await walk("data/");
+  await walk("demo/");
+  const parts = await Promise.all(names.sort().map((n) => Deno.readFile(new URL(n, root))));
   const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { switchedOff } from "./_kernel_switch.ts";
+import { switchedOff } from "./switches.ts";
 
 /** Library names tried in order (after `VATT_BLAS_LIB`). */
 export const BLAS_LIBRARY_NAMES: readonly string[] = [

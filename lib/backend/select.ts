@@ -25,11 +25,11 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import "./gradients.ts";
 import { blasStatus } from "./blas.ts";
-import { registerAttentionKernels } from "./attention_kernels.ts";
-import { registerBlasKernels } from "./blas_kernels.ts";
-import { registerFusedKernels } from "./fused_kernels.ts";
-import { simdStatus } from "./simd.ts";
-import { registerWasmKernels } from "./wasm_kernels.ts";
+import { registerAttentionKernels } from "./kernels/attention.ts";
+import { registerBlasKernels } from "./kernels/matmul.ts";
+import { registerFusedKernels } from "./kernels/fused.ts";
+import { simdStatus } from "./simd/simd.ts";
+import { registerWasmKernels } from "./kernels/wasm.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";

@@ -7,9 +7,9 @@
  * @module
  */
 import * as path from "node:path";
-import type { Dataset } from "../data/dataset.ts";
-import { parseShardMeta, shardSpecs } from "../data/shard_codec.ts";
-import { FormatError } from "../errors.ts";
+import type { Dataset } from "../data/shards/dataset.ts";
+import { parseShardMeta, shardSpecs } from "../data/shards/shard_codec.ts";
+import { FormatError } from "../util/errors.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 
 /** Bookkeeping of every clip, in dataset order. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../util/errors.ts";
 
 /**
  * Reads exactly `length` bytes at `offset` into a fresh buffer (offset 0, so

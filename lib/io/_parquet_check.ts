@@ -22,7 +22,7 @@ import {
   snappyUncompress,
 } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../util/errors.ts";
 
 /** Largest snappy expansion accepted (the format's own limit is about 21×). */
 export const MAX_SNAPPY_RATIO = 32;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { FormatError, MismatchError } from "../errors.ts";
+import { FormatError, MismatchError } from "../util/errors.ts";
 import { checkArray, DTYPES, isTensorDtype, shapeSize, type TensorDtype } from "./_dtype.ts";
 
 /** Upper bound on the JSON header, as in the reference implementation. */

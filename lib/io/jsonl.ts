@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../util/errors.ts";
 import { SerialQueue } from "./_file.ts";
 import { AtomicFile } from "./atomic.ts";
 
@@ -143,7 +143,7 @@ export async function* iterJsonl(
  *
  * @example
  * ```ts
- * import { FormatError } from "../errors.ts";
+ * import { FormatError } from "../util/errors.ts";
  * import { readJsonl } from "./jsonl.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/m.jsonl`, '{"step":1}\n{"step":2');

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../util/errors.ts";
 import {
   arrayFromBytes,
   assertLittleEndian,
@@ -202,7 +202,7 @@ function parseNpyHeader(bytes: Uint8Array, path?: string): NpyHeader {
  *
  * @example
  * ```ts
- * import { FormatError } from "../errors.ts";
+ * import { FormatError } from "../util/errors.ts";
  * import { decodeNpy } from "./npy.ts";
  * try {
  *   decodeNpy(new TextEncoder().encode("not numpy"));

@@ -23,7 +23,7 @@
  */
 import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter, type SchemaElement } from "hyparquet-writer";
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../util/errors.ts";
 import { readExactly, SerialQueue } from "./_file.ts";
 import {
   boundedSnappy,
@@ -563,7 +563,7 @@ export async function openEmbeddingsParquet(path: string): Promise<EmbeddingsPar
  *
  * @example
  * ```ts
- * import { FormatError } from "../errors.ts";
+ * import { FormatError } from "../util/errors.ts";
  * import { readEmbeddingsParquet } from "./parquet.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/bad.parquet`, "PAR1 not really PAR1");

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { MismatchError } from "../errors.ts";
+import { MismatchError } from "../util/errors.ts";
 import {
   arrayFromBytes,
   arrayOnBuffer,
@@ -104,7 +104,7 @@ export function encodeSafetensors(
  *
  * @example
  * ```ts
- * import { FormatError } from "../errors.ts";
+ * import { FormatError } from "../util/errors.ts";
  * import { decodeSafetensors } from "./safetensors.ts";
  * try {
  *   decodeSafetensors(new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0, 123]));

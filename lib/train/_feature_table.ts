@@ -5,9 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchToTensors } from "../data/batches.ts";
-import type { Dataset } from "../data/dataset.ts";
-import { type Classifier, featureDims } from "./classifier.ts";
+import { batchToTensors } from "../data/shards/batches.ts";
+import type { Dataset } from "../data/shards/dataset.ts";
+import { type Classifier, featureDims } from "../model/classifier.ts";
 
 /** Per-modality features of some clips, row-major. */
 export interface FeatureTable {

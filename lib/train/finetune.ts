@@ -21,14 +21,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
 import "../backend/gradients.ts";
 import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
-import { batchToTensors, EpochSampler } from "../data/batches.ts";
-import type { ClipBatch, Dataset } from "../data/dataset.ts";
-import { FormatError, MismatchError } from "../errors.ts";
+import { batchToTensors, EpochSampler } from "../data/shards/batches.ts";
+import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
+import { FormatError, MismatchError } from "../util/errors.ts";
 import {
   type ClassificationReport,
   classificationReport,
   classifyDataset,
-} from "../eval/classify.ts";
+} from "../eval/classify/classify.ts";
 import { VattModel } from "../model/vatt.ts";
 import type { Weights } from "../model/weights.ts";
 import {
@@ -41,9 +41,9 @@ import {
   resolveCheckpoint,
   saveCheckpoint,
   type TrainState,
-} from "./checkpoint.ts";
-import { Classifier, loadClassifierWeights } from "./classifier.ts";
-import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "./classification_loss.ts";
+} from "../run/checkpoint.ts";
+import { Classifier, loadClassifierWeights } from "../model/classifier.ts";
+import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
 import {
   type DatasetLabels,
   labelledIndices,
@@ -51,10 +51,10 @@ import {
   requireLabels,
   requireModalities,
   splitByClip,
-} from "./data_split.ts";
+} from "../data/shards/split.ts";
 import { extractFeatures, type FeatureTable, tableBatch } from "./_feature_table.ts";
-import type { FinetuneConfig } from "./finetune_config.ts";
-import { planSteps } from "./finetune_config.ts";
+import type { FinetuneConfig } from "../config/finetune_config.ts";
+import { planSteps } from "../config/finetune_config.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
 import { mixRows, type MixupPlan, mixupPlan } from "./mixup.ts";
 import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";

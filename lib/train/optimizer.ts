@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { MismatchError } from "../errors.ts";
-import { fusedAdamMaxSize } from "../backend/fused_kernels.ts";
+import { MismatchError } from "../util/errors.ts";
+import { fusedAdamMaxSize } from "../backend/kernels/fused.ts";
 
 /** What the training loop needs from an optimiser. */
 export interface Optimizer {

@@ -11,10 +11,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
 import "../backend/gradients.ts";
 import type { VattConfig } from "../config/vatt_config.ts";
-import { EpochSampler } from "../data/batches.ts";
-import { batchToTensors } from "../data/batches.ts";
-import type { Dataset } from "../data/dataset.ts";
-import { MismatchError } from "../errors.ts";
+import { EpochSampler } from "../data/shards/batches.ts";
+import { batchToTensors } from "../data/shards/batches.ts";
+import type { Dataset } from "../data/shards/dataset.ts";
+import { MismatchError } from "../util/errors.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
@@ -28,10 +28,10 @@ import {
   readTrainState,
   saveCheckpoint,
   type TrainState,
-} from "./checkpoint.ts";
+} from "../run/checkpoint.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
 import { Adam } from "./optimizer.ts";
-import type { PretrainConfig } from "./pretrain_config.ts";
+import type { PretrainConfig } from "../config/pretrain_config.ts";
 import { learningRate } from "./schedule.ts";
 
 /** One line of `metrics.jsonl`. */

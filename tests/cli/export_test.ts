@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { readEmbeddings } from "../../lib/eval/read_embeddings.ts";
+import { readEmbeddings } from "../../lib/eval/embeddings/read.ts";
 import { demoDataset } from "../_fixtures.ts";
 import { pretrainTiny, subsetManifest, tokenizeTiny } from "../lib/eval/_tiny_run.ts";
 import { type CliRun, errorLines, runVatt } from "./_run.ts";

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend/select.ts";
-import { tokenizeDataset } from "../../lib/data/tokenize.ts";
+import { tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
 import { VattModel } from "../../lib/model/vatt.ts";
-import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../lib/train/checkpoint.ts";
+import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../lib/run/checkpoint.ts";
 import { demoDataset, TINY_SETTINGS } from "../_fixtures.ts";
 
 const REPO = path.resolve(import.meta.dirname!, "../..");

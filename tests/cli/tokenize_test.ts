@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Dataset } from "../../lib/data/dataset.ts";
-import { generateDemoData } from "../../lib/data/demo_data.ts";
+import { Dataset } from "../../lib/data/shards/dataset.ts";
+import { generateDemoData } from "../../lib/demo/demo_data.ts";
 
 // ---------------------------------------------- fixtures: one small demo dataset for the file
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { FormatError, MismatchError } from "../../lib/errors.ts";
+import { FormatError, MismatchError } from "../../lib/util/errors.ts";
 
 /** How one fuzz case ended. */
 export type Outcome = "ok" | "clean" | "crash" | "hang";

@@ -9,7 +9,7 @@
  * @module
  */
 import * as path from "node:path";
-import { ffmpegPath } from "../../lib/data/ffmpeg_path.ts";
+import { ffmpegPath } from "../../lib/data/media/ffmpeg_path.ts";
 import { lastLine, runVatt } from "./_cli.ts";
 import { REPO, robustnessSeeds } from "./_seeds.ts";
 

@@ -4,6 +4,6 @@
  *
  * @module
  */
-import { pruneCheckpoints } from "../../lib/train/checkpoint.ts";
+import { pruneCheckpoints } from "../../lib/run/checkpoint.ts";
 
 if (import.meta.main) await pruneCheckpoints(Deno.args[0], 2);

@@ -12,10 +12,10 @@
  */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateDemoData } from "../../lib/data/demo_data.ts";
-import { ffmpegPath } from "../../lib/data/ffmpeg_path.ts";
-import { tokenizeDataset } from "../../lib/data/tokenize.ts";
-import { encodeWav } from "../../lib/data/wav.ts";
+import { generateDemoData } from "../../lib/demo/demo_data.ts";
+import { ffmpegPath } from "../../lib/data/media/ffmpeg_path.ts";
+import { tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
+import { encodeWav } from "../../lib/data/media/wav.ts";
 import { writeNpy } from "../../lib/io/npy.ts";
 import { writeEmbeddingsParquet } from "../../lib/io/parquet.ts";
 import { type NamedArray, writeSafetensors } from "../../lib/io/safetensors.ts";
@@ -69,7 +69,15 @@ export interface Seeds {
 const SEEDS_VERSION = 1;
 
 /** Folders of `lib/` whose code shapes the seed files (formats, model weights, tokenizing). */
-const SEED_SOURCES = ["lib/config", "lib/data", "lib/io", "lib/model", "lib/train"];
+const SEED_SOURCES = [
+  "lib/config",
+  "lib/data",
+  "lib/demo",
+  "lib/io",
+  "lib/model",
+  "lib/run",
+  "lib/train",
+];
 
 /** A short hash of the code the seeds depend on, so a change of format rebuilds them. */
 async function sourceHash(): Promise<string> {

@@ -8,12 +8,12 @@
  */
 import fc from "fast-check";
 import * as path from "node:path";
-import { Dataset } from "../../lib/data/dataset.ts";
-import { type DatasetIndex, parseDatasetIndex } from "../../lib/data/dataset_index.ts";
-import { HfTokenizer, loadHfTokenizer } from "../../lib/data/hf_tokenizer.ts";
-import { readManifest } from "../../lib/data/manifest.ts";
-import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text_setup.ts";
-import { mergeSlices, tokenizeDataset } from "../../lib/data/tokenize.ts";
+import { Dataset } from "../../lib/data/shards/dataset.ts";
+import { type DatasetIndex, parseDatasetIndex } from "../../lib/data/shards/dataset_index.ts";
+import { HfTokenizer, loadHfTokenizer } from "../../lib/data/text/hf_tokenizer.ts";
+import { readManifest } from "../../lib/data/manifest/manifest.ts";
+import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text/setup.ts";
+import { mergeSlices, tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256Bytes } from "../../lib/io/sha256.ts";
 import {

@@ -9,10 +9,10 @@
  */
 import fc from "fast-check";
 import * as path from "node:path";
-import { decodeAudioBytes } from "../../lib/data/audio_decode.ts";
-import { loadAudioWindow } from "../../lib/data/audio_load.ts";
-import { decodeVideoClip, probeMedia } from "../../lib/data/ffmpeg_video.ts";
-import { decodeWav } from "../../lib/data/wav.ts";
+import { decodeAudioBytes } from "../../lib/data/media/audio_decode.ts";
+import { loadAudioWindow } from "../../lib/data/media/audio_load.ts";
+import { decodeVideoClip, probeMedia } from "../../lib/data/media/ffmpeg_video.ts";
+import { decodeWav } from "../../lib/data/media/wav.ts";
 import { applyBytePlan, bytePlan, draw, fraction, INTERESTING_INTS, seedCase } from "./_mutate.ts";
 import { caseDir, expect, readSeed, type Target } from "./_target.ts";
 

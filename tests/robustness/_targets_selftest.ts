@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { FormatError } from "../../lib/errors.ts";
+import { FormatError } from "../../lib/util/errors.ts";
 import { expect, type Target } from "./_target.ts";
 
 /** What each self-test case is expected to give. */

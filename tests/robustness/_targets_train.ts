@@ -20,7 +20,7 @@ import {
   readCheckpointConfig,
   readTrainState,
   resolveCheckpoint,
-} from "../../lib/train/checkpoint.ts";
+} from "../../lib/run/checkpoint.ts";
 import { Adam } from "../../lib/train/optimizer.ts";
 import { applyBytePlan, applyJsonPlan, bytePlan, draw, jsonPlan } from "./_mutate.ts";
 import {

@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import { readSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256File } from "../../lib/io/sha256.ts";
-import { readTrainState } from "../../lib/train/checkpoint.ts";
+import { readTrainState } from "../../lib/run/checkpoint.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { type CliRun, lastLine, runVatt } from "./_cli.ts";
 import {

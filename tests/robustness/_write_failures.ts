@@ -19,7 +19,7 @@
 import * as path from "node:path";
 import { readSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256File } from "../../lib/io/sha256.ts";
-import { readTrainState } from "../../lib/train/checkpoint.ts";
+import { readTrainState } from "../../lib/run/checkpoint.ts";
 import { type CliRun, lastLine, MAIN, runVatt } from "./_cli.ts";
 import {
   CHECKPOINT_FILES,

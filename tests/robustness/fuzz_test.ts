@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { FormatError, MismatchError } from "../../lib/errors.ts";
+import { FormatError, MismatchError } from "../../lib/util/errors.ts";
 import { classifyError } from "./_classify.ts";
 import { formatFuzzReport } from "./_fuzz.ts";
 import { runFuzzInSubprocess } from "./_fuzz_main.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadBlas } from "../../../lib/backend/blas.ts";
-import { blasKernelState } from "../../../lib/backend/blas_kernels.ts";
-import { FUSED_KERNELS } from "../../../lib/backend/fused_kernels.ts";
+import { blasKernelState } from "../../../lib/backend/kernels/matmul.ts";
+import { FUSED_KERNELS } from "../../../lib/backend/kernels/fused.ts";
 import { initBackend, probeBackends } from "../../../lib/backend/select.ts";
 
 Deno.test("probeBackends() says how the wasm backend multiplies matrices", async () => {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ffmpegPath } from "../../../lib/data/ffmpeg_path.ts";
+import { ffmpegPath } from "../../../lib/data/media/ffmpeg_path.ts";
 
 /** Amplitude of ffmpeg's `sine` source. */
 export const SINE_AMPLITUDE = 1 / 8;

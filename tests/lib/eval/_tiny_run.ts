@@ -8,11 +8,11 @@
 import * as path from "node:path";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { PRESETS, resolveVattConfig, type VattConfig } from "../../../lib/config/vatt_config.ts";
-import { Dataset } from "../../../lib/data/dataset.ts";
-import { tokenizeDataset } from "../../../lib/data/tokenize.ts";
+import { Dataset } from "../../../lib/data/shards/dataset.ts";
+import { tokenizeDataset } from "../../../lib/data/tokenize/tokenize.ts";
 import { pretrain } from "../../../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../../../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../../../lib/train/run_folder.ts";
+import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
 
 /** The `tiny` preset's tokenization settings. */
 export function tinySettings(overrides: Record<string, unknown> = {}) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FormatError } from "../../../lib/errors.ts";
+import { FormatError } from "../../../lib/util/errors.ts";
 import {
   appendJsonl,
   iterJsonl,

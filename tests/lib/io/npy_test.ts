@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { FormatError } from "../../../lib/errors.ts";
+import { FormatError } from "../../../lib/util/errors.ts";
 import {
   decodeNpy,
   encodeNpy,

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { parquetMetadata } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { FormatError } from "../../../lib/errors.ts";
+import { FormatError } from "../../../lib/util/errors.ts";
 import {
   type EmbeddingTable,
   openEmbeddingsParquet,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { FormatError, MismatchError } from "../../../lib/errors.ts";
+import { FormatError, MismatchError } from "../../../lib/util/errors.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,

@@ -7,17 +7,17 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
-import { Dataset } from "../../../lib/data/dataset.ts";
-import { classificationReport, classifyDataset } from "../../../lib/eval/classify.ts";
-import { loadClassifier } from "../../../lib/train/classifier.ts";
+import { Dataset } from "../../../lib/data/shards/dataset.ts";
+import { classificationReport, classifyDataset } from "../../../lib/eval/classify/classify.ts";
+import { loadClassifier } from "../../../lib/model/classifier.ts";
 import { finetune, type FinetuneMetrics, planFinetune } from "../../../lib/train/finetune.ts";
 import {
   type FinetuneConfigInput,
   resolveFinetuneConfig,
-} from "../../../lib/train/finetune_config.ts";
+} from "../../../lib/config/finetune_config.ts";
 import { pretrain } from "../../../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../../../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../../../lib/train/run_folder.ts";
+import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
 import { demoDataset } from "../../_fixtures.ts";
 
 await initBackend("wasm");

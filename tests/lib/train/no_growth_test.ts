@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
-import { Dataset } from "../../../lib/data/dataset.ts";
+import { Dataset } from "../../../lib/data/shards/dataset.ts";
 import { pretrain } from "../../../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../../../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../../../lib/train/run_folder.ts";
+import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
 import { demoDataset } from "../../_fixtures.ts";
 
 const fixture = await demoDataset({ clips: 32 });

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "../../../lib/backend/gradients.ts";
 import assert from "node:assert/strict";
-import { MismatchError } from "../../../lib/errors.ts";
+import { MismatchError } from "../../../lib/util/errors.ts";
 import { Adam, type Optimizer, SgdMomentum } from "../../../lib/train/optimizer.ts";
 
 await tf.setBackend("cpu");

@@ -3,12 +3,12 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
-import { Dataset } from "../../../lib/data/dataset.ts";
-import { MismatchError } from "../../../lib/errors.ts";
-import { listCheckpoints, loadModelWeights } from "../../../lib/train/checkpoint.ts";
+import { Dataset } from "../../../lib/data/shards/dataset.ts";
+import { MismatchError } from "../../../lib/util/errors.ts";
+import { listCheckpoints, loadModelWeights } from "../../../lib/run/checkpoint.ts";
 import { checkModelFitsData, pretrain, type PretrainMetrics } from "../../../lib/train/pretrain.ts";
-import { type PretrainConfig, resolvePretrainConfig } from "../../../lib/train/pretrain_config.ts";
-import { prepareRunFolder } from "../../../lib/train/run_folder.ts";
+import { type PretrainConfig, resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
+import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
 import { demoDataset } from "../../_fixtures.ts";
 

@@ -1,0 +1,301 @@
+/**
+ * Multi-head attention as one kernel each way for the wasm backend, where the
+ * native BLAS is loaded (`blas.ts`): `lib/model/_ops.ts`'s `fusedAttention`
+ * runs them instead of the ~40 kernel calls a layer's attention takes as
+ * composite ops (head split and merge transposes, two batched products,
+ * scaling, biases, softmax, and their gradients).
+ *
+ * Queries, keys and values stay in the dense layers' layout `[B, L, H·dh]`:
+ * each clip-head block is a strided matrix (rows `H·dh` apart) that
+ * `cblas_sgemm` reads in place, so no transposes are needed.
+ *
+ * - `VattAttention` `{q, k, v, bias?, mask?}`, attrs `heads, scale` →
+ *   `[z, α]`: per clip `b` and head `h`, `α = softmax(scale·Q Kᵀ + bias_h +
+ *   mask_b)` and `z = α V`; `bias` `[H, L, L]` (relative positions), `mask`
+ *   `[B, L]` (added to every query's logits), `α` `[B, H, L, L]` is kept for
+ *   the backward pass.
+ * - `VattAttentionGrad` `{dz, q, k, v, alpha}`, attrs `heads, scale,
+ *   withBias` → `[dq, dk, dv]` and, with `withBias`, `dbias` `[H, L, L]` (the
+ *   logits' gradient summed over clips).
+ *
+ * @module
+ */
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { registerKernels, switchedOff, unregisterKernels } from "../switches.ts";
+import { heapF32, heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
+import { loadBlas, type NativeBlas } from "../blas.ts";
+import { simdKernelsOf } from "../simd/simd.ts";
+
+/** Kernel names (the contract with `lib/model/_ops.ts`). */
+export const ATTENTION_KERNELS = {
+  forward: "VattAttention",
+  backward: "VattAttentionGrad",
+} as const;
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmBackendLike;
+  attrs: { heads: number; scale: number; withBias?: boolean };
+}
+
+let blas: NativeBlas | null = null;
+
+/**
+ * Sizes of `q` `[B, L, D]` with `heads`, every input checked against them (the
+ * kernels read blocks by these sizes: a wrong shape must not read past a tensor).
+ */
+function sizes(name: string, args: KernelArgs) {
+  const q = args.inputs.q!;
+  const h = args.attrs.heads;
+  if (q.shape.length !== 3 || !Number.isInteger(h) || h < 1 || q.shape[2] % h !== 0) {
+    throw new RangeError(`${name}: q [${q.shape}] does not split into ${h} heads`);
+  }
+  const [b, l, d] = q.shape;
+  const want: Record<string, number[]> = {
+    k: [b, l, d],
+    v: [b, l, d],
+    dz: [b, l, d],
+    bias: [h, l, l],
+    mask: [b, l],
+    alpha: [b, h, l, l],
+  };
+  for (const [key, t] of Object.entries(args.inputs)) {
+    if (!t) continue;
+    if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 ${key}, got ${t.dtype}`);
+    if (want[key] && t.shape.join() !== want[key].join()) {
+      throw new RangeError(`${name}: ${key} is [${t.shape}], expected [${want[key]}]`);
+    }
+  }
+  return { b, l, d, h, dh: d / h };
+}
+
+/** Softmax of one clip-head's logits `s` [L, L] in place, after its bias and mask. */
+function softmaxJs(
+  s: Float32Array,
+  bias: Float32Array | null,
+  mask: Float32Array | null,
+  l: number,
+): void {
+  for (let i = 0; i < l; i++) {
+    const o = i * l;
+    let max = -Infinity;
+    for (let j = 0; j < l; j++) {
+      let x = s[o + j];
+      if (bias) x += bias[o + j];
+      if (mask) x += mask[j];
+      s[o + j] = x;
+      if (x > max) max = x;
+    }
+    let sum = 0;
+    for (let j = 0; j < l; j++) {
+      const e = Math.exp(s[o + j] - max);
+      s[o + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < l; j++) s[o + j] /= sum;
+  }
+}
+
+function softmaxGradJs(alpha: Float32Array, g: Float32Array, l: number): void {
+  for (let i = 0; i < l; i++) {
+    const o = i * l;
+    let dot = 0;
+    for (let j = 0; j < l; j++) dot += alpha[o + j] * g[o + j];
+    for (let j = 0; j < l; j++) g[o + j] = alpha[o + j] * (g[o + j] - dot);
+  }
+}
+
+function attention(args: KernelArgs): TensorInfo[] {
+  const { q, k, v, bias, mask } = args.inputs;
+  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.forward, args);
+  const be = args.backend;
+  const z = be.makeOutput([b, l, d], "float32");
+  const alpha = be.makeOutput([b, h, l, l], "float32");
+  if (b * l * d === 0) return [z, alpha];
+  const simd = simdKernelsOf(be.wasm);
+  const scale = args.attrs.scale;
+  const ll = l * l;
+  for (let bi = 0; bi < b; bi++) {
+    for (let hi = 0; hi < h; hi++) {
+      const at = bi * l * d + hi * dh; // the clip-head block's first value in q, k, v, z
+      const block = (bi * h + hi) * ll; // its logits in alpha
+      blas!.gemm({ // S = scale·Q Kᵀ  [L, L]
+        m: l,
+        n: l,
+        k: dh,
+        transB: true,
+        a: heapF32(be, q!, at),
+        lda: d,
+        b: heapF32(be, k!, at),
+        ldb: d,
+        c: heapF32(be, alpha, block),
+        alpha: scale,
+      });
+      if (simd) {
+        simd.attentionSoftmax(
+          heapOffset(be, alpha) + block * 4,
+          bias ? heapOffset(be, bias) + hi * ll * 4 : 0,
+          mask ? heapOffset(be, mask) + bi * l * 4 : 0,
+          bias ? 1 : 0,
+          mask ? 1 : 0,
+          l,
+          l,
+        );
+      } else {
+        softmaxJs(
+          heapF32(be, alpha, block),
+          bias ? heapF32(be, bias, hi * ll) : null,
+          mask ? heapF32(be, mask, bi * l) : null,
+          l,
+        );
+      }
+      blas!.gemm({ // Z = α V  [L, dh]
+        m: l,
+        n: dh,
+        k: l,
+        a: heapF32(be, alpha, block),
+        b: heapF32(be, v!, at),
+        ldb: d,
+        c: heapF32(be, z, at),
+        ldc: d,
+      });
+    }
+  }
+  return [z, alpha];
+}
+
+function attentionGrad(args: KernelArgs): TensorInfo[] {
+  const { dz, q, k, v, alpha } = args.inputs;
+  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.backward, args);
+  const be = args.backend;
+  const dq = be.makeOutput([b, l, d], "float32");
+  const dk = be.makeOutput([b, l, d], "float32");
+  const dv = be.makeOutput([b, l, d], "float32");
+  const withBias = args.attrs.withBias === true;
+  const dbias = withBias ? be.makeOutput([h, l, l], "float32") : null;
+  const ll = l * l;
+  const scratch = be.makeOutput([l, l], "float32"); // dα, then dS, of one clip-head
+  const simd = simdKernelsOf(be.wasm);
+  const scale = args.attrs.scale;
+  if (dbias) heapF32(be, dbias).fill(0);
+  for (let bi = 0; bi < b; bi++) {
+    for (let hi = 0; hi < h; hi++) {
+      const at = bi * l * d + hi * dh;
+      const block = (bi * h + hi) * ll;
+      blas!.gemm({ // dα = dZ Vᵀ  [L, L]
+        m: l,
+        n: l,
+        k: dh,
+        transB: true,
+        a: heapF32(be, dz!, at),
+        lda: d,
+        b: heapF32(be, v!, at),
+        ldb: d,
+        c: heapF32(be, scratch),
+      });
+      if (simd) {
+        simd.attentionSoftmaxGrad(
+          heapOffset(be, alpha!) + block * 4,
+          heapOffset(be, scratch),
+          l,
+          l,
+        );
+      } else softmaxGradJs(heapF32(be, alpha!, block), heapF32(be, scratch), l);
+      if (dbias) { // dbias_h += dS
+        const acc = heapF32(be, dbias, hi * ll);
+        const ds = heapF32(be, scratch);
+        for (let i = 0; i < ll; i++) acc[i] += ds[i];
+      }
+      blas!.gemm({ // dQ = scale·dS K  [L, dh]
+        m: l,
+        n: dh,
+        k: l,
+        a: heapF32(be, scratch),
+        b: heapF32(be, k!, at),
+        ldb: d,
+        c: heapF32(be, dq, at),
+        ldc: d,
+        alpha: scale,
+      });
+      blas!.gemm({ // dK = scale·dSᵀ Q  [L, dh]
+        m: l,
+        n: dh,
+        k: l,
+        transA: true,
+        a: heapF32(be, scratch),
+        b: heapF32(be, q!, at),
+        ldb: d,
+        c: heapF32(be, dk, at),
+        ldc: d,
+        alpha: scale,
+      });
+      blas!.gemm({ // dV = αᵀ dZ  [L, dh]
+        m: l,
+        n: dh,
+        k: l,
+        transA: true,
+        a: heapF32(be, alpha!, block),
+        b: heapF32(be, dz!, at),
+        ldb: d,
+        c: heapF32(be, dv, at),
+        ldc: d,
+      });
+    }
+  }
+  be.disposeData(scratch.dataId);
+  return dbias ? [dq, dk, dv, dbias] : [dq, dk, dv];
+}
+
+const CONFIGS: KernelConfig[] = [
+  {
+    kernelName: ATTENTION_KERNELS.forward,
+    backendName: "wasm",
+    kernelFunc: attention as unknown as KernelFunc,
+  },
+  {
+    kernelName: ATTENTION_KERNELS.backward,
+    backendName: "wasm",
+    kernelFunc: attentionGrad as unknown as KernelFunc,
+  },
+];
+
+/**
+ * Registers the attention kernels for the wasm backend when the native BLAS
+ * is loaded (idempotent; `VATT_FUSED=0` keeps them off, as it does the other
+ * fused kernels, and `VATT_FUSED_ATTENTION=0` these alone) and returns whether
+ * they are registered. Without them the model runs attention as composite ops.
+ *
+ * @example
+ * ```ts
+ * import { registerAttentionKernels } from "./attention.ts";
+ * console.assert(typeof registerAttentionKernels() === "boolean");
+ * ```
+ */
+export function registerAttentionKernels(): boolean {
+  if (switchedOff("VATT_FUSED", "VATT_FUSED_ATTENTION")) {
+    return getKernel(ATTENTION_KERNELS.forward, "wasm") !== undefined;
+  }
+  blas ??= loadBlas();
+  if (!blas) return false;
+  registerKernels(CONFIGS);
+  return true;
+}
+
+/**
+ * Removes the attention kernels (the model falls back to composite ops). For
+ * comparisons and tests.
+ *
+ * @example
+ * ```ts
+ * import { unregisterAttentionKernels } from "./attention.ts";
+ * unregisterAttentionKernels();
+ * ```
+ */
+export function unregisterAttentionKernels(): void {
+  unregisterKernels(CONFIGS);
+}

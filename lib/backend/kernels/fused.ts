@@ -1,0 +1,432 @@
+/**
+ * Fused GELU and LayerNorm kernels for the wasm backend, forward and
+ * backward, each one pass (LayerNorm: two) over the data in JavaScript on the
+ * wasm heap instead of a chain of 5–20 small kernels with their temporaries.
+ * `lib/model/_ops.ts` (`gelu`, `layerNorm`) runs them through
+ * `tf.engine().runKernel` whenever the active backend has them, and the
+ * composite ops otherwise; the kernel names below are the contract.
+ *
+ * - `VattGelu` `{x}` → `[y, Φ]`: `y = x·Φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`
+ *   (erf: a rational fit, below); `Φ` is kept for the backward pass;
+ * - `VattGeluGrad` `{x, cdf, dy}` → `dy·(Φ(x) + x·φ(x))` (the exact derivative,
+ *   as tfjs's gradient of `Erf`);
+ * - `VattLayerNorm` `{x, gamma, beta}`, attr `epsilon` → normalised over the last axis;
+ * - `VattLayerNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`;
+ * - `VattAdam` `{weight, m, v, grad}`, attrs `beta1, beta2, epsilon, lr, steps,
+ *   decay` → `[weight', m', v']`: one Adam(W) update in one pass, rounding every
+ *   step to float32 exactly as `lib/train/optimizer.ts`'s chain of ops does, so
+ *   its results are bit-identical to that chain's (for an optimiser to use).
+ *
+ * @module
+ */
+import {
+  backend as activeBackend,
+  getBackend,
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { registerKernels, switchedOff, unregisterKernels } from "../switches.ts";
+import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { simdKernelsOf } from "../simd/simd.ts";
+
+/** Kernel names (the contract with `lib/model/_ops.ts`). */
+export const FUSED_KERNELS = {
+  gelu: "VattGelu",
+  geluGrad: "VattGeluGrad",
+  layerNorm: "VattLayerNorm",
+  layerNormGrad: "VattLayerNormGrad",
+  adam: "VattAdam",
+} as const;
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: WasmBackendLike;
+  attrs: { epsilon?: number } & Record<string, unknown>;
+}
+
+function checkFloat(name: string, ...ts: TensorInfo[]): void {
+  for (const t of ts) {
+    if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 tensors, got ${t.dtype}`);
+  }
+}
+
+// erf(x) = x·P(x²)/Q(x²) for |x| ≤ 4 and ±1 beyond: a rational fit made for this
+// file (weighted least squares on [0, 4]); largest error 1.4e-8, below float32's
+// resolution and under the 1.5e-7 of the Abramowitz–Stegun form tfjs's Erf uses,
+// with no exponential to compute.
+const ERF_P = [
+  1.1283791821055682,
+  0.18471050080153265,
+  0.05433255979346322,
+  0.0038395276964266318,
+  0.00038268988548873515,
+  4.780474302371052e-06,
+  -1.366646121270243e-08,
+];
+const ERF_Q = [
+  1.0,
+  0.4970289647130287,
+  0.11382632085921052,
+  0.015453505163543409,
+  0.001309575554470448,
+  6.40086481122756e-05,
+];
+
+/**
+ * The error function (see the fit above).
+ *
+ * @example
+ * ```ts
+ * import { erf } from "./fused.ts";
+ * console.assert(Math.abs(erf(1) - 0.8427007929) < 1e-8);
+ * ```
+ */
+export function erf(x: number): number {
+  const v = x < -4 ? -4 : x > 4 ? 4 : x;
+  const t = v * v;
+  const p = ERF_P[0] + t * (ERF_P[1] + t * (ERF_P[2] + t * (ERF_P[3] +
+                t * (ERF_P[4] + t * (ERF_P[5] + t * ERF_P[6])))));
+  const q = ERF_Q[0] + t * (ERF_Q[1] + t * (ERF_Q[2] + t * (ERF_Q[3] +
+                t * (ERF_Q[4] + t * ERF_Q[5]))));
+  return (v * p) / q;
+}
+
+const POW2_NEG = Float64Array.from({ length: 160 }, (_, k) => 2 ** -k);
+
+/**
+ * `exp(x)` for `x ≤ 0` (relative error 1.7e-7): `2^−k·e^r` with
+ * `k = round(−x·log2 e)`, `|r| ≤ ln2/2`, `e^r` by its degree-6 Taylor polynomial,
+ * `2^−k` from a table. About three times Math.exp's speed in V8.
+ *
+ * @example
+ * ```ts
+ * import { expNonPositive } from "./fused.ts";
+ * console.assert(Math.abs(expNonPositive(-1) - Math.exp(-1)) < 1e-7);
+ * ```
+ */
+export function expNonPositive(x: number): number {
+  if (x < -103) return 0;
+  const k = (0.5 - x * Math.LOG2E) | 0;
+  const r = x + k * Math.LN2;
+  const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
+  return e * POW2_NEG[k];
+}
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function gelu(args: KernelArgs): TensorInfo[] {
+  const { x } = args.inputs;
+  checkFloat(FUSED_KERNELS.gelu, x);
+  const out = args.backend.makeOutput([...x.shape], "float32");
+  const cdfOut = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const b = args.backend;
+    simd.gelu(heapOffset(b, x), heapOffset(b, out), heapOffset(b, cdfOut), sizeOf(x.shape));
+    return [out, cdfOut];
+  }
+  const xs = heapF32(args.backend, x); // views after makeOutput: the heap may have moved
+  const ys = heapF32(args.backend, out);
+  const cdf = heapF32(args.backend, cdfOut);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    const c = 0.5 + 0.5 * erf(v * Math.SQRT1_2);
+    cdf[i] = c;
+    ys[i] = v * c;
+  }
+  return [out, cdfOut];
+}
+
+function geluGrad(args: KernelArgs): TensorInfo {
+  const { x, cdf, dy } = args.inputs;
+  checkFloat(FUSED_KERNELS.geluGrad, x, cdf, dy);
+  const out = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const b = args.backend;
+    simd.geluGrad(
+      heapOffset(b, x),
+      heapOffset(b, cdf),
+      heapOffset(b, dy),
+      heapOffset(b, out),
+      sizeOf(x.shape),
+    );
+    return out;
+  }
+  const xs = heapF32(args.backend, x);
+  const cs = heapF32(args.backend, cdf);
+  const dys = heapF32(args.backend, dy);
+  const dxs = heapF32(args.backend, out);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    dxs[i] = dys[i] * (cs[i] + v * INV_SQRT_2PI * expNonPositive(-0.5 * v * v));
+  }
+  return out;
+}
+
+/** Mean and 1/√(variance + ε) of row `r` of `xs` (`d` wide). */
+function rowStats(xs: Float32Array, r: number, d: number, epsilon: number): [number, number] {
+  const o = r * d;
+  let sum = 0;
+  for (let j = 0; j < d; j++) sum += xs[o + j];
+  const mean = sum / d;
+  let sq = 0;
+  for (let j = 0; j < d; j++) {
+    const c = xs[o + j] - mean;
+    sq += c * c;
+  }
+  return [mean, 1 / Math.sqrt(sq / d + epsilon)];
+}
+
+function layerNorm(args: KernelArgs): TensorInfo {
+  const { x, gamma, beta } = args.inputs;
+  checkFloat(FUSED_KERNELS.layerNorm, x, gamma, beta);
+  const d = x.shape[x.shape.length - 1];
+  const epsilon = args.attrs.epsilon ?? 1e-6;
+  const out = args.backend.makeOutput([...x.shape], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    const rows = sizeOf(x.shape) / d;
+    simd.layerNorm(
+      heapOffset(k, x),
+      heapOffset(k, gamma),
+      heapOffset(k, beta),
+      heapOffset(k, out),
+      rows,
+      d,
+      epsilon,
+    );
+    return out;
+  }
+  const xs = heapF32(args.backend, x);
+  const g = heapF32(args.backend, gamma);
+  const b = heapF32(args.backend, beta);
+  const ys = heapF32(args.backend, out);
+  const rows = xs.length / d;
+  for (let r = 0; r < rows; r++) {
+    const [mean, rstd] = rowStats(xs, r, d, epsilon);
+    const o = r * d;
+    for (let j = 0; j < d; j++) ys[o + j] = (xs[o + j] - mean) * rstd * g[j] + b[j];
+  }
+  return out;
+}
+
+function layerNormGrad(args: KernelArgs): TensorInfo[] {
+  const { x, gamma, dy } = args.inputs;
+  checkFloat(FUSED_KERNELS.layerNormGrad, x, gamma, dy);
+  const d = x.shape[x.shape.length - 1];
+  const epsilon = args.attrs.epsilon ?? 1e-6;
+  const dxInfo = args.backend.makeOutput([...x.shape], "float32");
+  const dgInfo = args.backend.makeOutput([d], "float32");
+  const dbInfo = args.backend.makeOutput([d], "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    const rows = sizeOf(x.shape) / d;
+    simd.layerNormGrad(
+      heapOffset(k, x),
+      heapOffset(k, gamma),
+      heapOffset(k, dy),
+      heapOffset(k, dxInfo),
+      heapOffset(k, dgInfo),
+      heapOffset(k, dbInfo),
+      rows,
+      d,
+      epsilon,
+    );
+    return [dxInfo, dgInfo, dbInfo];
+  }
+  const xs = heapF32(args.backend, x);
+  const g = heapF32(args.backend, gamma);
+  const dys = heapF32(args.backend, dy);
+  const dx = heapF32(args.backend, dxInfo);
+  const dgamma = new Float64Array(d);
+  const dbeta = new Float64Array(d);
+  const rows = xs.length / d;
+  for (let r = 0; r < rows; r++) {
+    const [mean, rstd] = rowStats(xs, r, d, epsilon);
+    const o = r * d;
+    // dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = dy·γ
+    let sumG = 0;
+    let sumGX = 0;
+    for (let j = 0; j < d; j++) {
+      const xhat = (xs[o + j] - mean) * rstd;
+      const gy = dys[o + j] * g[j];
+      sumG += gy;
+      sumGX += gy * xhat;
+      dgamma[j] += dys[o + j] * xhat;
+      dbeta[j] += dys[o + j];
+    }
+    const meanG = sumG / d;
+    const meanGX = sumGX / d;
+    for (let j = 0; j < d; j++) {
+      const xhat = (xs[o + j] - mean) * rstd;
+      dx[o + j] = rstd * (dys[o + j] * g[j] - meanG - xhat * meanGX);
+    }
+  }
+  heapF32(args.backend, dgInfo).set(dgamma);
+  heapF32(args.backend, dbInfo).set(dbeta);
+  return [dxInfo, dgInfo, dbInfo];
+}
+
+interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  lr: number;
+  /** Step count, 1-based (bias corrections). */
+  steps: number;
+  /** `lr·λ` for a decayed weight, else 0. */
+  decay: number;
+}
+
+function adam(args: KernelArgs): TensorInfo[] {
+  const { weight, m, v, grad } = args.inputs;
+  checkFloat(FUSED_KERNELS.adam, weight, m, v, grad);
+  const a = args.attrs as unknown as AdamAttrs;
+  const f = Math.fround;
+  // Each constant as the float32 scalar tensor the composite ops would make.
+  const b1 = f(a.beta1);
+  const c1 = f(1 - a.beta1);
+  const b2 = f(a.beta2);
+  const c2 = f(1 - a.beta2);
+  const bc1 = f(1 - a.beta1 ** a.steps);
+  const bc2 = f(1 - a.beta2 ** a.steps);
+  const eps = f(a.epsilon);
+  const lr = f(a.lr);
+  const decay = f(a.decay);
+  const shape = [...weight.shape];
+  const wOut = args.backend.makeOutput(shape, "float32");
+  const mOut = args.backend.makeOutput(shape, "float32");
+  const vOut = args.backend.makeOutput(shape, "float32");
+  const simd = simdKernelsOf(args.backend.wasm);
+  if (simd) {
+    const k = args.backend;
+    simd.adam(
+      heapOffset(k, weight),
+      heapOffset(k, m),
+      heapOffset(k, v),
+      heapOffset(k, grad),
+      heapOffset(k, wOut),
+      heapOffset(k, mOut),
+      heapOffset(k, vOut),
+      sizeOf(weight.shape),
+      b1,
+      c1,
+      b2,
+      c2,
+      bc1,
+      bc2,
+      eps,
+      lr,
+      decay,
+    );
+    return [wOut, mOut, vOut];
+  }
+  const w = heapF32(args.backend, weight);
+  const ms = heapF32(args.backend, m);
+  const vs = heapF32(args.backend, v);
+  const g = heapF32(args.backend, grad);
+  const w2 = heapF32(args.backend, wOut);
+  const m2 = heapF32(args.backend, mOut);
+  const v2 = heapF32(args.backend, vOut);
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const mi = f(f(ms[i] * b1) + f(gi * c1));
+    const vi = f(f(vs[i] * b2) + f(f(gi * gi) * c2));
+    const step = f(f(f(mi / bc1) / f(f(Math.sqrt(f(vi / bc2))) + eps)) * lr);
+    let next = f(w[i] - step);
+    if (decay !== 0) next = f(next - f(w[i] * decay));
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = next;
+  }
+  return [wOut, mOut, vOut];
+}
+
+const CONFIGS: KernelConfig[] = [
+  {
+    kernelName: FUSED_KERNELS.gelu,
+    backendName: "wasm",
+    kernelFunc: gelu as unknown as KernelFunc,
+  },
+  {
+    kernelName: FUSED_KERNELS.geluGrad,
+    backendName: "wasm",
+    kernelFunc: geluGrad as unknown as KernelFunc,
+  },
+  {
+    kernelName: FUSED_KERNELS.layerNorm,
+    backendName: "wasm",
+    kernelFunc: layerNorm as unknown as KernelFunc,
+  },
+  {
+    kernelName: FUSED_KERNELS.layerNormGrad,
+    backendName: "wasm",
+    kernelFunc: layerNormGrad as unknown as KernelFunc,
+  },
+  {
+    kernelName: FUSED_KERNELS.adam,
+    backendName: "wasm",
+    kernelFunc: adam as unknown as KernelFunc,
+  },
+];
+
+/** The JavaScript `VattAdam` loop beats the chain of wasm ops only up to this size. */
+const JS_ADAM_MAX_SIZE = 65536;
+
+/**
+ * The largest weight (values) for which `VattAdam` is faster than the chain
+ * of ops on the active backend: any size with the SIMD kernels, 65,536 with the
+ * JavaScript loop (larger weights are faster through the vectorised wasm ops),
+ * 0 where the backend has no `VattAdam`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { fusedAdamMaxSize } from "./fused.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(fusedAdamMaxSize() === 0);
+ * ```
+ */
+export function fusedAdamMaxSize(): number {
+  const name = getBackend();
+  if (!getKernel(FUSED_KERNELS.adam, name)) return 0;
+  const wasm = (activeBackend() as unknown as Partial<WasmBackendLike>).wasm;
+  return wasm && simdKernelsOf(wasm) ? Infinity : JS_ADAM_MAX_SIZE;
+}
+
+/**
+ * Registers the fused kernels for the wasm backend (idempotent; `VATT_FUSED=0`
+ * keeps them off, and the model then uses the composite ops) and returns
+ * whether they are registered.
+ *
+ * @example
+ * ```ts
+ * import { registerFusedKernels } from "./fused.ts";
+ * console.assert(typeof registerFusedKernels() === "boolean");
+ * ```
+ */
+export function registerFusedKernels(): boolean {
+  if (switchedOff("VATT_FUSED")) return getKernel(FUSED_KERNELS.gelu, "wasm") !== undefined;
+  registerKernels(CONFIGS);
+  return true;
+}
+
+/**
+ * Removes the fused kernels from the wasm backend (the model falls back to the
+ * composite ops). For comparisons and tests.
+ *
+ * @example
+ * ```ts
+ * import { unregisterFusedKernels } from "./fused.ts";
+ * unregisterFusedKernels();
+ * ```
+ */
+export function unregisterFusedKernels(): void {
+  unregisterKernels(CONFIGS);
+}

@@ -1,0 +1,295 @@
+/**
+ * Replacement kernels for the wasm backend that need no native library.
+ *
+ * `Transpose` of rank 5 and more: tfjs-backend-wasm 4.22 moves such tensors
+ * element by element through a general index computation (3–4 million values
+ * a second here, against over a billion for ranks up to 4), and the video
+ * tokenizer's voxel-patch transpose is rank 6. This kernel merges axes that
+ * stay neighbours, and when five or more remain copies the tensor in runs
+ * along the output's last axis, in JavaScript, on the wasm heap. Lower ranks
+ * keep the wasm kernel.
+ *
+ * `Identity`: the wasm kernel copies the tensor, and tfjs runs it on every
+ * tensor it keeps for the backward pass (hundreds per training step). As the
+ * cpu backend does, this one shares the data and counts a reference: tfjs
+ * never writes into a tensor's data in place.
+ *
+ * `Sum` over every axis but the last (a bias's gradient, tens per training
+ * step): the wasm kernel transposes the tensor first, then reduces its rows;
+ * this one adds the rows into the output four lanes at a time
+ * (`simd.ts`'s `sumRows`), in the same order. Other reductions keep the wasm
+ * kernel.
+ *
+ * `GatherV2` of rows (a 2-D float32 or int32 table, 1-D indices, axis 0: token
+ * embeddings and DropToken): the wasm kernel checks every index through a
+ * closure and copies element by element; this one checks the indices and
+ * copies whole rows. Other gathers keep the wasm kernel.
+ *
+ * @module
+ */
+import {
+  GatherV2,
+  getKernel,
+  Identity,
+  type KernelConfig,
+  type KernelFunc,
+  registerKernel,
+  Sum,
+  type TensorInfo,
+  Transpose,
+  unregisterKernel,
+  util,
+} from "@tensorflow/tfjs-core";
+import { switchedOff } from "../switches.ts";
+import { heapOffset, type WasmBackendLike as HeapBackend } from "./_wasm_heap.ts";
+import { simdKernelsOf } from "../simd/simd.ts";
+
+/** The backend, with the reference count the copy-free `Identity` needs. */
+type WasmBackendLike = HeapBackend & { incRef(dataId: object): void };
+
+interface KernelArgs {
+  inputs: { x: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { perm: number[] };
+}
+
+let original: KernelConfig | null = null;
+let originalIdentity: KernelConfig | null = null;
+let originalSum: KernelConfig | null = null;
+let originalGather: KernelConfig | null = null;
+let active = false;
+let counters = { js: 0, wasm: 0 };
+
+/**
+ * `shape` and `perm` with size-1 axes dropped and neighbouring axes that stay
+ * neighbours (in order) merged into one.
+ *
+ * @example
+ * ```ts
+ * import { simplifyTranspose } from "./wasm.ts";
+ * const s = simplifyTranspose([2, 1, 3, 4], [3, 1, 0, 2]); // axes 0 and 2 stay neighbours
+ * console.assert(s.shape.join() === "6,4" && s.perm.join() === "1,0");
+ * ```
+ */
+export function simplifyTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const rank = new Map(kept.map((axis, i) => [axis, i]));
+  const p = perm.filter((axis) => shape[axis] !== 1).map((axis) => rank.get(axis)!);
+  const s = kept.map((axis) => shape[axis]);
+  // Groups of input axes that appear consecutively, in order, in the output.
+  const groups: number[][] = [];
+  for (const axis of p) {
+    const last = groups.at(-1);
+    if (last && last.at(-1)! + 1 === axis) last.push(axis);
+    else groups.push([axis]);
+  }
+  const byFirst = [...groups].sort((a, b) => a[0] - b[0]);
+  const newIndex = new Map(byFirst.map((g, i) => [g[0], i]));
+  return {
+    shape: byFirst.map((g) => g.reduce((n, axis) => n * s[axis], 1)),
+    perm: groups.map((g) => newIndex.get(g[0])!),
+  };
+}
+
+/** Copies `src` (row-major `shape`) into `dst` in the order `perm`. */
+function permuteInto(
+  src: Float32Array | Int32Array | Uint8Array,
+  dst: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  perm: number[],
+): void {
+  const r = shape.length;
+  const inStrides = new Array<number>(r);
+  let stride = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    inStrides[d] = stride;
+    stride *= shape[d];
+  }
+  const outShape = perm.map((axis) => shape[axis]);
+  const strides = perm.map((axis) => inStrides[axis]); // input step per output axis
+  const inner = outShape[r - 1];
+  const innerStride = strides[r - 1];
+  const runs = dst.length / inner;
+  const index = new Int32Array(r - 1);
+  let base = 0;
+  let o = 0;
+  for (let run = 0; run < runs; run++) {
+    if (innerStride === 1) {
+      for (let j = 0; j < inner; j++) dst[o + j] = src[base + j];
+    } else {
+      for (let j = 0, s = base; j < inner; j++, s += innerStride) dst[o + j] = src[s];
+    }
+    o += inner;
+    for (let d = r - 2; d >= 0; d--) {
+      base += strides[d];
+      if (++index[d] < outShape[d]) break;
+      base -= strides[d] * outShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+function view(backend: WasmBackendLike, t: TensorInfo, size: number) {
+  const offset = heapOffset(backend, t);
+  const buffer = backend.wasm.HEAPU8.buffer;
+  if (t.dtype === "float32") return new Float32Array(buffer, offset, size);
+  if (t.dtype === "int32") return new Int32Array(buffer, offset, size);
+  return new Uint8Array(buffer, offset, size);
+}
+
+function transpose(args: KernelArgs): TensorInfo {
+  const x = args.inputs.x;
+  const perm = args.attrs.perm;
+  if (active && ["float32", "int32", "bool"].includes(x.dtype) && x.shape.length >= 5) {
+    const simple = simplifyTranspose(x.shape, perm);
+    if (simple.shape.length >= 5) {
+      counters.js++;
+      const outShape = perm.map((axis) => x.shape[axis]);
+      const size = outShape.reduce((n, s) => n * s, 1);
+      const out = args.backend.makeOutput(outShape, x.dtype);
+      // Views after makeOutput: allocating may have grown (moved) the heap.
+      permuteInto(
+        view(args.backend, x, size),
+        view(args.backend, out, size),
+        simple.shape,
+        simple.perm,
+      );
+      return out;
+    }
+  }
+  counters.wasm++;
+  return (original!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+}
+
+function identity(args: { inputs: { x: TensorInfo }; backend: WasmBackendLike }): TensorInfo {
+  const x = args.inputs.x;
+  if (!active || x.dtype === "string") {
+    return (originalIdentity!.kernelFunc as unknown as (a: typeof args) => TensorInfo)(args);
+  }
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+interface SumArgs {
+  inputs: { x: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { axis: number | number[]; keepDims: boolean };
+}
+
+function sum(args: SumArgs): TensorInfo {
+  const x = args.inputs.x;
+  const rank = x.shape.length;
+  const simd = active && x.dtype === "float32" && rank >= 2
+    ? simdKernelsOf(args.backend.wasm)
+    : null;
+  if (simd) {
+    const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
+    if (axes.length === rank - 1 && axes.every((axis, i) => axis === i)) {
+      const cols = x.shape[rank - 1];
+      const rows = util.sizeFromShape(x.shape) / cols;
+      const shape = args.attrs.keepDims ? [...axes.map(() => 1), cols] : [cols];
+      const out = args.backend.makeOutput(shape, "float32");
+      simd.sumRows(heapOffset(args.backend, x), heapOffset(args.backend, out), rows, cols);
+      return out;
+    }
+  }
+  return (originalSum!.kernelFunc as unknown as (a: SumArgs) => TensorInfo)(args);
+}
+
+interface GatherArgs {
+  inputs: { x: TensorInfo; indices: TensorInfo };
+  backend: WasmBackendLike;
+  attrs: { axis: number; batchDims?: number };
+}
+
+function gatherV2(args: GatherArgs): TensorInfo {
+  const { x, indices } = args.inputs;
+  const rows = active && x.shape.length === 2 && indices.shape.length === 1 &&
+    (x.dtype === "float32" || x.dtype === "int32") && indices.dtype === "int32" &&
+    util.parseAxisParam(args.attrs.axis, x.shape)[0] === 0 && (args.attrs.batchDims ?? 0) === 0;
+  if (!rows) return (originalGather!.kernelFunc as unknown as (a: GatherArgs) => TensorInfo)(args);
+  const [n, d] = x.shape;
+  const k = indices.shape[0];
+  const idx = view(args.backend, indices, k) as Int32Array;
+  for (let i = 0; i < k; i++) {
+    // tfjs's own message, before anything is allocated
+    if (!(idx[i] >= 0 && idx[i] < n)) {
+      throw new Error(`GatherV2: the index value ${idx[i]} is not in [0, ${n - 1}]`);
+    }
+  }
+  const out = args.backend.makeOutput([k, d], x.dtype);
+  // Views after makeOutput: allocating may have grown (moved) the heap.
+  const table = view(args.backend, x, n * d) as Float32Array | Int32Array;
+  const dst = view(args.backend, out, k * d) as Float32Array | Int32Array;
+  const at = view(args.backend, indices, k) as Int32Array;
+  for (let i = 0; i < k; i++) dst.set(table.subarray(at[i] * d, at[i] * d + d), i * d);
+  return out;
+}
+
+/** Puts `kernelFunc` in the place of the wasm backend's `name`; returns the kernel it replaced. */
+function replaceKernel(name: string, kernelFunc: unknown): KernelConfig | null {
+  const config = getKernel(name, "wasm");
+  if (!config) return null;
+  unregisterKernel(name, "wasm");
+  registerKernel({ ...config, kernelFunc: kernelFunc as KernelFunc });
+  return config;
+}
+
+/**
+ * Registers the replacement kernels on the wasm backend (idempotent;
+ * `VATT_WASM_KERNELS=0` keeps tfjs's own) and returns whether they are in use. Call after `@tensorflow/tfjs-backend-wasm`
+ * is imported.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { registerWasmKernels } from "./wasm.ts";
+ * console.assert(registerWasmKernels() === true);
+ * ```
+ */
+export function registerWasmKernels(): boolean {
+  if (switchedOff("VATT_WASM_KERNELS")) return active;
+  if (!original) {
+    if (!getKernel(Transpose, "wasm")) return false; // the wasm backend is not imported
+    original = replaceKernel(Transpose, transpose);
+    originalIdentity = replaceKernel(Identity, identity);
+    originalSum = replaceKernel(Sum, sum);
+    originalGather = replaceKernel(GatherV2, gatherV2);
+    active = true;
+  }
+  return active;
+}
+
+/**
+ * Turns the replacement kernels on or off at run time (off: the wasm
+ * backend's own kernels run); returns whether they are now active.
+ *
+ * @example
+ * ```ts
+ * import { setWasmKernelsActive } from "./wasm.ts";
+ * console.assert(typeof setWasmKernelsActive(true) === "boolean");
+ * ```
+ */
+export function setWasmKernelsActive(on: boolean): boolean {
+  active = on && original !== null;
+  return active;
+}
+
+/**
+ * How many transposes ran in JavaScript and in the wasm kernel since the last
+ * reset (`reset: true` zeroes the counts after reading them).
+ *
+ * @example
+ * ```ts
+ * import { wasmKernelCounts } from "./wasm.ts";
+ * console.assert(wasmKernelCounts().js >= 0);
+ * ```
+ */
+export function wasmKernelCounts(options: { reset?: boolean } = {}): { js: number; wasm: number } {
+  const c = { ...counters };
+  if (options.reset) counters = { js: 0, wasm: 0 };
+  return c;
+}

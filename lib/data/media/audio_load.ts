@@ -1,0 +1,153 @@
+/**
+ * Loading a fixed-length mono window of audio from any media file: in process
+ * for WAV, FLAC, MP3, Ogg Vorbis/Opus/FLAC (sniffed from the bytes), through
+ * ffmpeg for everything else (the audio track of a video, AAC, …).
+ *
+ * @module
+ */
+import { FormatError } from "../../util/errors.ts";
+import { decodeAudioBytes, sniffAudioFormat, UnsupportedAudioError } from "./audio_decode.ts";
+import { decodeAudioWithFfmpeg } from "./ffmpeg_audio.ts";
+import { resample, toMono } from "./resample.ts";
+
+/** Options of {@link loadAudioWindow}. */
+export interface LoadAudioOptions {
+  /** Output samples per second; a positive integer. */
+  sampleRate: number;
+  /** Start of the window in seconds from the beginning of the file. Default 0. */
+  start?: number;
+  /** Length of the window in seconds. */
+  seconds: number;
+  /** ffmpeg binary for formats not decoded in process; default `ffmpegPath()`. */
+  ffmpeg?: string;
+  /** The ffmpeg process, when one is needed, is killed after this many milliseconds. Default 60 000. */
+  timeoutMs?: number;
+}
+
+/** A window of mono audio. */
+export interface AudioWindow {
+  /** Exactly `round(seconds · sampleRate)` samples; zeros after `validSamples`. */
+  samples: Float32Array;
+  /** How many leading samples come from the file (fewer when it ends inside the window). */
+  validSamples: number;
+}
+
+/** Bytes read to sniff the format. */
+const HEAD_BYTES = 64 * 1024;
+/**
+ * Extra audio decoded past the window so the resampling filter sees its
+ * right-hand neighbours: its half-width is at most 32 samples of the lower rate.
+ */
+function marginSeconds(sampleRate: number): number {
+  return 0.05 + 64 / sampleRate;
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new FormatError("file not found", { path });
+    throw new FormatError(`cannot open file: ${(e as Error).message}`, { path, cause: e });
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new FormatError("not a regular file", { path });
+    const head = new Uint8Array(Math.min(HEAD_BYTES, info.size));
+    let at = 0;
+    while (at < head.length) {
+      const n = await file.read(head.subarray(at));
+      if (n === null) break;
+      at += n;
+    }
+    return head.subarray(0, at);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Loads `seconds` of mono audio at `sampleRate` starting `start` seconds into
+ * the file: decodes it (in process when the format is one of ours, else with
+ * ffmpeg), mixes the channels to mono, resamples with the band-limited
+ * resampler, cuts the window and zero-pads it when the file ends early.
+ *
+ * Throws `RangeError` on bad options and {@link FormatError} when the file is
+ * missing, empty or cannot be decoded.
+ *
+ * @example
+ * ```ts
+ * import { loadAudioWindow } from "./audio_load.ts";
+ * import { encodeWav } from "./wav.ts";
+ * const dir = await Deno.makeTempDir();
+ * const tone = Float32Array.from({ length: 22050 }, (_, i) => Math.sin(i / 5));
+ * await Deno.writeFile(`${dir}/a.wav`, encodeWav([tone], { sampleRate: 22050 }));
+ * const win = await loadAudioWindow(`${dir}/a.wav`, { sampleRate: 16000, start: 0.5, seconds: 1 });
+ * console.assert(win.samples.length === 16000 && win.validSamples === 8000);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function loadAudioWindow(
+  path: string,
+  options: LoadAudioOptions,
+): Promise<AudioWindow> {
+  const { sampleRate, seconds } = options;
+  const start = options.start ?? 0;
+  if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
+    throw new TypeError(`Cannot load audio: invalid path ${JSON.stringify(path)}`);
+  }
+  if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
+    throw new RangeError(
+      `Cannot load audio: sampleRate must be a positive integer, got ${sampleRate}`,
+    );
+  }
+  if (!Number.isFinite(start) || start < 0) {
+    throw new RangeError(`Cannot load audio: start must be a non-negative number, got ${start}`);
+  }
+  const length = Math.round(seconds * sampleRate);
+  if (!Number.isFinite(seconds) || seconds <= 0 || length < 1) {
+    throw new RangeError(
+      `Cannot load audio: seconds must give at least one sample, got ${seconds}`,
+    );
+  }
+  const first = Math.round(start * sampleRate);
+  const head = await readHead(path);
+  if (head.length === 0) throw new FormatError("the file is empty", { path });
+
+  const samples = new Float32Array(length);
+  let validSamples: number;
+  const format = sniffAudioFormat(head);
+  let decoded: { sampleRate: number; channels: Float32Array[] } | undefined;
+  if (format) {
+    const bytes = await Deno.readFile(path);
+    try {
+      decoded = await decodeAudioBytes(bytes, {
+        path,
+        maxSeconds: start + seconds + marginSeconds(sampleRate),
+      });
+    } catch (e) {
+      if (!(e instanceof UnsupportedAudioError)) throw e; // e.g. a μ-law WAV: ffmpeg reads it
+    }
+  }
+  if (decoded) {
+    const mono = toMono(decoded.channels);
+    const from = decoded.sampleRate;
+    const window = resample(mono, from, sampleRate, { start: first, length });
+    const total = Math.ceil(mono.length * sampleRate / from - 1e-9);
+    validSamples = Math.max(0, Math.min(length, total - first));
+    samples.set(window.subarray(0, validSamples));
+  } else {
+    const audio = await decodeAudioWithFfmpeg(path, {
+      sampleRate,
+      start,
+      duration: seconds,
+      ffmpeg: options.ffmpeg,
+      timeoutMs: options.timeoutMs,
+    });
+    validSamples = Math.min(length, audio.length);
+    samples.set(audio.subarray(0, validSamples));
+  }
+  // Extreme (finite) float samples can still overflow when mixed or resampled.
+  for (let i = 0; i < validSamples; i++) if (!Number.isFinite(samples[i])) samples[i] = 0;
+  return { samples, validSamples };
+}

@@ -1,0 +1,153 @@
+/**
+ * The tensors of one dataset shard: building them from tokenized clips, and
+ * the specs a reader expects from the index's settings.
+ *
+ * Tensors: `video` uint8 `[N, T, S, S, 3]`, `video_frames` int32 `[N]` (real
+ * frames), `audio` int16 or float32 `[N, A]`, `audio_samples` int32 `[N]`
+ * (real samples), `audio_mask` uint8 `[N]`, `text` int32 `[N, P, L]`,
+ * `text_mask` uint8 `[N, P]`, `label` int32 `[N]` (−1 = none) or uint8
+ * multi-hot `[N, C]`. Metadata: `format` (`vatt-shard/1`), `ids` (JSON array),
+ * `skipped`, `padded` and `dropped_captions` (JSON).
+ *
+ * @module
+ */
+import type { NamedArray, TensorSpec } from "../../io/safetensors.ts";
+import type { TokenizedClip } from "../tokenize/clip.ts";
+import {
+  type DatasetIndex,
+  parsePaddedList,
+  parseSkippedList,
+  type SkippedInput,
+  type TokenizeSettings,
+} from "./dataset_index.ts";
+
+/** Format tag written in every shard's metadata. */
+export const SHARD_FORMAT = "vatt-shard/1";
+
+/** Per-shard bookkeeping stored in its metadata. */
+export interface ShardMeta {
+  ids: string[];
+  skipped: SkippedInput[];
+  padded: DatasetIndex["padded"];
+  droppedCaptions: number;
+}
+
+/**
+ * The tensors and metadata of a shard holding `clips` (possibly none).
+ *
+ * @example
+ * ```ts
+ * import { buildShard } from "./shard_codec.ts";
+ * const s = { frames: 2, fps: 10, size: 4, audioSeconds: 0.1, sampleRate: 100, audioSamples: 10,
+ *   audioDtype: "int16" as const, maxLength: 3, captionsPerClip: 1, minCoverage: 0.5, clipsPerShard: 8 };
+ * const { tensors } = buildShard([], { settings: s, labels: { names: [], multiLabel: false }, skipped: [] });
+ * console.assert(tensors.video.shape.join() === "0,2,4,4,3");
+ * ```
+ */
+export function buildShard(
+  clips: TokenizedClip[],
+  options: { settings: TokenizeSettings; labels: DatasetIndex["labels"]; skipped: SkippedInput[] },
+): { tensors: Record<string, NamedArray>; metadata: Record<string, string>; meta: ShardMeta } {
+  const s = options.settings;
+  const n = clips.length;
+  const frameBytes = s.frames * s.size * s.size * 3;
+  const video = new Uint8Array(n * frameBytes);
+  const videoFrames = new Int32Array(n);
+  const audio = s.audioDtype === "int16"
+    ? new Int16Array(n * s.audioSamples)
+    : new Float32Array(n * s.audioSamples);
+  const audioSamples = new Int32Array(n);
+  const audioMask = new Uint8Array(n);
+  const text = new Int32Array(n * s.captionsPerClip * s.maxLength);
+  const textMask = new Uint8Array(n * s.captionsPerClip);
+  const c = options.labels.names.length;
+  const label = options.labels.multiLabel ? new Uint8Array(n * c) : new Int32Array(n).fill(-1);
+  const padded: DatasetIndex["padded"] = [];
+  let dropped = 0;
+  clips.forEach((clip, i) => {
+    video.set(clip.video, i * frameBytes);
+    videoFrames[i] = clip.videoFrames;
+    if (audio instanceof Int16Array) {
+      for (let k = 0; k < s.audioSamples; k++) {
+        const v = Math.max(-1, Math.min(1, clip.audio[k]));
+        audio[i * s.audioSamples + k] = Math.round(v * 32767);
+      }
+    } else {
+      audio.set(clip.audio, i * s.audioSamples);
+    }
+    audioSamples[i] = clip.audioSamples;
+    audioMask[i] = clip.hasAudio ? 1 : 0;
+    text.set(clip.text, i * s.captionsPerClip * s.maxLength);
+    textMask.set(clip.textMask, i * s.captionsPerClip);
+    if (label instanceof Uint8Array) { for (const k of clip.labels) label[i * c + k] = 1; }
+    else if (clip.labels.length > 0) label[i] = clip.labels[0];
+    if (clip.videoFrames < s.frames || (clip.hasAudio && clip.audioSamples < s.audioSamples)) {
+      padded.push({ id: clip.id, videoFrames: clip.videoFrames, audioSamples: clip.audioSamples });
+    }
+    dropped += clip.droppedCaptions;
+  });
+  const meta: ShardMeta = {
+    ids: clips.map((c) => c.id),
+    skipped: options.skipped,
+    padded,
+    droppedCaptions: dropped,
+  };
+  const tensors: Record<string, NamedArray> = {
+    video: { dtype: "U8", shape: [n, s.frames, s.size, s.size, 3], data: video },
+    video_frames: { dtype: "I32", shape: [n], data: videoFrames },
+    audio: {
+      dtype: audio instanceof Int16Array ? "I16" : "F32",
+      shape: [n, s.audioSamples],
+      data: audio,
+    },
+    audio_samples: { dtype: "I32", shape: [n], data: audioSamples },
+    audio_mask: { dtype: "U8", shape: [n], data: audioMask },
+    text: { dtype: "I32", shape: [n, s.captionsPerClip, s.maxLength], data: text },
+    text_mask: { dtype: "U8", shape: [n, s.captionsPerClip], data: textMask },
+    label: label instanceof Uint8Array
+      ? { dtype: "U8", shape: [n, c], data: label }
+      : { dtype: "I32", shape: [n], data: label },
+  };
+  const metadata = {
+    format: SHARD_FORMAT,
+    ids: JSON.stringify(meta.ids),
+    skipped: JSON.stringify(meta.skipped),
+    padded: JSON.stringify(meta.padded),
+    dropped_captions: String(dropped),
+  };
+  return { tensors, metadata, meta };
+}
+
+/** The exact tensor specs of a shard of `n` clips under `index`. */
+export function shardSpecs(
+  index: Pick<DatasetIndex, "settings" | "labels">,
+  n: number,
+): Record<string, TensorSpec> {
+  const s = index.settings;
+  return {
+    video: { dtype: "U8", shape: [n, s.frames, s.size, s.size, 3] },
+    video_frames: { dtype: "I32", shape: [n] },
+    audio: { dtype: s.audioDtype === "int16" ? "I16" : "F32", shape: [n, s.audioSamples] },
+    audio_samples: { dtype: "I32", shape: [n] },
+    audio_mask: { dtype: "U8", shape: [n] },
+    text: { dtype: "I32", shape: [n, s.captionsPerClip, s.maxLength] },
+    text_mask: { dtype: "U8", shape: [n, s.captionsPerClip] },
+    label: index.labels.multiLabel
+      ? { dtype: "U8", shape: [n, index.labels.names.length] }
+      : { dtype: "I32", shape: [n] },
+  };
+}
+
+/** Reads a shard's bookkeeping back from its metadata (throws on malformed JSON). */
+export function parseShardMeta(metadata: Record<string, string>): ShardMeta {
+  if (metadata.format !== SHARD_FORMAT) {
+    throw new RangeError(`not a vatt shard (format ${JSON.stringify(metadata.format)})`);
+  }
+  const ids = JSON.parse(metadata.ids ?? "null");
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === "string")) {
+    throw new RangeError("shard ids are not a list of strings");
+  }
+  const skipped = parseSkippedList(JSON.parse(metadata.skipped ?? "[]"), "skipped", "");
+  const padded = parsePaddedList(JSON.parse(metadata.padded ?? "[]"), "padded", "");
+  return { ids, skipped, padded, droppedCaptions: Number(metadata.dropped_captions ?? 0) || 0 };
+}

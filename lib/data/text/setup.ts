@@ -1,0 +1,125 @@
+/**
+ * Choosing the text tokenizer of a dataset: a vocabulary built from the
+ * manifest's captions, a given `vocab.txt`, or a Hugging Face
+ * `tokenizer.json`; and loading it back from a dataset folder.
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { FormatError } from "../../util/errors.ts";
+import { writeFileAtomic } from "../../io/atomic.ts";
+import { sha256Bytes } from "../../io/sha256.ts";
+import type { TextSpec } from "../shards/dataset_index.ts";
+import { loadHfTokenizer } from "./hf_tokenizer.ts";
+import {
+  buildVocab,
+  encodeVocab,
+  parseVocab,
+  type TextTokenizer,
+  WordTokenizer,
+} from "./tokenizer.ts";
+
+/** Where the tokenizer comes from; exactly one field. */
+export interface TextSource {
+  /** Build a vocabulary of the N most frequent caption words. */
+  buildVocab?: number;
+  /** Reuse this `vocab.txt`. */
+  vocabFile?: string;
+  /** Use this Hugging Face `tokenizer.json`. */
+  tokenizerFile?: string;
+}
+
+async function readBytes(file: string, what: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(file);
+  } catch (e) {
+    throw new FormatError(`cannot read ${what}: ${(e as Error).message}`, { path: file });
+  }
+}
+
+/**
+ * Prepares the tokenizer and writes its file (`vocab.txt` or
+ * `tokenizer.json`) into `outDir`.
+ *
+ * @example
+ * ```ts
+ * import { prepareTextTokenizer } from "./setup.ts";
+ * const dir = await Deno.makeTempDir();
+ * const { spec } = await prepareTextTokenizer({ buildVocab: 10 }, { captions: ["a red ball"], outDir: dir });
+ * console.assert(spec.kind === "vocab" && spec.vocabSize === 4);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function prepareTextTokenizer(
+  source: TextSource,
+  options: { captions: Iterable<string>; outDir: string },
+): Promise<{ tokenizer: TextTokenizer; spec: TextSpec }> {
+  const given =
+    [source.buildVocab !== undefined, !!source.vocabFile, !!source.tokenizerFile].filter(Boolean)
+      .length;
+  if (given !== 1) {
+    throw new RangeError(`Give exactly one of buildVocab, vocabFile, tokenizerFile (got ${given})`);
+  }
+  if (source.tokenizerFile) {
+    const bytes = await readBytes(source.tokenizerFile, "tokenizer file");
+    const tokenizer = await loadHfTokenizer(source.tokenizerFile);
+    await writeFileAtomic(path.join(options.outDir, "tokenizer.json"), bytes);
+    return {
+      tokenizer,
+      spec: {
+        kind: "hf",
+        file: "tokenizer.json",
+        vocabSize: tokenizer.vocabSize,
+        sha256: sha256Bytes(bytes),
+      },
+    };
+  }
+  let words: string[];
+  if (source.vocabFile) {
+    const bytes = await readBytes(source.vocabFile, "vocabulary");
+    try {
+      words = parseVocab(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (e) {
+      if (e instanceof FormatError) throw new FormatError(e.message, { path: source.vocabFile });
+      throw new FormatError("vocabulary is not UTF-8 text", { path: source.vocabFile });
+    }
+  } else {
+    const size = source.buildVocab!;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`buildVocab must be a positive integer, got ${size}`);
+    }
+    words = buildVocab(options.captions, { size });
+  }
+  const text = encodeVocab(words);
+  await writeFileAtomic(path.join(options.outDir, "vocab.txt"), text);
+  const tokenizer = new WordTokenizer(words);
+  return {
+    tokenizer,
+    spec: {
+      kind: "vocab",
+      file: "vocab.txt",
+      vocabSize: tokenizer.vocabSize,
+      sha256: sha256Bytes(text),
+    },
+  };
+}
+
+/**
+ * Loads the tokenizer a dataset was made with, checking its checksum.
+ *
+ * @example
+ * ```ts
+ * import { loadTextTokenizer } from "./setup.ts";
+ * // const tokenizer = await loadTextTokenizer("data/", index.text);
+ * console.assert(typeof loadTextTokenizer === "function");
+ * ```
+ */
+export async function loadTextTokenizer(dir: string, spec: TextSpec): Promise<TextTokenizer> {
+  const file = path.join(dir, spec.file);
+  const bytes = await readBytes(file, "tokenizer of the dataset");
+  if (sha256Bytes(bytes) !== spec.sha256) {
+    throw new FormatError("checksum does not match index.json", { path: file });
+  }
+  if (spec.kind === "hf") return await loadHfTokenizer(file);
+  return new WordTokenizer(parseVocab(new TextDecoder().decode(bytes)));
+}

@@ -1,0 +1,212 @@
+/**
+ * Running a classifier over a dataset, and the classification report shared
+ * by `vatt finetune` (validation after each epoch) and `vatt eval classify`:
+ * top-1/top-5 accuracy (single-label) or mAP and ROC-AUC (multi-label), the
+ * unsmoothed cross-entropy, chance levels and, on request, the confusion
+ * matrix.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { batchToTensors } from "../../data/shards/batches.ts";
+import type { Dataset } from "../../data/shards/dataset.ts";
+import { MismatchError } from "../../util/errors.ts";
+import type { Classifier } from "../../model/classifier.ts";
+import {
+  labelledIndices,
+  readDatasetLabels,
+  requireLabels,
+  requireModalities,
+} from "../../data/shards/split.ts";
+import { checkModelFitsData } from "../../train/pretrain.ts";
+import {
+  argmaxRows,
+  confusionMatrix,
+  meanAveragePrecision,
+  rocAuc,
+  topKAccuracy,
+} from "./metrics.ts";
+
+/** Metrics of a classifier on a set of clips. */
+export interface ClassificationReport {
+  /** Clips evaluated. */
+  clips: number;
+  numClasses: number;
+  multiLabel: boolean;
+  /** Mean cross-entropy (softmax, or sigmoid per class), without label smoothing. */
+  loss: number;
+  /** Top-1 accuracy (single-label). */
+  top1?: number;
+  /** Top-K accuracy with K = min(5, C) (single-label). */
+  top5?: number;
+  /** Mean average precision over classes with a positive (multi-label). */
+  mAP?: number;
+  /** Mean ROC-AUC over classes with both positives and negatives (multi-label). */
+  rocAuc?: number;
+  /**
+   * The same metrics for a classifier that guesses: `1/C` and `min(5, C)/C`
+   * (single-label); the mean class frequency as mAP and 0.5 as ROC-AUC
+   * (multi-label).
+   */
+  chance: Record<string, number>;
+  /** `confusion[t][p]`: clips of true class t predicted as p (single-label, on request). */
+  confusion?: number[][];
+}
+
+/**
+ * The report of logits `[N, C]` against labels (`[N]` classes or `[N, C]`
+ * multi-hot).
+ *
+ * @example
+ * ```ts
+ * import { classificationReport } from "./classify.ts";
+ * const r = classificationReport(new Float32Array([2, 0, 0, 1]), new Int32Array([0, 0]), {
+ *   numClasses: 2, multiLabel: false, confusion: true,
+ * });
+ * console.assert(r.top1 === 0.5 && r.confusion![0][1] === 1 && r.chance.top1 === 0.5);
+ * ```
+ */
+export function classificationReport(
+  logits: Float32Array,
+  labels: Int32Array | Uint8Array,
+  options: { numClasses: number; multiLabel: boolean; confusion?: boolean },
+): ClassificationReport {
+  const c = options.numClasses;
+  const n = logits.length / c;
+  if (!Number.isInteger(n) || n === 0) {
+    throw new RangeError(`${logits.length} logits do not split into rows of ${c} classes`);
+  }
+  if (options.multiLabel) {
+    let loss = 0;
+    let positives = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const z = logits[i];
+      loss += Math.max(z, 0) - z * labels[i] + Math.log1p(Math.exp(-Math.abs(z)));
+      positives += labels[i];
+    }
+    return {
+      clips: n,
+      numClasses: c,
+      multiLabel: true,
+      loss: loss / logits.length,
+      mAP: meanAveragePrecision(logits, labels, { numClasses: c }).mean,
+      rocAuc: rocAuc(logits, labels, { numClasses: c }).mean,
+      chance: { mAP: positives / logits.length, rocAuc: 0.5 },
+    };
+  }
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) max = Math.max(max, logits[i * c + j]);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(logits[i * c + j] - max);
+    loss += max + Math.log(sum) - logits[i * c + labels[i]];
+  }
+  const k = Math.min(5, c);
+  const report: ClassificationReport = {
+    clips: n,
+    numClasses: c,
+    multiLabel: false,
+    loss: loss / n,
+    top1: topKAccuracy(logits, labels, { k: 1 }),
+    top5: topKAccuracy(logits, labels, { k }),
+    chance: { top1: 1 / c, top5: k / c },
+  };
+  if (options.confusion) {
+    report.confusion = confusionMatrix(argmaxRows(logits, { numClasses: c }), labels, c);
+  }
+  return report;
+}
+
+/** Logits of a classifier on some clips of a dataset. */
+export interface ClassifiedClips {
+  /** Clip positions in the dataset. */
+  indices: number[];
+  ids: string[];
+  /** `[n, C]`. */
+  logits: Float32Array;
+  /** `[n]` or `[n, C]`, as stored. */
+  labels: Int32Array | Uint8Array;
+}
+
+/**
+ * Runs `classifier` on clips `indices` of `data` (default: all), in batches,
+ * in inference mode.
+ *
+ * @example
+ * ```ts
+ * import { classifyDataset } from "./classify.ts";
+ * // const { logits, labels } = await classifyDataset(classifier, data, { batchSize: 16 });
+ * console.assert(typeof classifyDataset === "function");
+ * ```
+ */
+export async function classifyDataset(
+  classifier: Classifier,
+  data: Dataset,
+  options: {
+    indices?: number[];
+    batchSize?: number;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
+): Promise<ClassifiedClips> {
+  const all = options.indices ?? Array.from({ length: data.size }, (_, i) => i);
+  const bs = options.batchSize ?? 16;
+  if (!Number.isInteger(bs) || bs < 1) {
+    throw new RangeError(`batch size must be a positive integer, got ${bs}`);
+  }
+  const c = classifier.spec.labels.names.length;
+  const multi = data.index.labels.multiLabel;
+  const logits = new Float32Array(all.length * c);
+  const labels = multi ? new Uint8Array(all.length * c) : new Int32Array(all.length);
+  const ids: string[] = [];
+  for (let start = 0; start < all.length; start += bs) {
+    const indices = all.slice(start, start + bs);
+    const batch = await data.readClips(indices);
+    const inputs = batchToTensors(batch, data.index.settings);
+    try {
+      const out = classifier.logits(inputs);
+      logits.set(await out.data() as Float32Array, start * c);
+      out.dispose();
+    } finally {
+      tf.dispose(Object.values(inputs));
+    }
+    labels.set(batch.label, multi ? start * c : start);
+    ids.push(...batch.ids);
+    options.onProgress?.(Math.min(start + bs, all.length), all.length);
+  }
+  return { indices: all, ids, logits, labels };
+}
+
+/**
+ * Checks that `data` suits `classifier` (model inputs, the same classes, the
+ * modalities it reads present, labels to score against) and returns the
+ * positions of its labelled clips.
+ *
+ * @example
+ * ```ts
+ * import { labelledClipsFor } from "./classify.ts";
+ * // const indices = await labelledClipsFor(classifier, data);
+ * console.assert(typeof labelledClipsFor === "function");
+ * ```
+ */
+export async function labelledClipsFor(classifier: Classifier, data: Dataset): Promise<number[]> {
+  checkModelFitsData(classifier.model.config, data);
+  const labels = await readDatasetLabels(data);
+  requireLabels(labels, `dataset ${data.dir}`);
+  const spec = classifier.spec.labels;
+  if (
+    JSON.stringify(labels.names) !== JSON.stringify(spec.names) ||
+    labels.multiLabel !== spec.multiLabel
+  ) {
+    throw new MismatchError(
+      `dataset ${data.dir} has other classes (${labels.names.length}) than the classifier (${spec.names.length}: ${
+        spec.names.slice(0, 3).join(", ")
+      }${spec.names.length > 3 ? ", …" : ""})`,
+    );
+  }
+  requireModalities(labels, {
+    modalities: classifier.spec.modalities,
+    where: `dataset ${data.dir}`,
+  });
+  return labelledIndices(labels);
+}

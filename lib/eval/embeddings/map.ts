@@ -1,0 +1,137 @@
+/**
+ * A 2-D map of exported embeddings: rows are (optionally) filtered and
+ * subsampled, mapped to the plane by `embed2d` (UMAP, t-SNE or PCA) and
+ * grouped for colouring by modality or by class label.
+ *
+ * Labels are not stored in exported files (their tables keep to id,
+ * modality, index and vector); they come from the dataset the embeddings were
+ * made from, looked up by clip id ({@linkcode datasetLabels}).
+ *
+ * @module
+ */
+import type { Dataset } from "../../data/shards/dataset.ts";
+import { embed2d } from "../../plot/embed_2d.ts";
+import { Rng } from "../../util/rng.ts";
+import { labelText, readClipMeta } from "../_clip_meta.ts";
+import type { EmbeddingRows } from "./read.ts";
+
+/** Options of {@linkcode embeddingMap}. */
+export interface EmbeddingMapOptions {
+  /** 2-D method. Default `umap`. */
+  method?: "umap" | "tsne" | "pca";
+  /** Seed of the subsample and the method. Default 0. */
+  seed?: number;
+  /** Colour by `modality` (default) or by class `label` (needs `labels`). */
+  colorBy?: "modality" | "label";
+  /** Clip id → label name (from {@linkcode datasetLabels}). */
+  labels?: ReadonlyMap<string, string>;
+  /** Only rows of these modalities. Default all. */
+  modalities?: string[];
+  /** At most this many rows, drawn at random (seeded). Default 5000 (2000 for t-SNE). */
+  maxPoints?: number;
+}
+
+/** A laid-out embedding map, ready for `scatterSvg` / `scatterPng`. */
+export interface EmbeddingMap {
+  /** `[x, y]` of each drawn row. */
+  points: [number, number][];
+  /** Colour group of each point. */
+  groups: string[];
+  /** Tooltip of each point: `id modality[#index]`. */
+  labels: string[];
+  /** Rows in the file, and rows drawn. */
+  total: number;
+  drawn: number;
+  /** Rows per modality among those drawn. */
+  counts: Record<string, number>;
+}
+
+/**
+ * Maps embedding rows to 2-D points with their colour groups.
+ *
+ * @throws {RangeError} when no row is left, vectors differ in length (mixing
+ *   modalities of different dimension), or labels are asked for without a map.
+ *
+ * @example
+ * ```ts
+ * import { embeddingMap } from "./map.ts";
+ * const rows = {
+ *   ids: ["a", "a", "b", "b"],
+ *   modality: ["video", "audio", "video", "audio"],
+ *   index: new Int32Array(4),
+ *   vectors: [[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]].map((v) => new Float32Array(v)),
+ * };
+ * const map = embeddingMap(rows, { method: "pca" });
+ * console.assert(map.points.length === 4 && map.groups[1] === "audio");
+ * ```
+ */
+export function embeddingMap(rows: EmbeddingRows, options: EmbeddingMapOptions = {}): EmbeddingMap {
+  const method = options.method ?? "umap";
+  const seed = options.seed ?? 0;
+  const colorBy = options.colorBy ?? "modality";
+  if (colorBy !== "modality" && colorBy !== "label") {
+    throw new RangeError(`Cannot colour by ${JSON.stringify(colorBy)}: expected modality or label`);
+  }
+  if (colorBy === "label" && !options.labels) {
+    throw new RangeError("Cannot colour by label without the dataset's labels");
+  }
+  const maxPoints = options.maxPoints ?? (method === "tsne" ? 2000 : 5000);
+  if (!Number.isInteger(maxPoints) || maxPoints < 1) {
+    throw new RangeError(`Cannot draw at most ${maxPoints} points: expected a positive integer`);
+  }
+  let keep: number[] = [];
+  for (let i = 0; i < rows.ids.length; i++) {
+    if (!options.modalities || options.modalities.includes(rows.modality[i])) keep.push(i);
+  }
+  if (keep.length === 0) {
+    throw new RangeError(
+      `Cannot draw a map: no rows${
+        options.modalities ? ` of ${options.modalities.join(", ")}` : ""
+      } in the file`,
+    );
+  }
+  if (keep.length > maxPoints) {
+    keep = new Rng(seed).fork("subsample").sample(keep.length, maxPoints).map((k) => keep[k]);
+  }
+  const dims = new Map<string, number>();
+  for (const i of keep) dims.set(rows.modality[i], rows.vectors[i].length);
+  if (new Set(dims.values()).size > 1) {
+    throw new RangeError(
+      `Cannot map vectors of different lengths together (${
+        [...dims].map(([m, d]) => `${m} ${d}`).join(", ")
+      }): choose one modality`,
+    );
+  }
+  const points = embed2d(keep.map((i) => rows.vectors[i]), { method, seed });
+  const counts: Record<string, number> = {};
+  const groups = keep.map((i) => {
+    const m = rows.modality[i];
+    counts[m] = (counts[m] ?? 0) + 1;
+    return colorBy === "modality" ? m : options.labels!.get(rows.ids[i]) ?? "(no label)";
+  });
+  const labels = keep.map((i) =>
+    `${rows.ids[i]} ${rows.modality[i]}${rows.modality[i] === "text" ? `#${rows.index[i]}` : ""}`
+  );
+  return { points, groups, labels, total: rows.ids.length, drawn: keep.length, counts };
+}
+
+/**
+ * Clip id → label name of every labelled clip of a dataset (multi-label
+ * classes joined by `+`), read from the shards without their media.
+ *
+ * @example
+ * ```ts
+ * import { datasetLabels } from "./map.ts";
+ * // const labels = await datasetLabels(await Dataset.open("data"));
+ * console.assert(typeof datasetLabels === "function");
+ * ```
+ */
+export async function datasetLabels(data: Dataset): Promise<Map<string, string>> {
+  const meta = await readClipMeta(data);
+  const out = new Map<string, string>();
+  meta.ids.forEach((id, i) => {
+    const name = labelText(meta, i);
+    if (name !== undefined) out.set(id, name);
+  });
+  return out;
+}
