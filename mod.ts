@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend, milNceLoss, nceLoss, resolveVattConfig, VattModel } from "./mod.ts";
  *
@@ -18,7 +19,8 @@
  *   text: tf.ones([2, 3, 16], "int32"),
  * });
  * const loss = tf.add(nceLoss(out.video!.va, out.audio!.va), milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D));
- * console.assert(Number.isFinite((await loss.data())[0]));
+ * const [value] = await loss.data();
+ * assert.ok(Number.isFinite(value) && value > 0, `loss ${value}`);
  * model.dispose();
  * ```
  *
@@ -28,13 +30,11 @@
 // Config and model
 export {
   type AudioConfig,
-  audioTokenCount,
   type BackboneConfig,
   BACKBONES,
   DEFAULT_VATT_CONFIG,
   type HeadsConfig,
   isPresetName,
-  keptTokenCount,
   type PresetName,
   PRESETS,
   type RelativePosition,
@@ -43,8 +43,8 @@ export {
   type VattConfig,
   type VattConfigInput,
   type VideoConfig,
-  videoTokenGrid,
 } from "./lib/config/vatt_config.ts";
+export { audioTokenCount, keptTokenCount, videoTokenGrid } from "./lib/config/token_counts.ts";
 export {
   type ForwardOptions,
   type VattInputs,
@@ -74,13 +74,12 @@ export {
   parseDatasetIndex,
   type TokenizeSettings,
 } from "./lib/data/shards/dataset_index.ts";
+export { mergeSlices } from "./lib/data/tokenize/merge.ts";
 export {
   DEFAULT_TOKENIZE_SETTINGS,
-  mergeSlices,
   resolveTokenizeSettings,
-  tokenizeDataset,
-  type TokenizeOptions,
-} from "./lib/data/tokenize/tokenize.ts";
+} from "./lib/data/tokenize/settings.ts";
+export { tokenizeDataset, type TokenizeOptions } from "./lib/data/tokenize/tokenize.ts";
 export { generateDemoData } from "./lib/demo/demo_data.ts";
 export { readManifest } from "./lib/data/manifest/manifest.ts";
 

@@ -16,6 +16,7 @@ export interface Progress {
   stop(): void;
 }
 
+/** A duration as `42s`, `1m15s` or `2h05m`; `?` when unknown. */
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "?";
   if (s < 60) return `${Math.round(s)}s`;
@@ -28,10 +29,13 @@ function formatSeconds(s: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProgress } from "./_progress.ts";
  * const p = createProgress({ label: "tokenize", total: 10, unit: "clips", quiet: true });
- * p.update(5);
- * p.stop();
+ * assert.doesNotThrow(() => {
+ *   p.update(5, "1 skipped");
+ *   p.stop();
+ * });
  * ```
  */
 export function createProgress(

@@ -11,9 +11,11 @@ import { FormatError, MismatchError } from "../lib/util/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CliError } from "./cli_error.ts";
- * const e = new CliError("vatt plot is not implemented yet", 2);
- * console.assert(e.exitCode === 2);
+ * const e = new CliError("--out is required", 2);
+ * assert.equal(e.exitCode, 2);
+ * assert.equal(new CliError("failed").exitCode, 1);
  * ```
  */
 export class CliError extends Error {
@@ -31,8 +33,10 @@ export class CliError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeError } from "./cli_error.ts";
- * console.assert(describeError(new RangeError("bad")).exitCode === 2);
+ * assert.deepEqual(describeError(new RangeError("bad\nmore")), { message: "bad", exitCode: 2 });
+ * assert.equal(describeError(new Error("disk full")).exitCode, 1);
  * ```
  */
 export function describeError(error: unknown): { message: string; exitCode: number } {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type BackendName, initBackend } from "../lib/backend/select.ts";
+import { Command } from "@commander-js/extra-typings";
+import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import {
   type ClassificationReport,
@@ -13,20 +14,39 @@ import {
   classifyDataset,
   labelledClipsFor,
 } from "../lib/eval/classify/classify.ts";
-import { loadClassifier } from "../lib/model/classifier.ts";
+import { loadClassifier } from "../lib/run/load_classifier.ts";
 import type { ClassifierSpec } from "../lib/model/classifier.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag } from "./_options.ts";
+import { backendOption } from "./_backend_option.ts";
+import { evalBatchOption, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
-/** Options of `vatt eval classify` as commander gives them. */
-export interface EvalClassifyCliOptions {
-  from?: string;
-  confusion: boolean;
-  json: boolean;
-  batch: string;
-  backend: BackendName;
-  quiet?: boolean;
+/** The arguments and flags of `vatt eval classify`. */
+function flags() {
+  return new Command()
+    .argument("<data>", "dataset folder")
+    .option("--from <run>", "fine-tuned run folder or checkpoint")
+    .option("--confusion", "print the confusion matrix (single-label)", false)
+    .option("--json", "print JSON", false)
+    .addOption(evalBatchOption())
+    .addOption(backendOption());
+}
+
+/**
+ * Declares `vatt eval classify`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./eval_classify.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--confusion", "--batch", "4"]);
+ * assert.equal(cmd.opts().confusion, true);
+ * assert.equal(cmd.opts().batch, 4);
+ * ```
+ */
+export function command() {
+  return flags().action(evalClassifyCommand);
 }
 
 function percent(x: number): string {
@@ -38,9 +58,11 @@ function percent(x: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConfusion } from "./eval_classify.ts";
  * const text = formatConfusion([[2, 0], [1, 3]], ["cat", "dog"]);
- * console.assert(text.split("\n")[2].startsWith("dog") && text.includes("  3   (1)"));
+ * assert.ok(text.split("\n")[2].startsWith("dog"));
+ * assert.ok(text.includes("  3   (1)"));
  * ```
  */
 export function formatConfusion(matrix: number[][], names: string[]): string {
@@ -61,10 +83,11 @@ export function formatConfusion(matrix: number[][], names: string[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeClassifier } from "./eval_classify.ts";
  * const spec = { head: { name: "mcb" }, modalities: ["video", "audio"], features: "backbone", labels: { names: ["a", "b"], multiLabel: false } };
  * // deno-lint-ignore no-explicit-any
- * console.assert(describeClassifier(spec as any).startsWith("mcb head on video+audio"));
+ * assert.equal(describeClassifier(spec as any), "mcb head on video+audio (backbone features), 2 classes");
  * ```
  */
 export function describeClassifier(spec: ClassifierSpec): string {
@@ -77,9 +100,10 @@ export function describeClassifier(spec: ClassifierSpec): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatReport } from "./eval_classify.ts";
  * const text = formatReport({ clips: 4, numClasses: 8, multiLabel: false, loss: 1, top1: 0.5, top5: 1, chance: { top1: 0.125, top5: 0.625 } });
- * console.assert(text.includes("top-1:   50.0%  (chance 12.5%)"));
+ * assert.ok(text.includes("top-1:   50.0%  (chance 12.5%)"));
  * ```
  */
 export function formatReport(report: ClassificationReport): string {
@@ -96,22 +120,10 @@ export function formatReport(report: ClassificationReport): string {
   return lines.join("\n");
 }
 
-/**
- * Runs `vatt eval classify`.
- *
- * @example
- * ```ts
- * import { evalClassifyCommand } from "./eval_classify.ts";
- * // await evalClassifyCommand("data", { from: "runs/ft", confusion: true, json: false, batch: "16", backend: "auto" });
- * console.assert(typeof evalClassifyCommand === "function");
- * ```
- */
-export async function evalClassifyCommand(
-  dataDir: string,
-  o: EvalClassifyCliOptions,
-): Promise<void> {
+/** Runs `vatt eval classify`. */
+async function evalClassifyCommand(dataDir: string, o: OptionsOf<typeof flags>): Promise<void> {
   if (!o.from) throw new CliError("--from RUN2 is required (a fine-tuned run)", 2);
-  const batchSize = parseIntFlag("--batch", o.batch, { min: 1 });
+  const batchSize = o.batch;
   const data = await Dataset.open(dataDir);
   try {
     await initBackend(o.backend);
@@ -126,7 +138,7 @@ export async function evalClassifyCommand(
         label: "classify",
         total: indices.length,
         unit: "clips",
-        quiet: o.quiet || o.json,
+        quiet: o.json,
       });
       const out = await classifyDataset(classifier, data, {
         indices,

@@ -4,39 +4,67 @@
  *
  * @module
  */
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
-import { type BackendName, initBackend } from "../lib/backend/select.ts";
+import { DEFAULT_RETRIEVAL_PAIR, DEFAULT_RETRIEVAL_WINDOWS } from "../lib/config/eval_config.ts";
+import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
-import { loadModel } from "../lib/eval/embeddings/embed.ts";
+import { loadModel } from "../lib/run/load_model.ts";
 import {
-  groupWindows,
-  type RetrievalPair,
+  RETRIEVAL_PAIRS,
   spaceOfPair,
   zeroShotRetrieval,
 } from "../lib/eval/retrieval/retrieval.ts";
-import { checkModelFitsData } from "../lib/train/pretrain.ts";
+import { groupWindows } from "../lib/eval/retrieval/windows.ts";
+import { checkModelFitsData } from "../lib/data/fit.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag } from "./_options.ts";
+import { backendOption } from "./_backend_option.ts";
+import { evalBatchOption, integerFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
-/** Options of `vatt eval retrieval` as commander gives them. */
-export interface RetrievalCliOptions {
-  from?: string;
-  pair: RetrievalPair;
-  windows: string;
-  batch: string;
-  backend: BackendName;
-  json: boolean;
-  quiet?: boolean;
+/** The arguments and flags of `vatt eval retrieval`. */
+function flags() {
+  return new Command()
+    .argument("<data>", "dataset folder")
+    .option("--from <run>", "pretrained run folder or checkpoint")
+    .addOption(
+      new Option("--pair <pair>", "query-candidate pair").choices(RETRIEVAL_PAIRS)
+        .default(DEFAULT_RETRIEVAL_PAIR),
+    )
+    .option(
+      "--windows <k>",
+      "average the K windows <clip>#w<k> of each clip",
+      integerFlag("--windows", { min: 1 }),
+      DEFAULT_RETRIEVAL_WINDOWS,
+    )
+    .addOption(evalBatchOption())
+    .addOption(backendOption())
+    .option("--json", "print one JSON object instead of a table", false);
+}
+
+/**
+ * Declares `vatt eval retrieval`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./eval_retrieval.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--pair", "audio-video", "--windows", "3"]);
+ * assert.equal(cmd.opts().pair, "audio-video");
+ * assert.equal(cmd.opts().windows, 3);
+ * ```
+ */
+export function command() {
+  return flags().action(evalRetrieval);
 }
 
 const fixed = (x: number) => x.toFixed(3);
 
 /** Runs `vatt eval retrieval`. */
-export async function evalRetrieval(dataDir: string, o: RetrievalCliOptions): Promise<void> {
+async function evalRetrieval(dataDir: string, o: OptionsOf<typeof flags>): Promise<void> {
   if (!o.from) throw new CliError("--from RUN is required (a run folder or a checkpoint)", 2);
-  const windows = parseIntFlag("--windows", o.windows, { min: 1 });
-  const batchSize = parseIntFlag("--batch", o.batch, { min: 1 });
+  const { windows, batch: batchSize } = o;
   const data = await Dataset.open(dataDir);
   try {
     const backend = await initBackend(o.backend);
@@ -46,17 +74,10 @@ export async function evalRetrieval(dataDir: string, o: RetrievalCliOptions): Pr
       spaceOfPair(o.pair, model.config);
       checkModelFitsData(model.config, data);
       groupWindows(await data.ids(), windows);
-      if (!o.quiet) {
-        console.error(
-          `eval retrieval: ${o.pair} on ${backend}, ${data.size} entries, checkpoint ${checkpoint}`,
-        );
-      }
-      const progress = createProgress({
-        label: "embed",
-        total: data.size,
-        unit: "clips",
-        quiet: o.quiet,
-      });
+      console.error(
+        `eval retrieval: ${o.pair} on ${backend}, ${data.size} entries, checkpoint ${checkpoint}`,
+      );
+      const progress = createProgress({ label: "embed", total: data.size, unit: "clips" });
       let r;
       try {
         r = await zeroShotRetrieval(model, data, {

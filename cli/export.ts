@@ -4,63 +4,84 @@
  *
  * @module
  */
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
-import { type BackendName, initBackend } from "../lib/backend/select.ts";
+import { DEFAULT_EXPORT_SPACE } from "../lib/config/eval_config.ts";
+import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
-import { type EmbeddingSpace, loadModel } from "../lib/eval/embeddings/embed.ts";
-import {
-  exportEmbeddings,
-  type ExportFormat,
-  formatFromPath,
-  type Modality,
-  npyRowsPath,
-  planExport,
-  SPACE_MODALITIES,
-} from "../lib/eval/embeddings/export.ts";
-import { checkModelFitsData } from "../lib/train/pretrain.ts";
+import type { EmbeddingSpace } from "../lib/eval/embeddings/embed.ts";
+import { loadModel } from "../lib/run/load_model.ts";
+import type { Modality } from "../lib/config/modality.ts";
+import { exportEmbeddings, planExport, SPACE_MODALITIES } from "../lib/eval/embeddings/export.ts";
+import { EXPORT_FORMATS, formatFromPath, npyRowsPath } from "../lib/eval/embeddings/format.ts";
+import { checkModelFitsData } from "../lib/data/fit.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag } from "./_options.ts";
+import { backendOption } from "./_backend_option.ts";
+import { evalBatchOption, modalityListFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 import { pathExists } from "../lib/io/atomic.ts";
 
-/** Options of `vatt export` as commander gives them. */
-export interface ExportCliOptions {
-  from?: string;
-  out?: string;
-  modalities?: string;
-  space: EmbeddingSpace;
-  format?: ExportFormat;
-  batch: string;
-  backend: BackendName;
-  force: boolean;
-  quiet?: boolean;
+/** The arguments and flags of `vatt export`. */
+function flags() {
+  return new Command()
+    .argument("<data>", "dataset folder")
+    .option("--from <run>", "run folder or checkpoint")
+    .option("--out <file>", "output file (.npy, .safetensors, .parquet, .jsonl)")
+    .option(
+      "--modalities <list>",
+      "comma-separated (default: every modality of --space)",
+      modalityListFlag("--modalities"),
+    )
+    .addOption(
+      new Option("--space <space>", "embedding space").choices(["va", "vt", "backbone"] as const)
+        .default(DEFAULT_EXPORT_SPACE),
+    )
+    .addOption(
+      new Option("--format <format>", "file format (default: from the extension)")
+        .choices(EXPORT_FORMATS),
+    )
+    .addOption(evalBatchOption())
+    .addOption(backendOption())
+    .option("--force", "replace an existing output file", false);
 }
 
-/** Parses `--modalities video,audio` against the space. */
-function parseModalities(text: string | undefined, space: EmbeddingSpace): Modality[] {
+/**
+ * Declares `vatt export`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./export.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--space", "vt", "--modalities", "text"]);
+ * assert.equal(cmd.opts().space, "vt");
+ * assert.deepEqual(cmd.opts().modalities, ["text"]);
+ * ```
+ */
+export function command() {
+  return flags().action(exportCommand);
+}
+
+/** The modalities to export: `--modalities`, each held by the space, or all the space holds. */
+function modalitiesOfSpace(given: Modality[] | undefined, space: EmbeddingSpace): Modality[] {
   const holds = SPACE_MODALITIES[space];
-  if (text === undefined) return [...holds];
-  const list = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (list.length === 0) throw new CliError("--modalities is empty", 2);
-  for (const m of list) {
-    if (!["video", "audio", "text"].includes(m)) {
-      throw new CliError(`--modalities: unknown modality ${JSON.stringify(m)}`, 2);
-    }
-    if (!holds.includes(m as Modality)) {
+  if (given === undefined) return [...holds];
+  for (const m of given) {
+    if (!holds.includes(m)) {
       throw new CliError(
         `--modalities: the ${space} space holds ${holds.join(" and ")}, not ${m} (see --space)`,
         2,
       );
     }
   }
-  return list as Modality[];
+  return given;
 }
 
 /** Runs `vatt export`. */
-export async function exportCommand(dataDir: string, o: ExportCliOptions): Promise<void> {
+async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promise<void> {
   if (!o.from) throw new CliError("--from RUN is required (a run folder or a checkpoint)", 2);
   if (!o.out) throw new CliError("--out FILE is required", 2);
-  const modalities = parseModalities(o.modalities, o.space);
+  const modalities = modalitiesOfSpace(o.modalities, o.space);
   const format = o.format ?? formatFromPath(o.out);
   if (!format) {
     throw new CliError(
@@ -68,7 +89,7 @@ export async function exportCommand(dataDir: string, o: ExportCliOptions): Promi
       2,
     );
   }
-  const batchSize = parseIntFlag("--batch", o.batch, { min: 1 });
+  const batchSize = o.batch;
   // Refuse an existing output before loading anything.
   const files = format === "npy" ? [o.out, npyRowsPath(o.out)] : [o.out];
   if (!o.force) {
@@ -86,18 +107,11 @@ export async function exportCommand(dataDir: string, o: ExportCliOptions): Promi
       // Everything checkable is checked before the progress starts: bad input prints one line.
       planExport(model, { out: o.out, space: o.space, modalities, format });
       checkModelFitsData(model.config, data);
-      if (!o.quiet) {
-        console.error(
-          `export: ${modalities.join(",")} in the ${o.space} space on ${backend}, ` +
-            `${data.size} clips, checkpoint ${checkpoint}`,
-        );
-      }
-      const progress = createProgress({
-        label: "export",
-        total: data.size,
-        unit: "clips",
-        quiet: o.quiet,
-      });
+      console.error(
+        `export: ${modalities.join(",")} in the ${o.space} space on ${backend}, ` +
+          `${data.size} clips, checkpoint ${checkpoint}`,
+      );
+      const progress = createProgress({ label: "export", total: data.size, unit: "clips" });
       let result;
       try {
         result = await exportEmbeddings(model, data, {

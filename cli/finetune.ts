@@ -5,142 +5,225 @@
  *
  * @module
  */
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
-import { type BackendName, initBackend } from "../lib/backend/select.ts";
-import { Dataset } from "../lib/data/shards/dataset.ts";
-import type { FusionHeadName } from "../lib/model/fusion/fusion_head.ts";
-import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
-import { finetune, type FinetuneMetrics, planFinetune } from "../lib/train/finetune.ts";
+import { initBackend } from "../lib/backend/select.ts";
 import {
-  type FeatureKind,
+  DEFAULT_FINETUNE_CONFIG,
+  DEFAULT_HEAD,
+  DEFAULT_LEARNING_RATES,
+  FEATURE_KINDS,
   type FinetuneConfig,
-  MODALITIES,
-  type Modality,
-  type OptimizerName,
+  OPTIMIZERS,
   resolveFinetuneConfig,
 } from "../lib/config/finetune_config.ts";
-import { NonFiniteLossError } from "../lib/train/pretrain.ts";
+import { FUSION_HEADS } from "../lib/config/fusion_config.ts";
+import type { Modality } from "../lib/config/modality.ts";
+import { Dataset } from "../lib/data/shards/dataset.ts";
+import { DEFAULT_CONCAT_FUSION_CONFIG } from "../lib/model/fusion/concat_fusion.ts";
+import { DEFAULT_MCB_FUSION_CONFIG } from "../lib/model/fusion/mcb_fusion.ts";
+import { DEFAULT_TENSOR_FUSION_CONFIG } from "../lib/model/fusion/tensor_fusion.ts";
+import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
+import { classificationReport } from "../lib/eval/classify/classify.ts";
+import { finetune, type FinetuneMetrics } from "../lib/train/finetune.ts";
+import { type FinetunePlan, planFinetune } from "../lib/train/finetune_plan.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag, parseNumberFlag } from "./_options.ts";
-import { createProgress } from "./_progress.ts";
+import { interruptedError, listenForStop } from "./_interrupt.ts";
+import { backendOption } from "./_backend_option.ts";
+import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
+import { createProgress, type Progress } from "./_progress.ts";
 
-/** Options of `vatt finetune` as commander gives them. */
-export interface FinetuneCliOptions {
-  from?: string;
-  out?: string;
-  modality: string;
-  fusion?: FusionHeadName;
-  features?: FeatureKind;
-  fusionDim?: string;
-  hiddenDim?: string;
-  sketchDim?: string;
-  linearProbe: boolean;
-  freeze?: boolean;
-  optimizer?: OptimizerName;
-  lr?: string;
-  momentum: string;
-  weightDecay: string;
-  epochs: string;
-  batch: string;
-  warmup?: string;
-  labelSmoothing: string;
-  mixup: string;
-  clipNorm: string;
-  val?: string;
-  valFraction?: string;
-  seed: string;
-  evalBatch: string;
-  keep: string;
-  backend: BackendName;
-  resume: boolean;
-  force: boolean;
-  quiet?: boolean;
+const D = DEFAULT_FINETUNE_CONFIG;
+const LR = DEFAULT_LEARNING_RATES;
+
+/** The head, its sizes and its training mode. */
+function headFlags() {
+  return new Command()
+    .argument("<data>", "dataset folder with labels")
+    .option("--from <run>", "pretrained run folder or checkpoint")
+    .option("--out <run>", "output run folder")
+    .addOption(
+      new Option("--modality <list>", "video, audio, text, or a comma list (fusion)")
+        .argParser(modalityListFlag("--modality"))
+        .default(["video"] as Modality[], "video"),
+    )
+    .addOption(
+      new Option("--fusion <head>", `classification head (default ${DEFAULT_HEAD}: linear)`)
+        .choices(FUSION_HEADS),
+    )
+    .addOption(
+      new Option(
+        "--features <kind>",
+        "head input: aggregation tokens or common-space embeddings " +
+          "(default: common for vatt on several modalities, else backbone)",
+      ).choices(FEATURE_KINDS),
+    )
+    .option(
+      "--fusion-dim <n>",
+      "tensor fusion: projection width before the outer product " +
+        `(${DEFAULT_TENSOR_FUSION_CONFIG.fusionDim})`,
+      integerFlag("--fusion-dim", { min: 1 }),
+    )
+    .option(
+      "--hidden-dim <n>",
+      "concat/tensor fusion: hidden layer width " +
+        `(${DEFAULT_CONCAT_FUSION_CONFIG.hiddenDim}/${DEFAULT_TENSOR_FUSION_CONFIG.hiddenDim})`,
+      integerFlag("--hidden-dim", { min: 1 }),
+    )
+    .option(
+      "--sketch-dim <n>",
+      `mcb fusion: count-sketch width d (${DEFAULT_MCB_FUSION_CONFIG.outputDim})`,
+      integerFlag("--sketch-dim", { min: 1 }),
+    )
+    .option("--linear-probe", "frozen backbone, features extracted once, linear head", false)
+    .option("--freeze", "freeze the backbone (default with several modalities)")
+    .option("--no-freeze", "train the backbone too (default with one modality)");
 }
 
-function parseModalities(value: string): Modality[] {
-  const parts = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const p of parts) {
-    if (!MODALITIES.includes(p as Modality)) {
-      throw new CliError(
-        `--modality: unknown modality ${
-          JSON.stringify(p)
-        }; expected video, audio, text or a comma list`,
-        2,
-      );
-    }
-  }
-  if (parts.length === 0) throw new CliError("--modality must name at least one modality", 2);
-  return parts as Modality[];
+/** The arguments and flags of `vatt finetune`; defaults from {@linkcode DEFAULT_FINETUNE_CONFIG}. */
+function flags() {
+  return headFlags()
+    .addOption(
+      new Option("--optimizer <name>", "sgd with momentum, or adam (default: adam when frozen)")
+        .choices(OPTIMIZERS),
+    )
+    .option(
+      "--lr <rate>",
+      `peak learning rate (default: sgd ${LR.sgd.endToEnd}/${LR.sgd.frozen}, ` +
+        `adam ${LR.adam.endToEnd}/${LR.adam.frozen} frozen)`,
+      numberFlag("--lr", { above: 0 }),
+    )
+    .option("--momentum <m>", "SGD momentum", numberFlag("--momentum", { min: 0 }), D.momentum)
+    .option(
+      "--weight-decay <w>",
+      "weight decay on kernels",
+      numberFlag("--weight-decay", { min: 0 }),
+      D.weightDecay,
+    )
+    .option(
+      "--epochs <n>",
+      "passes over the training split",
+      integerFlag("--epochs", { min: 1 }),
+      D.epochs,
+    )
+    .option("--batch <n>", "clips per batch", integerFlag("--batch", { min: 1 }), D.batchSize)
+    .option(
+      "--warmup <steps>",
+      "linear warmup steps (default: 10% of the steps)",
+      integerFlag("--warmup", { min: 0 }),
+    )
+    .option(
+      "--label-smoothing <e>",
+      "label smoothing (single-label)",
+      numberFlag("--label-smoothing", { min: 0 }),
+      D.labelSmoothing,
+    )
+    .option(
+      "--mixup <alpha>",
+      "mixup with Beta(alpha, alpha), audio only (0 = off)",
+      numberFlag("--mixup", { min: 0 }),
+      D.mixup,
+    )
+    .option(
+      "--clip-norm <n>",
+      "clip gradients by global norm (0 = off)",
+      numberFlag("--clip-norm", { min: 0 }),
+      D.clipNorm,
+    )
+    .option("--val <data>", "validation dataset (instead of a split)")
+    .option(
+      "--val-fraction <f>",
+      `labelled clips held out for validation (default ${D.valFraction})`,
+      numberFlag("--val-fraction", { min: 0 }),
+    )
+    .option(
+      "--seed <n>",
+      "seed of the split, data order, mixup and the head",
+      integerFlag("--seed", { min: 0 }),
+      D.seed,
+    )
+    .option(
+      "--eval-batch <n>",
+      "clips per forward pass for features and validation",
+      integerFlag("--eval-batch", { min: 1 }),
+      D.evalBatchSize,
+    )
+    .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
+    .addOption(backendOption())
+    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--force", "start over in an existing run folder", false);
 }
+
+/** The options of `vatt finetune`, typed from its declaration. */
+type FinetuneFlags = OptionsOf<typeof flags>;
 
 /**
- * Flags → a resolved config (usage errors exit 2).
+ * Declares `vatt finetune`: its arguments, flags and handler.
  *
  * @example
  * ```ts
- * import { finetuneConfigFromFlags } from "./finetune.ts";
- * const c = finetuneConfigFromFlags({
- *   modality: "audio,video", fusion: "tensor", fusionDim: "8", linearProbe: false, momentum: "0.9",
- *   weightDecay: "0", epochs: "3", batch: "8", labelSmoothing: "0.1", mixup: "0", clipNorm: "0",
- *   seed: "0", evalBatch: "16", keep: "2", backend: "cpu", resume: false, force: false,
- * });
- * console.assert(c.modalities.join() === "video,audio" && c.headOptions.fusionDim === 8 && c.frozen);
+ * import assert from "node:assert/strict";
+ * import { command } from "./finetune.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--modality", "audio,video", "--fusion", "tensor", "--fusion-dim", "8"]);
+ * assert.deepEqual(cmd.opts().modality, ["audio", "video"]);
+ * assert.equal(cmd.opts().fusionDim, 8);
+ * assert.equal(cmd.opts().epochs, 10);
  * ```
  */
-export function finetuneConfigFromFlags(o: FinetuneCliOptions): FinetuneConfig {
-  if (o.val !== undefined && o.valFraction !== undefined) {
-    throw new CliError("--val and --val-fraction exclude each other", 2);
-  }
+export function command() {
+  return flags().action(finetuneCommand);
+}
+
+/** The head's own options (`--fusion-dim` …), each allowed only with the heads that have it. */
+function headOptionsFromFlags(o: FinetuneFlags): Record<string, number> {
   const headOptions: Record<string, number> = {};
-  const head = o.fusion ?? "vatt";
+  const head = o.fusion ?? DEFAULT_HEAD;
   if (o.fusionDim !== undefined) {
     if (head !== "tensor") throw new CliError("--fusion-dim is for --fusion tensor", 2);
-    headOptions.fusionDim = parseIntFlag("--fusion-dim", o.fusionDim, { min: 1 });
+    headOptions.fusionDim = o.fusionDim;
   }
   if (o.hiddenDim !== undefined) {
     if (head !== "tensor" && head !== "concat") {
       throw new CliError("--hidden-dim is for --fusion concat or tensor", 2);
     }
-    headOptions.hiddenDim = parseIntFlag("--hidden-dim", o.hiddenDim, { min: 1 });
+    headOptions.hiddenDim = o.hiddenDim;
   }
   if (o.sketchDim !== undefined) {
     if (head !== "mcb") throw new CliError("--sketch-dim is for --fusion mcb", 2);
-    headOptions.outputDim = parseIntFlag("--sketch-dim", o.sketchDim, { min: 1 });
+    headOptions.outputDim = o.sketchDim;
   }
-  try {
-    return resolveFinetuneConfig({
-      modalities: parseModalities(o.modality),
-      head: o.fusion,
-      headOptions,
-      features: o.features,
-      linearProbe: o.linearProbe,
-      frozen: o.freeze,
-      optimizer: o.optimizer,
-      baseRate: o.lr === undefined
-        ? undefined
-        : parseNumberFlag("--lr", o.lr, { min: 0, exclusiveMin: true }),
-      momentum: parseNumberFlag("--momentum", o.momentum, { min: 0 }),
-      weightDecay: parseNumberFlag("--weight-decay", o.weightDecay, { min: 0 }),
-      epochs: parseIntFlag("--epochs", o.epochs, { min: 1 }),
-      batchSize: parseIntFlag("--batch", o.batch, { min: 1 }),
-      warmupSteps: o.warmup === undefined
-        ? undefined
-        : parseIntFlag("--warmup", o.warmup, { min: 0 }),
-      labelSmoothing: parseNumberFlag("--label-smoothing", o.labelSmoothing, { min: 0 }),
-      mixup: parseNumberFlag("--mixup", o.mixup, { min: 0 }),
-      clipNorm: parseNumberFlag("--clip-norm", o.clipNorm, { min: 0 }),
-      valFraction: o.val !== undefined
-        ? 0
-        : parseNumberFlag("--val-fraction", o.valFraction ?? "0.2", { min: 0 }),
-      seed: parseIntFlag("--seed", o.seed, { min: 0 }),
-      evalBatchSize: parseIntFlag("--eval-batch", o.evalBatch, { min: 1 }),
-      keep: parseIntFlag("--keep", o.keep, { min: 1 }),
-    });
-  } catch (e) {
-    if (e instanceof RangeError || e instanceof TypeError) throw new CliError(e.message, 2);
-    throw e;
+  return headOptions;
+}
+
+/** Flags → a resolved config (usage errors exit 2). */
+function finetuneConfigFromFlags(o: FinetuneFlags): FinetuneConfig {
+  if (o.val !== undefined && o.valFraction !== undefined) {
+    throw new CliError("--val and --val-fraction exclude each other", 2);
   }
+  return resolveFinetuneConfig({
+    modalities: o.modality,
+    head: o.fusion,
+    headOptions: headOptionsFromFlags(o),
+    features: o.features,
+    linearProbe: o.linearProbe,
+    frozen: o.freeze,
+    optimizer: o.optimizer,
+    baseRate: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    epochs: o.epochs,
+    batchSize: o.batch,
+    warmupSteps: o.warmup,
+    labelSmoothing: o.labelSmoothing,
+    mixup: o.mixup,
+    clipNorm: o.clipNorm,
+    valFraction: o.val !== undefined ? 0 : o.valFraction,
+    seed: o.seed,
+    evalBatchSize: o.evalBatch,
+    keep: o.keep,
+  });
 }
 
 function percent(x: number | undefined): string {
@@ -152,9 +235,10 @@ function percent(x: number | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeEpoch } from "./finetune.ts";
  * const line = describeEpoch({ epoch: 2, step: 6, lr: 0.1, trainLoss: 1, valClips: 0, seconds: 1 }, 5);
- * console.assert(line === "epoch 2/5: train loss 1.000, no validation");
+ * assert.equal(line, "epoch 2/5: train loss 1.000, no validation");
  * ```
  */
 export function describeEpoch(m: FinetuneMetrics, epochs: number): string {
@@ -172,23 +256,70 @@ function within(inner: string, outer: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
+/** How the classifier trains, in words. */
+function describeMode(config: FinetuneConfig): string {
+  if (config.linearProbe) return "linear probe";
+  return config.frozen ? `${config.head} head, frozen backbone` : `${config.head} head, end-to-end`;
+}
+
+/** One line about the run that starts. */
+function describeStart(
+  config: FinetuneConfig,
+  plan: FinetunePlan,
+  run: { backend: string; resumeStep?: number },
+): string {
+  const length = run.resumeStep !== undefined
+    ? `resuming at step ${run.resumeStep}`
+    : `${plan.totalSteps} steps (${config.epochs} epochs)`;
+  return `finetune: ${describeMode(config)} on ${config.modalities.join("+")} ` +
+    `(${config.features} features), ${plan.labels.names.length} classes, ` +
+    `${plan.train.length} training and ${plan.val.length} validation clips, ` +
+    `${run.backend}, ${length}`;
+}
+
 /**
- * Runs `vatt finetune`.
- *
- * @example
- * ```ts
- * import { finetuneCommand } from "./finetune.ts";
- * // await finetuneCommand("data", { from: "runs/pre", out: "runs/ft", modality: "video", ... });
- * console.assert(typeof finetuneCommand === "function");
- * ```
+ * Progress of a run: a bar over the clips while frozen features are
+ * extracted, then one over the steps.
  */
-export async function finetuneCommand(dataDir: string, o: FinetuneCliOptions): Promise<void> {
+function finetuneProgress(config: FinetuneConfig, plan: FinetunePlan) {
+  const extractBar = config.frozen
+    ? createProgress({
+      label: "features",
+      total: plan.train.length + plan.val.length,
+      unit: "clips",
+    })
+    : undefined;
+  let extracting = extractBar !== undefined;
+  let steps: Progress | undefined;
+  const stopExtracting = () => {
+    if (extracting) extractBar?.stop();
+    extracting = false;
+  };
+  return {
+    onExtract: (done: number) => extractBar?.update(done),
+    onStep: (s: { step: number; totalSteps: number; epoch: number; loss: number }) => {
+      if (!steps) {
+        stopExtracting();
+        steps = createProgress({ label: "finetune", total: s.totalSteps, unit: "steps" });
+      }
+      steps.update(s.step, `epoch ${s.epoch}, loss ${s.loss.toFixed(3)}`);
+    },
+    stop: () => {
+      steps?.stop();
+      stopExtracting();
+    },
+  };
+}
+
+/** Runs `vatt finetune`. */
+async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void> {
   if (!o.from) throw new CliError("--from RUN is required (a pretrained run)", 2);
   if (!o.out) throw new CliError("--out RUN2 is required (the fine-tuned run folder)", 2);
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
+  const out = o.out;
   const config = finetuneConfigFromFlags(o);
   const checkpoint = await resolveCheckpoint(o.from);
-  if (within(checkpoint, o.out)) {
+  if (within(checkpoint, out)) {
     throw new CliError("--out must not hold the pretrained checkpoint given by --from", 2);
   }
   // Everything checked before a single step: data (checksums too), labels, fit, backend, folder.
@@ -205,98 +336,58 @@ export async function finetuneCommand(dataDir: string, o: FinetuneCliOptions): P
       finetune: config,
     };
     const backend = await initBackend(o.backend);
-    const prepared = await prepareRunFolder(o.out, {
+    const prepared = await prepareRunFolder(out, {
       config: runConfig,
       resume: o.resume,
       force: o.force,
     });
-    const mode = config.linearProbe
-      ? "linear probe"
-      : config.frozen
-      ? `${config.head} head, frozen backbone`
-      : `${config.head} head, end-to-end`;
-    if (!o.quiet) {
-      console.error(
-        `finetune: ${mode} on ${config.modalities.join("+")} (${config.features} features), ` +
-          `${plan.labels.names.length} classes, ${plan.train.length} training and ${plan.val.length} ` +
-          `validation clips, ${backend}, ` +
-          (prepared.resumeFrom
-            ? `resuming at step ${prepared.step}`
-            : `${plan.totalSteps} steps (${config.epochs} epochs)`),
-      );
-    }
-    let stop = false;
-    const onSignal = () => {
-      if (stop) Deno.exit(130); // a second Ctrl-C does not wait
-      stop = true;
-    };
-    Deno.addSignalListener("SIGINT", onSignal);
-    const extractBar = config.frozen
-      ? createProgress({
-        label: "features",
-        total: plan.train.length + plan.val.length,
-        unit: "clips",
-        quiet: o.quiet,
-      })
-      : undefined;
-    let extracting = extractBar !== undefined;
-    const stopExtractBar = () => {
-      if (extracting) extractBar?.stop();
-      extracting = false;
-    };
-    let progress: ReturnType<typeof createProgress> | undefined;
+    const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
+    console.error(describeStart(config, plan, { backend, resumeStep }));
+    const stop = listenForStop();
+    const progress = finetuneProgress(config, plan);
+    let result;
     try {
-      const result = await finetune({
-        runDir: o.out,
+      result = await finetune({
+        runDir: out,
         from: checkpoint,
         data,
         val,
         config,
         plan,
+        score: classificationReport,
         resumeFrom: prepared.resumeFrom,
-        shouldStop: () => stop,
-        onExtract: (done) => extractBar?.update(done),
-        onStep: (s) => {
-          if (!progress) {
-            stopExtractBar();
-            progress = createProgress({
-              label: "finetune",
-              total: s.totalSteps,
-              unit: "steps",
-              quiet: o.quiet,
-            });
-          }
-          progress.update(s.step, `epoch ${s.epoch}, loss ${s.loss.toFixed(3)}`);
-        },
+        shouldStop: stop.stopRequested,
+        onExtract: progress.onExtract,
+        onStep: progress.onStep,
         onEpoch: (m) => {
-          if (!o.quiet && !Deno.stderr.isTerminal()) {
-            console.error(describeEpoch(m, config.epochs));
-          }
+          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, config.epochs));
         },
       });
-      progress?.stop();
-      if (result.stopped) {
-        throw new CliError(
-          `interrupted at step ${result.step}; checkpoint ${result.checkpoint}; continue with --resume`,
-          130,
-        );
-      }
-      const lastEpoch = result.metrics[result.metrics.length - 1];
-      const summary = lastEpoch ? `; ${describeEpoch(lastEpoch, config.epochs)}` : "";
-      const chance = !plan.labels.multiLabel && plan.val.length > 0
-        ? ` (chance ${percent(1 / plan.labels.names.length)})`
-        : "";
-      console.log(`fine-tuned ${result.step} steps: ${result.checkpoint}${summary}${chance}`);
-    } catch (e) {
-      progress?.stop();
-      if (e instanceof NonFiniteLossError) throw new CliError(e.message, 1);
-      throw e;
     } finally {
-      stopExtractBar();
-      Deno.removeSignalListener("SIGINT", onSignal);
+      progress.stop();
+      stop.dispose();
     }
+    const interrupted = interruptedError(result);
+    if (interrupted) throw interrupted;
+    console.log(
+      `fine-tuned ${result.step} steps: ${result.checkpoint}${summary(result, config, plan)}`,
+    );
   } finally {
     data.close();
     val?.close();
   }
+}
+
+/** The last epoch's metrics, and chance level, after the run's last line. */
+function summary(
+  result: { metrics: FinetuneMetrics[] },
+  config: FinetuneConfig,
+  plan: FinetunePlan,
+): string {
+  const lastEpoch = result.metrics[result.metrics.length - 1];
+  const epochs = lastEpoch ? `; ${describeEpoch(lastEpoch, config.epochs)}` : "";
+  const chance = !plan.labels.multiLabel && plan.val.length > 0
+    ? ` (chance ${percent(1 / plan.labels.names.length)})`
+    : "";
+  return `${epochs}${chance}`;
 }

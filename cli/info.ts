@@ -4,23 +4,36 @@
  *
  * @module
  */
-import {
-  isPresetName,
-  PRESETS,
-  resolveVattConfig,
-  type VattConfigInput,
-} from "../lib/config/vatt_config.ts";
+import { Command } from "@commander-js/extra-typings";
 import { probeBackends } from "../lib/backend/select.ts";
+import { DEFAULT_PRESET } from "../lib/config/vatt_config.ts";
 import { countParameters } from "../lib/model/weight_specs.ts";
-import { CliError } from "./cli_error.ts";
-import { readJsonFlag } from "./_options.ts";
+import { modelConfigFromFlags, PRESET_NAMES, presetFlag } from "./_model_config.ts";
+import type { OptionsOf } from "./_options.ts";
 
-/** Options of `vatt info`. */
-export interface InfoOptions {
-  preset: string;
-  agnostic: boolean;
-  config?: string;
-  json: boolean;
+/** The arguments and flags of `vatt info`. */
+function flags() {
+  return new Command()
+    .option("--preset <name>", `model preset: ${PRESET_NAMES}`, presetFlag, DEFAULT_PRESET)
+    .option("--agnostic", "one backbone shared by all modalities", false)
+    .option("--config <file>", "JSON file with config fields over the preset")
+    .option("--json", "print JSON instead of a table", false);
+}
+
+/**
+ * Declares `vatt info`: its flags and its handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./info.ts";
+ * const opts = command().parse(["--preset", "base"], { from: "user" }).opts();
+ * assert.equal(opts.preset, "base");
+ * assert.equal(opts.json, false);
+ * ```
+ */
+export function command() {
+  return flags().action(info);
 }
 
 function millions(n: number): string {
@@ -28,23 +41,8 @@ function millions(n: number): string {
 }
 
 /** Runs `vatt info`. */
-export async function info(options: InfoOptions): Promise<void> {
-  if (!isPresetName(options.preset)) {
-    throw new CliError(
-      `Unknown preset ${JSON.stringify(options.preset)}: expected one of ${
-        Object.keys(PRESETS).join(", ")
-      }`,
-      2,
-    );
-  }
-  const extra = options.config
-    ? (await readJsonFlag("--config", options.config)) as VattConfigInput
-    : {};
-  const config = resolveVattConfig({
-    ...extra,
-    preset: options.preset,
-    agnostic: options.agnostic || extra.agnostic,
-  });
+async function info(options: OptionsOf<typeof flags>): Promise<void> {
+  const config = await modelConfigFromFlags(options);
   const params = countParameters(config);
   const backends = await probeBackends();
   if (options.json) {

@@ -5,33 +5,78 @@
  *
  * @module
  */
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
+import {
+  DEFAULT_MAP_COLOR_BY,
+  DEFAULT_MAP_MAX_POINTS,
+  DEFAULT_MAP_METHOD,
+  DEFAULT_MAP_SEED,
+  DEFAULT_TSNE_MAX_POINTS,
+} from "../lib/config/eval_config.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { datasetLabels, embeddingMap } from "../lib/eval/embeddings/map.ts";
-import { type ExportFormat, formatFromPath } from "../lib/eval/embeddings/export.ts";
+import { EXPORT_FORMATS, formatFromPath } from "../lib/eval/embeddings/format.ts";
 import { readEmbeddings } from "../lib/eval/embeddings/read.ts";
 import { readMetricRows, trainingCurvesScene } from "../lib/plot/training_curves.ts";
 import { pathExists, writeFileAtomic } from "../lib/io/atomic.ts";
 import { sceneToPng } from "../lib/plot/png.ts";
-import { scatterScene, type Scene } from "../lib/plot/scene.ts";
+import { scatterScene } from "../lib/plot/scene.ts";
+import type { Scene } from "../lib/plot/shapes.ts";
 import { sceneToSvg } from "../lib/plot/svg.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag } from "./_options.ts";
+import { integerFlag, type OptionsOf } from "./_options.ts";
 
-/** Options of `vatt plot` as commander gives them. */
-export interface PlotCliOptions {
-  out?: string;
-  metrics: boolean;
-  colorBy: "modality" | "label";
-  method: "umap" | "tsne" | "pca";
-  seed: string;
-  data?: string;
-  modalities?: string;
-  maxPoints?: string;
-  format?: ExportFormat;
-  title?: string;
-  force: boolean;
-  quiet?: boolean;
+/** The arguments and flags of `vatt plot`. */
+function flags() {
+  return new Command()
+    .argument("<input>", "embeddings file or run folder")
+    .option("--out <file>", "output .png or .svg")
+    .option("--metrics", "draw the training curves of a run folder", false)
+    .addOption(
+      new Option("--color-by <what>", "colour points by").choices(["modality", "label"] as const)
+        .default(DEFAULT_MAP_COLOR_BY),
+    )
+    .addOption(
+      new Option("--method <name>", "2-D method").choices(["umap", "tsne", "pca"] as const)
+        .default(DEFAULT_MAP_METHOD),
+    )
+    .option(
+      "--seed <n>",
+      "seed of the map and the subsample",
+      integerFlag("--seed", { min: 0 }),
+      DEFAULT_MAP_SEED,
+    )
+    .option("--data <dir>", "dataset the embeddings came from (labels for --color-by label)")
+    .option("--modalities <list>", "only these modalities (comma-separated)")
+    .option(
+      "--max-points <n>",
+      `draw at most N rows (default ${DEFAULT_MAP_MAX_POINTS}, t-SNE ${DEFAULT_TSNE_MAX_POINTS})`,
+      integerFlag("--max-points", { min: 1 }),
+    )
+    .addOption(
+      new Option("--format <format>", "embeddings file format (default: from the extension)")
+        .choices(EXPORT_FORMATS),
+    )
+    .option("--title <text>", "title of the picture")
+    .option("--force", "replace an existing output file", false);
+}
+
+/**
+ * Declares `vatt plot`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./plot.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--method", "pca", "--max-points", "100"]);
+ * assert.equal(cmd.opts().method, "pca");
+ * assert.equal(cmd.opts().maxPoints, 100);
+ * ```
+ */
+export function command() {
+  return flags().action(plotCommand);
 }
 
 async function isDirectory(p: string): Promise<boolean> {
@@ -44,7 +89,7 @@ async function isDirectory(p: string): Promise<boolean> {
 }
 
 /** Runs `vatt plot`. */
-export async function plotCommand(input: string, o: PlotCliOptions): Promise<void> {
+async function plotCommand(input: string, o: OptionsOf<typeof flags>): Promise<void> {
   if (!o.out) throw new CliError("--out FILE.png or FILE.svg is required", 2);
   const ext = path.extname(o.out).toLowerCase();
   if (ext !== ".png" && ext !== ".svg") {
@@ -53,7 +98,7 @@ export async function plotCommand(input: string, o: PlotCliOptions): Promise<voi
   if (!o.force && await pathExists(o.out)) {
     throw new CliError(`${o.out} already exists; use --force to replace it`, 1);
   }
-  const seed = parseIntFlag("--seed", o.seed, { min: 0 });
+  const seed = o.seed;
   const folder = await isDirectory(input);
   let scene: Scene;
   let summary: string;
@@ -95,9 +140,7 @@ export async function plotCommand(input: string, o: PlotCliOptions): Promise<voi
       }
     }
     const modalities = o.modalities?.split(",").map((s) => s.trim()).filter((s) => s);
-    const maxPoints = o.maxPoints === undefined
-      ? undefined
-      : parseIntFlag("--max-points", o.maxPoints, { min: 1 });
+    const maxPoints = o.maxPoints;
     const map = embeddingMap(rows, {
       method: o.method,
       seed,

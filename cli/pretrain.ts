@@ -3,71 +3,156 @@
  *
  * @module
  */
+import { Command } from "@commander-js/extra-typings";
 import * as path from "node:path";
-import { type BackendName, initBackend } from "../lib/backend/select.ts";
+import { initBackend } from "../lib/backend/select.ts";
+import {
+  DEFAULT_PRETRAIN_CONFIG,
+  MAX_DEFAULT_WARMUP_STEPS,
+  type PretrainConfig,
+  resolvePretrainConfig,
+} from "../lib/config/pretrain_config.ts";
+import { DEFAULT_PRESET, type VattConfig } from "../lib/config/vatt_config.ts";
+import { checkModelFitsData } from "../lib/data/fit.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
-import { NonFiniteLossError, pretrain } from "../lib/train/pretrain.ts";
-import { resolvePretrainConfig } from "../lib/config/pretrain_config.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
+import { pretrain } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
-import { modelConfigFromFlags } from "./_model_config.ts";
-import { parseIntFlag, parseNumberFlag } from "./_options.ts";
+import { interruptedError, listenForStop } from "./_interrupt.ts";
+import { modelConfigFromFlags, PRESET_NAMES, presetFlag } from "./_model_config.ts";
+import { backendOption } from "./_backend_option.ts";
+import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
-/** Options of `vatt pretrain` as commander gives them. */
-export interface PretrainCliOptions {
-  out: string;
-  preset: string;
-  agnostic: boolean;
-  config?: string;
-  steps: string;
-  batch: string;
-  lr: string;
-  finalLr: string;
-  warmup?: string;
-  weightDecay: string;
-  clipNorm: string;
-  temperature: string;
-  milWeight: string;
-  symmetric: boolean;
-  seed: string;
-  backend: BackendName;
-  checkpointEvery: string;
-  keep: string;
-  resume: boolean;
-  force: boolean;
-  logEvery: string;
-  quiet?: boolean;
+const D = DEFAULT_PRETRAIN_CONFIG;
+
+/** The arguments and flags of `vatt pretrain`; defaults from {@linkcode DEFAULT_PRETRAIN_CONFIG}. */
+function flags() {
+  return new Command()
+    .argument("<data>", "dataset folder written by vatt tokenize")
+    .requiredOption("--out <run>", "run folder")
+    .option("--preset <name>", `model preset: ${PRESET_NAMES}`, presetFlag, DEFAULT_PRESET)
+    .option("--agnostic", "modality-agnostic (shared) backbone", false)
+    .option("--config <file>", "JSON file with config fields over the preset")
+    .option("--steps <n>", "training steps", integerFlag("--steps", { min: 1 }), D.steps)
+    .option("--batch <n>", "clips per batch", integerFlag("--batch", { min: 2 }), D.batchSize)
+    .option("--lr <rate>", "base learning rate", numberFlag("--lr", { above: 0 }), D.baseRate)
+    .option(
+      "--final-lr <rate>",
+      "final learning rate",
+      numberFlag("--final-lr", { min: 0 }),
+      D.finalRate,
+    )
+    .option(
+      "--warmup <steps>",
+      `linear warmup steps (default: 10% of --steps, at most ${MAX_DEFAULT_WARMUP_STEPS})`,
+      integerFlag("--warmup", { min: 0 }),
+    )
+    .option(
+      "--weight-decay <w>",
+      "decoupled weight decay",
+      numberFlag("--weight-decay", { min: 0 }),
+      D.weightDecay,
+    )
+    .option(
+      "--clip-norm <n>",
+      "clip gradients by global norm (0 = off)",
+      numberFlag("--clip-norm", { min: 0 }),
+      D.clipNorm,
+    )
+    .option(
+      "--temperature <t>",
+      "NCE temperature",
+      numberFlag("--temperature", { above: 0 }),
+      D.temperature,
+    )
+    .option(
+      "--mil-weight <lambda>",
+      "weight of the MIL-NCE term",
+      numberFlag("--mil-weight", { min: 0 }),
+      D.milWeight,
+    )
+    .option("--symmetric", "symmetric NCE (both directions averaged)", D.symmetric)
+    .option(
+      "--seed <n>",
+      "seed of data order, DropToken and initialisation",
+      integerFlag("--seed", { min: 0 }),
+      D.seed,
+    )
+    .addOption(backendOption())
+    .option(
+      "--checkpoint-every <n>",
+      "steps between checkpoints",
+      integerFlag("--checkpoint-every", { min: 1 }),
+      D.checkpointEvery,
+    )
+    .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
+    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--force", "start over in an existing run folder", false)
+    .option("--quiet", "no progress output", false);
+}
+
+/** The options of `vatt pretrain`, typed from its declaration. */
+type PretrainFlags = OptionsOf<typeof flags>;
+
+/**
+ * Declares `vatt pretrain`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./pretrain.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--out", "runs/a", "--steps", "40"]);
+ * assert.equal(cmd.opts().steps, 40);
+ * assert.equal(cmd.opts().temperature, 0.07);
+ * assert.equal(cmd.opts().warmup, undefined); // 10% of the steps, by the library
+ * ```
+ */
+export function command() {
+  return flags().action(pretrainCommand);
+}
+
+/** The training config of the flags. */
+function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
+  return resolvePretrainConfig({
+    steps: o.steps,
+    batchSize: o.batch,
+    baseRate: o.lr,
+    finalRate: o.finalLr,
+    warmupSteps: o.warmup,
+    weightDecay: o.weightDecay,
+    clipNorm: o.clipNorm,
+    temperature: o.temperature,
+    milWeight: o.milWeight,
+    symmetric: o.symmetric,
+    seed: o.seed,
+    checkpointEvery: o.checkpointEvery,
+    keep: o.keep,
+  });
+}
+
+/** One line about the run that starts. */
+function describeStart(
+  model: VattConfig,
+  run: { backend: string; clips: number; batchSize: number; steps: number; resumeStep?: number },
+): string {
+  const agnostic = model.agnostic ? " (agnostic)" : "";
+  const length = run.resumeStep !== undefined
+    ? `resuming at step ${run.resumeStep}`
+    : `${run.steps} steps`;
+  return `pretrain: ${model.preset}${agnostic} on ${run.backend}, ${run.clips} clips, ` +
+    `batch ${run.batchSize}, ${length}`;
 }
 
 /** Runs `vatt pretrain`. */
-export async function pretrainCommand(dataDir: string, o: PretrainCliOptions): Promise<void> {
+async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
-  const steps = parseIntFlag("--steps", o.steps, { min: 1 });
-  const seed = parseIntFlag("--seed", o.seed, { min: 0 });
-  const train = resolvePretrainConfig({
-    steps,
-    batchSize: parseIntFlag("--batch", o.batch, { min: 2 }),
-    baseRate: parseNumberFlag("--lr", o.lr, { min: 0, exclusiveMin: true }),
-    finalRate: parseNumberFlag("--final-lr", o.finalLr, { min: 0 }),
-    warmupSteps: o.warmup !== undefined
-      ? parseIntFlag("--warmup", o.warmup, { min: 0 })
-      : Math.min(10000, Math.floor(steps / 10)),
-    weightDecay: parseNumberFlag("--weight-decay", o.weightDecay, { min: 0 }),
-    clipNorm: parseNumberFlag("--clip-norm", o.clipNorm, { min: 0 }),
-    temperature: parseNumberFlag("--temperature", o.temperature, { min: 0, exclusiveMin: true }),
-    milWeight: parseNumberFlag("--mil-weight", o.milWeight, { min: 0 }),
-    symmetric: o.symmetric,
-    seed,
-    checkpointEvery: parseIntFlag("--checkpoint-every", o.checkpointEvery, { min: 1 }),
-    keep: parseIntFlag("--keep", o.keep, { min: 1 }),
-  });
-  const logEvery = parseIntFlag("--log-every", o.logEvery, { min: 1 });
-  const model = await modelConfigFromFlags(o, { seed });
+  const train = trainConfigFromFlags(o);
+  const model = await modelConfigFromFlags(o, { seed: train.seed });
   // Everything checked before a single step: data, fit, folder, backend.
   const data = await Dataset.open(dataDir);
   await data.verifyAll();
-  const { checkModelFitsData } = await import("../lib/train/pretrain.ts");
   checkModelFitsData(model, data);
   if (train.batchSize > data.size) {
     throw new CliError(
@@ -88,57 +173,44 @@ export async function pretrainCommand(dataDir: string, o: PretrainCliOptions): P
     force: o.force,
   });
   if (!o.quiet) {
-    console.error(
-      `pretrain: ${model.preset}${
-        model.agnostic ? " (agnostic)" : ""
-      } on ${backend}, ${data.size} clips, batch ${train.batchSize}, ` +
-        (prepared.resumeFrom ? `resuming at step ${prepared.step}` : `${train.steps} steps`),
-    );
+    console.error(describeStart(model, {
+      backend,
+      clips: data.size,
+      batchSize: train.batchSize,
+      steps: train.steps,
+      resumeStep: prepared.resumeFrom ? prepared.step : undefined,
+    }));
   }
-  let stop = false;
-  const onSignal = () => {
-    if (stop) Deno.exit(130); // a second Ctrl-C does not wait
-    stop = true;
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
+  const stop = listenForStop();
   const progress = createProgress({
     label: "pretrain",
     total: train.steps,
     unit: "steps",
     quiet: o.quiet,
   });
+  let result;
   try {
-    const result = await pretrain({
+    result = await pretrain({
       runDir: o.out,
       model,
       train,
       data,
       resumeFrom: prepared.resumeFrom,
-      shouldStop: () => stop,
-      onStep: (m) => {
+      shouldStop: stop.stopRequested,
+      onStep: (m) =>
         progress.update(
           m.step,
           `loss ${m.loss.toFixed(3)} (nce ${m.nce.toFixed(3)}, mil ${m.milNce.toFixed(3)}) ${
             m.clipsPerSec.toFixed(1)
           } clips/s`,
-        );
-        if (o.quiet || m.step % logEvery !== 0 || Deno.stderr.isTerminal()) return;
-      },
+        ),
     });
-    progress.stop();
-    if (result.stopped) {
-      throw new CliError(
-        `interrupted at step ${result.step}; checkpoint ${result.checkpoint}; continue with --resume`,
-        130,
-      );
-    }
-    console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
-  } catch (e) {
-    progress.stop();
-    if (e instanceof NonFiniteLossError) throw new CliError(e.message, 1);
-    throw e;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    progress.stop();
+    stop.dispose();
     data.close();
   }
+  const interrupted = interruptedError(result);
+  if (interrupted) throw interrupted;
+  console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
 }

@@ -4,115 +4,232 @@
  *
  * @module
  */
-import { isPresetName, PRESETS } from "../lib/config/vatt_config.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import { type PresetName, PRESETS } from "../lib/config/vatt_config.ts";
 import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
 import type { TextSource } from "../lib/data/text/setup.ts";
-import { mergeSlices, tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
+import {
+  DEFAULT_TOKENIZE_SETTINGS,
+  DEFAULT_TOKENIZE_WORKERS,
+} from "../lib/data/tokenize/settings.ts";
+import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
+import { mergeSlices } from "../lib/data/tokenize/merge.ts";
 import { CliError } from "./cli_error.ts";
-import { parseIntFlag, parseNumberFlag } from "./_options.ts";
+import { presetFlag } from "./_model_config.ts";
+import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
-/** Options of `vatt tokenize` as commander gives them. */
-export interface TokenizeCliOptions {
-  out?: string;
-  preset?: string;
-  frames?: string;
-  fps?: string;
-  size?: string;
-  audioSeconds?: string;
-  sampleRate?: string;
-  audioDtype: "int16" | "float32";
-  maxLength?: string;
-  captionsPerClip?: string;
-  minCoverage?: string;
-  buildVocab?: string;
-  vocab?: string;
-  tokenizer?: string;
-  clipsPerShard: string;
-  workers: string;
-  shardIndex?: string;
-  numShards?: string;
-  merge: boolean;
-  onError: "skip" | "fail";
-  ffmpeg?: string;
-  force: boolean;
-  quiet?: boolean;
+const D = DEFAULT_TOKENIZE_SETTINGS;
+
+/** How each clip is sampled: frames, size, audio, text. */
+function samplingFlags() {
+  return new Command()
+    .argument("[manifest]", "manifest file (.jsonl or .csv)")
+    .option("--out <dir>", "output dataset folder")
+    .option(
+      "--preset <name>",
+      "take frames, size, fps, sample rate and text length from a model preset",
+      presetFlag,
+    )
+    .option(
+      "--frames <n>",
+      `frames per clip (default ${D.frames})`,
+      integerFlag("--frames", { min: 1, max: 10000 }),
+    )
+    .option(
+      "--fps <n>",
+      `frames per second (default ${D.fps})`,
+      numberFlag("--fps", { above: 0, max: 1000 }),
+    )
+    .option(
+      "--size <n>",
+      `frame size after short-side resize and centre crop (default ${D.size})`,
+      integerFlag("--size", { min: 1, max: 8192 }),
+    )
+    .option(
+      "--audio-seconds <s>",
+      `audio window in seconds (default: frames/fps, e.g. ${D.audioSeconds})`,
+      numberFlag("--audio-seconds", { above: 0, max: 3600 }),
+    )
+    .option(
+      "--sample-rate <hz>",
+      `audio sampling rate (default ${D.sampleRate})`,
+      integerFlag("--sample-rate", { min: 1, max: 768000 }),
+    )
+    .addOption(
+      new Option("--audio-dtype <type>", "stored audio type").choices(["int16", "float32"] as const)
+        .default(D.audioDtype),
+    )
+    .option(
+      "--max-length <n>",
+      `tokens per caption (default ${D.maxLength})`,
+      integerFlag("--max-length", { min: 1, max: 4096 }),
+    )
+    .option(
+      "--captions-per-clip <n>",
+      `captions stored per clip (default ${D.captionsPerClip})`,
+      integerFlag("--captions-per-clip", { min: 1, max: 1024 }),
+    )
+    .option(
+      "--min-coverage <f>",
+      `skip clips whose video or audio fills less of the window (default ${D.minCoverage})`,
+      numberFlag("--min-coverage", { min: 0, max: 1 }),
+    );
 }
 
-/** Turns flags into settings: preset values first, then explicit flags. */
-export function tokenizeSettingsFromFlags(o: TokenizeCliOptions): Partial<TokenizeSettings> {
-  const s: Partial<TokenizeSettings> = {};
-  if (o.preset !== undefined) {
-    if (!isPresetName(o.preset)) {
-      throw new CliError(
-        `Unknown preset ${JSON.stringify(o.preset)}: expected one of ${
-          Object.keys(PRESETS).join(", ")
-        }`,
-        2,
-      );
-    }
-    const p = PRESETS[o.preset];
-    s.frames = p.video.frames;
-    s.fps = p.video.fps;
-    s.size = p.video.height;
-    s.sampleRate = p.audio.sampleRate;
-    s.audioSeconds = p.audio.samples / p.audio.sampleRate;
-    s.maxLength = p.text.maxLength;
+/** The arguments and flags of `vatt tokenize`; defaults from {@linkcode DEFAULT_TOKENIZE_SETTINGS}. */
+function flags() {
+  return samplingFlags()
+    .option(
+      "--build-vocab <n>",
+      "build a vocabulary of the N most frequent caption words",
+      integerFlag("--build-vocab", { min: 1, max: 10_000_000 }),
+    )
+    .option("--vocab <file>", "reuse a vocab.txt")
+    .option("--tokenizer <file>", "use a Hugging Face tokenizer.json")
+    .option(
+      "--clips-per-shard <n>",
+      "clips per shard",
+      integerFlag("--clips-per-shard", { min: 1, max: 1_000_000 }),
+      D.clipsPerShard,
+    )
+    .option(
+      "--workers <n>",
+      `clips decoded in parallel (default ${DEFAULT_TOKENIZE_WORKERS})`,
+      integerFlag("--workers", { min: 1, max: 256 }),
+    )
+    .option("--shard-index <i>", "this machine's slice of the manifest (with --num-shards)")
+    .option("--num-shards <n>", "number of slices the manifest is split into")
+    .option(
+      "--merge",
+      "combine the index.json of slice folders given as arguments into --out",
+      false,
+    )
+    .addOption(
+      new Option("--on-error <mode>", "bad clips: skip them or stop").choices(
+        ["skip", "fail"] as const,
+      ).default("skip" as const),
+    )
+    .option("--ffmpeg <path>", "ffmpeg binary (default: $VATT_FFMPEG or the bundled one)")
+    .option("--force", "overwrite an existing dataset folder", false)
+    .option("--quiet", "no progress output", false);
+}
+
+/** The options of `vatt tokenize`, typed from its declaration. */
+type TokenizeFlags = OptionsOf<typeof flags>;
+
+/**
+ * Declares `vatt tokenize`: its arguments, flags and handler.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { command } from "./tokenize.ts";
+ * const cmd = command();
+ * cmd.parseOptions(["--preset", "tiny", "--frames", "4"]);
+ * assert.equal(cmd.opts().frames, 4);
+ * assert.equal(cmd.opts().clipsPerShard, 64);
+ * ```
+ */
+export function command() {
+  return flags().action(tokenize);
+}
+
+/** The settings a preset implies. */
+function presetSettings(preset: PresetName): Partial<TokenizeSettings> {
+  const p = PRESETS[preset];
+  return {
+    frames: p.video.frames,
+    fps: p.video.fps,
+    size: p.video.height,
+    sampleRate: p.audio.sampleRate,
+    audioSeconds: p.audio.samples / p.audio.sampleRate,
+    maxLength: p.text.maxLength,
+  };
+}
+
+/**
+ * Turns flags into settings: preset values first, then explicit flags. The
+ * library's resolver makes the audio window follow the video window when
+ * `--audio-seconds` is not given; a preset's audio window is kept unless
+ * `--frames` or `--fps` changes the video window.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveTokenizeSettings } from "../lib/data/tokenize/settings.ts";
+ * import { tokenizeSettingsFromFlags } from "./tokenize.ts";
+ * const flags = { audioDtype: "int16", clipsPerShard: 64 } as const;
+ * const s = resolveTokenizeSettings(tokenizeSettingsFromFlags({ ...flags, frames: 8, fps: 10 }));
+ * assert.equal(s.audioSeconds, 0.8);
+ * const tiny = tokenizeSettingsFromFlags({ ...flags, preset: "tiny", frames: 4 });
+ * assert.equal(resolveTokenizeSettings(tiny).audioSeconds, 0.4); // 4 frames at the preset's 10 fps
+ * assert.equal(tokenizeSettingsFromFlags({ ...flags, preset: "tiny" }).size, 32);
+ * ```
+ */
+export function tokenizeSettingsFromFlags(
+  o: Pick<
+    TokenizeFlags,
+    | "preset"
+    | "frames"
+    | "fps"
+    | "size"
+    | "audioSeconds"
+    | "sampleRate"
+    | "audioDtype"
+    | "maxLength"
+    | "captionsPerClip"
+    | "minCoverage"
+    | "clipsPerShard"
+  >,
+): Partial<TokenizeSettings> {
+  const s: Partial<TokenizeSettings> = o.preset !== undefined ? presetSettings(o.preset) : {};
+  const given = {
+    frames: o.frames,
+    fps: o.fps,
+    size: o.size,
+    sampleRate: o.sampleRate,
+    audioSeconds: o.audioSeconds,
+    maxLength: o.maxLength,
+    captionsPerClip: o.captionsPerClip,
+    minCoverage: o.minCoverage,
+  };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) s[key as keyof typeof given] = value;
   }
-  if (o.frames !== undefined) s.frames = parseIntFlag("--frames", o.frames, { min: 1, max: 10000 });
-  if (o.fps !== undefined) {
-    s.fps = parseNumberFlag("--fps", o.fps, { min: 0, exclusiveMin: true, max: 1000 });
+  // A new video window drops the preset's audio window: the resolver derives it.
+  if (o.audioSeconds === undefined && (o.frames !== undefined || o.fps !== undefined)) {
+    delete s.audioSeconds;
   }
-  if (o.size !== undefined) s.size = parseIntFlag("--size", o.size, { min: 1, max: 8192 });
-  if (o.sampleRate !== undefined) {
-    s.sampleRate = parseIntFlag("--sample-rate", o.sampleRate, { min: 1, max: 768000 });
-  }
-  if (o.audioSeconds !== undefined) {
-    s.audioSeconds = parseNumberFlag("--audio-seconds", o.audioSeconds, {
-      min: 0,
-      exclusiveMin: true,
-      max: 3600,
-    });
-  } else if (o.frames !== undefined || o.fps !== undefined || s.audioSeconds === undefined) {
-    // The audio window follows the video window unless given.
-    s.audioSeconds = (s.frames ?? 32) / (s.fps ?? 10);
-  }
-  if (o.maxLength !== undefined) {
-    s.maxLength = parseIntFlag("--max-length", o.maxLength, { min: 1, max: 4096 });
-  }
-  if (o.captionsPerClip !== undefined) {
-    s.captionsPerClip = parseIntFlag("--captions-per-clip", o.captionsPerClip, {
-      min: 1,
-      max: 1024,
-    });
-  }
-  if (o.minCoverage !== undefined) {
-    s.minCoverage = parseNumberFlag("--min-coverage", o.minCoverage, { min: 0, max: 1 });
-  }
-  s.clipsPerShard = parseIntFlag("--clips-per-shard", o.clipsPerShard, { min: 1, max: 1_000_000 });
+  s.clipsPerShard = o.clipsPerShard;
   s.audioDtype = o.audioDtype;
   return s;
 }
 
-function textSource(o: TokenizeCliOptions): TextSource {
+/** Where caption words come from; `undefined`: the library's default vocabulary. */
+function textSource(o: TokenizeFlags): TextSource | undefined {
   const given = [o.buildVocab, o.vocab, o.tokenizer].filter((x) => x !== undefined).length;
   if (given > 1) throw new CliError("give only one of --build-vocab, --vocab, --tokenizer", 2);
   if (o.vocab) return { vocabFile: o.vocab };
   if (o.tokenizer) return { tokenizerFile: o.tokenizer };
-  if (o.buildVocab !== undefined) {
-    return { buildVocab: parseIntFlag("--build-vocab", o.buildVocab, { min: 1, max: 10_000_000 }) };
+  if (o.buildVocab !== undefined) return { buildVocab: o.buildVocab };
+  // As many words as the preset's vocabulary holds (id 0 is padding).
+  if (o.preset !== undefined) return { buildVocab: PRESETS[o.preset].text.vocabSize - 1 };
+  return undefined;
+}
+
+/** This run's slice of the manifest (`--shard-index I --num-shards N`), if any. */
+function sliceFromFlags(o: TokenizeFlags): { index: number; count: number } | undefined {
+  if (o.shardIndex === undefined && o.numShards === undefined) return undefined;
+  if (o.shardIndex === undefined || o.numShards === undefined) {
+    throw new CliError("--shard-index and --num-shards go together", 2);
   }
-  // Default: as many words as the preset's vocabulary holds (id 0 is padding).
-  const vocab = o.preset && isPresetName(o.preset) ? PRESETS[o.preset].text.vocabSize : 65536;
-  return { buildVocab: vocab - 1 };
+  const count = integerFlag("--num-shards", { min: 1, max: 100000 })(o.numShards);
+  return { index: integerFlag("--shard-index", { min: 0, max: count - 1 })(o.shardIndex), count };
 }
 
 /** Runs `vatt tokenize`. */
-export async function tokenize(
-  manifest: string | undefined,
-  o: TokenizeCliOptions,
-  _extra: string[] = [],
-): Promise<void> {
+async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise<void> {
   if (!o.out) throw new CliError("--out DIR is required", 2);
   if (o.merge) {
     const index = await mergeSlices(o.out);
@@ -122,19 +239,8 @@ export async function tokenize(
     return;
   }
   if (!manifest) throw new CliError("a manifest file is required (or --merge)", 2);
-  let slice: { index: number; count: number } | undefined;
-  if (o.shardIndex !== undefined || o.numShards !== undefined) {
-    if (o.shardIndex === undefined || o.numShards === undefined) {
-      throw new CliError("--shard-index and --num-shards go together", 2);
-    }
-    const count = parseIntFlag("--num-shards", o.numShards, { min: 1, max: 100000 });
-    slice = {
-      index: parseIntFlag("--shard-index", o.shardIndex, { min: 0, max: count - 1 }),
-      count,
-    };
-  }
+  const slice = sliceFromFlags(o);
   const settings = tokenizeSettingsFromFlags(o);
-  const workers = parseIntFlag("--workers", o.workers, { min: 1, max: 256 });
   let progress: ReturnType<typeof createProgress> | null = null;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -145,7 +251,7 @@ export async function tokenize(
       out: o.out,
       settings,
       text: textSource(o),
-      workers,
+      workers: o.workers,
       slice,
       onError: o.onError,
       ffmpeg: o.ffmpeg,

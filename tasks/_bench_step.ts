@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../lib/backend/gradients.ts";
+import { DEFAULT_TEMPERATURE } from "../lib/config/pretrain_config.ts";
 import type { VattConfig } from "../lib/config/vatt_config.ts";
 import { milNceLoss } from "../lib/loss/mil_nce.ts";
 import { nceLoss } from "../lib/loss/nce.ts";
@@ -70,11 +71,11 @@ export function createStepBench(
           { training: true, rng: dropRng, bnUpdates: updates },
         );
         const nce = nceLoss(out.video!.va, out.audio!.va, {
-          temperature: 0.07,
+          temperature: DEFAULT_TEMPERATURE,
           mask: inputs.audioMask as tf.Tensor1D,
         });
         const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
-          temperature: 0.07,
+          temperature: DEFAULT_TEMPERATURE,
           mask: inputs.textMask as tf.Tensor2D,
         });
         return tf.add(nce, mil) as tf.Scalar;

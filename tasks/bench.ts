@@ -17,7 +17,7 @@
  * `bench-results.json`). The pure-JS cpu backend runs `tiny` only unless
  * `--backends` names it (a `small` step takes minutes there).
  *
- * @example
+ * Usage:
  * ```sh
  * deno task bench                       # everything
  * deno task bench:pretrain              # pretraining steps and the peer only

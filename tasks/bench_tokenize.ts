@@ -9,7 +9,7 @@
  * Prints a table of clips/s (median, min, max) and writes the numbers as JSON
  * with `--json PATH`.
  *
- * @example
+ * Usage:
  * ```sh
  * deno task bench:tokenize --clips 96 --runs 3 --json bench-tokenize.json
  * ```
@@ -21,7 +21,11 @@ import { parseArgs } from "node:util";
 import { PRESETS } from "../lib/config/vatt_config.ts";
 import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
 import { generateDemoData } from "../lib/demo/demo_data.ts";
-import { resolveTokenizeSettings, tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
+import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
+import {
+  DEFAULT_TOKENIZE_WORKERS,
+  resolveTokenizeSettings,
+} from "../lib/data/tokenize/settings.ts";
 
 /** One measured setting. */
 export interface BenchSettingResult {
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
   }
   const clips = positiveInt("--clips", parsed.values.clips, 96);
   const runs = positiveInt("--runs", parsed.values.runs, 3);
-  const workers = positiveInt("--workers", parsed.values.workers, 2);
+  const workers = positiveInt("--workers", parsed.values.workers, DEFAULT_TOKENIZE_WORKERS);
   const jsonPath = parsed.values.json;
 
   const root = await Deno.makeTempDir({ prefix: "vatt-bench-tokenize-" });

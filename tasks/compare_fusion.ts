@@ -23,14 +23,15 @@ import { PRESETS, resolveVattConfig } from "../lib/config/vatt_config.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { generateDemoData } from "../lib/demo/demo_data.ts";
 import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
-import type { FusionHeadName } from "../lib/model/fusion/fusion_head.ts";
+import type { FusionHeadName } from "../lib/config/fusion_config.ts";
+import { classificationReport } from "../lib/eval/classify/classify.ts";
 import { finetune, type FinetuneResult } from "../lib/train/finetune.ts";
 import {
   type FeatureKind,
   type FinetuneConfigInput,
-  type Modality,
   resolveFinetuneConfig,
 } from "../lib/config/finetune_config.ts";
+import type { Modality } from "../lib/config/modality.ts";
 import { pretrain } from "../lib/train/pretrain.ts";
 import { resolvePretrainConfig } from "../lib/config/pretrain_config.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
@@ -154,7 +155,7 @@ try {
     );
     await prepareRunFolder(runDir, { config, resume: false, force: true });
     log(`${name} on ${config.modalities.join("+")} (${config.features} features)`);
-    const result = await finetune({ runDir, from, data, config });
+    const result = await finetune({ runDir, from, data, config, score: classificationReport });
     rows.push({
       head: name,
       modalities: config.modalities.join("+"),

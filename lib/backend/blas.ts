@@ -12,7 +12,7 @@
  * @module
  */
 
-import { switchedOff } from "./switches.ts";
+import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "./switches.ts";
 
 /** Library names tried in order (after `VATT_BLAS_LIB`). */
 export const BLAS_LIBRARY_NAMES: readonly string[] = [
@@ -76,7 +76,9 @@ export interface Gemm {
   c: Float32Array;
   /** Row strides of `A`, `B`, `C` as stored (default: their widths, i.e. contiguous). */
   lda?: number;
+  /** See `lda`. */
   ldb?: number;
+  /** See `lda`. */
   ldc?: number;
   /** Default 1. */
   alpha?: number;
@@ -101,12 +103,16 @@ export interface NativeBlas {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blasDisabledByEnv } from "./blas.ts";
- * console.assert(typeof blasDisabledByEnv() === "boolean");
+ * Deno.env.set("VATT_BLAS", "off");
+ * assert.equal(blasDisabledByEnv(), true);
+ * Deno.env.delete("VATT_BLAS");
+ * assert.equal(blasDisabledByEnv(), false);
  * ```
  */
 export function blasDisabledByEnv(): boolean {
-  return switchedOff("VATT_BLAS");
+  return switchedOff(SWITCHES.blas);
 }
 
 let cached: { blas: NativeBlas | null; reason: string } | undefined;
@@ -124,7 +130,7 @@ export const BLAS_PARALLEL_MIN_MACS = 1 << 25;
 
 /**
  * Threads for large products: `VATT_BLAS_THREADS` when set, else every core
- * (as PyTorch and OpenBLAS themselves do). Products below
+ * (`blasThreadsSetting()` of `switches.ts`). Products below
  * {@linkcode BLAS_PARALLEL_MIN_MACS} always run on one. On a machine whose
  * cores are busy with other work, `VATT_BLAS_THREADS=1` can be faster: a
  * multithreaded product waits for its slowest thread. The thread count of a
@@ -132,20 +138,6 @@ export const BLAS_PARALLEL_MIN_MACS = 1 << 25;
  * and its resume) with one setting compute the same bits; OpenBLAS splits a
  * product by thread count, so another setting may change the last bits.
  */
-function blasThreads(): number {
-  const asked = Number(envValue("VATT_BLAS_THREADS"));
-  if (Number.isInteger(asked) && asked > 0) return asked;
-  return Math.max(1, navigator.hardwareConcurrency || 1);
-}
-
-function envValue(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined; // no --allow-env
-  }
-}
-
 function open(names: readonly string[]): { blas: NativeBlas | null; reason: string } {
   if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
     return { blas: null, reason: "no FFI in this runtime" };
@@ -197,7 +189,7 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
         maxThreads = Math.max(1, Math.floor(n));
       },
     };
-    blas.setThreads(blasThreads());
+    blas.setThreads(blasThreadsSetting());
     const n = blas.threads();
     const threads = n === 1 ? "1 thread" : `${n} threads on large products`;
     return { blas, reason: `OpenBLAS (${name}, ${threads})` };
@@ -211,19 +203,20 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadBlas } from "./blas.ts";
- * const blas = loadBlas();
+ * const blas = loadBlas(); // null without OpenBLAS
  * if (blas) {
  *   const c = new Float32Array(1);
  *   blas.gemm({ m: 1, n: 1, k: 2, a: new Float32Array([1, 2]), b: new Float32Array([3, 4]), c });
- *   console.assert(c[0] === 11);
+ *   assert.equal(c[0], 11);
  * }
  * ```
  */
 export function loadBlas(): NativeBlas | null {
   if (blasDisabledByEnv()) return null;
   if (!cached) {
-    const override = envValue("VATT_BLAS_LIB");
+    const override = envValue(SWITCHES.blasLib);
     cached = open(override ? [override] : BLAS_LIBRARY_NAMES);
   }
   return cached.blas;
@@ -234,12 +227,33 @@ export function loadBlas(): NativeBlas | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blasStatus } from "./blas.ts";
- * console.assert(typeof blasStatus() === "string");
+ * assert.match(blasStatus(), /^(OpenBLAS|off|FFI|no FFI)/);
+ * Deno.env.set("VATT_BLAS", "0");
+ * assert.equal(blasStatus(), "off (VATT_BLAS=0)");
+ * Deno.env.delete("VATT_BLAS");
  * ```
  */
 export function blasStatus(): string {
   if (blasDisabledByEnv()) return "off (VATT_BLAS=0)";
   loadBlas();
   return cached!.reason;
+}
+
+/**
+ * The native BLAS that {@linkcode loadBlas} loaded, for the kernels that are
+ * registered only where it did. Throws `Error` when it has not loaded.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadBlas, loadedBlas } from "./blas.ts";
+ * if (loadBlas()) assert.equal(loadedBlas(), loadBlas());
+ * else assert.throws(() => loadedBlas(), /not loaded/);
+ * ```
+ */
+export function loadedBlas(): NativeBlas {
+  if (!cached?.blas) throw new Error("The native BLAS is not loaded");
+  return cached.blas;
 }

@@ -8,7 +8,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
  * import "./gradients.ts";
+ * await tf.setBackend("cpu");
+ * const slope = tf.grad((x: tf.Tensor) => tf.square(x))(tf.scalar(3));
+ * assert.equal((await slope.data())[0], 6);
  * ```
  *
  * @module

@@ -5,10 +5,12 @@
  * - `wasm`: SIMD WebAssembly; its `.wasm` files are found through the package
  *   graph, so a `deno compile`d binary finds them too. When OpenBLAS loads
  *   (Deno FFI; `VATT_BLAS=0` turns it off), its matrix products replace the
- *   wasm ones (`blas_kernels.ts`) and attention runs as one kernel each way
- *   (`attention_kernels.ts`); Adam, GELU, LayerNorm, bias sums and row gathers
- *   run as vatt's own kernels (`fused_kernels.ts`, `wasm_kernels.ts`), on its
- *   SIMD module (`simd.ts`) where the runtime has wasm SIMD.
+ *   wasm ones (`kernels/matmul.ts`) and attention runs as one kernel each way
+ *   (`kernels/attention.ts`); Adam, GELU, LayerNorm, bias sums and row gathers
+ *   run as vatt's own kernels (`kernels/fused.ts`, `kernels/wasm.ts`), on its
+ *   SIMD module (`simd/simd.ts`) where the runtime has wasm SIMD. The kernel
+ *   sets are installed together (`kernels/mod.ts`); `switches.ts` lists the
+ *   `VATT_*` switches that keep them off.
  * - `webgpu`: through Deno's WebGPU (Vulkan). Without a GPU, Deno still finds
  *   Mesa's llvmpipe software adapter, which works but is slower than wasm, so
  *   `auto` takes webgpu only on a hardware adapter.
@@ -25,11 +27,8 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import "./gradients.ts";
 import { blasStatus } from "./blas.ts";
-import { registerAttentionKernels } from "./kernels/attention.ts";
-import { registerBlasKernels } from "./kernels/matmul.ts";
-import { registerFusedKernels } from "./kernels/fused.ts";
+import { describeKernelSets, registerKernelSets } from "./kernels/mod.ts";
 import { simdStatus } from "./simd/simd.ts";
-import { registerWasmKernels } from "./kernels/wasm.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -45,7 +44,9 @@ export const BACKEND_NAMES: readonly BackendName[] = [
 
 /** What a probe found out about one backend. */
 export interface BackendProbe {
+  /** The backend probed. */
   name: Exclude<BackendName, "auto">;
+  /** Whether it can start here. */
   available: boolean;
   /** Adapter or reason, one line. */
   detail: string;
@@ -67,7 +68,18 @@ interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
 }
 
-/** The WebGPU adapter, and whether it is a software one (llvmpipe/SwiftShader). */
+/**
+ * The WebGPU adapter, and whether it is a software one (llvmpipe/SwiftShader).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeWebGpu } from "./select.ts";
+ * const gpu = await probeWebGpu();
+ * assert.ok(gpu.detail.length > 0); // the adapter, or why there is none
+ * if (!gpu.adapter) assert.equal(gpu.software, false);
+ * ```
+ */
 export async function probeWebGpu(): Promise<
   { adapter: boolean; software: boolean; detail: string }
 > {
@@ -123,9 +135,11 @@ async function tryTensorflow(): Promise<string | null> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { probeBackends } from "./select.ts";
  * const probes = await probeBackends({ includeTensorflow: false });
- * console.assert(probes.find((p) => p.name === "cpu")!.available);
+ * assert.deepEqual(probes.map((p) => p.name), ["cpu", "wasm", "webgpu"]);
+ * assert.ok(probes.find((p) => p.name === "cpu")!.available);
  * ```
  */
 export async function probeBackends(
@@ -137,7 +151,8 @@ export async function probeBackends(
     out.push({
       name: "wasm",
       available: true,
-      detail: `WebAssembly SIMD; matrix products: ${blasStatus()}; kernels: ${simdStatus()}`,
+      detail: `WebAssembly SIMD; matrix products: ${blasStatus()}; kernels: ${simdStatus()}; ` +
+        `vatt kernel sets: ${describeKernelSets("wasm")}`,
     });
   } catch (e) {
     out.push({ name: "wasm", available: false, detail: (e as Error).message });
@@ -167,8 +182,10 @@ export async function probeBackends(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "./select.ts";
- * console.assert((await initBackend("cpu")) === "cpu");
+ * assert.equal(await initBackend("cpu"), "cpu");
+ * await assert.rejects(initBackend("gpu" as "cpu"), RangeError);
  * ```
  */
 export async function initBackend(name: BackendName): Promise<Exclude<BackendName, "auto">> {
@@ -194,10 +211,7 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
   }
   if (name === "wasm") {
     prepareWasm();
-    registerWasmKernels(); // high-rank transposes in JavaScript (the wasm kernel's are slow)
-    registerFusedKernels(); // one-kernel GELU and LayerNorm, forward and backward
-    registerBlasKernels(); // native matrix products when OpenBLAS loads; silently off otherwise
-    registerAttentionKernels(); // one-kernel attention each way, with OpenBLAS
+    registerKernelSets("wasm"); // each set that is on and has what it needs (kernels/mod.ts)
   }
   if (name === "webgpu" && !tf.findBackend("webgpu")) {
     const gpu = await probeWebGpu();

@@ -1,15 +1,54 @@
 /**
- * What the replacement kernels of `lib/backend/` share: the environment
- * switches that turn them off, and registering or removing a set of them.
+ * The environment switches of `lib/backend/` (`VATT_*`), read in this one
+ * place: each is on unless set to `0`, `off`, `false` or `no` (any case), and
+ * without `--allow-env` every one holds its default. {@linkcode effectiveSwitches}
+ * reports them all, for a run's `config.json`.
+ *
+ * | switch | default | what it turns off or sets |
+ * | --- | --- | --- |
+ * | `VATT_BLAS` | on | the native BLAS (OpenBLAS through FFI) and with it the native products and attention kernels |
+ * | `VATT_BLAS_LIB` | search | the BLAS library to load (a path); unset: the usual names |
+ * | `VATT_BLAS_THREADS` | every core | threads for large native products |
+ * | `VATT_SIMD` | on | the SIMD WebAssembly module of the kernels (JavaScript loops instead) |
+ * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam and attention kernels |
+ * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
+ * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
  *
  * @module
  */
-import {
-  getKernel,
-  type KernelConfig,
-  registerKernel,
-  unregisterKernel,
-} from "@tensorflow/tfjs-core";
+
+/** The names of the backend's environment switches. */
+export const SWITCHES = {
+  blas: "VATT_BLAS",
+  blasLib: "VATT_BLAS_LIB",
+  blasThreads: "VATT_BLAS_THREADS",
+  simd: "VATT_SIMD",
+  fused: "VATT_FUSED",
+  fusedAttention: "VATT_FUSED_ATTENTION",
+  wasmKernels: "VATT_WASM_KERNELS",
+} as const;
+
+/**
+ * The environment variable `name`, or `undefined` when it is unset, empty, or
+ * not readable (no `--allow-env`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { envValue } from "./switches.ts";
+ * Deno.env.set("VATT_EXAMPLE_VALUE", "7");
+ * assert.equal(envValue("VATT_EXAMPLE_VALUE"), "7");
+ * Deno.env.delete("VATT_EXAMPLE_VALUE");
+ * assert.equal(envValue("VATT_EXAMPLE_VALUE"), undefined);
+ * ```
+ */
+export function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
 
 /**
  * Whether any of the environment variables `names` says off (`0`, `off`,
@@ -17,46 +56,72 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { switchedOff } from "./switches.ts";
- * console.assert(typeof switchedOff("VATT_FUSED") === "boolean");
+ * Deno.env.set("VATT_EXAMPLE_SWITCH", "Off");
+ * assert.equal(switchedOff("VATT_EXAMPLE_SWITCH"), true);
+ * Deno.env.set("VATT_EXAMPLE_SWITCH", "1");
+ * assert.equal(switchedOff("VATT_EXAMPLE_SWITCH"), false);
+ * Deno.env.delete("VATT_EXAMPLE_SWITCH");
  * ```
  */
 export function switchedOff(...names: string[]): boolean {
-  try {
-    return names.some((name) => /^(0|off|false|no)$/i.test((Deno.env.get(name) ?? "").trim()));
-  } catch {
-    return false; // no --allow-env: the defaults hold
-  }
+  return names.some((name) => /^(0|off|false|no)$/i.test((envValue(name) ?? "").trim()));
 }
 
 /**
- * Registers each kernel of `configs` that its backend does not have yet.
+ * Threads for large native products: `VATT_BLAS_THREADS` when it is a
+ * positive integer, else every core (as PyTorch and OpenBLAS themselves do).
  *
  * @example
  * ```ts
- * import { registerKernels } from "./switches.ts";
- * registerKernels([]);
+ * import assert from "node:assert/strict";
+ * import { blasThreadsSetting } from "./switches.ts";
+ * Deno.env.set("VATT_BLAS_THREADS", "3");
+ * assert.equal(blasThreadsSetting(), 3);
+ * Deno.env.delete("VATT_BLAS_THREADS");
+ * assert.ok(blasThreadsSetting() >= 1);
  * ```
  */
-export function registerKernels(configs: readonly KernelConfig[]): void {
-  for (const config of configs) {
-    if (!getKernel(config.kernelName, config.backendName)) registerKernel(config);
-  }
+export function blasThreadsSetting(): number {
+  const asked = Number(envValue(SWITCHES.blasThreads));
+  if (Number.isInteger(asked) && asked > 0) return asked;
+  return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
+const onOff = (off: boolean) => off ? "off" : "on";
+
 /**
- * Removes each kernel of `configs` from its backend, where it is registered.
+ * Each `VATT_*` switch the backend reads, with its effective value: `"on"` or
+ * `"off"` for the switches, the thread count for `VATT_BLAS_THREADS`, the path
+ * (or `"search"`: the usual library names) for `VATT_BLAS_LIB`.
+ * `VATT_FUSED_ATTENTION` reads `"off"` when `VATT_FUSED` turns it off. Read
+ * from the environment at the call; a run records it in its `config.json`.
  *
  * @example
  * ```ts
- * import { unregisterKernels } from "./switches.ts";
- * unregisterKernels([]);
+ * import assert from "node:assert/strict";
+ * import { effectiveSwitches } from "./switches.ts";
+ * Deno.env.set("VATT_FUSED", "0");
+ * Deno.env.set("VATT_BLAS_THREADS", "2");
+ * const switches = effectiveSwitches();
+ * assert.equal(switches.VATT_FUSED, "off");
+ * assert.equal(switches.VATT_FUSED_ATTENTION, "off"); // off with VATT_FUSED
+ * assert.equal(switches.VATT_BLAS_THREADS, "2");
+ * Deno.env.delete("VATT_FUSED");
+ * Deno.env.delete("VATT_BLAS_THREADS");
+ * assert.equal(effectiveSwitches().VATT_FUSED, "on");
  * ```
  */
-export function unregisterKernels(configs: readonly KernelConfig[]): void {
-  for (const config of configs) {
-    if (getKernel(config.kernelName, config.backendName)) {
-      unregisterKernel(config.kernelName, config.backendName);
-    }
-  }
+export function effectiveSwitches(): Record<string, string> {
+  const s = SWITCHES;
+  return {
+    [s.blas]: onOff(switchedOff(s.blas)),
+    [s.blasLib]: envValue(s.blasLib) ?? "search",
+    [s.blasThreads]: String(blasThreadsSetting()),
+    [s.simd]: onOff(switchedOff(s.simd)),
+    [s.fused]: onOff(switchedOff(s.fused)),
+    [s.fusedAttention]: onOff(switchedOff(s.fused, s.fusedAttention)),
+    [s.wasmKernels]: onOff(switchedOff(s.wasmKernels)),
+  };
 }

@@ -11,14 +11,11 @@
  *
  * @module
  */
-import type { FusionHeadName } from "../model/fusion/fusion_head.ts";
-import { FUSION_HEADS } from "../model/fusion/registry.ts";
-
-/** A modality a classifier reads. */
-export type Modality = "video" | "audio" | "text";
-
-/** The modalities in their canonical order (the order of a fusion head's inputs). */
-export const MODALITIES: readonly Modality[] = ["video", "audio", "text"];
+import { DEFAULT_EVAL_BATCH_SIZE } from "./eval_config.ts";
+import { FUSION_HEADS, type FusionHeadName } from "./fusion_config.ts";
+import { isModality, MODALITIES, type Modality } from "./modality.ts";
+import { defaultWarmupSteps } from "./pretrain_config.ts";
+import { checkInteger, checkNumber, checkOneOf } from "./validate.ts";
 
 /**
  * Which representation feeds the head: the aggregation-token output of each
@@ -27,8 +24,14 @@ export const MODALITIES: readonly Modality[] = ["video", "audio", "text"];
  */
 export type FeatureKind = "backbone" | "common";
 
+/** Every feature kind. */
+export const FEATURE_KINDS: readonly FeatureKind[] = ["backbone", "common"];
+
 /** The optimisers a fine-tuning run can use. */
 export type OptimizerName = "sgd" | "adam";
+
+/** Every optimiser a fine-tuning run can use. */
+export const OPTIMIZERS: readonly OptimizerName[] = ["sgd", "adam"];
 
 /** Everything of a fine-tuning run that is not the data or the pretrained model. */
 export interface FinetuneConfig {
@@ -96,7 +99,7 @@ export const DEFAULT_FINETUNE_CONFIG = {
   valFraction: 0.2,
   seed: 0,
   keep: 2,
-  evalBatchSize: 16,
+  evalBatchSize: DEFAULT_EVAL_BATCH_SIZE,
 } as const;
 
 /**
@@ -110,7 +113,76 @@ export const DEFAULT_LEARNING_RATES: Readonly<
   adam: { frozen: 0.01, endToEnd: 0.001 },
 };
 
+/** The head when none is named: the linear classifier on VATT's features (`vatt`). */
+export const DEFAULT_HEAD: FusionHeadName = "vatt";
+
 const HEAD_OPTION_KEYS = ["hiddenDim", "fusionDim", "outputDim"];
+
+/** The modalities, checked and in canonical order. */
+function resolveModalities(modalities: readonly Modality[]): Modality[] {
+  if (!Array.isArray(modalities) || modalities.length === 0) {
+    throw new RangeError(`modalities must be a non-empty list, got ${String(modalities)}`);
+  }
+  for (const m of modalities) {
+    if (!isModality(m)) {
+      throw new RangeError(`Unknown modality ${JSON.stringify(m)}; expected video, audio or text`);
+    }
+  }
+  if (new Set(modalities).size !== modalities.length) {
+    throw new RangeError(`modalities ${modalities.join(",")} list one twice`);
+  }
+  return MODALITIES.filter((m) => modalities.includes(m));
+}
+
+/** The head, its options and its features, checked against the mode. */
+function resolveHead(
+  input: FinetuneConfigInput,
+  modalities: Modality[],
+  linearProbe: boolean,
+): Pick<FinetuneConfig, "head" | "headOptions" | "features"> {
+  const head = input.head ?? DEFAULT_HEAD;
+  if (!FUSION_HEADS.includes(head)) {
+    throw new RangeError(
+      `Unknown fusion head ${JSON.stringify(head)}; expected one of ${FUSION_HEADS.join(", ")}`,
+    );
+  }
+  if (linearProbe && head !== "vatt") {
+    throw new RangeError(`a linear probe uses the linear (vatt) head, not ${head}`);
+  }
+  if ((head === "tensor" || head === "mcb") && modalities.length < 2) {
+    throw new RangeError(`the ${head} head fuses two modalities or more, got ${modalities[0]}`);
+  }
+  const features = checkOneOf(
+    input.features ?? (head === "vatt" && modalities.length > 1 ? "common" : "backbone"),
+    FEATURE_KINDS,
+    "features",
+  );
+  const headOptions = { ...(input.headOptions ?? {}) };
+  for (const [k, v] of Object.entries(headOptions)) {
+    if (!HEAD_OPTION_KEYS.includes(k)) {
+      throw new TypeError(`Unknown head option ${JSON.stringify(k)}`);
+    }
+    checkInteger(v, `head option ${k}`, { min: 1 });
+  }
+  return { head, headOptions, features };
+}
+
+/** Checks the numeric fields of a filled-in config. */
+function checkNumericFields(c: FinetuneConfig): void {
+  checkInteger(c.epochs, "epochs", { min: 1 });
+  checkInteger(c.batchSize, "batch size", { min: 1 });
+  checkInteger(c.seed, "seed", { min: 0 });
+  checkInteger(c.keep, "checkpoints kept", { min: 1 });
+  checkInteger(c.evalBatchSize, "evaluation batch size", { min: 1 });
+  if (c.warmupSteps !== null) checkInteger(c.warmupSteps, "warmup steps", { min: 0 });
+  checkNumber(c.baseRate, "learning rate", { above: 0 });
+  checkNumber(c.momentum, "momentum", { min: 0, below: 1 });
+  checkNumber(c.weightDecay, "weight decay", { min: 0 });
+  checkNumber(c.labelSmoothing, "label smoothing", { min: 0, below: 1 });
+  checkNumber(c.mixup, "mixup alpha", { min: 0 });
+  checkNumber(c.clipNorm, "clip norm", { min: 0 });
+  checkNumber(c.valFraction, "validation fraction", { min: 0, below: 1 });
+}
 
 /**
  * Fills in the defaults and validates (RangeError/TypeError naming the value).
@@ -123,68 +195,37 @@ const HEAD_OPTION_KEYS = ["hiddenDim", "fusionDim", "outputDim"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveFinetuneConfig } from "./finetune_config.ts";
  * const c = resolveFinetuneConfig({ modalities: ["video"] });
- * console.assert(c.head === "vatt" && !c.frozen && c.optimizer === "sgd");
+ * assert.equal(c.head, "vatt");
+ * assert.equal(c.frozen, false);
+ * assert.equal(c.optimizer, "sgd");
  * const f = resolveFinetuneConfig({ modalities: ["text", "video"], head: "concat" });
- * console.assert(f.frozen && f.features === "backbone" && f.modalities[0] === "video");
+ * assert.deepEqual(f.modalities, ["video", "text"]);
+ * assert.equal(f.frozen, true);
+ * assert.equal(f.features, "backbone");
+ * assert.throws(() => resolveFinetuneConfig({ modalities: ["video"], epochs: 0 }), /epochs/);
  * ```
  */
 export function resolveFinetuneConfig(input: FinetuneConfigInput): FinetuneConfig {
-  if (!Array.isArray(input.modalities) || input.modalities.length === 0) {
-    throw new RangeError(`modalities must be a non-empty list, got ${String(input.modalities)}`);
-  }
-  for (const m of input.modalities) {
-    if (!MODALITIES.includes(m)) {
-      throw new RangeError(`Unknown modality ${JSON.stringify(m)}; expected video, audio or text`);
-    }
-  }
-  if (new Set(input.modalities).size !== input.modalities.length) {
-    throw new RangeError(`modalities ${input.modalities.join(",")} list one twice`);
-  }
-  const modalities = MODALITIES.filter((m) => input.modalities.includes(m));
+  const modalities = resolveModalities(input.modalities);
   const linearProbe = input.linearProbe ?? false;
-  const head = input.head ?? "vatt";
-  if (!FUSION_HEADS.includes(head)) {
-    throw new RangeError(
-      `Unknown fusion head ${JSON.stringify(head)}; expected one of ${FUSION_HEADS.join(", ")}`,
-    );
-  }
-  if (linearProbe && head !== "vatt") {
-    throw new RangeError(`a linear probe uses the linear (vatt) head, not ${head}`);
-  }
-  if ((head === "tensor" || head === "mcb") && modalities.length < 2) {
-    throw new RangeError(`the ${head} head fuses two modalities or more, got ${modalities[0]}`);
-  }
-  const features = input.features ??
-    (head === "vatt" && modalities.length > 1 ? "common" : "backbone");
-  if (features !== "backbone" && features !== "common") {
-    throw new RangeError(`features must be backbone or common, got ${String(features)}`);
-  }
+  const head = resolveHead(input, modalities, linearProbe);
   if (linearProbe && input.frozen === false) {
     throw new RangeError("a linear probe keeps the backbone frozen");
   }
   const frozen = input.frozen ?? (linearProbe || modalities.length > 1);
-  const optimizer = input.optimizer ?? (frozen ? "adam" : "sgd");
-  if (optimizer !== "sgd" && optimizer !== "adam") {
-    throw new RangeError(`optimizer must be sgd or adam, got ${String(optimizer)}`);
-  }
-  const headOptions = { ...(input.headOptions ?? {}) };
-  for (const [k, v] of Object.entries(headOptions)) {
-    if (!HEAD_OPTION_KEYS.includes(k)) {
-      throw new TypeError(`Unknown head option ${JSON.stringify(k)}`);
-    }
-    if (!Number.isSafeInteger(v) || v < 1) {
-      throw new RangeError(`head option ${k} must be a positive integer, got ${v}`);
-    }
-  }
+  const optimizer = checkOneOf(
+    input.optimizer ?? (frozen ? "adam" : "sgd"),
+    OPTIMIZERS,
+    "optimizer",
+  );
   const c: FinetuneConfig = {
     ...DEFAULT_FINETUNE_CONFIG,
     ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
     modalities,
-    head,
-    headOptions,
-    features,
+    ...head,
     linearProbe,
     frozen,
     optimizer,
@@ -192,29 +233,7 @@ export function resolveFinetuneConfig(input: FinetuneConfigInput): FinetuneConfi
       DEFAULT_LEARNING_RATES[optimizer][frozen ? "frozen" : "endToEnd"],
     warmupSteps: input.warmupSteps ?? null,
   };
-  const int = (v: number, what: string, min: number) => {
-    if (!Number.isSafeInteger(v) || v < min) {
-      throw new RangeError(`${what} must be an integer ≥ ${min}, got ${v}`);
-    }
-  };
-  int(c.epochs, "epochs", 1);
-  int(c.batchSize, "batch size", 1);
-  int(c.seed, "seed", 0);
-  int(c.keep, "checkpoints kept", 1);
-  int(c.evalBatchSize, "evaluation batch size", 1);
-  if (c.warmupSteps !== null) int(c.warmupSteps, "warmup steps", 0);
-  const num = (v: number, what: string, lo: number, hi: number, open = false) => {
-    if (typeof v !== "number" || !(open ? v > lo : v >= lo) || !(v < hi)) {
-      throw new RangeError(`${what} must be in ${open ? "(" : "["}${lo}, ${hi}), got ${v}`);
-    }
-  };
-  num(c.baseRate, "learning rate", 0, Infinity, true);
-  num(c.momentum, "momentum", 0, 1);
-  num(c.weightDecay, "weight decay", 0, Infinity);
-  num(c.labelSmoothing, "label smoothing", 0, 1);
-  num(c.mixup, "mixup alpha", 0, Infinity);
-  num(c.clipNorm, "clip norm", 0, Infinity);
-  num(c.valFraction, "validation fraction", 0, 1);
+  checkNumericFields(c);
   if (c.mixup > 0 && (modalities.length !== 1 || modalities[0] !== "audio")) {
     throw new RangeError(`mixup is for audio alone, not ${modalities.join(",")}`);
   }
@@ -227,10 +246,10 @@ export function resolveFinetuneConfig(input: FinetuneConfigInput): FinetuneConfi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planSteps, resolveFinetuneConfig } from "./finetune_config.ts";
  * const c = resolveFinetuneConfig({ modalities: ["audio"], epochs: 4, batchSize: 8 });
- * const p = planSteps(c, { trainClips: 24 });
- * console.assert(p.stepsPerEpoch === 3 && p.totalSteps === 12 && p.warmupSteps === 1);
+ * assert.deepEqual(planSteps(c, { trainClips: 24 }), { stepsPerEpoch: 3, totalSteps: 12, warmupSteps: 1 });
  * ```
  */
 export function planSteps(
@@ -244,7 +263,7 @@ export function planSteps(
   }
   const stepsPerEpoch = Math.floor(options.trainClips / config.batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
-  const warmupSteps = config.warmupSteps ?? Math.floor(totalSteps / 10);
+  const warmupSteps = config.warmupSteps ?? defaultWarmupSteps(totalSteps);
   if (warmupSteps >= totalSteps) {
     throw new RangeError(`warmup steps ${warmupSteps} must be fewer than the ${totalSteps} steps`);
   }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkInteger, checkNumber } from "./validate.ts";
 
 /** Everything of a pretraining run that is not the model. */
 export interface PretrainConfig {
@@ -14,7 +15,7 @@ export interface PretrainConfig {
   baseRate: number;
   /** Final learning rate (paper: 5e-5). */
   finalRate: number;
-  /** Linear warmup steps (paper: 10k). */
+  /** Linear warmup steps (paper: 10k; default 10% of the steps, see {@linkcode defaultWarmupSteps}). */
   warmupSteps: number;
   /** Decoupled weight decay (0 = off). */
   weightDecay: number;
@@ -34,16 +35,45 @@ export interface PretrainConfig {
   keep: number;
 }
 
-/** Defaults: the paper's optimiser settings, sized for a short run. */
-export const DEFAULT_PRETRAIN_CONFIG: Readonly<PretrainConfig> = {
+/** The contrastive temperature τ of NCE and MIL-NCE (the paper's 0.07). */
+export const DEFAULT_TEMPERATURE = 0.07;
+
+/** The most warmup steps {@linkcode defaultWarmupSteps} gives: the paper's 10k. */
+export const MAX_DEFAULT_WARMUP_STEPS = 10_000;
+
+/**
+ * Warmup steps of a run of `steps` steps when none are given: 10% of them,
+ * at most `max`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultWarmupSteps } from "./pretrain_config.ts";
+ * assert.equal(defaultWarmupSteps(500), 50);
+ * assert.equal(defaultWarmupSteps(19), 1);
+ * assert.equal(defaultWarmupSteps(10_000_000, { max: 10_000 }), 10_000);
+ * ```
+ */
+export function defaultWarmupSteps(steps: number, options: { max?: number } = {}): number {
+  return Math.min(options.max ?? Infinity, Math.floor(steps / 10));
+}
+
+/**
+ * Defaults: the paper's optimiser settings, sized for a short run. The
+ * warmup (`null` here) follows the steps: {@linkcode defaultWarmupSteps},
+ * at most {@linkcode MAX_DEFAULT_WARMUP_STEPS}.
+ */
+export const DEFAULT_PRETRAIN_CONFIG: Readonly<
+  Omit<PretrainConfig, "warmupSteps"> & { warmupSteps: null }
+> = {
   steps: 500,
   batchSize: 16,
   baseRate: 1e-4,
   finalRate: 5e-5,
-  warmupSteps: 50,
+  warmupSteps: null,
   weightDecay: 0,
   clipNorm: 0,
-  temperature: 0.07,
+  temperature: DEFAULT_TEMPERATURE,
   milWeight: 1,
   symmetric: false,
   seed: 0,
@@ -52,39 +82,40 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<PretrainConfig> = {
 };
 
 /**
- * Merges `partial` over the defaults and validates.
+ * Merges `partial` over the defaults and validates (RangeError/TypeError
+ * naming the value).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolvePretrainConfig } from "./pretrain_config.ts";
- * console.assert(resolvePretrainConfig({ steps: 10, warmupSteps: 2 }).batchSize === 16);
+ * const c = resolvePretrainConfig({ steps: 200 });
+ * assert.equal(c.batchSize, 16);
+ * assert.equal(c.warmupSteps, 20); // 10% of the steps
+ * assert.throws(() => resolvePretrainConfig({ batchSize: 1 }), /batch size must be at least 2/);
  * ```
  */
 export function resolvePretrainConfig(partial: Partial<PretrainConfig> = {}): PretrainConfig {
-  const c = { ...DEFAULT_PRETRAIN_CONFIG, ...partial };
-  const posInt = (v: number, what: string, min = 1) => {
-    if (!Number.isInteger(v) || v < min) {
-      throw new RangeError(`${what} must be an integer ≥ ${min}, got ${v}`);
-    }
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const merged = { ...DEFAULT_PRETRAIN_CONFIG, ...defined };
+  const steps = checkInteger(merged.steps, "steps", { min: 1 });
+  const c: PretrainConfig = {
+    ...merged,
+    warmupSteps: merged.warmupSteps ?? defaultWarmupSteps(steps, { max: MAX_DEFAULT_WARMUP_STEPS }),
   };
-  posInt(c.steps, "steps");
-  posInt(c.batchSize, "batch size", 2);
-  posInt(c.warmupSteps, "warmup steps", 0);
-  posInt(c.seed, "seed", 0);
-  posInt(c.checkpointEvery, "checkpoint interval");
-  posInt(c.keep, "checkpoints kept");
+  checkInteger(c.batchSize, "batch size", { min: 2 });
+  checkInteger(c.warmupSteps, "warmup steps", { min: 0 });
+  checkInteger(c.seed, "seed", { min: 0 });
+  checkInteger(c.checkpointEvery, "checkpoint interval", { min: 1 });
+  checkInteger(c.keep, "checkpoints kept", { min: 1 });
   if (c.warmupSteps >= c.steps) {
     throw new RangeError(`warmup steps ${c.warmupSteps} must be fewer than steps ${c.steps}`);
   }
-  if (!(c.baseRate > 0)) throw new RangeError(`learning rate must be positive, got ${c.baseRate}`);
-  if (!(c.finalRate >= 0 && c.finalRate <= c.baseRate)) {
-    throw new RangeError(`final learning rate must be in [0, ${c.baseRate}], got ${c.finalRate}`);
-  }
-  if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be ≥ 0, got ${c.weightDecay}`);
-  if (!(c.clipNorm >= 0)) throw new RangeError(`clip norm must be ≥ 0, got ${c.clipNorm}`);
-  if (!(c.temperature > 0)) {
-    throw new RangeError(`temperature must be positive, got ${c.temperature}`);
-  }
-  if (!(c.milWeight >= 0)) throw new RangeError(`MIL-NCE weight must be ≥ 0, got ${c.milWeight}`);
+  checkNumber(c.baseRate, "learning rate", { above: 0 });
+  checkNumber(c.finalRate, "final learning rate", { min: 0, max: c.baseRate });
+  checkNumber(c.weightDecay, "weight decay", { min: 0 });
+  checkNumber(c.clipNorm, "clip norm", { min: 0 });
+  checkNumber(c.temperature, "temperature", { above: 0 });
+  checkNumber(c.milWeight, "MIL-NCE weight", { min: 0 });
   return c;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkInteger, checkNumber, checkOneOf, checkPositiveInteger } from "./validate.ts";
 
 /** Names of the built-in presets. */
 export type PresetName = "tiny" | "small" | "base" | "medium" | "large";
@@ -124,6 +125,11 @@ export const BACKBONES: Readonly<
   large: { layers: 24, hidden: 1024, mlp: 4096, heads: 16 },
 };
 
+/**
+ * The paper's inputs, shared by the presets `small`…`large`: 32 frames of
+ * 224² at 10 fps, patch 4×16×16; 153,600 samples at 48 kHz, patch 128; a
+ * vocabulary of 2^16 words, 16 tokens per caption.
+ */
 const PAPER_INPUTS = {
   video: {
     frames: 32,
@@ -202,54 +208,43 @@ export const PRESETS: Readonly<Record<PresetName, VattConfig>> = {
   large: paperPreset("large", BACKBONES.large, BACKBONES.base, BACKBONES.small),
 };
 
-/** The default config: the `tiny` preset. */
-export const DEFAULT_VATT_CONFIG: Readonly<VattConfig> = PRESETS.tiny;
+/** The preset a config starts from when it names none. */
+export const DEFAULT_PRESET: PresetName = "tiny";
 
-/** Whether `name` is a preset. */
+/** The default config: the {@linkcode DEFAULT_PRESET}. */
+export const DEFAULT_VATT_CONFIG: Readonly<VattConfig> = PRESETS[DEFAULT_PRESET];
+
+/**
+ * Whether `name` is a preset.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPresetName } from "./vatt_config.ts";
+ * assert.ok(isPresetName("base"));
+ * assert.ok(!isPresetName("huge"));
+ * ```
+ */
 export function isPresetName(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
 }
 
-function positiveInt(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`${what} must be an integer, got ${JSON.stringify(value)}`);
-  }
-  if (value <= 0) throw new RangeError(`${what} must be positive, got ${value}`);
-  return value;
-}
+/** The relative position schemes, for validation. */
+const RELATIVE_POSITIONS: readonly RelativePosition[] = ["shaw", "t5"];
 
 function checkBackbone(b: BackboneConfig, what: string): void {
-  positiveInt(b.layers, `${what}.layers`);
-  positiveInt(b.hidden, `${what}.hidden`);
-  positiveInt(b.mlp, `${what}.mlp`);
-  positiveInt(b.heads, `${what}.heads`);
+  checkPositiveInteger(b.layers, `${what}.layers`);
+  checkPositiveInteger(b.hidden, `${what}.hidden`);
+  checkPositiveInteger(b.mlp, `${what}.mlp`);
+  checkPositiveInteger(b.heads, `${what}.heads`);
   if (b.hidden % b.heads !== 0) {
     throw new RangeError(`${what}: heads ${b.heads} do not divide hidden size ${b.hidden}`);
   }
 }
 
-/**
- * Merges `input` over its preset (default `tiny`) and validates every field.
- * Throws `TypeError` for a wrong type and `RangeError` for a value out of
- * range, naming the field and the offending value.
- *
- * @example
- * ```ts
- * import { resolveVattConfig } from "./vatt_config.ts";
- * const c = resolveVattConfig({ preset: "base" });
- * console.assert(c.video.backbone.layers === 12);
- * try {
- *   resolveVattConfig({ video: { patch: [2, 64, 8] } });
- * } catch (e) {
- *   console.assert(e instanceof RangeError); // patch 64 is larger than frame height 32
- * }
- * ```
- */
-export function resolveVattConfig(input: VattConfigInput = {}): VattConfig {
-  if (input === null || typeof input !== "object") {
-    throw new TypeError(`A config must be an object, got ${JSON.stringify(input)}`);
-  }
-  const presetName = input.preset ?? "tiny";
+/** `input` over its preset, field by field (no validation yet). */
+function mergeOverPreset(input: VattConfigInput): VattConfig {
+  const presetName = input.preset ?? DEFAULT_PRESET;
   if (presetName !== "custom" && !isPresetName(presetName)) {
     throw new RangeError(
       `Unknown preset ${JSON.stringify(presetName)}: expected one of ${
@@ -258,52 +253,32 @@ export function resolveVattConfig(input: VattConfigInput = {}): VattConfig {
     );
   }
   const base = structuredClone(
-    PRESETS[presetName === "custom" ? "tiny" : presetName],
+    PRESETS[presetName === "custom" ? DEFAULT_PRESET : presetName],
   ) as VattConfig;
-  const c: VattConfig = {
+  const merge = <T extends { backbone: BackboneConfig }>(
+    preset: T,
+    given?: Partial<Omit<T, "backbone">> & { backbone?: Partial<BackboneConfig> },
+  ): T => ({ ...preset, ...given, backbone: { ...preset.backbone, ...given?.backbone } });
+  return {
     preset: presetName,
     agnostic: input.agnostic ?? base.agnostic,
     dropToken: input.dropToken ?? base.dropToken,
     seed: input.seed ?? base.seed,
-    video: {
-      ...base.video,
-      ...input.video,
-      backbone: { ...base.video.backbone, ...input.video?.backbone },
-    },
-    audio: {
-      ...base.audio,
-      ...input.audio,
-      backbone: { ...base.audio.backbone, ...input.audio?.backbone },
-    },
-    text: {
-      ...base.text,
-      ...input.text,
-      backbone: { ...base.text.backbone, ...input.text?.backbone },
-    },
+    video: merge(base.video, input.video),
+    audio: merge(base.audio, input.audio),
+    text: merge(base.text, input.text),
     heads: { ...base.heads, ...input.heads },
   };
-  if (typeof c.agnostic !== "boolean") {
-    throw new TypeError(`agnostic must be a boolean, got ${JSON.stringify(c.agnostic)}`);
-  }
-  if (c.agnostic) {
-    // One shared transformer: every modality uses the video backbone's sizes.
-    c.audio.backbone = { ...c.video.backbone };
-    c.text.backbone = { ...c.video.backbone };
-  }
-  if (typeof c.dropToken !== "number" || !(c.dropToken >= 0 && c.dropToken < 1)) {
-    throw new RangeError(`dropToken must be in [0, 1), got ${JSON.stringify(c.dropToken)}`);
-  }
-  if (typeof c.seed !== "number" || !Number.isInteger(c.seed)) {
-    throw new TypeError(`seed must be an integer, got ${JSON.stringify(c.seed)}`);
-  }
-  const v = c.video;
-  positiveInt(v.frames, "video.frames");
-  positiveInt(v.height, "video.height");
-  positiveInt(v.width, "video.width");
+}
+
+function checkVideo(v: VideoConfig): void {
+  checkPositiveInteger(v.frames, "video.frames");
+  checkPositiveInteger(v.height, "video.height");
+  checkPositiveInteger(v.width, "video.width");
   if (!Array.isArray(v.patch) || v.patch.length !== 3) {
     throw new TypeError(`video.patch must be [t, h, w], got ${JSON.stringify(v.patch)}`);
   }
-  v.patch.forEach((p, i) => positiveInt(p, `video.patch[${i}]`));
+  v.patch.forEach((p, i) => checkPositiveInteger(p, `video.patch[${i}]`));
   if (v.patch[0] > v.frames) {
     throw new RangeError(`video patch ${v.patch[0]} is longer than ${v.frames} frames`);
   }
@@ -313,70 +288,77 @@ export function resolveVattConfig(input: VattConfigInput = {}): VattConfig {
   if (v.patch[2] > v.width) {
     throw new RangeError(`video patch ${v.patch[2]} is larger than frame width ${v.width}`);
   }
-  if (typeof v.fps !== "number" || !(v.fps > 0)) {
-    throw new RangeError(`video.fps must be positive, got ${v.fps}`);
-  }
+  checkNumber(v.fps, "video.fps", { above: 0 });
   checkBackbone(v.backbone, "video.backbone");
-  const a = c.audio;
-  positiveInt(a.sampleRate, "audio.sampleRate");
-  positiveInt(a.samples, "audio.samples");
-  positiveInt(a.patch, "audio.patch");
+}
+
+function checkAudio(a: AudioConfig): void {
+  checkPositiveInteger(a.sampleRate, "audio.sampleRate");
+  checkPositiveInteger(a.samples, "audio.samples");
+  checkPositiveInteger(a.patch, "audio.patch");
   if (a.patch > a.samples) {
     throw new RangeError(`audio patch ${a.patch} is longer than ${a.samples} samples`);
   }
   checkBackbone(a.backbone, "audio.backbone");
-  const t = c.text;
-  positiveInt(t.vocabSize, "text.vocabSize");
-  if (t.vocabSize < 2) {
-    throw new RangeError(`text.vocabSize must be at least 2, got ${t.vocabSize}`);
-  }
-  positiveInt(t.maxLength, "text.maxLength");
-  if (t.relativePosition !== "shaw" && t.relativePosition !== "t5") {
-    throw new RangeError(
-      `text.relativePosition must be "shaw" or "t5", got ${JSON.stringify(t.relativePosition)}`,
-    );
-  }
-  positiveInt(t.clipDistance, "text.clipDistance");
-  positiveInt(t.buckets, "text.buckets");
-  positiveInt(t.maxDistance, "text.maxDistance");
-  if (t.buckets < 4) throw new RangeError(`text.buckets must be at least 4, got ${t.buckets}`);
+}
+
+function checkText(t: TextConfig): void {
+  checkInteger(t.vocabSize, "text.vocabSize", { min: 2 });
+  checkPositiveInteger(t.maxLength, "text.maxLength");
+  checkOneOf(t.relativePosition, RELATIVE_POSITIONS, "text.relativePosition");
+  checkPositiveInteger(t.clipDistance, "text.clipDistance");
+  checkInteger(t.buckets, "text.buckets", { min: 4 });
+  checkPositiveInteger(t.maxDistance, "text.maxDistance");
   if (t.maxDistance < t.buckets / 2) {
     throw new RangeError(
       `text.maxDistance ${t.maxDistance} must be at least half of buckets ${t.buckets}`,
     );
   }
   checkBackbone(t.backbone, "text.backbone");
-  const h = c.heads;
-  positiveInt(h.vaDim, "heads.vaDim");
-  positiveInt(h.vtDim, "heads.vtDim");
-  if (!(h.bnMomentum >= 0 && h.bnMomentum < 1)) {
-    throw new RangeError(`heads.bnMomentum must be in [0, 1), got ${h.bnMomentum}`);
+}
+
+function checkHeads(h: HeadsConfig): void {
+  checkPositiveInteger(h.vaDim, "heads.vaDim");
+  checkPositiveInteger(h.vtDim, "heads.vtDim");
+  checkNumber(h.bnMomentum, "heads.bnMomentum", { min: 0, below: 1 });
+  checkNumber(h.bnEpsilon, "heads.bnEpsilon", { above: 0 });
+}
+
+/**
+ * Merges `input` over its preset (default `tiny`) and validates every field.
+ * Throws `TypeError` for a wrong type and `RangeError` for a value out of
+ * range, naming the field and the offending value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveVattConfig } from "./vatt_config.ts";
+ * const c = resolveVattConfig({ preset: "base" });
+ * assert.equal(c.video.backbone.layers, 12);
+ * assert.throws(
+ *   () => resolveVattConfig({ video: { patch: [2, 64, 8] } }),
+ *   /patch 64 is larger than frame height 32/,
+ * );
+ * ```
+ */
+export function resolveVattConfig(input: VattConfigInput = {}): VattConfig {
+  if (input === null || typeof input !== "object") {
+    throw new TypeError(`A config must be an object, got ${JSON.stringify(input)}`);
   }
-  if (!(h.bnEpsilon > 0)) {
-    throw new RangeError(`heads.bnEpsilon must be positive, got ${h.bnEpsilon}`);
+  const c = mergeOverPreset(input);
+  if (typeof c.agnostic !== "boolean") {
+    throw new TypeError(`agnostic must be a boolean, got ${JSON.stringify(c.agnostic)}`);
   }
+  if (c.agnostic) {
+    // One shared transformer: every modality uses the video backbone's sizes.
+    c.audio.backbone = { ...c.video.backbone };
+    c.text.backbone = { ...c.video.backbone };
+  }
+  checkNumber(c.dropToken, "dropToken", { min: 0, below: 1 });
+  checkInteger(c.seed, "seed");
+  checkVideo(c.video);
+  checkAudio(c.audio);
+  checkText(c.text);
+  checkHeads(c.heads);
   return c;
-}
-
-/** Number of video tokens: `ceil(T/t)·ceil(H/h)·ceil(W/w)`, and the grid. */
-export function videoTokenGrid(v: Pick<VideoConfig, "frames" | "height" | "width" | "patch">): {
-  nt: number;
-  nh: number;
-  nw: number;
-  count: number;
-} {
-  const nt = Math.ceil(v.frames / v.patch[0]);
-  const nh = Math.ceil(v.height / v.patch[1]);
-  const nw = Math.ceil(v.width / v.patch[2]);
-  return { nt, nh, nw, count: nt * nh * nw };
-}
-
-/** Number of audio tokens: `ceil(T'/t')`. */
-export function audioTokenCount(a: Pick<AudioConfig, "samples" | "patch">): number {
-  return Math.ceil(a.samples / a.patch);
-}
-
-/** Number of tokens kept by DropToken out of `n` (at least one). */
-export function keptTokenCount(n: number, dropRate: number): number {
-  return Math.max(1, Math.floor(n * (1 - dropRate)));
 }

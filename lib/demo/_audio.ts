@@ -3,23 +3,24 @@
  * colour and whose sweep encodes the direction, with random timbre, beeping,
  * level and background noise) and writes 16-bit WAV files.
  *
- * Private to `lib/data/`.
+ * Private to `lib/demo/`.
  *
  * @module
  */
 import { Rng } from "../util/rng.ts";
-import type { DemoClipSpec } from "./_plan.ts";
+import type { DemoClipSpec } from "./_spec.ts";
 
 /**
  * The clip's sound: mono float samples in [-1, 1], `round(seconds × sampleRate)` long.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planDemoClipSpecs } from "./_plan.ts";
  * import { synthesizeClipAudio } from "./_audio.ts";
  * const [spec] = planDemoClipSpecs({ clips: 1, seed: 0, width: 64, height: 48, seconds: 1, fps: 10, sampleRate: 16000 });
  * const samples = synthesizeClipAudio(spec);
- * console.assert(samples.length === 16000);
+ * assert.equal(samples.length, 16000);
  * ```
  */
 export function synthesizeClipAudio(spec: DemoClipSpec): Float32Array {
@@ -66,10 +67,11 @@ export function synthesizeClipAudio(spec: DemoClipSpec): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeWav16 } from "./_audio.ts";
  * const bytes = encodeWav16(new Float32Array([0, 0.5, -1]), 16000);
- * console.assert(bytes.length === 44 + 6);
- * console.assert(new TextDecoder().decode(bytes.subarray(0, 4)) === "RIFF");
+ * assert.equal(bytes.length, 44 + 6);
+ * assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "RIFF");
  * ```
  */
 export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array {
@@ -104,8 +106,9 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float32LeBytes } from "./_audio.ts";
- * console.assert(float32LeBytes(new Float32Array([1, 2])).length === 8);
+ * assert.equal(float32LeBytes(new Float32Array([1, 2])).length, 8);
  * ```
  */
 export function float32LeBytes(samples: Float32Array): Uint8Array {

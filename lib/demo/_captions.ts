@@ -3,12 +3,12 @@
  * naming the colour, the shape and the direction (and sometimes the size,
  * speed, background or sound), each clip worded differently.
  *
- * Private to `lib/data/`.
+ * Private to `lib/demo/`.
  *
  * @module
  */
 import type { Rng } from "../util/rng.ts";
-import type { DemoClipSpec, DemoColour, DemoMotion, DemoShape } from "./_plan.ts";
+import type { DemoClipSpec, DemoColour, DemoMotion, DemoShape } from "./_spec.ts";
 
 const COLOUR_WORDS: Record<DemoColour, string[]> = {
   red: ["red", "red", "red", "crimson", "scarlet"],
@@ -124,12 +124,14 @@ const TEMPLATES: ((p: Parts) => string)[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../util/rng.ts";
  * import { planDemoClipSpecs } from "./_plan.ts";
  * import { writeCaptions } from "./_captions.ts";
  * const [spec] = planDemoClipSpecs({ clips: 1, seed: 0, width: 64, height: 48, seconds: 2, fps: 10, sampleRate: 16000 });
  * const captions = writeCaptions(spec, new Rng(5));
- * console.assert(captions.length >= 3 && captions.length <= 5);
+ * assert.ok(captions.length >= 3);
+ * assert.ok(captions.length <= 5);
  * ```
  */
 export function writeCaptions(spec: DemoClipSpec, rng: Rng): string[] {

@@ -4,11 +4,11 @@
  * compressed audio formats. Inputs are piped to ffmpeg's stdin; outputs carry
  * no timestamps or encoder metadata that would differ between runs.
  *
- * Private to `lib/data/`.
+ * Private to `lib/demo/`.
  *
  * @module
  */
-import type { DemoAudioFormat } from "./_plan.ts";
+import type { DemoAudioFormat } from "./_spec.ts";
 
 /** Flags that keep encoder versions, dates and titles out of the output. */
 const BITEXACT = ["-map_metadata", "-1", "-fflags", "+bitexact"];
@@ -29,10 +29,15 @@ export const COMPRESSED_AUDIO: Readonly<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ffmpegPath } from "../data/media/ffmpeg_path.ts";
  * import { runFfmpeg } from "./_encode.ts";
  * const args = ["-f", "f32le", "-ar", "8000", "-ac", "1", "-i", "-", "-f", "null", "-"];
- * await runFfmpeg(ffmpegPath(), args, new Uint8Array(4 * 800), "a test tone");
+ * await assert.doesNotReject(runFfmpeg(ffmpegPath(), args, new Uint8Array(4 * 800), "a test tone"));
+ * await assert.rejects(
+ *   runFfmpeg(ffmpegPath(), ["-f", "no-such-format", "-i", "-", "-f", "null", "-"], new Uint8Array(4), "x"),
+ *   /ffmpeg failed with exit code \d+ for x/,
+ * );
  * ```
  */
 export async function runFfmpeg(
@@ -94,9 +99,11 @@ export interface VideoEncode {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { videoArgs } from "./_encode.ts";
  * const args = videoArgs("a.mp4", { width: 64, height: 48, fps: 10, sampleRate: 16000 });
- * console.assert(args.includes("libx264") && args.includes("-an"));
+ * assert.ok(args.includes("libx264"));
+ * assert.ok(args.includes("-an"));
  * ```
  */
 export function videoArgs(out: string, e: VideoEncode): string[] {
@@ -123,8 +130,12 @@ export function videoArgs(out: string, e: VideoEncode): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { audioArgs } from "./_encode.ts";
- * console.assert(audioArgs("a.opus", "opus", 16000).includes("libopus"));
+ * const args = audioArgs("a.opus", "opus", 16000);
+ * assert.deepEqual(args.slice(0, 8), ["-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "-"]);
+ * assert.ok(args.includes("libopus"));
+ * assert.equal(args.at(-1), "a.opus");
  * ```
  */
 export function audioArgs(

@@ -3,12 +3,12 @@
  * grainy background, grey distractors drifting mostly vertically, and the
  * coloured shape moving in its class's direction. A pure function of the plan.
  *
- * Private to `lib/data/`.
+ * Private to `lib/demo/`.
  *
  * @module
  */
 import { Rng } from "../util/rng.ts";
-import type { DemoClipSpec, DemoShape } from "./_plan.ts";
+import type { DemoClipSpec, DemoShape } from "./_spec.ts";
 
 const NOISE_TABLE = 8192; // power of two
 
@@ -105,11 +105,12 @@ function background(spec: DemoClipSpec, rng: Rng): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planDemoClipSpecs } from "./_plan.ts";
  * import { shapeCentre } from "./_render.ts";
  * const [spec] = planDemoClipSpecs({ clips: 1, seed: 0, width: 64, height: 48, seconds: 2, fps: 10, sampleRate: 16000 });
  * const dx = shapeCentre(spec, 2)[0] - shapeCentre(spec, 0)[0];
- * console.assert(spec.motion === "right" ? dx > 0 : dx < 0);
+ * assert.ok(spec.motion === "right" ? dx > 0 : dx < 0);
  * ```
  */
 export function shapeCentre(spec: DemoClipSpec, t: number): [number, number] {
@@ -125,11 +126,12 @@ export function shapeCentre(spec: DemoClipSpec, t: number): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planDemoClipSpecs } from "./_plan.ts";
  * import { renderClipFrames } from "./_render.ts";
  * const [spec] = planDemoClipSpecs({ clips: 1, seed: 0, width: 64, height: 48, seconds: 1, fps: 10, sampleRate: 16000 });
  * const frames = renderClipFrames(spec);
- * console.assert(frames.length === 10 * 48 * 64 * 3);
+ * assert.equal(frames.length, 10 * 48 * 64 * 3);
  * ```
  */
 export function renderClipFrames(spec: DemoClipSpec): Uint8Array {

@@ -15,7 +15,9 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { ffmpegPath } from "../data/media/ffmpeg_path.ts";
-import { demoClassNames, type DemoClipSpec, planDemoClipSpecs } from "./_plan.ts";
+import { checkInteger, checkNumber } from "../config/validate.ts";
+import { demoClassNames, type DemoClipSpec } from "./_spec.ts";
+import { planDemoClipSpecs } from "./_plan.ts";
 import { encodeWav16, float32LeBytes, synthesizeClipAudio } from "./_audio.ts";
 import { renderClipFrames } from "./_render.ts";
 import { audioArgs, COMPRESSED_AUDIO, runFfmpeg, videoArgs } from "./_encode.ts";
@@ -28,7 +30,7 @@ export {
   DEMO_PITCHES,
   DEMO_SHAPES,
   demoClassNames,
-} from "./_plan.ts";
+} from "./_spec.ts";
 export type {
   DemoAudioFormat,
   DemoAudioParams,
@@ -38,7 +40,7 @@ export type {
   DemoMotion,
   DemoShape,
   DemoVideoParams,
-} from "./_plan.ts";
+} from "./_spec.ts";
 export { synthesizeClipAudio } from "./_audio.ts";
 export { renderClipFrames, shapeCentre } from "./_render.ts";
 
@@ -107,27 +109,15 @@ export interface DemoManifestRow {
 
 const SAMPLE_RATES = [8000, 12000, 16000, 24000, 48000];
 
-function checkInteger(name: string, value: number, lo: number, hi: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`Cannot generate demo data: ${name} must be an integer, got ${value}`);
-  }
-  if (value < lo || value > hi) {
-    throw new RangeError(
-      `Cannot generate demo data: ${name} ${value} is outside ${lo}–${hi}`,
-    );
-  }
-}
-
 /**
  * Merges `partial` with {@linkcode DEFAULT_DEMO_DATA_OPTIONS} and validates it.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveDemoDataOptions } from "./demo_data.ts";
- * console.assert(resolveDemoDataOptions({ clips: 8 }).width === 128);
- * let threw = false;
- * try { resolveDemoDataOptions({ width: 33 }); } catch (e) { threw = e instanceof RangeError; }
- * console.assert(threw);
+ * assert.equal(resolveDemoDataOptions({ clips: 8 }).width, 128);
+ * assert.throws(() => resolveDemoDataOptions({ width: 33 }), RangeError);
  * ```
  */
 export function resolveDemoDataOptions(partial: Partial<DemoDataOptions> = {}): DemoDataOptions {
@@ -135,19 +125,17 @@ export function resolveDemoDataOptions(partial: Partial<DemoDataOptions> = {}): 
     Object.entries(partial).filter(([, v]) => v !== undefined),
   ) as Partial<DemoDataOptions>;
   const o: DemoDataOptions = { ...DEFAULT_DEMO_DATA_OPTIONS, ...defined };
-  checkInteger("clips", o.clips, 1, 1_000_000);
-  checkInteger("seed", o.seed, -(2 ** 53), 2 ** 53);
-  checkInteger("width", o.width, 32, 1024);
-  checkInteger("height", o.height, 32, 1024);
+  checkInteger(o.clips, "clips", { min: 1, max: 1_000_000 });
+  checkInteger(o.seed, "seed");
+  checkInteger(o.width, "width", { min: 32, max: 1024 });
+  checkInteger(o.height, "height", { min: 32, max: 1024 });
   if (o.width % 2 || o.height % 2) {
     throw new RangeError(
       `Cannot generate demo data: H.264 needs an even frame size, got ${o.width}×${o.height}`,
     );
   }
-  checkInteger("fps", o.fps, 1, 60);
-  if (typeof o.seconds !== "number" || !(o.seconds >= 1 && o.seconds <= 60)) {
-    throw new RangeError(`Cannot generate demo data: seconds ${o.seconds} is outside 1–60`);
-  }
+  checkInteger(o.fps, "fps", { min: 1, max: 60 });
+  checkNumber(o.seconds, "seconds", { min: 1, max: 60 });
   if (!SAMPLE_RATES.includes(o.sampleRate)) {
     throw new RangeError(
       `Cannot generate demo data: sampleRate ${o.sampleRate} is not one of ${
@@ -155,7 +143,7 @@ export function resolveDemoDataOptions(partial: Partial<DemoDataOptions> = {}): 
       }`,
     );
   }
-  checkInteger("concurrency", o.concurrency, 1, 64);
+  checkInteger(o.concurrency, "concurrency", { min: 1, max: 64 });
   return o;
 }
 
@@ -165,11 +153,13 @@ export function resolveDemoDataOptions(partial: Partial<DemoDataOptions> = {}): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planDemoClips, renderClipFrames, synthesizeClipAudio } from "./demo_data.ts";
  * const specs = planDemoClips({ clips: 2, seconds: 1, width: 64, height: 48 });
- * console.assert(specs[0].id === "clip-00000" && specs[0].captions.length >= 3);
- * console.assert(renderClipFrames(specs[0]).length === 15 * 48 * 64 * 3);
- * console.assert(synthesizeClipAudio(specs[0]).length === 16000);
+ * assert.equal(specs[0].id, "clip-00000");
+ * assert.ok(specs[0].captions.length >= 3);
+ * assert.equal(renderClipFrames(specs[0]).length, 15 * 48 * 64 * 3);
+ * assert.equal(synthesizeClipAudio(specs[0]).length, 16000);
  * ```
  */
 export function planDemoClips(options: Partial<DemoDataOptions> = {}): DemoClipSpec[] {
@@ -250,13 +240,16 @@ async function checkOutDir(path: string, force: boolean): Promise<boolean> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateDemoData } from "./demo_data.ts";
  * const dir = await Deno.makeTempDir();
  * const out = `${dir}/demo`;
  * const { manifestPath, clips, classes } = await generateDemoData(out, { clips: 2, seconds: 1 });
- * console.assert(clips === 2 && classes.length === 8);
+ * assert.equal(clips, 2);
+ * assert.equal(classes.length, 8);
  * const rows = (await Deno.readTextFile(manifestPath)).trim().split("\n").map((l) => JSON.parse(l));
- * console.assert(rows.length === 2 && rows[0].video === "video/clip-00000.mp4");
+ * assert.equal(rows.length, 2);
+ * assert.equal(rows[0].video, "video/clip-00000.mp4");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

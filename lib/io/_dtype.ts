@@ -126,9 +126,10 @@ export function checkArray(
   }
   const info = DTYPES[dtype];
   if (!(data instanceof info.ctor)) {
-    const got = (data as object | null)?.constructor?.name ?? String(data);
     throw new TypeError(
-      `Cannot write tensor "${name}": dtype ${dtype} needs a ${info.ctor.name}, got ${got}`,
+      `Cannot write tensor "${name}": dtype ${dtype} needs a ${info.ctor.name}, got ${
+        containerName(data)
+      }`,
     );
   }
   if (data.length !== size) {
@@ -139,6 +140,28 @@ export function checkArray(
     );
   }
   return size * info.itemsize;
+}
+
+/** The class name of `data` for error messages (`Float64Array`, …), or `data` as text. */
+function containerName(data: unknown): string {
+  return (data as object | null)?.constructor?.name ?? String(data);
+}
+
+/**
+ * Checks that `data` is the typed array of `dtype` before a streamed append:
+ * a TypeError `Cannot append to <target>: F32 needs a Float32Array, got …`.
+ */
+export function checkAppendData(
+  data: unknown,
+  into: { dtype: TensorDtype; target: string },
+): asserts data is TypedArray {
+  const { dtype, target } = into;
+  const { ctor } = DTYPES[dtype];
+  if (!(data instanceof ctor)) {
+    throw new TypeError(
+      `Cannot append to ${target}: ${dtype} needs a ${ctor.name}, got ${containerName(data)}`,
+    );
+  }
 }
 
 /** The bytes of a typed array (a view, not a copy). */

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { assertLittleEndian, bytesOf, DTYPES, type TypedArray } from "./_dtype.ts";
-import { SerialQueue } from "./_file.ts";
+import { assertLittleEndian, bytesOf, checkAppendData, DTYPES, type TypedArray } from "./_dtype.ts";
 import { buildHeader, type TensorSpec } from "./_safetensors_header.ts";
-import { AtomicFile } from "./atomic.ts";
+import { AtomicStreamWriter } from "./stream_writer.ts";
 
 /** Options of {@linkcode SafetensorsStreamWriter.create}. */
 export interface SafetensorsStreamWriterOptions {
@@ -35,8 +34,10 @@ interface Slot {
  *
  * @example
  * ```ts
- * import { readSafetensors, SafetensorsStreamWriter } from "./safetensors.ts";
- * const dir = await Deno.makeTempDir();
+ * import assert from "node:assert/strict";
+ * import { SafetensorsStreamWriter } from "./_safetensors_stream.ts";
+ * import { readSafetensors } from "./safetensors.ts";
+ * const dir = Deno.makeTempDirSync();
  * const out = await SafetensorsStreamWriter.create(`${dir}/emb.safetensors`, {
  *   video: { dtype: "F32", shape: [4, 2] },
  * });
@@ -44,7 +45,7 @@ interface Slot {
  * await out.append("video", new Float32Array([5, 6, 7, 8])); // rows 2-3
  * await out.finish();
  * const { tensors } = await readSafetensors(`${dir}/emb.safetensors`);
- * console.assert(tensors.video.data[7] === 8);
+ * assert.equal(tensors.video.data[7], 8);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -53,12 +54,11 @@ export class SafetensorsStreamWriter {
   readonly path: string;
   /** Tensor names in file order (sorted). */
   readonly order: string[];
-  #out: AtomicFile;
+  #out: AtomicStreamWriter;
   #slots: Map<string, Slot>;
-  #queue = new SerialQueue();
 
-  private constructor(path: string, out: AtomicFile, order: string[], slots: Map<string, Slot>) {
-    this.path = path;
+  private constructor(out: AtomicStreamWriter, order: string[], slots: Map<string, Slot>) {
+    this.path = out.path;
     this.#out = out;
     this.order = order;
     this.#slots = slots;
@@ -78,14 +78,8 @@ export class SafetensorsStreamWriter {
       const spec = { dtype: specs[name].dtype, shape: [...specs[name].shape] };
       slots.set(name, { spec, start: header.bytes.length + begin, bytes: end - begin, written: 0 });
     }
-    const out = await AtomicFile.create(path);
-    try {
-      await out.write(header.bytes);
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
-    return new SafetensorsStreamWriter(path, out, header.order, slots);
+    const out = await AtomicStreamWriter.create(path, { header: header.bytes });
+    return new SafetensorsStreamWriter(out, header.order, slots);
   }
 
   /** Elements of tensor `name` written so far. */
@@ -100,15 +94,8 @@ export class SafetensorsStreamWriter {
    */
   async append(name: string, data: TypedArray): Promise<void> {
     const slot = this.#slot(name);
-    const { ctor } = DTYPES[slot.spec.dtype];
-    if (!(data instanceof ctor)) {
-      throw new TypeError(
-        `Cannot append to "${name}": ${slot.spec.dtype} needs a ${ctor.name}, got ${
-          (data as object | null)?.constructor?.name ?? String(data)
-        }`,
-      );
-    }
-    if (this.#out.done) throw new TypeError(`Cannot append to "${name}": writer is closed`);
+    checkAppendData(data, { dtype: slot.spec.dtype, target: `"${name}"` });
+    this.#out.assertOpen(`append to "${name}"`);
     const bytes = bytesOf(data);
     if (slot.written + bytes.length > slot.bytes) {
       throw new RangeError(
@@ -119,14 +106,7 @@ export class SafetensorsStreamWriter {
     }
     const offset = slot.start + slot.written;
     slot.written += bytes.length;
-    await this.#queue.run(async () => {
-      try {
-        await this.#out.writeAt(offset, bytes);
-      } catch (e) {
-        await this.#out.abort();
-        throw e;
-      }
-    });
+    await this.#out.writeAt(offset, bytes);
   }
 
   /**
@@ -135,10 +115,9 @@ export class SafetensorsStreamWriter {
    * is removed.
    */
   finish(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#out.finish(() => {
       for (const [name, slot] of this.#slots) {
         if (slot.written !== slot.bytes) {
-          await this.#out.abort();
           const itemsize = DTYPES[slot.spec.dtype].itemsize;
           throw new RangeError(
             `Cannot finish ${this.path}: tensor "${name}" has ${slot.written / itemsize} of ${
@@ -147,13 +126,12 @@ export class SafetensorsStreamWriter {
           );
         }
       }
-      await this.#out.commit();
     });
   }
 
   /** Stops writing and removes the temporary file; `path` is not touched. */
   abort(): Promise<void> {
-    return this.#queue.run(() => this.#out.abort());
+    return this.#out.abort();
   }
 
   /** Aborts unless finished, for `await using`. */

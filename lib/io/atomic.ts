@@ -24,9 +24,10 @@ function randomHex(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tempPathFor } from "./atomic.ts";
  * const tmp = tempPathFor("/data/run/model.safetensors");
- * console.assert(tmp.startsWith("/data/run/.model.safetensors.tmp-"));
+ * assert.ok(tmp.startsWith("/data/run/.model.safetensors.tmp-"));
  * ```
  */
 export function tempPathFor(path: string, options: { kind?: "tmp" | "old" } = {}): string {
@@ -62,8 +63,9 @@ async function syncDir(dir: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathExists } from "./atomic.ts";
- * console.assert(!(await pathExists("/no/such/path")));
+ * assert.equal(await pathExists("/no/such/path"), false);
  * ```
  */
 export async function pathExists(path: string): Promise<boolean> {
@@ -78,17 +80,19 @@ export async function pathExists(path: string): Promise<boolean> {
 
 /**
  * A file being written under a temporary name; {@linkcode AtomicFile.commit}
- * renames it over `path`, {@linkcode AtomicFile.abort} deletes it. The stream
- * writers of this folder are built on it.
+ * renames it over `path`, {@linkcode AtomicFile.abort} deletes it. The
+ * streamed formats of this folder write through `AtomicStreamWriter`
+ * (`stream_writer.ts`), which queues writes on it.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AtomicFile } from "./atomic.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const out = await AtomicFile.create(`${dir}/a.txt`);
  * await out.write(new TextEncoder().encode("hello"));
  * await out.commit();
- * console.assert(await Deno.readTextFile(`${dir}/a.txt`) === "hello");
+ * assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "hello");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -178,10 +182,11 @@ function closeQuietly(file: Deno.FsFile): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./atomic.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await writeFileAtomic(`${dir}/state.json`, JSON.stringify({ step: 5 }));
- * console.assert(JSON.parse(await Deno.readTextFile(`${dir}/state.json`)).step === 5);
+ * assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/state.json`)).step, 5);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -213,12 +218,13 @@ export interface WriteDirAtomicOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeDirAtomic } from "./atomic.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await writeDirAtomic(`${dir}/step-0000500`, async (tmp) => {
  *   await Deno.writeTextFile(`${tmp}/state.json`, "{}");
  * });
- * console.assert(await Deno.readTextFile(`${dir}/step-0000500/state.json`) === "{}");
+ * assert.equal(await Deno.readTextFile(`${dir}/step-0000500/state.json`), "{}");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -304,11 +310,12 @@ export interface StaleTempsReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeStaleTemps } from "./atomic.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await Deno.writeTextFile(`${dir}/.a.bin.tmp-999999999-00aa11bb`, "partial");
  * const { removed } = await removeStaleTemps(dir);
- * console.assert(removed.length === 1);
+ * assert.equal(removed.length, 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -6,8 +6,7 @@
  * @module
  */
 import { FormatError } from "../util/errors.ts";
-import { SerialQueue } from "./_file.ts";
-import { AtomicFile } from "./atomic.ts";
+import { AtomicStreamWriter } from "./stream_writer.ts";
 
 /** The longest line accepted when reading (64 MiB), so a file without newlines cannot exhaust memory. */
 export const MAX_JSONL_LINE_BYTES = 64 << 20;
@@ -26,12 +25,13 @@ function lineOf(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { appendJsonl, readJsonl } from "./jsonl.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await appendJsonl(`${dir}/metrics.jsonl`, { step: 1, loss: 2.5 });
  * await appendJsonl(`${dir}/metrics.jsonl`, { step: 2, loss: 2.1 });
  * const rows = await readJsonl(`${dir}/metrics.jsonl`);
- * console.assert(rows.length === 2);
+ * assert.equal(rows.length, 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -62,12 +62,13 @@ export interface JsonlLine {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { iterJsonl } from "./jsonl.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await Deno.writeTextFile(`${dir}/a.jsonl`, '{"a":1}\n\n[2]\n');
  * const lines = [];
  * for await (const { line } of iterJsonl(`${dir}/a.jsonl`)) lines.push(line);
- * console.assert(lines.join() === "1,3");
+ * assert.equal(lines.join(), "1,3");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -143,17 +144,14 @@ export async function* iterJsonl(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FormatError } from "../util/errors.ts";
  * import { readJsonl } from "./jsonl.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await Deno.writeTextFile(`${dir}/m.jsonl`, '{"step":1}\n{"step":2');
  * const rows = await readJsonl(`${dir}/m.jsonl`, { allowTruncatedTail: true });
- * console.assert(rows.length === 1);
- * try {
- *   await readJsonl(`${dir}/m.jsonl`);
- * } catch (e) {
- *   console.assert(e instanceof FormatError && e.message.includes("line 2"));
- * }
+ * assert.equal(rows.length, 1);
+ * await assert.rejects(readJsonl(`${dir}/m.jsonl`), (e) => e instanceof FormatError && /line 2/.test(e.message));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -169,31 +167,31 @@ export async function readJsonl(path: string, options: ReadJsonlOptions = {}): P
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { JsonlStreamWriter, readJsonl } from "./jsonl.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const out = await JsonlStreamWriter.create(`${dir}/e.jsonl`);
  * await out.write({ id: "a", vector: [0.5, 1] });
  * await out.finish();
- * console.assert((await readJsonl(`${dir}/e.jsonl`)).length === 1);
+ * assert.equal((await readJsonl(`${dir}/e.jsonl`)).length, 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class JsonlStreamWriter {
   /** Where the file lands on finish. */
   readonly path: string;
-  #out: AtomicFile;
-  #queue = new SerialQueue();
+  #out: AtomicStreamWriter;
   #encoder = new TextEncoder();
   #lines = 0;
 
-  private constructor(path: string, out: AtomicFile) {
-    this.path = path;
+  private constructor(out: AtomicStreamWriter) {
+    this.path = out.path;
     this.#out = out;
   }
 
   /** Opens a temporary file next to `path`. */
   static async create(path: string): Promise<JsonlStreamWriter> {
-    return new JsonlStreamWriter(path, await AtomicFile.create(path));
+    return new JsonlStreamWriter(await AtomicStreamWriter.create(path));
   }
 
   /** Values written so far. */
@@ -203,27 +201,20 @@ export class JsonlStreamWriter {
 
   /** Appends one value as a line. */
   async write(value: unknown): Promise<void> {
-    if (this.#out.done) throw new TypeError(`Cannot write to ${this.path}: writer is closed`);
+    this.#out.assertOpen(`write to ${this.path}`);
     const bytes = this.#encoder.encode(lineOf(value));
     this.#lines++;
-    await this.#queue.run(async () => {
-      try {
-        await this.#out.write(bytes);
-      } catch (e) {
-        await this.#out.abort();
-        throw e;
-      }
-    });
+    await this.#out.write(bytes);
   }
 
   /** Flushes and renames the file into place. */
   finish(): Promise<void> {
-    return this.#queue.run(() => this.#out.commit());
+    return this.#out.finish();
   }
 
   /** Stops writing and removes the temporary file; `path` is not touched. */
   abort(): Promise<void> {
-    return this.#queue.run(() => this.#out.abort());
+    return this.#out.abort();
   }
 
   /** Aborts unless finished, for `await using`. */

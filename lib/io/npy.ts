@@ -18,6 +18,7 @@ import {
   arrayFromBytes,
   assertLittleEndian,
   bytesOf,
+  checkAppendData,
   checkArray,
   DTYPES,
   type NamedArray,
@@ -25,9 +26,9 @@ import {
   type TensorDtype,
   type TypedArray,
 } from "./_dtype.ts";
-import { SerialQueue } from "./_file.ts";
 import { parsePyLiteral, type PyValue } from "./_py_literal.ts";
-import { AtomicFile, writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import { AtomicStreamWriter } from "./stream_writer.ts";
 
 export type { NamedArray, TensorDtype, TypedArray } from "./_dtype.ts";
 
@@ -105,10 +106,11 @@ function buildNpyHeader(dtype: TensorDtype, shape: number[], what: string): Uint
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeNpy, encodeNpy } from "./npy.ts";
  * const bytes = encodeNpy({ dtype: "F32", shape: [2, 3], data: new Float32Array(6).fill(1) });
- * console.assert(bytes.length === 128 + 24);
- * console.assert(decodeNpy(bytes).shape[1] === 3);
+ * assert.equal(bytes.length, 128 + 24);
+ * assert.equal(decodeNpy(bytes).shape[1], 3);
  * ```
  */
 export function encodeNpy(array: NamedArray): Uint8Array {
@@ -202,13 +204,10 @@ function parseNpyHeader(bytes: Uint8Array, path?: string): NpyHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FormatError } from "../util/errors.ts";
  * import { decodeNpy } from "./npy.ts";
- * try {
- *   decodeNpy(new TextEncoder().encode("not numpy"));
- * } catch (e) {
- *   console.assert(e instanceof FormatError);
- * }
+ * assert.throws(() => decodeNpy(new TextEncoder().encode("not numpy")), FormatError);
  * ```
  */
 export function decodeNpy(bytes: Uint8Array, options: DecodeNpyOptions = {}): NamedArray {
@@ -226,10 +225,11 @@ export function decodeNpy(bytes: Uint8Array, options: DecodeNpyOptions = {}): Na
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNpy, writeNpy } from "./npy.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await writeNpy(`${dir}/x.npy`, { dtype: "I16", shape: [3], data: new Int16Array([1, -2, 3]) });
- * console.assert((await readNpy(`${dir}/x.npy`)).data[1] === -2);
+ * assert.equal((await readNpy(`${dir}/x.npy`)).data[1], -2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -242,11 +242,13 @@ export async function writeNpy(path: string, array: NamedArray): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNpy, writeNpy } from "./npy.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await writeNpy(`${dir}/x.npy`, { dtype: "U8", shape: [2, 1], data: new Uint8Array([7, 9]) });
  * const x = await readNpy(`${dir}/x.npy`);
- * console.assert(x.dtype === "U8" && x.shape.join() === "2,1");
+ * assert.equal(x.dtype, "U8");
+ * assert.equal(x.shape.join(), "2,1");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -270,13 +272,14 @@ export interface NpySpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NpyStreamWriter, readNpy } from "./npy.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const out = await NpyStreamWriter.create(`${dir}/e.npy`, { dtype: "F32", shape: [3, 2] });
  * await out.append(new Float32Array([1, 2, 3, 4]));
  * await out.append(new Float32Array([5, 6]));
  * await out.finish();
- * console.assert((await readNpy(`${dir}/e.npy`)).data[5] === 6);
+ * assert.equal((await readNpy(`${dir}/e.npy`)).data[5], 6);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -285,13 +288,12 @@ export class NpyStreamWriter {
   readonly path: string;
   /** The array being written. */
   readonly spec: NpySpec;
-  #out: AtomicFile;
+  #out: AtomicStreamWriter;
   #size: number;
   #written = 0;
-  #queue = new SerialQueue();
 
-  private constructor(path: string, spec: NpySpec, out: AtomicFile, size: number) {
-    this.path = path;
+  private constructor(spec: NpySpec, out: AtomicStreamWriter, size: number) {
+    this.path = out.path;
     this.spec = spec;
     this.#out = out;
     this.#size = size;
@@ -308,14 +310,8 @@ export class NpyStreamWriter {
       throw new TypeError(`Cannot write ${path}: unknown dtype ${JSON.stringify(spec.dtype)}`);
     }
     const header = buildNpyHeader(spec.dtype, spec.shape, path);
-    const out = await AtomicFile.create(path);
-    try {
-      await out.write(header);
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
-    return new NpyStreamWriter(path, { dtype: spec.dtype, shape: [...spec.shape] }, out, size);
+    const out = await AtomicStreamWriter.create(path, { header });
+    return new NpyStreamWriter({ dtype: spec.dtype, shape: [...spec.shape] }, out, size);
   }
 
   /** Elements written so far. */
@@ -325,14 +321,7 @@ export class NpyStreamWriter {
 
   /** Appends the next elements (in C order); await it before reusing `data`. */
   async append(data: TypedArray): Promise<void> {
-    const { ctor } = DTYPES[this.spec.dtype];
-    if (!(data instanceof ctor)) {
-      throw new TypeError(
-        `Cannot append to ${this.path}: ${this.spec.dtype} needs a ${ctor.name}, got ${
-          (data as object | null)?.constructor?.name ?? String(data)
-        }`,
-      );
-    }
+    checkAppendData(data, { dtype: this.spec.dtype, target: this.path });
     if (this.#written + data.length > this.#size) {
       throw new RangeError(
         `Cannot append ${data.length} elements to ${this.path}: only ${
@@ -340,17 +329,9 @@ export class NpyStreamWriter {
         } of ${this.#size} remain`,
       );
     }
-    if (this.#out.done) throw new TypeError(`Cannot append to ${this.path}: writer is closed`);
+    this.#out.assertOpen(`append to ${this.path}`);
     this.#written += data.length;
-    const bytes = bytesOf(data);
-    await this.#queue.run(async () => {
-      try {
-        await this.#out.write(bytes);
-      } catch (e) {
-        await this.#out.abort();
-        throw e;
-      }
-    });
+    await this.#out.write(bytesOf(data));
   }
 
   /**
@@ -358,20 +339,18 @@ export class NpyStreamWriter {
    * short count is a RangeError and removes the temporary file.
    */
   finish(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#out.finish(() => {
       if (this.#written !== this.#size) {
-        await this.#out.abort();
         throw new RangeError(
           `Cannot finish ${this.path}: ${this.#written} of ${this.#size} elements written`,
         );
       }
-      await this.#out.commit();
     });
   }
 
   /** Stops writing and removes the temporary file; `path` is not touched. */
   abort(): Promise<void> {
-    return this.#queue.run(() => this.#out.abort());
+    return this.#out.abort();
   }
 
   /** Aborts unless finished, for `await using`. */

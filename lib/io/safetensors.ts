@@ -7,7 +7,7 @@
  * (padded with spaces to a multiple of 8 when written here), then the data.
  * Files are untrusted: every check of the reference implementation is made
  * before any allocation sized by the file, and any malformed input is a
- * `FormatError` (from `lib/errors.ts`).
+ * `FormatError` (from `lib/util/errors.ts`).
  *
  * Writers lay tensors out in name order, so equal inputs give identical bytes.
  *
@@ -74,13 +74,15 @@ export interface DecodedSafetensors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors(
  *   { w: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } },
  *   { metadata: { step: "10" } },
  * );
  * const { tensors, metadata } = decodeSafetensors(bytes);
- * console.assert(tensors.w.data[3] === 4 && metadata.step === "10");
+ * assert.equal(tensors.w.data[3], 4);
+ * assert.equal(metadata.step, "10");
  * ```
  */
 export function encodeSafetensors(
@@ -104,14 +106,11 @@ export function encodeSafetensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FormatError } from "../util/errors.ts";
  * import { decodeSafetensors } from "./safetensors.ts";
- * try {
- *   decodeSafetensors(new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0, 123]));
- *   console.assert(false);
- * } catch (e) {
- *   console.assert(e instanceof FormatError); // header length beyond the file
- * }
+ * // The header length (255 bytes) runs past the end of the file.
+ * assert.throws(() => decodeSafetensors(new Uint8Array([255, 0, 0, 0, 0, 0, 0, 0, 123])), FormatError);
  * ```
  */
 export function decodeSafetensors(
@@ -144,13 +143,14 @@ export function decodeSafetensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await writeSafetensors(`${dir}/m.safetensors`, {
  *   label: { dtype: "I32", shape: [3], data: new Int32Array([0, 2, 1]) },
  * });
  * const { tensors } = await readSafetensors(`${dir}/m.safetensors`);
- * console.assert(tensors.label.data[1] === 2);
+ * assert.equal(tensors.label.data[1], 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -167,12 +167,13 @@ export async function writeSafetensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const spec = { x: { dtype: "U8" as const, shape: [2] } };
  * await writeSafetensors(`${dir}/a.safetensors`, { x: { ...spec.x, data: new Uint8Array(2) } });
  * const { tensors } = await readSafetensors(`${dir}/a.safetensors`, { expect: spec });
- * console.assert(tensors.x.shape[0] === 2);
+ * assert.equal(tensors.x.shape[0], 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -291,8 +292,9 @@ function checkRows(name: string, entry: TensorSpec, rows: unknown): [number, num
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openSafetensors, writeSafetensors } from "./safetensors.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const video = new Uint8Array(4 * 6).map((_, i) => i); // [4 clips, 6 values]
  * await writeSafetensors(`${dir}/shard.safetensors`, {
  *   video: { dtype: "U8", shape: [4, 6], data: video },
@@ -300,7 +302,8 @@ function checkRows(name: string, entry: TensorSpec, rows: unknown): [number, num
  * const shard = await openSafetensors(`${dir}/shard.safetensors`);
  * const batch = await shard.readTensor("video", { rows: [1, 3] });
  * shard.close();
- * console.assert(batch.shape[0] === 2 && batch.data[0] === 6);
+ * assert.equal(batch.shape[0], 2);
+ * assert.equal(batch.data[0], 6);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -329,8 +332,10 @@ export async function openSafetensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dtypeItemsize } from "./safetensors.ts";
- * console.assert(dtypeItemsize("F32") === 4 && dtypeItemsize("I64") === 8);
+ * assert.equal(dtypeItemsize("F32"), 4);
+ * assert.equal(dtypeItemsize("I64"), 8);
  * ```
  */
 export function dtypeItemsize(dtype: TensorDtype): number {

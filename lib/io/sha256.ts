@@ -12,11 +12,12 @@ const CHUNK_BYTES = 1 << 20;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256File } from "./sha256.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * await Deno.writeTextFile(`${dir}/abc.txt`, "abc");
  * const hex = await sha256File(`${dir}/abc.txt`);
- * console.assert(hex === "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * assert.equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -37,10 +38,11 @@ export async function sha256File(path: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Bytes } from "./sha256.ts";
- * console.assert(
- *   sha256Bytes(new Uint8Array()) ===
- *     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+ * assert.equal(
+ *   sha256Bytes(new Uint8Array()),
+ *   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
  * );
  * ```
  */

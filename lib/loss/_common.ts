@@ -11,36 +11,15 @@ import * as tf from "@tensorflow/tfjs-core";
  */
 export const MASKED_LOGIT = -1e9;
 
-/** Smallest squared norm used by {@linkcode l2Normalize} (as `tf.math.l2_normalize`). */
-const NORM_EPSILON = 1e-12;
-
-/**
- * Divides each vector along the last axis by its L2 norm: `x · rsqrt(max(Σ x², 1e-12))`,
- * the same as TensorFlow's `tf.math.l2_normalize`. A zero vector stays zero.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { l2Normalize } from "./_common.ts";
- * const unit = l2Normalize(tf.tensor2d([[3, 4]]));
- * console.assert(Math.abs((await unit.data())[0] - 0.6) < 1e-6);
- * ```
- */
-export function l2Normalize<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => {
-    const squared = tf.sum(tf.square(x), -1, true); // [..., 1]
-    return tf.mul(x, tf.rsqrt(tf.maximum(squared, NORM_EPSILON))) as T;
-  });
-}
-
 /**
  * Checks that a temperature is a finite number above 0.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkTemperature } from "./_common.ts";
  * checkTemperature(0.07, "nceLoss()");
+ * assert.throws(() => checkTemperature(0, "nceLoss()"), RangeError);
  * ```
  */
 export function checkTemperature(temperature: number, where: string): void {
@@ -58,8 +37,10 @@ export function checkTemperature(temperature: number, where: string): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { checkRank } from "./_common.ts";
  * checkRank(tf.zeros([2, 3]), 2, "zV", "nceLoss()");
+ * assert.throws(() => checkRank(tf.zeros([2]), 2, "zV", "nceLoss()"), /zV must have rank 2/);
  * ```
  */
 export function checkRank(x: tf.Tensor, rank: number, name: string, where: string): void {
@@ -78,11 +59,12 @@ export function checkRank(x: tf.Tensor, rank: number, name: string, where: strin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { binaryMask } from "./_common.ts";
  * const m = binaryMask(tf.tensor1d([0, 2, 1], "int32"));
- * console.assert((await m.data()).join() === "0,1,1");
+ * assert.deepEqual(Array.from(await m.data()), [0, 1, 1]);
  * ```
  */
 export function binaryMask(mask: tf.Tensor): tf.Tensor {

@@ -14,9 +14,10 @@ import * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { smoothTargets } from "./classification.ts";
  * const t = smoothTargets(new Int32Array([1]), { numClasses: 4, smoothing: 0.2 });
- * console.assert(Math.abs(t[1] - 0.85) < 1e-6 && Math.abs(t[0] - 0.05) < 1e-6);
+ * assert.ok(Math.abs(t[1] - 0.85) < 1e-6 && Math.abs(t[0] - 0.05) < 1e-6);
  * ```
  */
 export function smoothTargets(
@@ -52,11 +53,12 @@ export function smoothTargets(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { softmaxCrossEntropy } from "./classification.ts";
  * const loss = softmaxCrossEntropy(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]));
- * console.assert(Math.abs((await loss.data())[0] - Math.LN2) < 1e-6);
+ * assert.ok(Math.abs((await loss.data())[0] - Math.LN2) < 1e-6);
  * ```
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
@@ -74,11 +76,12 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { sigmoidCrossEntropy } from "./classification.ts";
  * const loss = sigmoidCrossEntropy(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]));
- * console.assert(Math.abs((await loss.data())[0] - Math.LN2) < 1e-6);
+ * assert.ok(Math.abs((await loss.data())[0] - Math.LN2) < 1e-6);
  * ```
  */
 export function sigmoidCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {

@@ -4,11 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { binaryMask, checkRank, checkTemperature, l2Normalize, MASKED_LOGIT } from "./_common.ts";
+import { DEFAULT_TEMPERATURE } from "../config/pretrain_config.ts";
+import { binaryMask, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { l2Normalize } from "./l2_normalize.ts";
 
 /** Options of {@linkcode milNceLoss}. */
 export interface MilNceLossOptions {
-  /** Softmax temperature τ; the logits are `z_v·z_t / τ`. Default 0.07 (VATT). */
+  /** Softmax temperature τ; the logits are `z_v·z_t / τ`. Default {@linkcode DEFAULT_TEMPERATURE} (VATT's 0.07). */
   temperature?: number;
   /**
    * `[B, P]`, any dtype: 1 (above 0) where caption `p` of clip `i` is real, 0 for padding.
@@ -22,7 +24,7 @@ export interface MilNceLossOptions {
 
 /** Default options of {@linkcode milNceLoss}. */
 export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOptions, "mask">>> = {
-  temperature: 0.07,
+  temperature: DEFAULT_TEMPERATURE,
   normalize: true,
 };
 
@@ -49,6 +51,7 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOpti
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { milNceLoss } from "./mil_nce.ts";
@@ -59,7 +62,7 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOpti
  * // clip 0: −log(e / (e + 1 + 1)); clip 1: −log(2e / (2e + 1))
  * const e = Math.E;
  * const expected = (-Math.log(e / (e + 2)) - Math.log((2 * e) / (2 * e + 1))) / 2;
- * console.assert(Math.abs((await loss.data())[0] - expected) < 1e-6);
+ * assert.ok(Math.abs((await loss.data())[0] - expected) < 1e-6);
  * tf.dispose([zV, zT, mask, loss]);
  * ```
  */

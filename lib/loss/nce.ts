@@ -4,11 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { binaryMask, checkRank, checkTemperature, l2Normalize, MASKED_LOGIT } from "./_common.ts";
+import { DEFAULT_TEMPERATURE } from "../config/pretrain_config.ts";
+import { binaryMask, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { l2Normalize } from "./l2_normalize.ts";
 
 /** Options of {@linkcode nceLoss}. */
 export interface NceLossOptions {
-  /** Softmax temperature τ; the logits are `z_v·z_a / τ`. Default 0.07 (VATT). */
+  /** Softmax temperature τ; the logits are `z_v·z_a / τ`. Default {@linkcode DEFAULT_TEMPERATURE} (VATT's 0.07). */
   temperature?: number;
   /**
    * When true, the loss is the mean of the video→audio and audio→video directions; when
@@ -26,7 +28,7 @@ export interface NceLossOptions {
 
 /** Default options of {@linkcode nceLoss}. */
 export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "mask">>> = {
-  temperature: 0.07,
+  temperature: DEFAULT_TEMPERATURE,
   symmetric: false,
   normalize: true,
 };
@@ -55,13 +57,14 @@ export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "m
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { nceLoss } from "./nce.ts";
  * const zV = tf.tensor2d([[1, 0], [0, 1]]);
  * const zA = tf.tensor2d([[1, 0], [0, 1]]);
  * const loss = nceLoss(zV, zA, { temperature: 0.1 }); // −log(e^10 / (e^10 + e^0))
- * console.assert(Math.abs((await loss.data())[0] - Math.log1p(Math.exp(-10))) < 1e-6);
+ * assert.ok(Math.abs((await loss.data())[0] - Math.log1p(Math.exp(-10))) < 1e-6);
  * tf.dispose([zV, zA, loss]);
  * ```
  */

@@ -8,10 +8,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  ATTENTION_GRAD_KERNEL,
+  ATTENTION_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+} from "../backend/kernels/names.ts";
 
 /**
  * Whether the active backend has the fused kernel `name` (registered by
- * `lib/backend/fused_kernels.ts` for wasm); the ops below use it when so.
+ * `lib/backend/kernels/fused.ts` for wasm); the ops below use it when so.
  */
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -23,12 +31,13 @@ function hasKernel(name: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gatherRows } from "./_ops.ts";
  * const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
- * const y = gatherRows(x, tf.tensor1d([2, 0], "int32")); // [[5, 6], [1, 2]]
- * console.assert(y.shape[0] === 2);
+ * const y = gatherRows(x, tf.tensor1d([2, 0], "int32"));
+ * assert.deepEqual(await y.array(), [[5, 6], [1, 2]]);
  * ```
  */
 export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
@@ -53,11 +62,12 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { dense } from "./_ops.ts";
  * const y = dense(tf.ones([2, 3, 4]), tf.ones([4, 5]), tf.zeros([5]));
- * console.assert(y.shape.join() === "2,3,5");
+ * assert.equal(y.shape.join(), "2,3,5");
  * ```
  */
 export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
@@ -73,16 +83,17 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Ten
 
 /**
  * Layer normalisation over the last axis. Where the backend has the fused
- * `VattLayerNorm` kernels (wasm: `lib/backend/fused_kernels.ts`), one kernel
+ * `VattLayerNorm` kernels (wasm: `lib/backend/kernels/fused.ts`), one kernel
  * runs each way instead of the composite ops.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { layerNorm } from "./_ops.ts";
  * const y = layerNorm(tf.tensor2d([[1, 2, 3]]), tf.ones([3]), tf.zeros([3]));
- * console.assert(Math.abs((await y.data())[1]) < 1e-6);
+ * assert.ok(Math.abs((await y.data())[1]) < 1e-6);
  * ```
  */
 export function layerNorm(
@@ -94,7 +105,7 @@ export function layerNorm(
   const epsilon = options.epsilon ?? 1e-6;
   const d = x.shape[x.rank - 1];
   if (
-    hasKernel("VattLayerNorm") && x.dtype === "float32" && gamma.rank === 1 && beta.rank === 1 &&
+    hasKernel(LAYER_NORM_KERNEL) && x.dtype === "float32" && gamma.rank === 1 && beta.rank === 1 &&
     gamma.shape[0] === d && beta.shape[0] === d
   ) {
     // One kernel each way; gradients for x, gamma and beta.
@@ -102,11 +113,11 @@ export function layerNorm(
       ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const [input, g, b] = args as tf.Tensor[];
         (args[3] as tf.GradSaveFunc)([input, g]);
-        const value = tf.engine().runKernel("VattLayerNorm", { x: input, gamma: g, beta: b }, {
+        const value = tf.engine().runKernel(LAYER_NORM_KERNEL, { x: input, gamma: g, beta: b }, {
           epsilon,
         }) as tf.Tensor;
         const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.engine().runKernel("VattLayerNormGrad", { x: saved[0], gamma: saved[1], dy }, {
+          tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { x: saved[0], gamma: saved[1], dy }, {
             epsilon,
           }) as tf.Tensor[];
         return { value, gradFunc };
@@ -126,21 +137,22 @@ export function layerNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { gelu } from "./_ops.ts";
- * console.assert(Math.abs((await gelu(tf.scalar(1)).data())[0] - 0.8413447) < 1e-5);
+ * assert.ok(Math.abs((await gelu(tf.scalar(1)).data())[0] - 0.8413447) < 1e-5);
  * ```
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (hasKernel("VattGelu") && x.dtype === "float32") {
+  if (hasKernel(GELU_KERNEL) && x.dtype === "float32") {
     const op = tf.customGrad(
       ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const input = args[0] as tf.Tensor;
-        const [value, cdf] = tf.engine().runKernel("VattGelu", { x: input }) as tf.Tensor[];
+        const [value, cdf] = tf.engine().runKernel(GELU_KERNEL, { x: input }) as tf.Tensor[];
         (args[1] as tf.GradSaveFunc)([input, cdf]);
         const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.engine().runKernel("VattGeluGrad", { x: saved[0], cdf: saved[1], dy }) as tf.Tensor;
+          tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0], cdf: saved[1], dy }) as tf.Tensor;
         return { value, gradFunc };
       }) as unknown as Parameters<typeof tf.customGrad>[0],
     );
@@ -163,19 +175,20 @@ export interface FusedAttentionOptions {
 
 /**
  * Whether {@linkcode fusedAttention} can run on the active backend (wasm with
- * the native BLAS: `lib/backend/attention_kernels.ts`).
+ * the native BLAS: `lib/backend/kernels/attention.ts`).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { hasFusedAttention } from "./_ops.ts";
  * await tf.setBackend("cpu");
- * console.assert(hasFusedAttention() === false);
+ * assert.equal(hasFusedAttention(), false);
  * ```
  */
 export function hasFusedAttention(): boolean {
-  return hasKernel("VattAttention");
+  return hasKernel(ATTENTION_KERNEL);
 }
 
 /**
@@ -185,9 +198,20 @@ export function hasFusedAttention(): boolean {
  * {@linkcode hasFusedAttention}); gradients for q, k, v and `bias`.
  *
  * @example
- * ```ts ignore
- * import { fusedAttention } from "./_ops.ts";
- * const z = fusedAttention(q, k, v, { heads: 8, scale: 1 / 8 }); // on wasm with OpenBLAS
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { fusedAttention, hasFusedAttention } from "./_ops.ts";
+ * await tf.setBackend("cpu");
+ * const q = tf.ones([1, 4, 8]) as tf.Tensor3D; // [B, L, H·dh]
+ * if (hasFusedAttention()) {
+ *   const z = fusedAttention(q, q, q, { heads: 2, scale: 1 / 2 }); // wasm with the native BLAS
+ *   assert.deepEqual(z.shape, [1, 4, 8]);
+ * } else {
+ *   // The cpu backend has no fused kernel: callers take the composite path.
+ *   assert.throws(() => fusedAttention(q, q, q, { heads: 2, scale: 1 / 2 }), /VattAttention/);
+ * }
  * ```
  */
 export function fusedAttention(
@@ -205,14 +229,14 @@ export function fusedAttention(
       const inputs: Record<string, tf.Tensor> = { q: qi, k: ki, v: vi };
       if (bi) inputs.bias = bi;
       if (mask) inputs.mask = mask;
-      const [value, alpha] = tf.engine().runKernel("VattAttention", inputs, {
+      const [value, alpha] = tf.engine().runKernel(ATTENTION_KERNEL, inputs, {
         heads,
         scale,
       }) as tf.Tensor[];
       (args[n] as tf.GradSaveFunc)([qi, ki, vi, alpha]);
       const gradFunc = (dz: tf.Tensor, saved: tf.Tensor[]) =>
         tf.engine().runKernel(
-          "VattAttentionGrad",
+          ATTENTION_GRAD_KERNEL,
           { dz, q: saved[0], k: saved[1], v: saved[2], alpha: saved[3] },
           { heads, scale, withBias },
         ) as tf.Tensor[];

@@ -1,10 +1,11 @@
 /**
  * A classifier built on a pretrained VATT: the model's per-modality features
  * (aggregation-token outputs or common-space embeddings) fed to a head from
- * `lib/model/fusion`. Also its checkpoints: a fine-tuned run stores the model
- * weights of the modules it uses, the head's weights, and a
- * {@linkcode ClassifierSpec} (model config, head config, labels) in the
- * metadata, so `vatt eval classify` can rebuild it from the run alone.
+ * `lib/model/fusion`. A fine-tuned run's checkpoints store the model weights
+ * of the modules it uses ({@linkcode Classifier.storedWeights}), the head's
+ * weights, and a {@linkcode ClassifierSpec} (model config, head config,
+ * labels), so `vatt eval classify` can rebuild it from the run alone
+ * (`lib/run/load_classifier.ts`).
  *
  * Missing modalities: a clip without audio, or without any caption, gets
  * mask 0 for that modality; each head handles masked inputs its own
@@ -13,18 +14,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import * as path from "node:path";
-import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
-import type { BatchTensors } from "../data/shards/batches.ts";
-import { FormatError, MismatchError } from "../util/errors.ts";
-import { readSafetensors, type TensorSpec } from "../io/safetensors.ts";
+import type { VattConfig } from "../config/vatt_config.ts";
 import type { FusionHead, FusionHeadName } from "./fusion/fusion_head.ts";
-import { createFusionHead, FUSION_HEADS, type FusionHeadInputs } from "./fusion/registry.ts";
+import { createFusionHead, type FusionHeadInputs } from "./fusion/registry.ts";
 import { VattModel } from "./vatt.ts";
 import { moduleOf } from "./weight_specs.ts";
 import type { Weights } from "./weights.ts";
-import { readCheckpointConfig, resolveCheckpoint } from "../run/checkpoint.ts";
-import { type FeatureKind, MODALITIES, type Modality } from "../config/finetune_config.ts";
+import type { FeatureKind } from "../config/finetune_config.ts";
+import type { Modality } from "../config/modality.ts";
 
 /** Format tag of a classifier's spec (in its checkpoints' metadata). */
 export const CLASSIFIER_FORMAT = "vatt-classifier/1";
@@ -43,6 +40,20 @@ export interface ClassifierSpec {
   labels: { names: string[]; multiLabel: boolean };
 }
 
+/** A batch of model inputs (what `batchToTensors` of `lib/data/shards` makes). */
+export interface ClassifierInputs {
+  /** `[B, T, H, W, 3]` float in [−1, 1]. */
+  video: tf.Tensor;
+  /** `[B, A]` float in [−1, 1]. */
+  audio: tf.Tensor2D;
+  /** `[B]` float, 1 = has audio. */
+  audioMask: tf.Tensor1D;
+  /** `[B, P, L]` int32. */
+  text: tf.Tensor3D;
+  /** `[B, P]` float, 1 = real caption. */
+  textMask: tf.Tensor2D;
+}
+
 /** Per-modality features `[B, D_m]` and masks `[B]` (1 = present). */
 export interface ClassifierFeatures {
   features: tf.Tensor2D[];
@@ -54,10 +65,11 @@ export interface ClassifierFeatures {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
  * import { featureDims } from "./classifier.ts";
  * const c = resolveVattConfig({ preset: "tiny" });
- * console.assert(featureDims(c, { modalities: ["video", "text"], features: "backbone" }).join() === "64,64");
+ * assert.deepEqual(featureDims(c, { modalities: ["video", "text"], features: "backbone" }), [64, 64]);
  * ```
  */
 export function featureDims(
@@ -75,6 +87,7 @@ export function featureDims(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { VattModel } from "./vatt.ts";
  * import { Classifier } from "./classifier.ts";
@@ -83,7 +96,7 @@ export function featureDims(
  *   modalities: ["audio"], features: "backbone", head: "vatt", seed: 0,
  *   labels: { names: ["a", "b"], multiLabel: false },
  * });
- * console.assert(c.head.parameterCount() === (64 + 1) * 2 + 2);
+ * assert.equal(c.head.parameterCount(), (64 + 1) * 2 + 2);
  * c.dispose();
  * ```
  */
@@ -174,7 +187,7 @@ export class Classifier {
    * DropToken, BatchNorm on its moving statistics; gradients still flow).
    * Text features average the clip's real captions.
    */
-  features(inputs: BatchTensors): ClassifierFeatures {
+  features(inputs: ClassifierInputs): ClassifierFeatures {
     const want = new Set(this.spec.modalities);
     const common = this.spec.features === "common";
     return tf.tidy(() => {
@@ -207,7 +220,7 @@ export class Classifier {
   }
 
   /** Logits `[B, C]` of a batch of model inputs. */
-  logits(inputs: BatchTensors, options: { training?: boolean } = {}): tf.Tensor2D {
+  logits(inputs: ClassifierInputs, options: { training?: boolean } = {}): tf.Tensor2D {
     return tf.tidy(() => {
       const { features, masks } = this.features(inputs);
       return this.head.apply(features, { masks, training: options.training ?? false });
@@ -219,137 +232,4 @@ export class Classifier {
     this.head.dispose();
     this.model.dispose();
   }
-}
-
-function bad(checkpoint: string, message: string): never {
-  throw new FormatError(message, { path: checkpoint });
-}
-
-/**
- * Validates a classifier spec read from a checkpoint (untrusted); throws a
- * FormatError naming the problem (a pretrained model's config included).
- *
- * @example
- * ```ts
- * import { parseClassifierSpec } from "./classifier.ts";
- * let message = "";
- * try { parseClassifierSpec({ preset: "tiny", video: {}, audio: {}, text: {} }, "ckpt"); } catch (e) { message = (e as Error).message; }
- * console.assert(message.includes("not a classifier"));
- * ```
- */
-export function parseClassifierSpec(raw: unknown, checkpoint: string): ClassifierSpec {
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-    bad(checkpoint, "checkpoint has no classifier config");
-  }
-  const r = raw as Record<string, unknown>;
-  if (r.format !== CLASSIFIER_FORMAT) {
-    if ("video" in r && "audio" in r && "text" in r) {
-      bad(checkpoint, "this is a pretrained model, not a classifier; make one with vatt finetune");
-    }
-    bad(checkpoint, `not a vatt classifier (format ${JSON.stringify(r.format)})`);
-  }
-  let model: VattConfig;
-  try {
-    model = resolveVattConfig(r.model as VattConfigInput);
-  } catch (e) {
-    bad(checkpoint, `classifier model config is invalid: ${(e as Error).message}`);
-  }
-  const modalities = r.modalities;
-  if (
-    !Array.isArray(modalities) || modalities.length === 0 ||
-    !modalities.every((m) => MODALITIES.includes(m))
-  ) {
-    bad(checkpoint, "classifier modalities are invalid");
-  }
-  if (r.features !== "backbone" && r.features !== "common") {
-    bad(checkpoint, "classifier features must be backbone or common");
-  }
-  const head = r.head as Record<string, unknown> | undefined;
-  if (
-    !head || !FUSION_HEADS.includes(head.name as FusionHeadName) ||
-    typeof head.config !== "object" || head.config === null
-  ) {
-    bad(checkpoint, "classifier head is invalid");
-  }
-  const labels = r.labels as Record<string, unknown> | undefined;
-  if (
-    !labels || !Array.isArray(labels.names) || labels.names.length === 0 ||
-    !labels.names.every((n) => typeof n === "string") || typeof labels.multiLabel !== "boolean"
-  ) {
-    bad(checkpoint, "classifier labels are invalid");
-  }
-  return {
-    format: CLASSIFIER_FORMAT,
-    model,
-    modalities: modalities as Modality[],
-    features: r.features,
-    head: { name: head.name as FusionHeadName, config: head.config as Record<string, unknown> },
-    labels: { names: labels.names as string[], multiLabel: labels.multiLabel },
-  };
-}
-
-/**
- * Loads a classifier checkpoint's weights into `classifier`, after checking
- * every name, shape and dtype (a MismatchError names the first misfit).
- *
- * @example
- * ```ts
- * import { loadClassifierWeights } from "./classifier.ts";
- * // await loadClassifierWeights("run/checkpoints/step-0000030", classifier);
- * console.assert(typeof loadClassifierWeights === "function");
- * ```
- */
-export async function loadClassifierWeights(
-  checkpoint: string,
-  classifier: Classifier,
-): Promise<void> {
-  const file = path.join(checkpoint, "model.safetensors");
-  const weights = classifier.storedWeights();
-  const expect: Record<string, TensorSpec> = {};
-  for (const [name, w] of Object.entries(weights)) expect[name] = { dtype: "F32", shape: w.shape };
-  let decoded;
-  try {
-    decoded = await readSafetensors(file, { expect });
-  } catch (e) {
-    if (e instanceof MismatchError) {
-      throw new MismatchError(
-        `checkpoint ${checkpoint} does not fit this classifier: ${e.message}`,
-      );
-    }
-    throw e;
-  }
-  for (const [name, arr] of Object.entries(decoded.tensors)) {
-    tf.tidy(() => weights[name].assign(tf.tensor(arr.data as Float32Array, arr.shape, "float32")));
-  }
-}
-
-/**
- * Loads the classifier of a fine-tuned run (`RUN`: its newest checkpoint) or
- * of one checkpoint folder.
- *
- * @example
- * ```ts
- * import { loadClassifier } from "./classifier.ts";
- * // const { classifier } = await loadClassifier("runs/finetuned");
- * console.assert(typeof loadClassifier === "function");
- * ```
- */
-export async function loadClassifier(
-  from: string,
-): Promise<{ classifier: Classifier; checkpoint: string }> {
-  const checkpoint = await resolveCheckpoint(from);
-  const spec = parseClassifierSpec(await readCheckpointConfig(checkpoint), checkpoint);
-  let classifier: Classifier;
-  try {
-    classifier = Classifier.fromSpec(spec);
-  } catch (e) {
-    bad(checkpoint, `cannot rebuild the classifier: ${(e as Error).message}`);
-  }
-  try {
-    await loadClassifierWeights(checkpoint, classifier);
-  } catch (e) {
-    classifier.dispose();
-    throw e;
-  }
-  return { classifier, checkpoint };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { keptTokenCount } from "../config/vatt_config.ts";
+import { keptTokenCount } from "../config/token_counts.ts";
 import type { Rng } from "../util/rng.ts";
 import { gatherRows } from "./_ops.ts";
 
@@ -16,10 +16,12 @@ import { gatherRows } from "./_ops.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../util/rng.ts";
  * import { dropTokenIndices } from "./drop_token.ts";
  * const idx = dropTokenIndices(2, 10, { rate: 0.5, rng: new Rng(1) });
- * console.assert(idx.length === 2 && idx[0].length === 5);
+ * assert.equal(idx.length, 2);
+ * assert.equal(idx[0].length, 5);
  * ```
  */
 export function dropTokenIndices(
@@ -37,12 +39,13 @@ export function dropTokenIndices(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { Rng } from "../util/rng.ts";
  * import { dropTokens } from "./drop_token.ts";
  * const kept = dropTokens(tf.ones([2, 10, 4]), { rate: 0.5, rng: new Rng(0) });
- * console.assert(kept.shape.join() === "2,5,4");
+ * assert.equal(kept.shape.join(), "2,5,4");
  * ```
  */
 export function dropTokens(

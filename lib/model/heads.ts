@@ -60,6 +60,7 @@ function batchNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
@@ -69,7 +70,8 @@ function batchNorm(
  * const c = resolveVattConfig({ preset: "tiny" });
  * const w = createWeights(weightSpecs(c), { seed: 0 });
  * const { va, vt } = videoHeads(tf.ones([2, 64]), w, { training: false, heads: c.heads });
- * console.assert(va.shape[1] === 128 && vt.shape[1] === 64);
+ * assert.equal(va.shape[1], 128);
+ * assert.equal(vt.shape[1], 64);
  * ```
  */
 export function videoHeads(

@@ -1,12 +1,13 @@
 /**
- * The three tokenizers: raw video voxels, raw audio samples and text ids into
- * `d`-dimensional tokens with their positions.
+ * The patch embeddings (the paper's "tokenization" layers): raw video voxels,
+ * raw audio samples and text ids into `d`-dimensional tokens with their
+ * positions.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { VattConfig } from "../config/vatt_config.ts";
-import { videoTokenGrid } from "../config/vatt_config.ts";
+import { videoTokenGrid } from "../config/token_counts.ts";
 import { dense, gatherRows } from "./_ops.ts";
 import type { Weights } from "./weights.ts";
 
@@ -19,6 +20,7 @@ import type { Weights } from "./weights.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
@@ -28,7 +30,7 @@ import type { Weights } from "./weights.ts";
  * const c = resolveVattConfig({ preset: "tiny" });
  * const w = createWeights(weightSpecs(c), { seed: 0 });
  * const tokens = videoTokens(tf.zeros([1, 8, 32, 32, 3]), w, c); // [1, 64, 64]
- * console.assert(tokens.shape.join() === "1,64,64");
+ * assert.equal(tokens.shape.join(), "1,64,64");
  * ```
  */
 export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConfig): tf.Tensor3D {
@@ -41,7 +43,7 @@ export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConf
     const [, T, H, W, C] = video.shape;
     if (T !== v.frames || H !== v.height || W !== v.width || C !== 3) {
       throw new RangeError(
-        `Cannot tokenize video of shape [${video.shape}]: the model expects [B, ${v.frames}, ${v.height}, ${v.width}, 3]`,
+        `Cannot embed video patches of shape [${video.shape}]: the model expects [B, ${v.frames}, ${v.height}, ${v.width}, 3]`,
       );
     }
     const padded = tf.pad(video, [[0, 0], [0, nt * t - T], [0, nh * h - H], [0, nw * w - W], [
@@ -69,6 +71,7 @@ export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConf
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
@@ -77,7 +80,7 @@ export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConf
  * import { audioTokens } from "./patch_embed.ts";
  * const c = resolveVattConfig({ preset: "tiny" });
  * const w = createWeights(weightSpecs(c), { seed: 0 });
- * console.assert(audioTokens(tf.zeros([2, 6400]), w, c).shape.join() === "2,50,64");
+ * assert.equal(audioTokens(tf.zeros([2, 6400]), w, c).shape.join(), "2,50,64");
  * ```
  */
 export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConfig): tf.Tensor3D {
@@ -86,7 +89,7 @@ export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConf
     const [b, s] = audio.shape;
     if (audio.rank !== 2 || s !== a.samples) {
       throw new RangeError(
-        `Cannot tokenize audio of shape [${audio.shape}]: the model expects [B, ${a.samples}]`,
+        `Cannot embed audio patches of shape [${audio.shape}]: the model expects [B, ${a.samples}]`,
       );
     }
     const n = Math.ceil(s / a.patch);
@@ -104,6 +107,7 @@ export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConf
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
@@ -113,7 +117,8 @@ export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConf
  * const c = resolveVattConfig({ preset: "tiny" });
  * const w = createWeights(weightSpecs(c), { seed: 0 });
  * const { tokens, mask } = textTokens(tf.tensor2d([[5, 9, 0]], undefined, "int32"), w, c);
- * console.assert(tokens.shape.join() === "1,3,64" && mask.shape.join() === "1,3");
+ * assert.equal(tokens.shape.join(), "1,3,64");
+ * assert.equal(mask.shape.join(), "1,3");
  * ```
  */
 export function textTokens(

@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shawIndices } from "./relative_position.ts";
  * const idx = shawIndices(3, 1); // distances -2..2 clipped to -1..1
- * console.assert(idx.join() === "1,2,2,0,1,2,0,0,1");
+ * assert.equal(idx.join(), "1,2,2,0,1,2,0,0,1");
  * ```
  */
 export function shawIndices(length: number, clipDistance: number): Int32Array {
@@ -37,11 +38,12 @@ export function shawIndices(length: number, clipDistance: number): Int32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { t5Bucket } from "./relative_position.ts";
- * console.assert(t5Bucket(0, { buckets: 32, maxDistance: 64 }) === 0);
- * console.assert(t5Bucket(3, { buckets: 32, maxDistance: 64 }) === 19); // 16 + 3
- * console.assert(t5Bucket(-3, { buckets: 32, maxDistance: 64 }) === 3);
- * console.assert(t5Bucket(1000, { buckets: 32, maxDistance: 64 }) === 31);
+ * assert.equal(t5Bucket(0, { buckets: 32, maxDistance: 64 }), 0);
+ * assert.equal(t5Bucket(3, { buckets: 32, maxDistance: 64 }), 19); // 16 + 3
+ * assert.equal(t5Bucket(-3, { buckets: 32, maxDistance: 64 }), 3);
+ * assert.equal(t5Bucket(1000, { buckets: 32, maxDistance: 64 }), 31);
  * ```
  */
 export function t5Bucket(
@@ -65,8 +67,9 @@ export function t5Bucket(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { t5Indices } from "./relative_position.ts";
- * console.assert(t5Indices(2, { buckets: 32, maxDistance: 64 }).join() === "0,17,1,0");
+ * assert.equal(t5Indices(2, { buckets: 32, maxDistance: 64 }).join(), "0,17,1,0");
  * ```
  */
 export function t5Indices(

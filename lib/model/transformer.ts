@@ -48,6 +48,7 @@ function oneHotTable(indices: Int32Array, depth: number): tf.Tensor2D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { attention } from "./transformer.ts";
@@ -56,7 +57,7 @@ function oneHotTable(indices: Int32Array, depth: number): tf.Tensor2D {
  *   [`a/${m}/kernel`, tf.variable(eye)], [`a/${m}/bias`, tf.variable(tf.zeros([2]))],
  * ]));
  * const z = attention(tf.tensor3d([[[1, 0], [0, 1]]]), w, "a", { heads: 1 });
- * console.assert(z.shape.join() === "1,2,2");
+ * assert.equal(z.shape.join(), "1,2,2");
  * ```
  */
 export function attention(
@@ -78,7 +79,7 @@ export function attention(
     t5 = tf.transpose(tf.reshape(table, [l, l, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
   }
   if (hasFusedAttention() && rel?.relativePosition !== "shaw") {
-    // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/attention_kernels.ts).
+    // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/kernels/attention.ts).
     const mask = options.maskBias ? tf.reshape(options.maskBias, [b, l]) as tf.Tensor2D : undefined;
     const z = fusedAttention(project("q"), project("k"), project("v"), {
       heads: h,
@@ -123,6 +124,7 @@ export function attention(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
@@ -132,7 +134,7 @@ export function attention(
  * const c = resolveVattConfig({ preset: "tiny" });
  * const w = createWeights(weightSpecs(c), { seed: 0 });
  * const out = encode(tf.ones([2, 5, 64]), w["video/agg_token"], w, { prefix: "backbone/video", backbone: c.video.backbone });
- * console.assert(out.aggregate.shape.join() === "2,64");
+ * assert.equal(out.aggregate.shape.join(), "2,64");
  * ```
  */
 export function encode(

@@ -1,5 +1,5 @@
 /**
- * The VATT model: three tokenizers, three transformers (or one shared), and
+ * The VATT model: three patch embeddings, three transformers (or one shared), and
  * the common-space heads, as one object holding named weights.
  *
  * @module
@@ -74,12 +74,13 @@ export interface ForwardOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { VattModel } from "./vatt.ts";
  * const model = VattModel.create({ preset: "tiny" });
  * const out = model.apply({ audio: tf.zeros([2, 6400]) });
- * console.assert(out.audio!.va.shape.join() === "2,128");
+ * assert.equal(out.audio!.va.shape.join(), "2,128");
  * model.dispose();
  * ```
  */
@@ -113,7 +114,7 @@ export class VattModel {
   }
 
   /**
-   * Runs the modalities present in `inputs`. Reads top to bottom: tokenize,
+   * Runs the modalities present in `inputs`. Reads top to bottom: patch embedding,
    * DropToken (training), encode, project to the common spaces.
    */
   apply(inputs: VattInputs, options: ForwardOptions = {}): VattOutputs {

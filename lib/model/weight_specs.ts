@@ -18,12 +18,8 @@
  *
  * @module
  */
-import {
-  audioTokenCount,
-  type BackboneConfig,
-  type VattConfig,
-  videoTokenGrid,
-} from "../config/vatt_config.ts";
+import { audioTokenCount, videoTokenGrid } from "../config/token_counts.ts";
+import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 
 /** How a weight starts. */
 export type Init =
@@ -117,10 +113,11 @@ function backboneSpecs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
  * import { weightSpecs } from "./weight_specs.ts";
  * const specs = weightSpecs(resolveVattConfig({ preset: "tiny" }));
- * console.assert(specs.some((s) => s.name === "video/patch/kernel"));
+ * assert.ok(specs.some((s) => s.name === "video/patch/kernel"));
  * ```
  */
 export function weightSpecs(config: VattConfig): WeightSpec[] {
@@ -172,9 +169,9 @@ export function moduleOf(name: string): ModuleName {
 
 /** Parameter counts per module. */
 export interface ParameterCounts {
-  /** Video tokenizer, positions, aggregation token and (unless agnostic) the video transformer. */
+  /** Video patch embedding, positions, aggregation token and (unless agnostic) the video transformer. */
   video: number;
-  /** Audio tokenizer, positions, aggregation token and (unless agnostic) the audio transformer. */
+  /** Audio patch embedding, positions, aggregation token and (unless agnostic) the audio transformer. */
   audio: number;
   /** Text embedding, aggregation token and (unless agnostic) the text transformer with its relative positions. */
   text: number;
@@ -193,10 +190,11 @@ export interface ParameterCounts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
  * import { countParameters } from "./weight_specs.ts";
  * const c = countParameters(resolveVattConfig({ preset: "base" }));
- * console.assert(Math.abs(c.video - 87.9e6) / 87.9e6 < 0.02);
+ * assert.ok(Math.abs(c.video - 87.9e6) / 87.9e6 < 0.02);
  * ```
  */
 export function countParameters(config: VattConfig): ParameterCounts {

@@ -16,10 +16,12 @@ export type Weights = Record<string, tf.Variable>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialValues } from "./weights.ts";
  * const a = initialValues({ name: "w", shape: [2, 3], init: { kind: "glorot" }, trainable: true }, 7);
  * const b = initialValues({ name: "w", shape: [2, 3], init: { kind: "glorot" }, trainable: true }, 7);
- * console.assert(a.every((x, i) => x === b[i]));
+ * assert.deepEqual(a, b);
+ * assert.notDeepEqual(a, initialValues({ name: "w", shape: [2, 3], init: { kind: "glorot" }, trainable: true }, 8));
  * ```
  */
 export function initialValues(spec: WeightSpec, seed: number): Float32Array {
@@ -51,10 +53,11 @@ export function initialValues(spec: WeightSpec, seed: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createWeights } from "./weights.ts";
  * const w = createWeights([{ name: "b", shape: [2], init: { kind: "zeros" }, trainable: true }], { seed: 0 });
- * console.assert(w["b"].shape[0] === 2);
+ * assert.equal(w["b"].shape[0], 2);
  * w["b"].dispose();
  * ```
  */

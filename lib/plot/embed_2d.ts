@@ -39,10 +39,12 @@ export interface Embed2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { embed2d } from "./embed_2d.ts";
  * const vectors = [[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1], [2, 2, 2]].map((v) => new Float32Array(v));
  * const points = embed2d(vectors, { method: "pca", seed: 1 });
- * console.assert(points.length === 5 && points[0].length === 2);
+ * assert.equal(points.length, 5);
+ * assert.equal(points[0].length, 2);
  * ```
  */
 export function embed2d(

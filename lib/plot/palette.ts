@@ -36,9 +36,10 @@ export const CATEGORICAL_PALETTE: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CATEGORICAL_PALETTE, paletteColor } from "./palette.ts";
- * console.assert(paletteColor(0) === "#1f77b4");
- * console.assert(paletteColor(CATEGORICAL_PALETTE.length) === paletteColor(0));
+ * assert.equal(paletteColor(0), "#1f77b4");
+ * assert.equal(paletteColor(CATEGORICAL_PALETTE.length), paletteColor(0));
  * ```
  */
 export function paletteColor(index: number): string {
@@ -58,10 +59,13 @@ const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseHexColor } from "./palette.ts";
  * const [r, g, b] = parseHexColor("#ff8000");
- * console.assert(r === 255 && g === 128 && b === 0);
- * console.assert(parseHexColor("#fff")[2] === 255);
+ * assert.equal(r, 255);
+ * assert.equal(g, 128);
+ * assert.equal(b, 0);
+ * assert.equal(parseHexColor("#fff")[2], 255);
  * ```
  */
 export function parseHexColor(color: string): [number, number, number] {

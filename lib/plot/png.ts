@@ -13,26 +13,18 @@
 import { encode } from "fast-png";
 import { Canvas } from "./_raster.ts";
 import { parseHexColor } from "./palette.ts";
-import {
-  type LineChartOptions,
-  lineChartScene,
-  type LineSeries,
-  type ScatterOptions,
-  scatterScene,
-  type Scene,
-} from "./scene.ts";
-
-export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
+import type { Scene } from "./shapes.ts";
 
 /**
  * Rasterises a laid-out {@linkcode Scene} into RGBA pixels, `[height, width, 4]` row-major.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rasterizeScene } from "./png.ts";
  * import { scatterScene } from "./scene.ts";
  * const px = rasterizeScene(scatterScene([[0, 0]], { width: 100, height: 80 }));
- * console.assert(px.length === 100 * 80 * 4);
+ * assert.equal(px.length, 100 * 80 * 4);
  * ```
  */
 export function rasterizeScene(scene: Scene): Uint8Array {
@@ -80,7 +72,8 @@ export function rasterizeScene(scene: Scene): Uint8Array {
  * import { sceneToPng } from "./png.ts";
  * import { scatterScene } from "./scene.ts";
  * const png = sceneToPng(scatterScene([[0, 0]], { width: 100, height: 80 }));
- * console.assert(png[1] === 0x50 && png[2] === 0x4e && png[3] === 0x47); // "PNG"
+ * import assert from "node:assert/strict";
+ * assert.equal(new TextDecoder().decode(png.subarray(1, 4)), "PNG");
  * ```
  */
 export function sceneToPng(scene: Scene): Uint8Array {
@@ -91,42 +84,4 @@ export function sceneToPng(scene: Scene): Uint8Array {
     channels: 4,
     depth: 8,
   });
-}
-
-/**
- * A scatter plot as PNG bytes: one disc per point, coloured by group (palette order) or by
- * `colors`, with a legend of the groups and a title. `labels` are ignored (see the module doc).
- *
- * @param points `[x, y]` per point, all finite.
- *
- * @example
- * ```ts
- * import { scatterPng } from "./png.ts";
- * const png = scatterPng([[0, 0], [1, 2], [2, 1]], { groups: [0, 1, 0], title: "Audio" });
- * console.assert(png.length > 100);
- * ```
- */
-export function scatterPng(
-  points: ArrayLike<readonly [number, number]>,
-  options: ScatterOptions = {},
-): Uint8Array {
-  return sceneToPng(scatterScene(points, options));
-}
-
-/**
- * A line chart as PNG bytes: one stroke per series (gaps at missing values), axes with ticks and
- * grid lines, axis labels, a legend and a title; `logY` for a base-10 y axis.
- *
- * @example
- * ```ts
- * import { lineChartPng } from "./png.ts";
- * const png = lineChartPng([{ name: "loss", x: [0, 1, 2], y: [3, 2, 1] }], { xLabel: "step" });
- * console.assert(png.length > 100);
- * ```
- */
-export function lineChartPng(
-  series: readonly LineSeries[],
-  options: LineChartOptions = {},
-): Uint8Array {
-  return sceneToPng(lineChartScene(series, options));
 }

@@ -6,16 +6,7 @@
  * @module
  */
 
-import {
-  type LineChartOptions,
-  lineChartScene,
-  type LineSeries,
-  type ScatterOptions,
-  scatterScene,
-  type Scene,
-} from "./scene.ts";
-
-export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
+import type { Scene } from "./shapes.ts";
 
 /**
  * Escapes text for SVG/XML content and attribute values (`& < > " '`). Characters XML 1.0
@@ -24,8 +15,9 @@ export type { LineChartOptions, LineSeries, ScatterOptions } from "./scene.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeXml } from "./svg.ts";
- * console.assert(escapeXml(`a<b & "c"`) === "a&lt;b &amp; &quot;c&quot;");
+ * assert.equal(escapeXml(`a<b & "c"`), "a&lt;b &amp; &quot;c&quot;");
  * ```
  */
 export function escapeXml(text: string): string {
@@ -58,9 +50,10 @@ const num = (v: number): string => String(Math.round(v * 100) / 100);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sceneToSvg } from "./svg.ts";
  * import { scatterScene } from "./scene.ts";
- * console.assert(sceneToSvg(scatterScene([[0, 1]])).startsWith("<svg"));
+ * assert.ok(sceneToSvg(scatterScene([[0, 1]])).startsWith("<svg"));
  * ```
  */
 export function sceneToSvg(scene: Scene): string {
@@ -124,49 +117,4 @@ export function sceneToSvg(scene: Scene): string {
   }
   out.push("</svg>");
   return out.join("\n") + "\n";
-}
-
-/**
- * A scatter plot as an SVG document: one circle per point, coloured by group (palette order) or
- * by `colors`, with point labels as tooltips (`<title>`), a legend of the groups and a title.
- *
- * @param points `[x, y]` per point, all finite.
- *
- * @example
- * ```ts
- * import { scatterSvg } from "./svg.ts";
- * const svg = scatterSvg([[0, 0], [1, 2], [2, 1]], {
- *   groups: ["cat", "dog", "cat"],
- *   labels: ["clip <1>", "clip 2", "clip 3"],
- *   title: "Video embeddings",
- * });
- * console.assert(svg.includes("clip &lt;1&gt;") && svg.includes(">dog</text>"));
- * ```
- */
-export function scatterSvg(
-  points: ArrayLike<readonly [number, number]>,
-  options: ScatterOptions = {},
-): string {
-  return sceneToSvg(scatterScene(points, options));
-}
-
-/**
- * A line chart as an SVG document: one polyline per series (gaps at missing values), axes with
- * ticks and grid lines, axis labels, a legend and a title; `logY` for a base-10 y axis.
- *
- * @example
- * ```ts
- * import { lineChartSvg } from "./svg.ts";
- * const svg = lineChartSvg(
- *   [{ name: "train loss", x: [0, 100, 200], y: [4.2, 2.1, 1.3] }],
- *   { title: "Pretraining", xLabel: "step", yLabel: "loss" },
- * );
- * console.assert(svg.includes("<polyline") && svg.includes(">step</text>"));
- * ```
- */
-export function lineChartSvg(
-  series: readonly LineSeries[],
-  options: LineChartOptions = {},
-): string {
-  return sceneToSvg(lineChartScene(series, options));
 }

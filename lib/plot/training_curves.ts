@@ -16,7 +16,8 @@
  * @module
  */
 import { readJsonl } from "../io/jsonl.ts";
-import { lineChartScene, type LineSeries, type Scene, type Shape } from "./scene.ts";
+import { lineChartScene, type LineSeries } from "./scene.ts";
+import type { Scene, Shape } from "./shapes.ts";
 
 /** One panel of {@linkcode trainingCurvesScene}. */
 export interface CurvePanel {
@@ -41,9 +42,12 @@ const PANELS: { title: string; yLabel: string; match: (key: string) => boolean }
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { curvePanels } from "./training_curves.ts";
  * const { panels, xLabel } = curvePanels([{ step: 1, loss: 2, lr: 0.1 }, { step: 2, loss: 1, lr: 0.1 }]);
- * console.assert(xLabel === "step" && panels.length === 2 && panels[0].series[0].name === "loss");
+ * assert.equal(xLabel, "step");
+ * assert.equal(panels.length, 2);
+ * assert.equal(panels[0].series[0].name, "loss");
  * ```
  */
 export function curvePanels(
@@ -98,10 +102,11 @@ function shiftShape(s: Shape, dy: number): Shape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChartScene } from "./scene.ts";
  * import { stackScenes } from "./training_curves.ts";
  * const a = lineChartScene([{ name: "a", x: [0, 1], y: [0, 1] }], { height: 200 });
- * console.assert(stackScenes([a, a]).height === 400);
+ * assert.equal(stackScenes([a, a]).height, 400);
  * ```
  */
 export function stackScenes(scenes: readonly Scene[]): Scene {
@@ -142,12 +147,13 @@ export interface TrainingCurvesOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trainingCurvesScene } from "./training_curves.ts";
  * const scene = trainingCurvesScene([
  *   { step: 1, loss: 3, accVideoText: 0.1, lr: 0 },
  *   { step: 2, loss: 2, accVideoText: 0.3, lr: 1e-3 },
  * ]);
- * console.assert(scene.height === 3 * 280);
+ * assert.equal(scene.height, 3 * 280);
  * ```
  */
 export function trainingCurvesScene(
@@ -178,10 +184,11 @@ export function trainingCurvesScene(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMetricRows } from "./training_curves.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/metrics.jsonl`, '{"step":1,"loss":2}\n{"step":2,"lo');
- * console.assert((await readMetricRows(`${dir}/metrics.jsonl`)).length === 1);
+ * assert.equal((await readMetricRows(`${dir}/metrics.jsonl`)).length, 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -17,6 +17,7 @@ import { FormatError, MismatchError } from "../util/errors.ts";
 import { removeStaleTemps, tempPathFor, writeDirAtomic } from "../io/atomic.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
+  type DecodedSafetensors,
   type NamedArray,
   openSafetensors,
   readSafetensors,
@@ -67,9 +68,18 @@ async function tensorsToArrays(
  *
  * @example
  * ```ts
- * import { saveCheckpoint } from "./checkpoint.ts";
- * // await saveCheckpoint("run/checkpoints", { weights, config, optimizerState, state });
- * console.assert(typeof saveCheckpoint === "function");
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { CHECKPOINT_FORMAT, readTrainState, saveCheckpoint } from "./checkpoint.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const w = tf.variable(tf.ones([2]));
+ * const state = { format: CHECKPOINT_FORMAT, step: 5, data: { epoch: 0, offset: 8 }, seed: 1, kind: "example" } as const;
+ * const p = await saveCheckpoint(dir, { weights: { w }, config: {}, optimizerState: {}, state });
+ * assert.ok(p.endsWith("step-0000005"));
+ * assert.equal((await readTrainState(p)).data.offset, 8);
+ * w.dispose();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function saveCheckpoint(
@@ -197,6 +207,34 @@ export async function readCheckpointConfig(checkpoint: string): Promise<unknown>
 }
 
 /**
+ * Reads the weights of a checkpoint's `model.safetensors` after checking
+ * they are exactly `expect` (names, shapes, dtypes): a MismatchError saying
+ * the checkpoint `misfit` otherwise (e.g. "does not fit this classifier").
+ */
+export async function readCheckpointWeights(
+  checkpoint: string,
+  options: { expect: Record<string, TensorSpec>; misfit: string },
+): Promise<DecodedSafetensors> {
+  const file = await checkpointFile(checkpoint, "model.safetensors");
+  try {
+    return await readSafetensors(file, { expect: options.expect });
+  } catch (e) {
+    if (e instanceof MismatchError) {
+      throw new MismatchError(`checkpoint ${checkpoint} ${options.misfit}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Assigns float32 arrays read from a checkpoint to the weights of the same names. */
+export function assignWeights(weights: Weights, arrays: Record<string, NamedArray>): void {
+  for (const [name, arr] of Object.entries(arrays)) {
+    const v = weights[name];
+    tf.tidy(() => v.assign(tf.tensor(arr.data as Float32Array, arr.shape, "float32")));
+  }
+}
+
+/**
  * Loads model weights into `weights`, after checking every name, shape and
  * dtype against the model's specs (and the stored config against `config`).
  */
@@ -204,28 +242,17 @@ export async function loadModelWeights(
   checkpoint: string,
   options: { weights: Weights; config: VattConfig },
 ): Promise<void> {
-  const file = await checkpointFile(checkpoint, "model.safetensors");
   const expect: Record<string, TensorSpec> = {};
   for (const s of weightSpecs(options.config)) expect[s.name] = { dtype: "F32", shape: s.shape };
-  let decoded;
-  try {
-    decoded = await readSafetensors(file, { expect });
-  } catch (e) {
-    if (e instanceof MismatchError) {
-      throw new MismatchError(
-        `checkpoint ${checkpoint} was made with a different model config: ${e.message}`,
-      );
-    }
-    throw e;
-  }
+  const decoded = await readCheckpointWeights(checkpoint, {
+    expect,
+    misfit: "was made with a different model config",
+  });
   const stored = decoded.metadata.config;
   if (stored !== undefined && stored !== JSON.stringify(options.config)) {
     throw new MismatchError(`checkpoint ${checkpoint} was made with a different model config`);
   }
-  for (const [name, arr] of Object.entries(decoded.tensors)) {
-    const v = options.weights[name];
-    tf.tidy(() => v.assign(tf.tensor(arr.data as Float32Array, arr.shape, "float32")));
-  }
+  assignWeights(options.weights, decoded.tensors);
 }
 
 /** Loads an optimiser state file as tensors (the caller disposes them). */

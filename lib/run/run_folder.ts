@@ -2,14 +2,18 @@
  * The run folder's lifecycle: a new run refuses a folder that already holds
  * a run (unless forced), a resumed run continues from its newest complete
  * checkpoint with the same config, and `metrics.jsonl` is cut back to that
- * checkpoint so no step is listed twice.
+ * checkpoint so no step is listed twice. `config.json` also records the
+ * backend's effective kernel switches (`VATT_*`) under `kernels`, for the
+ * record only: a resumed run is not compared on them.
  *
  * @module
  */
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../util/errors.ts";
 import { pathExists, writeFileAtomic } from "../io/atomic.ts";
+import { effectiveSwitches } from "../backend/switches.ts";
 import { listCheckpoints, readTrainState } from "./checkpoint.ts";
+import { metricsPath, truncateMetrics } from "./metrics_log.ts";
 
 /** What a run folder holds for the run to start or continue. */
 export interface PreparedRun {
@@ -21,17 +25,41 @@ export interface PreparedRun {
 
 const RUN_FILES = ["config.json", "metrics.jsonl", "checkpoints"];
 
+/** The key of `config.json` that records the kernel switches (not compared on resume). */
+export const KERNELS_KEY = "kernels";
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `config` as written to `config.json`: with the effective kernel switches. */
+function withKernels(config: unknown): unknown {
+  return isRecord(config) ? { ...config, [KERNELS_KEY]: effectiveSwitches() } : config;
+}
+
+/** `config` as compared on resume: without the recorded kernel switches. */
+function comparable(config: unknown): string {
+  if (!isRecord(config)) return JSON.stringify(config);
+  const { [KERNELS_KEY]: _, ...rest } = config;
+  return JSON.stringify(rest);
+}
+
 /**
  * Prepares `runDir` for a run whose full config is `config` (written to
- * `config.json`). Checks the folder is writable before any training.
+ * `config.json`, with the effective kernel switches under `kernels`). Checks
+ * the folder is writable before any training.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prepareRunFolder } from "./run_folder.ts";
- * const dir = await Deno.makeTempDir();
+ * const dir = Deno.makeTempDirSync();
  * const r = await prepareRunFolder(dir + "/run", { config: { a: 1 }, resume: false, force: false });
- * console.assert(r.step === 0);
- * await Deno.remove(dir, { recursive: true });
+ * assert.equal(r.step, 0);
+ * const written = JSON.parse(Deno.readTextFileSync(dir + "/run/config.json"));
+ * assert.equal(written.a, 1);
+ * assert.equal(typeof written.kernels.VATT_FUSED, "string");
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function prepareRunFolder(
@@ -39,7 +67,7 @@ export async function prepareRunFolder(
   options: { config: unknown; resume: boolean; force: boolean },
 ): Promise<PreparedRun> {
   const configPath = path.join(runDir, "config.json");
-  const text = JSON.stringify(options.config, null, 2) + "\n";
+  const text = JSON.stringify(withKernels(options.config), null, 2) + "\n";
   const hasRun = (await Promise.all(RUN_FILES.map((f) => pathExists(path.join(runDir, f))))).some(
     Boolean,
   );
@@ -51,7 +79,7 @@ export async function prepareRunFolder(
     } catch {
       throw new FormatError("nothing to resume: config.json is missing", { path: runDir });
     }
-    if (JSON.stringify(JSON.parse(stored)) !== JSON.stringify(options.config)) {
+    if (comparable(JSON.parse(stored)) !== comparable(options.config)) {
       throw new MismatchError(
         `${runDir} was started with another config; resume with the same flags, or use --force to start over`,
       );
@@ -59,12 +87,12 @@ export async function prepareRunFolder(
     const all = await listCheckpoints(path.join(runDir, "checkpoints"));
     if (all.length === 0) {
       // Stopped before its first checkpoint: nothing was learnt, start again.
-      await truncateMetrics(path.join(runDir, "metrics.jsonl"), 0);
+      await truncateMetrics(metricsPath(runDir), 0);
       return { step: 0 };
     }
     const newest = all[all.length - 1];
     const state = await readTrainState(newest.path);
-    await truncateMetrics(path.join(runDir, "metrics.jsonl"), state.step);
+    await truncateMetrics(metricsPath(runDir), state.step);
     return { resumeFrom: newest.path, step: state.step };
   }
   if (hasRun && !options.force) {
@@ -84,24 +112,4 @@ export async function prepareRunFolder(
     throw new FormatError(`run folder is not writable: ${(e as Error).message}`, { path: runDir });
   }
   return { step: 0 };
-}
-
-/** Keeps the lines of `metrics.jsonl` up to `step` (rewritten atomically). */
-export async function truncateMetrics(file: string, step: number): Promise<void> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    return;
-  }
-  const keep = text.split("\n").filter((line) => {
-    if (!line.trim()) return false;
-    try {
-      const s = JSON.parse(line).step;
-      return typeof s === "number" && s <= step;
-    } catch {
-      return false; // a line cut by a kill
-    }
-  });
-  await writeFileAtomic(file, keep.map((l) => l + "\n").join(""));
 }

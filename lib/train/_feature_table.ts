@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { batchToTensors } from "../data/shards/batches.ts";
 import type { Dataset } from "../data/shards/dataset.ts";
 import { type Classifier, featureDims } from "../model/classifier.ts";
+import type { FusionHead } from "../model/fusion/fusion_head.ts";
 
 /** Per-modality features of some clips, row-major. */
 export interface FeatureTable {
@@ -26,9 +27,18 @@ export interface FeatureTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveVattConfig } from "../config/vatt_config.ts";
+ * import type { Dataset } from "../data/shards/dataset.ts";
+ * import type { Classifier } from "../model/classifier.ts";
  * import { extractFeatures } from "./_feature_table.ts";
  * // const table = await extractFeatures(classifier, data, { indices: [0, 1, 2], batchSize: 16 });
- * console.assert(typeof extractFeatures === "function");
+ * const classifier = {
+ *   model: { config: resolveVattConfig({ preset: "tiny" }) },
+ *   spec: { modalities: ["audio", "text"], features: "common" },
+ * } as unknown as Classifier;
+ * const table = await extractFeatures(classifier, {} as Dataset, { indices: [], batchSize: 4 });
+ * assert.deepEqual(table.dims, [128, 64]); // the video-audio and video-text spaces
  * ```
  */
 export async function extractFeatures(
@@ -69,11 +79,13 @@ export async function extractFeatures(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { tableBatch } from "./_feature_table.ts";
  * const table = { count: 2, dims: [2], features: [new Float32Array([1, 2, 3, 4])], masks: [new Uint8Array([1, 0])] };
  * const { features, masks } = tableBatch(table, [1]);
- * console.assert((await features[0].data()).join() === "3,4" && (await masks[0].data())[0] === 0);
+ * assert.deepEqual(Array.from(await features[0].data()), [3, 4]);
+ * assert.equal((await masks[0].data())[0], 0);
  * ```
  */
 export function tableBatch(
@@ -90,4 +102,41 @@ export function tableBatch(
   });
   const masks = table.masks.map((mask) => tf.tensor1d(Float32Array.from(rows, (r) => mask[r])));
   return { features, masks };
+}
+
+/**
+ * The head's logits `[count, C]` on every row of a table (inference mode),
+ * `batchSize` rows at a time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { tableLogits } from "./_feature_table.ts";
+ * const table = { count: 3, dims: [1], features: [new Float32Array([1, 2, 3])], masks: [new Uint8Array([1, 1, 1])] };
+ * // A stand-in head: logits [x, −x].
+ * const head = { apply: ([x]: tf.Tensor2D[]) => tf.concat([x, tf.neg(x)], 1) as tf.Tensor2D };
+ * const logits = await tableLogits(head, table, { batchSize: 2, numClasses: 2 });
+ * assert.deepEqual(Array.from(logits), [1, -1, 2, -2, 3, -3]);
+ * ```
+ */
+export async function tableLogits(
+  head: Pick<FusionHead, "apply">,
+  table: FeatureTable,
+  options: { batchSize: number; numClasses: number },
+): Promise<Float32Array> {
+  const n = table.count;
+  const logits = new Float32Array(n * options.numClasses);
+  for (let start = 0; start < n; start += options.batchSize) {
+    const rows = Array.from(
+      { length: Math.min(options.batchSize, n - start) },
+      (_, i) => start + i,
+    );
+    const { features, masks } = tableBatch(table, rows);
+    const out = head.apply(features, { masks });
+    logits.set(await out.data() as Float32Array, start * options.numClasses);
+    tf.dispose([out, ...features, ...masks]);
+  }
+  return logits;
 }

@@ -1,166 +1,44 @@
 /**
- * Fine-tuning a pretrained VATT for classification: a head from
- * `lib/model/fusion` on one modality's representation (end-to-end, the
- * backbone trained too) or on several modalities' features (frozen
- * backbone: features extracted once, only the head trained; also the linear
- * probe). Softmax cross-entropy with label smoothing (single-label) or
- * sigmoid cross-entropy (multi-label), SGD with momentum or Adam, linear
- * warmup then cosine decay to 0, gradient clipping, mixup for audio, a
- * seeded split by clip or a validation dataset, and after each epoch a line
- * of `metrics.jsonl` with the training loss and validation metrics.
+ * Fine-tuning a pretrained VATT for classification, as a step function over
+ * the one training loop (`loop.ts`): a head from `lib/model/fusion` on one
+ * modality's representation (end-to-end, the backbone trained too) or on
+ * several modalities' features (frozen backbone: features extracted once,
+ * only the head trained; also the linear probe). Softmax cross-entropy with
+ * label smoothing (single-label) or sigmoid cross-entropy (multi-label), SGD
+ * with momentum or Adam, linear warmup then cosine decay to 0, gradient
+ * clipping, mixup for audio, a seeded split by clip or a validation dataset
+ * (`finetune_plan.ts`), and after each epoch a line of `metrics.jsonl` with
+ * the training loss and validation metrics.
  *
- * Checkpoints and exact resume follow `pretrain.ts`: data order and mixup are
- * functions of `(seed, epoch)` and `(seed, step)`; a checkpoint stores the
- * weights, the optimiser state, the data position and the running sum of
- * the epoch's training loss, so a resumed run ends with the same weights and
- * metrics as an uninterrupted one on deterministic backends (cpu, wasm).
+ * Exact resume: mixup is a function of `(seed, step)`; a checkpoint also
+ * stores the running sums of the epoch's training loss, so a resumed run
+ * ends with the same weights and metrics as an uninterrupted one on
+ * deterministic backends (cpu, wasm).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import * as path from "node:path";
-import "../backend/gradients.ts";
-import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
-import { batchToTensors, EpochSampler } from "../data/shards/batches.ts";
-import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
-import { FormatError, MismatchError } from "../util/errors.ts";
-import {
-  type ClassificationReport,
-  classificationReport,
-  classifyDataset,
-} from "../eval/classify/classify.ts";
+import type { FinetuneConfig } from "../config/finetune_config.ts";
+import { batchToTensors } from "../data/shards/batches.ts";
+import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
+import { Classifier } from "../model/classifier.ts";
 import { VattModel } from "../model/vatt.ts";
 import type { Weights } from "../model/weights.ts";
+import { loadModelWeights, type TrainState } from "../run/checkpoint.ts";
+import { loadClassifierWeights } from "../run/load_classifier.ts";
+import { appendMetrics } from "../run/metrics_log.ts";
+import { labelRows, makeOptimizer, mixAudio } from "./_finetune_parts.ts";
+import { extractFeatures, type FeatureTable, tableBatch, tableLogits } from "./_feature_table.ts";
+import { type FinetunePlan, planFinetune, type PlanOptions } from "./finetune_plan.ts";
 import {
-  CHECKPOINT_FORMAT,
-  loadModelWeights,
-  loadOptimizerTensors,
-  pruneCheckpoints,
-  readCheckpointConfig,
-  readTrainState,
-  resolveCheckpoint,
-  saveCheckpoint,
-  type TrainState,
-} from "../run/checkpoint.ts";
-import { Classifier, loadClassifierWeights } from "../model/classifier.ts";
-import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
-import {
-  type DatasetLabels,
-  labelledIndices,
-  readDatasetLabels,
-  requireLabels,
-  requireModalities,
-  splitByClip,
-} from "../data/shards/split.ts";
-import { extractFeatures, type FeatureTable, tableBatch } from "./_feature_table.ts";
-import type { FinetuneConfig } from "../config/finetune_config.ts";
-import { planSteps } from "../config/finetune_config.ts";
-import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
+  type LoopOptions,
+  type LoopResult,
+  type PreparedStep,
+  type StepDone,
+  trainLoop,
+  type TrainTask,
+} from "./loop.ts";
 import { mixRows, type MixupPlan, mixupPlan } from "./mixup.ts";
-import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";
-import { checkModelFitsData, NonFiniteLossError } from "./pretrain.ts";
-import { learningRate } from "./schedule.ts";
-
-/** Everything checked and decided before training: see {@linkcode planFinetune}. */
-export interface FinetunePlan {
-  /** The pretrained checkpoint folder. */
-  checkpoint: string;
-  /** Its model config. */
-  model: VattConfig;
-  /** Labels of the training dataset. */
-  labels: DatasetLabels;
-  /** Labels of the validation dataset (the training one when splitting). */
-  valLabels: DatasetLabels;
-  /** Clip positions used for training, in dataset order. */
-  train: number[];
-  /** Clip positions used for validation (in `val` when given, else in `data`). */
-  val: number[];
-  stepsPerEpoch: number;
-  totalSteps: number;
-  warmupSteps: number;
-}
-
-/** Options of {@linkcode planFinetune}. */
-export interface PlanOptions {
-  /** The pretrained run folder or checkpoint (`--from`). */
-  from: string;
-  data: Dataset;
-  /** A validation dataset; default: a split of `data` by `config.valFraction`. */
-  val?: Dataset;
-  config: FinetuneConfig;
-}
-
-/** Reads the model config of a pretrained checkpoint (not a classifier). */
-async function pretrainedConfig(checkpoint: string): Promise<VattConfig> {
-  const raw = await readCheckpointConfig(checkpoint);
-  if (raw && typeof raw === "object" && (raw as { format?: unknown }).format !== undefined) {
-    throw new FormatError(
-      "this checkpoint holds a fine-tuned classifier; fine-tune from a pretrained run",
-      { path: checkpoint },
-    );
-  }
-  try {
-    return resolveVattConfig(raw as VattConfigInput);
-  } catch (e) {
-    throw new FormatError(`checkpoint model config is invalid: ${(e as Error).message}`, {
-      path: checkpoint,
-    });
-  }
-}
-
-/**
- * Checks everything a run needs before it starts (no side effects): the
- * pretrained checkpoint and its config, the datasets' fit to the model,
- * labels (present, the same classes in the validation dataset), the
- * modalities asked for being in the data, the split and the step counts.
- *
- * @example
- * ```ts
- * import { planFinetune } from "./finetune.ts";
- * // const plan = await planFinetune({ from: "runs/pre", data, config });
- * console.assert(typeof planFinetune === "function");
- * ```
- */
-export async function planFinetune(options: PlanOptions): Promise<FinetunePlan> {
-  const { data, val, config } = options;
-  const checkpoint = await resolveCheckpoint(options.from);
-  const model = await pretrainedConfig(checkpoint);
-  checkModelFitsData(model, data);
-  const labels = await readDatasetLabels(data);
-  requireLabels(labels, `dataset ${data.dir}`);
-  requireModalities(labels, { modalities: config.modalities, where: `dataset ${data.dir}` });
-  let valLabels = labels;
-  let train: number[];
-  let valIdx: number[];
-  if (val) {
-    checkModelFitsData(model, val);
-    valLabels = await readDatasetLabels(val);
-    requireLabels(valLabels, `validation dataset ${val.dir}`);
-    requireModalities(valLabels, {
-      modalities: config.modalities,
-      where: `validation dataset ${val.dir}`,
-    });
-    if (
-      JSON.stringify(valLabels.names) !== JSON.stringify(labels.names) ||
-      valLabels.multiLabel !== labels.multiLabel
-    ) {
-      throw new MismatchError(
-        `validation dataset ${val.dir} has other classes than ${data.dir} (${valLabels.names.length} vs ${labels.names.length})`,
-      );
-    }
-    train = labelledIndices(labels);
-    valIdx = labelledIndices(valLabels);
-  } else {
-    const split = splitByClip(labels, { valFraction: config.valFraction, seed: config.seed });
-    train = split.train;
-    valIdx = split.val;
-  }
-  if (labels.names.length < 2 && !labels.multiLabel) {
-    throw new MismatchError(`dataset ${data.dir} has a single class; a classifier needs two`);
-  }
-  const steps = planSteps(config, { trainClips: train.length });
-  return { checkpoint, model, labels, valLabels, train, val: valIdx, ...steps };
-}
 
 /** Progress after one optimisation step. */
 export interface FinetuneStep {
@@ -192,31 +70,45 @@ export interface FinetuneMetrics {
   seconds: number;
 }
 
-/** Options of {@linkcode finetune}. */
-export interface FinetuneOptions extends PlanOptions {
-  /** The run folder (its `checkpoints/` and `metrics.jsonl` are written). */
-  runDir: string;
+/** Validation scores of logits: the unsmoothed loss, and top-1/top-5 or mAP/ROC-AUC. */
+export interface ValidationScores {
+  loss: number;
+  top1?: number;
+  top5?: number;
+  mAP?: number;
+  rocAuc?: number;
+}
+
+/**
+ * Scores validation logits `[N, C]` against labels (`[N]` classes or
+ * `[N, C]` multi-hot): `classificationReport` of `lib/eval/classify`, passed
+ * in because training and evaluation do not import each other.
+ */
+export type ScoreValidation = (
+  logits: Float32Array,
+  labels: Int32Array | Uint8Array,
+  options: { numClasses: number; multiLabel: boolean },
+) => ValidationScores;
+
+/**
+ * Options of {@linkcode finetune}: the plan's, the loop's (the run folder,
+ * where `metrics.jsonl` is written too; resume, checkpoint and stop hooks)
+ * and these.
+ */
+export interface FinetuneOptions extends PlanOptions, LoopOptions {
+  /** Scores the validation clips after each epoch (`classificationReport`). */
+  score: ScoreValidation;
   /** A plan made by {@linkcode planFinetune} with the same options (made when absent). */
   plan?: FinetunePlan;
-  /** Continue from this checkpoint of the run. */
-  resumeFrom?: string;
   /** Feature extraction of the frozen mode. */
   onExtract?: (done: number, total: number) => void;
   onStep?: (s: FinetuneStep) => void;
   onEpoch?: (m: FinetuneMetrics) => void;
-  onCheckpoint?: (path: string, step: number) => void;
-  /** Checked after each step: when true, a checkpoint is written and the loop ends. */
-  shouldStop?: () => boolean;
 }
 
-/** Outcome of {@linkcode finetune}. */
-export interface FinetuneResult {
-  step: number;
+/** Outcome of {@linkcode finetune}: the loop's, and these. */
+export interface FinetuneResult extends LoopResult {
   totalSteps: number;
-  /** Whether the loop ended early through `shouldStop`. */
-  stopped: boolean;
-  /** The last checkpoint written. */
-  checkpoint: string;
   /** The epoch lines written by this call. */
   metrics: FinetuneMetrics[];
   /** Trainable parameters: the head's, and all trained ones (backbone too, end-to-end). */
@@ -227,311 +119,274 @@ export interface FinetuneResult {
   seconds: { extract: number; train: number };
 }
 
-/** Gathers label rows of `indices` (class indices or multi-hot rows). */
-function labelRows(l: DatasetLabels, indices: number[]): Int32Array | Uint8Array {
-  if (!l.multiLabel) return Int32Array.from(indices, (i) => l.labels[i]);
-  const c = l.names.length;
-  const out = new Uint8Array(indices.length * c);
-  indices.forEach((i, k) => out.set(l.labels.subarray(i * c, i * c + c), k * c));
-  return out;
+/** A fine-tuning run in progress: what it trains, and what it has measured. */
+interface FinetuneRun {
+  options: FinetuneOptions;
+  config: FinetuneConfig;
+  plan: FinetunePlan;
+  classifier: Classifier;
+  /** Running sums of the current epoch (stored in checkpoints, in this key order). */
+  epoch: { lossSum: number; lossCount: number; epochSeconds: number };
+  seconds: { extract: number; train: number };
+  written: FinetuneMetrics[];
+  /** Features of the training and validation clips (frozen backbone only). */
+  tables: { train?: FeatureTable; val?: FeatureTable };
 }
 
-function makeOptimizer(config: FinetuneConfig, weights: Weights): Optimizer {
-  const decayable = (name: string) => name.endsWith("/kernel");
-  return config.optimizer === "adam"
-    ? new Adam(weights, { weightDecay: config.weightDecay, decayable })
-    : new SgdMomentum(weights, {
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      decayable,
-    });
-}
-
-/** Mixes a batch's audio waveforms (scaled to [−1, 1]) by `plan`. */
-function mixAudio(batch: ClipBatch, plan: MixupPlan): ClipBatch {
-  const audio = batch.audio instanceof Int16Array
-    ? Float32Array.from(batch.audio, (x) => x / 32768)
-    : batch.audio;
-  const mask = Uint8Array.from(
-    batch.audioMask,
-    (m, i) => (m || batch.audioMask[plan.permutation[i]] ? 1 : 0),
-  );
-  return { ...batch, audio: mixRows(audio, plan), audioMask: mask };
-}
-
-/**
- * Runs (or continues) fine-tuning.
- *
- * @example
- * ```ts
- * import { finetune } from "./finetune.ts";
- * // const r = await finetune({ runDir, from: "runs/pre", data, config });
- * console.assert(typeof finetune === "function");
- * ```
- */
-export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
-  const { config, data } = options;
-  const plan = options.plan ?? await planFinetune(options);
-  const valData = options.val ?? data;
-  const numClasses = plan.labels.names.length;
-  const multiLabel = plan.labels.multiLabel;
+/** The pretrained model of the plan with a new head; the classifier owns the model. */
+async function buildClassifier(plan: FinetunePlan, config: FinetuneConfig): Promise<Classifier> {
   const model = VattModel.create(plan.model);
-  let classifier: Classifier;
   try {
     await loadModelWeights(plan.checkpoint, { weights: model.weights, config: model.config });
-    classifier = Classifier.create(model, {
+    return Classifier.create(model, {
       modalities: config.modalities,
       features: config.features,
       head: config.head,
       headOptions: config.headOptions,
       seed: config.seed,
-      labels: { names: plan.labels.names, multiLabel },
+      labels: { names: plan.labels.names, multiLabel: plan.labels.multiLabel },
     });
   } catch (e) {
     model.dispose();
     throw e;
   }
+}
+
+/** Frozen backbone: features once, for training and validation clips. */
+async function extractTables(run: FinetuneRun): Promise<void> {
+  const { options, plan, config, classifier } = run;
+  const t0 = performance.now();
+  const total = plan.train.length + plan.val.length;
+  run.tables.train = await extractFeatures(classifier, options.data, {
+    indices: plan.train,
+    batchSize: config.evalBatchSize,
+    onProgress: (done) => options.onExtract?.(done, total),
+  });
+  run.tables.val = await extractFeatures(classifier, options.val ?? options.data, {
+    indices: plan.val,
+    batchSize: config.evalBatchSize,
+    onProgress: (done) => options.onExtract?.(plan.train.length + done, total),
+  });
+  run.seconds.extract = (performance.now() - t0) / 1000;
+}
+
+/** Restores a checkpoint of the run: the classifier's weights and the epoch's sums. */
+async function restore(run: FinetuneRun, checkpoint: string, state: TrainState): Promise<void> {
+  await loadClassifierWeights(checkpoint, run.classifier);
+  const extra = state.extra ?? {};
+  const number = (v: unknown) => typeof v === "number" ? v : 0;
+  run.epoch = {
+    lossSum: number(extra.lossSum),
+    lossCount: number(extra.lossCount),
+    epochSeconds: number(extra.epochSeconds),
+  };
+}
+
+/** Scores the validation clips: the head over their features (extracted now unless frozen). */
+async function validate(run: FinetuneRun): Promise<ValidationScores | undefined> {
+  const { plan, config, classifier } = run;
+  if (plan.val.length === 0) return undefined;
+  const table = run.tables.val ??
+    await extractFeatures(classifier, run.options.val ?? run.options.data, {
+      indices: plan.val,
+      batchSize: config.evalBatchSize,
+    });
+  const numClasses = plan.labels.names.length;
+  const logits = await tableLogits(classifier.head, table, {
+    batchSize: config.evalBatchSize,
+    numClasses,
+  });
+  return run.options.score(logits, labelRows(plan.valLabels, plan.val), {
+    numClasses,
+    multiLabel: plan.labels.multiLabel,
+  });
+}
+
+/** The epoch's line of `metrics.jsonl`: written, kept, reported; the epoch's sums start again. */
+async function endEpoch(run: FinetuneRun, done: StepDone & { epoch: number }): Promise<void> {
+  const report = await validate(run);
+  const m: FinetuneMetrics = {
+    epoch: done.epoch,
+    step: done.step,
+    lr: done.lr,
+    trainLoss: run.epoch.lossSum / Math.max(1, run.epoch.lossCount),
+    valClips: run.plan.val.length,
+    ...(report
+      ? {
+        valLoss: report.loss,
+        ...(run.plan.labels.multiLabel
+          ? { mAP: report.mAP, rocAuc: report.rocAuc }
+          : { top1: report.top1, top5: report.top5 }),
+      }
+      : {}),
+    seconds: run.epoch.epochSeconds,
+  };
+  await appendMetrics(run.options.runDir, m);
+  run.written.push(m);
+  run.options.onEpoch?.(m);
+  run.epoch = { lossSum: 0, lossCount: 0, epochSeconds: 0 };
+}
+
+/** Counts a completed step into the epoch's sums; ends the epoch on its last step. */
+async function completeStep(run: FinetuneRun, done: StepDone): Promise<void> {
+  const { stepsPerEpoch, totalSteps } = run.plan;
+  run.epoch.lossSum += done.loss;
+  run.epoch.lossCount++;
+  const dt = (performance.now() - done.started) / 1000;
+  run.seconds.train += dt;
+  run.epoch.epochSeconds += dt;
+  const epoch = Math.ceil(done.step / stepsPerEpoch);
+  const { step, loss, lr, gradNorm } = done;
+  run.options.onStep?.({ step, totalSteps, epoch, loss, lr, gradNorm });
+  if (step % stepsPerEpoch === 0) await endEpoch(run, { ...done, epoch });
+}
+
+/** The logits of training rows `rows`: the head over table rows, or the classifier over clips. */
+async function trainForward(
+  run: FinetuneRun,
+  rows: number[],
+  options: { mix?: MixupPlan; owned: tf.Tensor[] },
+): Promise<() => tf.Tensor2D> {
+  const { classifier } = run;
+  const { mix, owned } = options;
+  const table = run.tables.train;
+  if (table) {
+    const { features, masks } = tableBatch(table, rows, mix && ((_, v) => mixRows(v, mix)));
+    if (mix) {
+      // A mixed row has audio when either of its two sources has.
+      const m0 = await masks[0].data();
+      masks[0].dispose();
+      masks[0] = tf.tensor1d(
+        Float32Array.from(m0, (v, i) => Math.max(v, m0[mix.permutation[i]])),
+      );
+    }
+    owned.push(...features, ...masks);
+    return () => classifier.head.apply(features, { masks, training: true });
+  }
+  const data = run.options.data;
+  let batch = await data.readClips(rows.map((r) => run.plan.train[r]));
+  if (mix) batch = mixAudio(batch, mix);
+  const inputs = batchToTensors(batch, data.index.settings);
+  owned.push(...Object.values(inputs));
+  return () => classifier.logits(inputs, { training: true });
+}
+
+/** Step `step` of fine-tuning on sampler rows `rows` (positions in `plan.train`). */
+async function prepareFinetuneStep(
+  run: FinetuneRun,
+  rows: number[],
+  step: number,
+): Promise<PreparedStep> {
+  const { config, plan } = run;
+  const numClasses = plan.labels.names.length;
+  const multiLabel = plan.labels.multiLabel;
+  const indices = rows.map((r) => plan.train[r]);
+  const mix = config.mixup > 0
+    ? mixupPlan(config.mixup, { seed: config.seed, step, batchSize: rows.length })
+    : undefined;
+  let targets = smoothTargets(labelRows(plan.labels, indices), {
+    numClasses,
+    smoothing: config.labelSmoothing,
+    multiLabel,
+  });
+  if (mix) targets = mixRows(targets, mix);
+  const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
+  const owned: tf.Tensor[] = [targetT];
+  const forward = await trainForward(run, rows, { mix, owned });
+  return {
+    loss: () => {
+      const logits = forward();
+      return multiLabel
+        ? sigmoidCrossEntropy(logits, targetT)
+        : softmaxCrossEntropy(logits, targetT);
+    },
+    dispose: () => tf.dispose(owned),
+    completed: (done) => completeStep(run, done),
+  };
+}
+
+/** The loop's view of the run: what is trained, checkpointed and restored. */
+function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
+  const { config, plan, classifier } = run;
+  return {
+    kind: "finetune",
+    trainable,
+    optimizer: makeOptimizer(config, trainable),
+    data: { size: plan.train.length, seed: config.seed, batchSize: config.batchSize },
+    schedule: {
+      baseRate: config.baseRate,
+      finalRate: 0,
+      warmupSteps: plan.warmupSteps,
+      totalSteps: plan.totalSteps,
+    },
+    clipNorm: config.clipNorm,
+    keep: config.keep,
+    checkpointDue: (step) => step % plan.stepsPerEpoch === 0,
+    checkpoint: () => ({
+      weights: classifier.storedWeights(),
+      config: classifier.spec,
+      extra: { ...run.epoch },
+    }),
+    restore: (checkpoint, state) => restore(run, checkpoint, state),
+    start: config.frozen ? () => extractTables(run) : undefined,
+    prepare: (rows, step) => prepareFinetuneStep(run, rows, step),
+  };
+}
+
+/**
+ * Runs (or continues, from `options.resumeFrom`) fine-tuning; plans first
+ * unless given a plan.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveFinetuneConfig } from "../config/finetune_config.ts";
+ * import type { Dataset } from "../data/shards/dataset.ts";
+ * import { finetune } from "./finetune.ts";
+ * const config = resolveFinetuneConfig({ modalities: ["audio"] });
+ * const from = Deno.makeTempDirSync(); // no pretrained checkpoint in it: refused before training
+ * const score = () => ({ loss: 0 });
+ * await assert.rejects(
+ *   finetune({ runDir: "unused", from, data: {} as Dataset, config, score }),
+ *   /no complete checkpoint/,
+ * );
+ * ```
+ */
+export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
+  const { config } = options;
+  const plan = options.plan ?? await planFinetune(options);
+  const classifier = await buildClassifier(plan, config);
   const head = classifier.head;
   const trainable: Weights = config.frozen
     ? { ...head.variables }
     : { ...classifier.modelWeights({ trainable: true }), ...head.variables };
-  const optimizer = makeOptimizer(config, trainable);
-  const ckptDir = path.join(options.runDir, "checkpoints");
-  const metricsPath = path.join(options.runDir, "metrics.jsonl");
-  const { stepsPerEpoch, totalSteps } = plan;
-  const schedule = {
-    baseRate: config.baseRate,
-    finalRate: 0,
-    warmupSteps: plan.warmupSteps,
-    totalSteps,
+  const run: FinetuneRun = {
+    options,
+    config,
+    plan,
+    classifier,
+    epoch: { lossSum: 0, lossCount: 0, epochSeconds: 0 },
+    seconds: { extract: 0, train: 0 },
+    written: [],
+    tables: {},
   };
-  let step = 0;
-  let position = { epoch: 0, offset: 0 };
-  let lossSum = 0;
-  let lossCount = 0;
-  let epochSeconds = 0;
-  const seconds = { extract: 0, train: 0 };
-  const written: FinetuneMetrics[] = [];
+  const task = finetuneTask(run, trainable);
   try {
-    if (options.resumeFrom) {
-      const state = await readTrainState(options.resumeFrom);
-      if (state.kind !== "finetune") {
-        throw new MismatchError(`checkpoint ${options.resumeFrom} is from a ${state.kind} run`);
-      }
-      await loadClassifierWeights(options.resumeFrom, classifier);
-      const opt = await loadOptimizerTensors(options.resumeFrom);
-      try {
-        await optimizer.loadState(opt);
-      } finally {
-        tf.dispose(Object.values(opt));
-      }
-      step = state.step;
-      position = state.data;
-      const extra = state.extra ?? {};
-      lossSum = typeof extra.lossSum === "number" ? extra.lossSum : 0;
-      lossCount = typeof extra.lossCount === "number" ? extra.lossCount : 0;
-      epochSeconds = typeof extra.epochSeconds === "number" ? extra.epochSeconds : 0;
-    }
-    // Frozen backbone: features once, for training and validation clips.
-    let trainTable: FeatureTable | undefined;
-    let valTable: FeatureTable | undefined;
-    if (config.frozen) {
-      const t0 = performance.now();
-      const total = plan.train.length + plan.val.length;
-      trainTable = await extractFeatures(classifier, data, {
-        indices: plan.train,
-        batchSize: config.evalBatchSize,
-        onProgress: (done) => options.onExtract?.(done, total),
-      });
-      valTable = await extractFeatures(classifier, valData, {
-        indices: plan.val,
-        batchSize: config.evalBatchSize,
-        onProgress: (done) => options.onExtract?.(plan.train.length + done, total),
-      });
-      seconds.extract = (performance.now() - t0) / 1000;
-    }
-    const valLabelRows = labelRows(plan.valLabels, plan.val);
-    const validate = async (): Promise<ClassificationReport | undefined> => {
-      if (plan.val.length === 0) return undefined;
-      let logits: Float32Array;
-      if (valTable) {
-        logits = new Float32Array(plan.val.length * numClasses);
-        for (let start = 0; start < plan.val.length; start += config.evalBatchSize) {
-          const rows = Array.from(
-            { length: Math.min(config.evalBatchSize, plan.val.length - start) },
-            (_, i) => start + i,
-          );
-          const { features, masks } = tableBatch(valTable, rows);
-          const out = head.apply(features, { masks });
-          logits.set(await out.data() as Float32Array, start * numClasses);
-          tf.dispose([out, ...features, ...masks]);
-        }
-      } else {
-        logits = (await classifyDataset(classifier, valData, {
-          indices: plan.val,
-          batchSize: config.evalBatchSize,
-        })).logits;
-      }
-      return classificationReport(logits, valLabelRows, { numClasses, multiLabel });
-    };
-    const sampler = new EpochSampler(plan.train.length, {
-      seed: config.seed,
-      batchSize: config.batchSize,
-      position,
-    });
-    const save = async (): Promise<string> => {
-      const state: TrainState = {
-        format: CHECKPOINT_FORMAT,
-        step,
-        data: sampler.position,
-        seed: config.seed,
-        kind: "finetune",
-        extra: { lossSum, lossCount, epochSeconds },
-      };
-      const optimizerState = optimizer.stateTensors();
-      try {
-        const p = await saveCheckpoint(ckptDir, {
-          weights: classifier.storedWeights(),
-          config: classifier.spec,
-          optimizerState,
-          state,
-        });
-        await pruneCheckpoints(ckptDir, config.keep);
-        options.onCheckpoint?.(p, step);
-        return p;
-      } finally {
-        tf.dispose(Object.values(optimizerState));
-      }
-    };
-    let last = options.resumeFrom ?? "";
-    if (step === 0) last = await save();
-    let stopped = false;
-    const s = data.index.settings;
-    while (step < totalSteps) {
-      const t0 = performance.now();
-      const rows = sampler.next(); // positions in plan.train
-      const indices = rows.map((r) => plan.train[r]);
-      const mix = config.mixup > 0
-        ? mixupPlan(config.mixup, { seed: config.seed, step, batchSize: rows.length })
-        : undefined;
-      let targets = smoothTargets(labelRows(plan.labels, indices), {
-        numClasses,
-        smoothing: config.labelSmoothing,
-        multiLabel,
-      });
-      if (mix) targets = mixRows(targets, mix);
-      const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
-      const owned: tf.Tensor[] = [targetT];
-      let forward: () => tf.Tensor2D;
-      if (trainTable) {
-        const table = trainTable;
-        const { features, masks } = tableBatch(table, rows, mix && ((_, v) => mixRows(v, mix)));
-        if (mix) {
-          // A mixed row has audio when either of its two sources has.
-          const m0 = await masks[0].data();
-          masks[0].dispose();
-          masks[0] = tf.tensor1d(
-            Float32Array.from(m0, (v, i) => Math.max(v, m0[mix.permutation[i]])),
-          );
-        }
-        owned.push(...features, ...masks);
-        forward = () => head.apply(features, { masks, training: true });
-      } else {
-        let batch = await data.readClips(indices);
-        if (mix) batch = mixAudio(batch, mix);
-        const inputs = batchToTensors(batch, s);
-        owned.push(...Object.values(inputs));
-        forward = () => classifier.logits(inputs, { training: true });
-      }
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = forward();
-        return multiLabel
-          ? sigmoidCrossEntropy(logits, targetT)
-          : softmaxCrossEntropy(logits, targetT);
-      }, Object.values(trainable));
-      const byName: Record<string, tf.Tensor> = {};
-      for (const [name, w] of Object.entries(trainable)) {
-        if (grads[w.name]) byName[name] = grads[w.name];
-      }
-      const clipped = config.clipNorm > 0
-        ? clipByGlobalNorm(byName, config.clipNorm)
-        : { grads: {} as Record<string, tf.Tensor>, norm: globalNorm(byName) };
-      const [lossV, normV] = await Promise.all([value.data(), clipped.norm.data()]);
-      const loss = lossV[0];
-      const release = () =>
-        tf.dispose([
-          value,
-          ...Object.values(grads),
-          ...Object.values(clipped.grads),
-          clipped.norm,
-          ...owned,
-        ]);
-      if (!Number.isFinite(loss)) {
-        release();
-        throw new NonFiniteLossError(step + 1, loss);
-      }
-      const lr = learningRate(step, schedule);
-      optimizer.step(config.clipNorm > 0 ? clipped.grads : byName, lr);
-      release();
-      step++;
-      lossSum += loss;
-      lossCount++;
-      const dt = (performance.now() - t0) / 1000;
-      seconds.train += dt;
-      epochSeconds += dt;
-      const epoch = Math.ceil(step / stepsPerEpoch);
-      options.onStep?.({ step, totalSteps, epoch, loss, lr, gradNorm: normV[0] });
-      if (step % stepsPerEpoch === 0) {
-        const report = await validate();
-        const m: FinetuneMetrics = {
-          epoch,
-          step,
-          lr,
-          trainLoss: lossSum / Math.max(1, lossCount),
-          valClips: plan.val.length,
-          ...(report
-            ? {
-              valLoss: report.loss,
-              ...(multiLabel
-                ? { mAP: report.mAP, rocAuc: report.rocAuc }
-                : { top1: report.top1, top5: report.top5 }),
-            }
-            : {}),
-          seconds: epochSeconds,
-        };
-        await Deno.writeTextFile(metricsPath, JSON.stringify(m) + "\n", {
-          append: true,
-          create: true,
-        });
-        written.push(m);
-        options.onEpoch?.(m);
-        lossSum = 0;
-        lossCount = 0;
-        epochSeconds = 0;
-      }
-      const stopNow = options.shouldStop?.() ?? false;
-      if (step % stepsPerEpoch === 0 || step === totalSteps || stopNow) last = await save();
-      if (stopNow) {
-        stopped = true;
-        break;
-      }
-    }
+    const result = await trainLoop(task, options);
     return {
-      step,
-      totalSteps,
-      stopped,
-      checkpoint: last,
-      metrics: written,
+      ...result,
+      totalSteps: plan.totalSteps,
+      metrics: run.written,
       parameters: {
         head: head.parameterCount(),
         trained: Object.values(trainable).reduce((n, w) => n + w.size, 0),
       },
       trainClips: plan.train.length,
       valClips: plan.val.length,
-      seconds,
+      seconds: run.seconds,
     };
   } finally {
-    optimizer.dispose();
+    task.optimizer.dispose();
     classifier.dispose();
   }
 }

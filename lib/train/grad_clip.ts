@@ -32,14 +32,15 @@ export interface ClippedGradients {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { clipByGlobalNorm } from "./grad_clip.ts";
  * const a = tf.tensor1d([3, 0]);
  * const b = tf.scalar(4);
  * const { grads, norm } = clipByGlobalNorm({ a, b }, 1); // norm 5 → scale 0.2
- * console.assert((await norm.data())[0] === 5);
- * console.assert(Math.abs((await grads.b.data())[0] - 0.8) < 1e-6);
+ * assert.equal((await norm.data())[0], 5);
+ * assert.ok(Math.abs((await grads.b.data())[0] - 0.8) < 1e-6);
  * tf.dispose([a, b, norm, ...Object.values(grads)]);
  * ```
  */
@@ -76,11 +77,12 @@ export function clipByGlobalNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { globalNorm } from "./grad_clip.ts";
  * const n = globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) });
- * console.assert((await n.data())[0] === 5);
+ * assert.equal((await n.data())[0], 5);
  * ```
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {

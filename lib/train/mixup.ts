@@ -44,10 +44,11 @@ function sampleGamma(shape: number, rng: Rng): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "../util/rng.ts";
  * import { sampleBeta } from "./mixup.ts";
  * const x = sampleBeta(0.4, 0.4, new Rng(1));
- * console.assert(x >= 0 && x <= 1);
+ * assert.ok(x >= 0 && x <= 1);
  * ```
  */
 export function sampleBeta(a: number, b: number, rng: Rng): number {
@@ -65,10 +66,11 @@ export function sampleBeta(a: number, b: number, rng: Rng): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixupPlan } from "./mixup.ts";
  * const a = mixupPlan(0.2, { seed: 3, step: 7, batchSize: 4 });
  * const b = mixupPlan(0.2, { seed: 3, step: 7, batchSize: 4 });
- * console.assert(a.lambda === b.lambda && a.permutation.join() === b.permutation.join());
+ * assert.deepEqual(a, b);
  * ```
  */
 export function mixupPlan(
@@ -86,9 +88,11 @@ export function mixupPlan(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixRows } from "./mixup.ts";
  * const out = mixRows(new Float32Array([1, 1, 3, 3]), { lambda: 0.25, permutation: [1, 0] });
- * console.assert(out[0] === 2.5 && out[2] === 1.5);
+ * assert.equal(out[0], 2.5);
+ * assert.equal(out[2], 1.5);
  * ```
  */
 export function mixRows(rows: Float32Array, plan: MixupPlan): Float32Array {

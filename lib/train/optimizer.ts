@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { MismatchError } from "../util/errors.ts";
 import { fusedAdamMaxSize } from "../backend/kernels/fused.ts";
+import { ADAM_KERNEL } from "../backend/kernels/names.ts";
 
 /** What the training loop needs from an optimiser. */
 export interface Optimizer {
@@ -68,18 +69,38 @@ function checkRange(where: string, name: string, value: number, max = Infinity):
   }
 }
 
+/** What one weight's update gets besides the weight. */
+interface WeightStep {
+  /** The weight's name. */
+  name: string;
+  grad: tf.Tensor;
+  /** The weight's state slots, by slot name. */
+  slots: Record<string, tf.Variable>;
+  /** The learning rate. */
+  lr: number;
+  /** Steps taken, this one included. */
+  steps: number;
+}
+
 /** Named weights and per-weight state slots; subclasses supply the update rule. */
 abstract class NamedOptimizer implements Optimizer {
+  /** Weight-decay coefficient λ (0: off). */
+  readonly weightDecay: number;
   #steps = 0;
   #disposed = false;
   readonly #weights: Map<string, tf.Variable>;
   readonly #slots: Map<string, tf.Variable> = new Map();
+  readonly #decayable: (name: string) => boolean;
 
   constructor(
     protected readonly kind: string,
     weights: Record<string, tf.Variable>,
-    protected readonly slotNames: readonly string[],
+    options: { slotNames: readonly string[]; weightDecay: number } & WeightDecayOptions,
   ) {
+    checkRange(kind, "weightDecay", options.weightDecay);
+    this.slotNames = options.slotNames;
+    this.weightDecay = options.weightDecay;
+    this.#decayable = options.decayable ?? (() => true);
     this.#weights = new Map(Object.entries(weights));
     for (const [name, weight] of this.#weights) {
       if (!(weight instanceof tf.Variable)) {
@@ -92,7 +113,7 @@ abstract class NamedOptimizer implements Optimizer {
       }
     }
     for (const [name, weight] of this.#weights) {
-      for (const slot of slotNames) {
+      for (const slot of this.slotNames) {
         const zeros = tf.zerosLike(weight);
         this.#slots.set(this.slotKey(slot, name), tf.variable(zeros, false));
         zeros.dispose();
@@ -100,8 +121,16 @@ abstract class NamedOptimizer implements Optimizer {
     }
   }
 
+  /** The names of each weight's state slots. */
+  protected readonly slotNames: readonly string[];
+
   get iterations(): number {
     return this.#steps;
+  }
+
+  /** Whether weight `name` is decayed: λ > 0 and `decayable(name)`. */
+  protected decays(name: string): boolean {
+    return this.weightDecay > 0 && this.#decayable(name);
   }
 
   /** The names of the weights this optimiser updates, in construction order. */
@@ -123,14 +152,7 @@ abstract class NamedOptimizer implements Optimizer {
    * One weight's update, called inside `tf.tidy` with the step count already advanced: assigns
    * the weight and its slots.
    */
-  protected abstract update(
-    name: string,
-    weight: tf.Variable,
-    grad: tf.Tensor,
-    slots: Record<string, tf.Variable>,
-    lr: number,
-    steps: number,
-  ): void;
+  protected abstract update(weight: tf.Variable, step: WeightStep): void;
 
   step(grads: Record<string, tf.Tensor>, lr: number): void {
     this.#checkAlive();
@@ -157,7 +179,7 @@ abstract class NamedOptimizer implements Optimizer {
       const slots: Record<string, tf.Variable> = {};
       for (const slot of this.slotNames) slots[slot] = this.#slots.get(this.slotKey(slot, name))!;
       // One tidy per weight keeps the peak memory to one weight's temporaries.
-      tf.tidy(() => this.update(name, weight, grad, slots, lr, this.#steps));
+      tf.tidy(() => this.update(weight, { name, grad, slots, lr, steps: this.#steps }));
     }
   }
 
@@ -236,6 +258,7 @@ abstract class NamedOptimizer implements Optimizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { Adam } from "./optimizer.ts";
@@ -243,7 +266,7 @@ abstract class NamedOptimizer implements Optimizer {
  * const adam = new Adam({ w }, { weightDecay: 0.01, decayable: (name) => name !== "bias" });
  * const g = tf.scalar(0.5);
  * adam.step({ w: g }, 0.1); // first step moves by η·(1 + λ·θ) ≈ 0.1·1.01
- * console.assert(Math.abs((await w.data())[0] - (1 - 0.1 - 0.1 * 0.01)) < 1e-6);
+ * assert.ok(Math.abs((await w.data())[0] - (1 - 0.1 - 0.1 * 0.01)) < 1e-6);
  * tf.dispose([w, g]);
  * adam.dispose();
  * ```
@@ -252,8 +275,6 @@ export class Adam extends NamedOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  readonly weightDecay: number;
-  readonly #decayable: (name: string) => boolean;
 
   /**
    * @param weights the weights to update, by name (the names used in `step` and the state).
@@ -264,31 +285,22 @@ export class Adam extends NamedOptimizer {
     checkRange("adam", "beta1", resolved.beta1, 1);
     checkRange("adam", "beta2", resolved.beta2, 1);
     checkRange("adam", "epsilon", resolved.epsilon);
-    checkRange("adam", "weightDecay", resolved.weightDecay);
-    super("adam", weights, ["m", "v"]);
+    super("adam", weights, { ...resolved, slotNames: ["m", "v"] });
     this.beta1 = resolved.beta1;
     this.beta2 = resolved.beta2;
     this.epsilon = resolved.epsilon;
-    this.weightDecay = resolved.weightDecay;
-    this.#decayable = options.decayable ?? (() => true);
   }
 
-  protected update(
-    name: string,
-    weight: tf.Variable,
-    grad: tf.Tensor,
-    slots: Record<string, tf.Variable>,
-    lr: number,
-    steps: number,
-  ): void {
+  protected update(weight: tf.Variable, step: WeightStep): void {
+    const { name, grad, slots, lr, steps } = step;
     const { beta1, beta2, epsilon } = this;
-    const decay = this.weightDecay > 0 && this.#decayable(name) ? lr * this.weightDecay : 0;
+    const decay = this.decays(name) ? lr * this.weightDecay : 0;
     // One fused kernel where the backend has it (wasm: lib/backend/fused_kernels.ts), bit-identical
     // to the ops below and free of their per-op overhead and temporaries; with its JavaScript loop
     // (no SIMD) only for small weights, where it beats the vectorised ops.
     if (weight.size <= fusedAdamMaxSize()) {
       const [next, m, v] = tf.engine().runKernel(
-        "VattAdam",
+        ADAM_KERNEL,
         { weight, m: slots.m, v: slots.v, grad },
         { beta1, beta2, epsilon, lr, steps, decay },
       ) as tf.Tensor[];
@@ -302,7 +314,7 @@ export class Adam extends NamedOptimizer {
     const mHat = tf.div(m, 1 - beta1 ** steps);
     const vHat = tf.div(v, 1 - beta2 ** steps);
     let next = tf.sub(weight, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon)), lr));
-    if (this.weightDecay > 0 && this.#decayable(name)) {
+    if (this.decays(name)) {
       next = tf.sub(next, tf.mul(weight, lr * this.weightDecay));
     }
     slots.m.assign(m);
@@ -326,6 +338,7 @@ export class Adam extends NamedOptimizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { SgdMomentum } from "./optimizer.ts";
@@ -334,7 +347,7 @@ export class Adam extends NamedOptimizer {
  * const g = tf.scalar(1);
  * sgd.step({ w: g }, 0.1); // b = 1, θ = 0.9
  * sgd.step({ w: g }, 0.1); // b = 1.9, θ = 0.71
- * console.assert(Math.abs((await w.data())[0] - 0.71) < 1e-6);
+ * assert.ok(Math.abs((await w.data())[0] - 0.71) < 1e-6);
  * tf.dispose([w, g]);
  * sgd.dispose();
  * ```
@@ -342,8 +355,6 @@ export class Adam extends NamedOptimizer {
 export class SgdMomentum extends NamedOptimizer {
   readonly momentum: number;
   readonly nesterov: boolean;
-  readonly weightDecay: number;
-  readonly #decayable: (name: string) => boolean;
 
   /**
    * @param weights the weights to update, by name (the names used in `step` and the state).
@@ -352,24 +363,14 @@ export class SgdMomentum extends NamedOptimizer {
   constructor(weights: Record<string, tf.Variable>, options: SgdMomentumOptions = {}) {
     const resolved = { ...DEFAULT_SGD_MOMENTUM_OPTIONS, ...options };
     checkRange("sgd", "momentum", resolved.momentum, 1);
-    checkRange("sgd", "weightDecay", resolved.weightDecay);
-    super("sgd", weights, ["momentum"]);
+    super("sgd", weights, { ...resolved, slotNames: ["momentum"] });
     this.momentum = resolved.momentum;
     this.nesterov = resolved.nesterov;
-    this.weightDecay = resolved.weightDecay;
-    this.#decayable = options.decayable ?? (() => true);
   }
 
-  protected update(
-    name: string,
-    weight: tf.Variable,
-    grad: tf.Tensor,
-    slots: Record<string, tf.Variable>,
-    lr: number,
-  ): void {
-    const g = this.weightDecay > 0 && this.#decayable(name)
-      ? tf.add(grad, tf.mul(weight, this.weightDecay))
-      : grad;
+  protected update(weight: tf.Variable, step: WeightStep): void {
+    const { name, grad, slots, lr } = step;
+    const g = this.decays(name) ? tf.add(grad, tf.mul(weight, this.weightDecay)) : grad;
     const buffer = tf.add(tf.mul(slots.momentum, this.momentum), g);
     const direction = this.nesterov ? tf.add(g, tf.mul(buffer, this.momentum)) : buffer;
     const next = tf.sub(weight, tf.mul(direction, lr));

@@ -1,38 +1,33 @@
 /**
- * The pretraining loop: `L = NCE(z_v,va, z_a,va) + λ·MIL-NCE(z_v,vt, {z_t,vt})`
- * with Adam, warmup + quarter-cosine schedule, DropToken, checkpoints and exact
- * resume. Data order and DropToken are functions of `(seed, epoch)` and
- * `(seed, step)`, so a checkpoint's step and data position are all it takes
- * to continue bit-for-bit on deterministic backends (cpu, wasm).
+ * Pretraining: `L = NCE(z_v,va, z_a,va) + λ·MIL-NCE(z_v,vt, {z_t,vt})` with
+ * Adam, warmup + quarter-cosine schedule and DropToken, as a step function
+ * over the one training loop (`loop.ts`: data order, checkpoints, exact
+ * resume, stops). DropToken is a function of `(seed, step)`, so a resumed run
+ * continues bit-for-bit on deterministic backends (cpu, wasm).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import * as path from "node:path";
-import "../backend/gradients.ts";
+import type { PretrainConfig } from "../config/pretrain_config.ts";
 import type { VattConfig } from "../config/vatt_config.ts";
-import { EpochSampler } from "../data/shards/batches.ts";
-import { batchToTensors } from "../data/shards/batches.ts";
-import type { Dataset } from "../data/shards/dataset.ts";
-import { MismatchError } from "../util/errors.ts";
+import { checkModelFitsData } from "../data/fit.ts";
+import { type BatchTensors, batchToTensors } from "../data/shards/batches.ts";
+import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
 import { VattModel } from "../model/vatt.ts";
+import { loadModelWeights } from "../run/checkpoint.ts";
+import { appendMetrics } from "../run/metrics_log.ts";
 import { Rng } from "../util/rng.ts";
 import {
-  CHECKPOINT_FORMAT,
-  loadModelWeights,
-  loadOptimizerTensors,
-  pruneCheckpoints,
-  readTrainState,
-  saveCheckpoint,
-  type TrainState,
-} from "../run/checkpoint.ts";
-import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
+  type LoopOptions,
+  type LoopResult,
+  type PreparedStep,
+  trainLoop,
+  type TrainTask,
+} from "./loop.ts";
 import { Adam } from "./optimizer.ts";
-import type { PretrainConfig } from "../config/pretrain_config.ts";
-import { learningRate } from "./schedule.ts";
 
 /** One line of `metrics.jsonl`. */
 export interface PretrainMetrics {
@@ -51,101 +46,63 @@ export interface PretrainMetrics {
   gradNorm: number;
 }
 
-/** A non-finite loss: the run stops, the last good checkpoint stays. */
-export class NonFiniteLossError extends Error {
-  readonly step: number;
-  constructor(step: number, value: number) {
-    super(`loss became ${value} at step ${step}; stopped, the last good checkpoint is kept`);
-    this.name = "NonFiniteLossError";
-    this.step = step;
-  }
-}
-
 /**
- * A checkpoint could not be written (disk full, write permission lost): the
- * run stops, and the checkpoints written before stay as they were.
- *
- * @example
- * ```ts
- * import { CheckpointWriteError } from "./pretrain.ts";
- * const e = new CheckpointWriteError(4, "run/checkpoints/step-0000002", new Error("No space left"));
- * console.assert(e.message.includes("step-0000002") && e.step === 4);
- * ```
+ * Options of {@linkcode pretrain}: the loop's (the run folder, where
+ * `metrics.jsonl` is written too; resume, checkpoint and stop hooks) and these.
  */
-export class CheckpointWriteError extends Error {
-  readonly step: number;
-  constructor(step: number, kept: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
-    super(
-      `cannot write the checkpoint of step ${step}: ${reason}; ` +
-        (kept ? `the last complete checkpoint (${kept}) is kept` : "no checkpoint was written yet"),
-      { cause },
-    );
-    this.name = "CheckpointWriteError";
-    this.step = step;
-  }
-}
-
-/** Options of {@linkcode pretrain}. */
-export interface PretrainOptions {
-  /** The run folder (its `checkpoints/` and `metrics.jsonl` are written). */
-  runDir: string;
+export interface PretrainOptions extends LoopOptions {
   model: VattConfig;
   train: PretrainConfig;
   data: Dataset;
-  /** Continue from this checkpoint folder. */
-  resumeFrom?: string;
   /** Called after every step. */
   onStep?: (m: PretrainMetrics) => void;
-  /** Called after each checkpoint is written. */
-  onCheckpoint?: (path: string, step: number) => void;
-  /** Checked after each step: when true, a checkpoint is written and the loop ends. */
-  shouldStop?: () => boolean;
 }
 
-/** Outcome of {@linkcode pretrain}. */
-export interface PretrainResult {
-  /** Steps completed in total. */
-  step: number;
-  /** Whether the loop ended early through `shouldStop`. */
-  stopped: boolean;
-  /** The last checkpoint written. */
-  checkpoint: string;
+/** Outcome of {@linkcode pretrain}: steps completed, whether it stopped early, the last checkpoint. */
+export type PretrainResult = LoopResult;
+
+/** What a pretraining forward pass keeps for the step's metrics (each `tf.keep`-ed). */
+interface KeptOutputs {
+  nce: tf.Scalar;
+  mil: tf.Scalar;
+  /** `[B, D_va]` video and audio embeddings in the video–audio space. */
+  videoVa: tf.Tensor2D;
+  audioVa: tf.Tensor2D;
+  /** `[B, D_vt]` video and `[B, P, D_vt]` caption embeddings in the video–text space. */
+  videoVt: tf.Tensor2D;
+  textVt: tf.Tensor;
 }
 
-/** Checks that the model's inputs are what the dataset stores. */
-export function checkModelFitsData(model: VattConfig, data: Dataset): void {
-  const s = data.index.settings;
-  const problems: string[] = [];
-  if (model.video.frames !== s.frames) {
-    problems.push(`${s.frames} frames (model expects ${model.video.frames})`);
-  }
-  if (model.video.height !== s.size || model.video.width !== s.size) {
-    problems.push(
-      `frames of ${s.size}² (model expects ${model.video.height}×${model.video.width})`,
-    );
-  }
-  if (model.audio.samples !== s.audioSamples) {
-    problems.push(`${s.audioSamples} audio samples (model expects ${model.audio.samples})`);
-  }
-  if (model.audio.sampleRate !== s.sampleRate) {
-    problems.push(`audio at ${s.sampleRate} Hz (model expects ${model.audio.sampleRate})`);
-  }
-  if (model.text.maxLength !== s.maxLength) {
-    problems.push(`${s.maxLength} tokens per caption (model expects ${model.text.maxLength})`);
-  }
-  if (data.index.text.vocabSize > model.text.vocabSize) {
-    problems.push(
-      `a vocabulary of ${data.index.text.vocabSize} (model holds ${model.text.vocabSize})`,
-    );
-  }
-  if (problems.length > 0) {
-    throw new MismatchError(
-      `the dataset does not fit the model: it has ${
-        problems.join(", ")
-      }; tokenize with the model's --preset or adjust the config`,
-    );
-  }
+/** The batch's loss in training mode, `tf.keep`-ing its parts into `options.kept`. */
+function pretrainLoss(
+  model: VattModel,
+  inputs: BatchTensors,
+  options: { train: PretrainConfig; rng: Rng; updates: BatchNormUpdate[]; kept: tf.Tensor[] },
+): tf.Scalar {
+  const { train, kept } = options;
+  const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text }, {
+    training: true,
+    rng: options.rng,
+    bnUpdates: options.updates,
+  });
+  const nce = nceLoss(out.video!.va, out.audio!.va, {
+    temperature: train.temperature,
+    symmetric: train.symmetric,
+    mask: inputs.audioMask,
+  });
+  const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
+    temperature: train.temperature,
+    mask: inputs.textMask,
+  });
+  kept.push(
+    tf.keep(nce),
+    tf.keep(mil),
+    tf.keep(out.video!.va),
+    tf.keep(out.audio!.va),
+    tf.keep(out.video!.vt),
+  );
+  kept.push(tf.keep(out.text!.vt));
+  return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
 }
 
 /** In-batch top-1 retrieval accuracy of `[B, D]` queries over `[M, D]` candidates. */
@@ -167,14 +124,113 @@ async function top1(
   return n === 0 ? 0 : hits / n;
 }
 
+/** In-batch retrieval accuracy video→audio and video→text, on normalised embeddings. */
+async function inBatchAccuracy(
+  out: KeptOutputs,
+  batch: ClipBatch,
+  captionsPerClip: number,
+): Promise<[number, number]> {
+  const b = batch.count;
+  const p = captionsPerClip;
+  const owner = Int32Array.from({ length: b * p }, (_, k) => Math.floor(k / p));
+  const textValid = Uint8Array.from(
+    { length: b },
+    (_, i) => (batch.textMask.subarray(i * p, i * p + p).some((m) => m) ? 1 : 0),
+  );
+  const norm = (t: tf.Tensor) =>
+    tf.div(t, tf.add(tf.norm(t, "euclidean", -1, true), 1e-12)) as tf.Tensor2D;
+  const q1 = tf.tidy(() => norm(out.videoVa));
+  const c1 = tf.tidy(() => norm(out.audioVa));
+  const q2 = tf.tidy(() => norm(out.videoVt));
+  // Padded captions cannot be picked: push them far away.
+  const c2 = tf.tidy(() => {
+    const flat = norm(tf.reshape(out.textVt, [b * p, -1]));
+    const mask = tf.reshape(tf.tensor1d(Float32Array.from(batch.textMask)), [b * p, 1]);
+    return tf.sub(tf.mul(flat, mask), tf.mul(tf.sub(1, mask), 1e3)) as tf.Tensor2D;
+  });
+  try {
+    return [
+      await top1(q1, c1, {
+        owner: Int32Array.from({ length: b }, (_, i) => i),
+        valid: batch.audioMask,
+      }),
+      await top1(q2, c2, { owner, valid: textValid }),
+    ];
+  } finally {
+    tf.dispose([q1, c1, q2, c2]);
+  }
+}
+
+/** Step `step` of pretraining on clips `indices`: the loss, then BatchNorm, accuracy and the metrics line. */
+async function preparePretrainStep(
+  model: VattModel,
+  indices: number[],
+  options: PretrainOptions & { step: number },
+): Promise<PreparedStep> {
+  const { train, data } = options;
+  const s = data.index.settings;
+  const batch = await data.readClips(indices);
+  const inputs = batchToTensors(batch, { ...s, audioSamples: s.audioSamples });
+  const updates: BatchNormUpdate[] = [];
+  const kept: tf.Tensor[] = [];
+  const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
+  let applied = false;
+  const read = { nce: 0, milNce: 0, accVideoAudio: 0, accVideoText: 0 };
+  return {
+    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept }),
+    afterUpdate: async () => {
+      model.applyBatchNormUpdates(updates);
+      applied = true;
+      const [nce, mil, videoVa, audioVa, videoVt, textVt] = kept;
+      read.nce = (await nce.data())[0];
+      read.milNce = (await mil.data())[0];
+      const outputs = { nce, mil, videoVa, audioVa, videoVt, textVt } as KeptOutputs;
+      [read.accVideoAudio, read.accVideoText] = await inBatchAccuracy(
+        outputs,
+        batch,
+        s.captionsPerClip,
+      );
+    },
+    dispose: () => {
+      tf.dispose([...kept, ...Object.values(inputs)]);
+      if (!applied) { for (const u of updates) tf.dispose([u.mean, u.variance]); }
+    },
+    completed: async (done) => {
+      const m: PretrainMetrics = {
+        step: done.step,
+        loss: done.loss,
+        nce: read.nce,
+        milNce: read.milNce,
+        lr: done.lr,
+        clipsPerSec: batch.count / ((performance.now() - done.started) / 1000),
+        accVideoAudio: read.accVideoAudio,
+        accVideoText: read.accVideoText,
+        gradNorm: done.gradNorm,
+      };
+      await appendMetrics(options.runDir, m);
+      options.onStep?.(m);
+    },
+  };
+}
+
 /**
- * Runs (or continues) pretraining.
+ * Runs (or continues, from `options.resumeFrom`) pretraining; checks first
+ * that the dataset fits the model.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolvePretrainConfig } from "../config/pretrain_config.ts";
+ * import { resolveVattConfig } from "../config/vatt_config.ts";
+ * import type { Dataset } from "../data/shards/dataset.ts";
  * import { pretrain } from "./pretrain.ts";
- * // const r = await pretrain({ runDir, model, train, data: await Dataset.open("data") });
- * console.assert(typeof pretrain === "function");
+ * // A dataset tokenized with 4 frames does not fit the tiny preset's 8: refused before training.
+ * const data = { index: { settings: { frames: 4 }, text: { vocabSize: 1 } } } as unknown as Dataset;
+ * const model = resolveVattConfig({ preset: "tiny" });
+ * await assert.rejects(
+ *   pretrain({ runDir: "unused", model, train: resolvePretrainConfig({ steps: 1 }), data }),
+ *   /4 frames \(model expects 8\)/,
+ * );
  * ```
  */
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
@@ -187,190 +243,27 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     // No decay on biases, norms, embeddings' padding or positions: the usual ViT practice.
     decayable: (name) => name.endsWith("/kernel"),
   });
-  const ckptDir = path.join(options.runDir, "checkpoints");
-  const metricsPath = path.join(options.runDir, "metrics.jsonl");
-  let step = 0;
-  let position = { epoch: 0, offset: 0 };
-  try {
-    if (options.resumeFrom) {
-      const state = await readTrainState(options.resumeFrom);
-      if (state.kind !== "pretrain") {
-        throw new MismatchError(`checkpoint ${options.resumeFrom} is from a ${state.kind} run`);
-      }
-      await loadModelWeights(options.resumeFrom, { weights: model.weights, config: model.config });
-      const opt = await loadOptimizerTensors(options.resumeFrom);
-      try {
-        await optimizer.loadState(opt);
-      } finally {
-        tf.dispose(Object.values(opt));
-      }
-      step = state.step;
-      position = state.data;
-    }
-    const sampler = new EpochSampler(data.size, {
-      seed: train.seed,
-      batchSize: train.batchSize,
-      position,
-    });
-    const schedule = {
+  const task: TrainTask = {
+    kind: "pretrain",
+    trainable: weights,
+    optimizer,
+    data: { size: data.size, seed: train.seed, batchSize: train.batchSize },
+    schedule: {
       baseRate: train.baseRate,
       finalRate: train.finalRate,
       warmupSteps: train.warmupSteps,
       totalSteps: train.steps,
-    };
-    const s = data.index.settings;
-    const save = async (): Promise<string> => {
-      const state: TrainState = {
-        format: CHECKPOINT_FORMAT,
-        step,
-        data: sampler.position,
-        seed: train.seed,
-        kind: "pretrain",
-      };
-      const optimizerState = optimizer.stateTensors();
-      try {
-        let p: string;
-        try {
-          p = await saveCheckpoint(ckptDir, {
-            weights: model.weights,
-            config: model.config,
-            optimizerState,
-            state,
-          });
-        } catch (e) {
-          throw new CheckpointWriteError(step, last, e);
-        }
-        await pruneCheckpoints(ckptDir, train.keep);
-        options.onCheckpoint?.(p, step);
-        return p;
-      } finally {
-        tf.dispose(Object.values(optimizerState));
-      }
-    };
-    let last = options.resumeFrom ?? "";
-    if (step === 0) last = await save(); // step 0: the initial weights, so a failure at step 1 keeps something
-    let stopped = false;
-    while (step < train.steps) {
-      const t0 = performance.now();
-      const indices = sampler.next();
-      const batch = await data.readClips(indices);
-      const inputs = batchToTensors(batch, { ...s, audioSamples: s.audioSamples });
-      const updates: BatchNormUpdate[] = [];
-      const kept: tf.Tensor[] = [];
-      const rng = Rng.forLabel(train.seed, `droptoken-${step}`);
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text }, {
-          training: true,
-          rng,
-          bnUpdates: updates,
-        });
-        const nce = nceLoss(out.video!.va, out.audio!.va, {
-          temperature: train.temperature,
-          symmetric: train.symmetric,
-          mask: inputs.audioMask,
-        });
-        const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
-          temperature: train.temperature,
-          mask: inputs.textMask,
-        });
-        kept.push(
-          tf.keep(nce),
-          tf.keep(mil),
-          tf.keep(out.video!.va),
-          tf.keep(out.audio!.va),
-          tf.keep(out.video!.vt),
-        );
-        kept.push(tf.keep(out.text!.vt));
-        return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
-      }, Object.values(weights));
-      const [nce, mil, vva, ava, vvt, tvt] = kept;
-      const byName: Record<string, tf.Tensor> = {};
-      for (const [name, w] of Object.entries(weights)) {
-        if (grads[w.name]) byName[name] = grads[w.name];
-      }
-      const clipped = train.clipNorm > 0
-        ? clipByGlobalNorm(byName, train.clipNorm)
-        : { grads: {} as Record<string, tf.Tensor>, norm: globalNorm(byName) };
-      const update = train.clipNorm > 0 ? clipped.grads : byName;
-      // One read at a time: concurrent readbacks were seen to return a wrong
-      // value on webgpu (llvmpipe); on cpu and wasm the order does not matter.
-      const lossV = await value.data();
-      const nceV = await nce.data();
-      const milV = await mil.data();
-      const normV = await clipped.norm.data();
-      const loss = lossV[0];
-      const disposeStep = () => {
-        tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads), clipped.norm]);
-        tf.dispose([...kept, ...Object.values(inputs)]);
-      };
-      if (!Number.isFinite(loss)) {
-        disposeStep();
-        for (const u of updates) tf.dispose([u.mean, u.variance]);
-        throw new NonFiniteLossError(step + 1, loss);
-      }
-      const lr = learningRate(step, schedule);
-      optimizer.step(update, lr);
-      model.applyBatchNormUpdates(updates);
-      // In-batch retrieval accuracy, on normalised embeddings.
-      const b = batch.count;
-      const p = s.captionsPerClip;
-      const owner = Int32Array.from({ length: b * p }, (_, k) => Math.floor(k / p));
-      const textValid = Uint8Array.from(
-        { length: b },
-        (_, i) => (batch.textMask.subarray(i * p, i * p + p).some((m) => m) ? 1 : 0),
-      );
-      const [accVa, accVt] = await (async () => {
-        const norm = (t: tf.Tensor) =>
-          tf.div(t, tf.add(tf.norm(t, "euclidean", -1, true), 1e-12)) as tf.Tensor2D;
-        const q1 = tf.tidy(() => norm(vva));
-        const c1 = tf.tidy(() => norm(ava));
-        const q2 = tf.tidy(() => norm(vvt));
-        // Padded captions cannot be picked: push them far away.
-        const c2 = tf.tidy(() => {
-          const flat = norm(tf.reshape(tvt, [b * p, -1]));
-          const mask = tf.reshape(tf.tensor1d(Float32Array.from(batch.textMask)), [b * p, 1]);
-          return tf.sub(tf.mul(flat, mask), tf.mul(tf.sub(1, mask), 1e3)) as tf.Tensor2D;
-        });
-        try {
-          return [
-            await top1(q1, c1, {
-              owner: Int32Array.from({ length: b }, (_, i) => i),
-              valid: batch.audioMask,
-            }),
-            await top1(q2, c2, { owner, valid: textValid }),
-          ];
-        } finally {
-          tf.dispose([q1, c1, q2, c2]);
-        }
-      })();
-      disposeStep();
-      step++;
-      const m: PretrainMetrics = {
-        step,
-        loss,
-        nce: nceV[0],
-        milNce: milV[0],
-        lr,
-        clipsPerSec: b / ((performance.now() - t0) / 1000),
-        accVideoAudio: accVa,
-        accVideoText: accVt,
-        gradNorm: normV[0],
-      };
-      await Deno.writeTextFile(metricsPath, JSON.stringify(m) + "\n", {
-        append: true,
-        create: true,
-      });
-      options.onStep?.(m);
-      const stopNow = options.shouldStop?.() ?? false;
-      if (step % train.checkpointEvery === 0 || step === train.steps || stopNow) {
-        last = await save();
-      }
-      if (stopNow) {
-        stopped = true;
-        break;
-      }
-    }
-    return { step, stopped, checkpoint: last };
+    },
+    clipNorm: train.clipNorm,
+    keep: train.keep,
+    checkpointDue: (step) => step % train.checkpointEvery === 0,
+    checkpoint: () => ({ weights: model.weights, config: model.config }),
+    restore: (checkpoint) =>
+      loadModelWeights(checkpoint, { weights: model.weights, config: model.config }),
+    prepare: (indices, step) => preparePretrainStep(model, indices, { ...options, step }),
+  };
+  try {
+    return await trainLoop(task, options);
   } finally {
     optimizer.dispose();
     model.dispose();

@@ -35,9 +35,11 @@ export const DEFAULT_SCHEDULE_CONFIG: Readonly<Omit<ScheduleConfig, "totalSteps"
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveScheduleConfig } from "./schedule.ts";
  * const config = resolveScheduleConfig({ totalSteps: 500_000 });
- * console.assert(config.baseRate === 1e-4 && config.warmupSteps === 10_000);
+ * assert.equal(config.baseRate, 1e-4);
+ * assert.equal(config.warmupSteps, 10_000);
  * ```
  */
 export function resolveScheduleConfig(options: ScheduleOptions): ScheduleConfig {
@@ -94,11 +96,12 @@ export function resolveScheduleConfig(options: ScheduleOptions): ScheduleConfig 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { learningRate } from "./schedule.ts";
  * const schedule = { warmupSteps: 100, totalSteps: 1100 };
- * console.assert(learningRate(50, schedule) === 5e-5); // halfway through warmup
- * console.assert(learningRate(100, schedule) === 1e-4); // peak
- * console.assert(Math.abs(learningRate(1100, schedule) - 5e-5) < 1e-15); // final
+ * assert.equal(learningRate(50, schedule), 5e-5); // halfway through warmup
+ * assert.equal(learningRate(100, schedule), 1e-4); // peak
+ * assert.ok(Math.abs(learningRate(1100, schedule) - 5e-5) < 1e-15); // final
  * ```
  */
 export function learningRate(step: number, options: ScheduleOptions): number {

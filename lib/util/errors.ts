@@ -15,9 +15,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FormatError } from "./errors.ts";
  * const e = new FormatError("header length 99999 exceeds file size 12", { path: "a.safetensors" });
- * console.assert(e.message.includes("a.safetensors"));
+ * assert.equal(e.message, "a.safetensors: header length 99999 exceeds file size 12");
+ * assert.equal(e.path, "a.safetensors");
  * ```
  */
 export class FormatError extends Error {
@@ -37,9 +39,10 @@ export class FormatError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MismatchError } from "./errors.ts";
  * const e = new MismatchError("dataset has 8 frames, model expects 16");
- * console.assert(e.name === "MismatchError");
+ * assert.equal(e.name, "MismatchError");
  * ```
  */
 export class MismatchError extends Error {

@@ -27,8 +27,10 @@ function splitmix32(seed: number): () => number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashString } from "./rng.ts";
- * console.assert(hashString("a") === hashString("a") && hashString("a") !== hashString("b"));
+ * assert.equal(hashString("a"), hashString("a"));
+ * assert.notEqual(hashString("a"), hashString("b"));
  * ```
  */
 export function hashString(text: string): number {
@@ -44,13 +46,14 @@ export function hashString(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "./rng.ts";
  * const a = new Rng(42);
  * const b = new Rng(42);
- * console.assert(a.nextFloat() === b.nextFloat());
+ * assert.equal(a.nextFloat(), b.nextFloat());
  * const saved = a.state();
  * const x = a.nextInt(10);
- * console.assert(Rng.fromState(saved).nextInt(10) === x);
+ * assert.equal(Rng.fromState(saved).nextInt(10), x);
  * ```
  */
 export class Rng {

@@ -13,7 +13,8 @@ import { type DatasetIndex, parseDatasetIndex } from "../../lib/data/shards/data
 import { HfTokenizer, loadHfTokenizer } from "../../lib/data/text/hf_tokenizer.ts";
 import { readManifest } from "../../lib/data/manifest/manifest.ts";
 import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text/setup.ts";
-import { mergeSlices, tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
+import { tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
+import { mergeSlices } from "../../lib/data/tokenize/merge.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
 import { sha256Bytes } from "../../lib/io/sha256.ts";
 import {

@@ -17,7 +17,7 @@ import {
   openSafetensors,
   type TensorSpec,
 } from "../../lib/io/safetensors.ts";
-import { truncateMetrics } from "../../lib/run/run_folder.ts";
+import { truncateMetrics } from "../../lib/run/metrics_log.ts";
 import {
   applyBytePlan,
   applyJsonPlan,

@@ -10,8 +10,11 @@ import type { TensorInfo } from "@tensorflow/tfjs-core";
 export interface WasmBackendLike {
   /** Emscripten's module: the heap, and (`asm.memory`) the `WebAssembly.Memory` under it. */
   wasm: { HEAPU8: Uint8Array; asm?: { memory?: unknown } };
+  /** Where each tensor's data lies on the heap (a byte offset). */
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  /** Allocates an output tensor on the heap (which may grow and move the heap). */
   makeOutput(shape: number[], dtype: string): TensorInfo;
+  /** Frees a tensor's data (a kernel's scratch tensor). */
   disposeData(dataId: object): void;
 }
 
@@ -20,8 +23,10 @@ export interface WasmBackendLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sizeOf } from "./_wasm_heap.ts";
- * console.assert(sizeOf([2, 3]) === 6);
+ * assert.equal(sizeOf([2, 3]), 6);
+ * assert.equal(sizeOf([]), 1); // a scalar
  * ```
  */
 export function sizeOf(shape: readonly number[]): number {
@@ -34,8 +39,15 @@ export function sizeOf(shape: readonly number[]): number {
  * The byte offset of `t`'s data on the heap.
  *
  * @example
- * ```ts ignore
- * const at = heapOffset(backend, tensorInfo);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
+ * const dataId = {};
+ * const backend = {
+ *   wasm: { HEAPU8: new Uint8Array(64) },
+ *   dataIdMap: new Map([[dataId, { memoryOffset: 16 }]]),
+ * } as unknown as WasmBackendLike;
+ * assert.equal(heapOffset(backend, { dataId, shape: [2], dtype: "float32" }), 16);
  * ```
  */
 export function heapOffset(backend: WasmBackendLike, t: TensorInfo): number {
@@ -48,8 +60,19 @@ export function heapOffset(backend: WasmBackendLike, t: TensorInfo): number {
  * calls: allocating may grow the heap, which detaches earlier views.
  *
  * @example
- * ```ts ignore
- * const values = heapF32(backend, tensorInfo); // the whole tensor
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapF32, type WasmBackendLike } from "./_wasm_heap.ts";
+ * const heap = new Uint8Array(64);
+ * new Float32Array(heap.buffer, 16, 3).set([1, 2, 3]);
+ * const dataId = {};
+ * const backend = {
+ *   wasm: { HEAPU8: heap },
+ *   dataIdMap: new Map([[dataId, { memoryOffset: 16 }]]),
+ * } as unknown as WasmBackendLike;
+ * const t = { dataId, shape: [3], dtype: "float32" as const };
+ * assert.deepEqual([...heapF32(backend, t)], [1, 2, 3]); // the whole tensor
+ * assert.deepEqual([...heapF32(backend, t, 1)], [2, 3]); // from value 1 on
  * ```
  */
 export function heapF32(

@@ -20,30 +20,19 @@
  *
  * @module
  */
-import {
-  getKernel,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from "@tensorflow/tfjs-core";
-import { registerKernels, switchedOff, unregisterKernels } from "../switches.ts";
+import type { TensorInfo } from "@tensorflow/tfjs-core";
+import { SWITCHES } from "../switches.ts";
 import { heapF32, heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
-import { loadBlas, type NativeBlas } from "../blas.ts";
+import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from "./names.ts";
+import { defineKernelSet, type KernelSet } from "./registry.ts";
+import { loadBlas, loadedBlas } from "../blas.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
-
-/** Kernel names (the contract with `lib/model/_ops.ts`). */
-export const ATTENTION_KERNELS = {
-  forward: "VattAttention",
-  backward: "VattAttentionGrad",
-} as const;
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
   backend: WasmBackendLike;
   attrs: { heads: number; scale: number; withBias?: boolean };
 }
-
-let blas: NativeBlas | null = null;
 
 /**
  * Sizes of `q` `[B, L, D]` with `heads`, every input checked against them (the
@@ -110,21 +99,36 @@ function softmaxGradJs(alpha: Float32Array, g: Float32Array, l: number): void {
   }
 }
 
+/**
+ * In place on `g` (one clip-head's `dα` [L, L]): the logits' gradient
+ * `α ⊙ (g − Σ_j α_j·g_j)` by rows, `α` at value `block` of `alpha`.
+ */
+function softmaxGrad(
+  be: WasmBackendLike,
+  t: { alpha: TensorInfo; block: number; g: TensorInfo; l: number },
+): void {
+  const simd = simdKernelsOf(be.wasm);
+  if (simd) {
+    simd.attentionSoftmaxGrad(heapOffset(be, t.alpha) + t.block * 4, heapOffset(be, t.g), t.l, t.l);
+  } else softmaxGradJs(heapF32(be, t.alpha, t.block), heapF32(be, t.g), t.l);
+}
+
 function attention(args: KernelArgs): TensorInfo[] {
   const { q, k, v, bias, mask } = args.inputs;
-  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.forward, args);
+  const { b, l, d, h, dh } = sizes(ATTENTION_KERNEL, args);
   const be = args.backend;
   const z = be.makeOutput([b, l, d], "float32");
   const alpha = be.makeOutput([b, h, l, l], "float32");
   if (b * l * d === 0) return [z, alpha];
   const simd = simdKernelsOf(be.wasm);
+  const blas = loadedBlas();
   const scale = args.attrs.scale;
   const ll = l * l;
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
       const at = bi * l * d + hi * dh; // the clip-head block's first value in q, k, v, z
       const block = (bi * h + hi) * ll; // its logits in alpha
-      blas!.gemm({ // S = scale·Q Kᵀ  [L, L]
+      blas.gemm({ // S = scale·Q Kᵀ  [L, L]
         m: l,
         n: l,
         k: dh,
@@ -154,7 +158,7 @@ function attention(args: KernelArgs): TensorInfo[] {
           l,
         );
       }
-      blas!.gemm({ // Z = α V  [L, dh]
+      blas.gemm({ // Z = α V  [L, dh]
         m: l,
         n: dh,
         k: l,
@@ -171,7 +175,7 @@ function attention(args: KernelArgs): TensorInfo[] {
 
 function attentionGrad(args: KernelArgs): TensorInfo[] {
   const { dz, q, k, v, alpha } = args.inputs;
-  const { b, l, d, h, dh } = sizes(ATTENTION_KERNELS.backward, args);
+  const { b, l, d, h, dh } = sizes(ATTENTION_GRAD_KERNEL, args);
   const be = args.backend;
   const dq = be.makeOutput([b, l, d], "float32");
   const dk = be.makeOutput([b, l, d], "float32");
@@ -180,14 +184,14 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
   const dbias = withBias ? be.makeOutput([h, l, l], "float32") : null;
   const ll = l * l;
   const scratch = be.makeOutput([l, l], "float32"); // dα, then dS, of one clip-head
-  const simd = simdKernelsOf(be.wasm);
+  const blas = loadedBlas();
   const scale = args.attrs.scale;
   if (dbias) heapF32(be, dbias).fill(0);
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
       const at = bi * l * d + hi * dh;
       const block = (bi * h + hi) * ll;
-      blas!.gemm({ // dα = dZ Vᵀ  [L, L]
+      blas.gemm({ // dα = dZ Vᵀ  [L, L]
         m: l,
         n: l,
         k: dh,
@@ -198,20 +202,13 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         ldb: d,
         c: heapF32(be, scratch),
       });
-      if (simd) {
-        simd.attentionSoftmaxGrad(
-          heapOffset(be, alpha!) + block * 4,
-          heapOffset(be, scratch),
-          l,
-          l,
-        );
-      } else softmaxGradJs(heapF32(be, alpha!, block), heapF32(be, scratch), l);
+      softmaxGrad(be, { alpha: alpha!, block, g: scratch, l }); // dS = softmax'(dα)  [L, L]
       if (dbias) { // dbias_h += dS
         const acc = heapF32(be, dbias, hi * ll);
         const ds = heapF32(be, scratch);
         for (let i = 0; i < ll; i++) acc[i] += ds[i];
       }
-      blas!.gemm({ // dQ = scale·dS K  [L, dh]
+      blas.gemm({ // dQ = scale·dS K  [L, dh]
         m: l,
         n: dh,
         k: l,
@@ -222,7 +219,7 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         ldc: d,
         alpha: scale,
       });
-      blas!.gemm({ // dK = scale·dSᵀ Q  [L, dh]
+      blas.gemm({ // dK = scale·dSᵀ Q  [L, dh]
         m: l,
         n: dh,
         k: l,
@@ -234,7 +231,7 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
         ldc: d,
         alpha: scale,
       });
-      blas!.gemm({ // dV = αᵀ dZ  [L, dh]
+      blas.gemm({ // dV = αᵀ dZ  [L, dh]
         m: l,
         n: dh,
         k: l,
@@ -251,51 +248,24 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
   return dbias ? [dq, dk, dv, dbias] : [dq, dk, dv];
 }
 
-const CONFIGS: KernelConfig[] = [
-  {
-    kernelName: ATTENTION_KERNELS.forward,
-    backendName: "wasm",
-    kernelFunc: attention as unknown as KernelFunc,
-  },
-  {
-    kernelName: ATTENTION_KERNELS.backward,
-    backendName: "wasm",
-    kernelFunc: attentionGrad as unknown as KernelFunc,
-  },
-];
-
 /**
- * Registers the attention kernels for the wasm backend when the native BLAS
- * is loaded (idempotent; `VATT_FUSED=0` keeps them off, as it does the other
- * fused kernels, and `VATT_FUSED_ATTENTION=0` these alone) and returns whether
- * they are registered. Without them the model runs attention as composite ops.
+ * The attention kernels for the wasm backend, where the native BLAS loads
+ * (`VATT_FUSED=0` keeps them off, as it does the other fused kernels, and
+ * `VATT_FUSED_ATTENTION=0` these alone). Without them the model runs
+ * attention as composite ops.
  *
  * @example
  * ```ts
- * import { registerAttentionKernels } from "./attention.ts";
- * console.assert(typeof registerAttentionKernels() === "boolean");
+ * import assert from "node:assert/strict";
+ * import { ATTENTION_KERNEL_SET } from "./attention.ts";
+ * assert.deepEqual(ATTENTION_KERNEL_SET.switches, ["VATT_FUSED", "VATT_FUSED_ATTENTION"]);
+ * assert.equal(ATTENTION_KERNEL_SET.available("cpu"), false); // wasm only
  * ```
  */
-export function registerAttentionKernels(): boolean {
-  if (switchedOff("VATT_FUSED", "VATT_FUSED_ATTENTION")) {
-    return getKernel(ATTENTION_KERNELS.forward, "wasm") !== undefined;
-  }
-  blas ??= loadBlas();
-  if (!blas) return false;
-  registerKernels(CONFIGS);
-  return true;
-}
-
-/**
- * Removes the attention kernels (the model falls back to composite ops). For
- * comparisons and tests.
- *
- * @example
- * ```ts
- * import { unregisterAttentionKernels } from "./attention.ts";
- * unregisterAttentionKernels();
- * ```
- */
-export function unregisterAttentionKernels(): void {
-  unregisterKernels(CONFIGS);
-}
+export const ATTENTION_KERNEL_SET: KernelSet = defineKernelSet({
+  name: "attention",
+  backend: "wasm",
+  switches: [SWITCHES.fused, SWITCHES.fusedAttention],
+  kernels: { [ATTENTION_KERNEL]: attention, [ATTENTION_GRAD_KERNEL]: attentionGrad },
+  requires: () => loadBlas() !== null,
+});

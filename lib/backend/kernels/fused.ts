@@ -4,10 +4,10 @@
  * wasm heap instead of a chain of 5–20 small kernels with their temporaries.
  * `lib/model/_ops.ts` (`gelu`, `layerNorm`) runs them through
  * `tf.engine().runKernel` whenever the active backend has them, and the
- * composite ops otherwise; the kernel names below are the contract.
+ * composite ops otherwise; their names (`names.ts`) are the contract.
  *
  * - `VattGelu` `{x}` → `[y, Φ]`: `y = x·Φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`
- *   (erf: a rational fit, below); `Φ` is kept for the backward pass;
+ *   (erf: a rational fit, `approx.ts`); `Φ` is kept for the backward pass;
  * - `VattGeluGrad` `{x, cdf, dy}` → `dy·(Φ(x) + x·φ(x))` (the exact derivative,
  *   as tfjs's gradient of `Erf`);
  * - `VattLayerNorm` `{x, gamma, beta}`, attr `epsilon` → normalised over the last axis;
@@ -23,22 +23,20 @@ import {
   backend as activeBackend,
   getBackend,
   getKernel,
-  type KernelConfig,
-  type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { registerKernels, switchedOff, unregisterKernels } from "../switches.ts";
+import { SWITCHES } from "../switches.ts";
 import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import {
+  ADAM_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+} from "./names.ts";
+import { erf, expNonPositive } from "./approx.ts";
+import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
-
-/** Kernel names (the contract with `lib/model/_ops.ts`). */
-export const FUSED_KERNELS = {
-  gelu: "VattGelu",
-  geluGrad: "VattGeluGrad",
-  layerNorm: "VattLayerNorm",
-  layerNormGrad: "VattLayerNormGrad",
-  adam: "VattAdam",
-} as const;
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -52,73 +50,11 @@ function checkFloat(name: string, ...ts: TensorInfo[]): void {
   }
 }
 
-// erf(x) = x·P(x²)/Q(x²) for |x| ≤ 4 and ±1 beyond: a rational fit made for this
-// file (weighted least squares on [0, 4]); largest error 1.4e-8, below float32's
-// resolution and under the 1.5e-7 of the Abramowitz–Stegun form tfjs's Erf uses,
-// with no exponential to compute.
-const ERF_P = [
-  1.1283791821055682,
-  0.18471050080153265,
-  0.05433255979346322,
-  0.0038395276964266318,
-  0.00038268988548873515,
-  4.780474302371052e-06,
-  -1.366646121270243e-08,
-];
-const ERF_Q = [
-  1.0,
-  0.4970289647130287,
-  0.11382632085921052,
-  0.015453505163543409,
-  0.001309575554470448,
-  6.40086481122756e-05,
-];
-
-/**
- * The error function (see the fit above).
- *
- * @example
- * ```ts
- * import { erf } from "./fused.ts";
- * console.assert(Math.abs(erf(1) - 0.8427007929) < 1e-8);
- * ```
- */
-export function erf(x: number): number {
-  const v = x < -4 ? -4 : x > 4 ? 4 : x;
-  const t = v * v;
-  const p = ERF_P[0] + t * (ERF_P[1] + t * (ERF_P[2] + t * (ERF_P[3] +
-                t * (ERF_P[4] + t * (ERF_P[5] + t * ERF_P[6])))));
-  const q = ERF_Q[0] + t * (ERF_Q[1] + t * (ERF_Q[2] + t * (ERF_Q[3] +
-                t * (ERF_Q[4] + t * ERF_Q[5]))));
-  return (v * p) / q;
-}
-
-const POW2_NEG = Float64Array.from({ length: 160 }, (_, k) => 2 ** -k);
-
-/**
- * `exp(x)` for `x ≤ 0` (relative error 1.7e-7): `2^−k·e^r` with
- * `k = round(−x·log2 e)`, `|r| ≤ ln2/2`, `e^r` by its degree-6 Taylor polynomial,
- * `2^−k` from a table. About three times Math.exp's speed in V8.
- *
- * @example
- * ```ts
- * import { expNonPositive } from "./fused.ts";
- * console.assert(Math.abs(expNonPositive(-1) - Math.exp(-1)) < 1e-7);
- * ```
- */
-export function expNonPositive(x: number): number {
-  if (x < -103) return 0;
-  const k = (0.5 - x * Math.LOG2E) | 0;
-  const r = x + k * Math.LN2;
-  const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
-  return e * POW2_NEG[k];
-}
-
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 function gelu(args: KernelArgs): TensorInfo[] {
   const { x } = args.inputs;
-  checkFloat(FUSED_KERNELS.gelu, x);
+  checkFloat(GELU_KERNEL, x);
   const out = args.backend.makeOutput([...x.shape], "float32");
   const cdfOut = args.backend.makeOutput([...x.shape], "float32");
   const simd = simdKernelsOf(args.backend.wasm);
@@ -141,7 +77,7 @@ function gelu(args: KernelArgs): TensorInfo[] {
 
 function geluGrad(args: KernelArgs): TensorInfo {
   const { x, cdf, dy } = args.inputs;
-  checkFloat(FUSED_KERNELS.geluGrad, x, cdf, dy);
+  checkFloat(GELU_GRAD_KERNEL, x, cdf, dy);
   const out = args.backend.makeOutput([...x.shape], "float32");
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
@@ -182,7 +118,7 @@ function rowStats(xs: Float32Array, r: number, d: number, epsilon: number): [num
 
 function layerNorm(args: KernelArgs): TensorInfo {
   const { x, gamma, beta } = args.inputs;
-  checkFloat(FUSED_KERNELS.layerNorm, x, gamma, beta);
+  checkFloat(LAYER_NORM_KERNEL, x, gamma, beta);
   const d = x.shape[x.shape.length - 1];
   const epsilon = args.attrs.epsilon ?? 1e-6;
   const out = args.backend.makeOutput([...x.shape], "float32");
@@ -216,7 +152,7 @@ function layerNorm(args: KernelArgs): TensorInfo {
 
 function layerNormGrad(args: KernelArgs): TensorInfo[] {
   const { x, gamma, dy } = args.inputs;
-  checkFloat(FUSED_KERNELS.layerNormGrad, x, gamma, dy);
+  checkFloat(LAYER_NORM_GRAD_KERNEL, x, gamma, dy);
   const d = x.shape[x.shape.length - 1];
   const epsilon = args.attrs.epsilon ?? 1e-6;
   const dxInfo = args.backend.makeOutput([...x.shape], "float32");
@@ -285,7 +221,7 @@ interface AdamAttrs {
 
 function adam(args: KernelArgs): TensorInfo[] {
   const { weight, m, v, grad } = args.inputs;
-  checkFloat(FUSED_KERNELS.adam, weight, m, v, grad);
+  checkFloat(ADAM_KERNEL, weight, m, v, grad);
   const a = args.attrs as unknown as AdamAttrs;
   const f = Math.fround;
   // Each constant as the float32 scalar tensor the composite ops would make.
@@ -347,33 +283,29 @@ function adam(args: KernelArgs): TensorInfo[] {
   return [wOut, mOut, vOut];
 }
 
-const CONFIGS: KernelConfig[] = [
-  {
-    kernelName: FUSED_KERNELS.gelu,
-    backendName: "wasm",
-    kernelFunc: gelu as unknown as KernelFunc,
+/**
+ * The fused kernels for the wasm backend (`VATT_FUSED=0` keeps them off, and
+ * the model then uses the composite ops).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FUSED_KERNEL_SET } from "./fused.ts";
+ * assert.equal(FUSED_KERNEL_SET.available("cpu"), false); // wasm only
+ * ```
+ */
+export const FUSED_KERNEL_SET: KernelSet = defineKernelSet({
+  name: "fused",
+  backend: "wasm",
+  switches: [SWITCHES.fused],
+  kernels: {
+    [GELU_KERNEL]: gelu,
+    [GELU_GRAD_KERNEL]: geluGrad,
+    [LAYER_NORM_KERNEL]: layerNorm,
+    [LAYER_NORM_GRAD_KERNEL]: layerNormGrad,
+    [ADAM_KERNEL]: adam,
   },
-  {
-    kernelName: FUSED_KERNELS.geluGrad,
-    backendName: "wasm",
-    kernelFunc: geluGrad as unknown as KernelFunc,
-  },
-  {
-    kernelName: FUSED_KERNELS.layerNorm,
-    backendName: "wasm",
-    kernelFunc: layerNorm as unknown as KernelFunc,
-  },
-  {
-    kernelName: FUSED_KERNELS.layerNormGrad,
-    backendName: "wasm",
-    kernelFunc: layerNormGrad as unknown as KernelFunc,
-  },
-  {
-    kernelName: FUSED_KERNELS.adam,
-    backendName: "wasm",
-    kernelFunc: adam as unknown as KernelFunc,
-  },
-];
+});
 
 /** The JavaScript `VattAdam` loop beats the chain of wasm ops only up to this size. */
 const JS_ADAM_MAX_SIZE = 65536;
@@ -388,45 +320,15 @@ const JS_ADAM_MAX_SIZE = 65536;
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
  * import { fusedAdamMaxSize } from "./fused.ts";
  * await tf.setBackend("cpu");
- * console.assert(fusedAdamMaxSize() === 0);
+ * assert.equal(fusedAdamMaxSize(), 0); // the cpu backend has no VattAdam
  * ```
  */
 export function fusedAdamMaxSize(): number {
   const name = getBackend();
-  if (!getKernel(FUSED_KERNELS.adam, name)) return 0;
+  if (!getKernel(ADAM_KERNEL, name)) return 0;
   const wasm = (activeBackend() as unknown as Partial<WasmBackendLike>).wasm;
   return wasm && simdKernelsOf(wasm) ? Infinity : JS_ADAM_MAX_SIZE;
-}
-
-/**
- * Registers the fused kernels for the wasm backend (idempotent; `VATT_FUSED=0`
- * keeps them off, and the model then uses the composite ops) and returns
- * whether they are registered.
- *
- * @example
- * ```ts
- * import { registerFusedKernels } from "./fused.ts";
- * console.assert(typeof registerFusedKernels() === "boolean");
- * ```
- */
-export function registerFusedKernels(): boolean {
-  if (switchedOff("VATT_FUSED")) return getKernel(FUSED_KERNELS.gelu, "wasm") !== undefined;
-  registerKernels(CONFIGS);
-  return true;
-}
-
-/**
- * Removes the fused kernels from the wasm backend (the model falls back to the
- * composite ops). For comparisons and tests.
- *
- * @example
- * ```ts
- * import { unregisterFusedKernels } from "./fused.ts";
- * unregisterFusedKernels();
- * ```
- */
-export function unregisterFusedKernels(): void {
-  unregisterKernels(CONFIGS);
 }

@@ -14,14 +14,18 @@ import {
   BatchMatMul,
   broadcast_util,
   getKernel,
-  type KernelConfig,
-  type KernelFunc,
-  registerKernel,
   type TensorInfo,
-  unregisterKernel,
 } from "@tensorflow/tfjs-core";
 import { heapF32, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
-import { loadBlas, type NativeBlas } from "../blas.ts";
+import {
+  countCall,
+  defineKernelSet,
+  kernelCallCounts,
+  type KernelSet,
+  originalKernel,
+} from "./registry.ts";
+import { loadBlas, loadedBlas } from "../blas.ts";
+import { SWITCHES } from "../switches.ts";
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
@@ -34,11 +38,6 @@ interface KernelArgs {
  * per-call cost is lower than a native call's for tiny matrices.
  */
 export const BLAS_MIN_MACS = 4096;
-
-let blas: NativeBlas | null = null;
-let enabled = false;
-let originals: { batchMatMul: KernelConfig; fusedMatMul: KernelConfig } | null = null;
-let counters = { native: 0, fallback: 0 };
 
 interface Product {
   a: TensorInfo;
@@ -56,7 +55,6 @@ interface Product {
 
 /** The product's sizes, or null when it should stay on the wasm kernel. */
 function plan(args: KernelArgs): Product | null {
-  if (!enabled || !blas) return null;
   const a = args.inputs.a!;
   const b = args.inputs.b!;
   if (a.dtype !== "float32" || b.dtype !== "float32") return null;
@@ -96,9 +94,10 @@ function plan(args: KernelArgs): Product | null {
  */
 function run(backend: WasmBackendLike, p: Product, out: TensorInfo, beta: number): void {
   const { m, n, k, transA, transB } = p;
+  const blas = loadedBlas();
   const batch = sizeOf(p.batchShape);
   if (p.bBatch === 1 && !transA) {
-    blas!.gemm({
+    blas.gemm({
       m: batch * m,
       n,
       k,
@@ -113,7 +112,7 @@ function run(backend: WasmBackendLike, p: Product, out: TensorInfo, beta: number
   for (let i = 0; i < batch; i++) {
     const ai = p.aBatch === 1 ? 0 : i;
     const bi = p.bBatch === 1 ? 0 : i;
-    blas!.gemm({
+    blas.gemm({
       m,
       n,
       k,
@@ -130,10 +129,10 @@ function run(backend: WasmBackendLike, p: Product, out: TensorInfo, beta: number
 function batchMatMul(args: KernelArgs): TensorInfo {
   const p = plan(args);
   if (!p) {
-    counters.fallback++;
-    return (originals!.batchMatMul.kernelFunc as (a: KernelArgs) => TensorInfo)(args);
+    countCall("matmul.fallback");
+    return originalKernel<KernelArgs, TensorInfo>(BatchMatMul, "wasm")(args);
   }
-  counters.native++;
+  countCall("matmul.native");
   const out = args.backend.makeOutput([...p.batchShape, p.m, p.n], "float32");
   run(args.backend, p, out, 0);
   return out;
@@ -179,10 +178,10 @@ function fusedMatMul(args: KernelArgs): TensorInfo {
     p = null;
   }
   if (!p) {
-    counters.fallback++;
-    return (originals!.fusedMatMul.kernelFunc as (a: KernelArgs) => TensorInfo)(args);
+    countCall("matmul.fallback");
+    return originalKernel<KernelArgs, TensorInfo>(_FusedMatMul, "wasm")(args);
   }
-  counters.native++;
+  countCall("matmul.native");
   const backend = args.backend;
   const out = backend.makeOutput([...p.batchShape, p.m, p.n], "float32");
   const rows = sizeOf(p.batchShape) * p.m;
@@ -205,59 +204,36 @@ function fusedMatMul(args: KernelArgs): TensorInfo {
 
 /** The state of the native matrix products. */
 export interface BlasKernelState {
-  /** Whether products currently go to the native library. */
+  /** Whether products currently go to the native library (the set is registered). */
   active: boolean;
-  /** Products run natively / by the wasm kernels since the last reset. */
+  /** Products run natively since the last reset. */
   native: number;
+  /** Products passed to the wasm kernels since the last reset. */
   fallback: number;
 }
 
 /**
- * Registers the native `BatchMatMul` and `_FusedMatMul` for the wasm backend
- * when a native BLAS loads (see {@linkcode loadBlas}; `VATT_BLAS=0` keeps them
- * off) and returns whether they are in use. Idempotent; never throws for a
- * missing library. Call it after `@tensorflow/tfjs-backend-wasm` is imported.
+ * The native `BatchMatMul` and `_FusedMatMul` for the wasm backend, in the
+ * place of the backend's own, where a native BLAS loads (see
+ * {@linkcode loadBlas}; `VATT_BLAS=0` keeps them off).
  *
  * @example
  * ```ts
- * import "@tensorflow/tfjs-backend-wasm";
- * import { registerBlasKernels } from "./matmul.ts";
- * const on = registerBlasKernels(); // false without OpenBLAS
- * console.assert(typeof on === "boolean");
+ * import assert from "node:assert/strict";
+ * import { MATMUL_KERNEL_SET } from "./matmul.ts";
+ * assert.equal(MATMUL_KERNEL_SET.available("cpu"), false); // wasm only
+ * assert.equal(MATMUL_KERNEL_SET.register(), false); // the wasm backend is not imported
  * ```
  */
-export function registerBlasKernels(): boolean {
-  if (originals) return enabled;
-  blas = loadBlas();
-  if (!blas) return false;
-  const bmm = getKernel(BatchMatMul, "wasm");
-  const fmm = getKernel(_FusedMatMul, "wasm");
-  if (!bmm || !fmm) return false; // the wasm backend is not imported
-  originals = { batchMatMul: bmm, fusedMatMul: fmm };
-  unregisterKernel(BatchMatMul, "wasm");
-  unregisterKernel(_FusedMatMul, "wasm");
-  registerKernel({ ...bmm, kernelFunc: batchMatMul as unknown as KernelFunc });
-  registerKernel({ ...fmm, kernelFunc: fusedMatMul as unknown as KernelFunc });
-  enabled = true;
-  return true;
-}
-
-/**
- * Turns the native products on or off at run time (the kernels stay
- * registered and pass everything to the wasm kernels while off). Returns
- * whether they are now active, which is `false` when they were never
- * registered.
- *
- * @example
- * ```ts
- * import { setBlasKernelsActive } from "./matmul.ts";
- * console.assert(setBlasKernelsActive(false) === false);
- * ```
- */
-export function setBlasKernelsActive(active: boolean): boolean {
-  enabled = active && originals !== null;
-  return enabled;
-}
+export const MATMUL_KERNEL_SET: KernelSet = defineKernelSet({
+  name: "matmul",
+  backend: "wasm",
+  switches: [SWITCHES.blas],
+  kernels: { [BatchMatMul]: batchMatMul, [_FusedMatMul]: fusedMatMul },
+  requires: () =>
+    loadBlas() !== null && getKernel(BatchMatMul, "wasm") !== undefined &&
+    getKernel(_FusedMatMul, "wasm") !== undefined,
+});
 
 /**
  * Whether the native products are in use, and how many products ran each way
@@ -265,12 +241,16 @@ export function setBlasKernelsActive(active: boolean): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blasKernelState } from "./matmul.ts";
- * console.assert(blasKernelState().native >= 0);
+ * assert.deepEqual(blasKernelState(), { active: false, native: 0, fallback: 0 });
  * ```
  */
 export function blasKernelState(options: { reset?: boolean } = {}): BlasKernelState {
-  const state = { active: enabled, ...counters };
-  if (options.reset) counters = { native: 0, fallback: 0 };
-  return state;
+  const counts = kernelCallCounts({ prefix: "matmul", reset: options.reset });
+  return {
+    active: MATMUL_KERNEL_SET.registered(),
+    native: counts.native ?? 0,
+    fallback: counts.fallback ?? 0,
+  };
 }

@@ -31,17 +31,20 @@ import {
   GatherV2,
   getKernel,
   Identity,
-  type KernelConfig,
-  type KernelFunc,
-  registerKernel,
   Sum,
   type TensorInfo,
   Transpose,
-  unregisterKernel,
   util,
 } from "@tensorflow/tfjs-core";
-import { switchedOff } from "../switches.ts";
+import { SWITCHES } from "../switches.ts";
 import { heapOffset, type WasmBackendLike as HeapBackend } from "./_wasm_heap.ts";
+import {
+  countCall,
+  defineKernelSet,
+  kernelCallCounts,
+  type KernelSet,
+  originalKernel,
+} from "./registry.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 
 /** The backend, with the reference count the copy-free `Identity` needs. */
@@ -53,22 +56,16 @@ interface KernelArgs {
   attrs: { perm: number[] };
 }
 
-let original: KernelConfig | null = null;
-let originalIdentity: KernelConfig | null = null;
-let originalSum: KernelConfig | null = null;
-let originalGather: KernelConfig | null = null;
-let active = false;
-let counters = { js: 0, wasm: 0 };
-
 /**
  * `shape` and `perm` with size-1 axes dropped and neighbouring axes that stay
  * neighbours (in order) merged into one.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { simplifyTranspose } from "./wasm.ts";
  * const s = simplifyTranspose([2, 1, 3, 4], [3, 1, 0, 2]); // axes 0 and 2 stay neighbours
- * console.assert(s.shape.join() === "6,4" && s.perm.join() === "1,0");
+ * assert.deepEqual(s, { shape: [6, 4], perm: [1, 0] });
  * ```
  */
 export function simplifyTranspose(
@@ -143,10 +140,10 @@ function view(backend: WasmBackendLike, t: TensorInfo, size: number) {
 function transpose(args: KernelArgs): TensorInfo {
   const x = args.inputs.x;
   const perm = args.attrs.perm;
-  if (active && ["float32", "int32", "bool"].includes(x.dtype) && x.shape.length >= 5) {
+  if (["float32", "int32", "bool"].includes(x.dtype) && x.shape.length >= 5) {
     const simple = simplifyTranspose(x.shape, perm);
     if (simple.shape.length >= 5) {
-      counters.js++;
+      countCall("wasm.js");
       const outShape = perm.map((axis) => x.shape[axis]);
       const size = outShape.reduce((n, s) => n * s, 1);
       const out = args.backend.makeOutput(outShape, x.dtype);
@@ -160,15 +157,13 @@ function transpose(args: KernelArgs): TensorInfo {
       return out;
     }
   }
-  counters.wasm++;
-  return (original!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+  countCall("wasm.wasm");
+  return originalKernel<KernelArgs, TensorInfo>(Transpose, "wasm")(args);
 }
 
 function identity(args: { inputs: { x: TensorInfo }; backend: WasmBackendLike }): TensorInfo {
   const x = args.inputs.x;
-  if (!active || x.dtype === "string") {
-    return (originalIdentity!.kernelFunc as unknown as (a: typeof args) => TensorInfo)(args);
-  }
+  if (x.dtype === "string") return originalKernel<typeof args, TensorInfo>(Identity, "wasm")(args);
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
@@ -182,9 +177,7 @@ interface SumArgs {
 function sum(args: SumArgs): TensorInfo {
   const x = args.inputs.x;
   const rank = x.shape.length;
-  const simd = active && x.dtype === "float32" && rank >= 2
-    ? simdKernelsOf(args.backend.wasm)
-    : null;
+  const simd = x.dtype === "float32" && rank >= 2 ? simdKernelsOf(args.backend.wasm) : null;
   if (simd) {
     const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
     if (axes.length === rank - 1 && axes.every((axis, i) => axis === i)) {
@@ -196,7 +189,7 @@ function sum(args: SumArgs): TensorInfo {
       return out;
     }
   }
-  return (originalSum!.kernelFunc as unknown as (a: SumArgs) => TensorInfo)(args);
+  return originalKernel<SumArgs, TensorInfo>(Sum, "wasm")(args);
 }
 
 interface GatherArgs {
@@ -207,10 +200,10 @@ interface GatherArgs {
 
 function gatherV2(args: GatherArgs): TensorInfo {
   const { x, indices } = args.inputs;
-  const rows = active && x.shape.length === 2 && indices.shape.length === 1 &&
+  const rows = x.shape.length === 2 && indices.shape.length === 1 &&
     (x.dtype === "float32" || x.dtype === "int32") && indices.dtype === "int32" &&
     util.parseAxisParam(args.attrs.axis, x.shape)[0] === 0 && (args.attrs.batchDims ?? 0) === 0;
-  if (!rows) return (originalGather!.kernelFunc as unknown as (a: GatherArgs) => TensorInfo)(args);
+  if (!rows) return originalKernel<GatherArgs, TensorInfo>(GatherV2, "wasm")(args);
   const [n, d] = x.shape;
   const k = indices.shape[0];
   const idx = view(args.backend, indices, k) as Int32Array;
@@ -229,54 +222,28 @@ function gatherV2(args: GatherArgs): TensorInfo {
   return out;
 }
 
-/** Puts `kernelFunc` in the place of the wasm backend's `name`; returns the kernel it replaced. */
-function replaceKernel(name: string, kernelFunc: unknown): KernelConfig | null {
-  const config = getKernel(name, "wasm");
-  if (!config) return null;
-  unregisterKernel(name, "wasm");
-  registerKernel({ ...config, kernelFunc: kernelFunc as KernelFunc });
-  return config;
-}
-
 /**
- * Registers the replacement kernels on the wasm backend (idempotent;
- * `VATT_WASM_KERNELS=0` keeps tfjs's own) and returns whether they are in use. Call after `@tensorflow/tfjs-backend-wasm`
- * is imported.
+ * The replacement kernels on the wasm backend, in the place of its own
+ * (`VATT_WASM_KERNELS=0` keeps tfjs's own); available once
+ * `@tensorflow/tfjs-backend-wasm` is imported.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-wasm";
- * import { registerWasmKernels } from "./wasm.ts";
- * console.assert(registerWasmKernels() === true);
+ * import { WASM_KERNEL_SET } from "./wasm.ts";
+ * assert.equal(WASM_KERNEL_SET.register(), true);
+ * WASM_KERNEL_SET.unregister();
+ * assert.equal(WASM_KERNEL_SET.registered(), false);
  * ```
  */
-export function registerWasmKernels(): boolean {
-  if (switchedOff("VATT_WASM_KERNELS")) return active;
-  if (!original) {
-    if (!getKernel(Transpose, "wasm")) return false; // the wasm backend is not imported
-    original = replaceKernel(Transpose, transpose);
-    originalIdentity = replaceKernel(Identity, identity);
-    originalSum = replaceKernel(Sum, sum);
-    originalGather = replaceKernel(GatherV2, gatherV2);
-    active = true;
-  }
-  return active;
-}
-
-/**
- * Turns the replacement kernels on or off at run time (off: the wasm
- * backend's own kernels run); returns whether they are now active.
- *
- * @example
- * ```ts
- * import { setWasmKernelsActive } from "./wasm.ts";
- * console.assert(typeof setWasmKernelsActive(true) === "boolean");
- * ```
- */
-export function setWasmKernelsActive(on: boolean): boolean {
-  active = on && original !== null;
-  return active;
-}
+export const WASM_KERNEL_SET: KernelSet = defineKernelSet({
+  name: "wasm",
+  backend: "wasm",
+  switches: [SWITCHES.wasmKernels],
+  kernels: { [Transpose]: transpose, [Identity]: identity, [Sum]: sum, [GatherV2]: gatherV2 },
+  requires: () => getKernel(Transpose, "wasm") !== undefined,
+});
 
 /**
  * How many transposes ran in JavaScript and in the wasm kernel since the last
@@ -284,12 +251,12 @@ export function setWasmKernelsActive(on: boolean): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { wasmKernelCounts } from "./wasm.ts";
- * console.assert(wasmKernelCounts().js >= 0);
+ * assert.deepEqual(wasmKernelCounts(), { js: 0, wasm: 0 });
  * ```
  */
 export function wasmKernelCounts(options: { reset?: boolean } = {}): { js: number; wasm: number } {
-  const c = { ...counters };
-  if (options.reset) counters = { js: 0, wasm: 0 };
-  return c;
+  const counts = kernelCallCounts({ prefix: "wasm", reset: options.reset });
+  return { js: counts.js ?? 0, wasm: counts.wasm ?? 0 };
 }

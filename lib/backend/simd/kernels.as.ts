@@ -62,7 +62,7 @@ export function adam(
 // ---------------------------------------------------------------------------------------
 // GELU (exact form): y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)), Φ kept for the backward pass.
 // erf(u) = u·P(u²)/Q(u²) for |u| ≤ 4, ±1 beyond: the same rational fit as the JavaScript
-// kernel in lib/backend/fused_kernels.ts (largest error 1.4e-8 in float64).
+// kernel in lib/backend/kernels/fused.ts (largest error 1.4e-8 in float64).
 // ---------------------------------------------------------------------------------------
 const P0: f32 = 1.1283791821055682;
 const P1: f32 = 0.18471050080153265;

@@ -1,8 +1,8 @@
 /**
  * The SIMD kernels (`kernels.as.ts`, built into `simd_wasm.ts`):
  * a 4 KB WebAssembly module that imports tfjs-backend-wasm's memory and works
- * on tensors where they lie, four float32 lanes at a time. `fused_kernels.ts`
- * and `wasm_kernels.ts` call it for Adam, GELU, LayerNorm and bias-gradient
+ * on tensors where they lie, four float32 lanes at a time. `../kernels/fused.ts`
+ * and `../kernels/wasm.ts` call it for Adam, GELU, LayerNorm and bias-gradient
  * sums, and keep JavaScript loops for when it is off (`VATT_SIMD=0`) or cannot
  * be instantiated.
  *
@@ -11,12 +11,12 @@
  *
  * @module
  */
-import { switchedOff } from "../switches.ts";
+import { switchedOff, SWITCHES } from "../switches.ts";
 import { SIMD_WASM_BASE64 } from "./simd_wasm.ts";
 
 /** The module's exports. */
 export interface SimdKernels {
-  /** One Adam(W) step, bit-identical to the chain of float32 ops (see `fused_kernels.ts`). */
+  /** One Adam(W) step, bit-identical to the chain of float32 ops (see `../kernels/fused.ts`). */
   adam(
     w: number,
     m: number,
@@ -82,7 +82,7 @@ let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 // Read once: the kernels ask for every call.
-let enabled = !switchedOff("VATT_SIMD");
+let enabled = !switchedOff(SWITCHES.simd);
 
 /**
  * Turns the SIMD kernels on or off for this process (the callers then use
@@ -91,9 +91,11 @@ let enabled = !switchedOff("VATT_SIMD");
  *
  * @example
  * ```ts
- * import { setSimdEnabled } from "./simd.ts";
+ * import assert from "node:assert/strict";
+ * import { setSimdEnabled, simdStatus } from "./simd.ts";
  * const before = setSimdEnabled(false);
- * setSimdEnabled(before);
+ * assert.equal(simdStatus(), "JavaScript (VATT_SIMD=0)");
+ * assert.equal(setSimdEnabled(before), false);
  * ```
  */
 export function setSimdEnabled(on: boolean): boolean {
@@ -121,6 +123,7 @@ function module(): WebAssembly.Module | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { simdKernels } from "./simd.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const k = simdKernels(memory);
@@ -128,7 +131,7 @@ function module(): WebAssembly.Module | null {
  *   const x = new Float32Array(memory.buffer, 0, 5);
  *   x.set([1, 2, 3, 4, 5]);
  *   k.sumRows(0, 64, 1, 5); // one row: a copy
- *   console.assert(new Float32Array(memory.buffer, 64, 5).join() === "1,2,3,4,5");
+ *   assert.deepEqual([...new Float32Array(memory.buffer, 64, 5)], [1, 2, 3, 4, 5]);
  * }
  * ```
  */
@@ -153,8 +156,9 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { simdStatus } from "./simd.ts";
- * console.assert(simdStatus().length > 0);
+ * assert.match(simdStatus(), /^(SIMD|JavaScript)/);
  * ```
  */
 export function simdStatus(): string {
@@ -163,7 +167,8 @@ export function simdStatus(): string {
 }
 
 /** What `backend.wasm` of tfjs-backend-wasm offers here (Emscripten's module). */
-interface WasmModuleLike {
+export interface WasmModuleLike {
+  /** Emscripten's exports; `memory` is the heap's `WebAssembly.Memory`. */
   asm?: { memory?: unknown };
 }
 
@@ -173,8 +178,9 @@ interface WasmModuleLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { simdKernelsOf } from "./simd.ts";
- * console.assert(simdKernelsOf({}) === null); // no memory to work on
+ * assert.equal(simdKernelsOf({}), null); // no memory to work on
  * ```
  */
 export function simdKernelsOf(wasm: WasmModuleLike): SimdKernels | null {

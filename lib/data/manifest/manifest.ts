@@ -88,13 +88,16 @@ const CAPTION_SEPARATOR = " || ";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readManifest } from "./manifest.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/m.csv`,
  *   'id,video,captions,label\nc1,clips/a.mp4,"a dog || a puppy",dog\nc2,b.mp4,x,\n');
  * const { rows, errors } = await readManifest(`${dir}/m.csv`);
- * console.assert(rows.length === 2 && errors.length === 0);
- * console.assert(rows[0].video === `${dir}/clips/a.mp4` && rows[0].captions.length === 2);
+ * assert.equal(rows.length, 2);
+ * assert.equal(errors.length, 0);
+ * assert.equal(rows[0].video, `${dir}/clips/a.mp4`);
+ * assert.equal(rows[0].captions.length, 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -23,10 +23,13 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { safeFileName } from "./safe_file_name.ts";
- * console.assert(safeFileName("clip_001") === "clip_001");
+ * assert.equal(safeFileName("clip_001"), "clip_001");
  * const name = safeFileName("../etc/passwd");
- * console.assert(!name.includes("/") && !name.includes("..") && name !== safeFileName("../etc/passwd2"));
+ * assert.ok(!name.includes("/"));
+ * assert.ok(!name.includes(".."));
+ * assert.notEqual(name, safeFileName("../etc/passwd2"));
  * ```
  */
 export function safeFileName(id: string, options: SafeFileNameOptions = {}): string {

@@ -1,5 +1,5 @@
 /**
- * Reading the headers of audio files (private to `lib/data`): format sniffing
+ * Reading the headers of audio files (private to `lib/data/media/`): format sniffing
  * from magic bytes, ID3v2 tags, MPEG audio frame headers, FLAC STREAMINFO and
  * Ogg page walking. Every reader bounds-checks against the real byte length.
  *
@@ -16,9 +16,10 @@ export type AudioFormat = "wav" | "flac" | "mp3" | "ogg-vorbis" | "ogg-opus" | "
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UnsupportedAudioError } from "./_audio_headers.ts";
  * import { FormatError } from "../../util/errors.ts";
- * console.assert(new UnsupportedAudioError("speex in Ogg") instanceof FormatError);
+ * assert.ok(new UnsupportedAudioError("speex in Ogg") instanceof FormatError);
  * ```
  */
 export class UnsupportedAudioError extends FormatError {
@@ -34,7 +35,18 @@ function startsWith(bytes: Uint8Array, at: number, text: string): boolean {
   return true;
 }
 
-/** Byte length of a leading ID3v2 tag (0 when there is none). May exceed `bytes.length`. */
+/**
+ * Byte length of a leading ID3v2 tag (0 when there is none). May exceed `bytes.length`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { id3v2Length } from "./_audio_headers.ts";
+ * // "ID3", version 4.0, no flags, synchsafe size 128
+ * assert.equal(id3v2Length(Uint8Array.of(0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 1, 0)), 138);
+ * assert.equal(id3v2Length(new Uint8Array(10)), 0);
+ * ```
+ */
 export function id3v2Length(bytes: Uint8Array): number {
   if (bytes.length < 10 || !startsWith(bytes, 0, "ID3")) return 0;
   if (bytes[3] === 0xff || bytes[4] === 0xff) return 0;
@@ -66,7 +78,20 @@ export interface MpegFrameHeader {
   length: number;
 }
 
-/** Parses the 4-byte MPEG audio frame header at `at`; `undefined` when it is not one. */
+/**
+ * Parses the 4-byte MPEG audio frame header at `at`; `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mpegFrameHeader } from "./_audio_headers.ts";
+ * // MPEG-1 layer III, 128 kbit/s, 44.1 kHz, mono
+ * assert.deepEqual(mpegFrameHeader(Uint8Array.of(0xff, 0xfb, 0x90, 0xc0), 0), {
+ *   sampleRate: 44100, channels: 1, length: 417,
+ * });
+ * assert.equal(mpegFrameHeader(Uint8Array.of(0, 0, 0, 0), 0), undefined);
+ * ```
+ */
 export function mpegFrameHeader(bytes: Uint8Array, at: number): MpegFrameHeader | undefined {
   if (at + 4 > bytes.length) return undefined;
   const b1 = bytes[at + 1], b2 = bytes[at + 2], b3 = bytes[at + 3];
@@ -96,7 +121,20 @@ export function mpegFrameHeader(bytes: Uint8Array, at: number): MpegFrameHeader 
   return { sampleRate, channels: (b3 >> 6) === 3 ? 1 : 2, length };
 }
 
-/** Offset of the first MPEG audio frame after an ID3v2 tag and zero padding, or -1. */
+/**
+ * Offset of the first MPEG audio frame after an ID3v2 tag and zero padding, or -1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { firstMpegFrame } from "./_audio_headers.ts";
+ * const bytes = new Uint8Array(2 + 417 + 4); // two zero bytes, then two frames
+ * bytes.set([0xff, 0xfb, 0x90, 0xc0], 2);
+ * bytes.set([0xff, 0xfb, 0x90, 0xc0], 2 + 417);
+ * assert.equal(firstMpegFrame(bytes), 2);
+ * assert.equal(firstMpegFrame(bytes.subarray(3)), -1);
+ * ```
+ */
 export function firstMpegFrame(bytes: Uint8Array): number {
   let at = id3v2Length(bytes);
   const limit = Math.min(bytes.length, at + 4096);
@@ -112,6 +150,14 @@ export function firstMpegFrame(bytes: Uint8Array): number {
 /**
  * Names the audio format from the file's first bytes (never its extension).
  * `undefined` when the bytes are none of {@link AudioFormat}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sniffFormat } from "./_audio_headers.ts";
+ * assert.equal(sniffFormat(new TextEncoder().encode("RIFF\0\0\0\0WAVEfmt ")), "wav");
+ * assert.equal(sniffFormat(new TextEncoder().encode("ftypisom")), undefined);
+ * ```
  */
 export function sniffFormat(head: Uint8Array): AudioFormat | undefined {
   if (startsWith(head, 0, "RIFF") && startsWith(head, 8, "WAVE")) return "wav";
@@ -143,7 +189,21 @@ export interface FlacInfo {
   totalSamples: number;
 }
 
-/** Reads the STREAMINFO block of a native FLAC stream. */
+/**
+ * Reads the STREAMINFO block of a native FLAC stream.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { flacInfo } from "./_audio_headers.ts";
+ * const bytes = new Uint8Array(4 + 4 + 34);
+ * bytes.set(new TextEncoder().encode("fLaC"));
+ * bytes.set([0x80, 0, 0, 34], 4); // last block, STREAMINFO, 34 bytes
+ * bytes.set([0x0a, 0xc4, 0x42, 0, 0, 0, 0x03, 0xe8], 8 + 10); // 44100 Hz, 2 channels, 1000 samples
+ * assert.deepEqual(flacInfo(bytes), { offset: 0, sampleRate: 44100, channels: 2, totalSamples: 1000 });
+ * assert.throws(() => flacInfo(new Uint8Array(8)), /no fLaC marker/);
+ * ```
+ */
 export function flacInfo(bytes: Uint8Array, path?: string): FlacInfo {
   const offset = id3v2Length(bytes);
   const fail = (m: string): never => {
@@ -182,7 +242,28 @@ export interface OggScan {
   preSkip: number;
 }
 
-/** Walks the Ogg pages, checking every page header and length against the bytes. */
+/**
+ * Walks the Ogg pages, checking every page header and length against the bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scanOgg } from "./_audio_headers.ts";
+ * // One end-of-stream page: granule 100, serial 1, one 3-byte segment.
+ * const page = new Uint8Array(27 + 1 + 3);
+ * page.set(new TextEncoder().encode("OggS"));
+ * page[5] = 4;
+ * page[6] = 100;
+ * page[14] = 1;
+ * page[26] = 1;
+ * page[27] = 3;
+ * const scan = scanOgg(page);
+ * assert.equal(scan.completeLength, 31);
+ * assert.equal(scan.endOfStream, true);
+ * assert.equal(scan.lastGranule, 100);
+ * assert.equal(scanOgg(page.subarray(0, 30)).partialPage, true);
+ * ```
+ */
 export function scanOgg(bytes: Uint8Array): OggScan {
   const scan: OggScan = {
     completeLength: 0,

@@ -1,6 +1,6 @@
 /**
  * Reading ffmpeg's stderr: the tail of the stream, and the last line that
- * explains a failure. Private to `lib/data/` (video and audio decoding).
+ * explains a failure. Private to `lib/data/media/` (video and audio decoding).
  *
  * @module
  */
@@ -23,9 +23,10 @@ const BOILERPLATE = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastMeaningfulLine } from "./_ffmpeg_stderr.ts";
  * const line = lastMeaningfulLine("[mov @ 0x1f]file:/a.mp4: moov atom not found\nConversion failed!", "file:/a.mp4");
- * console.assert(line === "moov atom not found");
+ * assert.equal(line, "moov atom not found");
  * ```
  */
 export function lastMeaningfulLine(stderr: string, url: string): string {
@@ -45,9 +46,10 @@ export function lastMeaningfulLine(stderr: string, url: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readTail } from "./_ffmpeg_stderr.ts";
  * const text = await readTail(new Blob(["a\nb"]).stream().getReader());
- * console.assert(text === "a\nb");
+ * assert.equal(text, "a\nb");
  * ```
  */
 export async function readTail(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {

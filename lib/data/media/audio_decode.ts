@@ -199,9 +199,10 @@ async function runDecoder(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sniffAudioFormat } from "./audio_decode.ts";
- * console.assert(sniffAudioFormat(new TextEncoder().encode("fLaC\0\0\0\x22")) === "flac");
- * console.assert(sniffAudioFormat(new TextEncoder().encode("hello, world")) === undefined);
+ * assert.equal(sniffAudioFormat(new TextEncoder().encode("fLaC\0\0\0\x22")), "flac");
+ * assert.equal(sniffAudioFormat(new TextEncoder().encode("hello, world")), undefined);
  * ```
  */
 export function sniffAudioFormat(head: Uint8Array): AudioFormat | undefined {
@@ -224,11 +225,13 @@ function checkMaxSeconds(maxSeconds: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeAudioBytes } from "./audio_decode.ts";
  * import { encodeWav } from "./wav.ts";
  * const wav = encodeWav([new Float32Array(16000)], { sampleRate: 16000 });
  * const audio = await decodeAudioBytes(wav, { path: "silence.wav" });
- * console.assert(audio.sampleRate === 16000 && audio.channels[0].length === 16000);
+ * assert.equal(audio.sampleRate, 16000);
+ * assert.equal(audio.channels[0].length, 16000);
  * ```
  */
 export async function decodeAudioBytes(
@@ -239,12 +242,12 @@ export async function decodeAudioBytes(
     throw new TypeError(`Cannot decode audio: expected a Uint8Array, got ${typeof bytes}`);
   }
   const { path } = options;
-  const strict = options.strict ?? true;
   const maxSeconds = options.maxSeconds ?? Infinity;
   checkMaxSeconds(maxSeconds);
   const fail = (message: string): never => {
     throw new FormatError(message, { path });
   };
+  const ctx: DecodeContext = { path, strict: options.strict ?? true, maxSeconds, fail };
   if (bytes.length === 0) fail("the file is empty");
   const format = sniffFormat(bytes);
   if (!format) {
@@ -253,58 +256,84 @@ export async function decodeAudioBytes(
       path,
     });
   }
-  if (format === "wav") {
-    let audio;
-    try {
-      audio = decodeWav(bytes, { strict });
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      // a WAV codec we do not read (μ-law, ADPCM, …) is unsupported, not corrupt
-      const Kind = /unsupported/.test(e.message) ? UnsupportedAudioError : FormatError;
-      throw new Kind(e.message, { path, cause: e });
-    }
-    if (audio.channels[0].length === 0) fail("no audio frames decoded (empty data chunk)");
-    if (Number.isFinite(maxSeconds)) {
-      const keep = Math.ceil(maxSeconds * audio.sampleRate);
-      audio.channels = audio.channels.map((ch) => ch.length > keep ? ch.slice(0, keep) : ch);
-    }
-    return audio;
+  if (format === "wav") return decodeWavBytes(bytes, ctx);
+  if (format === "flac") return await decodeFlacBytes(bytes, ctx);
+  if (format === "mp3") return await decodeMp3Bytes(bytes, ctx);
+  return await decodeOggBytes(bytes, { ...ctx, format });
+}
+
+/** What every decoding step needs: the file's name, strictness, the window and the error. */
+interface DecodeContext {
+  path?: string;
+  strict: boolean;
+  maxSeconds: number;
+  fail: (message: string) => never;
+}
+
+/** WAV through the in-house reader, cut to `maxSeconds`. */
+function decodeWavBytes(bytes: Uint8Array, ctx: DecodeContext): DecodedAudio {
+  const { path, fail, maxSeconds } = ctx;
+  let audio;
+  try {
+    audio = decodeWav(bytes, { strict: ctx.strict });
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    // a WAV codec we do not read (μ-law, ADPCM, …) is unsupported, not corrupt
+    const Kind = /unsupported/.test(e.message) ? UnsupportedAudioError : FormatError;
+    throw new Kind(e.message, { path, cause: e });
   }
-
-  const sink = new Collector(fail, maxSeconds);
-  const finish = (limit?: number): DecodedAudio => {
-    if (sink.samples === 0) {
-      fail(`no audio frames decoded${sink.firstError ? ` (${sink.firstError})` : ""}`);
-    }
-    if (strict && sink.errorCount > 0) {
-      fail(`corrupt audio: ${sink.errorCount} decode error(s), first: ${sink.firstError}`);
-    }
-    return { sampleRate: sink.sampleRate, channels: sink.channels(limit) };
-  };
-
-  if (format === "flac") {
-    const info = flacInfo(bytes, path);
-    await runDecoder(() => new FLACDecoder(), bytes.subarray(info.offset), sink);
-    const short = sink.samples > 0 && sink.samples < info.totalSamples;
-    if (strict && !sink.done && short) {
-      fail(`truncated FLAC: decoded ${sink.samples} of ${info.totalSamples} samples`);
-    }
-    return finish(info.totalSamples > 0 ? info.totalSamples : undefined);
+  if (audio.channels[0].length === 0) fail("no audio frames decoded (empty data chunk)");
+  if (Number.isFinite(maxSeconds)) {
+    const keep = Math.ceil(maxSeconds * audio.sampleRate);
+    audio.channels = audio.channels.map((ch) => ch.length > keep ? ch.slice(0, keep) : ch);
   }
+  return audio;
+}
 
-  if (format === "mp3") {
-    const at = firstMpegFrame(bytes);
-    const header = at >= 0 ? mpegFrameHeader(bytes, at) : undefined;
-    await runDecoder(() => new MPEGDecoder(), bytes, sink);
-    const audio = finish();
-    // mpg123 always hands out two channels; a mono stream's second is a copy
-    if (header?.channels === 1 && audio.channels.length === 2) audio.channels = [audio.channels[0]];
-    return audio;
+/** The collected audio, at most `limit` samples; an error when there is none or (strict) any error. */
+function finish(sink: Collector, ctx: DecodeContext, limit?: number): DecodedAudio {
+  if (sink.samples === 0) {
+    ctx.fail(`no audio frames decoded${sink.firstError ? ` (${sink.firstError})` : ""}`);
   }
+  if (ctx.strict && sink.errorCount > 0) {
+    ctx.fail(`corrupt audio: ${sink.errorCount} decode error(s), first: ${sink.firstError}`);
+  }
+  return { sampleRate: sink.sampleRate, channels: sink.channels(limit) };
+}
 
-  // Ogg: hand the decoder complete pages only, and check the page structure
+/** FLAC: the stream header says how many samples there are (a shorter decode is truncated). */
+async function decodeFlacBytes(bytes: Uint8Array, ctx: DecodeContext): Promise<DecodedAudio> {
+  const sink = new Collector(ctx.fail, ctx.maxSeconds);
+  const info = flacInfo(bytes, ctx.path);
+  await runDecoder(() => new FLACDecoder(), bytes.subarray(info.offset), sink);
+  const short = sink.samples > 0 && sink.samples < info.totalSamples;
+  if (ctx.strict && !sink.done && short) {
+    ctx.fail(`truncated FLAC: decoded ${sink.samples} of ${info.totalSamples} samples`);
+  }
+  return finish(sink, ctx, info.totalSamples > 0 ? info.totalSamples : undefined);
+}
+
+/** MP3: mono streams come back with one channel (mpg123 always hands out two). */
+async function decodeMp3Bytes(bytes: Uint8Array, ctx: DecodeContext): Promise<DecodedAudio> {
+  const sink = new Collector(ctx.fail, ctx.maxSeconds);
+  const at = firstMpegFrame(bytes);
+  const header = at >= 0 ? mpegFrameHeader(bytes, at) : undefined;
+  await runDecoder(() => new MPEGDecoder(), bytes, sink);
+  const audio = finish(sink, ctx);
+  // mpg123 always hands out two channels; a mono stream's second is a copy
+  if (header?.channels === 1 && audio.channels.length === 2) audio.channels = [audio.channels[0]];
+  return audio;
+}
+
+/** Ogg (Opus, Vorbis, FLAC): hand the decoder complete pages only, and check the page structure. */
+async function decodeOggBytes(
+  bytes: Uint8Array,
+  ctx: DecodeContext & { format: AudioFormat },
+): Promise<DecodedAudio> {
+  const { fail, format } = ctx;
+  const sink = new Collector(fail, ctx.maxSeconds);
   const scan = scanOgg(bytes);
-  if (strict) {
+  if (ctx.strict) {
     if (scan.corruptAt !== undefined) {
       fail(`corrupt Ogg stream: no page header at byte ${scan.corruptAt}`);
     }
@@ -323,7 +352,7 @@ export async function decodeAudioBytes(
     // the last granule position counts the real samples (Opus: at 48 kHz, plus pre-skip)
     limit = format === "ogg-opus" ? Math.max(0, scan.lastGranule - scan.preSkip) : scan.lastGranule;
   }
-  return finish(limit);
+  return finish(sink, ctx, limit);
 }
 
 /**
@@ -332,12 +361,13 @@ export async function decodeAudioBytes(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeAudioFile } from "./audio_decode.ts";
  * import { encodeWav } from "./wav.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeFile(`${dir}/a.wav`, encodeWav([new Float32Array(800)], { sampleRate: 8000 }));
  * const audio = await decodeAudioFile(`${dir}/a.wav`);
- * console.assert(audio.channels[0].length === 800);
+ * assert.equal(audio.channels[0].length, 800);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

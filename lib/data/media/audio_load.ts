@@ -8,6 +8,7 @@
 import { FormatError } from "../../util/errors.ts";
 import { decodeAudioBytes, sniffAudioFormat, UnsupportedAudioError } from "./audio_decode.ts";
 import { decodeAudioWithFfmpeg } from "./ffmpeg_audio.ts";
+import { checkMediaPath } from "./_ffmpeg_process.ts";
 import { resample, toMono } from "./resample.ts";
 
 /** Options of {@link loadAudioWindow}. */
@@ -77,13 +78,15 @@ async function readHead(path: string): Promise<Uint8Array> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadAudioWindow } from "./audio_load.ts";
  * import { encodeWav } from "./wav.ts";
  * const dir = await Deno.makeTempDir();
  * const tone = Float32Array.from({ length: 22050 }, (_, i) => Math.sin(i / 5));
  * await Deno.writeFile(`${dir}/a.wav`, encodeWav([tone], { sampleRate: 22050 }));
  * const win = await loadAudioWindow(`${dir}/a.wav`, { sampleRate: 16000, start: 0.5, seconds: 1 });
- * console.assert(win.samples.length === 16000 && win.validSamples === 8000);
+ * assert.equal(win.samples.length, 16000);
+ * assert.equal(win.validSamples, 8000);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -93,9 +96,7 @@ export async function loadAudioWindow(
 ): Promise<AudioWindow> {
   const { sampleRate, seconds } = options;
   const start = options.start ?? 0;
-  if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
-    throw new TypeError(`Cannot load audio: invalid path ${JSON.stringify(path)}`);
-  }
+  checkMediaPath(path, "load audio");
   if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
     throw new RangeError(
       `Cannot load audio: sampleRate must be a positive integer, got ${sampleRate}`,

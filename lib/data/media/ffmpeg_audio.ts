@@ -9,10 +9,17 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { ffmpegPath } from "./ffmpeg_path.ts";
-import { lastMeaningfulLine, readTail } from "./_ffmpeg_stderr.ts";
+import { lastMeaningfulLine } from "./_ffmpeg_stderr.ts";
+import {
+  checkInputFile,
+  checkMediaPath,
+  checkTimeout,
+  type FfmpegRun,
+  inputUrl,
+  runFfmpeg,
+} from "./_ffmpeg_process.ts";
 
 /** Options of {@link decodeAudioWithFfmpeg}. */
 export interface FfmpegAudioOptions {
@@ -31,30 +38,7 @@ export interface FfmpegAudioOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** Most output kept: 2^28 samples (1 GiB of float32, about 93 minutes at 48 kHz). */
 const MAX_OUTPUT_SAMPLES = 2 ** 28;
-/** How much of ffmpeg's stderr is kept (the tail). */
-
-/** Reads a byte stream until it ends or `limit` bytes have come; returns the chunks. */
-async function readUpTo(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-): Promise<{ chunks: Uint8Array[]; bytes: number; full: boolean }> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  try {
-    while (bytes < limit) {
-      const { done, value } = await reader.read();
-      if (done) return { chunks, bytes, full: false };
-      const take = Math.min(value.length, limit - bytes);
-      chunks.push(take === value.length ? value : value.subarray(0, take));
-      bytes += take;
-    }
-    return { chunks, bytes, full: true };
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
-
+/** Seconds as ffmpeg reads them. */
 function seconds(x: number): string {
   return x.toFixed(6); // never exponent notation
 }
@@ -72,6 +56,7 @@ function seconds(x: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeAudioWithFfmpeg } from "./ffmpeg_audio.ts";
  * import { ffmpegPath } from "./ffmpeg_path.ts";
  * const dir = await Deno.makeTempDir();
@@ -79,9 +64,9 @@ function seconds(x: number): string {
  * const made = await new Deno.Command(ffmpegPath(), {
  *   args: ["-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", path],
  * }).output();
- * console.assert(made.success);
+ * assert.ok(made.success);
  * const samples = await decodeAudioWithFfmpeg(path, { sampleRate: 16000, start: 0.25, duration: 0.5 });
- * console.assert(samples.length === 8000);
+ * assert.equal(samples.length, 8000);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -90,11 +75,36 @@ export async function decodeAudioWithFfmpeg(
   options: FfmpegAudioOptions,
 ): Promise<Float32Array> {
   const { sampleRate, duration } = options;
-  const start = options.start ?? 0;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
-    throw new TypeError(`Cannot decode audio: invalid path ${JSON.stringify(path)}`);
+  checkAudioOptions(path, options, timeoutMs);
+  await checkInputFile(path, { action: "decode audio", emptyReason: "the file is empty" });
+  // a little more than asked for, in case ffmpeg rounds the window up
+  const wanted = duration === undefined ? Infinity : Math.ceil(duration * sampleRate) + 16;
+  const limitSamples = Math.min(wanted, MAX_OUTPUT_SAMPLES + 1);
+  const chunks: Uint8Array[] = [];
+  const run = await runFfmpeg(options.ffmpeg ?? ffmpegPath(), audioArgs(path, options), {
+    path,
+    timeoutMs,
+    sink: { limit: limitSamples * 4, write: (chunk) => chunks.push(chunk) },
+  });
+  checkAudioRun(run, { path, tooLong: limitSamples > MAX_OUTPUT_SAMPLES });
+  const count = Math.min(Math.floor(run.bytes / 4), wanted - 16);
+  const bytes = new Uint8Array(count * 4);
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= bytes.length) break;
+    const take = Math.min(chunk.length, bytes.length - at);
+    bytes.set(chunk.subarray(0, take), at);
+    at += take;
   }
+  return new Float32Array(bytes.buffer);
+}
+
+/** Throws `TypeError`/`RangeError` on a path or options ffmpeg cannot be asked for. */
+function checkAudioOptions(path: string, options: FfmpegAudioOptions, timeoutMs: number): void {
+  const { sampleRate, duration } = options;
+  const start = options.start ?? 0;
+  checkMediaPath(path, "decode audio");
   if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
     throw new RangeError(
       `Cannot decode audio: sampleRate must be a positive integer, got ${sampleRate}`,
@@ -108,85 +118,35 @@ export async function decodeAudioWithFfmpeg(
       `Cannot decode audio: duration must be a positive number, got ${duration}`,
     );
   }
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(
-      `Cannot decode audio: timeoutMs must be a positive number, got ${timeoutMs}`,
-    );
-  }
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new FormatError("file not found", { path });
-    throw new FormatError(`cannot open file: ${(e as Error).message}`, { path, cause: e });
-  }
-  if (!info.isFile) throw new FormatError("not a regular file", { path });
-  if (info.size === 0) throw new FormatError("the file is empty", { path });
+  checkTimeout(timeoutMs, "decode audio");
+}
 
-  const url = `file:${isAbsolute(path) ? path : resolve(path)}`;
+/** The ffmpeg arguments that decode the window to mono float32 at `sampleRate`. */
+function audioArgs(path: string, options: FfmpegAudioOptions): string[] {
+  const { sampleRate, duration } = options;
+  const start = options.start ?? 0;
   const args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file"];
   if (start > 0) args.push("-ss", seconds(start));
-  args.push("-i", url);
+  args.push("-i", inputUrl(path));
   if (duration !== undefined) args.push("-t", seconds(duration));
   args.push(
     ...["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", String(sampleRate)],
     ...["-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"],
   );
-  // a little more than asked for, in case ffmpeg rounds the window up
-  const wanted = duration === undefined ? Infinity : Math.ceil(duration * sampleRate) + 16;
-  const limitSamples = Math.min(wanted, MAX_OUTPUT_SAMPLES + 1);
+  return args;
+}
 
-  const binary = options.ffmpeg ?? ffmpegPath();
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(binary, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .spawn();
-  } catch (e) {
-    throw new TypeError(`Cannot run ffmpeg at ${binary}: ${(e as Error).message}`, { cause: e });
-  }
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  };
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, timeoutMs);
-  let out: Awaited<ReturnType<typeof readUpTo>>;
-  let status: Deno.CommandStatus;
-  let stderr: string;
-  try {
-    const stderrText = readTail(child.stderr.getReader());
-    out = await readUpTo(child.stdout, limitSamples * 4);
-    if (out.full) kill(); // everything needed has arrived (or too much): stop ffmpeg
-    [status, stderr] = await Promise.all([child.status, stderrText]);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (timedOut) {
-    throw new FormatError(`ffmpeg did not finish within ${timeoutMs} ms (killed)`, { path });
-  }
-  if (out.full && limitSamples > MAX_OUTPUT_SAMPLES) {
+/** Throws {@link FormatError} when the output is too long or ffmpeg failed before giving enough. */
+function checkAudioRun(run: FfmpegRun, options: { path: string; tooLong: boolean }): void {
+  const path = options.path;
+  if (run.full && options.tooLong) {
     throw new FormatError(`audio decodes to more than ${MAX_OUTPUT_SAMPLES} samples`, { path });
   }
-  if (!status.success && !out.full) {
-    if (/Stream map '0:a:0' matches no streams|does not contain any stream/.test(stderr)) {
+  if (!run.success && !run.full) {
+    if (/Stream map '0:a:0' matches no streams|does not contain any stream/.test(run.stderr)) {
       throw new FormatError("no audio stream", { path });
     }
-    throw new FormatError(`cannot decode audio: ${lastMeaningfulLine(stderr, url)}`, { path });
+    const reason = lastMeaningfulLine(run.stderr, inputUrl(path));
+    throw new FormatError(`cannot decode audio: ${reason}`, { path });
   }
-  const count = Math.min(Math.floor(out.bytes / 4), wanted - 16);
-  const bytes = new Uint8Array(count * 4);
-  let at = 0;
-  for (const chunk of out.chunks) {
-    if (at >= bytes.length) break;
-    const take = Math.min(chunk.length, bytes.length - at);
-    bytes.set(chunk.subarray(0, take), at);
-    at += take;
-  }
-  return new Float32Array(bytes.buffer);
 }

@@ -11,8 +11,9 @@ import installer from "@ffmpeg-installer/ffmpeg";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ffmpegPath } from "./ffmpeg_path.ts";
- * console.assert(ffmpegPath({ override: "/usr/bin/ffmpeg" }) === "/usr/bin/ffmpeg");
+ * assert.equal(ffmpegPath({ override: "/usr/bin/ffmpeg" }), "/usr/bin/ffmpeg");
  * ```
  */
 export function ffmpegPath(options: { override?: string } = {}): string {

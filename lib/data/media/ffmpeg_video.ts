@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { ffmpegPath } from "./ffmpeg_path.ts";
-import { lastMeaningfulLine, readTail } from "./_ffmpeg_stderr.ts";
+import { lastMeaningfulLine } from "./_ffmpeg_stderr.ts";
+import { checkInputFile, checkTimeout, inputUrl, runFfmpeg } from "./_ffmpeg_process.ts";
 
 /** Options of {@link decodeVideoClip}. */
 export interface DecodeVideoOptions {
@@ -64,7 +64,8 @@ const DEFAULT_DECODE_TIMEOUT_MS = 60_000;
 const DEFAULT_PROBE_TIMEOUT_MS = 30_000;
 /** Largest output buffer decodeVideoClip will allocate (1 GiB). */
 const MAX_OUTPUT_BYTES = 1 << 30;
-/** How much of ffmpeg's stderr is kept (the tail). */
+/** How a bad file is reported. */
+const INPUT_CHECK = { action: "open media", emptyReason: "file is empty (0 bytes)" };
 
 /**
  * Decodes `frames` frames sampled at `fps` from `start` seconds into `path`,
@@ -79,6 +80,7 @@ const MAX_OUTPUT_BYTES = 1 << 30;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeVideoClip } from "./ffmpeg_video.ts";
  * import { ffmpegPath } from "./ffmpeg_path.ts";
  * const dir = await Deno.makeTempDir();
@@ -87,9 +89,10 @@ const MAX_OUTPUT_BYTES = 1 << 30;
  *   args: ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1",
  *     "-pix_fmt", "yuv420p", path],
  * }).output();
- * console.assert(made.success);
+ * assert.ok(made.success);
  * const clip = await decodeVideoClip(path, { frames: 4, fps: 5, size: 16 });
- * console.assert(clip.data.length === 4 * 16 * 16 * 3 && clip.validFrames === 4);
+ * assert.equal(clip.data.length, 4 * 16 * 16 * 3);
+ * assert.equal(clip.validFrames, 4);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -97,9 +100,47 @@ export async function decodeVideoClip(
   path: string,
   options: DecodeVideoOptions,
 ): Promise<VideoClip> {
+  const { frames, size } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS;
+  checkVideoOptions(options, timeoutMs);
+  const frameBytes = size * size * 3;
+  const total = frameBytes * frames;
+  await checkInputFile(path, INPUT_CHECK);
+  const data = new Uint8Array(total);
+  const run = await runFfmpeg(options.ffmpeg ?? ffmpegPath(), videoArgs(path, options), {
+    path,
+    timeoutMs,
+    sink: { limit: total, write: writeAt(data) },
+  });
+  const validFrames = Math.min(frames, Math.floor(run.bytes / frameBytes));
+  if (!(run.success || run.full) && validFrames < frames) {
+    throw new FormatError(
+      `cannot decode video: ${lastMeaningfulLine(run.stderr, inputUrl(path))}`,
+      { path },
+    );
+  }
+  if (validFrames > 0) {
+    const last = data.subarray((validFrames - 1) * frameBytes, validFrames * frameBytes);
+    for (let f = validFrames; f < frames; f++) data.set(last, f * frameBytes);
+  } else {
+    data.fill(0);
+  }
+  return { data, validFrames };
+}
+
+/** A sink writer that fills `data` from the start, chunk after chunk. */
+function writeAt(data: Uint8Array): (chunk: Uint8Array) => void {
+  let offset = 0;
+  return (chunk) => {
+    data.set(chunk, offset);
+    offset += chunk.length;
+  };
+}
+
+/** Throws `RangeError` on options {@linkcode decodeVideoClip} cannot honour. */
+function checkVideoOptions(options: DecodeVideoOptions, timeoutMs: number): void {
   const { frames, fps, size } = options;
   const start = options.start ?? 0;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS;
   if (!Number.isSafeInteger(frames) || frames < 1) {
     throw new RangeError(`Cannot decode video: frames must be a positive integer, got ${frames}`);
   }
@@ -113,18 +154,24 @@ export async function decodeVideoClip(
     throw new RangeError(`Cannot decode video: start must be 0 to 1e9 seconds, got ${start}`);
   }
   checkTimeout(timeoutMs);
-  const frameBytes = size * size * 3;
-  const total = frameBytes * frames;
+  const total = size * size * 3 * frames;
   if (total > MAX_OUTPUT_BYTES) {
     throw new RangeError(
       `Cannot decode video: ${frames} frames of ${size}x${size} need ${total} bytes, ` +
         `more than the limit of ${MAX_OUTPUT_BYTES}`,
     );
   }
-  await checkInputFile(path);
+}
 
-  // Scale so the short side of the display frame (width × SAR vs height) is `size`, never
-  // letting the long side drop below `size`, then centre-crop in RGB so odd offsets are exact.
+/**
+ * The ffmpeg arguments that decode the window: sample at `fps`, scale so the
+ * short side of the display frame (width × SAR vs height) is `size`, never
+ * letting the long side drop below `size`, then centre-crop in RGB so odd
+ * offsets are exact.
+ */
+function videoArgs(path: string, options: DecodeVideoOptions): string[] {
+  const { frames, fps, size } = options;
+  const start = options.start ?? 0;
   const landscape = "gte(iw*sar,ih)";
   const long = (ratio: string) => `max(${size},round(${size}*${ratio}))`;
   const filter = [
@@ -135,7 +182,7 @@ export async function decodeVideoClip(
     "format=rgb24",
     `crop=${size}:${size}`,
   ].join(",");
-  const args = [
+  return [
     "-hide_banner",
     "-nostdin",
     "-loglevel",
@@ -161,27 +208,6 @@ export async function decodeVideoClip(
     "rgb24",
     "pipe:1",
   ];
-
-  const data = new Uint8Array(total);
-  const run = await runFfmpeg(options.ffmpeg ?? ffmpegPath(), args, {
-    path,
-    timeoutMs,
-    sink: data,
-  });
-  const validFrames = Math.min(frames, Math.floor(run.bytes / frameBytes));
-  if (!run.success && validFrames < frames) {
-    throw new FormatError(
-      `cannot decode video: ${lastMeaningfulLine(run.stderr, inputUrl(path))}`,
-      { path },
-    );
-  }
-  if (validFrames > 0) {
-    const last = data.subarray((validFrames - 1) * frameBytes, validFrames * frameBytes);
-    for (let f = validFrames; f < frames; f++) data.set(last, f * frameBytes);
-  } else {
-    data.fill(0);
-  }
-  return { data, validFrames };
 }
 
 /**
@@ -191,6 +217,7 @@ export async function decodeVideoClip(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { probeMedia } from "./ffmpeg_video.ts";
  * import { ffmpegPath } from "./ffmpeg_path.ts";
  * const dir = await Deno.makeTempDir();
@@ -200,7 +227,10 @@ export async function decodeVideoClip(
  *     "-pix_fmt", "yuv420p", path],
  * }).output();
  * const info = await probeMedia(path);
- * console.assert(info.hasVideo && !info.hasAudio && info.width === 64 && info.height === 48);
+ * assert.ok(info.hasVideo);
+ * assert.ok(!info.hasAudio);
+ * assert.equal(info.width, 64);
+ * assert.equal(info.height, 48);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -210,7 +240,7 @@ export async function probeMedia(
 ): Promise<MediaInfo> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   checkTimeout(timeoutMs);
-  await checkInputFile(path);
+  await checkInputFile(path, INPUT_CHECK);
   const args = ["-hide_banner", "-nostdin", "-protocol_whitelist", "file", "-i", inputUrl(path)];
   // With no output file ffmpeg always exits 1 after printing the input's description.
   const run = await runFfmpeg(options.ffmpeg ?? ffmpegPath(), args, { path, timeoutMs });
@@ -254,107 +284,4 @@ function parseProbe(stderr: string, path: string): MediaInfo {
     }
   }
   return info;
-}
-
-function checkTimeout(timeoutMs: number): void {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
-  }
-}
-
-/** Fails early, with a clear reason, on a missing, non-regular or empty file. */
-async function checkInputFile(path: string): Promise<void> {
-  if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
-    throw new TypeError(`Cannot open media: invalid path ${JSON.stringify(path)}`);
-  }
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new FormatError("file not found", { path });
-    throw new FormatError(`cannot open file: ${(e as Error).message}`, { path, cause: e });
-  }
-  if (!info.isFile) throw new FormatError("not a regular file", { path });
-  if (info.size === 0) throw new FormatError("file is empty (0 bytes)", { path });
-}
-
-/** An absolute `file:` URL, so names like `http:…`, `pipe:1` or `-x` are never misread. */
-function inputUrl(path: string): string {
-  return `file:${isAbsolute(path) ? path : resolve(path)}`;
-}
-
-interface FfmpegRun {
-  success: boolean;
-  /** Bytes written into the sink (excess stdout is discarded). */
-  bytes: number;
-  stderr: string;
-}
-
-/** Spawns ffmpeg, streams stdout into `sink` until it is full, keeps stderr's tail. */
-async function runFfmpeg(
-  binary: string,
-  args: string[],
-  options: { path: string; timeoutMs: number; sink?: Uint8Array },
-): Promise<FfmpegRun> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(binary, {
-      args,
-      stdin: "null",
-      stdout: options.sink ? "piped" : "null",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    throw new TypeError(`Cannot run ffmpeg at ${binary}: ${(e as Error).message}`, { cause: e });
-  }
-  const out = options.sink ? child.stdout.getReader() : undefined;
-  const err = child.stderr.getReader();
-  const stop = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  };
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop();
-    // A grandchild could keep the pipes open: stop reading them rather than wait.
-    out?.cancel().catch(() => {});
-    err.cancel().catch(() => {});
-  }, options.timeoutMs);
-  try {
-    const stderrText = readTail(err);
-    let bytes = 0;
-    if (out && options.sink) {
-      bytes = await fill(out, options.sink);
-      // Everything needed has arrived (or stdout ended): ffmpeg has nothing more to give.
-      if (bytes === options.sink.length) stop();
-      await out.cancel().catch(() => {});
-    }
-    const [status, stderr] = await Promise.all([child.status, stderrText]);
-    if (timedOut) {
-      throw new FormatError(`ffmpeg did not finish within ${options.timeoutMs} ms (killed)`, {
-        path: options.path,
-      });
-    }
-    const full = options.sink !== undefined && bytes === options.sink.length;
-    return { success: status.success || full, bytes, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Copies a stream into `sink` until it is full or ends. */
-async function fill(reader: ReadableStreamDefaultReader<Uint8Array>, sink: Uint8Array) {
-  let offset = 0;
-  while (offset < sink.length) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const take = Math.min(value.length, sink.length - offset);
-    sink.set(value.subarray(0, take), offset);
-    offset += take;
-  }
-  return offset;
 }

@@ -63,6 +63,7 @@ function kernel(d: number, f: Filter, i0beta: number): number {
   return f.g * sinc * (besselI0(f.beta * Math.sqrt(1 - r * r)) / i0beta);
 }
 
+/** Greatest common divisor of two integers. */
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
@@ -100,6 +101,7 @@ const INTERPOLATED_PHASES = 1024;
 /** Most taps per output sample: a downsampling ratio below about 1/1000 is refused. */
 const MAX_TAPS = 1 << 16;
 
+/** Throws `RangeError` unless `rate` is a positive finite number. */
 function checkRate(name: string, rate: number): void {
   if (!Number.isFinite(rate) || rate <= 0) {
     throw new RangeError(`Cannot resample: ${name} ${rate} is not a positive finite number`);
@@ -117,11 +119,12 @@ function checkRate(name: string, rate: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resample } from "./resample.ts";
  * const tone = Float32Array.from({ length: 44100 }, (_, i) => Math.sin(2 * Math.PI * 440 * i / 44100));
  * const out = resample(tone, 44100, 48000);
- * console.assert(out.length === 48000);
- * console.assert(Math.abs(out[1000] - Math.sin(2 * Math.PI * 440 * 1000 / 48000)) < 1e-3);
+ * assert.equal(out.length, 48000);
+ * assert.ok(Math.abs(out[1000] - Math.sin(2 * Math.PI * 440 * 1000 / 48000)) < 1e-3);
  * ```
  */
 export function resample(
@@ -135,6 +138,33 @@ export function resample(
   }
   checkRate("fromRate", fromRate);
   checkRate("toRate", toRate);
+  const settings = resolveOptions(options);
+  const start = settings.start;
+  const ratio = toRate / fromRate;
+  const fullLength = Math.max(0, Math.ceil(signal.length * ratio - 1e-9));
+  const length = options.length ?? Math.max(0, fullLength - start);
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`Cannot resample: length ${length} is not a non-negative integer`);
+  }
+  const out = new Float32Array(length);
+  if (fromRate === toRate) {
+    const end = Math.min(signal.length, start + length);
+    if (end > start) out.set(signal.subarray(start, end));
+    return out;
+  }
+  const plan = planFilter(fromRate, toRate, settings);
+  for (let k = 0; k < length; k++) {
+    const value = outputSample(signal, start + k, plan);
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
+}
+
+/** The filter options with their defaults, checked. */
+type ResolvedOptions = Required<Omit<ResampleOptions, "length">>;
+
+/** Fills in the defaults of {@linkcode ResampleOptions} and throws `RangeError` on bad values. */
+function resolveOptions(options: ResampleOptions): ResolvedOptions {
   const halfTaps = options.halfTaps ?? 32;
   const beta = options.beta ?? 9;
   const cutoff = options.cutoff ?? 0.91;
@@ -151,31 +181,38 @@ export function resample(
   if (!Number.isSafeInteger(start) || start < 0) {
     throw new RangeError(`Cannot resample: start ${start} is not a non-negative integer`);
   }
-  const ratio = toRate / fromRate;
-  const fullLength = Math.max(0, Math.ceil(signal.length * ratio - 1e-9));
-  const length = options.length ?? Math.max(0, fullLength - start);
-  if (!Number.isSafeInteger(length) || length < 0) {
-    throw new RangeError(`Cannot resample: length ${length} is not a non-negative integer`);
-  }
-  const out = new Float32Array(length);
-  if (fromRate === toRate) {
-    const end = Math.min(signal.length, start + length);
-    if (end > start) out.set(signal.subarray(start, end));
-    return out;
-  }
+  return { halfTaps, beta, cutoff, start };
+}
 
-  const scale = Math.min(1, ratio);
-  const halfWidth = halfTaps / scale;
-  const f: Filter = { halfWidth, taps: 2 * Math.ceil(halfWidth), g: cutoff * scale, beta };
+/** A filter ready to apply: its coefficient table and how output instants map onto it. */
+interface FilterPlan {
+  fromRate: number;
+  toRate: number;
+  taps: number;
+  /** Rows of the table (minus one). */
+  phases: number;
+  table: Float32Array;
+  /** Exact polyphase: output step in input samples is `stepNum / exact` (0 = interpolated). */
+  exact: number;
+  stepNum: number;
+}
+
+/** Chooses the filter for `fromRate → toRate` and builds its table (exact polyphase when it can). */
+function planFilter(fromRate: number, toRate: number, settings: ResolvedOptions): FilterPlan {
+  const scale = Math.min(1, toRate / fromRate);
+  const halfWidth = settings.halfTaps / scale;
+  const f: Filter = {
+    halfWidth,
+    taps: 2 * Math.ceil(halfWidth),
+    g: settings.cutoff * scale,
+    beta: settings.beta,
+  };
   const taps = f.taps;
   if (taps > MAX_TAPS) {
     throw new RangeError(
       `Cannot resample: ratio ${fromRate} → ${toRate} needs ${taps} taps (max ${MAX_TAPS})`,
     );
   }
-  const half = taps / 2;
-  const n = signal.length;
-
   let exact = 0;
   let stepNum = 0; // output step in input samples is stepNum / exact
   if (Number.isInteger(fromRate) && Number.isInteger(toRate)) {
@@ -196,40 +233,41 @@ export function resample(
       ),
     );
   const table = buildTable(f, phases);
+  return { fromRate, toRate, taps, phases, table, exact, stepNum };
+}
 
-  for (let k = 0; k < length; k++) {
-    const index = start + k;
-    let base: number, row: number, mix = 0;
-    if (exact) {
-      // integer arithmetic: no drift however long the signal
-      const num = index * stepNum;
-      base = Math.floor(num / exact);
-      row = num - base * exact;
-    } else {
-      const t = (index * fromRate) / toRate;
-      base = Math.floor(t);
-      const pos = (t - base) * phases;
-      row = Math.floor(pos);
-      mix = pos - row;
-    }
-    const first = base - half + 1;
-    const lo = first < 0 ? -first : 0;
-    const hi = first + taps > n ? n - first : taps;
-    if (hi <= lo) continue;
-    let acc = 0;
-    const r0 = row * taps;
-    if (mix === 0) {
-      for (let j = lo; j < hi; j++) acc += table[r0 + j] * signal[first + j];
-    } else {
-      const r1 = r0 + taps;
-      for (let j = lo; j < hi; j++) {
-        const w = table[r0 + j] + mix * (table[r1 + j] - table[r0 + j]);
-        acc += w * signal[first + j];
-      }
-    }
-    out[k] = acc;
+/** Output sample `index` of the whole output grid; undefined when no input lies under the kernel. */
+function outputSample(signal: Float32Array, index: number, plan: FilterPlan): number | undefined {
+  const { taps, table, exact, phases } = plan;
+  let base: number, row: number, mix = 0;
+  if (exact) {
+    // integer arithmetic: no drift however long the signal
+    const num = index * plan.stepNum;
+    base = Math.floor(num / exact);
+    row = num - base * exact;
+  } else {
+    const t = (index * plan.fromRate) / plan.toRate;
+    base = Math.floor(t);
+    const pos = (t - base) * phases;
+    row = Math.floor(pos);
+    mix = pos - row;
   }
-  return out;
+  const first = base - taps / 2 + 1;
+  const lo = first < 0 ? -first : 0;
+  const hi = first + taps > signal.length ? signal.length - first : taps;
+  if (hi <= lo) return undefined;
+  let acc = 0;
+  const r0 = row * taps;
+  if (mix === 0) {
+    for (let j = lo; j < hi; j++) acc += table[r0 + j] * signal[first + j];
+  } else {
+    const r1 = r0 + taps;
+    for (let j = lo; j < hi; j++) {
+      const w = table[r0 + j] + mix * (table[r1 + j] - table[r0 + j]);
+      acc += w * signal[first + j];
+    }
+  }
+  return acc;
 }
 
 /**
@@ -239,9 +277,11 @@ export function resample(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toMono } from "./resample.ts";
  * const mono = toMono([Float32Array.of(1, 0), Float32Array.of(0, 1)]);
- * console.assert(mono[0] === 0.5 && mono[1] === 0.5);
+ * assert.equal(mono[0], 0.5);
+ * assert.equal(mono[1], 0.5);
  * ```
  */
 export function toMono(channels: Float32Array[]): Float32Array {

@@ -177,11 +177,14 @@ function deinterleave(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeWav, encodeWav } from "./wav.ts";
  * const tone = Float32Array.from({ length: 800 }, (_, i) => 0.5 * Math.sin(i / 10));
  * const bytes = encodeWav([tone], { sampleRate: 8000, format: "float32" });
  * const { sampleRate, channels } = decodeWav(bytes);
- * console.assert(sampleRate === 8000 && channels.length === 1 && channels[0][10] === tone[10]);
+ * assert.equal(sampleRate, 8000);
+ * assert.equal(channels.length, 1);
+ * assert.equal(channels[0][10], tone[10]);
  * ```
  */
 export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): WavAudio {
@@ -243,9 +246,10 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): Wa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeWav } from "./wav.ts";
  * const bytes = encodeWav([new Float32Array(100), new Float32Array(100)], { sampleRate: 16000 });
- * console.assert(bytes.length === 44 + 100 * 2 * 2);
+ * assert.equal(bytes.length, 44 + 100 * 2 * 2);
  * ```
  */
 export function encodeWav(channels: Float32Array[], options: EncodeWavOptions): Uint8Array {

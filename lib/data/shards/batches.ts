@@ -22,11 +22,12 @@ export interface SamplerPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EpochSampler } from "./batches.ts";
  * const a = new EpochSampler(10, { seed: 1, batchSize: 4 });
  * const first = a.next();
  * const b = new EpochSampler(10, { seed: 1, batchSize: 4, position: { epoch: 0, offset: 0 } });
- * console.assert(first.join() === b.next().join());
+ * assert.equal(first.join(), b.next().join());
  * ```
  */
 export class EpochSampler {
@@ -99,8 +100,16 @@ export interface BatchTensors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
  * import { batchToTensors } from "./batches.ts";
- * console.assert(typeof batchToTensors === "function");
+ * const batch = { count: 1, ids: ["a"], video: new Uint8Array(12).fill(255), audio: Int16Array.of(-32768, 16384),
+ *   audioMask: Uint8Array.of(1), text: Int32Array.of(3, 0), textMask: Uint8Array.of(1), label: Int32Array.of(-1) };
+ * const t = batchToTensors(batch, { frames: 1, size: 2, audioSamples: 2, captionsPerClip: 1, maxLength: 2 });
+ * assert.deepEqual(t.video.shape, [1, 1, 2, 2, 3]);
+ * assert.equal(t.video.dataSync()[0], 1);
+ * assert.deepEqual([...t.audio.dataSync()], [-1, 0.5]);
+ * tf.dispose(Object.values(t));
  * ```
  */
 export function batchToTensors(

@@ -42,10 +42,36 @@ interface OpenShard {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Dataset } from "./dataset.ts";
- * // const data = await Dataset.open("data/");
- * // const batch = await data.readClips([0, 5, 2]);
- * console.assert(typeof Dataset.open === "function");
+ * import { buildShard } from "./shard_codec.ts";
+ * import { shardFileName } from "./dataset_index.ts";
+ * import { writeSafetensors } from "../../io/safetensors.ts";
+ * import { sha256File } from "../../io/sha256.ts";
+ * // A dataset of one clip, written the way `vatt tokenize` writes one.
+ * const dir = Deno.makeTempDirSync();
+ * const settings = { frames: 1, fps: 1, size: 2, audioSeconds: 1, sampleRate: 4, audioSamples: 4,
+ *   audioDtype: "float32" as const, maxLength: 2, captionsPerClip: 1, minCoverage: 0, clipsPerShard: 1 };
+ * const labels = { names: [], multiLabel: false };
+ * const clip = { ok: true as const, id: "a", video: new Uint8Array(12).fill(7), videoFrames: 1,
+ *   audio: new Float32Array(4), audioSamples: 4, hasAudio: true, text: Int32Array.of(1, 0),
+ *   textMask: Uint8Array.of(1), droppedCaptions: 0, labels: [] };
+ * const shard = buildShard([clip], { settings, labels, skipped: [] });
+ * const file = shardFileName(0, 1);
+ * await writeSafetensors(`${dir}/${file}`, shard.tensors, { metadata: shard.metadata });
+ * const entry = { file, index: 0, clips: 1, sha256: await sha256File(`${dir}/${file}`),
+ *   bytes: Deno.statSync(`${dir}/${file}`).size };
+ * Deno.writeTextFileSync(`${dir}/index.json`, JSON.stringify({ format: "vatt-dataset", version: 1,
+ *   settings, text: { kind: "vocab", file: "vocab.txt", vocabSize: 2, sha256: "" }, labels,
+ *   numShards: 1, shards: [entry], clips: 1, skipped: [], padded: [], droppedCaptions: 0 }));
+ *
+ * const data = await Dataset.open(dir);
+ * const batch = await data.readClips([0]);
+ * assert.equal(data.size, 1);
+ * assert.deepEqual(batch.ids, ["a"]);
+ * assert.deepEqual([...batch.video.subarray(0, 3)], [7, 7, 7]);
+ * data.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export class Dataset {

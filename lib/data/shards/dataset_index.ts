@@ -91,7 +91,17 @@ export interface DatasetIndex {
   slice?: { index: number; count: number };
 }
 
-/** File name of shard `index` of `count`. */
+/**
+ * File name of shard `index` of `count`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardFileName } from "./dataset_index.ts";
+ * assert.equal(shardFileName(3, 8), "shard-00003-of-00008.safetensors");
+ * assert.equal(shardFileName(3, 123456), "shard-000003-of-123456.safetensors");
+ * ```
+ */
 export function shardFileName(index: number, count: number): string {
   const width = Math.max(5, String(count).length);
   return `shard-${String(index).padStart(width, "0")}-of-${
@@ -99,7 +109,16 @@ export function shardFileName(index: number, count: number): string {
   }.safetensors`;
 }
 
-/** File name of the partial index of slice `index` of `count`. */
+/**
+ * File name of the partial index of slice `index` of `count`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sliceIndexFileName } from "./dataset_index.ts";
+ * assert.equal(sliceIndexFileName(1, 4), "index.slice-00001-of-00004.json");
+ * ```
+ */
 export function sliceIndexFileName(index: number, count: number): string {
   return `index.slice-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.json`;
 }
@@ -151,8 +170,9 @@ function entry(v: unknown, what: string, path: string): Record<string, unknown> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSkippedList } from "./dataset_index.ts";
- * console.assert(parseSkippedList([{ row: 3, reason: "no video" }], "skipped", "").length === 1);
+ * assert.equal(parseSkippedList([{ row: 3, reason: "no video" }], "skipped", "").length, 1);
  * ```
  */
 export function parseSkippedList(value: unknown, what: string, path: string): SkippedInput[] {
@@ -180,8 +200,9 @@ export function parseSkippedList(value: unknown, what: string, path: string): Sk
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePaddedList } from "./dataset_index.ts";
- * console.assert(parsePaddedList([{ id: "a", videoFrames: 3, audioSamples: 0 }], "padded", "").length === 1);
+ * assert.equal(parsePaddedList([{ id: "a", videoFrames: 3, audioSamples: 0 }], "padded", "").length, 1);
  * ```
  */
 export function parsePaddedList(
@@ -200,39 +221,9 @@ export function parsePaddedList(
   });
 }
 
-/**
- * Parses and validates `index.json` text. Throws `FormatError` naming the
- * first bad field. File names must be plain names inside the folder.
- *
- * @example
- * ```ts
- * import { parseDatasetIndex } from "./dataset_index.ts";
- * try {
- *   parseDatasetIndex('{"format": "other"}', { path: "index.json" });
- * } catch (e) {
- *   console.assert((e as Error).message.includes("not a vatt dataset"));
- * }
- * ```
- */
-export function parseDatasetIndex(json: string, options: { path?: string } = {}): DatasetIndex {
-  const path = options.path ?? "index.json";
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (e) {
-    fail(path, `not valid JSON (${(e as Error).message})`);
-  }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(path, "not a JSON object");
-  const o = raw as Record<string, unknown>;
-  if (o.format !== DATASET_FORMAT) {
-    fail(path, "not a vatt dataset index (format field missing or different)");
-  }
-  const version = int(o.version, "version", path, 1);
-  if (version > DATASET_VERSION) {
-    fail(path, `dataset format version ${version} is newer than this vatt (${DATASET_VERSION})`);
-  }
-  const s = (o.settings ?? fail(path, "settings missing")) as Record<string, unknown>;
-  const settings: TokenizeSettings = {
+/** Checks the `settings` object of an index. */
+function parseSettings(s: Record<string, unknown>, path: string): TokenizeSettings {
+  return {
     frames: int(s.frames, "settings.frames", path, 1),
     fps: num(s.fps, "settings.fps", path),
     size: int(s.size, "settings.size", path, 1),
@@ -248,26 +239,35 @@ export function parseDatasetIndex(json: string, options: { path?: string } = {})
     minCoverage: num(s.minCoverage, "settings.minCoverage", path),
     clipsPerShard: int(s.clipsPerShard, "settings.clipsPerShard", path, 1),
   };
-  const t = (o.text ?? fail(path, "text missing")) as Record<string, unknown>;
+}
+
+/** Checks the `text` object of an index. */
+function parseTextSpec(t: Record<string, unknown>, path: string): TextSpec {
   if (t.kind !== "vocab" && t.kind !== "hf") {
     fail(path, `text.kind must be vocab or hf, got ${JSON.stringify(t.kind)}`);
   }
-  const textSpec: TextSpec = {
+  return {
     kind: t.kind,
     file: plainFileName(t.file, "text.file", path),
     vocabSize: int(t.vocabSize, "text.vocabSize", path, 1),
     sha256: str(t.sha256, "text.sha256", path),
   };
-  const l = (o.labels ?? fail(path, "labels missing")) as Record<string, unknown>;
+}
+
+/** Checks the `labels` object of an index. */
+function parseLabels(l: Record<string, unknown>, path: string): DatasetIndex["labels"] {
   if (!Array.isArray(l.names)) fail(path, "labels.names must be an array");
-  const labels = {
+  return {
     names: l.names.map((n, i) => str(n, `labels.names[${i}]`, path)),
     multiLabel: l.multiLabel === true,
   };
-  const numShards = int(o.numShards, "numShards", path, 0);
-  if (!Array.isArray(o.shards)) fail(path, "shards must be an array");
+}
+
+/** Checks the `shards` list of an index: plain, distinct file names and hex digests. */
+function parseShards(value: unknown, path: string): ShardEntry[] {
+  if (!Array.isArray(value)) fail(path, "shards must be an array");
   const seen = new Set<string>();
-  const shards: ShardEntry[] = o.shards.map((e: unknown, i: number) => {
+  return value.map((e: unknown, i: number) => {
     const r = (e ?? {}) as Record<string, unknown>;
     const file = plainFileName(r.file, `shards[${i}].file`, path);
     if (seen.has(file)) fail(path, `shards[${i}].file ${file} is listed twice`);
@@ -282,6 +282,53 @@ export function parseDatasetIndex(json: string, options: { path?: string } = {})
       bytes: int(r.bytes, `shards[${i}].bytes`, path),
     };
   });
+}
+
+/** The index's JSON object, of this format and a version this code reads. */
+function parseHeader(json: string, path: string): { o: Record<string, unknown>; version: number } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    fail(path, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(path, "not a JSON object");
+  const o = raw as Record<string, unknown>;
+  if (o.format !== DATASET_FORMAT) {
+    fail(path, "not a vatt dataset index (format field missing or different)");
+  }
+  const version = int(o.version, "version", path, 1);
+  if (version > DATASET_VERSION) {
+    fail(path, `dataset format version ${version} is newer than this vatt (${DATASET_VERSION})`);
+  }
+  return { o, version };
+}
+
+/**
+ * Parses and validates `index.json` text. Throws `FormatError` naming the
+ * first bad field. File names must be plain names inside the folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDatasetIndex } from "./dataset_index.ts";
+ * assert.throws(
+ *   () => parseDatasetIndex('{"format": "other"}', { path: "index.json" }),
+ *   /not a vatt dataset index/,
+ * );
+ * ```
+ */
+export function parseDatasetIndex(json: string, options: { path?: string } = {}): DatasetIndex {
+  const path = options.path ?? "index.json";
+  const { o, version } = parseHeader(json, path);
+  const s = (o.settings ?? fail(path, "settings missing")) as Record<string, unknown>;
+  const settings = parseSettings(s, path);
+  const t = (o.text ?? fail(path, "text missing")) as Record<string, unknown>;
+  const textSpec = parseTextSpec(t, path);
+  const l = (o.labels ?? fail(path, "labels missing")) as Record<string, unknown>;
+  const labels = parseLabels(l, path);
+  const numShards = int(o.numShards, "numShards", path, 0);
+  const shards = parseShards(o.shards, path);
   const clips = int(o.clips, "clips", path);
   if (clips !== shards.reduce((sum, e) => sum + e.clips, 0)) {
     fail(path, `clips ${clips} is not the sum of the shards' clips`);

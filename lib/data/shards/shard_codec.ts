@@ -12,7 +12,7 @@
  * @module
  */
 import type { NamedArray, TensorSpec } from "../../io/safetensors.ts";
-import type { TokenizedClip } from "../tokenize/clip.ts";
+import type { TokenizedClip } from "./tokenized_clip.ts";
 import {
   type DatasetIndex,
   parsePaddedList,
@@ -37,11 +37,12 @@ export interface ShardMeta {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildShard } from "./shard_codec.ts";
  * const s = { frames: 2, fps: 10, size: 4, audioSeconds: 0.1, sampleRate: 100, audioSamples: 10,
  *   audioDtype: "int16" as const, maxLength: 3, captionsPerClip: 1, minCoverage: 0.5, clipsPerShard: 8 };
  * const { tensors } = buildShard([], { settings: s, labels: { names: [], multiLabel: false }, skipped: [] });
- * console.assert(tensors.video.shape.join() === "0,2,4,4,3");
+ * assert.equal(tensors.video.shape.join(), "0,2,4,4,3");
  * ```
  */
 export function buildShard(
@@ -118,7 +119,20 @@ export function buildShard(
   return { tensors, metadata, meta };
 }
 
-/** The exact tensor specs of a shard of `n` clips under `index`. */
+/**
+ * The exact tensor specs of a shard of `n` clips under `index`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardSpecs } from "./shard_codec.ts";
+ * const settings = { frames: 2, fps: 10, size: 4, audioSeconds: 0.1, sampleRate: 100, audioSamples: 10,
+ *   audioDtype: "float32" as const, maxLength: 3, captionsPerClip: 2, minCoverage: 0.5, clipsPerShard: 8 };
+ * const specs = shardSpecs({ settings, labels: { names: ["a", "b"], multiLabel: true } }, 5);
+ * assert.deepEqual(specs.audio, { dtype: "F32", shape: [5, 10] });
+ * assert.deepEqual(specs.label, { dtype: "U8", shape: [5, 2] });
+ * ```
+ */
 export function shardSpecs(
   index: Pick<DatasetIndex, "settings" | "labels">,
   n: number,
@@ -138,7 +152,18 @@ export function shardSpecs(
   };
 }
 
-/** Reads a shard's bookkeeping back from its metadata (throws on malformed JSON). */
+/**
+ * Reads a shard's bookkeeping back from its metadata (throws on malformed JSON).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseShardMeta, SHARD_FORMAT } from "./shard_codec.ts";
+ * const meta = parseShardMeta({ format: SHARD_FORMAT, ids: '["a","b"]', dropped_captions: "2" });
+ * assert.deepEqual(meta, { ids: ["a", "b"], skipped: [], padded: [], droppedCaptions: 2 });
+ * assert.throws(() => parseShardMeta({ format: "other" }), /not a vatt shard/);
+ * ```
+ */
 export function parseShardMeta(metadata: Record<string, string>): ShardMeta {
   if (metadata.format !== SHARD_FORMAT) {
     throw new RangeError(`not a vatt shard (format ${JSON.stringify(metadata.format)})`);

@@ -31,9 +31,21 @@ export interface DatasetLabels {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readDatasetLabels } from "./split.ts";
- * // const { labels, names } = await readDatasetLabels(await Dataset.open("data"));
- * console.assert(typeof readDatasetLabels === "function");
+ * import { Dataset } from "./dataset.ts";
+ * // An index without shards is enough to read the class names.
+ * const dir = Deno.makeTempDirSync();
+ * const settings = { frames: 1, fps: 1, size: 2, audioSeconds: 1, sampleRate: 4, audioSamples: 4,
+ *   audioDtype: "int16", maxLength: 2, captionsPerClip: 1, minCoverage: 0, clipsPerShard: 1 };
+ * const text = { kind: "vocab", file: "vocab.txt", vocabSize: 2, sha256: "" };
+ * const labels = { names: ["cat", "dog"], multiLabel: false };
+ * Deno.writeTextFileSync(`${dir}/index.json`, JSON.stringify({ format: "vatt-dataset", version: 1,
+ *   settings, text, labels, numShards: 0, shards: [], clips: 0 }));
+ * const read = await readDatasetLabels(await Dataset.open(dir));
+ * assert.deepEqual(read.names, ["cat", "dog"]);
+ * assert.deepEqual(read.ids, []);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
@@ -79,14 +91,13 @@ export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requireLabels } from "./split.ts";
- * let threw = false;
- * try {
- *   const none = new Uint8Array(1);
- *   const l = { ids: ["a"], labels: new Int32Array([-1]), names: ["x"], multiLabel: false };
- *   requireLabels({ ...l, audioMask: none, captionMask: none }, "d");
- * } catch { threw = true; }
- * console.assert(threw);
+ * import { MismatchError } from "../../util/errors.ts";
+ * const none = new Uint8Array(1);
+ * const l = { ids: ["a"], labels: new Int32Array([-1]), names: ["x"], multiLabel: false };
+ * assert.throws(() => requireLabels({ ...l, audioMask: none, captionMask: none }, "d"), MismatchError);
+ * requireLabels({ ...l, labels: new Int32Array([0]), audioMask: none, captionMask: none }, "d");
  * ```
  */
 export function requireLabels(l: DatasetLabels, where: string): void {
@@ -104,11 +115,12 @@ export function requireLabels(l: DatasetLabels, where: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requireModalities } from "./split.ts";
  * const l = { ids: ["a"], labels: new Int32Array([0]), names: ["x"], multiLabel: false };
- * requireModalities({ ...l, audioMask: new Uint8Array([1]), captionMask: new Uint8Array([0]) }, {
- *   modalities: ["video", "audio"], where: "d",
- * });
+ * const masks = { audioMask: new Uint8Array([1]), captionMask: new Uint8Array([0]) };
+ * requireModalities({ ...l, ...masks }, { modalities: ["video", "audio"], where: "d" });
+ * assert.throws(() => requireModalities({ ...l, ...masks }, { modalities: ["text"], where: "d" }));
  * ```
  */
 export function requireModalities(
@@ -131,10 +143,11 @@ export function requireModalities(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { labelledIndices } from "./split.ts";
  * const m = new Uint8Array(2);
  * const l = { ids: ["a", "b"], labels: new Int32Array([-1, 2]), names: ["x", "y", "z"], multiLabel: false };
- * console.assert(labelledIndices({ ...l, audioMask: m, captionMask: m }).join() === "1");
+ * assert.equal(labelledIndices({ ...l, audioMask: m, captionMask: m }).join(), "1");
  * ```
  */
 export function labelledIndices(l: DatasetLabels): number[] {
@@ -154,11 +167,13 @@ export function labelledIndices(l: DatasetLabels): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitByClip } from "./split.ts";
  * const m = new Uint8Array(4);
  * const l = { ids: ["a", "b", "c", "d"], labels: new Int32Array([0, 0, 1, 1]), names: ["x", "y"], multiLabel: false };
  * const s = splitByClip({ ...l, audioMask: m, captionMask: m }, { valFraction: 0.5, seed: 0 });
- * console.assert(s.train.length === 2 && s.val.length === 2);
+ * assert.equal(s.train.length, 2);
+ * assert.equal(s.val.length, 2);
  * ```
  */
 export function splitByClip(

@@ -47,14 +47,16 @@ const MAX_ID = 1 << 24;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HfTokenizer } from "./hf_tokenizer.ts";
  * const tok = HfTokenizer.fromJson(JSON.stringify({
  *   normalizer: { type: "Lowercase" },
  *   pre_tokenizer: { type: "Whitespace" },
  *   model: { type: "WordLevel", vocab: { "[PAD]": 0, "[UNK]": 1, "a": 2, "dog": 3 }, unk_token: "[UNK]" },
  * }));
- * console.assert(tok.vocabSize === 4 && tok.padId === 0);
- * console.assert(tok.encode("A cat", { maxLength: 4 }).join(",") === "2,1,0,0");
+ * assert.equal(tok.vocabSize, 4);
+ * assert.equal(tok.padId, 0);
+ * assert.equal(tok.encode("A cat", { maxLength: 4 }).join(","), "2,1,0,0");
  * ```
  */
 export class HfTokenizer implements TextTokenizer {
@@ -187,6 +189,7 @@ export class HfTokenizer implements TextTokenizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadHfTokenizer } from "./hf_tokenizer.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({
@@ -194,7 +197,7 @@ export class HfTokenizer implements TextTokenizer {
  *   model: { type: "WordLevel", vocab: { "<pad>": 0, "hi": 1 } },
  * }));
  * const tok = await loadHfTokenizer(`${dir}/tokenizer.json`);
- * console.assert(tok.encode("hi hi", { maxLength: 3 }).join(",") === "1,1,0");
+ * assert.equal(tok.encode("hi hi", { maxLength: 3 }).join(","), "1,1,0");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

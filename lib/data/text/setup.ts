@@ -43,10 +43,12 @@ async function readBytes(file: string, what: string): Promise<Uint8Array> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prepareTextTokenizer } from "./setup.ts";
  * const dir = await Deno.makeTempDir();
  * const { spec } = await prepareTextTokenizer({ buildVocab: 10 }, { captions: ["a red ball"], outDir: dir });
- * console.assert(spec.kind === "vocab" && spec.vocabSize === 4);
+ * assert.equal(spec.kind, "vocab");
+ * assert.equal(spec.vocabSize, 4);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -109,9 +111,14 @@ export async function prepareTextTokenizer(
  *
  * @example
  * ```ts
- * import { loadTextTokenizer } from "./setup.ts";
- * // const tokenizer = await loadTextTokenizer("data/", index.text);
- * console.assert(typeof loadTextTokenizer === "function");
+ * import assert from "node:assert/strict";
+ * import { loadTextTokenizer, prepareTextTokenizer } from "./setup.ts";
+ * const dir = await Deno.makeTempDir();
+ * const { spec } = await prepareTextTokenizer({ buildVocab: 10 }, { captions: ["a dog"], outDir: dir });
+ * const tokenizer = await loadTextTokenizer(dir, spec);
+ * assert.equal(tokenizer.encode("a dog", { maxLength: 3 }).filter((id) => id > 0).length, 2);
+ * await assert.rejects(loadTextTokenizer(dir, { ...spec, sha256: "0".repeat(64) }), /checksum/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadTextTokenizer(dir: string, spec: TextSpec): Promise<TextTokenizer> {

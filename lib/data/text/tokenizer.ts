@@ -22,9 +22,10 @@ export interface EncodeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type TextTokenizer, WordTokenizer } from "./tokenizer.ts";
  * const tok: TextTokenizer = new WordTokenizer(["a", "dog"]);
- * console.assert(tok.encode("A dog!", { maxLength: 3 }).join(",") === "1,2,0");
+ * assert.equal(tok.encode("A dog!", { maxLength: 3 }).join(","), "1,2,0");
  * ```
  */
 export interface TextTokenizer {
@@ -49,8 +50,9 @@ const WORD = /[\p{L}\p{N}_']+/gu;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitWords } from "./tokenizer.ts";
- * console.assert(splitWords("Don’t STOP, café-au-lait!").join(" ") === "don't stop café au lait");
+ * assert.equal(splitWords("Don’t STOP, café-au-lait!").join(" "), "don't stop café au lait");
  * ```
  */
 export function splitWords(text: string): string[] {
@@ -66,9 +68,10 @@ export function splitWords(text: string): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildVocab } from "./tokenizer.ts";
  * const vocab = buildVocab(["b a", "a c", "c d"], { size: 3 });
- * console.assert(vocab.join(",") === "a,c,b");
+ * assert.equal(vocab.join(","), "a,c,b");
  * ```
  */
 export function buildVocab(captions: Iterable<string>, options: BuildVocabOptions): string[] {
@@ -105,9 +108,11 @@ function badWord(word: unknown): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeVocab, parseVocab } from "./tokenizer.ts";
  * const text = encodeVocab(["a", "dog"]);
- * console.assert(text === "a\ndog\n" && parseVocab(text).join() === "a,dog");
+ * assert.equal(text, "a\ndog\n");
+ * assert.equal(parseVocab(text).join(), "a,dog");
  * ```
  */
 export function encodeVocab(words: readonly string[]): string {
@@ -123,11 +128,10 @@ export function encodeVocab(words: readonly string[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVocab } from "./tokenizer.ts";
- * console.assert(parseVocab("a\r\ndog\r\n").join() === "a,dog");
- * let failed = false;
- * try { parseVocab("a\n\ndog\n"); } catch { failed = true; }
- * console.assert(failed);
+ * assert.equal(parseVocab("a\r\ndog\r\n").join(), "a,dog");
+ * assert.throws(() => parseVocab("a\n\ndog\n"), /line 2/);
  * ```
  */
 export function parseVocab(text: string): string[] {
@@ -185,11 +189,12 @@ function checkMaxLength(maxLength: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WordTokenizer } from "./tokenizer.ts";
  * const tok = new WordTokenizer(["a", "dog", "runs"]);
- * console.assert(tok.vocabSize === 4);
- * console.assert(tok.encode("A black dog runs.", { maxLength: 5 }).join(",") === "1,2,3,0,0");
- * console.assert(tok.knownCount("A black dog") === 2);
+ * assert.equal(tok.vocabSize, 4);
+ * assert.equal(tok.encode("A black dog runs.", { maxLength: 5 }).join(","), "1,2,3,0,0");
+ * assert.equal(tok.knownCount("A black dog"), 2);
  * ```
  */
 export class WordTokenizer implements TextTokenizer {

@@ -8,42 +8,10 @@
 import { FormatError } from "../../util/errors.ts";
 import { loadAudioWindow } from "../media/audio_load.ts";
 import type { TokenizeSettings } from "../shards/dataset_index.ts";
-import { decodeVideoClip } from "../media/ffmpeg_video.ts";
+import type { SkippedClip, TokenizedClip } from "../shards/tokenized_clip.ts";
+import { decodeVideoClip, type VideoClip } from "../media/ffmpeg_video.ts";
 import type { ManifestRow } from "../manifest/manifest.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
-
-/** A clip ready for a shard. */
-export interface TokenizedClip {
-  ok: true;
-  id: string;
-  /** `[T, S, S, 3]` RGB. */
-  video: Uint8Array;
-  /** Real frames (the rest repeat the last one). */
-  videoFrames: number;
-  /** `[audioSamples]` mono in [−1, 1]; zeros when the clip has no audio. */
-  audio: Float32Array;
-  /** Real audio samples (0 when the clip has no audio). */
-  audioSamples: number;
-  /** Whether the clip has audio. */
-  hasAudio: boolean;
-  /** `[P, L]` caption ids, 0 = padding. */
-  text: Int32Array;
-  /** `[P]`, 1 = a real caption. */
-  textMask: Uint8Array;
-  /** Captions dropped for having no known word. */
-  droppedCaptions: number;
-  /** Class indices of the clip (empty when unlabelled). */
-  labels: number[];
-}
-
-/** A clip that cannot be used, and why. */
-export interface SkippedClip {
-  ok: false;
-  row: number;
-  id: string;
-  file?: string;
-  reason: string;
-}
 
 /** Options of {@linkcode tokenizeClip}. */
 export interface TokenizeClipOptions {
@@ -70,6 +38,14 @@ function reasonOf(error: unknown): string {
 /**
  * Caption ids with padding always 0: a Hugging Face tokenizer whose padding id
  * is not 0 has that id swapped with 0, so the model's mask (`id != 0`) holds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeCaption } from "./clip.ts";
+ * import { WordTokenizer } from "../text/tokenizer.ts";
+ * assert.deepEqual([...encodeCaption(new WordTokenizer(["a", "dog"]), "a dog", 3)], [1, 2, 0]);
+ * ```
  */
 export function encodeCaption(
   tokenizer: TextTokenizer,
@@ -82,90 +58,128 @@ export function encodeCaption(
   return ids.map((id) => (id === pad ? 0 : id === 0 ? pad : id));
 }
 
-/**
- * Decodes and tokenizes one manifest row.
- *
- * @example
- * ```ts
- * import { tokenizeClip } from "./clip.ts";
- * console.assert(typeof tokenizeClip === "function"); // see tests/lib/data/tokenize_test.ts
- * ```
- */
-export async function tokenizeClip(
-  row: ManifestRow,
-  options: TokenizeClipOptions,
-): Promise<TokenizedClip | SkippedClip> {
-  const s = options.settings;
-  const skip = (reason: string, file?: string): SkippedClip => ({
-    ok: false,
-    row: row.row,
-    id: row.id,
-    file,
-    reason,
-  });
+/** The skipped entry of `row`. */
+function skipRow(row: ManifestRow, reason: string, file?: string): SkippedClip {
+  return { ok: false, row: row.row, id: row.id, file, reason };
+}
+
+/** Whether a step gave up on the clip. */
+function isSkipped<T extends object>(x: T | SkippedClip): x is SkippedClip {
+  return "ok" in x && x.ok === false;
+}
+
+/** The part of the window that the row covers: what lies after its `end` is padding. */
+interface CoveredWindow {
+  start: number;
+  maxFrames: number;
+  maxSamples: number;
+}
+
+/** Only what lies in [start, end) is real; the rest of the window is padding. */
+function coveredWindow(row: ManifestRow, s: TokenizeSettings): CoveredWindow {
   const start = row.start ?? 0;
-  // Only what lies in [start, end) is real; the rest of the window is padding.
   const span = row.end === undefined ? Infinity : row.end - start;
   const maxFrames = Math.min(s.frames, Math.ceil(span * s.fps - 1e-9));
   const maxSamples = Math.min(s.audioSamples, Math.round(span * s.sampleRate));
+  return { start, maxFrames, maxSamples };
+}
+
+/** The video window, cut at the row's end and checked for coverage. */
+async function clipVideo(
+  row: ManifestRow,
+  window: CoveredWindow,
+  options: TokenizeClipOptions,
+): Promise<VideoClip | SkippedClip> {
+  const s = options.settings;
   let video;
   try {
     video = await decodeVideoClip(row.video, {
       frames: s.frames,
       fps: s.fps,
       size: s.size,
-      start,
+      start: window.start,
       ffmpeg: options.ffmpeg,
     });
   } catch (e) {
-    return skip(reasonOf(e), row.videoRaw);
+    return skipRow(row, reasonOf(e), row.videoRaw);
   }
+  const maxFrames = window.maxFrames;
   if (video.validFrames > maxFrames) {
     const frameBytes = s.size * s.size * 3;
     const last = video.data.slice((maxFrames - 1) * frameBytes, maxFrames * frameBytes);
     for (let f = maxFrames; f < s.frames; f++) video.data.set(last, f * frameBytes);
     video.validFrames = maxFrames;
   }
-  if (video.validFrames === 0) return skip("no video frames in the window", row.videoRaw);
+  if (video.validFrames === 0) return skipRow(row, "no video frames in the window", row.videoRaw);
   if (video.validFrames < s.minCoverage * s.frames) {
-    return skip(
+    return skipRow(
+      row,
       `clip shorter than the window: ${video.validFrames} of ${s.frames} frames`,
       row.videoRaw,
     );
   }
+  return video;
+}
+
+/** The audio window of a clip (zeros when a video has no usable audio track). */
+interface ClipAudio {
+  audio: Float32Array;
+  audioSamples: number;
+}
+
+/** The audio window, cut at the row's end and checked for coverage. */
+async function clipAudio(
+  row: ManifestRow,
+  window: CoveredWindow,
+  options: TokenizeClipOptions,
+): Promise<ClipAudio | SkippedClip> {
+  const s = options.settings;
   let audio: Float32Array = new Float32Array(s.audioSamples);
   let audioSamples = 0;
   try {
     // A separate audio file, else the video's own track.
     const w = await loadAudioWindow(row.audio ?? row.video, {
       sampleRate: s.sampleRate,
-      start,
+      start: window.start,
       seconds: s.audioSeconds,
       ffmpeg: options.ffmpeg,
     });
     audio = w.samples;
     audioSamples = w.validSamples;
   } catch (e) {
-    if (row.audio) return skip(reasonOf(e), row.audioRaw);
+    if (row.audio) return skipRow(row, reasonOf(e), row.audioRaw);
     // A video without a usable audio track is a clip without audio, not a bad clip.
     if (!(e instanceof FormatError)) throw e;
   }
-  if (audioSamples > maxSamples) {
-    audio.fill(0, maxSamples);
-    audioSamples = maxSamples;
+  if (audioSamples > window.maxSamples) {
+    audio.fill(0, window.maxSamples);
+    audioSamples = window.maxSamples;
   }
   // A separate audio file must cover the window; so must a video's own track when it has one.
   if ((row.audio || audioSamples > 0) && audioSamples < s.minCoverage * s.audioSamples) {
-    return skip(
+    return skipRow(
+      row,
       `audio shorter than the window: ${audioSamples} of ${s.audioSamples} samples`,
       row.audio ? row.audioRaw : row.videoRaw,
     );
   }
   if (audio.length !== s.audioSamples) {
-    return skip(`audio window has ${audio.length} samples, expected ${s.audioSamples}`);
+    return skipRow(row, `audio window has ${audio.length} samples, expected ${s.audioSamples}`);
   }
-  const p = s.captionsPerClip;
-  const l = s.maxLength;
+  return { audio, audioSamples };
+}
+
+/** The caption ids of a clip: the first `P` captions with a known word. */
+interface ClipText {
+  text: Int32Array;
+  textMask: Uint8Array;
+  droppedCaptions: number;
+}
+
+/** Encodes the row's captions; a clip whose captions all lack known words is skipped. */
+function clipText(row: ManifestRow, options: TokenizeClipOptions): ClipText | SkippedClip {
+  const p = options.settings.captionsPerClip;
+  const l = options.settings.maxLength;
   const text = new Int32Array(p * l);
   const textMask = new Uint8Array(p);
   let kept = 0;
@@ -182,25 +196,65 @@ export async function tokenizeClip(
       kept++;
     }
   }
-  if (row.captions.length > 0 && kept === 0) return skip("no caption has a known word");
+  if (row.captions.length > 0 && kept === 0) return skipRow(row, "no caption has a known word");
+  return { text, textMask, droppedCaptions: dropped };
+}
+
+/** The class indices of the row's labels; an unknown label skips the clip. */
+function clipLabels(
+  row: ManifestRow,
+  options: TokenizeClipOptions,
+): { labels: number[] } | SkippedClip {
   const names = row.label === undefined ? [] : Array.isArray(row.label) ? row.label : [row.label];
   const labels: number[] = [];
   for (const name of names) {
     const k = options.labelIndex.get(name);
-    if (k === undefined) return skip(`unknown label ${JSON.stringify(name)}`);
+    if (k === undefined) return skipRow(row, `unknown label ${JSON.stringify(name)}`);
     labels.push(k);
   }
+  return { labels };
+}
+
+/**
+ * Decodes and tokenizes one manifest row.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenizeClip } from "./clip.ts";
+ * import { WordTokenizer } from "../text/tokenizer.ts";
+ * const settings = { frames: 2, fps: 10, size: 4, audioSeconds: 0.1, sampleRate: 100, audioSamples: 10,
+ *   audioDtype: "int16" as const, maxLength: 3, captionsPerClip: 1, minCoverage: 0.5, clipsPerShard: 8 };
+ * const row = { row: 1, id: "a", video: "/no/such/a.mp4", videoRaw: "a.mp4", captions: ["a dog"] };
+ * const r = await tokenizeClip(row, { settings, tokenizer: new WordTokenizer(["dog"]), labelIndex: new Map() });
+ * assert.equal(r.ok, false); // a missing video is a reason to skip, not an error
+ * assert.equal(!r.ok && r.file, "a.mp4");
+ * ```
+ */
+export async function tokenizeClip(
+  row: ManifestRow,
+  options: TokenizeClipOptions,
+): Promise<TokenizedClip | SkippedClip> {
+  const window = coveredWindow(row, options.settings);
+  const video = await clipVideo(row, window, options);
+  if (isSkipped(video)) return video;
+  const audio = await clipAudio(row, window, options);
+  if (isSkipped(audio)) return audio;
+  const text = clipText(row, options);
+  if (isSkipped(text)) return text;
+  const labels = clipLabels(row, options);
+  if (isSkipped(labels)) return labels;
   return {
     ok: true,
     id: row.id,
     video: video.data,
     videoFrames: video.validFrames,
-    audio,
-    audioSamples,
-    hasAudio: audioSamples > 0,
-    text,
-    textMask,
-    droppedCaptions: dropped,
-    labels,
+    audio: audio.audio,
+    audioSamples: audio.audioSamples,
+    hasAudio: audio.audioSamples > 0,
+    text: text.text,
+    textMask: text.textMask,
+    droppedCaptions: text.droppedCaptions,
+    labels: labels.labels,
   };
 }

@@ -13,90 +13,36 @@
  * @module
  */
 import * as path from "node:path";
-import { FormatError, MismatchError } from "../../util/errors.ts";
-import { pathExists, removeStaleTemps, writeFileAtomic } from "../../io/atomic.ts";
-import { openSafetensors, writeSafetensors } from "../../io/safetensors.ts";
+import { FormatError } from "../../util/errors.ts";
+import { checkInteger } from "../../config/validate.ts";
+import { pathExists, writeFileAtomic } from "../../io/atomic.ts";
+import { writeSafetensors } from "../../io/safetensors.ts";
 import { sha256Bytes, sha256File } from "../../io/sha256.ts";
-import { type SkippedClip, tokenizeClip, type TokenizedClip } from "./clip.ts";
 import {
   DATASET_FORMAT,
   DATASET_VERSION,
   type DatasetIndex,
-  parseDatasetIndex,
   type ShardEntry,
   shardFileName,
   type SkippedInput,
   sliceIndexFileName,
   type TokenizeSettings,
 } from "../shards/dataset_index.ts";
-import { readManifest } from "../manifest/manifest.ts";
-import { parseShardMeta, shardSpecs } from "../shards/shard_codec.ts";
-import { buildShard } from "../shards/shard_codec.ts";
+import { type Manifest, readManifest } from "../manifest/manifest.ts";
+import type { ShardMeta } from "../shards/shard_codec.ts";
 import { prepareTextTokenizer, type TextSource } from "../text/setup.ts";
+import { prepareOut, removeRunTemps, type RunRecord } from "./_out_folder.ts";
+import { DEFAULT_TOKENIZE_WORKERS, resolveTokenizeSettings } from "./settings.ts";
+import {
+  datasetLabels,
+  resumeShard,
+  type ShardJob,
+  tokenizeBlock,
+  type TokenizeProgress,
+} from "./_shard_job.ts";
 
-/** Defaults of the sampling settings (the paper's: 32 frames at 10 fps, 224², 3.2 s at 48 kHz). */
-export const DEFAULT_TOKENIZE_SETTINGS: Readonly<TokenizeSettings> = {
-  frames: 32,
-  fps: 10,
-  size: 224,
-  audioSeconds: 3.2,
-  sampleRate: 48000,
-  audioSamples: 153600,
-  audioDtype: "int16",
-  maxLength: 16,
-  captionsPerClip: 4,
-  minCoverage: 0.5,
-  clipsPerShard: 64,
-};
-
-/**
- * Completes and validates settings: `audioSamples` follows from the window
- * and rate.
- *
- * @example
- * ```ts
- * import { resolveTokenizeSettings } from "./tokenize.ts";
- * console.assert(resolveTokenizeSettings({ frames: 8, audioSeconds: 0.8, sampleRate: 8000 }).audioSamples === 6400);
- * ```
- */
-export function resolveTokenizeSettings(partial: Partial<TokenizeSettings> = {}): TokenizeSettings {
-  const s = { ...DEFAULT_TOKENIZE_SETTINGS, ...partial };
-  const posInt = (v: number, what: string) => {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${what} must be a positive integer, got ${v}`);
-    }
-  };
-  posInt(s.frames, "frames");
-  posInt(s.size, "size");
-  posInt(s.sampleRate, "sample rate");
-  posInt(s.maxLength, "max length");
-  posInt(s.captionsPerClip, "captions per clip");
-  posInt(s.clipsPerShard, "clips per shard");
-  if (!(s.fps > 0 && s.fps <= 1000)) throw new RangeError(`fps must be in (0, 1000], got ${s.fps}`);
-  if (!(s.audioSeconds > 0 && s.audioSeconds <= 3600)) {
-    throw new RangeError(`audio seconds must be in (0, 3600], got ${s.audioSeconds}`);
-  }
-  if (!(s.minCoverage >= 0 && s.minCoverage <= 1)) {
-    throw new RangeError(`min coverage must be in [0, 1], got ${s.minCoverage}`);
-  }
-  if (s.audioDtype !== "int16" && s.audioDtype !== "float32") {
-    throw new RangeError(`audio dtype must be int16 or float32, got ${s.audioDtype}`);
-  }
-  s.audioSamples = Math.round(s.audioSeconds * s.sampleRate);
-  return s;
-}
-
-/** Progress of a tokenize run. */
-export interface TokenizeProgress {
-  /** Clips handled (stored or skipped) by this run, resumed shards included. */
-  done: number;
-  /** Clips this run is responsible for. */
-  total: number;
-  /** Clips skipped so far. */
-  skipped: number;
-  /** Shards complete. */
-  shards: number;
-}
+/** Progress of a tokenize run (see {@linkcode TokenizeOptions.onProgress}). */
+export type { TokenizeProgress } from "./_shard_job.ts";
 
 /**
  * A shard could not be written (disk full, write permission lost): the run
@@ -104,9 +50,10 @@ export interface TokenizeProgress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ShardWriteError } from "./tokenize.ts";
  * const e = new ShardWriteError("shard-00003-of-00008.safetensors", 3, new Error("No space left"));
- * console.assert(e.message.startsWith("cannot write shard-00003"));
+ * assert.equal(e.message, "cannot write shard-00003-of-00008.safetensors: No space left; the 3 complete shards are kept");
  * ```
  */
 export class ShardWriteError extends Error {
@@ -153,133 +100,19 @@ export interface TokenizeResult {
   resumedShards: number;
 }
 
-interface RunRecord {
-  format: "vatt-tokenize-run";
+/** The run's checked options with their defaults. */
+interface RunOptions {
   settings: TokenizeSettings;
-  manifestSha256: string;
+  workers: number;
+  onError: "skip" | "fail";
   text: TextSource;
-  /** SHA-256 of a given vocabulary or tokenizer file: a changed file is not a resume. */
-  textSha256?: string;
 }
 
-/**
- * Runs `fn` over `items` with `workers` at once. On the first failure (or an
- * abort) no new item starts, the ones in flight finish, and then the error is
- * thrown: nothing keeps running (no ffmpeg process) after this returns.
- */
-async function mapPool<T, R>(
-  items: T[],
-  workers: number,
-  fn: (item: T) => Promise<R>,
-  signal?: AbortSignal,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      if (signal?.aborted) {
-        failure = { error: signal.reason };
-        break;
-      }
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]);
-      } catch (e) {
-        failure ??= { error: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
-  if (failure) throw failure.error;
-  return out;
-}
-
-/** Names of the files a tokenize run writes into its folder. */
-function isDatasetFile(name: string): boolean {
-  return name === "tokenize.json" || name === "index.json" || name === "vocab.txt" ||
-    name === "tokenizer.json" || /^shard-\d+-of-\d+\.safetensors$/.test(name) ||
-    /^index\.slice-\d+-of-\d+\.json$/.test(name);
-}
-
-/** The temporary names `writeFileAtomic` uses: `.<name>.tmp-<pid>-<hex>`. */
-const TEMP_NAME = /^\.(.+)\.(?:tmp|old)-(\d+)-[0-9a-f]{8,}$/;
-
-/**
- * Removes the temporary files that killed writers of `targets` left in `dir`.
- * A slice run cleans only its own files: on a folder shared by many machines,
- * another slice's writer may be alive elsewhere, where its process id means
- * nothing here.
- */
-async function removeOwnStaleTemps(dir: string, targets: Set<string>): Promise<void> {
-  for await (const e of Deno.readDir(dir)) {
-    const m = TEMP_NAME.exec(e.name);
-    if (!m || !targets.has(m[1])) continue;
-    const pid = Number(m[2]);
-    // These are this slice's own files: a writer we cannot see (Deno wants
-    // --allow-all to read /proc) is a killed earlier run of this slice.
-    const alive = Deno.build.os === "linux" && await pathExists(`/proc/${pid}`).catch(() => false);
-    if (pid === Deno.pid || alive) continue;
-    await Deno.remove(path.join(dir, e.name), { recursive: true }).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
-  }
-}
-
-/** Prepares the output folder: refuses foreign content, resumes a matching run. */
-async function prepareOut(out: string, record: RunRecord, force: boolean): Promise<void> {
-  await Deno.mkdir(out, { recursive: true });
-  const recordPath = path.join(out, "tokenize.json");
-  const entries: string[] = [];
-  for await (const e of Deno.readDir(out)) entries.push(e.name);
-  const ours = (name: string) => {
-    const temp = TEMP_NAME.exec(name);
-    return isDatasetFile(temp ? temp[1] : name);
-  };
-  // Temporaries a killed run left behind do not make the folder someone else's.
-  const present = entries.filter((name) => !(TEMP_NAME.test(name) && ours(name)));
-  if (present.length > 0) {
-    let same = false;
-    if (entries.includes("tokenize.json")) {
-      try {
-        same = JSON.stringify(JSON.parse(await Deno.readTextFile(recordPath))) ===
-          JSON.stringify(record);
-      } catch {
-        same = false;
-      }
-    }
-    if (!same && !force) {
-      throw new MismatchError(
-        entries.includes("tokenize.json")
-          ? `${out} holds a dataset made with other settings or another manifest; use --force to start over`
-          : `${out} is not empty and is not a vatt dataset; choose an empty folder or use --force`,
-      );
-    }
-    if (!same) {
-      for (const name of entries) {
-        if (ours(name)) await Deno.remove(path.join(out, name), { recursive: true });
-      }
-    }
-  }
-  await writeFileAtomic(recordPath, JSON.stringify(record) + "\n");
-}
-
-/**
- * Tokenizes a manifest into a dataset folder (or this run's slice of it).
- *
- * @example
- * ```ts
- * import { tokenizeDataset } from "./tokenize.ts";
- * // await tokenizeDataset({ manifest: "demo/manifest.jsonl", out: "data", settings: { frames: 8, size: 32 } });
- * console.assert(typeof tokenizeDataset === "function");
- * ```
- */
-export async function tokenizeDataset(options: TokenizeOptions): Promise<TokenizeResult> {
+/** Fills in the defaults and checks the settings, the worker count and the slice. */
+function checkOptions(options: TokenizeOptions): RunOptions {
   const settings = resolveTokenizeSettings(options.settings);
-  const workers = options.workers ?? 2;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
-    throw new RangeError(`workers must be in 1..256, got ${workers}`);
-  }
+  const workers = options.workers ?? DEFAULT_TOKENIZE_WORKERS;
+  checkInteger(workers, "workers", { min: 1, max: 256 });
   const slice = options.slice;
   if (
     slice &&
@@ -290,246 +123,226 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
   }
   const onError = options.onError ?? "skip";
   const text: TextSource = options.text ?? { buildVocab: 65535 };
+  return { settings, workers, onError, text };
+}
+
+/** Reads the manifest and makes the run record that says whether an earlier run can be resumed. */
+async function readRun(
+  options: TokenizeOptions,
+  run: RunOptions,
+): Promise<{ manifest: Manifest; record: RunRecord }> {
   const manifestBytes = await Deno.readFile(options.manifest).catch((e) => {
     throw new FormatError(`cannot read the manifest: ${(e as Error).message}`, {
       path: options.manifest,
     });
   });
   const manifest = await readManifest(options.manifest);
-  const textFile = text.vocabFile ?? text.tokenizerFile;
+  const textFile = run.text.vocabFile ?? run.text.tokenizerFile;
   // An unreadable file is reported by prepareTextTokenizer below.
   const textSha256 = textFile ? await sha256File(textFile).catch(() => undefined) : undefined;
   const record: RunRecord = {
     format: "vatt-tokenize-run",
-    settings,
+    settings: run.settings,
     manifestSha256: sha256Bytes(manifestBytes),
-    text,
+    text: run.text,
     ...(textSha256 ? { textSha256 } : {}),
   };
-  await prepareOut(options.out, record, options.force ?? false);
+  return { manifest, record };
+}
 
+/** The manifest's rejected rows as skipped inputs; the first stops a run that may not skip. */
+function manifestSkips(
+  manifest: Manifest,
+  options: TokenizeOptions,
+  run: RunOptions,
+): SkippedInput[] {
   const skippedRows: SkippedInput[] = manifest.errors.map((e) => ({
     row: e.row,
     reason: e.reason,
   }));
-  if (onError === "fail" && skippedRows.length > 0) {
+  if (run.onError === "fail" && skippedRows.length > 0) {
     throw new FormatError(`row ${skippedRows[0].row}: ${skippedRows[0].reason}`, {
       path: options.manifest,
     });
   }
-  const rows = manifest.rows;
-  const { tokenizer, spec } = await prepareTextTokenizer(text, {
-    captions: rows.flatMap((r) => r.captions),
-    outDir: options.out,
-  });
-  const labelNames = [
-    ...new Set(
-      rows.flatMap((
-        r,
-      ) => (r.label === undefined ? [] : Array.isArray(r.label) ? r.label : [r.label])),
-    ),
-  ].sort();
-  const labels = { names: labelNames, multiLabel: rows.some((r) => Array.isArray(r.label)) };
-  const labelIndex = new Map(labelNames.map((n, i) => [n, i]));
-  const k = settings.clipsPerShard;
-  const numShards = Math.ceil(rows.length / k);
+  return skippedRows;
+}
+
+/** Which shards there are, which of them this run writes, and how many clips those hold. */
+interface ShardPlan {
+  numShards: number;
+  mine: number[];
+  total: number;
+}
+
+/** Shard `g` holds the valid rows `[g·K, (g+1)·K)`; a slice `i` of `n` writes the `g ≡ i (mod n)`. */
+function planShards(rows: number, k: number, slice?: TokenizeOptions["slice"]): ShardPlan {
+  const numShards = Math.ceil(rows / k);
   const mine = Array.from({ length: numShards }, (_, g) => g).filter((g) =>
     !slice || g % slice.count === slice.index
   );
-  const total = mine.reduce((sum, g) => sum + Math.min(k, rows.length - g * k), 0);
-  if (slice && slice.count > 1) {
-    await removeOwnStaleTemps(
-      options.out,
-      new Set([
-        ...mine.map((g) => shardFileName(g, numShards)),
-        sliceIndexFileName(slice.index, slice.count),
-      ]),
-    );
-  } else {
-    // An unsliced run owns its folder.
-    await removeStaleTemps(options.out, { exclusive: true });
-  }
-  const progress: TokenizeProgress = { done: 0, total, skipped: 0, shards: 0 };
-  // Once before any work, so a progress display can start its clock and show the total.
-  options.onProgress?.({ ...progress });
-  const entries: ShardEntry[] = [];
-  const allSkipped: SkippedInput[] = !slice || slice.index === 0 ? [...skippedRows] : [];
-  const padded: DatasetIndex["padded"] = [];
-  let dropped = 0;
-  let resumed = 0;
-  for (const g of mine) {
-    const file = shardFileName(g, numShards);
-    const target = path.join(options.out, file);
+  const total = mine.reduce((sum, g) => sum + Math.min(k, rows - g * k), 0);
+  return { numShards, mine, total };
+}
+
+/** What the shards of a run add up to in the index. */
+interface ShardsWritten {
+  entries: ShardEntry[];
+  skipped: SkippedInput[];
+  padded: DatasetIndex["padded"];
+  dropped: number;
+  resumed: number;
+}
+
+/** The index entry of shard `index`, complete at `target`. */
+async function shardEntry(
+  target: string,
+  shard: { file: string; index: number; meta: ShardMeta },
+): Promise<ShardEntry> {
+  const stat = await Deno.stat(target);
+  return {
+    file: shard.file,
+    index: shard.index,
+    clips: shard.meta.ids.length,
+    sha256: await sha256File(target),
+    bytes: stat.size,
+  };
+}
+
+/** Writes (or resumes) this run's shards, one after another. */
+async function writeShards(
+  rows: Manifest["rows"],
+  job: ShardJob & { out: string; plan: ShardPlan; skipped: SkippedInput[] },
+): Promise<ShardsWritten> {
+  const k = job.settings.clipsPerShard;
+  const done: ShardsWritten = {
+    entries: [],
+    skipped: job.skipped,
+    padded: [],
+    dropped: 0,
+    resumed: 0,
+  };
+  for (const g of job.plan.mine) {
+    const file = shardFileName(g, job.plan.numShards);
+    const target = path.join(job.out, file);
     const block = rows.slice(g * k, (g + 1) * k);
     let meta;
     if (await pathExists(target)) {
-      // Written completely by an earlier run (shards appear only by rename).
-      const shard = await openSafetensors(target);
-      try {
-        try {
-          meta = parseShardMeta(shard.header.metadata);
-        } catch (e) {
-          throw new FormatError(`not a shard of this dataset: ${(e as Error).message}`, {
-            path: target,
-          });
-        }
-        const expected = shardSpecs({ settings, labels }, meta.ids.length);
-        for (const [name, want] of Object.entries(expected)) {
-          const got = shard.header.tensors[name];
-          if (!got || got.dtype !== want.dtype || got.shape.join() !== want.shape.join()) {
-            throw new FormatError(`tensor ${name} does not match the settings`, { path: target });
-          }
-        }
-      } finally {
-        shard.close();
-      }
-      if (onError === "fail" && meta.skipped.length > 0) {
-        // Kept from a run that skipped; this one promised to stop at a bad clip.
-        const first = meta.skipped[0];
-        throw new FormatError(
-          `row ${first.row}${first.id ? ` (${first.id})` : ""}: ${first.reason}`,
-          { path: first.file ?? options.manifest },
-        );
-      }
-      resumed++;
-      progress.done += block.length;
-      progress.skipped += meta.skipped.length;
+      meta = await resumeShard(target, job);
+      done.resumed++;
+      job.progress.done += block.length;
+      job.progress.skipped += meta.skipped.length;
     } else {
-      const results = await mapPool(block, workers, async (row) => {
-        const r = await tokenizeClip(row, {
-          settings,
-          tokenizer,
-          labelIndex,
-          ffmpeg: options.ffmpeg,
-        });
-        progress.done++;
-        if (!r.ok) progress.skipped++;
-        options.onProgress?.({ ...progress });
-        if (!r.ok && onError === "fail") {
-          throw new FormatError(`row ${r.row} (${r.id}): ${r.reason}`, {
-            path: r.file ?? options.manifest,
-          });
-        }
-        return r;
-      }, options.signal);
-      const clips = results.filter((r): r is TokenizedClip => r.ok);
-      const skipped = results.filter((r): r is SkippedClip => !r.ok).map((
-        { row, id, file, reason },
-      ) => ({ row, id, file, reason }));
-      const built = buildShard(clips, { settings, labels, skipped });
+      const built = await tokenizeBlock(block, job);
       try {
         await writeSafetensors(target, built.tensors, { metadata: built.metadata });
       } catch (e) {
-        throw new ShardWriteError(file, progress.shards, e);
+        throw new ShardWriteError(file, job.progress.shards, e);
       }
       meta = built.meta;
     }
-    const stat = await Deno.stat(target);
-    entries.push({
-      file,
-      index: g,
-      clips: meta.ids.length,
-      sha256: await sha256File(target),
-      bytes: stat.size,
-    });
-    allSkipped.push(...meta.skipped);
-    padded.push(...meta.padded);
-    dropped += meta.droppedCaptions;
-    progress.shards++;
-    options.onProgress?.({ ...progress });
+    done.entries.push(await shardEntry(target, { file, index: g, meta }));
+    done.skipped.push(...meta.skipped);
+    done.padded.push(...meta.padded);
+    done.dropped += meta.droppedCaptions;
+    job.progress.shards++;
+    job.onProgress?.({ ...job.progress });
   }
+  return done;
+}
+
+/** What a run knows besides its shards, for its index. */
+interface RunSummary {
+  job: ShardJob;
+  spec: DatasetIndex["text"];
+  plan: ShardPlan;
+  manifest: Manifest;
+  options: TokenizeOptions;
+  record: RunRecord;
+}
+
+/** The index of what this run wrote (a partial one for a slice of several). */
+function datasetIndex(written: ShardsWritten, run: RunSummary): DatasetIndex {
+  const { job, manifest, options } = run;
   const index: DatasetIndex = {
     format: DATASET_FORMAT,
     version: DATASET_VERSION,
-    settings,
-    text: spec,
-    labels,
-    numShards,
-    shards: entries,
-    clips: entries.reduce((s, e) => s + e.clips, 0),
-    skipped: allSkipped.sort((a, b) => a.row - b.row),
-    padded,
-    droppedCaptions: dropped,
+    settings: job.settings,
+    text: run.spec,
+    labels: job.labels,
+    numShards: run.plan.numShards,
+    shards: written.entries,
+    clips: written.entries.reduce((s, e) => s + e.clips, 0),
+    skipped: written.skipped.sort((a, b) => a.row - b.row),
+    padded: written.padded,
+    droppedCaptions: written.dropped,
     manifest: {
       file: path.basename(options.manifest),
-      sha256: record.manifestSha256,
+      sha256: run.record.manifestSha256,
       rows: manifest.rows.length + manifest.errors.length,
     },
   };
-  if (slice && slice.count > 1) index.slice = { ...slice };
+  if (options.slice && options.slice.count > 1) index.slice = { ...options.slice };
+  return index;
+}
+
+/**
+ * Tokenizes a manifest into a dataset folder (or this run's slice of it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenizeDataset } from "./tokenize.ts";
+ * // A manifest of one row whose video is missing: the row is skipped and the index says why.
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/m.jsonl`, JSON.stringify({ id: "a", video: "a.mp4", captions: ["a dog"] }) + "\n");
+ * const { index } = await tokenizeDataset({ manifest: `${dir}/m.jsonl`, out: `${dir}/data`,
+ *   settings: { frames: 2, size: 8, audioSeconds: 0.1, sampleRate: 8000 } });
+ * assert.equal(index.clips, 0);
+ * assert.equal(index.skipped[0].id, "a");
+ * assert.equal(index.skipped[0].file, "a.mp4");
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export async function tokenizeDataset(options: TokenizeOptions): Promise<TokenizeResult> {
+  const run = checkOptions(options);
+  const { manifest, record } = await readRun(options, run);
+  await prepareOut(options.out, record, { force: options.force ?? false });
+  const skippedRows = manifestSkips(manifest, options, run);
+  const rows = manifest.rows;
+  const { tokenizer, spec } = await prepareTextTokenizer(run.text, {
+    captions: rows.flatMap((r) => r.captions),
+    outDir: options.out,
+  });
+  const { labels, labelIndex } = datasetLabels(rows);
+  const slice = options.slice;
+  const plan = planShards(rows.length, run.settings.clipsPerShard, slice);
+  await removeRunTemps(options.out, { mine: plan.mine, numShards: plan.numShards, slice });
+  const progress: TokenizeProgress = { done: 0, total: plan.total, skipped: 0, shards: 0 };
+  // Once before any work, so a progress display can start its clock and show the total.
+  options.onProgress?.({ ...progress });
+  const job: ShardJob = {
+    ...run,
+    labels,
+    labelIndex,
+    tokenizer,
+    manifest: options.manifest,
+    ffmpeg: options.ffmpeg,
+    progress,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  };
+  const written = await writeShards(rows, {
+    ...job,
+    out: options.out,
+    plan,
+    skipped: !slice || slice.index === 0 ? [...skippedRows] : [],
+  });
+  const index = datasetIndex(written, { job, spec, plan, manifest, options, record });
   const indexPath = path.join(
     options.out,
     index.slice ? sliceIndexFileName(slice!.index, slice!.count) : "index.json",
   );
   await writeFileAtomic(indexPath, JSON.stringify(index, null, 2) + "\n");
-  return { index, indexPath, resumedShards: resumed };
-}
-
-/**
- * Combines the partial indexes of every slice in `dir` into `index.json`,
- * after checking that all slices are present, agree on settings, and that
- * every shard file matches its checksum.
- *
- * @example
- * ```ts
- * import { mergeSlices } from "./tokenize.ts";
- * // await mergeSlices("data"); // after every `--shard-index i --num-shards n` run
- * console.assert(typeof mergeSlices === "function");
- * ```
- */
-export async function mergeSlices(dir: string): Promise<DatasetIndex> {
-  const parts: DatasetIndex[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (/^index\.slice-\d+-of-\d+\.json$/.test(e.name)) {
-      const p = path.join(dir, e.name);
-      parts.push(parseDatasetIndex(await Deno.readTextFile(p), { path: p }));
-    }
-  }
-  if (parts.length === 0) {
-    throw new FormatError("no slice indexes (index.slice-*.json) to merge", { path: dir });
-  }
-  const count = parts[0].slice?.count ?? 1;
-  const seen = new Set(parts.map((p) => p.slice?.index));
-  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length > 0) {
-    throw new MismatchError(`slices ${missing.join(", ")} of ${count} have not finished in ${dir}`);
-  }
-  const key = (p: DatasetIndex) =>
-    JSON.stringify([p.settings, p.text, p.labels, p.numShards, p.manifest, p.slice?.count]);
-  for (const p of parts) {
-    if (key(p) !== key(parts[0])) {
-      throw new MismatchError("slices were made with different settings or manifests");
-    }
-  }
-  const shards = parts.flatMap((p) => p.shards).sort((a, b) => a.index - b.index);
-  for (const s of shards) {
-    const sha = await sha256File(path.join(dir, s.file)).catch(() => "missing");
-    if (sha !== s.sha256) {
-      throw new FormatError("shard is missing or does not match its checksum", {
-        path: path.join(dir, s.file),
-      });
-    }
-  }
-  const merged: DatasetIndex = {
-    ...parts[0],
-    shards,
-    clips: shards.reduce((s, e) => s + e.clips, 0),
-    skipped: parts.flatMap((p) => p.skipped).sort((a, b) => a.row - b.row),
-    padded: parts.flatMap((p) => p.padded),
-    droppedCaptions: parts.reduce((s, p) => s + p.droppedCaptions, 0),
-  };
-  delete merged.slice;
-  // Padded clips in shard order, as one run lists them.
-  const order = new Map<string, number>();
-  for (const s of shards) {
-    const f = await openSafetensors(path.join(dir, s.file));
-    try {
-      parseShardMeta(f.header.metadata).ids.forEach((id) => order.set(id, order.size));
-    } finally {
-      f.close();
-    }
-  }
-  merged.padded.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  await writeFileAtomic(path.join(dir, "index.json"), JSON.stringify(merged, null, 2) + "\n");
-  return merged;
+  return { index, indexPath, resumedShards: written.resumed };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { DEFAULT_EVAL_BATCH_SIZE } from "../../config/eval_config.ts";
 import { batchToTensors } from "../../data/shards/batches.ts";
 import type { Dataset } from "../../data/shards/dataset.ts";
 import { MismatchError } from "../../util/errors.ts";
@@ -18,7 +19,7 @@ import {
   requireLabels,
   requireModalities,
 } from "../../data/shards/split.ts";
-import { checkModelFitsData } from "../../train/pretrain.ts";
+import { checkModelFitsData } from "../../data/fit.ts";
 import {
   argmaxRows,
   confusionMatrix,
@@ -59,11 +60,14 @@ export interface ClassificationReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classificationReport } from "./classify.ts";
  * const r = classificationReport(new Float32Array([2, 0, 0, 1]), new Int32Array([0, 0]), {
  *   numClasses: 2, multiLabel: false, confusion: true,
  * });
- * console.assert(r.top1 === 0.5 && r.confusion![0][1] === 1 && r.chance.top1 === 0.5);
+ * assert.equal(r.top1, 0.5);
+ * assert.equal(r.confusion![0][1], 1);
+ * assert.equal(r.chance.top1, 0.5);
  * ```
  */
 export function classificationReport(
@@ -135,9 +139,37 @@ export interface ClassifiedClips {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import type { Classifier } from "../../model/classifier.ts";
  * import { classifyDataset } from "./classify.ts";
- * // const { logits, labels } = await classifyDataset(classifier, data, { batchSize: 16 });
- * console.assert(typeof classifyDataset === "function");
+ * // Stand-ins: a classifier that scores every clip [1, 0]; a dataset of three 1-pixel clips.
+ * const classifier = {
+ *   spec: { labels: { names: ["cat", "dog"] } },
+ *   logits: (x: { video: tf.Tensor }) => tf.tile(tf.tensor2d([[1, 0]]), [x.video.shape[0], 1]),
+ * } as unknown as Classifier;
+ * const settings = { frames: 1, size: 1, audioSamples: 1, captionsPerClip: 1, maxLength: 1 };
+ * const data = {
+ *   size: 3,
+ *   index: { settings, labels: { multiLabel: false } },
+ *   readClips: (indices: number[]) =>
+ *     Promise.resolve({
+ *       count: indices.length,
+ *       ids: indices.map((i) => `clip${i}`),
+ *       video: new Uint8Array(indices.length * 3),
+ *       audio: new Float32Array(indices.length),
+ *       audioMask: new Uint8Array(indices.length),
+ *       text: new Int32Array(indices.length),
+ *       textMask: new Uint8Array(indices.length),
+ *       label: Int32Array.from(indices, (i) => i % 2),
+ *     }),
+ * } as unknown as Dataset;
+ * const out = await classifyDataset(classifier, data, { batchSize: 2 });
+ * assert.deepEqual(out.ids, ["clip0", "clip1", "clip2"]);
+ * assert.deepEqual([...out.logits], [1, 0, 1, 0, 1, 0]);
+ * assert.deepEqual([...out.labels], [0, 1, 0]);
  * ```
  */
 export async function classifyDataset(
@@ -150,7 +182,7 @@ export async function classifyDataset(
   } = {},
 ): Promise<ClassifiedClips> {
   const all = options.indices ?? Array.from({ length: data.size }, (_, i) => i);
-  const bs = options.batchSize ?? 16;
+  const bs = options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   if (!Number.isInteger(bs) || bs < 1) {
     throw new RangeError(`batch size must be a positive integer, got ${bs}`);
   }
@@ -184,9 +216,18 @@ export async function classifyDataset(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PRESETS } from "../../config/vatt_config.ts";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import type { Classifier } from "../../model/classifier.ts";
+ * import { MismatchError } from "../../util/errors.ts";
  * import { labelledClipsFor } from "./classify.ts";
- * // const indices = await labelledClipsFor(classifier, data);
- * console.assert(typeof labelledClipsFor === "function");
+ * // Usually: const indices = await labelledClipsFor(classifier, await Dataset.open("data"));
+ * // A dataset tokenized at another frame size does not suit the tiny model:
+ * const classifier = { model: { config: PRESETS.tiny } } as unknown as Classifier;
+ * const settings = { frames: 8, size: 64, audioSamples: 6400, sampleRate: 8000, maxLength: 16 };
+ * const data = { dir: "data", index: { settings, text: { vocabSize: 10 } } } as unknown as Dataset;
+ * await assert.rejects(labelledClipsFor(classifier, data), MismatchError);
  * ```
  */
 export async function labelledClipsFor(classifier: Classifier, data: Dataset): Promise<number[]> {

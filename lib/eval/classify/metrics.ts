@@ -83,11 +83,12 @@ function positiveInt(value: number, what: string, name: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topKAccuracy } from "./metrics.ts";
  * const logits = new Float32Array([0.1, 0.7, 0.2, 0.5, 0.3, 0.2]); // 2 examples × 3 classes
  * const labels = new Int32Array([1, 2]);
- * console.assert(topKAccuracy(logits, labels) === 0.5);
- * console.assert(topKAccuracy(logits, labels, { k: 3 }) === 1);
+ * assert.equal(topKAccuracy(logits, labels), 0.5);
+ * assert.equal(topKAccuracy(logits, labels, { k: 3 }), 1);
  * ```
  */
 export function topKAccuracy(
@@ -124,9 +125,11 @@ export function topKAccuracy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argmaxRows } from "./metrics.ts";
  * const p = argmaxRows(new Float32Array([0, 2, 1, 5, 4, 3]), { numClasses: 3 });
- * console.assert(p[0] === 1 && p[1] === 0);
+ * assert.equal(p[0], 1);
+ * assert.equal(p[1], 0);
  * ```
  */
 export function argmaxRows(
@@ -161,9 +164,10 @@ export function argmaxRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrix } from "./metrics.ts";
  * const m = confusionMatrix([0, 1, 1], [0, 0, 1], 2);
- * console.assert(m[0][0] === 1 && m[0][1] === 1 && m[1][1] === 1 && m[1][0] === 0);
+ * assert.deepEqual(m, [[1, 1], [0, 1]]);
  * ```
  */
 export function confusionMatrix(
@@ -237,8 +241,9 @@ function perClass(
   };
 }
 
-/** Example indices of column `j`, sorted by decreasing score. */
-function sortedColumn(scores: ArrayLike<number>, n: number, c: number, j: number): Int32Array {
+/** Example indices of a class's column, sorted by decreasing score (by index on ties). */
+function sortedColumn(column: ScoredColumn): Int32Array {
+  const { scores, n, c, j } = column;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   return order.sort((a, b) => scores[b * c + j] - scores[a * c + j] || a - b);
@@ -259,48 +264,31 @@ function sortedColumn(scores: ArrayLike<number>, n: number, c: number, j: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meanAveragePrecision } from "./metrics.ts";
  * // one class; positives at ranks 1 and 3 → AP = (1/1 + 2/3) / 2
  * const r = meanAveragePrecision(new Float32Array([0.9, 0.8, 0.7]), new Uint8Array([1, 0, 1]), {
  *   numClasses: 1,
  * });
- * console.assert(Math.abs(r.mean - 5 / 6) < 1e-12);
+ * assert.ok(Math.abs(r.mean - 5 / 6) < 1e-12);
  * ```
  */
-export function meanAveragePrecision(
-  scores: Float32Array | ArrayLike<number>,
-  targets: Uint8Array | ArrayLike<number>,
-  options: MultiLabelOptions,
-): PerClassMetric {
-  const what = "mean average precision";
-  const [n, c] = shape(scores, options, what);
-  checkScores(scores, n, c, what);
-  checkTargets(targets, n, c, what);
-  return perClass(c, (j) => {
-    let total = 0;
-    for (let i = 0; i < n; i++) total += targets[i * c + j];
-    if (total === 0) return NaN;
-    const order = sortedColumn(scores, n, c, j);
-    let ap = 0;
-    let tp = 0;
-    let seen = 0;
-    let start = 0;
-    while (start < n) {
-      // take every example tied with order[start] together
-      const s = scores[order[start] * c + j];
-      let end = start;
-      let tpHere = 0;
-      while (end < n && scores[order[end] * c + j] === s) {
-        tpHere += targets[order[end] * c + j];
-        end++;
-      }
-      tp += tpHere;
-      seen += end - start;
-      ap += (tpHere / total) * (tp / seen);
-      start = end;
-    }
-    return ap;
-  });
+export const meanAveragePrecision: MultiLabelMetric = multiLabelMetric(
+  "mean average precision",
+  averagePrecisionOf,
+);
+
+/** Average precision of one class (NaN without a positive). */
+function averagePrecisionOf(column: ScoredColumn): number {
+  const { positives } = column;
+  if (positives === 0) return NaN;
+  let ap = 0;
+  let tp = 0;
+  for (const tie of ties(column, sortedColumn(column))) {
+    tp += tie.positives;
+    ap += (tie.positives / positives) * (tp / tie.end);
+  }
+  return ap;
 }
 
 /**
@@ -316,44 +304,89 @@ export function meanAveragePrecision(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rocAuc } from "./metrics.ts";
  * // pairs (pos, neg): (0.8, 0.5) win, (0.8, 0.8) tie, (0.4, 0.5) loss, (0.4, 0.8) loss → 1.5 / 4
  * const r = rocAuc(new Float32Array([0.8, 0.4, 0.5, 0.8]), new Uint8Array([1, 1, 0, 0]), {
  *   numClasses: 1,
  * });
- * console.assert(r.mean === 0.375);
+ * assert.equal(r.mean, 0.375);
  * ```
  */
-export function rocAuc(
+export const rocAuc: MultiLabelMetric = multiLabelMetric("ROC-AUC", rocAucOf);
+
+/** ROC-AUC of one class (NaN without both a positive and a negative). */
+function rocAucOf(column: ScoredColumn): number {
+  const { n, positives: pos } = column;
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  // ascending order; ranks 1..n, tied groups get their mid-rank
+  const order = sortedColumn(column).reverse();
+  let rankSum = 0;
+  for (const tie of ties(column, order)) {
+    const midRank = (tie.start + 1 + tie.end) / 2;
+    rankSum += tie.positives * midRank;
+  }
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/** A per-class metric of `[N, C]` scores against `[N, C]` multi-hot 0/1 targets. */
+export type MultiLabelMetric = (
   scores: Float32Array | ArrayLike<number>,
   targets: Uint8Array | ArrayLike<number>,
   options: MultiLabelOptions,
-): PerClassMetric {
-  const what = "ROC-AUC";
-  const [n, c] = shape(scores, options, what);
-  checkScores(scores, n, c, what);
-  checkTargets(targets, n, c, what);
-  return perClass(c, (j) => {
-    let pos = 0;
-    for (let i = 0; i < n; i++) pos += targets[i * c + j];
-    const neg = n - pos;
-    if (pos === 0 || neg === 0) return NaN;
-    // ascending order; ranks 1..n, tied groups get their mid-rank
-    const order = sortedColumn(scores, n, c, j).reverse();
-    let rankSum = 0;
-    let start = 0;
-    while (start < n) {
-      const s = scores[order[start] * c + j];
-      let end = start;
-      let posHere = 0;
-      while (end < n && scores[order[end] * c + j] === s) {
-        posHere += targets[order[end] * c + j];
-        end++;
-      }
-      const midRank = (start + 1 + end) / 2;
-      rankSum += posHere * midRank;
-      start = end;
+) => PerClassMetric;
+
+/** One class (column `j`) of an `[n, c]` multi-label problem, with its count of positives. */
+interface ScoredColumn {
+  scores: ArrayLike<number>;
+  targets: ArrayLike<number>;
+  n: number;
+  c: number;
+  j: number;
+  positives: number;
+}
+
+/**
+ * A {@linkcode MultiLabelMetric} that checks its inputs, computes `ofColumn` for each class
+ * (NaN skips the class) and averages them.
+ */
+function multiLabelMetric(
+  what: string,
+  ofColumn: (column: ScoredColumn) => number,
+): MultiLabelMetric {
+  return (scores, targets, options) => {
+    const [n, c] = shape(scores, options, what);
+    checkScores(scores, n, c, what);
+    checkTargets(targets, n, c, what);
+    return perClass(c, (j) => {
+      let positives = 0;
+      for (let i = 0; i < n; i++) positives += targets[i * c + j];
+      return ofColumn({ scores, targets, n, c, j, positives });
+    });
+  };
+}
+
+/** A run of equal scores in a sorted column: positions `[start, end)` and the positives among them. */
+interface Tie {
+  start: number;
+  end: number;
+  positives: number;
+}
+
+/** The runs of tied scores of a column walked in `order`, first to last. */
+function* ties(column: ScoredColumn, order: Int32Array): Generator<Tie> {
+  const { scores, targets, n, c, j } = column;
+  let start = 0;
+  while (start < n) {
+    const s = scores[order[start] * c + j];
+    let end = start;
+    let positives = 0;
+    while (end < n && scores[order[end] * c + j] === s) {
+      positives += targets[order[end] * c + j];
+      end++;
     }
-    return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
-  });
+    yield { start, end, positives };
+    start = end;
+  }
 }

@@ -1,63 +1,16 @@
 /**
- * Loading a trained model from a run, and embedding a dataset with it in
- * batches (bounded memory, any backend, no synchronous reads).
+ * Embedding a dataset with a trained model, in batches (bounded memory, any
+ * backend, no synchronous reads). Loading the model: `lib/run/load_model.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  resolveVattConfig,
-  type VattConfig,
-  type VattConfigInput,
-} from "../../config/vatt_config.ts";
+import { DEFAULT_EVAL_BATCH_SIZE } from "../../config/eval_config.ts";
+import type { VattConfig } from "../../config/vatt_config.ts";
 import { batchToTensors } from "../../data/shards/batches.ts";
 import type { Dataset } from "../../data/shards/dataset.ts";
-import { FormatError } from "../../util/errors.ts";
-import { VattModel } from "../../model/vatt.ts";
-import { loadModelWeights, readCheckpointConfig, resolveCheckpoint } from "../../run/checkpoint.ts";
-import { checkModelFitsData } from "../../train/pretrain.ts";
-
-/** A model loaded from a checkpoint. */
-export interface LoadedModel {
-  model: VattModel;
-  /** The checkpoint folder it came from. */
-  checkpoint: string;
-}
-
-/**
- * Loads the model of `--from RUN` (its newest checkpoint) or
- * `--from RUN/checkpoints/step-N`.
- *
- * @example
- * ```ts
- * import { loadModel } from "./embed.ts";
- * // const { model } = await loadModel("runs/demo");
- * console.assert(typeof loadModel === "function");
- * ```
- */
-export async function loadModel(from: string): Promise<LoadedModel> {
-  const checkpoint = await resolveCheckpoint(from);
-  const stored = await readCheckpointConfig(checkpoint);
-  if (!stored || typeof stored !== "object") {
-    throw new FormatError("checkpoint has no model config", { path: checkpoint });
-  }
-  let config: VattConfig;
-  try {
-    config = resolveVattConfig(stored as VattConfigInput);
-  } catch (e) {
-    throw new FormatError(`checkpoint model config is invalid: ${(e as Error).message}`, {
-      path: checkpoint,
-    });
-  }
-  const model = VattModel.create(config);
-  try {
-    await loadModelWeights(checkpoint, { weights: model.weights, config: model.config });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return { model, checkpoint };
-}
+import type { VattModel } from "../../model/vatt.ts";
+import { checkModelFitsData } from "../../data/fit.ts";
 
 /** Which embedding: the video–audio space, the video–text space, or the aggregation tokens. */
 export type EmbeddingSpace = "va" | "vt" | "backbone";
@@ -86,7 +39,7 @@ export interface EmbeddedBatch {
 export interface EmbedOptions {
   modalities: ("video" | "audio" | "text")[];
   space: EmbeddingSpace;
-  /** Clips per forward pass. Default 16. */
+  /** Clips per forward pass. Default {@linkcode DEFAULT_EVAL_BATCH_SIZE}. */
   batchSize?: number;
   /** Restrict to these clip indices (default: all, in order). */
   indices?: number[];
@@ -117,9 +70,33 @@ export function embeddingDims(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { PRESETS } from "../../config/vatt_config.ts";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import { VattModel } from "../../model/vatt.ts";
  * import { embedDataset } from "./embed.ts";
- * // for await (const b of embedDataset(model, data, { modalities: ["video"], space: "va" })) { ... }
- * console.assert(typeof embedDataset === "function");
+ * // A stand-in dataset of one black clip at the tiny preset's sizes.
+ * const settings = {
+ *   frames: 8, size: 32, audioSamples: 6400, sampleRate: 8000, captionsPerClip: 1, maxLength: 16,
+ * };
+ * const data = {
+ *   size: 1,
+ *   index: { settings, text: { vocabSize: 10 } },
+ *   readClips: () =>
+ *     Promise.resolve({
+ *       count: 1, ids: ["clip"], video: new Uint8Array(8 * 32 * 32 * 3),
+ *       audio: new Float32Array(6400), audioMask: new Uint8Array([1]), text: new Int32Array(16),
+ *       textMask: new Uint8Array([0]), label: new Int32Array([-1]),
+ *     }),
+ * } as unknown as Dataset;
+ * const model = VattModel.create(PRESETS.tiny);
+ * for await (const b of embedDataset(model, data, { modalities: ["video"], space: "va" })) {
+ *   assert.deepEqual(b.ids, ["clip"]);
+ *   assert.equal(b.video!.length, PRESETS.tiny.heads.vaDim); // one va vector
+ *   assert.equal(b.audio, undefined); // not asked for
+ * }
+ * model.dispose();
  * ```
  */
 export async function* embedDataset(
@@ -136,7 +113,7 @@ export async function* embedDataset(
     throw new RangeError("the video-text space (vt) has no audio embeddings");
   }
   const all = options.indices ?? Array.from({ length: data.size }, (_, i) => i);
-  const bs = options.batchSize ?? 16;
+  const bs = options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   if (!Number.isInteger(bs) || bs < 1) {
     throw new RangeError(`batch size must be a positive integer, got ${bs}`);
   }

@@ -9,29 +9,42 @@
  *
  * @module
  */
+import {
+  DEFAULT_MAP_COLOR_BY,
+  DEFAULT_MAP_MAX_POINTS,
+  DEFAULT_MAP_METHOD,
+  DEFAULT_MAP_SEED,
+  DEFAULT_TSNE_MAX_POINTS,
+} from "../../config/eval_config.ts";
 import type { Dataset } from "../../data/shards/dataset.ts";
 import { embed2d } from "../../plot/embed_2d.ts";
 import { Rng } from "../../util/rng.ts";
-import { labelText, readClipMeta } from "../_clip_meta.ts";
+import { labelText, readClipMeta } from "./_clip_meta.ts";
 import type { EmbeddingRows } from "./read.ts";
 
 /** Options of {@linkcode embeddingMap}. */
 export interface EmbeddingMapOptions {
-  /** 2-D method. Default `umap`. */
+  /** 2-D method. Default {@linkcode DEFAULT_MAP_METHOD}. */
   method?: "umap" | "tsne" | "pca";
-  /** Seed of the subsample and the method. Default 0. */
+  /** Seed of the subsample and the method. Default {@linkcode DEFAULT_MAP_SEED}. */
   seed?: number;
-  /** Colour by `modality` (default) or by class `label` (needs `labels`). */
+  /**
+   * Colour by `modality` or by class `label` (needs `labels`). Default
+   * {@linkcode DEFAULT_MAP_COLOR_BY}.
+   */
   colorBy?: "modality" | "label";
   /** Clip id → label name (from {@linkcode datasetLabels}). */
   labels?: ReadonlyMap<string, string>;
   /** Only rows of these modalities. Default all. */
   modalities?: string[];
-  /** At most this many rows, drawn at random (seeded). Default 5000 (2000 for t-SNE). */
+  /**
+   * At most this many rows, drawn at random (seeded). Default
+   * {@linkcode DEFAULT_MAP_MAX_POINTS}, for t-SNE {@linkcode DEFAULT_TSNE_MAX_POINTS}.
+   */
   maxPoints?: number;
 }
 
-/** A laid-out embedding map, ready for `scatterSvg` / `scatterPng`. */
+/** An embedding map: points and groups, ready for `scatterScene` (`lib/plot/scene.ts`). */
 export interface EmbeddingMap {
   /** `[x, y]` of each drawn row. */
   points: [number, number][];
@@ -54,6 +67,7 @@ export interface EmbeddingMap {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { embeddingMap } from "./map.ts";
  * const rows = {
  *   ids: ["a", "a", "b", "b"],
@@ -62,20 +76,22 @@ export interface EmbeddingMap {
  *   vectors: [[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]].map((v) => new Float32Array(v)),
  * };
  * const map = embeddingMap(rows, { method: "pca" });
- * console.assert(map.points.length === 4 && map.groups[1] === "audio");
+ * assert.equal(map.points.length, 4);
+ * assert.equal(map.groups[1], "audio");
  * ```
  */
 export function embeddingMap(rows: EmbeddingRows, options: EmbeddingMapOptions = {}): EmbeddingMap {
-  const method = options.method ?? "umap";
-  const seed = options.seed ?? 0;
-  const colorBy = options.colorBy ?? "modality";
+  const method = options.method ?? DEFAULT_MAP_METHOD;
+  const seed = options.seed ?? DEFAULT_MAP_SEED;
+  const colorBy = options.colorBy ?? DEFAULT_MAP_COLOR_BY;
   if (colorBy !== "modality" && colorBy !== "label") {
     throw new RangeError(`Cannot colour by ${JSON.stringify(colorBy)}: expected modality or label`);
   }
   if (colorBy === "label" && !options.labels) {
     throw new RangeError("Cannot colour by label without the dataset's labels");
   }
-  const maxPoints = options.maxPoints ?? (method === "tsne" ? 2000 : 5000);
+  const maxPoints = options.maxPoints ??
+    (method === "tsne" ? DEFAULT_TSNE_MAX_POINTS : DEFAULT_MAP_MAX_POINTS);
   if (!Number.isInteger(maxPoints) || maxPoints < 1) {
     throw new RangeError(`Cannot draw at most ${maxPoints} points: expected a positive integer`);
   }
@@ -121,9 +137,15 @@ export function embeddingMap(rows: EmbeddingRows, options: EmbeddingMapOptions =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
  * import { datasetLabels } from "./map.ts";
- * // const labels = await datasetLabels(await Dataset.open("data"));
- * console.assert(typeof datasetLabels === "function");
+ * // Usually: const labels = await datasetLabels(await Dataset.open("data"));
+ * const index = {
+ *   settings: { captionsPerClip: 1 }, labels: { names: ["cat"], multiLabel: false }, shards: [],
+ * };
+ * const labels = await datasetLabels({ dir: "d", size: 0, index } as unknown as Dataset);
+ * assert.equal(labels.size, 0); // a dataset without clips labels nothing
  * ```
  */
 export async function datasetLabels(data: Dataset): Promise<Map<string, string>> {

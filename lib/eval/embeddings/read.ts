@@ -2,16 +2,17 @@
  * Reading back an embeddings file written by `exportEmbeddings` (any of its
  * four formats) as a list of rows, for plots and checks. The whole file is
  * read into memory. Files are untrusted: anything that does not match the
- * layout documented in `export_embeddings.ts` is a `FormatError`.
+ * layout documented in `format.ts` is a `FormatError`.
  *
  * @module
  */
+import { isModality, MODALITIES } from "../../config/modality.ts";
 import { FormatError } from "../../util/errors.ts";
 import { iterJsonl } from "../../io/jsonl.ts";
 import { readNpy } from "../../io/npy.ts";
 import { openEmbeddingsParquet } from "../../io/parquet.ts";
 import { readSafetensors } from "../../io/safetensors.ts";
-import { type ExportFormat, formatFromPath, type Modality, npyRowsPath } from "./export.ts";
+import { type ExportFormat, formatFromPath, npyRowsPath } from "./format.ts";
 
 /** Embeddings read from a file, one entry per row. */
 export interface EmbeddingRows {
@@ -123,14 +124,13 @@ async function readSafetensorsRows(path: string): Promise<EmbeddingRows> {
   const { tensors, metadata } = await readSafetensors(path);
   const out: EmbeddingRows = { ids: [], modality: [], index: new Int32Array(0), vectors: [] };
   const index: number[] = [];
-  const modalities: Modality[] = ["video", "audio", "text"];
-  const unknown = Object.keys(tensors).filter((k) => !modalities.includes(k as Modality));
+  const unknown = Object.keys(tensors).filter((k) => !isModality(k));
   if (unknown.length > 0) {
     throw new FormatError(`unexpected tensor ${unknown[0]} (expected video, audio, text)`, {
       path,
     });
   }
-  for (const m of modalities) {
+  for (const m of MODALITIES) {
     const t = tensors[m];
     if (!t) continue;
     if (t.dtype !== "F32" || t.shape.length !== 2) {
@@ -167,11 +167,13 @@ async function readSafetensorsRows(path: string): Promise<EmbeddingRows> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readEmbeddings } from "./read.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/e.jsonl`, '{"id":"a","modality":"video","index":0,"vector":[1,2]}\n');
  * const rows = await readEmbeddings(`${dir}/e.jsonl`);
- * console.assert(rows.ids[0] === "a" && rows.vectors[0][1] === 2);
+ * assert.equal(rows.ids[0], "a");
+ * assert.equal(rows.vectors[0][1], 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -1,6 +1,8 @@
 /**
  * Retrieval metrics for cross-modal search (video→text, text→video, video→audio, ...):
- * Recall@K, median rank and mean rank, computed from a query × candidate similarity matrix.
+ * Recall@K, median rank and mean rank, computed from a query × candidate similarity matrix
+ * ({@linkcode retrievalMetrics}) or straight from query and candidate vectors ranked by cosine
+ * similarity, a chunk of queries at a time ({@linkcode rankByCosine}).
  *
  * ## Rank and ties
  * The rank of a query is the 1-based position of its best-scoring correct candidate:
@@ -71,6 +73,7 @@ function checkCount(name: string, value: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retrievalMetrics } from "./metrics.ts";
  * // 2 queries × 3 candidates; query q's match is candidate q.
  * const sim = new Float32Array([
@@ -78,8 +81,10 @@ function checkCount(name: string, value: number): void {
  *   0.8, 0.5, 0.1, // query 1: candidate 0 beats the match → rank 2
  * ]);
  * const m = retrievalMetrics(sim, { queries: 2, candidates: 3, positives: (q) => [q], ks: [1, 5] });
- * console.assert(m.recallAtK[1] === 0.5 && m.recallAtK[5] === 1);
- * console.assert(m.medianRank === 1.5 && m.meanRank === 1.5);
+ * assert.equal(m.recallAtK[1], 0.5);
+ * assert.equal(m.recallAtK[5], 1);
+ * assert.equal(m.medianRank, 1.5);
+ * assert.equal(m.meanRank, 1.5);
  * ```
  */
 export function retrievalMetrics(
@@ -133,22 +138,37 @@ export function retrievalMetrics(
     for (let i = 0; i < pos.length; i++) isPositive[pos[i]] = 0;
   }
 
+  return summariseRanks(ranks, ks);
+}
+
+/**
+ * Recall@K, median and mean of a non-empty list of 1-based ranks (the median is the mean of
+ * the two middle ranks for an even count).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summariseRanks } from "./metrics.ts";
+ * const m = summariseRanks(new Int32Array([1, 4, 2, 6]), [1, 5]);
+ * assert.deepEqual(m.recallAtK, { 1: 0.25, 5: 0.75 });
+ * assert.equal(m.medianRank, 3);
+ * assert.equal(m.meanRank, 3.25);
+ * ```
+ */
+export function summariseRanks(ranks: Int32Array, ks: readonly number[]): RetrievalMetrics {
+  const n = ranks.length;
   const recallAtK: Record<number, number> = {};
   for (const k of ks) {
     let hits = 0;
-    for (let q = 0; q < queries; q++) if (ranks[q] <= k) hits++;
-    recallAtK[k] = hits / queries;
+    for (let q = 0; q < n; q++) if (ranks[q] <= k) hits++;
+    recallAtK[k] = hits / n;
   }
   let sum = 0;
-  for (let q = 0; q < queries; q++) sum += ranks[q];
-  return { recallAtK, medianRank: median(ranks), meanRank: sum / queries, ranks };
-}
-
-/** Median of a non-empty list (mean of the two middle values for an even length). */
-function median(values: Int32Array): number {
-  const sorted = Int32Array.from(values).sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  for (let q = 0; q < n; q++) sum += ranks[q];
+  const sorted = Int32Array.from(ranks).sort();
+  const mid = n >> 1;
+  const medianRank = n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { recallAtK, medianRank, meanRank: sum / n, ranks };
 }
 
 /** Options of {@linkcode cosineSimilarityMatrix}. */
@@ -167,11 +187,14 @@ export interface CosineSimilarityOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineSimilarityMatrix } from "./metrics.ts";
  * const a = new Float32Array([1, 0, 0, 2]); // 2 × 2
  * const b = new Float32Array([3, 0]); // 1 × 2
  * const s = cosineSimilarityMatrix(a, b, { dim: 2 });
- * console.assert(s.length === 2 && s[0] === 1 && s[1] === 0);
+ * assert.equal(s.length, 2);
+ * assert.equal(s[0], 1);
+ * assert.equal(s[1], 0);
  * ```
  */
 export function cosineSimilarityMatrix(
@@ -212,4 +235,67 @@ export function cosineSimilarityMatrix(
     }
   }
   return out;
+}
+
+/** Options of {@linkcode rankByCosine}. */
+export interface RankByCosineOptions {
+  /** Vector length. */
+  dim: number;
+  /** The candidate index each query should find. */
+  owner: ArrayLike<number>;
+  /** The K of each Recall@K. Default 1, 5, 10. */
+  ks?: number[];
+  /** Queries scored at once (bounds memory to `chunk × candidates` floats). Default 1024. */
+  chunk?: number;
+}
+
+/**
+ * Ranks every candidate for every query by cosine similarity, a chunk of
+ * queries at a time, and summarises the ranks of the owners as
+ * {@linkcode retrievalMetrics} does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankByCosine } from "./metrics.ts";
+ * const q = new Float32Array([1, 0, 0, 1]); // two queries
+ * const c = new Float32Array([0, 1, 1, 0]); // two candidates
+ * const m = rankByCosine(q, c, { dim: 2, owner: [1, 1] });
+ * assert.equal(m.ranks.join(), "1,2");
+ * assert.equal(m.recallAtK[1], 0.5);
+ * ```
+ */
+export function rankByCosine(
+  queries: Float32Array,
+  candidates: Float32Array,
+  options: RankByCosineOptions,
+): RetrievalMetrics {
+  const { dim, owner } = options;
+  const ks = options.ks ?? [...DEFAULT_RECALL_KS];
+  const chunk = options.chunk ?? 1024;
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new RangeError(`Cannot rank: chunk must be a positive integer, got ${chunk}`);
+  }
+  const q = queries.length / dim;
+  const c = candidates.length / dim;
+  if (owner.length !== q) {
+    throw new RangeError(`Cannot rank ${q} queries with ${owner.length} owners`);
+  }
+  const ranks = new Int32Array(q);
+  for (let start = 0; start < q; start += chunk) {
+    const rows = Math.min(chunk, q - start);
+    const sim = cosineSimilarityMatrix(
+      queries.subarray(start * dim, (start + rows) * dim),
+      candidates,
+      dim,
+    );
+    const part = retrievalMetrics(sim, {
+      queries: rows,
+      candidates: c,
+      positives: (i) => [owner[start + i]],
+      ks,
+    });
+    ranks.set(part.ranks, start);
+  }
+  return summariseRanks(ranks, ks);
 }

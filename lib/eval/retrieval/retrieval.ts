@@ -31,21 +31,18 @@
  * Every entry must then follow the convention and every clip must have
  * exactly the windows 0…K−1. With K = 1 the entries are taken as they are.
  *
- * Ranking ties count against the query (see `retrieval_metrics.ts`).
+ * Ranking ties count against the query (see `metrics.ts`).
  *
  * @module
  */
+import { DEFAULT_RETRIEVAL_PAIR, DEFAULT_RETRIEVAL_WINDOWS } from "../../config/eval_config.ts";
 import type { VattConfig } from "../../config/vatt_config.ts";
 import type { Dataset } from "../../data/shards/dataset.ts";
 import { MismatchError } from "../../util/errors.ts";
 import type { VattModel } from "../../model/vatt.ts";
 import { embedDataset, embeddingDims, type EmbeddingSpace } from "../embeddings/embed.ts";
-import {
-  cosineSimilarityMatrix,
-  DEFAULT_RECALL_KS,
-  type RetrievalMetrics,
-  retrievalMetrics,
-} from "./metrics.ts";
+import { DEFAULT_RECALL_KS, rankByCosine } from "./metrics.ts";
+import { groupWindows, meanOfGroups, type WindowGroups } from "./windows.ts";
 
 /** Which retrieval: `query-candidate`. */
 export type RetrievalPair = "text-video" | "audio-video" | "text-audio";
@@ -65,9 +62,10 @@ export const RETRIEVAL_PAIRS: readonly RetrievalPair[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESETS } from "../../config/vatt_config.ts";
  * import { spaceOfPair } from "./retrieval.ts";
- * console.assert(spaceOfPair("text-video", PRESETS.tiny) === "vt");
+ * assert.equal(spaceOfPair("text-video", PRESETS.tiny), "vt");
  * ```
  */
 export function spaceOfPair(pair: RetrievalPair, config: VattConfig): EmbeddingSpace {
@@ -87,196 +85,13 @@ export function spaceOfPair(pair: RetrievalPair, config: VattConfig): EmbeddingS
   );
 }
 
-/** Dataset entries grouped into clips. */
-export interface WindowGroups {
-  /** Clip ids (the part before `#w<k>`; the entry ids themselves when K = 1), first seen first. */
-  clipIds: string[];
-  /** For each clip, its entries' positions in window order (k = 0…K−1). */
-  members: number[][];
-}
-
-const WINDOW_ID = /^(.*)#w(\d+)$/;
-
-/**
- * Groups entries with ids `<clip>#w<k>` into clips of `windows` entries each.
- * With `windows` 1 every entry is its own clip.
- *
- * @throws {RangeError} if `windows` is not a positive integer;
- *   {MismatchError} if an id does not follow the convention or a clip lacks a window.
- *
- * @example
- * ```ts
- * import { groupWindows } from "./retrieval.ts";
- * const g = groupWindows(["a#w1", "b#w0", "a#w0", "b#w1"], 2);
- * console.assert(g.clipIds.join() === "a,b" && g.members[0].join() === "2,0");
- * ```
- */
-export function groupWindows(ids: readonly string[], windows: number): WindowGroups {
-  if (!Number.isInteger(windows) || windows < 1) {
-    throw new RangeError(
-      `Cannot group windows: windows must be a positive integer, got ${windows}`,
-    );
-  }
-  if (windows === 1) return { clipIds: [...ids], members: ids.map((_, i) => [i]) };
-  const byClip = new Map<string, (number | undefined)[]>();
-  ids.forEach((id, i) => {
-    const m = WINDOW_ID.exec(id);
-    if (!m) {
-      throw new MismatchError(
-        `Cannot average ${windows} windows per clip: id ${
-          JSON.stringify(id)
-        } is not of the form <clip>#w<k>`,
-      );
-    }
-    const k = Number(m[2]);
-    let slots = byClip.get(m[1]);
-    if (!slots) byClip.set(m[1], slots = new Array(windows).fill(undefined));
-    if (k >= windows || slots[k] !== undefined) {
-      throw new MismatchError(
-        `Cannot average ${windows} windows per clip: clip ${JSON.stringify(m[1])} has ${
-          k >= windows ? `window ${k}, beyond 0…${windows - 1}` : `window ${k} twice`
-        }`,
-      );
-    }
-    slots[k] = i;
-  });
-  const clipIds: string[] = [];
-  const members: number[][] = [];
-  for (const [clip, slots] of byClip) {
-    const missing = slots.flatMap((s, k) => (s === undefined ? [k] : []));
-    if (missing.length > 0) {
-      throw new MismatchError(
-        `Cannot average ${windows} windows per clip: clip ${JSON.stringify(clip)} lacks window ${
-          missing.join(", ")
-        }`,
-      );
-    }
-    clipIds.push(clip);
-    members.push(slots as number[]);
-  }
-  return { clipIds, members };
-}
-
-/**
- * Means of groups of rows: row `g` of the result is the mean of the rows
- * `members[g]` of `vectors` (`[N, dim]`) whose `mask` is set (all when no
- * mask). A group with no row left is all zeros and unset in `has`.
- *
- * @example
- * ```ts
- * import { meanOfGroups } from "./retrieval.ts";
- * const m = meanOfGroups(new Float32Array([1, 2, 3, 4, 9, 9]), { dim: 2, members: [[0, 1], [2]] });
- * console.assert(m.vectors.join() === "2,3,9,9" && m.has.join() === "1,1");
- * ```
- */
-export function meanOfGroups(
-  vectors: Float32Array,
-  options: { dim: number; members: readonly (readonly number[])[]; mask?: Uint8Array },
-): { vectors: Float32Array; has: Uint8Array } {
-  const { dim, members, mask } = options;
-  const out = new Float32Array(members.length * dim);
-  const has = new Uint8Array(members.length);
-  const sum = new Float64Array(dim);
-  members.forEach((rows, g) => {
-    sum.fill(0);
-    let n = 0;
-    for (const r of rows) {
-      if (mask && !mask[r]) continue;
-      n++;
-      for (let j = 0; j < dim; j++) sum[j] += vectors[r * dim + j];
-    }
-    if (n === 0) return;
-    has[g] = 1;
-    for (let j = 0; j < dim; j++) out[g * dim + j] = sum[j] / n;
-  });
-  return { vectors: out, has };
-}
-
-/** Options of {@linkcode rankByCosine}. */
-export interface RankByCosineOptions {
-  /** Vector length. */
-  dim: number;
-  /** The candidate index each query should find. */
-  owner: ArrayLike<number>;
-  /** The K of each Recall@K. Default 1, 5, 10. */
-  ks?: number[];
-  /** Queries scored at once (bounds memory to `chunk × candidates` floats). Default 1024. */
-  chunk?: number;
-}
-
-/**
- * Ranks every candidate for every query by cosine similarity, a chunk of
- * queries at a time, and summarises the ranks of the owners as
- * {@linkcode retrievalMetrics} does.
- *
- * @example
- * ```ts
- * import { rankByCosine } from "./retrieval.ts";
- * const q = new Float32Array([1, 0, 0, 1]); // two queries
- * const c = new Float32Array([0, 1, 1, 0]); // two candidates
- * const m = rankByCosine(q, c, { dim: 2, owner: [1, 1] });
- * console.assert(m.ranks.join() === "1,2" && m.recallAtK[1] === 0.5);
- * ```
- */
-export function rankByCosine(
-  queries: Float32Array,
-  candidates: Float32Array,
-  options: RankByCosineOptions,
-): RetrievalMetrics {
-  const { dim, owner } = options;
-  const ks = options.ks ?? [...DEFAULT_RECALL_KS];
-  const chunk = options.chunk ?? 1024;
-  if (!Number.isInteger(chunk) || chunk < 1) {
-    throw new RangeError(`Cannot rank: chunk must be a positive integer, got ${chunk}`);
-  }
-  const q = queries.length / dim;
-  const c = candidates.length / dim;
-  if (owner.length !== q) {
-    throw new RangeError(`Cannot rank ${q} queries with ${owner.length} owners`);
-  }
-  const ranks = new Int32Array(q);
-  for (let start = 0; start < q; start += chunk) {
-    const rows = Math.min(chunk, q - start);
-    const sim = cosineSimilarityMatrix(
-      queries.subarray(start * dim, (start + rows) * dim),
-      candidates,
-      dim,
-    );
-    const part = retrievalMetrics(sim, {
-      queries: rows,
-      candidates: c,
-      positives: (i) => [owner[start + i]],
-      ks,
-    });
-    ranks.set(part.ranks, start);
-  }
-  return summariseRanks(ranks, ks);
-}
-
-/** Recall@K, median and mean of 1-based ranks (as {@linkcode retrievalMetrics} reports them). */
-function summariseRanks(ranks: Int32Array, ks: number[]): RetrievalMetrics {
-  const n = ranks.length;
-  const recallAtK: Record<number, number> = {};
-  for (const k of ks) {
-    let hits = 0;
-    for (const r of ranks) if (r <= k) hits++;
-    recallAtK[k] = hits / n;
-  }
-  const sorted = Int32Array.from(ranks).sort();
-  const mid = n >> 1;
-  const medianRank = n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  let sum = 0;
-  for (const r of ranks) sum += r;
-  return { recallAtK, medianRank, meanRank: sum / n, ranks };
-}
-
 /** Options of {@linkcode zeroShotRetrieval}. */
 export interface ZeroShotOptions {
-  /** Which retrieval. Default `text-video`. */
+  /** Which retrieval. Default {@linkcode DEFAULT_RETRIEVAL_PAIR}. */
   pair?: RetrievalPair;
-  /** Windows per clip to average (ids `<clip>#w<k>`). Default 1. */
+  /** Windows per clip to average (ids `<clip>#w<k>`). Default {@linkcode DEFAULT_RETRIEVAL_WINDOWS}. */
   windows?: number;
-  /** Clips per forward pass. Default 16. */
+  /** Clips per forward pass. Default `DEFAULT_EVAL_BATCH_SIZE` (`lib/config/eval_config.ts`). */
   batchSize?: number;
   /** The K of each Recall@K. Default 1, 5, 10. */
   ks?: number[];
@@ -329,10 +144,37 @@ interface Collected {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { PRESETS } from "../../config/vatt_config.ts";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import { VattModel } from "../../model/vatt.ts";
  * import { zeroShotRetrieval } from "./retrieval.ts";
- * // const r = await zeroShotRetrieval(model, data, { pair: "text-video" });
- * // console.log(r.recallAtK[1], r.chance.recallAtK[1]);
- * console.assert(typeof zeroShotRetrieval === "function");
+ * // A stand-in dataset of two black clips, each with one caption, at the tiny preset's sizes.
+ * const settings = {
+ *   frames: 8, size: 32, audioSamples: 6400, sampleRate: 8000, captionsPerClip: 1, maxLength: 16,
+ * };
+ * const data = {
+ *   size: 2,
+ *   index: { settings, text: { vocabSize: 10 } },
+ *   ids: () => Promise.resolve(["a", "b"]),
+ *   readClips: (indices: number[]) =>
+ *     Promise.resolve({
+ *       count: indices.length, ids: indices.map((i) => ["a", "b"][i]),
+ *       video: new Uint8Array(indices.length * 8 * 32 * 32 * 3),
+ *       audio: new Float32Array(indices.length * 6400), audioMask: new Uint8Array(indices.length),
+ *       text: Int32Array.from({ length: indices.length * 16 }, (_, k) => k % 7),
+ *       textMask: new Uint8Array(indices.length).fill(1), label: new Int32Array(indices.length),
+ *     }),
+ * } as unknown as Dataset;
+ * const model = VattModel.create(PRESETS.tiny);
+ * const r = await zeroShotRetrieval(model, data, { pair: "text-video" });
+ * assert.equal(r.space, "vt");
+ * assert.equal(r.queries, 2); // two captions
+ * assert.equal(r.candidates, 2); // two clips
+ * assert.equal(r.chance.recallAtK[1], 0.5);
+ * assert.equal(r.recallAtK[5], 1); // two candidates: every positive is in the top 5
+ * model.dispose();
  * ```
  */
 export async function zeroShotRetrieval(
@@ -340,8 +182,8 @@ export async function zeroShotRetrieval(
   data: Dataset,
   options: ZeroShotOptions = {},
 ): Promise<ZeroShotResult> {
-  const pair = options.pair ?? "text-video";
-  const windows = options.windows ?? 1;
+  const pair = options.pair ?? DEFAULT_RETRIEVAL_PAIR;
+  const windows = options.windows ?? DEFAULT_RETRIEVAL_WINDOWS;
   const ks = options.ks ?? [...DEFAULT_RECALL_KS];
   const space = spaceOfPair(pair, model.config);
   const queryModality = pair === "audio-video" ? "audio" : "text";
@@ -354,7 +196,6 @@ export async function zeroShotRetrieval(
     batchSize: options.batchSize,
     onProgress: options.onProgress,
   });
-  const n = got.ids.length;
   const dims = embeddingDims(model.config, space);
   const dim = dims[candidateModality];
   if (dims[queryModality] !== dim) {
@@ -364,54 +205,21 @@ export async function zeroShotRetrieval(
       } values, ${candidateModality} vectors ${dim}`,
     );
   }
-  const cand = meanOfGroups(got[candidateModality], {
+  const cand = candidatesOf(got, groups, { modality: candidateModality, dim });
+  const query = queriesOf(got, groups, {
+    modality: queryModality,
     dim,
-    members: groups.members,
-    mask: candidateModality === "audio" ? got.audioMask : undefined,
+    candidateOf: cand.indexOfClip,
   });
-  // Candidates: clips with the candidate modality (all clips for video).
-  const candIndex = new Int32Array(groups.clipIds.length).fill(-1);
-  const candRows: number[] = [];
-  cand.has.forEach((h, g) => {
-    if (h) candIndex[g] = candRows.push(g) - 1;
-  });
-  const candidates = pickRows(cand.vectors, dim, candRows);
-  let queries: Float32Array;
-  const owner: number[] = [];
-  if (queryModality === "audio") {
-    const q = meanOfGroups(got.audio, { dim, members: groups.members, mask: got.audioMask });
-    const rows: number[] = [];
-    q.has.forEach((h, g) => {
-      if (h && candIndex[g] >= 0) {
-        rows.push(g);
-        owner.push(candIndex[g]);
-      }
-    });
-    queries = pickRows(q.vectors, dim, rows);
-  } else {
-    const p = got.textMask.length / n;
-    const rows: number[] = [];
-    groups.members.forEach((m, g) => {
-      if (candIndex[g] < 0) return;
-      const e = m[0]; // window 0 carries the clip's captions
-      for (let k = 0; k < p; k++) {
-        if (got.textMask[e * p + k]) {
-          rows.push(e * p + k);
-          owner.push(candIndex[g]);
-        }
-      }
-    });
-    queries = pickRows(got.text, dim, rows);
-  }
-  if (owner.length === 0) {
+  if (query.owner.length === 0) {
     throw new MismatchError(
       `Cannot rank ${pair}: the dataset has no ${
         queryModality === "audio" ? "clip with audio" : "caption"
       }${candidateModality === "audio" ? " on a clip with audio" : ""}`,
     );
   }
-  const metrics = rankByCosine(queries, candidates, { dim, owner, ks });
-  const c = candRows.length;
+  const metrics = rankByCosine(query.vectors, cand.vectors, { dim, owner: query.owner, ks });
+  const c = cand.count;
   const chance: Record<number, number> = {};
   for (const k of ks) chance[k] = Math.min(k, c) / c;
   return {
@@ -419,7 +227,7 @@ export async function zeroShotRetrieval(
     space,
     windows,
     clips: groups.clipIds.length,
-    queries: owner.length,
+    queries: query.owner.length,
     candidates: c,
     recallAtK: metrics.recallAtK,
     medianRank: metrics.medianRank,
@@ -427,6 +235,76 @@ export async function zeroShotRetrieval(
     chance: { recallAtK: chance, medianRank: (c + 1) / 2 },
     ranks: metrics.ranks,
   };
+}
+
+/** The candidates of a ranking, stacked, and where each clip sits among them. */
+interface Candidates {
+  /** `[count, dim]`. */
+  vectors: Float32Array;
+  count: number;
+  /** For each clip, its row in `vectors`, or −1 when it has no candidate (no audio). */
+  indexOfClip: Int32Array;
+}
+
+/** Candidates: the clips (window means) with the candidate modality — all clips for video. */
+function candidatesOf(
+  got: Collected,
+  groups: WindowGroups,
+  options: { modality: "video" | "audio"; dim: number },
+): Candidates {
+  const { modality, dim } = options;
+  const mean = meanOfGroups(got[modality], {
+    dim,
+    members: groups.members,
+    mask: modality === "audio" ? got.audioMask : undefined,
+  });
+  const indexOfClip = new Int32Array(groups.clipIds.length).fill(-1);
+  const rows: number[] = [];
+  mean.has.forEach((h, g) => {
+    if (h) indexOfClip[g] = rows.push(g) - 1;
+  });
+  return { vectors: pickRows(mean.vectors, dim, rows), count: rows.length, indexOfClip };
+}
+
+/** Queries of a ranking, stacked, with the candidate each should find. */
+interface Queries {
+  /** `[owner.length, dim]`. */
+  vectors: Float32Array;
+  owner: number[];
+}
+
+/**
+ * The queries: for audio, each clip's mean audio (when the clip has audio); for text, every
+ * real caption of window 0 of each clip. Only clips that have a candidate ask.
+ */
+function queriesOf(
+  got: Collected,
+  groups: WindowGroups,
+  options: { modality: "audio" | "text"; dim: number; candidateOf: Int32Array },
+): Queries {
+  const { dim, candidateOf } = options;
+  const rows: number[] = [];
+  const owner: number[] = [];
+  const ask = (row: number, clip: number) => {
+    rows.push(row);
+    owner.push(candidateOf[clip]);
+  };
+  if (options.modality === "audio") {
+    const q = meanOfGroups(got.audio, { dim, members: groups.members, mask: got.audioMask });
+    q.has.forEach((h, g) => {
+      if (h && candidateOf[g] >= 0) ask(g, g);
+    });
+    return { vectors: pickRows(q.vectors, dim, rows), owner };
+  }
+  const p = got.textMask.length / got.ids.length;
+  groups.members.forEach((m, g) => {
+    if (candidateOf[g] < 0) return;
+    const e = m[0]; // window 0 carries the clip's captions
+    for (let k = 0; k < p; k++) {
+      if (got.textMask[e * p + k]) ask(e * p + k, g);
+    }
+  });
+  return { vectors: pickRows(got.text, dim, rows), owner };
 }
 
 /** Rows `rows` of a `[N, dim]` matrix, stacked. */

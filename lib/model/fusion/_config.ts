@@ -22,8 +22,9 @@ function describe(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInteger } from "./_config.ts";
- * console.assert(checkInteger(3, "hiddenDim", 1) === 3);
+ * assert.equal(checkInteger(3, "hiddenDim", 1), 3);
  * ```
  */
 export function checkInteger(value: unknown, what: string, min: number): number {
@@ -39,8 +40,9 @@ export function checkInteger(value: unknown, what: string, min: number): number 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkRate } from "./_config.ts";
- * console.assert(checkRate(0.1, "dropout") === 0.1);
+ * assert.equal(checkRate(0.1, "dropout"), 0.1);
  * ```
  */
 export function checkRate(value: unknown, what: string): number {
@@ -57,8 +59,10 @@ export function checkRate(value: unknown, what: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkKeys } from "./_config.ts";
  * checkKeys({ hiddenDim: 3 }, ["hiddenDim"], "concat fusion");
+ * assert.throws(() => checkKeys({ hidenDim: 3 }, ["hiddenDim"], "concat fusion"), /"hidenDim"/);
  * ```
  */
 export function checkKeys(input: object, allowed: readonly string[], what: string): void {
@@ -77,13 +81,14 @@ export function checkKeys(input: object, allowed: readonly string[], what: strin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveFusionBase } from "./_config.ts";
  * const base = resolveFusionBase({ inputDims: [4, 2], numClasses: 3, seed: 0 }, {
  *   what: "concat fusion",
  *   minModalities: 1,
  *   extraKeys: ["hiddenDim"],
  * });
- * console.assert(base.dropout === 0);
+ * assert.equal(base.dropout, 0);
  * ```
  */
 export function resolveFusionBase(

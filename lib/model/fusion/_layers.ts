@@ -31,10 +31,11 @@ let variableCounter = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { makeVariable } from "./_layers.ts";
  * const v = makeVariable("fusion/x/kernel", [3, 2], { init: "he", seed: 7 });
- * console.assert(v.shape[0] === 3 && v.name.startsWith("fusion/x/kernel#"));
+ * assert.ok(v.shape[0] === 3 && v.name.startsWith("fusion/x/kernel#"));
  * v.dispose();
  * ```
  */
@@ -64,11 +65,12 @@ export function makeVariable(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { dense } from "./_layers.ts";
  * const y = dense(tf.ones([2, 3]), tf.ones([3, 4]), tf.zeros([4]));
- * console.assert(y.shape[1] === 4);
+ * assert.equal(y.shape[1], 4);
  * ```
  */
 export function dense(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
@@ -82,12 +84,13 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Te
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { Rng } from "../../util/rng.ts";
  * import { seededDropout } from "./_layers.ts";
  * const y = seededDropout(tf.ones([2, 8]), 0.5, new Rng(1));
- * console.assert((await y.data()).every((v) => v === 0 || v === 2));
+ * assert.ok((await y.data()).every((v) => v === 0 || v === 2));
  * ```
  */
 export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor2D {
@@ -104,11 +107,13 @@ export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { checkFeatures } from "./_layers.ts";
  * const { batch, masks } = checkFeatures([tf.ones([2, 3])], undefined, { inputDims: [3], what: "x" });
- * console.assert(batch === 2 && masks[0].shape[1] === 1);
+ * assert.equal(batch, 2);
+ * assert.equal(masks[0].shape[1], 1);
  * ```
  */
 export function checkFeatures(
@@ -164,12 +169,25 @@ export function checkFeatures(
   return { batch, masks: columns };
 }
 
+/** The weights of a ReLU hidden layer followed by a linear classifier. */
+export interface HiddenClassifier {
+  /** `[I, H]`, He-initialised. */
+  hiddenKernel: tf.Variable;
+  /** `[H]`. */
+  hiddenBias: tf.Variable;
+  /** `[H, C]`, Glorot-initialised. */
+  classifierKernel: tf.Variable;
+  /** `[C]`. */
+  classifierBias: tf.Variable;
+}
+
 /**
  * What every head shares: its resolved config, its variables under stable keys, a seeded
  * dropout stream, parameter counting and disposal. Subclasses implement `forward`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { BaseFusionHead } from "./_layers.ts";
@@ -179,7 +197,7 @@ export function checkFeatures(
  *   }
  * }
  * const head = new Sum("vatt", { inputDims: [2, 2], numClasses: 2, seed: 0, dropout: 0 });
- * console.assert(head.apply([tf.ones([1, 2]), tf.ones([1, 2])], {}).shape[1] === 2);
+ * assert.equal(head.apply([tf.ones([1, 2]), tf.ones([1, 2])], {}).shape[1], 2);
  * ```
  */
 export abstract class BaseFusionHead<C extends FusionBaseConfig> implements FusionHead {
@@ -205,6 +223,32 @@ export abstract class BaseFusionHead<C extends FusionBaseConfig> implements Fusi
     const variable = makeVariable(key, shape, { init, seed: this.config.seed });
     this.variables[key] = variable;
     return variable;
+  }
+
+  /**
+   * Makes a ReLU hidden layer `hidden/{kernel,bias}` (He) on `[B, inputWidth]`
+   * inputs and the linear classifier `classifier/{kernel,bias}` (Glorot) after
+   * it, in that order.
+   */
+  protected addHiddenClassifier(inputWidth: number, hiddenDim: number): HiddenClassifier {
+    const { numClasses } = this.config;
+    return {
+      hiddenKernel: this.addVariable("hidden/kernel", [inputWidth, hiddenDim], "he"),
+      hiddenBias: this.addVariable("hidden/bias", [hiddenDim], "zeros"),
+      classifierKernel: this.addVariable("classifier/kernel", [hiddenDim, numClasses], "glorot"),
+      classifierBias: this.addVariable("classifier/bias", [numClasses], "zeros"),
+    };
+  }
+
+  /** The logits of `layers` on `x`: ReLU hidden layer, dropout when training, classifier. */
+  protected classifyThroughHidden(
+    x: tf.Tensor2D,
+    layers: HiddenClassifier,
+    options: { training: boolean },
+  ): tf.Tensor2D {
+    const hidden = tf.relu(dense(x, layers.hiddenKernel, layers.hiddenBias)); // [B, H]
+    const dropped = this.dropout(hidden, options.training);
+    return dense(dropped, layers.classifierKernel, layers.classifierBias); // [B, C]
   }
 
   /** The head's computation on checked inputs; `masks` are float32 `[B, 1]` columns. */

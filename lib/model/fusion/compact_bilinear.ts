@@ -46,9 +46,10 @@ const FFT_KERNELS = ["FFT", "IFFT", "Complex", "Real", "Imag"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { hasFftKernels } from "./compact_bilinear.ts";
- * console.assert(hasFftKernels("cpu"));
+ * assert.ok(hasFftKernels("cpu"));
  * ```
  */
 export function hasFftKernels(backend: string = tf.getBackend()): boolean {
@@ -63,12 +64,13 @@ export function hasFftKernels(backend: string = tf.getBackend()): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { resolveFftMode } from "./compact_bilinear.ts";
  * await tf.setBackend("cpu");
- * console.assert(resolveFftMode("auto", { size: 1024 }) === "dft");
- * console.assert(resolveFftMode("auto", { size: 8192 }) === "fft");
+ * assert.equal(resolveFftMode("auto", { size: 1024 }), "dft");
+ * assert.equal(resolveFftMode("auto", { size: 8192 }), "fft");
  * ```
  */
 export function resolveFftMode(mode: FftMode, options: { size: number }): "fft" | "dft" {
@@ -115,10 +117,11 @@ export interface DftBasis {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createDftBasis } from "./compact_bilinear.ts";
  * const basis = createDftBasis(8);
- * console.assert(basis.forwardCos.shape[1] === 5);
+ * assert.equal(basis.forwardCos.shape[1], 5);
  * basis.dispose();
  * ```
  */
@@ -231,13 +234,14 @@ function dftConvolution(signals: tf.Tensor2D[], basis: DftBasis): tf.Tensor2D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { circularConvolution } from "./compact_bilinear.ts";
  * const y = circularConvolution([tf.tensor2d([[1, 2, 0, 0]]), tf.tensor2d([[0, 1, 0, 1]])], { mode: "dft" });
  * // (1 + 2z)(z + z³) mod (z⁴ − 1) = 2 + z + 2z² + z³
  * const v = await y.data();
- * console.assert([2, 1, 2, 1].every((e, i) => Math.abs(v[i] - e) < 1e-5));
+ * assert.ok([2, 1, 2, 1].every((e, i) => Math.abs(v[i] - e) < 1e-5));
  * ```
  */
 export function circularConvolution(
@@ -277,13 +281,15 @@ export function circularConvolution(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { compactBilinear } from "./compact_bilinear.ts";
  * import { makeCountSketch } from "./count_sketch.ts";
  * const sketches = [makeCountSketch(3, 8, { seed: 0, label: "a" }), makeCountSketch(2, 8, { seed: 0, label: "b" })];
  * const y = compactBilinear([tf.ones([4, 3]), tf.ones([4, 2])], sketches, { mode: "auto" });
- * console.assert(y.shape[0] === 4 && y.shape[1] === 8);
+ * assert.equal(y.shape[0], 4);
+ * assert.equal(y.shape[1], 8);
  * ```
  */
 export function compactBilinear(

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger, resolveFusionBase } from "./_config.ts";
-import { BaseFusionHead, dense } from "./_layers.ts";
+import { BaseFusionHead, type HiddenClassifier } from "./_layers.ts";
 import type { FusionBaseConfig, FusionConfigInput } from "./fusion_head.ts";
 
 /** Config of {@linkcode ConcatFusionHead}. */
@@ -30,9 +30,10 @@ export type ConcatFusionInput = FusionConfigInput<ConcatFusionConfig>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConcatFusionConfig } from "./concat_fusion.ts";
  * const c = resolveConcatFusionConfig({ inputDims: [8, 4], numClasses: 3, seed: 0 });
- * console.assert(c.hiddenDim === 256);
+ * assert.equal(c.hiddenDim, 256);
  * ```
  */
 export function resolveConcatFusionConfig(input: ConcatFusionInput): ConcatFusionConfig {
@@ -59,35 +60,26 @@ export function resolveConcatFusionConfig(input: ConcatFusionInput): ConcatFusio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { ConcatFusionHead } from "./concat_fusion.ts";
  * const head = new ConcatFusionHead({ inputDims: [4, 3], numClasses: 2, seed: 1, hiddenDim: 8 });
- * console.assert(head.parameterCount() === (4 + 3 + 2) * 8 + 8 + 8 * 2 + 2);
+ * assert.equal(head.parameterCount(), (4 + 3 + 2) * 8 + 8 + 8 * 2 + 2);
  * const logits = head.apply([tf.ones([5, 4]), tf.ones([5, 3])], { masks: [tf.ones([5]), tf.zeros([5])] });
- * console.assert(logits.shape[1] === 2);
+ * assert.equal(logits.shape[1], 2);
  * head.dispose();
  * ```
  */
 export class ConcatFusionHead extends BaseFusionHead<ConcatFusionConfig> {
-  readonly #hiddenKernel: tf.Variable;
-  readonly #hiddenBias: tf.Variable;
-  readonly #classifierKernel: tf.Variable;
-  readonly #classifierBias: tf.Variable;
+  readonly #layers: HiddenClassifier;
 
   constructor(config: ConcatFusionInput) {
     const resolved = resolveConcatFusionConfig(config);
     super("concat", resolved);
-    const { inputDims, hiddenDim, numClasses } = resolved;
+    const { inputDims, hiddenDim } = resolved;
     const width = inputDims.reduce((a, b) => a + b, 0) + inputDims.length;
-    this.#hiddenKernel = this.addVariable("hidden/kernel", [width, hiddenDim], "he");
-    this.#hiddenBias = this.addVariable("hidden/bias", [hiddenDim], "zeros");
-    this.#classifierKernel = this.addVariable(
-      "classifier/kernel",
-      [hiddenDim, numClasses],
-      "glorot",
-    );
-    this.#classifierBias = this.addVariable("classifier/bias", [numClasses], "zeros");
+    this.#layers = this.addHiddenClassifier(width, hiddenDim);
   }
 
   protected forward(
@@ -97,8 +89,6 @@ export class ConcatFusionHead extends BaseFusionHead<ConcatFusionConfig> {
   ): tf.Tensor2D {
     const present = features.map((x, m) => tf.mul(x, masks[m]) as tf.Tensor2D); // [B, D_m]
     const joined = tf.concat([...present, ...masks], 1); // [B, ΣD_m + M]
-    const hidden = tf.relu(dense(joined, this.#hiddenKernel, this.#hiddenBias)); // [B, H]
-    const dropped = this.dropout(hidden, options.training);
-    return dense(dropped, this.#classifierKernel, this.#classifierBias); // [B, C]
+    return this.classifyThroughHidden(joined, this.#layers, options); // [B, C]
   }
 }

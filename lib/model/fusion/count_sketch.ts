@@ -30,10 +30,11 @@ export interface CountSketch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeCountSketch } from "./count_sketch.ts";
  * const a = makeCountSketch(5, 3, { seed: 1 });
  * const b = makeCountSketch(5, 3, { seed: 1 });
- * console.assert(a.hash.join() === b.hash.join() && a.sign.every((s) => s === 1 || s === -1));
+ * assert.ok(a.hash.join() === b.hash.join() && a.sign.every((s) => s === 1 || s === -1));
  * ```
  */
 export function makeCountSketch(
@@ -65,10 +66,11 @@ export function makeCountSketch(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { countSketchMatrix, makeCountSketch } from "./count_sketch.ts";
  * const p = countSketchMatrix(makeCountSketch(4, 2, { seed: 0 }));
- * console.assert((await p.data()).filter((v) => v !== 0).length === 4);
+ * assert.ok((await p.data()).filter((v) => v !== 0).length === 4);
  * p.dispose();
  * ```
  */
@@ -86,6 +88,7 @@ export function countSketchMatrix(sketch: CountSketch): tf.Tensor2D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { countSketch, makeCountSketch } from "./count_sketch.ts";
@@ -93,7 +96,8 @@ export function countSketchMatrix(sketch: CountSketch): tf.Tensor2D {
  * const y = await countSketch(tf.tensor2d([[1, 2, 3]]), sketch).data();
  * const expected = [0, 0];
  * for (let i = 0; i < 3; i++) expected[sketch.hash[i]] += sketch.sign[i] * (i + 1);
- * console.assert(y[0] === expected[0] && y[1] === expected[1]);
+ * assert.equal(y[0], expected[0]);
+ * assert.equal(y[1], expected[1]);
  * ```
  */
 export function countSketch(

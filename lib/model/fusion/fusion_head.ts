@@ -10,9 +10,9 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { FusionHeadName } from "../../config/fusion_config.ts";
 
-/** The names of the fusion heads, in the order they are listed by `FUSION_HEADS`. */
-export type FusionHeadName = "concat" | "tensor" | "mcb" | "vatt";
+export type { FusionHeadName };
 
 /** Options of {@linkcode FusionHead.apply}. */
 export interface FusionApplyOptions {
@@ -31,13 +31,15 @@ export interface FusionApplyOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import type { FusionHead } from "./fusion_head.ts";
  * import { createFusionHead } from "./registry.ts";
  * const head: FusionHead = createFusionHead("concat", { inputDims: [4, 3], numClasses: 2, seed: 1 });
  * const logits = head.apply([tf.ones([5, 4]), tf.ones([5, 3])], {});
- * console.assert(logits.shape[0] === 5 && logits.shape[1] === 2);
+ * assert.equal(logits.shape[0], 5);
+ * assert.equal(logits.shape[1], 2);
  * head.dispose();
  * ```
  */

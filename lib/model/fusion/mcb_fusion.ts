@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { l2Normalize } from "../../loss/l2_normalize.ts";
 import { checkInteger, resolveFusionBase } from "./_config.ts";
 import { BaseFusionHead, dense } from "./_layers.ts";
 import {
@@ -41,7 +42,7 @@ export const DEFAULT_MCB_FUSION_CONFIG: Omit<
 /** What a caller passes to build a {@linkcode McbFusionHead}. */
 export type McbFusionInput = FusionConfigInput<McbFusionConfig>;
 
-/** Smallest `|y|` (and squared norm) used in the gradients of the square root and norm. */
+/** Smallest `|y|` used in the gradient of the signed square root. */
 const EPSILON = 1e-12;
 
 /**
@@ -50,9 +51,11 @@ const EPSILON = 1e-12;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveMcbFusionConfig } from "./mcb_fusion.ts";
  * const c = resolveMcbFusionConfig({ inputDims: [8, 4], numClasses: 3, seed: 0 });
- * console.assert(c.outputDim === 1024 && c.fftMode === "auto");
+ * assert.equal(c.outputDim, 1024);
+ * assert.equal(c.fftMode, "auto");
  * ```
  */
 export function resolveMcbFusionConfig(input: McbFusionInput): McbFusionConfig {
@@ -87,10 +90,11 @@ export function resolveMcbFusionConfig(input: McbFusionInput): McbFusionConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { signedSqrt } from "./mcb_fusion.ts";
- * console.assert((await signedSqrt(tf.tensor1d([-4, 0, 9])).data()).join() === "-2,0,3");
+ * assert.equal((await signedSqrt(tf.tensor1d([-4, 0, 9])).data()).join(), "-2,0,3");
  * ```
  */
 export function signedSqrt<T extends tf.Tensor>(y: T): T {
@@ -126,13 +130,14 @@ export function signedSqrt<T extends tf.Tensor>(y: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { McbFusionHead } from "./mcb_fusion.ts";
  * const head = new McbFusionHead({ inputDims: [6, 5], numClasses: 3, seed: 0, outputDim: 16 });
- * console.assert(head.parameterCount() === 16 * 3 + 3);
+ * assert.equal(head.parameterCount(), 16 * 3 + 3);
  * const logits = head.apply([tf.ones([2, 6]), tf.ones([2, 5])], {});
- * console.assert(logits.shape[1] === 3);
+ * assert.equal(logits.shape[1], 3);
  * head.dispose();
  * ```
  */
@@ -189,8 +194,7 @@ export class McbFusionHead extends BaseFusionHead<McbFusionConfig> {
       ...(mode === "dft" ? { basis: this.#dftBasis() } : {}),
     }); // [B, d]
     const rooted = signedSqrt(pooled); // [B, d]
-    const squared = tf.maximum(tf.sum(tf.square(rooted), 1, true), EPSILON); // [B, 1]
-    const normalized = tf.mul(rooted, tf.rsqrt(squared)) as tf.Tensor2D; // [B, d]
+    const normalized = l2Normalize(rooted); // [B, d]
     const dropped = this.dropout(normalized, options.training);
     return dense(dropped, this.#kernel, this.#bias); // [B, C]
   }

@@ -5,13 +5,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createFusionHead, FUSION_HEADS } from "./mod.ts";
  * const features = [tf.ones([2, 8]), tf.ones([2, 6]), tf.ones([2, 4])] as tf.Tensor2D[];
  * for (const name of FUSION_HEADS) {
  *   const head = createFusionHead(name, { inputDims: [8, 6, 4], numClasses: 3, seed: 0 });
- *   console.assert(head.apply(features, {}).shape[1] === 3);
+ *   assert.equal(head.apply(features, {}).shape[1], 3);
  *   head.dispose();
  * }
  * ```

@@ -3,23 +3,14 @@
  *
  * @module
  */
+import { FUSION_HEADS, type FusionHeadName } from "../../config/fusion_config.ts";
 import { ConcatFusionHead, type ConcatFusionInput } from "./concat_fusion.ts";
-import type { FusionHead, FusionHeadName } from "./fusion_head.ts";
+import type { FusionHead } from "./fusion_head.ts";
 import { McbFusionHead, type McbFusionInput } from "./mcb_fusion.ts";
 import { TensorFusionHead, type TensorFusionInput } from "./tensor_fusion.ts";
 import { VattFusionHead, type VattFusionInput } from "./vatt_fusion.ts";
 
-/**
- * Every fusion head's name: early concatenation, Tensor Fusion Network, Multimodal Compact
- * Bilinear pooling, and the linear classifier on VATT embeddings.
- *
- * @example
- * ```ts
- * import { FUSION_HEADS } from "./registry.ts";
- * console.assert(FUSION_HEADS.includes("mcb"));
- * ```
- */
-export const FUSION_HEADS: readonly FusionHeadName[] = ["concat", "tensor", "mcb", "vatt"];
+export { FUSION_HEADS };
 
 /** The config a caller passes for each head name. */
 export interface FusionHeadInputs {
@@ -39,10 +30,11 @@ export interface FusionHeadInputs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { createFusionHead } from "./registry.ts";
  * const head = createFusionHead("tensor", { inputDims: [4, 4, 4], numClasses: 2, seed: 3, fusionDim: 2 });
- * console.assert(head.name === "tensor");
+ * assert.equal(head.name, "tensor");
  * head.dispose();
  * ```
  */

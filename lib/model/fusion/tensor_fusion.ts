@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger, resolveFusionBase } from "./_config.ts";
-import { BaseFusionHead, dense } from "./_layers.ts";
+import { BaseFusionHead, dense, type HiddenClassifier } from "./_layers.ts";
 import type { FusionBaseConfig, FusionConfigInput } from "./fusion_head.ts";
 
 /** Largest fused width `Π(d_m + 1)` a head accepts (its hidden kernel is that × hiddenDim). */
@@ -41,9 +41,10 @@ export type TensorFusionInput = FusionConfigInput<TensorFusionConfig>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveTensorFusionConfig } from "./tensor_fusion.ts";
  * const c = resolveTensorFusionConfig({ inputDims: [8, 4, 6], numClasses: 3, seed: 0 });
- * console.assert(c.fusionDim === 16);
+ * assert.equal(c.fusionDim, 16);
  * ```
  */
 export function resolveTensorFusionConfig(input: TensorFusionInput): TensorFusionConfig {
@@ -85,12 +86,13 @@ export function resolveTensorFusionConfig(input: TensorFusionInput): TensorFusio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { tensorFusionProduct } from "./tensor_fusion.ts";
  * const fused = tensorFusionProduct([tf.tensor2d([[2]]), tf.tensor2d([[3]])]);
  * // [2, 1] ⊗ [3, 1] = [6, 2, 3, 1]
- * console.assert((await fused.data()).join() === "6,2,3,1");
+ * assert.equal((await fused.data()).join(), "6,2,3,1");
  * ```
  */
 export function tensorFusionProduct(vectors: tf.Tensor2D[]): tf.Tensor2D {
@@ -139,40 +141,31 @@ export function tensorFusionProduct(vectors: tf.Tensor2D[]): tf.Tensor2D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { TensorFusionHead } from "./tensor_fusion.ts";
  * const head = new TensorFusionHead({ inputDims: [6, 5], numClasses: 3, seed: 2, fusionDim: 4, hiddenDim: 8 });
- * console.assert(head.parameterCount() === (6 * 4 + 4) + (5 * 4 + 4) + 25 * 8 + 8 + 8 * 3 + 3);
+ * assert.equal(head.parameterCount(), (6 * 4 + 4) + (5 * 4 + 4) + 25 * 8 + 8 + 8 * 3 + 3);
  * const logits = head.apply([tf.ones([2, 6]), tf.ones([2, 5])], {});
- * console.assert(logits.shape[1] === 3);
+ * assert.equal(logits.shape[1], 3);
  * head.dispose();
  * ```
  */
 export class TensorFusionHead extends BaseFusionHead<TensorFusionConfig> {
   readonly #projections: { kernel: tf.Variable; bias: tf.Variable }[];
-  readonly #hiddenKernel: tf.Variable;
-  readonly #hiddenBias: tf.Variable;
-  readonly #classifierKernel: tf.Variable;
-  readonly #classifierBias: tf.Variable;
+  readonly #layers: HiddenClassifier;
 
   constructor(config: TensorFusionInput) {
     const resolved = resolveTensorFusionConfig(config);
     super("tensor", resolved);
-    const { inputDims, fusionDim, hiddenDim, numClasses } = resolved;
+    const { inputDims, fusionDim, hiddenDim } = resolved;
     this.#projections = fusionDim === null ? [] : inputDims.map((d, m) => ({
       kernel: this.addVariable(`projection_${m}/kernel`, [d, fusionDim], "he"),
       bias: this.addVariable(`projection_${m}/bias`, [fusionDim], "zeros"),
     }));
     const fused = inputDims.reduce((a, d) => a * ((fusionDim ?? d) + 1), 1);
-    this.#hiddenKernel = this.addVariable("hidden/kernel", [fused, hiddenDim], "he");
-    this.#hiddenBias = this.addVariable("hidden/bias", [hiddenDim], "zeros");
-    this.#classifierKernel = this.addVariable(
-      "classifier/kernel",
-      [hiddenDim, numClasses],
-      "glorot",
-    );
-    this.#classifierBias = this.addVariable("classifier/bias", [numClasses], "zeros");
+    this.#layers = this.addHiddenClassifier(fused, hiddenDim);
   }
 
   protected forward(
@@ -186,8 +179,6 @@ export class TensorFusionHead extends BaseFusionHead<TensorFusionConfig> {
       return tf.mul(z, masks[m]) as tf.Tensor2D; // [B, d_m]
     });
     const fused = tensorFusionProduct(projected); // [B, Π(d_m + 1)]
-    const hidden = tf.relu(dense(fused, this.#hiddenKernel, this.#hiddenBias)); // [B, H]
-    const dropped = this.dropout(hidden, options.training);
-    return dense(dropped, this.#classifierKernel, this.#classifierBias); // [B, C]
+    return this.classifyThroughHidden(fused, this.#layers, options); // [B, C]
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { l2Normalize } from "../../loss/l2_normalize.ts";
 import { resolveFusionBase } from "./_config.ts";
 import { BaseFusionHead, dense } from "./_layers.ts";
 import type { FusionBaseConfig, FusionConfigInput } from "./fusion_head.ts";
@@ -27,17 +28,15 @@ export const DEFAULT_VATT_FUSION_CONFIG: Omit<
 /** What a caller passes to build a {@linkcode VattFusionHead}. */
 export type VattFusionInput = FusionConfigInput<VattFusionConfig>;
 
-/** Smallest squared norm divided by in the optional normalisation. */
-const NORM_EPSILON = 1e-12;
-
 /**
  * Fills in defaults and validates (TypeError for a wrong type or unknown key, RangeError for a
  * value out of range). Needs at least one modality.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveVattFusionConfig } from "./vatt_fusion.ts";
- * console.assert(resolveVattFusionConfig({ inputDims: [8], numClasses: 3, seed: 0 }).normalize === false);
+ * assert.equal(resolveVattFusionConfig({ inputDims: [8], numClasses: 3, seed: 0 }).normalize, false);
  * ```
  */
 export function resolveVattFusionConfig(input: VattFusionInput): VattFusionConfig {
@@ -62,13 +61,14 @@ export function resolveVattFusionConfig(input: VattFusionInput): VattFusionConfi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { VattFusionHead } from "./vatt_fusion.ts";
  * const head = new VattFusionHead({ inputDims: [4, 4, 4], numClasses: 5, seed: 0 });
- * console.assert(head.parameterCount() === (12 + 3) * 5 + 5);
+ * assert.equal(head.parameterCount(), (12 + 3) * 5 + 5);
  * const x = tf.ones([2, 4]) as tf.Tensor2D;
- * console.assert(head.apply([x, x, x], {}).shape[1] === 5);
+ * assert.equal(head.apply([x, x, x], {}).shape[1], 5);
  * head.dispose();
  * ```
  */
@@ -91,9 +91,7 @@ export class VattFusionHead extends BaseFusionHead<VattFusionConfig> {
     options: { training: boolean },
   ): tf.Tensor2D {
     const embeddings = features.map((e, m) => {
-      const unit = this.config.normalize
-        ? tf.mul(e, tf.rsqrt(tf.maximum(tf.sum(tf.square(e), 1, true), NORM_EPSILON))) // [B, D_m]
-        : e;
+      const unit = this.config.normalize ? l2Normalize(e) : e; // [B, D_m]
       return tf.mul(unit, masks[m]) as tf.Tensor2D; // [B, D_m]
     });
     const joined = this.dropout(tf.concat(embeddings, 1), options.training); // [B, ΣD_m]

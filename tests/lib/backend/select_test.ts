@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadBlas } from "../../../lib/backend/blas.ts";
 import { blasKernelState } from "../../../lib/backend/kernels/matmul.ts";
-import { FUSED_KERNELS } from "../../../lib/backend/kernels/fused.ts";
+import { KERNEL_NAMES } from "../../../lib/backend/kernels/names.ts";
 import { initBackend, probeBackends } from "../../../lib/backend/select.ts";
 
 Deno.test("probeBackends() says how the wasm backend multiplies matrices", async () => {
@@ -17,8 +17,8 @@ Deno.test("probeBackends() says how the wasm backend multiplies matrices", async
 Deno.test("initBackend('wasm') installs the fused kernels and, when OpenBLAS loads, the native products", async () => {
   await initBackend("wasm");
   try {
-    assert.ok(tf.getKernel(FUSED_KERNELS.gelu, "wasm"));
-    assert.ok(tf.getKernel(FUSED_KERNELS.layerNorm, "wasm"));
+    assert.ok(tf.getKernel(KERNEL_NAMES.gelu, "wasm"));
+    assert.ok(tf.getKernel(KERNEL_NAMES.layerNorm, "wasm"));
     assert.equal(blasKernelState().active, loadBlas() !== null);
   } finally {
     await tf.setBackend("cpu");

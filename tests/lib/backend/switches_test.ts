@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { switchedOff } from "../../../lib/backend/switches.ts";
+import { effectiveSwitches, switchedOff, SWITCHES } from "../../../lib/backend/switches.ts";
 
 Deno.test("switchedOff() reads 0/off/false/no in any case, and nothing else, as off", () => {
   const name = "VATT_TEST_SWITCH_A";
@@ -18,5 +18,33 @@ Deno.test("switchedOff() reads 0/off/false/no in any case, and nothing else, as 
     assert.equal(switchedOff(name, other), false);
   } finally {
     Deno.env.delete(name);
+  }
+});
+
+Deno.test("effectiveSwitches() reports every backend switch with its effective value", () => {
+  const names = Object.values(SWITCHES);
+  const saved = names.map((name) => [name, Deno.env.get(name)] as const);
+  try {
+    for (const name of names) Deno.env.delete(name);
+    const defaults = effectiveSwitches();
+    assert.deepEqual(Object.keys(defaults).sort(), [...names].sort());
+    assert.equal(defaults.VATT_BLAS, "on");
+    assert.equal(defaults.VATT_BLAS_LIB, "search");
+    assert.equal(defaults.VATT_BLAS_THREADS, String(navigator.hardwareConcurrency || 1));
+    Deno.env.set("VATT_SIMD", "no");
+    Deno.env.set("VATT_BLAS_LIB", "/opt/libopenblas.so");
+    Deno.env.set("VATT_BLAS_THREADS", "not a number");
+    const set = effectiveSwitches();
+    assert.equal(set.VATT_SIMD, "off");
+    assert.equal(set.VATT_BLAS_LIB, "/opt/libopenblas.so");
+    assert.equal(set.VATT_BLAS_THREADS, defaults.VATT_BLAS_THREADS); // ignored: every core
+    assert.equal(set.VATT_FUSED_ATTENTION, "on");
+    Deno.env.set("VATT_FUSED", "0");
+    assert.equal(effectiveSwitches().VATT_FUSED_ATTENTION, "off");
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
   }
 });

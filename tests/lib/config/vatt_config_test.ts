@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  audioTokenCount,
-  keptTokenCount,
-  PRESETS,
-  resolveVattConfig,
-  videoTokenGrid,
-} from "../../../lib/config/vatt_config.ts";
+import { PRESETS, resolveVattConfig } from "../../../lib/config/vatt_config.ts";
 
 Deno.test("resolveVattConfig() merges over the preset and keeps the paper's sizes", () => {
   const base = resolveVattConfig({ preset: "base" });
@@ -68,17 +62,4 @@ Deno.test("resolveVattConfig() gives the agnostic variant one backbone size", ()
   const c = resolveVattConfig({ preset: "base", agnostic: true });
   assert.deepEqual(c.audio.backbone, c.video.backbone);
   assert.deepEqual(c.text.backbone, c.video.backbone);
-});
-
-Deno.test("token counts use ceil for sizes that are not multiples of the patch", () => {
-  assert.deepEqual(videoTokenGrid({ frames: 7, height: 30, width: 17, patch: [2, 8, 8] }), {
-    nt: 4,
-    nh: 4,
-    nw: 3,
-    count: 48,
-  });
-  assert.equal(audioTokenCount({ samples: 6401, patch: 128 }), 51);
-  assert.equal(keptTokenCount(64, 0.5), 32);
-  assert.equal(keptTokenCount(51, 0.5), 25);
-  assert.equal(keptTokenCount(1, 0.9), 1);
 });

@@ -18,7 +18,7 @@ Deno.test("countParameters() matches the paper's video backbone sizes within 2%"
   }
 });
 
-Deno.test("countParameters() of the video module is tokenizer + positions + aggregation token + transformer", () => {
+Deno.test("countParameters() of the video module is patch embedding + positions + aggregation token + transformer", () => {
   const c = resolveVattConfig({ preset: "base" });
   const d = 768;
   const perLayer = 4 * (d * d + d) + 2 * 2 * d + (d * 3072 + 3072) + (3072 * d + d);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decode } from "fast-png";
-import { lineChartPng, scatterPng } from "../../../lib/plot/png.ts";
+import { sceneToPng } from "../../../lib/plot/png.ts";
 import { lineChartScene, scatterScene } from "../../../lib/plot/scene.ts";
 import { CATEGORICAL_PALETTE, parseHexColor } from "../../../lib/plot/palette.ts";
 
@@ -9,7 +9,7 @@ function pixel(img: { width: number; data: ArrayLike<number> }, x: number, y: nu
   return [img.data[i], img.data[i + 1], img.data[i + 2], img.data[i + 3]];
 }
 
-Deno.test("scatterPng() decodes to the requested size with each point in its group colour", () => {
+Deno.test("sceneToPng() of a scatterScene() decodes to the requested size with each point in its group colour", () => {
   const points: [number, number][] = [[0, 0], [10, 5], [3, 8], [7, 1]];
   const options = {
     groups: ["x", "y", "x", "z"],
@@ -18,7 +18,7 @@ Deno.test("scatterPng() decodes to the requested size with each point in its gro
     title: "Map",
     radius: 4,
   };
-  const img = decode(scatterPng(points, options));
+  const img = decode(sceneToPng(scatterScene(points, options)));
   assert.equal(img.width, 320);
   assert.equal(img.height, 200);
   assert.equal(img.channels, 4);
@@ -42,8 +42,8 @@ Deno.test("scatterPng() decodes to the requested size with each point in its gro
   assert.ok(dark > 20, `title pixels: ${dark}`);
 });
 
-Deno.test("scatterPng() without points is a blank framed plot", () => {
-  const img = decode(scatterPng([], { width: 100, height: 80 }));
+Deno.test("sceneToPng() of a scatterScene() without points is a blank framed plot", () => {
+  const img = decode(sceneToPng(scatterScene([], { width: 100, height: 80 })));
   assert.equal(img.width * img.height * 4, img.data.length);
   const colours = new Set<string>();
   for (let i = 0; i < img.data.length; i += 4) {
@@ -52,13 +52,13 @@ Deno.test("scatterPng() without points is a blank framed plot", () => {
   for (const c of CATEGORICAL_PALETTE) assert.ok(!colours.has(parseHexColor(c).join(",")));
 });
 
-Deno.test("lineChartPng() draws each series in its colour along its path", () => {
+Deno.test("sceneToPng() of a lineChartScene() draws each series in its colour along its path", () => {
   const series = [
     { name: "loss", x: [0, 50, 100], y: [2, 1, 0.5] },
     { name: "acc", x: [0, 100], y: [0.1, 0.9], color: "#00aa00" },
   ];
   const options = { width: 400, height: 300, xLabel: "step", yLabel: "value" };
-  const img = decode(lineChartPng(series, options));
+  const img = decode(sceneToPng(lineChartScene(series, options)));
   assert.equal(img.width, 400);
   assert.equal(img.height, 300);
   const lines = lineChartScene(series, options).shapes.filter((s) => s.kind === "polyline");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { escapeXml, lineChartSvg, scatterSvg } from "../../../lib/plot/svg.ts";
+import { escapeXml, sceneToSvg } from "../../../lib/plot/svg.ts";
+import { lineChartScene, scatterScene } from "../../../lib/plot/scene.ts";
 import { CATEGORICAL_PALETTE } from "../../../lib/plot/palette.ts";
 
 /**
@@ -50,13 +51,13 @@ Deno.test("escapeXml() escapes markup characters and drops characters XML forbid
   assert.equal(escapeXml("\ud800x \ud83d\ude00"), "\ufffdx \ud83d\ude00");
 });
 
-Deno.test("scatterSvg() is well-formed, draws every point and escapes untrusted text", () => {
+Deno.test("sceneToSvg() of a scatterScene() is well-formed, draws every point and escapes untrusted text", () => {
   const points: [number, number][] = [[0, 0], [1, 1], [2, 0.5], [-1, 3]];
-  const svg = scatterSvg(points, {
+  const svg = sceneToSvg(scatterScene(points, {
     groups: ["a", HOSTILE, "a", "b&c"],
     labels: ["clip <1>", `"quoted"`, "x & y", HOSTILE],
     title: `Title <b>&"`,
-  });
+  }));
   const names = checkXml(svg);
   assert.equal(names.filter((n) => n === "circle").length, 4);
   assert.equal(names.filter((n) => n === "script").length, 0);
@@ -74,24 +75,27 @@ Deno.test("scatterSvg() is well-formed, draws every point and escapes untrusted 
   ]);
 });
 
-Deno.test("scatterSvg() rejects colours that are not hex and mismatched per-point arrays", () => {
-  assert.throws(() => scatterSvg([[0, 0]], { colors: [`red"/><script>`] }), TypeError);
+Deno.test("sceneToSvg() of a scatterScene() rejects colours that are not hex and mismatched per-point arrays", () => {
   assert.throws(
-    () => scatterSvg([[0, 0]], { groups: [1, 2] }),
+    () => sceneToSvg(scatterScene([[0, 0]], { colors: [`red"/><script>`] })),
+    TypeError,
+  );
+  assert.throws(
+    () => sceneToSvg(scatterScene([[0, 0]], { groups: [1, 2] })),
     /groups has 2 entries for 1 points/,
   );
-  assert.throws(() => scatterSvg([[0, NaN]]), /not finite/);
-  assert.throws(() => scatterSvg([[0, 0]], { width: 10 }), RangeError);
+  assert.throws(() => sceneToSvg(scatterScene([[0, NaN]])), /not finite/);
+  assert.throws(() => sceneToSvg(scatterScene([[0, 0]], { width: 10 })), RangeError);
 });
 
-Deno.test("lineChartSvg() draws axes with ticks, a legend, gaps and a log axis", () => {
-  const svg = lineChartSvg(
+Deno.test("sceneToSvg() of a lineChartScene() draws axes with ticks, a legend, gaps and a log axis", () => {
+  const svg = sceneToSvg(lineChartScene(
     [
       { name: "train <loss>", x: [0, 1, 2, 3, 4], y: [10, 5, NaN, 2, 1] },
       { name: "val", x: [0, 2, 4], y: [8, 4, 3] },
     ],
     { title: "Curves", xLabel: "step & epoch", yLabel: "loss", logY: true },
-  );
+  ));
   const names = checkXml(svg);
   // the NaN splits the first series in two: 3 polylines
   assert.equal(names.filter((n) => n === "polyline").length, 3);
@@ -103,10 +107,13 @@ Deno.test("lineChartSvg() draws axes with ticks, a legend, gaps and a log axis",
   }
   assert.ok(svg.includes(`transform="rotate(-90`), "y label is vertical");
   // linear axis: ticks at 0, 1, 2, 3, 4 on x
-  const linear = lineChartSvg([{ name: "s", x: [0, 4], y: [-1, 1] }]);
+  const linear = sceneToSvg(lineChartScene([{ name: "s", x: [0, 4], y: [-1, 1] }]));
   const ticks = [...linear.matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
   for (const label of ["0", "1", "2", "3", "4", "-1", "0.5"]) {
     assert.ok(ticks.includes(label), label);
   }
-  assert.throws(() => lineChartSvg([{ name: "bad", x: [1, 2], y: [1] }]), /2 x values, 1 y values/);
+  assert.throws(
+    () => sceneToSvg(lineChartScene([{ name: "bad", x: [1, 2], y: [1] }])),
+    /2 x values, 1 y values/,
+  );
 });

@@ -9,8 +9,9 @@ import { initBackend } from "../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
 import { Dataset } from "../../../lib/data/shards/dataset.ts";
 import { classificationReport, classifyDataset } from "../../../lib/eval/classify/classify.ts";
-import { loadClassifier } from "../../../lib/model/classifier.ts";
-import { finetune, type FinetuneMetrics, planFinetune } from "../../../lib/train/finetune.ts";
+import { loadClassifier } from "../../../lib/run/load_classifier.ts";
+import { finetune, type FinetuneMetrics } from "../../../lib/train/finetune.ts";
+import { planFinetune } from "../../../lib/train/finetune_plan.ts";
 import {
   type FinetuneConfigInput,
   resolveFinetuneConfig,
@@ -57,6 +58,7 @@ async function run(
     from: pretrained,
     data,
     config,
+    score: classificationReport,
     resumeFrom: prepared.resumeFrom,
     onStep: (s) => (step = s.step),
     shouldStop: () => step === options.stopAt,

@@ -4,9 +4,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
 import { Dataset } from "../../../lib/data/shards/dataset.ts";
-import { MismatchError } from "../../../lib/util/errors.ts";
 import { listCheckpoints, loadModelWeights } from "../../../lib/run/checkpoint.ts";
-import { checkModelFitsData, pretrain, type PretrainMetrics } from "../../../lib/train/pretrain.ts";
+import { pretrain, type PretrainMetrics } from "../../../lib/train/pretrain.ts";
 import { type PretrainConfig, resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
 import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
@@ -119,43 +118,4 @@ Deno.test("a tiny model pretrained on the demo data beats chance at in-batch ret
   assert.ok(r.metrics[r.metrics.length - 1].loss < r.metrics[0].loss);
   data.close();
   await Deno.remove(r.runDir, { recursive: true });
-});
-
-Deno.test("checkModelFitsData() names what does not fit", async () => {
-  const data = await Dataset.open(fixture.data);
-  assert.throws(
-    () => checkModelFitsData(resolveVattConfig({ preset: "tiny", video: { frames: 16 } }), data),
-    (e: Error) => e instanceof MismatchError && /8 frames \(model expects 16\)/.test(e.message),
-  );
-  assert.throws(
-    () => checkModelFitsData(resolveVattConfig({ preset: "tiny", text: { vocabSize: 10 } }), data),
-    /vocabulary of \d+ \(model holds 10\)/,
-  );
-  data.close();
-});
-
-Deno.test("prepareRunFolder() refuses an existing run without --resume or --force, and a config change on resume", async () => {
-  const dir = await Deno.makeTempDir();
-  const runDir = path.join(dir, "run");
-  await prepareRunFolder(runDir, { config: { a: 1 }, resume: false, force: false });
-  await assert.rejects(
-    prepareRunFolder(runDir, { config: { a: 1 }, resume: false, force: false }),
-    /already holds a run/,
-  );
-  await assert.rejects(
-    prepareRunFolder(runDir, { config: { a: 2 }, resume: true, force: false }),
-    /another config/,
-  );
-  // Stopped before the first checkpoint: resuming starts from step 0.
-  assert.deepEqual(
-    await prepareRunFolder(runDir, { config: { a: 1 }, resume: true, force: false }),
-    { step: 0 },
-  );
-  const again = await prepareRunFolder(runDir, { config: { a: 2 }, resume: false, force: true });
-  assert.equal(again.step, 0);
-  await assert.rejects(
-    prepareRunFolder(path.join(dir, "nothing"), { config: {}, resume: true, force: false }),
-    /not a run folder/,
-  );
-  await Deno.remove(dir, { recursive: true });
 });

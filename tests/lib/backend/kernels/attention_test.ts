@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../../../lib/backend/gradients.ts";
-import {
-  ATTENTION_KERNELS,
-  registerAttentionKernels,
-  unregisterAttentionKernels,
-} from "../../../../lib/backend/kernels/attention.ts";
+import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from "../../../../lib/backend/kernels/names.ts";
+import { ATTENTION_KERNEL_SET } from "../../../../lib/backend/kernels/attention.ts";
 import { loadBlas } from "../../../../lib/backend/blas.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
@@ -14,7 +11,7 @@ import type { Weights } from "../../../../lib/model/weights.ts";
 
 const available = loadBlas() !== null;
 if (!available) {
-  console.log("attention_kernels_test: OpenBLAS is not installed: fused-attention tests skipped");
+  console.log("attention_test: OpenBLAS is not installed: fused-attention tests skipped");
 }
 
 const B = 3;
@@ -93,15 +90,15 @@ for (const t5 of [false, true]) {
         const cpu = await values(f);
         await initBackend("wasm");
         try {
-          unregisterAttentionKernels();
+          ATTENTION_KERNEL_SET.unregister();
           const composite = await values(f);
-          assert.ok(registerAttentionKernels());
+          assert.ok(ATTENTION_KERNEL_SET.register());
           const profile = await tf.profile(() => {
             tf.dispose(tf.tidy(f));
           });
           const kernels = profile.kernels.map((k) => k.name);
-          assert.ok(kernels.includes(ATTENTION_KERNELS.forward), kernels.join(", "));
-          assert.ok(kernels.includes(ATTENTION_KERNELS.backward));
+          assert.ok(kernels.includes(ATTENTION_KERNEL), kernels.join(", "));
+          assert.ok(kernels.includes(ATTENTION_GRAD_KERNEL));
           assert.ok(!kernels.includes("Softmax"));
           const before = tf.memory().numTensors;
           const fused = await values(f);
@@ -117,7 +114,7 @@ for (const t5 of [false, true]) {
           assertClose(cpu, fused, "fused vs cpu");
           assertClose(composite, fusedJs, "fused (JavaScript softmax) vs wasm composite");
         } finally {
-          registerAttentionKernels();
+          ATTENTION_KERNEL_SET.register();
           await tf.setBackend("cpu");
         }
       },
@@ -134,7 +131,7 @@ Deno.test({
       const q = tf.zeros([2, 5, 6]);
       const before = tf.memory().numTensors;
       const run = (inputs: Record<string, tf.Tensor>, heads = 2) =>
-        tf.engine().runKernel(ATTENTION_KERNELS.forward, { q, k: q, v: q, ...inputs }, {
+        tf.engine().runKernel(ATTENTION_KERNEL, { q, k: q, v: q, ...inputs }, {
           heads,
           scale: 1,
         });

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../../../lib/backend/gradients.ts";
-import {
-  erf,
-  expNonPositive,
-  FUSED_KERNELS,
-  registerFusedKernels,
-  unregisterFusedKernels,
-} from "../../../../lib/backend/kernels/fused.ts";
+import { FUSED_KERNEL_SET } from "../../../../lib/backend/kernels/fused.ts";
+import { KERNEL_NAMES } from "../../../../lib/backend/kernels/names.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { setSimdEnabled, simdKernelsOf } from "../../../../lib/backend/simd/simd.ts";
 import { switchedOff } from "../../../../lib/backend/switches.ts";
@@ -31,7 +26,7 @@ function assertSimdActive(): void {
 }
 
 const simdOffByEnv = switchedOff("VATT_SIMD");
-if (simdOffByEnv) console.log("fused_kernels_test: VATT_SIMD=0: the SIMD paths are not tested");
+if (simdOffByEnv) console.log("fused_test: VATT_SIMD=0: the SIMD paths are not tested");
 
 /**
  * `f`'s outputs on the cpu backend, on wasm with composite ops, and on wasm with the fused
@@ -48,9 +43,9 @@ async function threeWays(f: () => tf.Tensor[]) {
   const cpu = await run();
   await initBackend("wasm");
   try {
-    unregisterFusedKernels();
+    FUSED_KERNEL_SET.unregister();
     const composite = await run();
-    assert.ok(registerFusedKernels());
+    assert.ok(FUSED_KERNEL_SET.register());
     const profile = await tf.profile(() => {
       tf.dispose(tf.tidy(f));
     });
@@ -59,7 +54,7 @@ async function threeWays(f: () => tf.Tensor[]) {
     const fusedJs = await withoutSimd(run);
     return { cpu, composite, fused, fusedJs, kernels: profile.kernels.map((k) => k.name) };
   } finally {
-    registerFusedKernels();
+    FUSED_KERNEL_SET.register();
     await tf.setBackend("cpu");
   }
 }
@@ -86,8 +81,8 @@ Deno.test("the fused GELU equals the composite op on wasm and cpu, value and gra
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(gelu(v), w)))(x);
     return [gelu(x), g];
   });
-  assert.ok(r.kernels.includes(FUSED_KERNELS.gelu), `kernels run: ${r.kernels.join(", ")}`);
-  assert.ok(r.kernels.includes(FUSED_KERNELS.geluGrad));
+  assert.ok(r.kernels.includes(KERNEL_NAMES.gelu), `kernels run: ${r.kernels.join(", ")}`);
+  assert.ok(r.kernels.includes(KERNEL_NAMES.geluGrad));
   assert.ok(!r.kernels.includes("Erf"));
   assertClose(r.composite, r.fused, "gelu vs wasm composite");
   assertClose(r.cpu, r.fused, "gelu vs cpu");
@@ -107,8 +102,8 @@ Deno.test(
         tf.sum(tf.mul(layerNorm(a, b, c, { epsilon: 1e-5 }), w));
       return [layerNorm(x, gamma, beta, { epsilon: 1e-5 }), ...tf.grads(loss)([x, gamma, beta])];
     });
-    assert.ok(r.kernels.includes(FUSED_KERNELS.layerNorm), `kernels run: ${r.kernels.join(", ")}`);
-    assert.ok(r.kernels.includes(FUSED_KERNELS.layerNormGrad));
+    assert.ok(r.kernels.includes(KERNEL_NAMES.layerNorm), `kernels run: ${r.kernels.join(", ")}`);
+    assert.ok(r.kernels.includes(KERNEL_NAMES.layerNormGrad));
     assertClose(r.composite, r.fused, "layerNorm vs wasm composite", 1e-4);
     assertClose(r.cpu, r.fused, "layerNorm vs cpu", 1e-4);
     assertClose(r.composite, r.fusedJs, "layerNorm (JavaScript loop) vs wasm composite", 1e-4);
@@ -140,40 +135,12 @@ Deno.test("the fused kernels reject non-float32 input", async () => {
   await initBackend("wasm");
   try {
     assert.throws(
-      () => tf.engine().runKernel(FUSED_KERNELS.gelu, { x: tf.tensor1d([1, 2], "int32") }),
+      () => tf.engine().runKernel(KERNEL_NAMES.gelu, { x: tf.tensor1d([1, 2], "int32") }),
       TypeError,
     );
   } finally {
     await tf.setBackend("cpu");
   }
-});
-
-Deno.test("erf() is within 2e-8 of reference values and odd", () => {
-  // erf at 0.1, 0.5, 1, 2, 3.5 (reference values to 12 digits)
-  const reference: [number, number][] = [
-    [0.1, 0.112462916018],
-    [0.5, 0.520499877813],
-    [1, 0.842700792950],
-    [2, 0.995322265019],
-    [3.5, 0.999999256902],
-  ];
-  for (const [x, want] of reference) {
-    assert.ok(Math.abs(erf(x) - want) < 2e-8, `erf(${x}) = ${erf(x)}, want ${want}`);
-    assert.equal(erf(-x), -erf(x));
-  }
-  assert.equal(erf(0), 0);
-  assert.ok(Math.abs(erf(9) - 1) < 2e-8 && Math.abs(erf(-9) + 1) < 2e-8);
-});
-
-Deno.test("expNonPositive() matches Math.exp to 2e-7 relative on [-100, 0]", () => {
-  for (let i = 0; i <= 20000; i++) {
-    const x = -i / 200;
-    const want = Math.exp(x);
-    const got = expNonPositive(x);
-    assert.ok(Math.abs(got - want) <= 2e-7 * want, `exp(${x}) = ${got}, want ${want}`);
-  }
-  assert.equal(expNonPositive(-200), 0);
-  assert.equal(expNonPositive(0), 1);
 });
 
 /** Three Adam(W) steps of two weights by `VattAdam`, with the kernel's state. */
@@ -184,7 +151,7 @@ async function adamByKernel(init: tf.Tensor, grads: tf.Tensor[][]) {
   for (let step = 1; step <= grads.length; step++) {
     const lr = 1e-3 * step;
     const next = grads[step - 1].map((grad, i) =>
-      tf.engine().runKernel(FUSED_KERNELS.adam, { weight: w[i], m: m[i], v: v[i], grad }, {
+      tf.engine().runKernel(KERNEL_NAMES.adam, { weight: w[i], m: m[i], v: v[i], grad }, {
         beta1: 0.9,
         beta2: 0.999,
         epsilon: 1e-8,
@@ -222,11 +189,11 @@ Deno.test("VattAdam (SIMD and JavaScript) is bit-identical to the chain of ops o
       weightDecay: 0.01,
       decayable: (name) => name === "a",
     });
-    unregisterFusedKernels();
+    FUSED_KERNEL_SET.unregister();
     try {
       grads.forEach(([a, b], i) => opt.step({ a, b }, 1e-3 * (i + 1)));
     } finally {
-      registerFusedKernels();
+      FUSED_KERNEL_SET.register();
     }
     const state = opt.stateTensors();
     const chain = {

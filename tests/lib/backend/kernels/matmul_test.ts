@@ -5,8 +5,7 @@ import { BLAS_PARALLEL_MIN_MACS, loadBlas } from "../../../../lib/backend/blas.t
 import {
   BLAS_MIN_MACS,
   blasKernelState,
-  registerBlasKernels,
-  setBlasKernelsActive,
+  MATMUL_KERNEL_SET,
 } from "../../../../lib/backend/kernels/matmul.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { VattModel } from "../../../../lib/model/vatt.ts";
@@ -16,7 +15,7 @@ import { Rng } from "../../../../lib/util/rng.ts";
 const available = loadBlas() !== null;
 if (!available) {
   console.log(
-    "blas_kernels_test: OpenBLAS is not installed (or VATT_BLAS=0): native-kernel tests skipped",
+    "matmul_test: OpenBLAS is not installed (or VATT_BLAS=0): native-kernel tests skipped",
   );
 }
 
@@ -34,17 +33,17 @@ async function threeWays(
   await tf.setBackend("cpu");
   const cpu = await run();
   await initBackend("wasm");
-  assert.ok(registerBlasKernels());
+  assert.ok(MATMUL_KERNEL_SET.register());
   try {
-    setBlasKernelsActive(false);
+    MATMUL_KERNEL_SET.unregister();
     const plain = await run();
-    setBlasKernelsActive(true);
+    MATMUL_KERNEL_SET.register();
     blasKernelState({ reset: true });
     const native = await run();
     assert.ok(blasKernelState().native > 0, "the native path did not run");
     return { cpu, plain, native };
   } finally {
-    setBlasKernelsActive(true);
+    MATMUL_KERNEL_SET.register();
     await tf.setBackend("cpu");
   }
 }
@@ -76,7 +75,7 @@ Deno.test({
   ignore: !available,
   async fn() {
     await initBackend("wasm");
-    assert.ok(registerBlasKernels());
+    assert.ok(MATMUL_KERNEL_SET.register());
     try {
       const heap = () =>
         (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
@@ -86,7 +85,8 @@ Deno.test({
       const a = tf.randomNormal([256, 16], 0, 1, "float32", 10);
       const b = tf.randomNormal([16, n], 0, 1, "float32", 11);
       const run = async (active: boolean) => {
-        setBlasKernelsActive(active);
+        if (active) MATMUL_KERNEL_SET.register();
+        else MATMUL_KERNEL_SET.unregister();
         const y = tf.matMul(a, b);
         const values = (await y.data()) as Float32Array;
         y.dispose();
@@ -101,7 +101,7 @@ Deno.test({
       assertClose([plain], [native], "large output");
       tf.dispose([a, b]);
     } finally {
-      setBlasKernelsActive(true);
+      MATMUL_KERNEL_SET.register();
       await tf.setBackend("cpu");
     }
   },
@@ -238,7 +238,7 @@ Deno.test({
   ignore: !available,
   async fn() {
     await initBackend("wasm");
-    assert.ok(registerBlasKernels());
+    assert.ok(MATMUL_KERNEL_SET.register());
     try {
       blasKernelState({ reset: true });
       const side = Math.floor(Math.cbrt(BLAS_MIN_MACS)) - 1;

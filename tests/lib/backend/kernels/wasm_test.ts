@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import {
-  setWasmKernelsActive,
   simplifyTranspose,
+  WASM_KERNEL_SET,
   wasmKernelCounts,
 } from "../../../../lib/backend/kernels/wasm.ts";
 
@@ -50,15 +50,15 @@ async function onThree(f: () => tf.Tensor) {
   const cpu = await run();
   await initBackend("wasm");
   try {
-    setWasmKernelsActive(false);
+    WASM_KERNEL_SET.unregister();
     const plain = await run();
-    setWasmKernelsActive(true);
+    WASM_KERNEL_SET.register();
     const before = tf.memory().numTensors;
     const ours = await run();
     assert.equal(tf.memory().numTensors, before, "tensors left behind");
     return { cpu, plain, ours };
   } finally {
-    setWasmKernelsActive(true);
+    WASM_KERNEL_SET.register();
     await tf.setBackend("cpu");
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { erf } from "../../../../lib/backend/kernels/fused.ts";
+import { erf } from "../../../../lib/backend/kernels/approx.ts";
 import { setSimdEnabled, simdKernels } from "../../../../lib/backend/simd/simd.ts";
 
 Deno.test("the SIMD kernels work on a memory of their own: sumRows and gelu", () => {

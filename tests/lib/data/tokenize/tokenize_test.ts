@@ -14,11 +14,11 @@ import { readManifest } from "../../../../lib/data/manifest/manifest.ts";
 import { loadTextTokenizer, type TextSource } from "../../../../lib/data/text/setup.ts";
 import { buildVocab, encodeVocab, WordTokenizer } from "../../../../lib/data/text/tokenizer.ts";
 import {
-  mergeSlices,
   tokenizeDataset,
   type TokenizeOptions,
   type TokenizeResult,
 } from "../../../../lib/data/tokenize/tokenize.ts";
+import { mergeSlices } from "../../../../lib/data/tokenize/merge.ts";
 import { encodeWav } from "../../../../lib/data/media/wav.ts";
 import { FormatError, MismatchError } from "../../../../lib/util/errors.ts";
 import { writeSafetensors } from "../../../../lib/io/safetensors.ts";

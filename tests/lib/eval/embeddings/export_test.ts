@@ -5,14 +5,13 @@ import { initBackend } from "../../../../lib/backend/select.ts";
 import { resolveVattConfig } from "../../../../lib/config/vatt_config.ts";
 import { Dataset } from "../../../../lib/data/shards/dataset.ts";
 import { embedDataset, type EmbeddingSpace } from "../../../../lib/eval/embeddings/embed.ts";
+import type { Modality } from "../../../../lib/config/modality.ts";
+import { exportEmbeddings } from "../../../../lib/eval/embeddings/export.ts";
 import {
   EMBEDDINGS_FORMAT,
-  exportEmbeddings,
   type ExportFormat,
-  formatFromPath,
-  type Modality,
   npyRowsPath,
-} from "../../../../lib/eval/embeddings/export.ts";
+} from "../../../../lib/eval/embeddings/format.ts";
 import { readEmbeddings } from "../../../../lib/eval/embeddings/read.ts";
 import { MismatchError } from "../../../../lib/util/errors.ts";
 import { readSafetensors } from "../../../../lib/io/safetensors.ts";
@@ -91,16 +90,6 @@ async function listDir(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   return names.sort();
 }
-
-Deno.test("formatFromPath() reads the format from the extension", () => {
-  assert.equal(formatFromPath("a/e.npy"), "npy");
-  assert.equal(formatFromPath("e.SAFETENSORS"), "safetensors");
-  assert.equal(formatFromPath("e.parquet"), "parquet");
-  assert.equal(formatFromPath("e.jsonl"), "jsonl");
-  assert.equal(formatFromPath("e.ndjson"), "jsonl");
-  assert.equal(formatFromPath("e.csv"), undefined);
-  assert.equal(formatFromPath("npy"), undefined);
-});
 
 Deno.test("exportEmbeddings() on the demo dataset", async (t) => {
   await initBackend("wasm");

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   cosineSimilarityMatrix,
+  rankByCosine,
   retrievalMetrics,
+  summariseRanks,
 } from "../../../../lib/eval/retrieval/metrics.ts";
 
 Deno.test("retrievalMetrics() gives hand-computed ranks, Recall@K, median and mean rank", () => {
@@ -166,4 +168,43 @@ Deno.test("cosineSimilarityMatrix() matches hand-computed cosines", () => {
   assert.ok(Math.abs(t[0] - Math.SQRT1_2) < 1e-6);
   assert.throws(() => cosineSimilarityMatrix(a, b, 4), /not a multiple of dimension 4/);
   assert.throws(() => cosineSimilarityMatrix(a, b, 0), RangeError);
+});
+
+Deno.test("rankByCosine() in chunks equals retrievalMetrics() on the whole matrix", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 7 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer(),
+      (q, c, d, chunk, seed) => {
+        let s = seed >>> 0;
+        const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+        // Coarse values make ties likely.
+        const queries = Float32Array.from({ length: q * d }, () => Math.round(rand() * 2));
+        const cands = Float32Array.from({ length: c * d }, () => Math.round(rand() * 2));
+        const owner = Array.from({ length: q }, (_, i) => i % c);
+        const got = rankByCosine(queries, cands, { dim: d, owner, chunk, ks: [1, 2] });
+        const want = retrievalMetrics(cosineSimilarityMatrix(queries, cands, d), {
+          queries: q,
+          candidates: c,
+          positives: (i) => [owner[i]],
+          ks: [1, 2],
+        });
+        assert.deepEqual([...got.ranks], [...want.ranks]);
+        assert.deepEqual(got.recallAtK, want.recallAtK);
+        assert.equal(got.medianRank, want.medianRank);
+        assert.equal(got.meanRank, want.meanRank);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("summariseRanks() gives Recall@K, the median of an odd count and the mean", () => {
+  const m = summariseRanks(new Int32Array([3, 1, 2]), [1, 2]);
+  assert.deepEqual(m.recallAtK, { 1: 1 / 3, 2: 2 / 3 });
+  assert.equal(m.medianRank, 2);
+  assert.equal(m.meanRank, 2);
 });

@@ -1,89 +1,14 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import fc from "fast-check";
 import { Dataset } from "../../../../lib/data/shards/dataset.ts";
-import { embedDataset, loadModel } from "../../../../lib/eval/embeddings/embed.ts";
-import {
-  groupWindows,
-  meanOfGroups,
-  rankByCosine,
-  spaceOfPair,
-  zeroShotRetrieval,
-} from "../../../../lib/eval/retrieval/retrieval.ts";
-import {
-  cosineSimilarityMatrix,
-  retrievalMetrics,
-} from "../../../../lib/eval/retrieval/metrics.ts";
+import { embedDataset } from "../../../../lib/eval/embeddings/embed.ts";
+import { loadModel } from "../../../../lib/run/load_model.ts";
+import { spaceOfPair, zeroShotRetrieval } from "../../../../lib/eval/retrieval/retrieval.ts";
 import { MismatchError } from "../../../../lib/util/errors.ts";
 import { VattModel } from "../../../../lib/model/vatt.ts";
 import { demoDataset } from "../../../_fixtures.ts";
 import { pretrainTiny, subsetManifest, tinyModelConfig, tokenizeTiny } from "../_tiny_run.ts";
-
-Deno.test("groupWindows() groups <clip>#w<k> ids by clip in window order", () => {
-  const g = groupWindows(["b#w1", "a#w0", "b#w0", "a#w1", "x#y#w0", "x#y#w1"], 2);
-  assert.deepEqual(g.clipIds, ["b", "a", "x#y"]);
-  assert.deepEqual(g.members, [[2, 0], [1, 3], [4, 5]]);
-});
-
-Deno.test("groupWindows() with one window keeps every entry, whatever its id", () => {
-  const g = groupWindows(["a#w0", "a#w1", "b"], 1);
-  assert.deepEqual(g.clipIds, ["a#w0", "a#w1", "b"]);
-  assert.deepEqual(g.members, [[0], [1], [2]]);
-});
-
-Deno.test("groupWindows() rejects ids without windows, missing, extra and repeated windows", () => {
-  assert.throws(() => groupWindows(["a", "b"], 2), MismatchError);
-  assert.throws(() => groupWindows(["a#w0", "a#w1", "b#w0"], 2), /lacks window 1/);
-  assert.throws(() => groupWindows(["a#w0", "a#w2"], 2), /window 2, beyond 0…1/);
-  assert.throws(() => groupWindows(["a#w0", "a#w0"], 2), /window 0 twice/);
-  assert.throws(() => groupWindows(["a#w0"], 0), RangeError);
-});
-
-Deno.test("meanOfGroups() averages the rows of each group, skipping masked ones", () => {
-  const v = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]); // 4 rows of 2
-  const m = meanOfGroups(v, {
-    dim: 2,
-    members: [[0, 1], [2, 3]],
-    mask: new Uint8Array([1, 1, 0, 0]),
-  });
-  assert.deepEqual([...m.vectors], [2, 3, 0, 0]);
-  assert.deepEqual([...m.has], [1, 0]);
-  const all = meanOfGroups(v, { dim: 2, members: [[3, 1, 0]] });
-  assert.deepEqual([...all.vectors], [(7 + 3 + 1) / 3, (8 + 4 + 2) / 3].map(Math.fround));
-});
-
-Deno.test("rankByCosine() in chunks equals retrievalMetrics() on the whole matrix", () => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 9 }),
-      fc.integer({ min: 1, max: 7 }),
-      fc.integer({ min: 1, max: 4 }),
-      fc.integer({ min: 1, max: 5 }),
-      fc.integer(),
-      (q, c, d, chunk, seed) => {
-        let s = seed >>> 0;
-        const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-        // Coarse values make ties likely.
-        const queries = Float32Array.from({ length: q * d }, () => Math.round(rand() * 2));
-        const cands = Float32Array.from({ length: c * d }, () => Math.round(rand() * 2));
-        const owner = Array.from({ length: q }, (_, i) => i % c);
-        const got = rankByCosine(queries, cands, { dim: d, owner, chunk, ks: [1, 2] });
-        const want = retrievalMetrics(cosineSimilarityMatrix(queries, cands, d), {
-          queries: q,
-          candidates: c,
-          positives: (i) => [owner[i]],
-          ks: [1, 2],
-        });
-        assert.deepEqual([...got.ranks], [...want.ranks]);
-        assert.deepEqual(got.recallAtK, want.recallAtK);
-        assert.equal(got.medianRank, want.medianRank);
-        assert.equal(got.meanRank, want.meanRank);
-      },
-    ),
-    { numRuns: 200 },
-  );
-});
 
 Deno.test("spaceOfPair() refuses text-audio for a modality-specific model", () => {
   assert.equal(spaceOfPair("text-video", tinyModelConfig()), "vt");

@@ -2,15 +2,15 @@
  * The small per-clip tensors of a dataset (ids, audio and caption masks,
  * labels), read straight from the shards without touching video or audio, so
  * exports can size their files and plots can colour points before (or
- * without) a pass over the media. Private to `lib/eval/`.
+ * without) a pass over the media. Private to `lib/eval/embeddings/`.
  *
  * @module
  */
 import * as path from "node:path";
-import type { Dataset } from "../data/shards/dataset.ts";
-import { parseShardMeta, shardSpecs } from "../data/shards/shard_codec.ts";
-import { FormatError } from "../util/errors.ts";
-import { openSafetensors } from "../io/safetensors.ts";
+import type { Dataset } from "../../data/shards/dataset.ts";
+import { parseShardMeta, shardSpecs } from "../../data/shards/shard_codec.ts";
+import { FormatError } from "../../util/errors.ts";
+import { openSafetensors } from "../../io/safetensors.ts";
 
 /** Bookkeeping of every clip, in dataset order. */
 export interface ClipMeta {
@@ -35,9 +35,20 @@ export interface ClipMeta {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import { FormatError } from "../../util/errors.ts";
  * import { readClipMeta } from "./_clip_meta.ts";
- * // const meta = await readClipMeta(await Dataset.open("data"));
- * console.assert(typeof readClipMeta === "function");
+ * // Usually: const meta = await readClipMeta(await Dataset.open("data"));
+ * const index = {
+ *   settings: { captionsPerClip: 2 }, labels: { names: ["cat"], multiLabel: false }, shards: [],
+ * };
+ * const empty = await readClipMeta({ dir: "d", size: 0, index } as unknown as Dataset);
+ * assert.deepEqual(empty.ids, []);
+ * assert.equal(empty.captionsPerClip, 2);
+ * // index.json is not trusted: its clip count must match the shards'.
+ * const lying = { dir: "d", size: 3, index } as unknown as Dataset;
+ * await assert.rejects(readClipMeta(lying), FormatError);
  * ```
  */
 export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
@@ -105,12 +116,14 @@ export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { labelText } from "./_clip_meta.ts";
  * const meta = {
  *   ids: ["a", "b"], audioMask: new Uint8Array(2), textMask: new Uint8Array(2), captionsPerClip: 1,
  *   label: new Uint8Array([1, 1, 0, 0]), labelNames: ["cat", "dog"], multiLabel: true,
  * };
- * console.assert(labelText(meta, 0) === "cat+dog" && labelText(meta, 1) === undefined);
+ * assert.equal(labelText(meta, 0), "cat+dog");
+ * assert.equal(labelText(meta, 1), undefined);
  * ```
  */
 export function labelText(meta: ClipMeta, i: number): string | undefined {

@@ -1,0 +1,64 @@
+/**
+ * Ctrl-C during a training run: the first asks the run to stop at the next
+ * step (it writes a checkpoint), the second exits at once.
+ *
+ * @module
+ */
+import { CliError } from "./cli_error.ts";
+
+/** A SIGINT listener a run polls through `stopRequested`. */
+export interface StopSignal {
+  /** Whether Ctrl-C has been pressed once. */
+  stopRequested(): boolean;
+  /** Removes the listener. */
+  dispose(): void;
+}
+
+/**
+ * Listens for Ctrl-C until `dispose()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenForStop } from "./_interrupt.ts";
+ * const stop = listenForStop();
+ * assert.equal(stop.stopRequested(), false);
+ * stop.dispose();
+ * ```
+ */
+export function listenForStop(): StopSignal {
+  let stop = false;
+  const onSignal = () => {
+    if (stop) Deno.exit(130); // a second Ctrl-C does not wait
+    stop = true;
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  return {
+    stopRequested: () => stop,
+    dispose: () => Deno.removeSignalListener("SIGINT", onSignal),
+  };
+}
+
+/**
+ * The error (exit 130) of a run that stopped on Ctrl-C; `undefined` for a
+ * run that finished.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { interruptedError } from "./_interrupt.ts";
+ * const e = interruptedError({ stopped: true, step: 7, checkpoint: "run/checkpoints/step-0000007" });
+ * assert.equal(e?.exitCode, 130);
+ * assert.match(e!.message, /interrupted at step 7; .*continue with --resume/);
+ * assert.equal(interruptedError({ stopped: false, step: 9, checkpoint: "c" }), undefined);
+ * ```
+ */
+export function interruptedError(
+  result: { stopped: boolean; step: number; checkpoint: string },
+): CliError | undefined {
+  if (!result.stopped) return undefined;
+  return new CliError(
+    `interrupted at step ${result.step}; checkpoint ${result.checkpoint}; continue with --resume`,
+    130,
+  );
+}

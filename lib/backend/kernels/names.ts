@@ -1,0 +1,58 @@
+/**
+ * The one table of vatt's own kernel names: the contract between the kernels
+ * registered here (`fused.ts`, `attention.ts`) and the code that runs them
+ * through `tf.engine().runKernel` (`lib/model/_ops.ts`,
+ * `lib/train/optimizer.ts`). A backend that lacks a name below runs the
+ * composite ops instead.
+ *
+ * - `VattGelu` `{x}` → `[y, Φ]`; `VattGeluGrad` `{x, cdf, dy}` → `dx`;
+ * - `VattLayerNorm` `{x, gamma, beta}`, attr `epsilon` → `y`;
+ *   `VattLayerNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`;
+ * - `VattAdam` `{weight, m, v, grad}`, attrs `beta1, beta2, epsilon, lr, steps,
+ *   decay` → `[weight', m', v']`;
+ * - `VattAttention` `{q, k, v, bias?, mask?}`, attrs `heads, scale` → `[z, α]`;
+ *   `VattAttentionGrad` `{dz, q, k, v, alpha}`, attrs `heads, scale, withBias`
+ *   → `[dq, dk, dv]` (and `dbias` with `withBias`).
+ *
+ * tfjs's own kernels that `matmul.ts` and `wasm.ts` replace keep tfjs's names
+ * (`BatchMatMul`, `_FusedMatMul`, `Transpose`, `Identity`, `Sum`, `GatherV2`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KERNEL_NAMES, LAYER_NORM_KERNEL } from "./names.ts";
+ * assert.equal(LAYER_NORM_KERNEL, "VattLayerNorm");
+ * assert.ok(Object.values(KERNEL_NAMES).every((name) => name.startsWith("Vatt")));
+ * ```
+ *
+ * @module
+ */
+
+/** GELU, forward: `{x}` → `[y, Φ(x)]`. */
+export const GELU_KERNEL = "VattGelu";
+/** GELU, backward: `{x, cdf, dy}` → `dx`. */
+export const GELU_GRAD_KERNEL = "VattGeluGrad";
+/** LayerNorm over the last axis: `{x, gamma, beta}`, attr `epsilon` → `y`. */
+export const LAYER_NORM_KERNEL = "VattLayerNorm";
+/** LayerNorm, backward: `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`. */
+export const LAYER_NORM_GRAD_KERNEL = "VattLayerNormGrad";
+/** One Adam(W) step, bit-identical to the optimiser's chain of ops. */
+export const ADAM_KERNEL = "VattAdam";
+/** Multi-head attention, forward: `{q, k, v, bias?, mask?}` → `[z, α]`. */
+export const ATTENTION_KERNEL = "VattAttention";
+/** Multi-head attention, backward: `{dz, q, k, v, alpha}` → `[dq, dk, dv, dbias?]`. */
+export const ATTENTION_GRAD_KERNEL = "VattAttentionGrad";
+
+/** Every vatt kernel name, by role. */
+export const KERNEL_NAMES = {
+  gelu: GELU_KERNEL,
+  geluGrad: GELU_GRAD_KERNEL,
+  layerNorm: LAYER_NORM_KERNEL,
+  layerNormGrad: LAYER_NORM_GRAD_KERNEL,
+  adam: ADAM_KERNEL,
+  attention: ATTENTION_KERNEL,
+  attentionGrad: ATTENTION_GRAD_KERNEL,
+} as const;
+
+/** One of vatt's kernel names. */
+export type KernelName = typeof KERNEL_NAMES[keyof typeof KERNEL_NAMES];

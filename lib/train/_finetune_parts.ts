@@ -1,0 +1,90 @@
+/**
+ * Small parts of fine-tuning (private to lib/train): label rows of chosen
+ * clips, the optimiser a config asks for, and mixup of a batch's audio.
+ *
+ * @module
+ */
+import type { FinetuneConfig } from "../config/finetune_config.ts";
+import type { ClipBatch } from "../data/shards/dataset.ts";
+import type { DatasetLabels } from "../data/shards/split.ts";
+import type { Weights } from "../model/weights.ts";
+import { mixRows, type MixupPlan } from "./mixup.ts";
+import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";
+
+/**
+ * Gathers label rows of `indices` (class indices, or multi-hot rows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { labelRows } from "./_finetune_parts.ts";
+ * const single = { names: ["a", "b"], multiLabel: false, labels: new Int32Array([1, 0, 1]) };
+ * assert.deepEqual(Array.from(labelRows(single, [2, 1])), [1, 0]);
+ * const multi = { ...single, multiLabel: true, labels: new Uint8Array([1, 0, 0, 1, 1, 1]) };
+ * assert.deepEqual(Array.from(labelRows(multi, [1])), [0, 1]);
+ * ```
+ */
+export function labelRows(
+  l: Pick<DatasetLabels, "labels" | "names" | "multiLabel">,
+  indices: number[],
+): Int32Array | Uint8Array {
+  if (!l.multiLabel) return Int32Array.from(indices, (i) => l.labels[i]);
+  const c = l.names.length;
+  const out = new Uint8Array(indices.length * c);
+  indices.forEach((i, k) => out.set(l.labels.subarray(i * c, i * c + c), k * c));
+  return out;
+}
+
+/**
+ * The optimiser of `config` over `weights` (weight decay on kernels only).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { resolveFinetuneConfig } from "../config/finetune_config.ts";
+ * import { makeOptimizer } from "./_finetune_parts.ts";
+ * const w = tf.variable(tf.zeros([2]));
+ * const sgd = makeOptimizer(resolveFinetuneConfig({ modalities: ["audio"], optimizer: "sgd" }), { w });
+ * assert.equal(sgd.constructor.name, "SgdMomentum");
+ * sgd.dispose();
+ * w.dispose();
+ * ```
+ */
+export function makeOptimizer(config: FinetuneConfig, weights: Weights): Optimizer {
+  const decayable = (name: string) => name.endsWith("/kernel");
+  return config.optimizer === "adam"
+    ? new Adam(weights, { weightDecay: config.weightDecay, decayable })
+    : new SgdMomentum(weights, {
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      decayable,
+    });
+}
+
+/**
+ * Mixes a batch's audio waveforms (scaled to [−1, 1]) by `plan`; a mixed
+ * clip has audio when either of its sources has.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ClipBatch } from "../data/shards/dataset.ts";
+ * import { mixAudio } from "./_finetune_parts.ts";
+ * const batch = { audio: new Int16Array([16384, 0]), audioMask: new Uint8Array([1, 0]) } as unknown as ClipBatch;
+ * const mixed = mixAudio(batch, { lambda: 0.5, permutation: [1, 0] });
+ * assert.deepEqual(Array.from(mixed.audio), [0.25, 0.25]);
+ * assert.deepEqual(Array.from(mixed.audioMask), [1, 1]);
+ * ```
+ */
+export function mixAudio(batch: ClipBatch, plan: MixupPlan): ClipBatch {
+  const audio = batch.audio instanceof Int16Array
+    ? Float32Array.from(batch.audio, (x) => x / 32768)
+    : batch.audio;
+  const mask = Uint8Array.from(
+    batch.audioMask,
+    (m, i) => (m || batch.audioMask[plan.permutation[i]] ? 1 : 0),
+  );
+  return { ...batch, audio: mixRows(audio, plan), audioMask: mask };
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { initBackend } from "../../../lib/backend/select.ts";
+import { Classifier } from "../../../lib/model/classifier.ts";
+import { VattModel } from "../../../lib/model/vatt.ts";
+import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../../lib/run/checkpoint.ts";
+import { loadModel, readModelConfig } from "../../../lib/run/load_model.ts";
+import { FormatError } from "../../../lib/util/errors.ts";
+
+await initBackend("cpu");
+
+const STATE = {
+  format: CHECKPOINT_FORMAT,
+  step: 0,
+  data: { epoch: 0, offset: 0 },
+  seed: 0,
+  kind: "pretrain",
+} as const;
+
+Deno.test("loadModel() loads a pretrained run's newest checkpoint with its weights", async () => {
+  const dir = await Deno.makeTempDir();
+  const saved = VattModel.create({ preset: "tiny", seed: 5 });
+  await saveCheckpoint(path.join(dir, "checkpoints"), {
+    weights: saved.weights,
+    config: saved.config,
+    optimizerState: {},
+    state: STATE,
+  });
+  const { model, checkpoint } = await loadModel(dir);
+  assert.ok(checkpoint.endsWith("step-0000000"));
+  assert.deepEqual(model.config, saved.config);
+  const name = "video/patch/kernel";
+  assert.deepEqual(await model.weights[name].data(), await saved.weights[name].data());
+  model.dispose();
+  saved.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readModelConfig() refuses a fine-tuned classifier's checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const c = Classifier.create(VattModel.create({ preset: "tiny" }), {
+    modalities: ["audio"],
+    features: "backbone",
+    head: "vatt",
+    seed: 0,
+    labels: { names: ["a", "b"], multiLabel: false },
+  });
+  const ckpt = await saveCheckpoint(dir, {
+    weights: c.storedWeights(),
+    config: c.spec,
+    optimizerState: {},
+    state: { ...STATE, kind: "finetune" },
+  });
+  await assert.rejects(
+    readModelConfig(ckpt),
+    (e) =>
+      e instanceof FormatError && /fine-tuned classifier, not a pretrained model/.test(e.message),
+  );
+  c.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
