@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../util/errors.ts";
-import { pathExists, writeFileAtomic } from "../io/atomic.ts";
+import { pathExists, removeStaleTemps, writeFileAtomic } from "../io/atomic.ts";
 import { effectiveSwitches } from "../backend/switches.ts";
 import { listCheckpoints, readTrainState } from "./checkpoint.ts";
 import { metricsPath, truncateMetrics } from "./metrics_log.ts";
@@ -73,6 +73,7 @@ export async function prepareRunFolder(
   );
   if (options.resume) {
     if (!hasRun) throw new FormatError("nothing to resume: not a run folder", { path: runDir });
+    await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
     let stored: string;
     try {
       stored = await Deno.readTextFile(configPath);
@@ -101,6 +102,7 @@ export async function prepareRunFolder(
     );
   }
   await Deno.mkdir(runDir, { recursive: true });
+  await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
   if (hasRun) {
     for (const f of RUN_FILES) {
       await Deno.remove(path.join(runDir, f), { recursive: true }).catch(() => {});

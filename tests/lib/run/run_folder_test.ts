@@ -45,3 +45,18 @@ Deno.test("prepareRunFolder() records the kernel switches in config.json, and re
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("prepareRunFolder() removes the temporaries of a run killed mid-write, fresh or resumed", async () => {
+  const dir = await Deno.makeTempDir();
+  const runDir = path.join(dir, "run");
+  // A process id that cannot be alive (above Linux's pid_max), as a killed run leaves it.
+  const stale = (name: string) => path.join(runDir, `.${name}.tmp-4194399-0123456789ab`);
+  await Deno.mkdir(runDir);
+  await Deno.writeTextFile(stale("config.json"), "{");
+  await prepareRunFolder(runDir, { config: { a: 1 }, resume: false, force: false });
+  await Deno.writeTextFile(stale("metrics.jsonl"), "{");
+  await prepareRunFolder(runDir, { config: { a: 1 }, resume: true, force: false });
+  const left = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
+  assert.deepEqual(left, ["config.json"]);
+  await Deno.remove(dir, { recursive: true });
+});
