@@ -5,6 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { DEFAULT_DEMO_DATA_OPTIONS, generateDemoData } from "../lib/demo/demo_data.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
 import { integerFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
@@ -24,7 +25,11 @@ function flags() {
       integerFlag("--seed", { min: 0 }),
       DEFAULT_DEMO_DATA_OPTIONS.seed,
     )
-    .option("--force", "write into a non-empty folder", false)
+    .option(
+      "--force",
+      "write into a non-empty folder (replaces only the files demo-data wrote there)",
+      false,
+    )
     .option("--quiet", "no progress output", false)
     .option("--ffmpeg <path>", "ffmpeg binary (default: $VATT_FFMPEG or the bundled one)");
 }
@@ -48,6 +53,11 @@ export function command() {
 
 /** Runs `vatt demo-data`. */
 async function demoData(out: string, options: OptionsOf<typeof flags>): Promise<void> {
+  await checkOutputPath(out, {
+    kind: "folder",
+    name: "OUT",
+    inputs: [{ path: options.ffmpeg, name: "--ffmpeg" }],
+  });
   const progress = createProgress({
     label: "demo-data",
     total: options.clips,

@@ -20,6 +20,7 @@ import { backendOption } from "./_backend_option.ts";
 import { evalBatchOption, modalityListFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 import { pathExists } from "../lib/io/atomic.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
 
 /** The arguments and flags of `vatt export`. */
 function flags() {
@@ -92,6 +93,13 @@ async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promi
   const batchSize = o.batch;
   // Refuse an existing output before loading anything.
   const files = format === "npy" ? [o.out, npyRowsPath(o.out)] : [o.out];
+  // Real paths, before anything is loaded: never an input, never a device or FIFO.
+  for (const f of files) {
+    await checkOutputPath(f, {
+      kind: "file",
+      inputs: [{ path: o.from, name: "--from" }, { path: dataDir, name: "DATA" }],
+    });
+  }
   if (!o.force) {
     for (const f of files) {
       if (await pathExists(f)) {

@@ -18,6 +18,7 @@ import {
   resolveFinetuneConfig,
 } from "../lib/config/finetune_config.ts";
 import { FUSION_HEADS } from "../lib/config/fusion_config.ts";
+import { AUGMENT_MODES } from "../lib/config/pretrain_config.ts";
 import type { Modality } from "../lib/config/modality.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { DEFAULT_CONCAT_FUSION_CONFIG } from "../lib/model/fusion/concat_fusion.ts";
@@ -25,6 +26,8 @@ import { DEFAULT_MCB_FUSION_CONFIG } from "../lib/model/fusion/mcb_fusion.ts";
 import { DEFAULT_TENSOR_FUSION_CONFIG } from "../lib/model/fusion/tensor_fusion.ts";
 import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
+import { TRAINED_ON_KEY, trainedOnRecord } from "../lib/run/trained_on.ts";
 import { classificationReport } from "../lib/eval/classify/classify.ts";
 import { finetune, type FinetuneMetrics } from "../lib/train/finetune.ts";
 import { type FinetunePlan, planFinetune } from "../lib/train/finetune_plan.ts";
@@ -137,6 +140,12 @@ function flags() {
       `labelled clips held out for validation (default ${D.valFraction})`,
       numberFlag("--val-fraction", { min: 0 }),
     )
+    .addOption(
+      new Option(
+        "--augment <mode>",
+        "per-visit augmentation when training end-to-end: paper (random window, crop, flip, colour, audio gain and noise) or none (centre window and crop)",
+      ).choices(AUGMENT_MODES).default(D.augment),
+    )
     .option(
       "--seed <n>",
       "seed of the split, data order, mixup and the head",
@@ -220,6 +229,7 @@ function finetuneConfigFromFlags(o: FinetuneFlags): FinetuneConfig {
     mixup: o.mixup,
     clipNorm: o.clipNorm,
     valFraction: o.val !== undefined ? 0 : o.valFraction,
+    augment: o.augment,
     seed: o.seed,
     evalBatchSize: o.evalBatch,
     keep: o.keep,
@@ -248,12 +258,6 @@ export function describeEpoch(m: FinetuneMetrics, epochs: number): string {
     ? `val top-1 ${percent(m.top1)}, top-5 ${percent(m.top5)}, loss ${m.valLoss!.toFixed(3)}`
     : `val mAP ${percent(m.mAP)}, ROC-AUC ${percent(m.rocAuc)}, loss ${m.valLoss!.toFixed(3)}`;
   return `epoch ${m.epoch}/${epochs}: train loss ${m.trainLoss.toFixed(3)}, ${val}`;
-}
-
-/** Whether `inner` is `outer` or inside it. */
-function within(inner: string, outer: string): boolean {
-  const rel = path.relative(path.resolve(outer), path.resolve(inner));
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
 /** How the classifier trains, in words. */
@@ -319,9 +323,16 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
   const out = o.out;
   const config = finetuneConfigFromFlags(o);
   const checkpoint = await resolveCheckpoint(o.from);
-  if (within(checkpoint, out)) {
-    throw new CliError("--out must not hold the pretrained checkpoint given by --from", 2);
-  }
+  // Real paths: a symlink alias of --from (or DATA) as --out is refused before --force deletes.
+  await checkOutputPath(out, {
+    kind: "folder",
+    inputs: [
+      { path: o.from, name: "the pretrained checkpoint --from" },
+      { path: checkpoint, name: "the pretrained checkpoint of --from" },
+      { path: dataDir, name: "DATA" },
+      { path: o.val, name: "--val" },
+    ],
+  });
   // Everything checked before a single step: data (checksums too), labels, fit, backend, folder.
   const data = await Dataset.open(dataDir);
   let val: Dataset | undefined;
@@ -334,12 +345,19 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
       data: { dir: path.resolve(dataDir), clips: data.size },
       val: val ? { dir: path.resolve(val.dir), clips: val.size } : null,
       finetune: config,
+      // What it trains on, and the clips of DATA it holds out, for `vatt eval classify`.
+      [TRAINED_ON_KEY]: trainedOnRecord(data.index, {
+        ids: plan.labels.ids,
+        train: plan.train,
+        heldOut: val ? [] : plan.val,
+      }),
     };
     const backend = await initBackend(o.backend);
     const prepared = await prepareRunFolder(out, {
       config: runConfig,
       resume: o.resume,
       force: o.force,
+      lock: true,
     });
     const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
     console.error(describeStart(config, plan, { backend, resumeStep }));
@@ -366,6 +384,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
     } finally {
       progress.stop();
       stop.dispose();
+      prepared.lock?.release();
     }
     const interrupted = interruptedError(result);
     if (interrupted) throw interrupted;

@@ -69,6 +69,11 @@ const SUBCOMMANDS: Subcommand[] = [
         summary: "classification metrics of a fine-tuned run",
         load: () => import("./eval_classify.ts"),
       },
+      {
+        name: "zero-shot",
+        summary: "zero-shot classification: video against class-name prompts (top-1/top-5)",
+        load: () => import("./eval_zero_shot.ts"),
+      },
     ],
   },
   {

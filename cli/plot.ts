@@ -20,6 +20,7 @@ import { EXPORT_FORMATS, formatFromPath } from "../lib/eval/embeddings/format.ts
 import { readEmbeddings } from "../lib/eval/embeddings/read.ts";
 import { readMetricRows, trainingCurvesScene } from "../lib/plot/training_curves.ts";
 import { pathExists, writeFileAtomic } from "../lib/io/atomic.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
 import { sceneToPng } from "../lib/plot/png.ts";
 import { scatterScene } from "../lib/plot/scene.ts";
 import type { Scene } from "../lib/plot/shapes.ts";
@@ -95,6 +96,10 @@ async function plotCommand(input: string, o: OptionsOf<typeof flags>): Promise<v
   if (ext !== ".png" && ext !== ".svg") {
     throw new CliError(`--out must end in .png or .svg, got ${JSON.stringify(o.out)}`, 2);
   }
+  await checkOutputPath(o.out, {
+    kind: "file",
+    inputs: [{ path: input, name: "INPUT" }, { path: o.data, name: "--data" }],
+  });
   if (!o.force && await pathExists(o.out)) {
     throw new CliError(`${o.out} already exists; use --force to replace it`, 1);
   }

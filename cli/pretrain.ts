@@ -3,11 +3,13 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/select.ts";
 import {
+  AUGMENT_MODES,
   DEFAULT_PRETRAIN_CONFIG,
+  LOSS_FORMS,
   MAX_DEFAULT_WARMUP_STEPS,
   type PretrainConfig,
   resolvePretrainConfig,
@@ -15,7 +17,9 @@ import {
 import { DEFAULT_PRESET, type VattConfig } from "../lib/config/vatt_config.ts";
 import { checkModelFitsData } from "../lib/data/fit.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
+import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
 import { pretrain } from "../lib/train/pretrain.ts";
 import { CliError } from "./cli_error.ts";
 import { interruptedError, listenForStop } from "./_interrupt.ts";
@@ -25,6 +29,15 @@ import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
 const D = DEFAULT_PRETRAIN_CONFIG;
+
+/** `--loss-form`: the choices and default from `lib/config/pretrain_config.ts`. */
+function lossFormOption() {
+  return new Option(
+    "--loss-form <form>",
+    "NCE/MIL-NCE form: official (VATT's AsymmetricNCE, both directions in one denominator), " +
+      "one-way (video→audio/text only) or symmetric (VATT's SymmetricNCE, the directions summed)",
+  ).choices(LOSS_FORMS).default(D.lossForm);
+}
 
 /** The arguments and flags of `vatt pretrain`; defaults from {@linkcode DEFAULT_PRETRAIN_CONFIG}. */
 function flags() {
@@ -72,7 +85,14 @@ function flags() {
       numberFlag("--mil-weight", { min: 0 }),
       D.milWeight,
     )
-    .option("--symmetric", "symmetric NCE (both directions averaged)", D.symmetric)
+    .addOption(lossFormOption())
+    .option("--symmetric", "with --loss-form one-way: NCE of both directions averaged", D.symmetric)
+    .addOption(
+      new Option(
+        "--augment <mode>",
+        "per-visit augmentation: paper (random window, crop, flip, colour, audio gain and noise) or none (centre window and crop)",
+      ).choices(AUGMENT_MODES).default(D.augment),
+    )
     .option(
       "--seed <n>",
       "seed of data order, DropToken and initialisation",
@@ -106,6 +126,7 @@ type PretrainFlags = OptionsOf<typeof flags>;
  * cmd.parseOptions(["--out", "runs/a", "--steps", "40"]);
  * assert.equal(cmd.opts().steps, 40);
  * assert.equal(cmd.opts().temperature, 0.07);
+ * assert.equal(cmd.opts().lossForm, "official"); // DEFAULT_LOSS_FORM
  * assert.equal(cmd.opts().warmup, undefined); // 10% of the steps, by the library
  * ```
  */
@@ -125,7 +146,9 @@ function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
     clipNorm: o.clipNorm,
     temperature: o.temperature,
     milWeight: o.milWeight,
+    lossForm: o.lossForm,
     symmetric: o.symmetric,
+    augment: o.augment,
     seed: o.seed,
     checkpointEvery: o.checkpointEvery,
     keep: o.keep,
@@ -149,9 +172,15 @@ function describeStart(
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
   const train = trainConfigFromFlags(o);
-  const model = await modelConfigFromFlags(o, { seed: train.seed });
   // Everything checked before a single step: data, fit, folder, backend.
   const data = await Dataset.open(dataDir);
+  // Real paths: a symlink alias of DATA as --out is refused before --force deletes anything.
+  await checkOutputPath(o.out, { kind: "folder", inputs: [{ path: dataDir, name: "DATA" }] });
+  // A dataset tokenized with --word-vectors sets the vocabulary size and vector dimension.
+  const model = withDatasetWordVectors(
+    await modelConfigFromFlags(o, { seed: train.seed }),
+    data.index.text,
+  );
   await data.verifyAll();
   checkModelFitsData(model, data);
   if (train.batchSize > data.size) {
@@ -171,6 +200,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     config: runConfig,
     resume: o.resume,
     force: o.force,
+    lock: true,
   });
   if (!o.quiet) {
     console.error(describeStart(model, {
@@ -209,6 +239,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     progress.stop();
     stop.dispose();
     data.close();
+    prepared.lock?.release();
   }
   const interrupted = interruptedError(result);
   if (interrupted) throw interrupted;

@@ -9,12 +9,19 @@ import { type PresetName, PRESETS } from "../lib/config/vatt_config.ts";
 import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
 import type { TextSource } from "../lib/data/text/setup.ts";
 import {
+  DEFAULT_STORE_SIZE_FACTOR,
   DEFAULT_TOKENIZE_SETTINGS,
   DEFAULT_TOKENIZE_WORKERS,
+  DEFAULT_WINDOW_FACTOR,
 } from "../lib/data/tokenize/settings.ts";
 import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import { mergeSlices } from "../lib/data/tokenize/merge.ts";
+import { DEFAULT_WORD_VECTOR_VOCAB_SIZE } from "../lib/data/text/word_vector_table.ts";
+import { WORD_VECTOR_FORMATS } from "../lib/data/text/word_vectors.ts";
 import { CliError } from "./cli_error.ts";
+import { checkOutputPath } from "../lib/io/guard.ts";
+import { pathExists } from "../lib/io/atomic.ts";
+import { acquireRunLock } from "../lib/run/lock.ts";
 import { presetFlag } from "./_model_config.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
@@ -71,6 +78,16 @@ function samplingFlags() {
       integerFlag("--captions-per-clip", { min: 1, max: 1024 }),
     )
     .option(
+      "--window-seconds <s>",
+      `span stored per clip, from which training takes a random window (default: ${DEFAULT_WINDOW_FACTOR}× the model's window frames/fps, e.g. ${D.windowSeconds})`,
+      numberFlag("--window-seconds", { above: 0, max: 3600 }),
+    )
+    .option(
+      "--store-size <n>",
+      `frame size stored, from which training takes a random crop (default: round(${DEFAULT_STORE_SIZE_FACTOR} × size), e.g. ${D.storedSize})`,
+      integerFlag("--store-size", { min: 1, max: 8192 }),
+    )
+    .option(
       "--min-coverage <f>",
       `skip clips whose video or audio fills less of the window (default ${D.minCoverage})`,
       numberFlag("--min-coverage", { min: 0, max: 1 }),
@@ -87,6 +104,19 @@ function flags() {
     )
     .option("--vocab <file>", "reuse a vocab.txt")
     .option("--tokenizer <file>", "use a Hugging Face tokenizer.json")
+    .option(
+      "--word-vectors <file>",
+      "take the vocabulary (file order) and a frozen table from word vectors (word2vec or GloVe)",
+    )
+    .addOption(
+      new Option("--word-vectors-format <format>", "format of --word-vectors")
+        .choices(["auto", ...WORD_VECTOR_FORMATS] as const).default("auto" as const),
+    )
+    .option(
+      "--vocab-size <n>",
+      `ids of the --word-vectors vocabulary, padding and OOV included (default: the preset's, else ${DEFAULT_WORD_VECTOR_VOCAB_SIZE})`,
+      integerFlag("--vocab-size", { min: 3, max: 10_000_000 }),
+    )
     .option(
       "--clips-per-shard <n>",
       "clips per shard",
@@ -165,6 +195,9 @@ function presetSettings(preset: PresetName): Partial<TokenizeSettings> {
  * const tiny = tokenizeSettingsFromFlags({ ...flags, preset: "tiny", frames: 4 });
  * assert.equal(resolveTokenizeSettings(tiny).audioSeconds, 0.4); // 4 frames at the preset's 10 fps
  * assert.equal(tokenizeSettingsFromFlags({ ...flags, preset: "tiny" }).size, 32);
+ * const longer = tokenizeSettingsFromFlags({ ...flags, preset: "tiny", windowSeconds: 0.8, storeSize: 40 });
+ * assert.equal(resolveTokenizeSettings(longer).storedFrames, 8); // 0.8 s at 10 fps
+ * assert.equal(resolveTokenizeSettings(longer).storedSize, 40);
  * ```
  */
 export function tokenizeSettingsFromFlags(
@@ -181,6 +214,8 @@ export function tokenizeSettingsFromFlags(
     | "captionsPerClip"
     | "minCoverage"
     | "clipsPerShard"
+    | "windowSeconds"
+    | "storeSize"
   >,
 ): Partial<TokenizeSettings> {
   const s: Partial<TokenizeSettings> = o.preset !== undefined ? presetSettings(o.preset) : {};
@@ -193,6 +228,8 @@ export function tokenizeSettingsFromFlags(
     maxLength: o.maxLength,
     captionsPerClip: o.captionsPerClip,
     minCoverage: o.minCoverage,
+    windowSeconds: o.windowSeconds,
+    storedSize: o.storeSize,
   };
   for (const [key, value] of Object.entries(given)) {
     if (value !== undefined) s[key as keyof typeof given] = value;
@@ -208,8 +245,17 @@ export function tokenizeSettingsFromFlags(
 
 /** Where caption words come from; `undefined`: the library's default vocabulary. */
 function textSource(o: TokenizeFlags): TextSource | undefined {
-  const given = [o.buildVocab, o.vocab, o.tokenizer].filter((x) => x !== undefined).length;
-  if (given > 1) throw new CliError("give only one of --build-vocab, --vocab, --tokenizer", 2);
+  const given = [o.buildVocab, o.vocab, o.tokenizer, o.wordVectors].filter((x) => x !== undefined)
+    .length;
+  if (given > 1) {
+    throw new CliError("give only one of --build-vocab, --vocab, --tokenizer, --word-vectors", 2);
+  }
+  if (o.wordVectors) {
+    const format = o.wordVectorsFormat === "auto" ? undefined : o.wordVectorsFormat;
+    const vocabSize = o.vocabSize ?? (o.preset ? PRESETS[o.preset].text.vocabSize : undefined);
+    return { wordVectors: { file: o.wordVectors, format, vocabSize } };
+  }
+  if (o.vocabSize !== undefined) throw new CliError("--vocab-size goes with --word-vectors", 2);
   if (o.vocab) return { vocabFile: o.vocab };
   if (o.tokenizer) return { tokenizerFile: o.tokenizer };
   if (o.buildVocab !== undefined) return { buildVocab: o.buildVocab };
@@ -228,6 +274,44 @@ function sliceFromFlags(o: TokenizeFlags): { index: number; count: number } | un
   return { index: integerFlag("--shard-index", { min: 0, max: count - 1 })(o.shardIndex), count };
 }
 
+/**
+ * Checks `--out` before anything is written: never an input nor holding one,
+ * whatever the symlinks (`--force` deletes its own files there), never a
+ * FIFO or device; then, for an unsliced run, takes the folder's lock (slices
+ * of one dataset share their folder by design).
+ */
+async function guardOut(
+  out: string,
+  manifest: string,
+  o: TokenizeFlags,
+  slice: { count: number } | undefined,
+): Promise<{ release(): void } | undefined> {
+  await checkOutputPath(out, {
+    kind: "folder",
+    inputs: [
+      { path: manifest, name: "MANIFEST" },
+      { path: o.vocab, name: "--vocab" },
+      { path: o.tokenizer, name: "--tokenizer" },
+      { path: o.wordVectors, name: "--word-vectors" },
+    ],
+  });
+  if (slice && slice.count > 1) return undefined;
+  const created = !(await pathExists(out));
+  await Deno.mkdir(out, { recursive: true });
+  const lock = acquireRunLock(out, { label: "dataset folder" });
+  return {
+    release: () => {
+      lock.release();
+      // A folder made here for a run that wrote nothing goes again (only if empty).
+      try {
+        if (created) Deno.removeSync(out);
+      } catch {
+        // it holds files: kept
+      }
+    },
+  };
+}
+
 /** Runs `vatt tokenize`. */
 async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise<void> {
   if (!o.out) throw new CliError("--out DIR is required", 2);
@@ -241,6 +325,7 @@ async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise
   if (!manifest) throw new CliError("a manifest file is required (or --merge)", 2);
   const slice = sliceFromFlags(o);
   const settings = tokenizeSettingsFromFlags(o);
+  const lock = await guardOut(o.out, manifest, o, slice);
   let progress: ReturnType<typeof createProgress> | null = null;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -274,10 +359,23 @@ async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise
         (result.resumedShards ? `, ${result.resumedShards} shards kept from an earlier run` : "") +
         `: ${result.indexPath}`,
     );
+    const wv = i.text.kind === "vocab" ? i.text.wordVectors : undefined;
+    if (wv) {
+      const words = i.text.vocabSize - 2;
+      console.log(
+        `vocabulary: ${words} words of ${wv.source.file} (${wv.source.format}, ${wv.dim}-d), padding and OOV ids`,
+      );
+    }
     for (const s of i.skipped.slice(0, 5)) {
       console.log(`  skipped row ${s.row}${s.id ? ` (${s.id})` : ""}: ${s.reason}`);
     }
     if (i.skipped.length > 5) console.log(`  … ${i.skipped.length - 5} more in index.json`);
+    const st = i.settings;
+    console.log(
+      `  stored per clip: ${st.storedFrames} frames (${st.windowSeconds} s) of ${st.storedSize}², ` +
+        `${st.storedAudioSamples} samples; training takes random windows of ${st.frames} frames ` +
+        `of ${st.size}² from them, evaluation the centre one`,
+    );
   } catch (e) {
     (progress as ReturnType<typeof createProgress> | null)?.stop();
     if (controller.signal.aborted) {
@@ -289,5 +387,6 @@ async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise
     throw e;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
+    lock?.release();
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `deno task robustness [--full] [--seed N] [--only fuzz,torture,write,privilege] [--targets a,b]
+ * `deno task robustness [--full] [--seed N] [--only fuzz,torture,write,privilege,outputs] [--targets a,b]
  * [--kills N] [--markdown FILE]`: the reliability suite of `tests/robustness/`.
  *
  * 1. Fuzzing: every reader (safetensors, npy, JSON Lines, Parquet,
@@ -14,6 +14,9 @@
  * 3. Write failures: a full disk and lost write permission mid-run.
  * 4. Least privilege: the CLI under narrowed Deno permissions, and hostile
  *    manifest ids and paths.
+ * 5. Hostile outputs: `--out` aliasing an input through symlinks, FIFOs and
+ *    devices as `--out`, a live run's locked folder, `demo-data --force` over
+ *    the user's files; nothing lost, nothing hung.
  *
  * Without `--full` the counts are reduced (a few minutes); `--full` runs
  * thousands of fuzz cases and at least 20 kills of each command. Prints the
@@ -21,6 +24,7 @@
  *
  * @module
  */
+import * as path from "node:path";
 import { formatFuzzReport, type FuzzReport, runFuzz } from "../tests/robustness/_fuzz.ts";
 import {
   formatLeastPrivilege,
@@ -28,6 +32,7 @@ import {
   type LeastPrivilegeReport,
 } from "../tests/robustness/_least_privilege.ts";
 import { makeReferences } from "../tests/robustness/_references.ts";
+import { formatOutputs, hostileOutputs, type OutputsReport } from "../tests/robustness/_outputs.ts";
 import {
   formatTortureReport,
   tortureCheckpointPrune,
@@ -51,7 +56,7 @@ function flag(name: string): string | undefined {
 
 const full = Deno.args.includes("--full");
 const seed = Number(flag("--seed") ?? 1);
-const only = new Set((flag("--only") ?? "fuzz,torture,write,privilege").split(","));
+const only = new Set((flag("--only") ?? "fuzz,torture,write,privilege,outputs").split(","));
 const kills = Number(flag("--kills") ?? (full ? 20 : 3));
 const steps = full ? 16 : 8;
 const markdown = flag("--markdown");
@@ -67,6 +72,7 @@ const tortures: TortureReport[] = [];
 let pruneProblems: string[] = [];
 const writes: WriteFailureReport[] = [];
 let privilege: LeastPrivilegeReport | undefined;
+let outputs: OutputsReport | undefined;
 
 if (only.has("fuzz")) {
   say(`== fuzzing (${full ? "full" : "reduced"} counts, seed ${seed})`);
@@ -116,6 +122,13 @@ try {
     privilege = await leastPrivilege();
     say(formatLeastPrivilege(privilege));
   }
+  if (only.has("outputs")) {
+    say("\n== hostile outputs");
+    const dir = path.join(root, "outputs");
+    await Deno.mkdir(dir);
+    outputs = await hostileOutputs(await Deno.realPath(dir));
+    say(formatOutputs(outputs));
+  }
 } finally {
   await Deno.remove(root, { recursive: true }).catch(() => {});
 }
@@ -127,6 +140,7 @@ const problems = [
   ...pruneProblems,
   ...writes.flatMap((w) => w.problems),
   ...(privilege?.problems ?? []),
+  ...(outputs?.problems ?? []),
 ];
 const minutes = ((performance.now() - started) / 60000).toFixed(1);
 const summary = [
@@ -144,6 +158,11 @@ const summary = [
     }/${writes.length} write failures handled`
     : "",
   privilege ? `least privilege ${privilege.problems.length === 0 ? "ok" : "FAILED"}` : "",
+  outputs
+    ? `${outputs.cases.length} hostile outputs, ${
+      outputs.cases.filter((c) => c.lost.length > 0).length
+    } lost data, ${outputs.cases.filter((c) => !c.bounded).length} hung`
+    : "",
   `data lost: ${problems.length === 0 ? 0 : "see problems"}`,
 ].filter(Boolean).join("; ");
 say(`\n${problems.length === 0 ? "OK" : "FAILED"}: ${summary} (${minutes} min)`);
@@ -183,6 +202,13 @@ if (markdown) {
     ...(privilege
       ? [
         `- least privilege: ${privilege.runs} runs under narrowed flags, ${privilege.hostileRows} hostile manifest rows, ${privilege.writtenOutside.length} files written outside the output folder`,
+      ]
+      : []),
+    ...(outputs
+      ? [
+        `- hostile outputs: ${outputs.cases.length} cases (aliased, special and locked --out, ` +
+        `demo-data --force), ${outputs.cases.filter((c) => c.lost.length > 0).length} lost data, ` +
+        `${outputs.cases.filter((c) => !c.bounded).length} hung`,
       ]
       : []),
     `- data lost: ${problems.length === 0 ? 0 : "see problems"}`,

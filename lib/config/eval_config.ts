@@ -119,3 +119,87 @@ export const DEFAULT_MAP_MAX_POINTS = 5000;
  * ```
  */
 export const DEFAULT_TSNE_MAX_POINTS = 2000;
+
+/**
+ * Temporal windows whose logits `vatt eval classify` averages per clip when
+ * none is given: 1, the centre window. The paper evaluates video
+ * classification on {@linkcode PAPER_CLASSIFY_WINDOWS} windows ×
+ * {@linkcode PAPER_CLASSIFY_CROPS} crops.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_CLASSIFY_WINDOWS, PAPER_CLASSIFY_WINDOWS } from "./eval_config.ts";
+ * assert.equal(DEFAULT_CLASSIFY_WINDOWS, 1); // what `--help` shows
+ * assert.equal(PAPER_CLASSIFY_WINDOWS, 4);
+ * ```
+ */
+export const DEFAULT_CLASSIFY_WINDOWS = 1;
+
+/**
+ * Spatial crops whose logits `vatt eval classify` averages per window when
+ * none is given: 1, the centre crop.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CLASSIFY_CROPS, DEFAULT_CLASSIFY_CROPS } from "./eval_config.ts";
+ * assert.equal(DEFAULT_CLASSIFY_CROPS, 1); // what `--help` shows
+ * assert.ok(CLASSIFY_CROPS.includes(DEFAULT_CLASSIFY_CROPS));
+ * ```
+ */
+export const DEFAULT_CLASSIFY_CROPS = 1;
+
+/**
+ * The crop counts `vatt eval classify --crops` takes: the centre crop, or
+ * three crops along a side (the paper's and the official code's
+ * `multi_crop`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CLASSIFY_CROPS } from "./eval_config.ts";
+ * assert.deepEqual([...CLASSIFY_CROPS], [1, 3]);
+ * ```
+ */
+export const CLASSIFY_CROPS = [1, 3] as const;
+
+/**
+ * The paper's video classification protocol: logits averaged over 4 evenly
+ * spaced windows × 3 crops (VATT, Akbari et al. 2021, §4.2; the official
+ * `num_windows_test` and `multi_crop`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PAPER_CLASSIFY_CROPS, PAPER_CLASSIFY_WINDOWS } from "./eval_config.ts";
+ * assert.equal(PAPER_CLASSIFY_WINDOWS * PAPER_CLASSIFY_CROPS, 12);
+ * ```
+ */
+export const PAPER_CLASSIFY_WINDOWS = 4;
+
+/**
+ * The paper's crops per window for video classification: 3 (see
+ * {@linkcode PAPER_CLASSIFY_WINDOWS}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PAPER_CLASSIFY_CROPS } from "./eval_config.ts";
+ * assert.equal(PAPER_CLASSIFY_CROPS, 3);
+ * ```
+ */
+export const PAPER_CLASSIFY_CROPS = 3;
+
+/**
+ * The prompt `vatt eval zero-shot` puts each class name into when no
+ * `--prompt` is given; `{label}` stands for the class name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_ZERO_SHOT_PROMPT } from "./eval_config.ts";
+ * assert.equal(DEFAULT_ZERO_SHOT_PROMPT, "a video of {label}"); // what `--help` shows
+ * ```
+ */
+export const DEFAULT_ZERO_SHOT_PROMPT = "a video of {label}";

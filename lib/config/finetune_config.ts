@@ -14,7 +14,12 @@
 import { DEFAULT_EVAL_BATCH_SIZE } from "./eval_config.ts";
 import { FUSION_HEADS, type FusionHeadName } from "./fusion_config.ts";
 import { isModality, MODALITIES, type Modality } from "./modality.ts";
-import { defaultWarmupSteps } from "./pretrain_config.ts";
+import {
+  AUGMENT_MODES,
+  type AugmentMode,
+  DEFAULT_AUGMENT,
+  defaultWarmupSteps,
+} from "./pretrain_config.ts";
 import { checkInteger, checkNumber, checkOneOf } from "./validate.ts";
 
 /**
@@ -76,6 +81,12 @@ export interface FinetuneConfig {
   clipNorm: number;
   /** Fraction of labelled clips held out for validation (when no validation dataset is given). */
   valFraction: number;
+  /**
+   * Augmentation of each visit of a clip when batches come from the shards (end-to-end):
+   * `"paper"` or `"none"` (as `PretrainConfig.augment`); a frozen backbone's
+   * features are extracted once, from the centre window and crop.
+   */
+  augment: AugmentMode;
   /** Seed of the split, data order, mixup and the head's initialisation. */
   seed: number;
   /** Checkpoints kept. */
@@ -97,6 +108,7 @@ export const DEFAULT_FINETUNE_CONFIG = {
   mixup: 0,
   clipNorm: 0,
   valFraction: 0.2,
+  augment: DEFAULT_AUGMENT,
   seed: 0,
   keep: 2,
   evalBatchSize: DEFAULT_EVAL_BATCH_SIZE,
@@ -234,6 +246,7 @@ export function resolveFinetuneConfig(input: FinetuneConfigInput): FinetuneConfi
     warmupSteps: input.warmupSteps ?? null,
   };
   checkNumericFields(c);
+  checkOneOf(c.augment, AUGMENT_MODES, "augment");
   if (c.mixup > 0 && (modalities.length !== 1 || modalities[0] !== "audio")) {
     throw new RangeError(`mixup is for audio alone, not ${modalities.join(",")}`);
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkInteger, checkNumber } from "./validate.ts";
+import { checkInteger, checkNumber, checkOneOf } from "./validate.ts";
 
 /** Everything of a pretraining run that is not the model. */
 export interface PretrainConfig {
@@ -25,15 +25,45 @@ export interface PretrainConfig {
   temperature: number;
   /** Weight λ of the MIL-NCE term. */
   milWeight: number;
-  /** Symmetric NCE (video→audio and audio→video averaged). */
+  /**
+   * Form of NCE and MIL-NCE (README "Losses"): `"official"` (VATT's `AsymmetricNCE`: one
+   * denominator per clip holding both directions), `"one-way"` (video against every
+   * audio/caption only) or `"symmetric"` (VATT's `SymmetricNCE`: the sum of the two directions).
+   */
+  lossForm: LossForm;
+  /** With `lossForm` `"one-way"` only: NCE is video→audio and audio→video averaged. */
   symmetric: boolean;
-  /** Seed of data order and DropToken (the model's init has its own seed in the model config). */
+  /**
+   * Augmentation of each visit of a clip (`lib/data/shards/augment.ts`): `"paper"` (a random
+   * window, scale-jitter crop, flip, colour jitter, audio gain and noise, all drawn from
+   * `(seed, step, clip)`) or `"none"` (the centre window and crop).
+   */
+  augment: AugmentMode;
+  /** Seed of data order, augmentation and DropToken (the model's init has its own seed in the model config). */
   seed: number;
   /** Steps between checkpoints. */
   checkpointEvery: number;
   /** Checkpoints kept. */
   keep: number;
 }
+
+/** The forms of NCE and MIL-NCE a run can train with ({@linkcode PretrainConfig.lossForm}). */
+export const LOSS_FORMS = ["official", "one-way", "symmetric"] as const;
+
+/** One of {@linkcode LOSS_FORMS}. */
+export type LossForm = (typeof LOSS_FORMS)[number];
+
+/** The loss form of a run when none is given: the official code's `AsymmetricNCE`. */
+export const DEFAULT_LOSS_FORM: LossForm = "official";
+
+/** The augmentation modes of a training run (`--augment`). */
+export const AUGMENT_MODES = ["paper", "none"] as const;
+
+/** One of {@linkcode AUGMENT_MODES}. */
+export type AugmentMode = (typeof AUGMENT_MODES)[number];
+
+/** Augmentation of training runs when none is given: the official pipeline's. */
+export const DEFAULT_AUGMENT: AugmentMode = "paper";
 
 /** The contrastive temperature τ of NCE and MIL-NCE (the paper's 0.07). */
 export const DEFAULT_TEMPERATURE = 0.07;
@@ -75,7 +105,9 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<
   clipNorm: 0,
   temperature: DEFAULT_TEMPERATURE,
   milWeight: 1,
+  lossForm: DEFAULT_LOSS_FORM,
   symmetric: false,
+  augment: DEFAULT_AUGMENT,
   seed: 0,
   checkpointEvery: 100,
   keep: 3,
@@ -93,6 +125,9 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<
  * assert.equal(c.batchSize, 16);
  * assert.equal(c.warmupSteps, 20); // 10% of the steps
  * assert.throws(() => resolvePretrainConfig({ batchSize: 1 }), /batch size must be at least 2/);
+ * assert.equal(c.lossForm, "official");
+ * assert.equal(c.augment, "paper");
+ * assert.throws(() => resolvePretrainConfig({ symmetric: true }), /needs loss form "one-way"/);
  * ```
  */
 export function resolvePretrainConfig(partial: Partial<PretrainConfig> = {}): PretrainConfig {
@@ -117,5 +152,13 @@ export function resolvePretrainConfig(partial: Partial<PretrainConfig> = {}): Pr
   checkNumber(c.clipNorm, "clip norm", { min: 0 });
   checkNumber(c.temperature, "temperature", { above: 0 });
   checkNumber(c.milWeight, "MIL-NCE weight", { min: 0 });
+  checkOneOf(c.lossForm, LOSS_FORMS, "loss form");
+  checkOneOf(c.augment, AUGMENT_MODES, "augment");
+  if (c.symmetric && c.lossForm !== "one-way") {
+    throw new RangeError(
+      `symmetric (the one-way NCE averaged over both directions) needs loss form "one-way", ` +
+        `got "${c.lossForm}"`,
+    );
+  }
   return c;
 }

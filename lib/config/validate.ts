@@ -136,3 +136,22 @@ export function checkOneOf<T extends string>(
   }
   return value as T;
 }
+
+/**
+ * Returns `value` when it is a boolean; throws a `TypeError` naming `what`
+ * and the value otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkBoolean } from "./validate.ts";
+ * assert.equal(checkBoolean(true, "agnostic"), true);
+ * assert.throws(() => checkBoolean("yes", "agnostic"), /agnostic must be a boolean, got "yes"/);
+ * ```
+ */
+export function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${what} must be a boolean, got ${describeValue(value)}`);
+  }
+  return value;
+}

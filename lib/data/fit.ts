@@ -8,6 +8,7 @@
 import type { VattConfig } from "../config/vatt_config.ts";
 import { MismatchError } from "../util/errors.ts";
 import type { DatasetIndex } from "./shards/dataset_index.ts";
+import { wordVectorMisfits } from "./text/word_vector_table.ts";
 
 /** What {@linkcode checkModelFitsData} reads of a dataset (a `Dataset` has it). */
 export interface FitSubject {
@@ -59,6 +60,7 @@ export function checkModelFitsData(model: VattConfig, data: FitSubject): void {
       `a vocabulary of ${data.index.text.vocabSize} (model holds ${model.text.vocabSize})`,
     );
   }
+  problems.push(...wordVectorMisfits(model, data.index.text));
   if (problems.length > 0) {
     throw new MismatchError(
       `the dataset does not fit the model: it has ${

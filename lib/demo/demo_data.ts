@@ -9,7 +9,9 @@
  *
  * The same seed and options give the same manifest and the same raw frames
  * and samples. The folder appears only when complete: clips are written to a
- * hidden sibling folder that is renamed at the end.
+ * hidden sibling folder that is renamed at the end (moved file by file into a
+ * non-empty folder with `force`, `manifest.jsonl` last). `demo-data.json`
+ * lists the files written: `force` replaces those, never anything else.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { planDemoClipSpecs } from "./_plan.ts";
 import { encodeWav16, float32LeBytes, synthesizeClipAudio } from "./_audio.ts";
 import { renderClipFrames } from "./_render.ts";
 import { audioArgs, COMPRESSED_AUDIO, runFfmpeg, videoArgs } from "./_encode.ts";
+import { moveInto, OWNED_FILE, ownedRecord } from "./_owned.ts";
 
 export {
   DEMO_AUDIO_FORMATS,
@@ -236,7 +239,10 @@ async function checkOutDir(path: string, force: boolean): Promise<boolean> {
 
 /**
  * Generates the demo dataset into `outDir` (which must be absent or empty,
- * unless `options.force`) and returns where its manifest is.
+ * unless `options.force`) and returns where its manifest is. The files it
+ * writes are listed in `demo-data.json`; with `force`, a non-empty folder
+ * keeps every other file: only the files an earlier run listed there and the
+ * names this run writes are replaced (never a device, FIFO or socket).
  *
  * @example
  * ```ts
@@ -272,27 +278,7 @@ export async function generateDemoData(
   const tmp = await Deno.makeTempDir({ dir: parent, prefix: `.${basename(target)}.partial-` });
   try {
     for (const sub of ["video", "audio", ".work"]) await Deno.mkdir(join(tmp, sub));
-    let next = 0;
-    let done = 0;
-    let failed = false;
-    const worker = async () => {
-      while (!failed && next < specs.length) {
-        const spec = specs[next++];
-        try {
-          await writeClip(spec, tmp, ffmpeg);
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-        done++;
-        o.onProgress?.(done, specs.length);
-      }
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(o.concurrency, specs.length) }, worker),
-    );
-    const failure = results.find((r) => r.status === "rejected");
-    if (failure) throw (failure as PromiseRejectedResult).reason;
+    await writeAllClips(specs, tmp, ffmpeg, o);
     await Deno.remove(join(tmp, ".work"), { recursive: true });
 
     const rows = specs.map((spec): DemoManifestRow => {
@@ -310,24 +296,70 @@ export async function generateDemoData(
       rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
     );
     await Deno.writeTextFile(join(tmp, "classes.txt"), classes.join("\n") + "\n");
-
-    // Swap the finished folder into place.
-    const exists = await checkOutDir(outDir, o.force);
-    let old: string | undefined;
-    if (exists) {
-      old = `${tmp}.old`;
-      await Deno.rename(target, old);
-    }
-    try {
-      await Deno.rename(tmp, target);
-    } catch (e) {
-      if (old) await Deno.rename(old, target);
-      throw e;
-    }
-    if (old) await Deno.remove(old, { recursive: true });
+    const files = [
+      ...rows.flatMap((r) => r.audio ? [r.video, r.audio] : [r.video]),
+      "classes.txt",
+      "manifest.jsonl",
+    ];
+    await Deno.writeTextFile(join(tmp, OWNED_FILE), ownedRecord(files));
+    await swapInto(tmp, target, outDir, o.force, files);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
   return { manifestPath: join(outDir, "manifest.jsonl"), clips: specs.length, classes };
+}
+
+/** Renders and encodes every clip into `tmp`, `o.concurrency` at a time. */
+async function writeAllClips(
+  specs: DemoClipSpec[],
+  tmp: string,
+  ffmpeg: string,
+  o: DemoDataOptions,
+): Promise<void> {
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < specs.length) {
+      const spec = specs[next++];
+      try {
+        await writeClip(spec, tmp, ffmpeg);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+      done++;
+      o.onProgress?.(done, specs.length);
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(o.concurrency, specs.length) }, worker),
+  );
+  const failure = results.find((r) => r.status === "rejected");
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+}
+
+/**
+ * Puts the finished folder `tmp` in place: renamed to `target` when that is
+ * absent or empty, else (force) its files moved into `target`, replacing
+ * only what demo-data owns there.
+ */
+async function swapInto(
+  tmp: string,
+  target: string,
+  outDir: string,
+  force: boolean,
+  files: string[],
+): Promise<void> {
+  const exists = await checkOutDir(outDir, force);
+  let empty = true;
+  if (exists) { for await (const _ of Deno.readDir(target)) empty = false; }
+  if (!empty) {
+    await moveInto(tmp, target, files);
+    await Deno.remove(tmp, { recursive: true });
+    return;
+  }
+  if (exists) await Deno.remove(target); // an empty folder
+  await Deno.rename(tmp, target);
 }

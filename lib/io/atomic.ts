@@ -11,6 +11,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { writeAll } from "./_file.ts";
+import { assertReplaceable } from "./guard.ts";
 
 const TEMP_PATTERN = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8,}$/;
 
@@ -111,8 +112,13 @@ export class AtomicFile {
     this.file = file;
   }
 
-  /** Creates the temporary file next to `path`. */
+  /**
+   * Creates the temporary file next to `path`. A `path` that is not a regular
+   * file (a device, FIFO or socket, or a symlink to one) is refused
+   * (RangeError): it is never replaced.
+   */
   static async create(path: string): Promise<AtomicFile> {
+    await assertReplaceable(path, { label: "Cannot write" });
     const tempPath = tempPathFor(path);
     const file = await Deno.open(tempPath, { write: true, createNew: true });
     return new AtomicFile(path, tempPath, file);
@@ -143,6 +149,7 @@ export class AtomicFile {
     try {
       await this.file.sync();
       this.file.close();
+      await assertReplaceable(this.path, { label: "Cannot write" }); // it may have appeared since
       await Deno.rename(this.tempPath, this.path);
     } catch (e) {
       closeQuietly(this.file);
@@ -234,6 +241,7 @@ export async function writeDirAtomic(
   options: WriteDirAtomicOptions = {},
 ): Promise<void> {
   const overwrite = options.overwrite ?? false;
+  await assertReplaceable(finalDir, { kind: "folder", label: "Cannot write folder" });
   if (!overwrite && await pathExists(finalDir)) {
     throw new Deno.errors.AlreadyExists(`Cannot write folder ${finalDir}: it already exists`);
   }
@@ -247,6 +255,7 @@ export async function writeDirAtomic(
     } else if (!overwrite) {
       throw new Deno.errors.AlreadyExists(`Cannot write folder ${finalDir}: it already exists`);
     } else {
+      await assertReplaceable(finalDir, { kind: "folder", label: "Cannot write folder" });
       const oldDir = tempPathFor(finalDir, { kind: "old" });
       await Deno.rename(finalDir, oldDir);
       try {

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { LOSS_FORMS, type LossForm } from "../config/pretrain_config.ts";
 
 /**
  * Added to a logit to take it out of a log-sum-exp: `exp(-1e9 - max)` is exactly 0 in
@@ -26,6 +27,27 @@ export function checkTemperature(temperature: number, where: string): void {
   if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature <= 0) {
     throw new RangeError(
       `${where}: temperature must be a finite number above 0, got ${temperature}`,
+    );
+  }
+}
+
+/**
+ * Checks that a loss form is one of {@linkcode LOSS_FORMS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkLossForm } from "./_common.ts";
+ * checkLossForm("official", "nceLoss()");
+ * assert.throws(() => checkLossForm("two-way", "nceLoss()"), /form must be one of/);
+ * ```
+ */
+export function checkLossForm(form: unknown, where: string): asserts form is LossForm {
+  if (!LOSS_FORMS.includes(form as LossForm)) {
+    throw new RangeError(
+      `${where}: form must be one of ${LOSS_FORMS.map((f) => `"${f}"`).join(", ")}, got ${
+        JSON.stringify(form)
+      }`,
     );
   }
 }

@@ -4,14 +4,25 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { DEFAULT_TEMPERATURE } from "../config/pretrain_config.ts";
-import { binaryMask, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import {
+  DEFAULT_LOSS_FORM,
+  DEFAULT_TEMPERATURE,
+  type LossForm,
+} from "../config/pretrain_config.ts";
+import { binaryMask, checkLossForm, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { twoWayLoss } from "./_two_way.ts";
 import { l2Normalize } from "./l2_normalize.ts";
 
 /** Options of {@linkcode milNceLoss}. */
 export interface MilNceLossOptions {
   /** Softmax temperature τ; the logits are `z_v·z_t / τ`. Default {@linkcode DEFAULT_TEMPERATURE} (VATT's 0.07). */
   temperature?: number;
+  /**
+   * `"official"` (default, {@linkcode DEFAULT_LOSS_FORM}): VATT's `AsymmetricNCE`, both
+   * directions in one denominator per clip; `"one-way"`: video→text only; `"symmetric"`:
+   * VATT's `SymmetricNCE`, the sum of the two directions. See {@linkcode milNceLoss}.
+   */
+  form?: LossForm;
   /**
    * `[B, P]`, any dtype: 1 (above 0) where caption `p` of clip `i` is real, 0 for padding.
    * Masked-out captions count nowhere; a clip with no real caption is left out of the
@@ -25,6 +36,7 @@ export interface MilNceLossOptions {
 /** Default options of {@linkcode milNceLoss}. */
 export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOptions, "mask">>> = {
   temperature: DEFAULT_TEMPERATURE,
+  form: DEFAULT_LOSS_FORM,
   normalize: true,
 };
 
@@ -32,16 +44,24 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOpti
  * Multiple-instance NCE loss between video and text embeddings (Miech et al. 2020; VATT eq. 3).
  *
  * With `s_i,jp = z_v^i · z_t^{j,p} / τ` (vectors L2-normalised first when `normalize`), `P_j`
- * the real captions of clip `j` and `M` the clips with at least one real caption:
+ * the real captions of clip `j`, `M` the clips with at least one real caption and
+ * `pos_i = logsumexp_{p∈P_i} s_i,ip` (all real captions of clip `i` are its positives), by `form`:
  *
  * ```
- * L = 1/|M| · Σ_{i∈M} −log( Σ_{p∈P_i} exp(s_i,ip) / Σ_{j} Σ_{p∈P_j} exp(s_i,jp) )
- *   = 1/|M| · Σ_{i∈M} ( logsumexp_{j, p∈P_j} s_i,jp − logsumexp_{p∈P_i} s_i,ip )
+ * official:  1/|M| · Σ_{i∈M} ( logsumexp({s_i,jp : all j, p∈P_j} ∪ {s_j,ip : all j, p∈P_i}) − pos_i )
+ * symmetric: 1/|M| · Σ_{i∈M} ( logsumexp_{all j, p∈P_j} s_i,jp − pos_i )
+ *          + 1/|M| · Σ_{i∈M} ( logsumexp_{all j, p∈P_i} s_j,ip − pos_i )
+ * one-way:   1/|M| · Σ_{i∈M} −log( Σ_{p∈P_i} exp(s_i,ip) / Σ_{j} Σ_{p∈P_j} exp(s_i,jp) )
+ *          = 1/|M| · Σ_{i∈M} ( logsumexp_{j, p∈P_j} s_i,jp − pos_i )
  * ```
  *
- * The denominator holds every real caption of the batch, the clip's own included. Both
- * log-sum-exps leave entries out by adding −1e9 to them, so the loss and its gradient stay
- * finite; when no clip has a real caption the loss is 0.
+ * "official" is the official code's `AsymmetricNCE`: one denominator per clip holding video
+ * `i` against every real caption and every video against the real captions of clip `i` (a
+ * concatenation: the positives are in both halves). "symmetric" is its `SymmetricNCE`: the two
+ * directions summed, each with its own denominator. Videos have no mask: the video of a clip
+ * without captions is still a negative for the other clips' captions. Padded captions count
+ * nowhere: every log-sum-exp leaves them out by adding −1e9 to them, so the loss and its
+ * gradient stay finite; when no clip has a real caption the loss is 0.
  *
  * @param zV video embeddings `[B, D]`.
  * @param zT text embeddings `[B, P, D]`: `P` captions (or caption slots) per clip.
@@ -58,12 +78,16 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOpti
  * const zV = tf.tensor2d([[1, 0], [0, 1]]); // [B=2, D=2]
  * const zT = tf.tensor3d([[[1, 0], [0, 1]], [[0, 1], [0, 1]]]); // [B=2, P=2, D=2]
  * const mask = tf.tensor2d([[1, 0], [1, 1]]); // clip 0 has one real caption
- * const loss = milNceLoss(zV, zT, { temperature: 1, mask });
+ * const loss = milNceLoss(zV, zT, { temperature: 1, mask, form: "one-way" });
  * // clip 0: −log(e / (e + 1 + 1)); clip 1: −log(2e / (2e + 1))
  * const e = Math.E;
  * const expected = (-Math.log(e / (e + 2)) - Math.log((2 * e) / (2 * e + 1))) / 2;
  * assert.ok(Math.abs((await loss.data())[0] - expected) < 1e-6);
- * tf.dispose([zV, zT, mask, loss]);
+ * // official: clip 0 adds v_1 against its caption, clip 1 adds v_0 against its two captions
+ * const official = milNceLoss(zV, zT, { temperature: 1, mask });
+ * const both = (Math.log(2 * e + 3) - 1 + Math.log(4 * e + 3) - Math.log(2 * e)) / 2;
+ * assert.ok(Math.abs((await official.data())[0] - both) < 1e-6);
+ * tf.dispose([zV, zT, mask, loss, official]);
  * ```
  */
 export function milNceLoss(
@@ -73,7 +97,9 @@ export function milNceLoss(
 ): tf.Scalar {
   const where = "milNceLoss()";
   const { temperature, normalize } = { ...DEFAULT_MIL_NCE_LOSS_OPTIONS, ...options };
+  const form = options.form ?? DEFAULT_LOSS_FORM;
   checkTemperature(temperature, where);
+  checkLossForm(form, where);
   checkRank(zV, 2, "zV", where);
   checkRank(zT, 3, "zT", where);
   const [batch, dim] = zV.shape;
@@ -99,6 +125,10 @@ export function milNceLoss(
     const logits = tf.div(tf.matMul(v, t, false, true), temperature); // [B, B·P], s_i,jp
 
     const mask = options.mask === undefined ? tf.ones([batch, captions]) : binaryMask(options.mask); // [B, P]
+    if (form !== "one-way") {
+      const scores = tf.reshape(logits, [batch, batch, captions]) as tf.Tensor3D; // [B, B, P]
+      return twoWayLoss(scores, mask as tf.Tensor2D, { form });
+    }
     const real = tf.reshape(mask, [1, batch * captions]); // [1, B·P]
     const own = tf.reshape(
       tf.mul(tf.reshape(tf.eye(batch), [batch, batch, 1]), tf.reshape(mask, [1, batch, captions])),

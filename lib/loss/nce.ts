@@ -4,8 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { DEFAULT_TEMPERATURE } from "../config/pretrain_config.ts";
-import { binaryMask, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import {
+  DEFAULT_LOSS_FORM,
+  DEFAULT_TEMPERATURE,
+  type LossForm,
+} from "../config/pretrain_config.ts";
+import { binaryMask, checkLossForm, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { twoWayLoss } from "./_two_way.ts";
 import { l2Normalize } from "./l2_normalize.ts";
 
 /** Options of {@linkcode nceLoss}. */
@@ -13,7 +18,13 @@ export interface NceLossOptions {
   /** Softmax temperature τ; the logits are `z_v·z_a / τ`. Default {@linkcode DEFAULT_TEMPERATURE} (VATT's 0.07). */
   temperature?: number;
   /**
-   * When true, the loss is the mean of the video→audio and audio→video directions; when
+   * `"official"` (default, {@linkcode DEFAULT_LOSS_FORM}): VATT's `AsymmetricNCE`, both
+   * directions in one denominator per clip; `"one-way"`: video→audio only; `"symmetric"`:
+   * VATT's `SymmetricNCE`, the sum of the two directions. See {@linkcode nceLoss}.
+   */
+  form?: LossForm;
+  /**
+   * With `form` `"one-way"` only (a RangeError otherwise). When true, the loss is the mean of the video→audio and audio→video directions; when
    * false (default), only video→audio (each video picks its audio among the batch's audios).
    */
   symmetric?: boolean;
@@ -29,6 +40,7 @@ export interface NceLossOptions {
 /** Default options of {@linkcode nceLoss}. */
 export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "mask">>> = {
   temperature: DEFAULT_TEMPERATURE,
+  form: DEFAULT_LOSS_FORM,
   symmetric: false,
   normalize: true,
 };
@@ -37,17 +49,24 @@ export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "m
  * Noise-contrastive estimation loss between video and audio embeddings (VATT, eq. 2).
  *
  * With `s_ij = z_v^i · z_a^j / τ` (rows L2-normalised first when `normalize`) and `M` the
- * set of clips whose mask is 1, the video→audio loss is
+ * set of clips whose mask is 1 (clips with audio), by `form`:
  *
  * ```
- * L_va = 1/|M| · Σ_{i∈M} −log( exp(s_ii) / Σ_{j∈M} exp(s_ij) )
- *      = 1/|M| · Σ_{i∈M} ( logsumexp_{j∈M} s_ij − s_ii )
+ * official:  1/|M| · Σ_{i∈M} ( logsumexp({s_ij : j∈M} ∪ {s_ji : all j}) − s_ii )
+ * symmetric: 1/|M| · Σ_{i∈M} ( logsumexp_{j∈M} s_ij − s_ii )
+ *          + 1/|M| · Σ_{i∈M} ( logsumexp_{all j} s_ji − s_ii )
+ * one-way:   L_va = 1/|M| · Σ_{i∈M} ( logsumexp_{j∈M} s_ij − s_ii )
+ *                 = 1/|M| · Σ_{i∈M} −log( exp(s_ii) / Σ_{j∈M} exp(s_ij) )
  * ```
  *
- * and the audio→video loss `L_av` is the same with `s` transposed. The result is `L_va`, or
- * `(L_va + L_av) / 2` when `symmetric`. Masked-out clips are removed from the average and from
- * the negatives by adding −1e9 to their logits inside a log-sum-exp, so the loss and its
- * gradient stay finite; when no clip is masked in, the loss is 0.
+ * "official" is the official code's `AsymmetricNCE`: one denominator per clip holding video
+ * `i` against every audio and every video against audio `i` (a concatenation: `s_ii` is in
+ * both halves). "symmetric" is its `SymmetricNCE`: the two directions summed, each with its own
+ * denominator. As there, videos have no mask: the video of a clip without audio is still a
+ * negative for the other clips' audio. With "one-way", `symmetric: true` gives
+ * `(L_va + L_av) / 2`, `L_av` being `L_va` with `s` transposed. Masked-out entries leave each
+ * log-sum-exp by adding −1e9 to them, so the loss and its gradient stay finite; when no clip is
+ * masked in, the loss is 0.
  *
  * @param zV video embeddings `[B, D]`.
  * @param zA audio embeddings `[B, D]`, row `i` from the same clip as row `i` of `zV`.
@@ -63,15 +82,23 @@ export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "m
  * import { nceLoss } from "./nce.ts";
  * const zV = tf.tensor2d([[1, 0], [0, 1]]);
  * const zA = tf.tensor2d([[1, 0], [0, 1]]);
- * const loss = nceLoss(zV, zA, { temperature: 0.1 }); // −log(e^10 / (e^10 + e^0))
+ * const loss = nceLoss(zV, zA, { temperature: 0.1, form: "one-way" }); // −log(e^10 / (e^10 + e^0))
  * assert.ok(Math.abs((await loss.data())[0] - Math.log1p(Math.exp(-10))) < 1e-6);
- * tf.dispose([zV, zA, loss]);
+ * // official: −log(e^10 / (e^10 + e^0 + e^10 + e^0)) = log 2 + log(1 + e^−10)
+ * const official = nceLoss(zV, zA, { temperature: 0.1 });
+ * assert.ok(Math.abs((await official.data())[0] - Math.log(2) - Math.log1p(Math.exp(-10))) < 1e-6);
+ * tf.dispose([zV, zA, loss, official]);
  * ```
  */
 export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOptions = {}): tf.Scalar {
   const where = "nceLoss()";
   const { temperature, symmetric, normalize } = { ...DEFAULT_NCE_LOSS_OPTIONS, ...options };
+  const form = options.form ?? DEFAULT_LOSS_FORM;
   checkTemperature(temperature, where);
+  checkLossForm(form, where);
+  if (symmetric && form !== "one-way") {
+    throw new RangeError(`${where}: symmetric needs form "one-way", got "${form}"`);
+  }
   checkRank(zV, 2, "zV", where);
   checkRank(zA, 2, "zA", where);
   if (zV.shape[0] !== zA.shape[0] || zV.shape[1] !== zA.shape[1]) {
@@ -91,6 +118,21 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
     }
   }
 
+  if (form !== "one-way") {
+    return tf.tidy(() => {
+      const v = normalize ? l2Normalize(zV) : zV; // [B, D]
+      const a = normalize ? l2Normalize(zA) : zA; // [B, D]
+      const scores = tf.reshape(tf.div(tf.matMul(v, a, false, true), temperature), [
+        batch,
+        batch,
+        1,
+      ]); // [B, B, 1]
+      const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
+      return twoWayLoss(scores as tf.Tensor3D, tf.reshape(mask, [batch, 1]) as tf.Tensor2D, {
+        form,
+      });
+    });
+  }
   return tf.tidy(() => {
     const v = normalize ? l2Normalize(zV) : zV; // [B, D]
     const a = normalize ? l2Normalize(zA) : zA; // [B, D]

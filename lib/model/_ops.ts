@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "../util/rng.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
@@ -244,4 +245,42 @@ export function fusedAttention(
     }) as unknown as Parameters<typeof tf.customGrad>[0],
   );
   return (withBias ? op(q, k, v, bias) : op(q, k, v)) as tf.Tensor3D;
+}
+
+/** Where a training pass draws its dropout masks: a rate and a seeded generator. */
+export interface DropoutSource {
+  /** Fraction of the values set to zero (the rest scaled by `1/(1 − rate)`). */
+  rate: number;
+  /** Seeds one mask per call, in call order, so a pass is bit-identical for a seed. */
+  rng: Rng;
+}
+
+/**
+ * Inverted dropout: zeroes each value with probability `rate` and scales the
+ * rest by `1/(1 − rate)`; the identity without a source or with rate 0. The
+ * mask's seed is the next draw of `source.rng`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropout } from "./_ops.ts";
+ * const x = tf.ones([1000]);
+ * const y = await dropout(x, { rate: 0.5, rng: new Rng(1) }).data();
+ * assert.ok(y.every((v) => v === 0 || v === 2));
+ * assert.deepEqual(y, await dropout(x, { rate: 0.5, rng: new Rng(1) }).data());
+ * assert.equal(dropout(x, undefined), x);
+ * ```
+ */
+export function dropout(x: tf.Tensor, source: DropoutSource | undefined): tf.Tensor {
+  if (!source || source.rate === 0) return x;
+  // The mask is made here (one draw per value) and multiplied in: one op on the backend.
+  const rng = new Rng(source.rng.nextUint32());
+  const keep = 1 - source.rate;
+  const scale = 1 / keep;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
 }

@@ -3,8 +3,10 @@
  * - video → video–audio space: Linear (no bias) → BatchNorm → ReLU → Linear → BatchNorm;
  * - that → video–text space: ReLU → Linear → BatchNorm;
  * - audio → video–audio space and text → video–text space: one Linear each.
- * Linear layers carry no bias (a bias before BatchNorm is redundant; the single
- * projections follow the official code's bias-free dense layers).
+ * The Linear layers before a BatchNorm carry no bias (it would be redundant);
+ * the audio and text projections carry one, as the official code's Dense
+ * layers do (`heads.projectionBias`, default `true`; checkpoints written
+ * before it resolve to `false`).
  *
  * @module
  */
@@ -90,14 +92,47 @@ export function videoHeads(
   });
 }
 
-/** Audio representation `[B, d]` → `[B, vaDim]`. */
+/**
+ * Audio representation `[B, d]` → `[B, vaDim]`: `x·W (+ b)`; the bias is
+ * used when the weights hold `heads/audio_va/bias`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { audioHead } from "./heads.ts";
+ * const w = {
+ *   "heads/audio_va/kernel": tf.variable(tf.tensor2d([[1, 2], [3, 4]])),
+ *   "heads/audio_va/bias": tf.variable(tf.tensor1d([10, 20])),
+ * };
+ * assert.deepEqual(await audioHead(tf.tensor2d([[1, 1]]), w).array(), [[14, 26]]);
+ * ```
+ */
 export function audioHead(rep: tf.Tensor2D, weights: Weights): tf.Tensor2D {
-  return dense(rep, weights["heads/audio_va/kernel"]) as tf.Tensor2D;
+  return dense(
+    rep,
+    weights["heads/audio_va/kernel"],
+    weights["heads/audio_va/bias"],
+  ) as tf.Tensor2D;
 }
 
-/** Text representation `[..., d]` → `[..., vtDim]`. */
+/**
+ * Text representation `[..., d]` → `[..., vtDim]`: `x·W (+ b)`; the bias is
+ * used when the weights hold `heads/text_vt/bias`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { textHead } from "./heads.ts";
+ * const w = { "heads/text_vt/kernel": tf.variable(tf.tensor2d([[1], [2]])) };
+ * assert.deepEqual(await textHead(tf.tensor2d([[3, 4]]), w).array(), [[11]]);
+ * ```
+ */
 export function textHead(rep: tf.Tensor, weights: Weights): tf.Tensor {
-  return dense(rep, weights["heads/text_vt/kernel"]);
+  return dense(rep, weights["heads/text_vt/kernel"], weights["heads/text_vt/bias"]);
 }
 
 /**

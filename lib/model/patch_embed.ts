@@ -8,15 +8,28 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { VattConfig } from "../config/vatt_config.ts";
 import { videoTokenGrid } from "../config/token_counts.ts";
-import { dense, gatherRows } from "./_ops.ts";
+import { dense, gatherRows, layerNorm } from "./_ops.ts";
 import type { Weights } from "./weights.ts";
+import { wordVectorTokens } from "./word_embedding.ts";
+
+/** The summed positions `[..., d]`, layer-normalised when the config asks (official order: LN, then add). */
+function positionNorm(
+  pos: tf.Tensor,
+  weights: Weights,
+  modality: "video" | "audio",
+  config: VattConfig,
+): tf.Tensor {
+  if (!config.positionNorm) return pos;
+  return layerNorm(pos, weights[`${modality}/pos/ln/gamma`], weights[`${modality}/pos/ln/beta`]);
+}
 
 /**
  * Cuts a clip `[B, T, H, W, 3]` (values in [−1, 1]) into
  * `ceil(T/t)·ceil(H/h)·ceil(W/w)` voxel patches of `t×h×w×3` (zero-padded at
  * the far end of each axis), projects each with `W_vp` and adds the factorized
- * position `e_temporal_i + e_vertical_j + e_horizontal_k`. Patch entries are
- * ordered (t, h, w, channel); tokens are ordered (time, row, column).
+ * position `e_temporal_i + e_vertical_j + e_horizontal_k`, layer-normalised
+ * first when `config.positionNorm` (`video/pos/ln`, as the official code does).
+ * Patch entries are ordered (t, h, w, channel); tokens are ordered (time, row, column).
  *
  * @example
  * ```ts
@@ -61,13 +74,15 @@ export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConf
       ),
       tf.reshape(weights["video/pos/horizontal"], [1, 1, nw, d]),
     ); // [nt, nh, nw, d]
-    return tf.add(tokens, tf.reshape(pos, [1, count, d])) as tf.Tensor3D; // [B, N, d]
+    const normed = positionNorm(pos, weights, "video", config); // [nt, nh, nw, d]
+    return tf.add(tokens, tf.reshape(normed, [1, count, d])) as tf.Tensor3D; // [B, N, d]
   });
 }
 
 /**
  * Cuts a waveform `[B, T']` into `ceil(T'/t')` segments of `t'` samples
- * (zero-padded), projects each with `W_ap` and adds a learned position.
+ * (zero-padded), projects each with `W_ap` and adds a learned position
+ * (layer-normalised first when `config.positionNorm`: `audio/pos/ln`).
  *
  * @example
  * ```ts
@@ -96,12 +111,14 @@ export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConf
     const padded = tf.pad(audio, [[0, 0], [0, n * a.patch - s]]); // [B, N·t']
     const segments = tf.reshape(padded, [b, n, a.patch]); // [B, N, t']
     const tokens = dense(segments, weights["audio/patch/kernel"], weights["audio/patch/bias"]); // [B, N, d]
-    return tf.add(tokens, tf.expandDims(weights["audio/pos"], 0)) as tf.Tensor3D; // [B, N, d]
+    const pos = positionNorm(weights["audio/pos"], weights, "audio", config); // [N, d]
+    return tf.add(tokens, tf.expandDims(pos, 0)) as tf.Tensor3D; // [B, N, d]
   });
 }
 
 /**
- * Looks up text ids `[B, L]` (0 = padding) in the learned embedding table and
+ * Looks up text ids `[B, L]` (0 = padding) in the learned embedding table (or,
+ * with `text.wordVectors`, the frozen word vectors and their projection) and
  * returns the tokens `[B, L, d]` and the padding mask `[B, L]` (1 = real
  * word). Positions enter later, as relative positions inside attention.
  *
@@ -134,7 +151,9 @@ export function textTokens(
     const d = config.text.backbone.hidden;
     const flat = tf.reshape(tf.cast(ids, "int32"), [b * l]) as tf.Tensor1D; // [B·L]
     const clipped = tf.clipByValue(flat, 0, config.text.vocabSize - 1) as tf.Tensor1D;
-    const rows = gatherRows(weights["text/embedding"] as tf.Tensor2D, clipped); // [B·L, d]
+    const rows = config.text.wordVectors
+      ? wordVectorTokens(clipped, weights, config.text) // frozen vectors, OOV row, projection
+      : gatherRows(weights["text/embedding"] as tf.Tensor2D, clipped); // [B·L, d]
     const tokens = tf.reshape(rows, [b, l, d]) as tf.Tensor3D; // [B, L, d]
     const mask = tf.cast(tf.notEqual(ids, 0), "float32") as tf.Tensor2D; // [B, L]
     return { tokens, mask };

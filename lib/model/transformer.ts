@@ -1,14 +1,25 @@
 /**
  * The pre-LayerNorm transformer encoder shared by the three modalities: a
  * learnable aggregation token is prepended, each layer is
- * `x + MHA(LN(x))` then `x + MLP(LN(x))` (GELU), and a final LayerNorm closes
- * the stack. The aggregation token's output is the modality's representation.
+ * `x + Drop(MHA(LN(x)))` then `x + Drop(MLP(LN(x)))` (GELU, dropout on the
+ * MLP's inner layer too), and a final LayerNorm (then dropout) closes the
+ * stack, as in the official code. Dropout runs only when the caller passes
+ * a source (training). The aggregation token's output is the modality's
+ * representation.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
-import { dense, fusedAttention, gelu, hasFusedAttention, layerNorm } from "./_ops.ts";
+import {
+  dense,
+  dropout,
+  type DropoutSource,
+  fusedAttention,
+  gelu,
+  hasFusedAttention,
+  layerNorm,
+} from "./_ops.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";
 
@@ -22,6 +33,10 @@ export interface EncoderOptions {
   mask?: tf.Tensor2D;
   /** Relative positions (text only): which form and its sizes. */
   relative?: Pick<TextConfig, "relativePosition" | "clipDistance" | "buckets" | "maxDistance">;
+  /** Training only: dropout on the residual branches, the MLP's inner layer and the output. */
+  dropout?: DropoutSource;
+  /** Training only: dropout on the attention probabilities. */
+  attentionDropout?: DropoutSource;
 }
 
 /** Output of an encoder pass. */
@@ -37,14 +52,46 @@ function oneHotTable(indices: Int32Array, depth: number): tf.Tensor2D {
 }
 
 /**
+ * The T5 position bias `[H, L, L]` of a table `[buckets, H]`:
+ * `bias[h, i, j] = table[bucket(j − i), h]`, through a one-hot product so the
+ * gradient reaches the table on every backend.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { t5PositionBias } from "./transformer.ts";
+ * const table = tf.tensor2d(Array.from({ length: 32 }, (_, n) => [n]));
+ * const bias = t5PositionBias(2, table, { buckets: 32, maxDistance: 64 });
+ * assert.deepEqual(await bias.array(), [[[0, 17], [1, 0]]]);
+ * ```
+ */
+export function t5PositionBias(
+  length: number,
+  table: tf.Tensor,
+  options: { buckets: number; maxDistance: number },
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const h = table.shape[1]!;
+    const oneHot = oneHotTable(t5Indices(length, options), options.buckets); // [L·L, buckets]
+    const values = tf.matMul(oneHot, table as tf.Tensor2D); // [L·L, H]
+    return tf.transpose(tf.reshape(values, [length, length, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
+  });
+}
+
+/**
  * Multi-head self-attention of one layer on `x [B, L, d]`, with optional
  * padding mask and relative positions:
  * - Shaw: `e_ij = x_i W^Q (x_j W^K + a^K_ij)^T / sqrt(d_z)` and
  *   `z_i = Σ_j α_ij (x_j W^V + a^V_ij)`, `a_ij = w_clip(j − i, k)`, tables shared by the heads;
- * - T5: `e_ij = x_i W^Q (x_j W^K)^T / sqrt(d_z) + b_h(bucket(j − i))`.
+ * - T5: `e_ij = x_i W^Q (x_j W^K)^T / sqrt(d_z) + b_h(bucket(j − i))`, from the
+ *   layer's own table `p/rel_bias` (`t5`) or a `positionBias` `[H, L, L]` the
+ *   caller computed once from the shared table (`t5-shared`).
  *
  * `p` is the weight prefix of the layer's attention (`…/layer_00/attn`);
- * `maskBias` is added to the logits `[B, H, L, L]`.
+ * `maskBias` is added to the logits `[B, H, L, L]`; `dropout` (training)
+ * drops attention probabilities, and takes the composite path.
  *
  * @example
  * ```ts
@@ -64,7 +111,13 @@ export function attention(
   x: tf.Tensor3D,
   weights: Weights,
   p: string,
-  options: { heads: number; maskBias?: tf.Tensor; relative?: EncoderOptions["relative"] },
+  options: {
+    heads: number;
+    maskBias?: tf.Tensor;
+    relative?: EncoderOptions["relative"];
+    positionBias?: tf.Tensor3D;
+    dropout?: DropoutSource;
+  },
 ): tf.Tensor3D {
   const [b, l, d] = x.shape;
   const h = options.heads;
@@ -72,13 +125,13 @@ export function attention(
   const rel = options.relative;
   const project = (m: string) =>
     dense(x, weights[`${p}/${m}/kernel`], weights[`${p}/${m}/bias`]) as tf.Tensor3D; // [B, L, d]
-  let t5: tf.Tensor3D | undefined; // [H, L, L]
-  if (rel?.relativePosition === "t5") {
-    const oneHot = oneHotTable(t5Indices(l, rel), rel.buckets); // [L·L, buckets]
-    const table = tf.matMul(oneHot, weights[`${p}/rel_bias`] as tf.Tensor2D); // [L·L, H]
-    t5 = tf.transpose(tf.reshape(table, [l, l, h]), [2, 0, 1]) as tf.Tensor3D; // [H, L, L]
+  let t5 = options.positionBias; // [H, L, L]
+  if (!t5 && rel?.relativePosition === "t5") t5 = t5PositionBias(l, weights[`${p}/rel_bias`], rel);
+  if (!t5 && rel?.relativePosition === "t5-shared") {
+    throw new TypeError("Cannot attend with t5-shared positions without options.positionBias");
   }
-  if (hasFusedAttention() && rel?.relativePosition !== "shaw") {
+  const dropping = (options.dropout?.rate ?? 0) > 0;
+  if (hasFusedAttention() && rel?.relativePosition !== "shaw" && !dropping) {
     // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/kernels/attention.ts).
     const mask = options.maskBias ? tf.reshape(options.maskBias, [b, l]) as tf.Tensor2D : undefined;
     const z = fusedAttention(project("q"), project("k"), project("v"), {
@@ -107,7 +160,7 @@ export function attention(
   logits = tf.mul(logits, 1 / Math.sqrt(dh));
   if (t5) logits = tf.add(logits, tf.expandDims(t5, 0)); // [B, H, L, L]
   if (options.maskBias) logits = tf.add(logits, options.maskBias); // [B, H, L, L]
-  const alpha = tf.softmax(logits); // [B, H, L, L]
+  const alpha = dropout(tf.softmax(logits), options.dropout); // [B, H, L, L]
   let z = tf.matMul(alpha, v); // [B, H, L, dh]
   if (relValue) {
     const alphaByPos = tf.reshape(tf.transpose(alpha, [2, 0, 1, 3]), [l, b * h, l]); // [L, B·H, L]
@@ -118,9 +171,34 @@ export function attention(
   return dense(merged, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
 }
 
+/** One pre-LN layer: `x + Drop(MHA(LN(x)))`, then `x + Drop(W2·Drop(GELU(W1·LN(x))))`. */
+function encoderLayer(
+  x: tf.Tensor3D,
+  weights: Weights,
+  p: string,
+  options: EncoderOptions & { maskBias?: tf.Tensor; positionBias?: tf.Tensor3D },
+): tf.Tensor3D {
+  const drop = (t: tf.Tensor) => dropout(t, options.dropout);
+  const h1 = layerNorm(x, weights[`${p}/ln1/gamma`], weights[`${p}/ln1/beta`]) as tf.Tensor3D;
+  const attended = attention(h1, weights, `${p}/attn`, {
+    heads: options.backbone.heads,
+    maskBias: options.maskBias,
+    relative: options.relative,
+    positionBias: options.positionBias,
+    dropout: options.attentionDropout,
+  }); // [B, 1+N, d]
+  const y = tf.add(x, drop(attended)) as tf.Tensor3D;
+  const h2 = layerNorm(y, weights[`${p}/ln2/gamma`], weights[`${p}/ln2/beta`]);
+  const inner = gelu(dense(h2, weights[`${p}/mlp/fc1/kernel`], weights[`${p}/mlp/fc1/bias`])); // [B, 1+N, mlp]
+  const out = dense(drop(inner), weights[`${p}/mlp/fc2/kernel`], weights[`${p}/mlp/fc2/bias`]); // [B, 1+N, d]
+  return tf.add(y, drop(out)) as tf.Tensor3D;
+}
+
 /**
  * Runs the encoder on tokens `[B, N, d]`: prepends `aggToken` `[d]`, applies
- * the layers, returns the aggregation output and the sequence.
+ * the layers, returns the aggregation output and the sequence. With
+ * `t5-shared` relative positions the bias `[H, L, L]` is computed once from
+ * `<prefix>/rel_bias` and added in every layer.
  *
  * @example
  * ```ts
@@ -145,7 +223,7 @@ export function encode(
 ): EncoderOutput {
   return tf.tidy(() => {
     const [b, n, d] = tokens.shape;
-    const { prefix, backbone } = options;
+    const { prefix, backbone, relative } = options;
     if (d !== backbone.hidden) {
       throw new RangeError(
         `Cannot encode tokens of width ${d}: backbone is ${backbone.hidden} wide`,
@@ -158,26 +236,19 @@ export function encode(
       const full = tf.concat([tf.ones([b, 1]), options.mask], 1); // [B, 1+N]
       maskBias = tf.reshape(tf.mul(tf.sub(1, full), -1e9), [b, 1, 1, n + 1]); // [B, 1, 1, 1+N]
     }
+    const positionBias = relative?.relativePosition === "t5-shared"
+      ? t5PositionBias(n + 1, weights[`${prefix}/rel_bias`], relative) // [H, 1+N, 1+N]
+      : undefined;
     for (let i = 0; i < backbone.layers; i++) {
       const p = `${prefix}/layer_${String(i).padStart(2, "0")}`;
-      const h1 = layerNorm(x, weights[`${p}/ln1/gamma`], weights[`${p}/ln1/beta`]) as tf.Tensor3D;
-      x = tf.add(
-        x,
-        attention(h1, weights, `${p}/attn`, {
-          heads: backbone.heads,
-          maskBias,
-          relative: options.relative,
-        }),
-      );
-      const h2 = layerNorm(x, weights[`${p}/ln2/gamma`], weights[`${p}/ln2/beta`]);
-      const inner = gelu(dense(h2, weights[`${p}/mlp/fc1/kernel`], weights[`${p}/mlp/fc1/bias`])); // [B, 1+N, mlp]
-      x = tf.add(x, dense(inner, weights[`${p}/mlp/fc2/kernel`], weights[`${p}/mlp/fc2/bias`])); // [B, 1+N, d]
+      x = encoderLayer(x, weights, p, { ...options, maskBias, positionBias });
     }
-    const sequence = layerNorm(
+    const normed = layerNorm(
       x,
       weights[`${prefix}/final_ln/gamma`],
       weights[`${prefix}/final_ln/beta`],
-    ) as tf.Tensor3D;
+    );
+    const sequence = dropout(normed, options.dropout) as tf.Tensor3D; // [B, 1+N, d]
     const aggregate = tf.reshape(tf.slice(sequence, [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D; // [B, d]
     return { aggregate, sequence };
   });

@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
-import type { Rng } from "../util/rng.ts";
+import { Rng } from "../util/rng.ts";
+import { dropout, type DropoutSource } from "./_ops.ts";
 import { dropTokens } from "./drop_token.ts";
 import {
   applyBatchNormUpdates,
@@ -61,9 +62,13 @@ export interface VattOutputs {
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
-  /** Training mode: DropToken on, BatchNorm on batch statistics. Default `false`. */
+  /** Training mode: DropToken and dropout on, BatchNorm on batch statistics. Default `false`. */
   training?: boolean;
-  /** The run's generator for DropToken; required when training with `dropToken > 0`. */
+  /**
+   * The step's generator for DropToken and dropout; required when training with
+   * `dropToken`, `dropout` or `attentionDropout` above 0. Dropout draws from a
+   * fork of its state, so DropToken's draws do not depend on the dropout rates.
+   */
   rng?: Rng;
   /** Receives training-mode BatchNorm statistics; see {@linkcode VattModel.applyBatchNormUpdates}. */
   bnUpdates?: BatchNormUpdate[];
@@ -113,9 +118,27 @@ export class VattModel {
     return countParameters(this.config);
   }
 
+  /** The dropout sources of a pass: none at evaluation or with rates 0. */
+  private dropoutSources(options: ForwardOptions): {
+    dropout?: DropoutSource;
+    attentionDropout?: DropoutSource;
+  } {
+    const c = this.config;
+    if (!options.training || (c.dropout === 0 && c.attentionDropout === 0)) return {};
+    if (!options.rng) throw new TypeError("Cannot apply dropout in training without options.rng");
+    // A fork of a copy: the step's generator (DropToken's) is not advanced.
+    const rng = Rng.fromState(options.rng.state()).fork("dropout");
+    return {
+      dropout: c.dropout > 0 ? { rate: c.dropout, rng } : undefined,
+      attentionDropout: c.attentionDropout > 0 ? { rate: c.attentionDropout, rng } : undefined,
+    };
+  }
+
   /**
-   * Runs the modalities present in `inputs`. Reads top to bottom: patch embedding,
-   * DropToken (training), encode, project to the common spaces.
+   * Runs the modalities present in `inputs`. Reads top to bottom: patch embedding
+   * with positions, DropToken and dropout (training; dropping values after the
+   * tokens are picked equals the official order in distribution, on fewer
+   * values), encode, project to the common spaces.
    */
   apply(inputs: VattInputs, options: ForwardOptions = {}): VattOutputs {
     const c = this.config;
@@ -128,13 +151,16 @@ export class VattModel {
       }
       return dropTokens(tokens, { rate: c.dropToken, rng: options.rng });
     };
+    const sources = this.dropoutSources(options);
+    const embedDrop = (t: tf.Tensor3D) => dropout(t, sources.dropout) as tf.Tensor3D;
     return tf.tidy((): tf.TensorContainer => {
       const out: VattOutputs = {};
       if (inputs.video) {
-        const tokens = drop(videoTokens(inputs.video, w, c)); // [B, N_v, d_v]
+        const tokens = embedDrop(drop(videoTokens(inputs.video, w, c))); // [B, N_v, d_v]
         const { aggregate } = encode(tokens, w["video/agg_token"], w, {
           prefix: `backbone/${backboneName(c, "video")}`,
           backbone: c.video.backbone,
+          ...sources,
         }); // [B, d_v]
         const { va, vt } = videoHeads(aggregate, w, {
           training,
@@ -144,10 +170,11 @@ export class VattModel {
         out.video = { representation: aggregate, va, vt };
       }
       if (inputs.audio) {
-        const tokens = drop(audioTokens(inputs.audio, w, c)); // [B, N_a, d_a]
+        const tokens = embedDrop(drop(audioTokens(inputs.audio, w, c))); // [B, N_a, d_a]
         const { aggregate } = encode(tokens, w["audio/agg_token"], w, {
           prefix: `backbone/${backboneName(c, "audio")}`,
           backbone: c.audio.backbone,
+          ...sources,
         }); // [B, d_a]
         out.audio = { representation: aggregate, va: audioHead(aggregate, w) };
       }
@@ -156,11 +183,12 @@ export class VattModel {
         const l = inputs.text.shape[inputs.text.rank - 1];
         const ids = tf.reshape(inputs.text, [-1, l]); // [B·P, L]
         const { tokens, mask } = textTokens(ids, w, c); // [B·P, L, d_t], [B·P, L]
-        const { aggregate } = encode(tokens, w["text/agg_token"], w, {
+        const { aggregate } = encode(embedDrop(tokens), w["text/agg_token"], w, {
           prefix: `backbone/${backboneName(c, "text")}`,
           backbone: c.text.backbone,
           mask,
           relative: c.text,
+          ...sources,
         }); // [B·P, d_t]
         const vt = textHead(aggregate, w); // [B·P, vtDim]
         out.text = {

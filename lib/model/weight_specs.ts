@@ -6,15 +6,21 @@
  *
  * Names (stable; they are the keys of `model.safetensors`):
  * - `video/patch/kernel` `[t·h·w·3, d]`, `video/patch/bias`, `video/pos/temporal` `[ceil(T/t), d]`,
- *   `video/pos/vertical` `[ceil(H/h), d]`, `video/pos/horizontal` `[ceil(W/w), d]`, `video/agg_token` `[d]`
- * - `audio/patch/kernel` `[t', d]`, `audio/patch/bias`, `audio/pos` `[ceil(T'/t'), d]`, `audio/agg_token`
- * - `text/embedding` `[V, d]`, `text/agg_token`
+ *   `video/pos/vertical` `[ceil(H/h), d]`, `video/pos/horizontal` `[ceil(W/w), d]`, `video/agg_token` `[d]`;
+ *   with `positionNorm`, `video/pos/ln/{gamma,beta}` `[d]` (LayerNorm on the summed positions)
+ * - `audio/patch/kernel` `[t', d]`, `audio/patch/bias`, `audio/pos` `[ceil(T'/t'), d]`, `audio/agg_token`;
+ *   with `positionNorm`, `audio/pos/ln/{gamma,beta}` `[d]`
+ * - `text/embedding` `[V, d]`, `text/agg_token`; with `text.wordVectors` (see `word_embedding.ts`)
+ *   `text/word_vectors/table` `[V, D_wv]` (frozen), `…/oov` `[D_wv]`, `…/proj/kernel` `[D_wv, d]`
+ *   (and `…/proj/bias` `[d]`) instead of `text/embedding`
  * - `backbone/<video|audio|text|shared>/layer_NN/{ln1,ln2}/{gamma,beta}`,
  *   `…/attn/{q,k,v,o}/{kernel,bias}`, `…/mlp/{fc1,fc2}/{kernel,bias}`, `…/final_ln/{gamma,beta}`;
- *   the backbone that reads text also has `…/attn/rel_key`, `…/attn/rel_value` `[2k+1, d/heads]` (Shaw)
- *   or `…/attn/rel_bias` `[buckets, heads]` (T5) in every layer
+ *   the backbone that reads text also has one `backbone/<text|shared>/rel_bias` `[buckets, heads]`
+ *   used by every layer (`t5-shared`), or in every layer `…/attn/rel_bias` `[buckets, heads]` (`t5`)
+ *   or `…/attn/rel_key`, `…/attn/rel_value` `[2k+1, d/heads]` (`shaw`)
  * - `heads/video_va/{fc1,fc2}/kernel`, `heads/video_va/{bn1,bn2}/{gamma,beta,moving_mean,moving_var}`,
- *   `heads/video_vt/fc/kernel`, `heads/video_vt/bn/…`, `heads/audio_va/kernel`, `heads/text_vt/kernel`
+ *   `heads/video_vt/fc/kernel`, `heads/video_vt/bn/…`, `heads/audio_va/kernel`, `heads/text_vt/kernel`;
+ *   with `heads.projectionBias`, `heads/audio_va/bias` `[vaDim]` and `heads/text_vt/bias` `[vtDim]`
  *
  * @module
  */
@@ -80,6 +86,21 @@ function embedding(name: string, shape: number[]): WeightSpec {
   return { name, shape, init: { kind: "normal", std: 0.02 }, trainable: true };
 }
 
+/** The frozen word-vector table, its trained OOV row and projection (`word_embedding.ts`). */
+function wordVectorSpecs(t: VattConfig["text"], d: number): WeightSpec[] {
+  const dim = t.wordVectors!.dim;
+  return [
+    {
+      name: "text/word_vectors/table",
+      shape: [t.vocabSize, dim],
+      init: { kind: "zeros" },
+      trainable: false,
+    },
+    embedding("text/word_vectors/oov", [dim]),
+    ...dense("text/word_vectors/proj", dim, d, t.wordVectors!.bias),
+  ];
+}
+
 function backboneSpecs(
   prefix: string,
   b: BackboneConfig,
@@ -105,6 +126,9 @@ function backboneSpecs(
     specs.push(...dense(`${p}/mlp/fc2`, b.mlp, b.hidden));
   }
   specs.push(...norm(`${prefix}/final_ln`, b.hidden));
+  if (text?.relativePosition === "t5-shared") {
+    specs.push(embedding(`${prefix}/rel_bias`, [text.buckets, b.heads]));
+  }
   return specs;
 }
 
@@ -130,14 +154,17 @@ export function weightSpecs(config: VattConfig): WeightSpec[] {
   specs.push(embedding("video/pos/vertical", [grid.nh, dv]));
   specs.push(embedding("video/pos/horizontal", [grid.nw, dv]));
   specs.push(embedding("video/agg_token", [dv]));
+  if (config.positionNorm) specs.push(...norm("video/pos/ln", dv));
   const a = config.audio;
   const da = a.backbone.hidden;
   specs.push(...dense("audio/patch", a.patch, da));
   specs.push(embedding("audio/pos", [audioTokenCount(a), da]));
   specs.push(embedding("audio/agg_token", [da]));
+  if (config.positionNorm) specs.push(...norm("audio/pos/ln", da));
   const t = config.text;
   const dt = t.backbone.hidden;
-  specs.push(embedding("text/embedding", [t.vocabSize, dt]));
+  if (t.wordVectors) specs.push(...wordVectorSpecs(t, dt));
+  else specs.push(embedding("text/embedding", [t.vocabSize, dt]));
   specs.push(embedding("text/agg_token", [dt]));
   if (config.agnostic) {
     specs.push(...backboneSpecs("backbone/shared", v.backbone, t));
@@ -153,8 +180,8 @@ export function weightSpecs(config: VattConfig): WeightSpec[] {
   specs.push(...batchNorm("heads/video_va/bn2", h.vaDim));
   specs.push(...dense("heads/video_vt/fc", h.vaDim, h.vtDim, false));
   specs.push(...batchNorm("heads/video_vt/bn", h.vtDim));
-  specs.push(...dense("heads/audio_va", da, h.vaDim, false));
-  specs.push(...dense("heads/text_vt", dt, h.vtDim, false));
+  specs.push(...dense("heads/audio_va", da, h.vaDim, h.projectionBias));
+  specs.push(...dense("heads/text_vt", dt, h.vtDim, h.projectionBias));
   return specs;
 }
 
@@ -181,7 +208,7 @@ export interface ParameterCounts {
   heads: number;
   /** All trainable parameters. */
   total: number;
-  /** Non-trainable values (BatchNorm moving statistics). */
+  /** Non-trainable values (BatchNorm moving statistics, a frozen word-vector table). */
   nonTrainable: number;
 }
 

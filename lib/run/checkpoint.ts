@@ -12,7 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
-import type { VattConfig } from "../config/vatt_config.ts";
+import type { VattConfig, VattConfigInput } from "../config/vatt_config.ts";
+import { resolveStoredVattConfig } from "../config/stored_vatt_config.ts";
 import { FormatError, MismatchError } from "../util/errors.ts";
 import { removeStaleTemps, tempPathFor, writeDirAtomic } from "../io/atomic.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -249,10 +250,23 @@ export async function loadModelWeights(
     misfit: "was made with a different model config",
   });
   const stored = decoded.metadata.config;
-  if (stored !== undefined && stored !== JSON.stringify(options.config)) {
+  if (stored !== undefined && !sameModelConfig(stored, options.config)) {
     throw new MismatchError(`checkpoint ${checkpoint} was made with a different model config`);
   }
   assignWeights(options.weights, decoded.tensors);
+}
+
+/**
+ * Whether a config stored in a checkpoint (JSON text, perhaps written before
+ * some fields existed) resolves to `config`.
+ */
+function sameModelConfig(stored: string, config: VattConfig): boolean {
+  try {
+    const resolved = resolveStoredVattConfig(JSON.parse(stored) as VattConfigInput);
+    return JSON.stringify(resolved) === JSON.stringify(config);
+  } catch {
+    return false;
+  }
 }
 
 /** Loads an optimiser state file as tensors (the caller disposes them). */

@@ -6,7 +6,8 @@
  * @module
  */
 import { MODALITIES, type Modality } from "../config/modality.ts";
-import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
+import type { VattConfig, VattConfigInput } from "../config/vatt_config.ts";
+import { resolveStoredVattConfig } from "../config/stored_vatt_config.ts";
 import type { TensorSpec } from "../io/safetensors.ts";
 import { Classifier, CLASSIFIER_FORMAT, type ClassifierSpec } from "../model/classifier.ts";
 import type { FusionHeadName } from "../model/fusion/fusion_head.ts";
@@ -51,7 +52,7 @@ export function parseClassifierSpec(raw: unknown, checkpoint: string): Classifie
   }
   let model: VattConfig;
   try {
-    model = resolveVattConfig(r.model as VattConfigInput);
+    model = resolveStoredVattConfig(r.model as VattConfigInput);
   } catch (e) {
     bad(checkpoint, `classifier model config is invalid: ${(e as Error).message}`);
   }

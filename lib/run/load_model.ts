@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
+import type { VattConfig, VattConfigInput } from "../config/vatt_config.ts";
+import { resolveStoredVattConfig } from "../config/stored_vatt_config.ts";
 import { VattModel } from "../model/vatt.ts";
 import { FormatError } from "../util/errors.ts";
 import { loadModelWeights, readCheckpointConfig, resolveCheckpoint } from "./checkpoint.ts";
@@ -40,7 +41,7 @@ export async function readModelConfig(checkpoint: string): Promise<VattConfig> {
     );
   }
   try {
-    return resolveVattConfig(raw as VattConfigInput);
+    return resolveStoredVattConfig(raw as VattConfigInput);
   } catch (e) {
     throw new FormatError(`checkpoint model config is invalid: ${(e as Error).message}`, {
       path: checkpoint,

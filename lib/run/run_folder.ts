@@ -13,6 +13,7 @@ import { FormatError, MismatchError } from "../util/errors.ts";
 import { pathExists, removeStaleTemps, writeFileAtomic } from "../io/atomic.ts";
 import { effectiveSwitches } from "../backend/switches.ts";
 import { listCheckpoints, readTrainState } from "./checkpoint.ts";
+import { acquireRunLock, checkRunLock, type RunLock } from "./lock.ts";
 import { metricsPath, truncateMetrics } from "./metrics_log.ts";
 
 /** What a run folder holds for the run to start or continue. */
@@ -21,6 +22,8 @@ export interface PreparedRun {
   resumeFrom?: string;
   /** Step of that checkpoint (0 for a new run). */
   step: number;
+  /** The run-folder lock, when asked for (`lock: true`): release it when the run ends. */
+  lock?: RunLock;
 }
 
 const RUN_FILES = ["config.json", "metrics.jsonl", "checkpoints"];
@@ -44,63 +47,112 @@ function comparable(config: unknown): string {
   return JSON.stringify(rest);
 }
 
+/** Options of {@linkcode prepareRunFolder}. */
+export interface PrepareRunOptions {
+  /** The run's full config, written to `config.json`. */
+  config: unknown;
+  /** Continue from the newest checkpoint. */
+  resume: boolean;
+  /** Start over in a folder that holds a run. */
+  force: boolean;
+  /**
+   * Take the run-folder lock and hold it until `PreparedRun.lock.release()`
+   * (or the program's end): what a command that trains does. Without it, the
+   * folder is only checked not to be locked by a live process. Either way a
+   * locked folder is refused before anything in it is written or deleted.
+   */
+  lock?: boolean;
+}
+
 /**
  * Prepares `runDir` for a run whose full config is `config` (written to
  * `config.json`, with the effective kernel switches under `kernels`). Checks
- * the folder is writable before any training.
+ * the folder is writable before any training. A folder another live process
+ * holds the lock of (see `lock.ts`) is refused before anything is touched.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { prepareRunFolder } from "./run_folder.ts";
  * const dir = Deno.makeTempDirSync();
- * const r = await prepareRunFolder(dir + "/run", { config: { a: 1 }, resume: false, force: false });
+ * const r = await prepareRunFolder(dir + "/run", { config: { a: 1 }, resume: false, force: false, lock: true });
  * assert.equal(r.step, 0);
  * const written = JSON.parse(Deno.readTextFileSync(dir + "/run/config.json"));
  * assert.equal(written.a, 1);
  * assert.equal(typeof written.kernels.VATT_FUSED, "string");
+ * await assert.rejects(
+ *   prepareRunFolder(dir + "/run", { config: { a: 1 }, resume: true, force: false }),
+ *   /is in use by pid/,
+ * );
+ * r.lock?.release();
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function prepareRunFolder(
   runDir: string,
-  options: { config: unknown; resume: boolean; force: boolean },
+  options: PrepareRunOptions,
 ): Promise<PreparedRun> {
-  const configPath = path.join(runDir, "config.json");
-  const text = JSON.stringify(withKernels(options.config), null, 2) + "\n";
+  // A folder a live process writes is refused first, naming that process.
+  if (await pathExists(runDir)) checkRunLock(runDir);
   const hasRun = (await Promise.all(RUN_FILES.map((f) => pathExists(path.join(runDir, f))))).some(
     Boolean,
   );
-  if (options.resume) {
-    if (!hasRun) throw new FormatError("nothing to resume: not a run folder", { path: runDir });
-    await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
-    let stored: string;
-    try {
-      stored = await Deno.readTextFile(configPath);
-    } catch {
-      throw new FormatError("nothing to resume: config.json is missing", { path: runDir });
-    }
-    if (comparable(JSON.parse(stored)) !== comparable(options.config)) {
-      throw new MismatchError(
-        `${runDir} was started with another config; resume with the same flags, or use --force to start over`,
-      );
-    }
-    const all = await listCheckpoints(path.join(runDir, "checkpoints"));
-    if (all.length === 0) {
-      // Stopped before its first checkpoint: nothing was learnt, start again.
-      await truncateMetrics(metricsPath(runDir), 0);
-      return { step: 0 };
-    }
-    const newest = all[all.length - 1];
-    const state = await readTrainState(newest.path);
-    await truncateMetrics(metricsPath(runDir), state.step);
-    return { resumeFrom: newest.path, step: state.step };
+  if (options.resume && !hasRun) {
+    throw new FormatError("nothing to resume: not a run folder", { path: runDir });
   }
-  if (hasRun && !options.force) {
+  if (!options.resume && hasRun && !options.force) {
     throw new MismatchError(
       `${runDir} already holds a run; use --resume to continue it or --force to start over`,
     );
   }
+  // The lock before any write: nothing in a folder a live run writes is cleaned or replaced.
+  let lock: RunLock | undefined;
+  if (options.lock) {
+    await Deno.mkdir(runDir, { recursive: true });
+    lock = acquireRunLock(runDir);
+  }
+  try {
+    const prepared = options.resume
+      ? await resumeRun(runDir, options.config)
+      : await freshRun(runDir, options.config, hasRun);
+    return lock ? { ...prepared, lock } : prepared;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+/** Checks the stored config and cuts `metrics.jsonl` back to the newest checkpoint. */
+async function resumeRun(runDir: string, config: unknown): Promise<PreparedRun> {
+  const configPath = path.join(runDir, "config.json");
+  await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
+  let stored: string;
+  try {
+    stored = await Deno.readTextFile(configPath);
+  } catch {
+    throw new FormatError("nothing to resume: config.json is missing", { path: runDir });
+  }
+  if (comparable(JSON.parse(stored)) !== comparable(config)) {
+    throw new MismatchError(
+      `${runDir} was started with another config; resume with the same flags, or use --force to start over`,
+    );
+  }
+  const all = await listCheckpoints(path.join(runDir, "checkpoints"));
+  if (all.length === 0) {
+    // Stopped before its first checkpoint: nothing was learnt, start again.
+    await truncateMetrics(metricsPath(runDir), 0);
+    return { step: 0 };
+  }
+  const newest = all[all.length - 1];
+  const state = await readTrainState(newest.path);
+  await truncateMetrics(metricsPath(runDir), state.step);
+  return { resumeFrom: newest.path, step: state.step };
+}
+
+/** Empties the run's own files (only those) and writes `config.json`. */
+async function freshRun(runDir: string, config: unknown, hasRun: boolean): Promise<PreparedRun> {
+  const configPath = path.join(runDir, "config.json");
+  const text = JSON.stringify(withKernels(config), null, 2) + "\n";
   await Deno.mkdir(runDir, { recursive: true });
   await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
   if (hasRun) {

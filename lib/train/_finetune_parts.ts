@@ -6,6 +6,7 @@
  */
 import type { FinetuneConfig } from "../config/finetune_config.ts";
 import type { ClipBatch } from "../data/shards/dataset.ts";
+import { pcm16ToFloat } from "../data/media/pcm16.ts";
 import type { DatasetLabels } from "../data/shards/split.ts";
 import type { Weights } from "../model/weights.ts";
 import { mixRows, type MixupPlan } from "./mixup.ts";
@@ -80,7 +81,7 @@ export function makeOptimizer(config: FinetuneConfig, weights: Weights): Optimiz
  */
 export function mixAudio(batch: ClipBatch, plan: MixupPlan): ClipBatch {
   const audio = batch.audio instanceof Int16Array
-    ? Float32Array.from(batch.audio, (x) => x / 32768)
+    ? Float32Array.from(batch.audio, pcm16ToFloat)
     : batch.audio;
   const mask = Uint8Array.from(
     batch.audioMask,

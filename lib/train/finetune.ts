@@ -245,7 +245,7 @@ async function completeStep(run: FinetuneRun, done: StepDone): Promise<void> {
 async function trainForward(
   run: FinetuneRun,
   rows: number[],
-  options: { mix?: MixupPlan; owned: tf.Tensor[] },
+  options: { mix?: MixupPlan; owned: tf.Tensor[]; step: number },
 ): Promise<() => tf.Tensor2D> {
   const { classifier } = run;
   const { mix, owned } = options;
@@ -264,9 +264,12 @@ async function trainForward(
     return () => classifier.head.apply(features, { masks, training: true });
   }
   const data = run.options.data;
-  let batch = await data.readClips(rows.map((r) => run.plan.train[r]));
+  const clips = rows.map((r) => run.plan.train[r]);
+  let batch = await data.readClips(clips);
   if (mix) batch = mixAudio(batch, mix);
-  const inputs = batchToTensors(batch, data.index.settings);
+  // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
+  const augment = { mode: run.config.augment, seed: run.config.seed, step: options.step, clips };
+  const inputs = batchToTensors(batch, data.index.settings, { augment });
   owned.push(...Object.values(inputs));
   return () => classifier.logits(inputs, { training: true });
 }
@@ -292,7 +295,7 @@ async function prepareFinetuneStep(
   if (mix) targets = mixRows(targets, mix);
   const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
   const owned: tf.Tensor[] = [targetT];
-  const forward = await trainForward(run, rows, { mix, owned });
+  const forward = await trainForward(run, rows, { mix, owned, step });
   return {
     loss: () => {
       const logits = forward();

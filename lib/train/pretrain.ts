@@ -12,11 +12,13 @@ import type { PretrainConfig } from "../config/pretrain_config.ts";
 import type { VattConfig } from "../config/vatt_config.ts";
 import { checkModelFitsData } from "../data/fit.ts";
 import { type BatchTensors, batchToTensors } from "../data/shards/batches.ts";
-import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
+import type { Dataset } from "../data/shards/dataset.ts";
+import { readDatasetWordVectors } from "../data/text/word_vector_table.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
 import { VattModel } from "../model/vatt.ts";
+import { setWordVectorTable } from "../model/word_embedding.ts";
 import { loadModelWeights } from "../run/checkpoint.ts";
 import { appendMetrics } from "../run/metrics_log.ts";
 import { Rng } from "../util/rng.ts";
@@ -27,6 +29,7 @@ import {
   trainLoop,
   type TrainTask,
 } from "./loop.ts";
+import { inBatchAccuracy } from "./batch_metrics.ts";
 import { Adam } from "./optimizer.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -87,11 +90,13 @@ function pretrainLoss(
   });
   const nce = nceLoss(out.video!.va, out.audio!.va, {
     temperature: train.temperature,
+    form: train.lossForm,
     symmetric: train.symmetric,
     mask: inputs.audioMask,
   });
   const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
     temperature: train.temperature,
+    form: train.lossForm,
     mask: inputs.textMask,
   });
   kept.push(
@@ -105,62 +110,6 @@ function pretrainLoss(
   return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
 }
 
-/** In-batch top-1 retrieval accuracy of `[B, D]` queries over `[M, D]` candidates. */
-async function top1(
-  queries: tf.Tensor2D,
-  candidates: tf.Tensor2D,
-  options: { owner: Int32Array; valid: Uint8Array },
-) {
-  const best = tf.tidy(() => tf.argMax(tf.matMul(queries, candidates, false, true), 1));
-  const idx = await best.data();
-  best.dispose();
-  let hits = 0;
-  let n = 0;
-  for (let i = 0; i < idx.length; i++) {
-    if (!options.valid[i]) continue;
-    n++;
-    if (options.owner[idx[i]] === i) hits++;
-  }
-  return n === 0 ? 0 : hits / n;
-}
-
-/** In-batch retrieval accuracy video→audio and video→text, on normalised embeddings. */
-async function inBatchAccuracy(
-  out: KeptOutputs,
-  batch: ClipBatch,
-  captionsPerClip: number,
-): Promise<[number, number]> {
-  const b = batch.count;
-  const p = captionsPerClip;
-  const owner = Int32Array.from({ length: b * p }, (_, k) => Math.floor(k / p));
-  const textValid = Uint8Array.from(
-    { length: b },
-    (_, i) => (batch.textMask.subarray(i * p, i * p + p).some((m) => m) ? 1 : 0),
-  );
-  const norm = (t: tf.Tensor) =>
-    tf.div(t, tf.add(tf.norm(t, "euclidean", -1, true), 1e-12)) as tf.Tensor2D;
-  const q1 = tf.tidy(() => norm(out.videoVa));
-  const c1 = tf.tidy(() => norm(out.audioVa));
-  const q2 = tf.tidy(() => norm(out.videoVt));
-  // Padded captions cannot be picked: push them far away.
-  const c2 = tf.tidy(() => {
-    const flat = norm(tf.reshape(out.textVt, [b * p, -1]));
-    const mask = tf.reshape(tf.tensor1d(Float32Array.from(batch.textMask)), [b * p, 1]);
-    return tf.sub(tf.mul(flat, mask), tf.mul(tf.sub(1, mask), 1e3)) as tf.Tensor2D;
-  });
-  try {
-    return [
-      await top1(q1, c1, {
-        owner: Int32Array.from({ length: b }, (_, i) => i),
-        valid: batch.audioMask,
-      }),
-      await top1(q2, c2, { owner, valid: textValid }),
-    ];
-  } finally {
-    tf.dispose([q1, c1, q2, c2]);
-  }
-}
-
 /** Step `step` of pretraining on clips `indices`: the loss, then BatchNorm, accuracy and the metrics line. */
 async function preparePretrainStep(
   model: VattModel,
@@ -170,7 +119,10 @@ async function preparePretrainStep(
   const { train, data } = options;
   const s = data.index.settings;
   const batch = await data.readClips(indices);
-  const inputs = batchToTensors(batch, { ...s, audioSamples: s.audioSamples });
+  // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
+  const inputs = batchToTensors(batch, s, {
+    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: indices },
+  });
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
@@ -185,11 +137,9 @@ async function preparePretrainStep(
       read.nce = (await nce.data())[0];
       read.milNce = (await mil.data())[0];
       const outputs = { nce, mil, videoVa, audioVa, videoVt, textVt } as KeptOutputs;
-      [read.accVideoAudio, read.accVideoText] = await inBatchAccuracy(
-        outputs,
-        batch,
-        s.captionsPerClip,
-      );
+      // Top-1 with padded captions and clips without audio masked by score.
+      const acc = await inBatchAccuracy(outputs, batch);
+      [read.accVideoAudio, read.accVideoText] = [acc.videoAudio, acc.videoText];
     },
     dispose: () => {
       tf.dispose([...kept, ...Object.values(inputs)]);
@@ -236,7 +186,9 @@ async function preparePretrainStep(
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const { train, data } = options;
   checkModelFitsData(options.model, data);
+  const table = await readDatasetWordVectors(data); // frozen vectors of a --word-vectors dataset
   const model = VattModel.create(options.model);
+  if (table) setWordVectorTable(model.weights, table, model.config.text);
   const weights = model.trainableWeights();
   const optimizer = new Adam(weights, {
     weightDecay: train.weightDecay,

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { command as evalClassifyCommand } from "../../cli/eval_classify.ts";
 import { command as evalRetrievalCommand } from "../../cli/eval_retrieval.ts";
+import { command as evalZeroShotCommand } from "../../cli/eval_zero_shot.ts";
+import { checkPrompts } from "../../lib/eval/classify/prompts.ts";
 import { command as exportCommand } from "../../cli/export.ts";
 import { command as plotCommand } from "../../cli/plot.ts";
 import { command as tokenizeCommand } from "../../cli/tokenize.ts";
@@ -19,6 +21,7 @@ import {
   DEFAULT_RETRIEVAL_PAIR,
   DEFAULT_RETRIEVAL_WINDOWS,
   DEFAULT_TSNE_MAX_POINTS,
+  DEFAULT_ZERO_SHOT_PROMPT,
 } from "../../lib/config/eval_config.ts";
 import { PRESETS } from "../../lib/config/vatt_config.ts";
 import { DEFAULT_TOKENIZE_WORKERS } from "../../lib/data/tokenize/settings.ts";
@@ -107,4 +110,33 @@ Deno.test("DEFAULT_MAP_MAX_POINTS: the CLI shows the library's default, and the 
 Deno.test("DEFAULT_TOKENIZE_WORKERS: the CLI shows the library's default, and the library applies it", () => {
   const help = tokenizeCommand().helpInformation().replace(/\s+/g, " ");
   assert.match(help, new RegExp(`in parallel \\(default ${DEFAULT_TOKENIZE_WORKERS}\\)`));
+});
+
+Deno.test("DEFAULT_ZERO_SHOT_PROMPT: the CLI shows the library's default, and the library applies it", () => {
+  assert.deepEqual(evalZeroShotCommand().opts().prompt, [DEFAULT_ZERO_SHOT_PROMPT]);
+  // zeroShotClassify() without prompts uses checkPrompts()'s default.
+  assert.deepEqual(checkPrompts(), [DEFAULT_ZERO_SHOT_PROMPT]);
+});
+
+Deno.test("DEFAULT_CLASSIFY_WINDOWS and DEFAULT_CLASSIFY_CROPS: the CLI shows the library's defaults, and they are the centre view", async () => {
+  const {
+    DEFAULT_CLASSIFY_CROPS,
+    DEFAULT_CLASSIFY_WINDOWS,
+    PAPER_CLASSIFY_CROPS,
+    PAPER_CLASSIFY_WINDOWS,
+  } = await import("../../lib/config/eval_config.ts");
+  const { planViews } = await import("../../lib/eval/classify/views.ts");
+  const cmd = evalClassifyCommand();
+  assert.equal(cmd.opts().windows, DEFAULT_CLASSIFY_WINDOWS); // what --help shows
+  assert.equal(cmd.opts().crops, DEFAULT_CLASSIFY_CROPS);
+  const help = cmd.helpInformation();
+  assert.match(help, new RegExp(`paper: ${PAPER_CLASSIFY_WINDOWS}\\)`));
+  assert.match(help, new RegExp(`paper: ${PAPER_CLASSIFY_CROPS}\\)`));
+  // The defaults are one view: the centre window and the centre crop, as evaluation reads a clip.
+  const shape = { frames: 8, size: 32, audioSamples: 800 };
+  const plan = planViews({ frames: 12, size: 37, audioSamples: 1200 }, shape, {
+    windows: DEFAULT_CLASSIFY_WINDOWS,
+    crops: DEFAULT_CLASSIFY_CROPS,
+  });
+  assert.deepEqual(plan.views, [{ view: { window: 0.5, crop: 0.5 }, weight: 1 }]);
 });

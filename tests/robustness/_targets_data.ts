@@ -9,7 +9,11 @@
 import fc from "fast-check";
 import * as path from "node:path";
 import { Dataset } from "../../lib/data/shards/dataset.ts";
-import { type DatasetIndex, parseDatasetIndex } from "../../lib/data/shards/dataset_index.ts";
+import {
+  type DatasetIndex,
+  parseDatasetIndex,
+  storedShape,
+} from "../../lib/data/shards/dataset_index.ts";
 import { HfTokenizer, loadHfTokenizer } from "../../lib/data/text/hf_tokenizer.ts";
 import { readManifest } from "../../lib/data/manifest/manifest.ts";
 import { loadTextTokenizer, prepareTextTokenizer } from "../../lib/data/text/setup.ts";
@@ -289,8 +293,9 @@ export const datasetTarget: Target = {
           expect(ids.length === data.size, `${ids.length} ids for ${data.size} clips`);
           const batch = early ?? await data.readClips(indices);
           expect(batch.count === n && batch.ids.length === n, "batch size");
-          expect(batch.video.length === n * s.frames * s.size * s.size * 3, "video length");
-          expect(batch.audio.length === n * s.audioSamples, "audio length");
+          const st = storedShape(s); // what each clip stores (the span training windows come from)
+          expect(batch.video.length === n * st.frames * st.size * st.size * 3, "video length");
+          expect(batch.audio.length === n * st.audioSamples, "audio length");
           expect(batch.text.length === n * s.captionsPerClip * s.maxLength, "text length");
           expect(batch.ids.every((id, j) => id === ids[indices[j]]), "ids of the batch");
           const tokenizer = await loadTextTokenizer(dir, data.index.text);

@@ -72,11 +72,13 @@ export interface ReadManifestOptions {
 
 const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 const REQUIRED_COLUMNS = ["id", "video", "captions"] as const;
-const CAPTION_SEPARATOR = " || ";
+/** Captions in a CSV cell are separated by `||`, with or without spaces around it. */
+const CAPTION_SEPARATOR = "||";
 
 /**
  * Reads a JSONL (one JSON object per line) or CSV (RFC 4180, header line)
- * manifest. In CSV, `captions` holds captions separated by ` || ` or a JSON
+ * manifest. In CSV, `captions` holds captions separated by `||` (spaces around it
+ * optional: `a||b` and `a || b` are both two captions) or a JSON
  * array of strings, and `label` may be `a|b` for several labels; empty cells
  * are absent values. Paths are resolved against the manifest's folder.
  *

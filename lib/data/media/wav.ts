@@ -10,6 +10,7 @@
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
+import { floatToPcm16, pcm16ToFloat } from "./pcm16.ts";
 
 /** Options of {@link decodeWav}. */
 export interface DecodeWavOptions {
@@ -149,7 +150,7 @@ function deinterleave(
       if (bits === 8) {
         v = (src[p] - 128) / 128;
       } else if (bits === 16) {
-        v = view.getInt16(p, true) / 32768;
+        v = pcm16ToFloat(view.getInt16(p, true));
       } else if (bits === 24) {
         const u = src[p] | (src[p + 1] << 8) | (src[p + 2] << 16);
         v = ((u << 8) >> 8) / 8388608;
@@ -320,8 +321,7 @@ export function encodeWav(channels: Float32Array[], options: EncodeWavOptions): 
       if (isFloat) {
         view.setFloat32(p, v, true);
       } else {
-        const s = Math.round((v > 1 ? 1 : v < -1 ? -1 : v || 0) * 32768);
-        view.setInt16(p, s > 32767 ? 32767 : s, true);
+        view.setInt16(p, floatToPcm16(v), true);
       }
     }
   }

@@ -9,6 +9,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../../util/rng.ts";
 import type { ClipBatch } from "./dataset.ts";
+import { type AugmentSpec, batchDraws, type ClipView } from "./augment.ts";
+import {
+  audioWindows,
+  batchGeometry,
+  type BatchShape,
+  colourJitter,
+  videoPixels,
+} from "./_batch_views.ts";
+
+export type { BatchShape } from "./_batch_views.ts";
 
 /** Where a sampler is: the epoch and how many clips of it were used. */
 export interface SamplerPosition {
@@ -95,8 +105,20 @@ export interface BatchTensors {
   textMask: tf.Tensor2D;
 }
 
+/** How {@linkcode batchToTensors} takes each clip's window and crop. */
+export interface BatchViewOptions {
+  /** Training: the draws of this mode, seed, step and these clips; absent or `"none"`: a fixed view. */
+  augment?: AugmentSpec;
+  /** The fixed view without augmentation (default: centre window, centre crop). */
+  view?: ClipView;
+}
+
 /**
- * Makes model inputs from a batch: video `x/127.5 − 1`, int16 audio `x/32768`.
+ * Makes model inputs from a batch of stored clips: each clip's window and
+ * crop (`augment.ts`: the centre ones by default, the paper's random ones with
+ * `augment.mode` `"paper"`), video `x/127.5 − 1`, int16 audio `x/32768`
+ * (`PCM16_SCALE`, the scale shards are written with). `shape` is the
+ * dataset's settings: the model's window and crop, and what is stored.
  *
  * @example
  * ```ts
@@ -109,33 +131,31 @@ export interface BatchTensors {
  * assert.deepEqual(t.video.shape, [1, 1, 2, 2, 3]);
  * assert.equal(t.video.dataSync()[0], 1);
  * assert.deepEqual([...t.audio.dataSync()], [-1, 0.5]);
- * tf.dispose(Object.values(t));
+ * // Stored 2 frames of 3², the model takes 1 frame of 2²: the paper's draws keep that shape.
+ * const stored = { ...batch, video: new Uint8Array(54).fill(255), audio: Int16Array.of(0, 0, 0) };
+ * const shape = { frames: 1, size: 2, audioSamples: 2, captionsPerClip: 1, maxLength: 2,
+ *   storedFrames: 2, storedSize: 3, storedAudioSamples: 3 };
+ * const r = batchToTensors(stored, shape, { augment: { mode: "paper", seed: 1, step: 0, clips: [5] } });
+ * assert.deepEqual(r.video.shape, [1, 1, 2, 2, 3]);
+ * assert.deepEqual(r.audio.shape, [1, 2]);
+ * tf.dispose([...Object.values(t), ...Object.values(r)]);
  * ```
  */
 export function batchToTensors(
   batch: ClipBatch,
-  shape: {
-    frames: number;
-    size: number;
-    audioSamples: number;
-    captionsPerClip: number;
-    maxLength: number;
-  },
+  shape: BatchShape,
+  options: BatchViewOptions = {},
 ): BatchTensors {
   const b = batch.count;
+  const geometry = batchGeometry(batch, shape);
+  const draws = batchDraws(geometry, options);
+  const g = geometry[0] ?? batchGeometry({ count: 1 }, shape)[0];
+  const audio = audioWindows(batch.audio, g, draws);
   return tf.tidy(() => {
-    const raw = tf.tensor(batch.video, [b, shape.frames, shape.size, shape.size, 3], "int32");
-    const video = tf.sub(tf.div(tf.cast(raw, "float32"), 127.5), 1);
-    const audioRaw = tf.tensor(
-      batch.audio instanceof Int16Array ? Float32Array.from(batch.audio) : batch.audio,
-      [b, shape.audioSamples],
-      "float32",
-    );
-    const audio =
-      (batch.audio instanceof Int16Array ? tf.div(audioRaw, 32768) : audioRaw) as tf.Tensor2D;
+    const video = colourJitter(videoPixels(batch.video, g, draws), draws);
     return {
       video,
-      audio,
+      audio: tf.tensor2d(audio, [b, shape.audioSamples]),
       audioMask: tf.tensor1d(Float32Array.from(batch.audioMask)),
       text: tf.tensor3d(batch.text, [b, shape.captionsPerClip, shape.maxLength], "int32"),
       textMask: tf.tensor2d(Float32Array.from(batch.textMask), [b, shape.captionsPerClip]),

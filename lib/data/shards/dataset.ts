@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { openSafetensors, type SafetensorsFile } from "../../io/safetensors.ts";
 import { sha256File } from "../../io/sha256.ts";
-import { type DatasetIndex, parseDatasetIndex } from "./dataset_index.ts";
+import { type DatasetIndex, parseDatasetIndex, storedShape } from "./dataset_index.ts";
 import { parseShardMeta, shardSpecs } from "./shard_codec.ts";
 
 /** Clips read from a dataset, stacked along the first axis. */
@@ -18,9 +18,11 @@ export interface ClipBatch {
   count: number;
   /** Clip ids. */
   ids: string[];
-  /** `[n, T, S, S, 3]` uint8. */
+  /** `[n, T, S, S, 3]` uint8: the stored span and size (`storedShape(settings)`). */
   video: Uint8Array;
-  /** `[n, A]` int16 or float32. */
+  /** `[n]` real frames of each clip (the rest repeat its last frame); absent: all are real. */
+  videoFrames?: Int32Array;
+  /** `[n, A]` int16 or float32: the stored audio span. */
   audio: Int16Array | Float32Array;
   /** `[n]`, 1 = has audio. */
   audioMask: Uint8Array;
@@ -210,17 +212,19 @@ export class Dataset {
     const open = new Map<number, OpenShard>();
     for (const { shard } of places) if (!open.has(shard)) open.set(shard, await this.#shard(shard));
     const s = this.index.settings;
+    const st = storedShape(s);
     const n = indices.length;
-    const frameBytes = s.frames * s.size * s.size * 3;
+    const frameBytes = st.frames * st.size * st.size * 3;
     const tl = s.captionsPerClip * s.maxLength;
     const c = this.index.labels.names.length;
     const batch: ClipBatch = {
       count: n,
       ids: new Array(n),
       video: new Uint8Array(n * frameBytes),
+      videoFrames: new Int32Array(n),
       audio: s.audioDtype === "int16"
-        ? new Int16Array(n * s.audioSamples)
-        : new Float32Array(n * s.audioSamples),
+        ? new Int16Array(n * st.audioSamples)
+        : new Float32Array(n * st.audioSamples),
       audioMask: new Uint8Array(n),
       text: new Int32Array(n * tl),
       textMask: new Uint8Array(n * s.captionsPerClip),
@@ -233,7 +237,8 @@ export class Dataset {
       const read = async (name: string) => (await file.readTensor(name, { rows })).data;
       batch.ids[j] = ids[row];
       batch.video.set(await read("video") as Uint8Array, j * frameBytes);
-      batch.audio.set(await read("audio") as Int16Array & Float32Array, j * s.audioSamples);
+      batch.videoFrames!.set(await read("video_frames") as Int32Array, j);
+      batch.audio.set(await read("audio") as Int16Array & Float32Array, j * st.audioSamples);
       batch.audioMask.set(await read("audio_mask") as Uint8Array, j);
       batch.text.set(await read("text") as Int32Array, j * tl);
       batch.textMask.set(await read("text_mask") as Uint8Array, j * s.captionsPerClip);

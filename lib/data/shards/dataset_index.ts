@@ -6,41 +6,32 @@
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
+import { parseWordVectorsSpec, type WordVectorsSpec } from "./_word_vectors_spec.ts";
+import { parseTokenizeSettings, type TokenizeSettings } from "./tokenize_settings.ts";
+
+export type { WordVectorsSpec };
+export { storedShape } from "./tokenize_settings.ts";
+export type { StoredShape, TokenizeSettings } from "./tokenize_settings.ts";
 
 /** The format name and version written in every index. */
 export const DATASET_FORMAT = "vatt-dataset";
-/** Current version of the dataset format. */
-export const DATASET_VERSION = 1;
-
-/** How clips were sampled and stored. */
-export interface TokenizeSettings {
-  /** Frames per clip. */
-  frames: number;
-  /** Frames per second. */
-  fps: number;
-  /** Square frame side after short-side resize and centre crop. */
-  size: number;
-  /** Audio window length in seconds. */
-  audioSeconds: number;
-  /** Audio sampling rate in Hz. */
-  sampleRate: number;
-  /** Audio samples per clip (`round(audioSeconds·sampleRate)`). */
-  audioSamples: number;
-  /** Stored audio type. */
-  audioDtype: "int16" | "float32";
-  /** Tokens per caption. */
-  maxLength: number;
-  /** Caption rows stored per clip. */
-  captionsPerClip: number;
-  /** Clips whose real video or audio covers less than this fraction of the window are skipped. */
-  minCoverage: number;
-  /** Clips per shard. */
-  clipsPerShard: number;
-}
+/**
+ * Current version of the dataset format. Version 2 stores a span longer and
+ * larger than the model's window (`storedFrames`, `storedSize`,
+ * `storedAudioSamples`); version 1 datasets are read with the stored span
+ * equal to the model's window.
+ */
+export const DATASET_VERSION = 2;
 
 /** The text tokenizer a dataset was made with. */
 export type TextSpec =
-  | { kind: "vocab"; file: string; vocabSize: number; sha256: string }
+  | {
+    kind: "vocab";
+    file: string;
+    vocabSize: number;
+    sha256: string;
+    wordVectors?: WordVectorsSpec;
+  }
   | { kind: "hf"; file: string; vocabSize: number; sha256: string };
 
 /** One shard of the dataset. */
@@ -134,13 +125,6 @@ function int(v: unknown, what: string, path: string, min = 0): number {
   return v;
 }
 
-function num(v: unknown, what: string, path: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    fail(path, `${what} must be a non-negative number, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 function str(v: unknown, what: string, path: string): string {
   if (typeof v !== "string") fail(path, `${what} must be a string, got ${JSON.stringify(v)}`);
   return v;
@@ -221,26 +205,6 @@ export function parsePaddedList(
   });
 }
 
-/** Checks the `settings` object of an index. */
-function parseSettings(s: Record<string, unknown>, path: string): TokenizeSettings {
-  return {
-    frames: int(s.frames, "settings.frames", path, 1),
-    fps: num(s.fps, "settings.fps", path),
-    size: int(s.size, "settings.size", path, 1),
-    audioSeconds: num(s.audioSeconds, "settings.audioSeconds", path),
-    sampleRate: int(s.sampleRate, "settings.sampleRate", path, 1),
-    audioSamples: int(s.audioSamples, "settings.audioSamples", path, 1),
-    audioDtype: s.audioDtype === "int16" || s.audioDtype === "float32" ? s.audioDtype : fail(
-      path,
-      `settings.audioDtype must be int16 or float32, got ${JSON.stringify(s.audioDtype)}`,
-    ),
-    maxLength: int(s.maxLength, "settings.maxLength", path, 1),
-    captionsPerClip: int(s.captionsPerClip, "settings.captionsPerClip", path, 1),
-    minCoverage: num(s.minCoverage, "settings.minCoverage", path),
-    clipsPerShard: int(s.clipsPerShard, "settings.clipsPerShard", path, 1),
-  };
-}
-
 /** Checks the `text` object of an index. */
 function parseTextSpec(t: Record<string, unknown>, path: string): TextSpec {
   if (t.kind !== "vocab" && t.kind !== "hf") {
@@ -251,6 +215,9 @@ function parseTextSpec(t: Record<string, unknown>, path: string): TextSpec {
     file: plainFileName(t.file, "text.file", path),
     vocabSize: int(t.vocabSize, "text.vocabSize", path, 1),
     sha256: str(t.sha256, "text.sha256", path),
+    ...(t.kind === "vocab" && t.wordVectors !== undefined
+      ? { wordVectors: parseWordVectorsSpec(t.wordVectors, path) }
+      : {}),
   };
 }
 
@@ -322,7 +289,7 @@ export function parseDatasetIndex(json: string, options: { path?: string } = {})
   const path = options.path ?? "index.json";
   const { o, version } = parseHeader(json, path);
   const s = (o.settings ?? fail(path, "settings missing")) as Record<string, unknown>;
-  const settings = parseSettings(s, path);
+  const settings = parseTokenizeSettings(s, { path, version });
   const t = (o.text ?? fail(path, "text missing")) as Record<string, unknown>;
   const textSpec = parseTextSpec(t, path);
   const l = (o.labels ?? fail(path, "labels missing")) as Record<string, unknown>;

@@ -6,18 +6,21 @@
  * frames), `audio` int16 or float32 `[N, A]`, `audio_samples` int32 `[N]`
  * (real samples), `audio_mask` uint8 `[N]`, `text` int32 `[N, P, L]`,
  * `text_mask` uint8 `[N, P]`, `label` int32 `[N]` (−1 = none) or uint8
- * multi-hot `[N, C]`. Metadata: `format` (`vatt-shard/1`), `ids` (JSON array),
+ * multi-hot `[N, C]`; T, S and A are the stored span and size
+ * (`storedShape(settings)`), longer and larger than the model's window. Metadata: `format` (`vatt-shard/1`), `ids` (JSON array),
  * `skipped`, `padded` and `dropped_captions` (JSON).
  *
  * @module
  */
 import type { NamedArray, TensorSpec } from "../../io/safetensors.ts";
 import type { TokenizedClip } from "./tokenized_clip.ts";
+import { floatToPcm16 } from "../media/pcm16.ts";
 import {
   type DatasetIndex,
   parsePaddedList,
   parseSkippedList,
   type SkippedInput,
+  storedShape,
   type TokenizeSettings,
 } from "./dataset_index.ts";
 
@@ -51,12 +54,13 @@ export function buildShard(
 ): { tensors: Record<string, NamedArray>; metadata: Record<string, string>; meta: ShardMeta } {
   const s = options.settings;
   const n = clips.length;
-  const frameBytes = s.frames * s.size * s.size * 3;
+  const st = storedShape(s);
+  const frameBytes = st.frames * st.size * st.size * 3;
   const video = new Uint8Array(n * frameBytes);
   const videoFrames = new Int32Array(n);
   const audio = s.audioDtype === "int16"
-    ? new Int16Array(n * s.audioSamples)
-    : new Float32Array(n * s.audioSamples);
+    ? new Int16Array(n * st.audioSamples)
+    : new Float32Array(n * st.audioSamples);
   const audioSamples = new Int32Array(n);
   const audioMask = new Uint8Array(n);
   const text = new Int32Array(n * s.captionsPerClip * s.maxLength);
@@ -69,12 +73,12 @@ export function buildShard(
     video.set(clip.video, i * frameBytes);
     videoFrames[i] = clip.videoFrames;
     if (audio instanceof Int16Array) {
-      for (let k = 0; k < s.audioSamples; k++) {
-        const v = Math.max(-1, Math.min(1, clip.audio[k]));
-        audio[i * s.audioSamples + k] = Math.round(v * 32767);
+      for (let k = 0; k < st.audioSamples; k++) {
+        // The scale batches.ts reads back with (lib/data/media/pcm16.ts).
+        audio[i * st.audioSamples + k] = floatToPcm16(clip.audio[k]);
       }
     } else {
-      audio.set(clip.audio, i * s.audioSamples);
+      audio.set(clip.audio, i * st.audioSamples);
     }
     audioSamples[i] = clip.audioSamples;
     audioMask[i] = clip.hasAudio ? 1 : 0;
@@ -82,6 +86,7 @@ export function buildShard(
     textMask.set(clip.textMask, i * s.captionsPerClip);
     if (label instanceof Uint8Array) { for (const k of clip.labels) label[i * c + k] = 1; }
     else if (clip.labels.length > 0) label[i] = clip.labels[0];
+    // Padded: shorter than the model's window (a shorter stored span is not padding).
     if (clip.videoFrames < s.frames || (clip.hasAudio && clip.audioSamples < s.audioSamples)) {
       padded.push({ id: clip.id, videoFrames: clip.videoFrames, audioSamples: clip.audioSamples });
     }
@@ -94,11 +99,11 @@ export function buildShard(
     droppedCaptions: dropped,
   };
   const tensors: Record<string, NamedArray> = {
-    video: { dtype: "U8", shape: [n, s.frames, s.size, s.size, 3], data: video },
+    video: { dtype: "U8", shape: [n, st.frames, st.size, st.size, 3], data: video },
     video_frames: { dtype: "I32", shape: [n], data: videoFrames },
     audio: {
       dtype: audio instanceof Int16Array ? "I16" : "F32",
-      shape: [n, s.audioSamples],
+      shape: [n, st.audioSamples],
       data: audio,
     },
     audio_samples: { dtype: "I32", shape: [n], data: audioSamples },
@@ -138,10 +143,11 @@ export function shardSpecs(
   n: number,
 ): Record<string, TensorSpec> {
   const s = index.settings;
+  const st = storedShape(s);
   return {
-    video: { dtype: "U8", shape: [n, s.frames, s.size, s.size, 3] },
+    video: { dtype: "U8", shape: [n, st.frames, st.size, st.size, 3] },
     video_frames: { dtype: "I32", shape: [n] },
-    audio: { dtype: s.audioDtype === "int16" ? "I16" : "F32", shape: [n, s.audioSamples] },
+    audio: { dtype: s.audioDtype === "int16" ? "I16" : "F32", shape: [n, st.audioSamples] },
     audio_samples: { dtype: "I32", shape: [n] },
     audio_mask: { dtype: "U8", shape: [n] },
     text: { dtype: "I32", shape: [n, s.captionsPerClip, s.maxLength] },

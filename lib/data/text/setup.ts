@@ -1,7 +1,8 @@
 /**
  * Choosing the text tokenizer of a dataset: a vocabulary built from the
- * manifest's captions, a given `vocab.txt`, or a Hugging Face
- * `tokenizer.json`; and loading it back from a dataset folder.
+ * manifest's captions, a given `vocab.txt`, a Hugging Face `tokenizer.json`,
+ * or the words of a word-vector file (with its frozen table); and loading it
+ * back from a dataset folder.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   type TextTokenizer,
   WordTokenizer,
 } from "./tokenizer.ts";
+import { prepareWordVectors, type WordVectorSource } from "./word_vector_table.ts";
 
 /** Where the tokenizer comes from; exactly one field. */
 export interface TextSource {
@@ -27,6 +29,8 @@ export interface TextSource {
   vocabFile?: string;
   /** Use this Hugging Face `tokenizer.json`. */
   tokenizerFile?: string;
+  /** Take the vocabulary and a frozen table from this word-vector file (see `word_vector_table.ts`). */
+  wordVectors?: WordVectorSource;
 }
 
 async function readBytes(file: string, what: string): Promise<Uint8Array> {
@@ -56,12 +60,18 @@ export async function prepareTextTokenizer(
   source: TextSource,
   options: { captions: Iterable<string>; outDir: string },
 ): Promise<{ tokenizer: TextTokenizer; spec: TextSpec }> {
-  const given =
-    [source.buildVocab !== undefined, !!source.vocabFile, !!source.tokenizerFile].filter(Boolean)
-      .length;
+  const given = [
+    source.buildVocab !== undefined,
+    !!source.vocabFile,
+    !!source.tokenizerFile,
+    !!source.wordVectors,
+  ].filter(Boolean).length;
   if (given !== 1) {
-    throw new RangeError(`Give exactly one of buildVocab, vocabFile, tokenizerFile (got ${given})`);
+    throw new RangeError(
+      `Give exactly one of buildVocab, vocabFile, tokenizerFile, wordVectors (got ${given})`,
+    );
   }
+  if (source.wordVectors) return await fromWordVectors(source.wordVectors, options.outDir);
   if (source.tokenizerFile) {
     const bytes = await readBytes(source.tokenizerFile, "tokenizer file");
     const tokenizer = await loadHfTokenizer(source.tokenizerFile);
@@ -106,6 +116,27 @@ export async function prepareTextTokenizer(
   };
 }
 
+/** The vocabulary and table of a word-vector file; unknown words get the OOV id. */
+async function fromWordVectors(
+  source: WordVectorSource,
+  outDir: string,
+): Promise<{ tokenizer: TextTokenizer; spec: TextSpec }> {
+  const { words, spec: wordVectors } = await prepareWordVectors(source, outDir);
+  const text = encodeVocab(words);
+  await writeFileAtomic(path.join(outDir, "vocab.txt"), text);
+  const tokenizer = new WordTokenizer(words, { oov: true });
+  return {
+    tokenizer,
+    spec: {
+      kind: "vocab",
+      file: "vocab.txt",
+      vocabSize: tokenizer.vocabSize,
+      sha256: sha256Bytes(text),
+      wordVectors,
+    },
+  };
+}
+
 /**
  * Loads the tokenizer a dataset was made with, checking its checksum.
  *
@@ -128,5 +159,6 @@ export async function loadTextTokenizer(dir: string, spec: TextSpec): Promise<Te
     throw new FormatError("checksum does not match index.json", { path: file });
   }
   if (spec.kind === "hf") return await loadHfTokenizer(file);
-  return new WordTokenizer(parseVocab(new TextDecoder().decode(bytes)));
+  const oov = spec.wordVectors !== undefined; // word-vector vocabularies keep unknown words
+  return new WordTokenizer(parseVocab(new TextDecoder().decode(bytes)), { oov });
 }

@@ -4,7 +4,8 @@
  * Text is NFC-normalised and lower-cased, the typographic apostrophe `’` is
  * read as `'`, and words are the runs of letters, digits, `_` and `'`
  * (`/[\p{L}\p{N}_']+/gu`). Id 0 is padding; word `i` of the vocabulary has id
- * `i + 1`; words outside the vocabulary are dropped.
+ * `i + 1`; words outside the vocabulary are dropped, or (with `oov`, as for
+ * word vectors) mapped to the out-of-vocabulary id `vocab.length + 1`.
  *
  * @module
  */
@@ -183,9 +184,19 @@ function checkMaxLength(maxLength: number): number {
   return maxLength;
 }
 
+/** Options of {@link WordTokenizer}. */
+export interface WordTokenizerOptions {
+  /**
+   * Map unknown words to the out-of-vocabulary id `vocab.length + 1` (the
+   * last id) instead of dropping them. Default `false`.
+   */
+  oov?: boolean;
+}
+
 /**
  * Word-level tokenizer over a fixed vocabulary: id 0 pads, word `i` of the
- * vocabulary is id `i + 1`, unknown words are dropped.
+ * vocabulary is id `i + 1`, unknown words are dropped (or, with `oov`, get
+ * the id `vocab.length + 1`).
  *
  * @example
  * ```ts
@@ -195,6 +206,9 @@ function checkMaxLength(maxLength: number): number {
  * assert.equal(tok.vocabSize, 4);
  * assert.equal(tok.encode("A black dog runs.", { maxLength: 5 }).join(","), "1,2,3,0,0");
  * assert.equal(tok.knownCount("A black dog"), 2);
+ * const withOov = new WordTokenizer(["a", "dog"], { oov: true });
+ * assert.equal(withOov.vocabSize, 4);
+ * assert.equal(withOov.encode("a black dog", { maxLength: 4 }).join(","), "1,3,2,0");
  * ```
  */
 export class WordTokenizer implements TextTokenizer {
@@ -202,26 +216,29 @@ export class WordTokenizer implements TextTokenizer {
   readonly vocab: readonly string[];
   /** Always 0. */
   readonly padId = 0;
+  /** The id of unknown words (`vocab.length + 1`), or `undefined` when they are dropped. */
+  readonly oovId: number | undefined;
   readonly #ids: Map<string, number>;
 
   /** Throws `TypeError` on an empty, duplicate or whitespace-containing word. */
-  constructor(vocab: readonly string[]) {
+  constructor(vocab: readonly string[], options: WordTokenizerOptions = {}) {
     this.#ids = checkVocab(vocab);
     this.vocab = Object.freeze([...vocab]);
+    this.oovId = options.oov ? vocab.length + 1 : undefined;
   }
 
-  /** Vocabulary size plus one (padding). */
+  /** Vocabulary size plus one (padding), plus one more with an out-of-vocabulary id. */
   get vocabSize(): number {
-    return this.vocab.length + 1;
+    return this.vocab.length + (this.oovId === undefined ? 1 : 2);
   }
 
-  /** Ids of the known words of `text`, truncated or zero-padded to `maxLength`. */
+  /** Ids of the known words of `text` (and unknown ones, with `oov`), truncated or zero-padded to `maxLength`. */
   encode(text: string, options: EncodeOptions): Int32Array {
     const out = new Int32Array(checkMaxLength(options.maxLength));
     let n = 0;
     for (const word of splitWords(text)) {
       if (n >= out.length) break;
-      const id = this.#ids.get(word);
+      const id = this.#ids.get(word) ?? this.oovId;
       if (id !== undefined) out[n++] = id;
     }
     return out;

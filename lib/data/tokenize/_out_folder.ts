@@ -127,8 +127,10 @@ export async function prepareOut(
     const temp = TEMP_NAME.exec(name);
     return isDatasetFile(temp ? temp[1] : name);
   };
-  // Temporaries a killed run left behind do not make the folder someone else's.
-  const present = entries.filter((name) => !(TEMP_NAME.test(name) && ours(name)));
+  // Temporaries a killed run left behind do not make the folder someone else's,
+  // nor does the folder's lock (`.lock`, taken by the CLI; never deleted here).
+  const isLock = (name: string) => name === ".lock" || TEMP_NAME.exec(name)?.[1] === ".lock";
+  const present = entries.filter((name) => !isLock(name) && !(TEMP_NAME.test(name) && ours(name)));
   if (present.length > 0) {
     const same = entries.includes("tokenize.json") && await sameRecord(recordPath, record);
     if (!same && !options.force) {

@@ -1,13 +1,15 @@
 /**
  * Turning one manifest row into stored arrays: decoded video window, audio
  * window, caption ids and label. Every failure is a reason to skip the clip,
- * returned as data so the caller decides to skip or stop.
+ * returned as data so the caller decides to skip or stop. Captions without a
+ * known word are not a failure: they are dropped (and counted), and a clip
+ * left without captions keeps its video and audio with `text_mask` all 0.
  *
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
 import { loadAudioWindow } from "../media/audio_load.ts";
-import type { TokenizeSettings } from "../shards/dataset_index.ts";
+import { storedShape, type TokenizeSettings } from "../shards/dataset_index.ts";
 import type { SkippedClip, TokenizedClip } from "../shards/tokenized_clip.ts";
 import { decodeVideoClip, type VideoClip } from "../media/ffmpeg_video.ts";
 import type { ManifestRow } from "../manifest/manifest.ts";
@@ -68,19 +70,24 @@ function isSkipped<T extends object>(x: T | SkippedClip): x is SkippedClip {
   return "ok" in x && x.ok === false;
 }
 
-/** The part of the window that the row covers: what lies after its `end` is padding. */
+/**
+ * The part of the stored span that the row covers: what lies after its `end`
+ * is padding. The span starts at the row's start and is the stored one
+ * (`storedFrames`, `storedAudioSamples`), longer than the model's window.
+ */
 interface CoveredWindow {
   start: number;
   maxFrames: number;
   maxSamples: number;
 }
 
-/** Only what lies in [start, end) is real; the rest of the window is padding. */
+/** Only what lies in [start, end) is real; the rest of the stored span is padding. */
 function coveredWindow(row: ManifestRow, s: TokenizeSettings): CoveredWindow {
   const start = row.start ?? 0;
   const span = row.end === undefined ? Infinity : row.end - start;
-  const maxFrames = Math.min(s.frames, Math.ceil(span * s.fps - 1e-9));
-  const maxSamples = Math.min(s.audioSamples, Math.round(span * s.sampleRate));
+  const stored = storedShape(s);
+  const maxFrames = Math.min(stored.frames, Math.ceil(span * s.fps - 1e-9));
+  const maxSamples = Math.min(stored.audioSamples, Math.round(span * s.sampleRate));
   return { start, maxFrames, maxSamples };
 }
 
@@ -91,12 +98,13 @@ async function clipVideo(
   options: TokenizeClipOptions,
 ): Promise<VideoClip | SkippedClip> {
   const s = options.settings;
+  const stored = storedShape(s);
   let video;
   try {
     video = await decodeVideoClip(row.video, {
-      frames: s.frames,
+      frames: stored.frames,
       fps: s.fps,
-      size: s.size,
+      size: stored.size,
       start: window.start,
       ffmpeg: options.ffmpeg,
     });
@@ -105,12 +113,14 @@ async function clipVideo(
   }
   const maxFrames = window.maxFrames;
   if (video.validFrames > maxFrames) {
-    const frameBytes = s.size * s.size * 3;
+    const frameBytes = stored.size * stored.size * 3;
     const last = video.data.slice((maxFrames - 1) * frameBytes, maxFrames * frameBytes);
-    for (let f = maxFrames; f < s.frames; f++) video.data.set(last, f * frameBytes);
+    for (let f = maxFrames; f < stored.frames; f++) video.data.set(last, f * frameBytes);
     video.validFrames = maxFrames;
   }
   if (video.validFrames === 0) return skipRow(row, "no video frames in the window", row.videoRaw);
+  // Coverage is of the model's window: a clip shorter than the stored span but
+  // as long as the window is whole (its windows stay inside its real frames).
   if (video.validFrames < s.minCoverage * s.frames) {
     return skipRow(
       row,
@@ -134,14 +144,15 @@ async function clipAudio(
   options: TokenizeClipOptions,
 ): Promise<ClipAudio | SkippedClip> {
   const s = options.settings;
-  let audio: Float32Array = new Float32Array(s.audioSamples);
+  const stored = storedShape(s).audioSamples;
+  let audio: Float32Array = new Float32Array(stored);
   let audioSamples = 0;
   try {
     // A separate audio file, else the video's own track.
     const w = await loadAudioWindow(row.audio ?? row.video, {
       sampleRate: s.sampleRate,
       start: window.start,
-      seconds: s.audioSeconds,
+      seconds: stored / s.sampleRate,
       ffmpeg: options.ffmpeg,
     });
     audio = w.samples;
@@ -163,8 +174,8 @@ async function clipAudio(
       row.audio ? row.audioRaw : row.videoRaw,
     );
   }
-  if (audio.length !== s.audioSamples) {
-    return skipRow(row, `audio window has ${audio.length} samples, expected ${s.audioSamples}`);
+  if (audio.length !== stored) {
+    return skipRow(row, `audio window has ${audio.length} samples, expected ${stored}`);
   }
   return { audio, audioSamples };
 }
@@ -176,8 +187,24 @@ interface ClipText {
   droppedCaptions: number;
 }
 
-/** Encodes the row's captions; a clip whose captions all lack known words is skipped. */
-function clipText(row: ManifestRow, options: TokenizeClipOptions): ClipText | SkippedClip {
+/**
+ * Whether `caption` has a word the vocabulary knows: counted by a word-level
+ * vocabulary (so a word-vector vocabulary's OOV ids are not known words),
+ * else any id that is not padding.
+ */
+function hasKnownWord(tokenizer: TextTokenizer, caption: string, ids: Int32Array): boolean {
+  const counted = (tokenizer as { knownCount?: (text: string) => number }).knownCount;
+  if (typeof counted === "function") return counted.call(tokenizer, caption) > 0;
+  return ids.some((id) => id !== 0);
+}
+
+/**
+ * Encodes the row's captions; captions without a known word are dropped. A
+ * clip whose captions all lack known words is kept, without captions
+ * (`textMask` all 0): its video–audio pair still trains NCE, and MIL-NCE
+ * leaves it out.
+ */
+function clipText(row: ManifestRow, options: TokenizeClipOptions): ClipText {
   const p = options.settings.captionsPerClip;
   const l = options.settings.maxLength;
   const text = new Int32Array(p * l);
@@ -186,7 +213,7 @@ function clipText(row: ManifestRow, options: TokenizeClipOptions): ClipText | Sk
   let dropped = 0;
   for (const caption of row.captions) {
     const ids = encodeCaption(options.tokenizer, caption, l);
-    if (!ids.some((id) => id !== 0)) {
+    if (!hasKnownWord(options.tokenizer, caption, ids)) {
       dropped++;
       continue;
     }
@@ -196,7 +223,6 @@ function clipText(row: ManifestRow, options: TokenizeClipOptions): ClipText | Sk
       kept++;
     }
   }
-  if (row.captions.length > 0 && kept === 0) return skipRow(row, "no caption has a known word");
   return { text, textMask, droppedCaptions: dropped };
 }
 
@@ -241,7 +267,6 @@ export async function tokenizeClip(
   const audio = await clipAudio(row, window, options);
   if (isSkipped(audio)) return audio;
   const text = clipText(row, options);
-  if (isSkipped(text)) return text;
   const labels = clipLabels(row, options);
   if (isSkipped(labels)) return labels;
   return {

@@ -33,7 +33,37 @@ export const DEFAULT_TOKENIZE_SETTINGS: Readonly<TokenizeSettings> = {
   captionsPerClip: 4,
   minCoverage: 0.5,
   clipsPerShard: 64,
+  windowSeconds: 4.8,
+  storedFrames: 48,
+  storedSize: 258,
+  storedAudioSamples: 230400,
 };
+
+/**
+ * The stored span is this many times the model's window (`frames / fps`) when
+ * `--window-seconds` is not given: room for a random window per visit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_WINDOW_FACTOR } from "./settings.ts";
+ * assert.equal(DEFAULT_WINDOW_FACTOR, 1.5);
+ * ```
+ */
+export const DEFAULT_WINDOW_FACTOR = 1.5;
+
+/**
+ * The stored frame side is `round(this × size)` when `--store-size` is not
+ * given: room for a random crop per visit (224 → 258, as 224 within 256).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_STORE_SIZE_FACTOR } from "./settings.ts";
+ * assert.equal(Math.round(DEFAULT_STORE_SIZE_FACTOR * 224), 258);
+ * ```
+ */
+export const DEFAULT_STORE_SIZE_FACTOR = 1.15;
 
 /**
  * Clips a dataset tokenization decodes in parallel when not given.
@@ -50,7 +80,12 @@ export const DEFAULT_TOKENIZE_WORKERS = 2;
 /**
  * Completes and validates settings: defaults fill what is not given, the audio
  * window follows the video window (`frames / fps`) unless `audioSeconds` is
- * given, and `audioSamples` follows from the window and rate.
+ * given, and `audioSamples` follows from the window and rate. The stored span
+ * is `windowSeconds` (default {@linkcode DEFAULT_WINDOW_FACTOR} × the model's
+ * window, never less than it): `storedFrames = max(frames, round(windowSeconds·fps))`,
+ * and the audio stored covers every window start, `storedAudioSamples =
+ * audioSamples + round((storedFrames − frames) / fps · sampleRate)`; the stored
+ * side is `storedSize` (default `round(`{@linkcode DEFAULT_STORE_SIZE_FACTOR}` × size)`).
  *
  * @example
  * ```ts
@@ -60,6 +95,11 @@ export const DEFAULT_TOKENIZE_WORKERS = 2;
  * const s = resolveTokenizeSettings({ frames: 8, fps: 10, sampleRate: 8000 });
  * assert.equal(s.audioSeconds, 0.8); // 8 frames at 10 fps
  * assert.equal(s.audioSamples, 6400);
+ * assert.equal(s.storedFrames, 12); // 1.5 × the 0.8 s window at 10 fps
+ * assert.equal(s.storedAudioSamples, 6400 + 3200); // and 0.4 s more audio
+ * const kept = resolveTokenizeSettings({ frames: 8, fps: 10, windowSeconds: 0.8, storedSize: 224 });
+ * assert.equal(kept.storedFrames, 8); // no extra span: the model's window is stored
+ * assert.equal(kept.storedSize, 224);
  * assert.throws(() => resolveTokenizeSettings({ frames: 0 }), /frames must be at least 1, got 0/);
  * ```
  */
@@ -77,5 +117,26 @@ export function resolveTokenizeSettings(partial: Partial<TokenizeSettings> = {})
   checkNumber(s.minCoverage, "min coverage", { min: 0, max: 1 });
   checkOneOf(s.audioDtype, ["int16", "float32"], "audio dtype");
   s.audioSamples = Math.round(s.audioSeconds * s.sampleRate);
-  return s;
+  return resolveStored(s, partial);
+}
+
+/** The stored span and size of resolved model settings `s`: given, or derived from the model's window. */
+function resolveStored(s: TokenizeSettings, partial: Partial<TokenizeSettings>): TokenizeSettings {
+  const window = s.frames / s.fps;
+  const seconds = partial.windowSeconds ?? DEFAULT_WINDOW_FACTOR * window;
+  checkNumber(seconds, "window seconds", { above: 0, max: 3600 });
+  const storedSize = partial.storedSize ?? Math.round(DEFAULT_STORE_SIZE_FACTOR * s.size);
+  checkPositiveInteger(storedSize, "store size");
+  if (storedSize < s.size) {
+    throw new RangeError(`store size ${storedSize} is smaller than the frame size ${s.size}`);
+  }
+  const storedFrames = Math.max(s.frames, Math.round(seconds * s.fps));
+  const spare = storedFrames - s.frames;
+  return {
+    ...s,
+    windowSeconds: storedFrames / s.fps,
+    storedFrames,
+    storedSize,
+    storedAudioSamples: s.audioSamples + Math.round((spare / s.fps) * s.sampleRate),
+  };
 }

@@ -137,7 +137,7 @@ async function readRun(
     });
   });
   const manifest = await readManifest(options.manifest);
-  const textFile = run.text.vocabFile ?? run.text.tokenizerFile;
+  const textFile = run.text.vocabFile ?? run.text.tokenizerFile ?? run.text.wordVectors?.file;
   // An unreadable file is reported by prepareTextTokenizer below.
   const textSha256 = textFile ? await sha256File(textFile).catch(() => undefined) : undefined;
   const record: RunRecord = {

@@ -10,10 +10,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULT_EVAL_BATCH_SIZE } from "../../config/eval_config.ts";
 import { batchToTensors } from "../../data/shards/batches.ts";
-import type { Dataset } from "../../data/shards/dataset.ts";
+import type { ClipBatch, Dataset } from "../../data/shards/dataset.ts";
 import { MismatchError } from "../../util/errors.ts";
 import type { Classifier } from "../../model/classifier.ts";
 import {
+  type DatasetLabels,
   labelledIndices,
   readDatasetLabels,
   requireLabels,
@@ -27,6 +28,7 @@ import {
   rocAuc,
   topKAccuracy,
 } from "./metrics.ts";
+import type { ViewPlan } from "./views.ts";
 
 /** Metrics of a classifier on a set of clips. */
 export interface ClassificationReport {
@@ -133,16 +135,45 @@ export interface ClassifiedClips {
   labels: Int32Array | Uint8Array;
 }
 
+/** The logits `[n, C]` of a batch: of the clips as stored, or averaged over the plan's views. */
+async function viewLogits(
+  classifier: Classifier,
+  batch: ClipBatch,
+  options: { settings: Dataset["index"]["settings"]; plan?: ViewPlan },
+): Promise<Float32Array> {
+  const { settings, plan } = options;
+  const views = plan?.views ?? [{ view: {}, weight: 1 }];
+  const total = views.reduce((n, v) => n + v.weight, 0);
+  let sum: Float64Array | undefined;
+  for (const { view, weight } of views) {
+    const inputs = batchToTensors(batch, settings, { view });
+    let row: Float32Array;
+    try {
+      const out = classifier.logits(inputs);
+      row = await out.data() as Float32Array;
+      out.dispose();
+    } finally {
+      tf.dispose(Object.values(inputs));
+    }
+    if (views.length === 1) return row;
+    sum ??= new Float64Array(row.length);
+    for (let i = 0; i < row.length; i++) sum[i] += weight * row[i];
+  }
+  return Float32Array.from(sum!, (v) => v / total);
+}
+
 /**
  * Runs `classifier` on clips `indices` of `data` (default: all), in batches,
- * in inference mode.
+ * in inference mode; with `views`, each clip's logits are the mean of its
+ * views' logits (the official fine-tuning evaluation averages logits, then
+ * takes the softmax: `PredictionAggregator` in `modeling/backbones/video/factory.py`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
- * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import type { ClipBatch, Dataset } from "../../data/shards/dataset.ts";
  * import type { Classifier } from "../../model/classifier.ts";
  * import { classifyDataset } from "./classify.ts";
  * // Stand-ins: a classifier that scores every clip [1, 0]; a dataset of three 1-pixel clips.
@@ -178,6 +209,8 @@ export async function classifyDataset(
   options: {
     indices?: number[];
     batchSize?: number;
+    /** Views of each clip whose logits are averaged (default: the clip as stored). */
+    views?: ViewPlan;
     onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<ClassifiedClips> {
@@ -194,14 +227,10 @@ export async function classifyDataset(
   for (let start = 0; start < all.length; start += bs) {
     const indices = all.slice(start, start + bs);
     const batch = await data.readClips(indices);
-    const inputs = batchToTensors(batch, data.index.settings);
-    try {
-      const out = classifier.logits(inputs);
-      logits.set(await out.data() as Float32Array, start * c);
-      out.dispose();
-    } finally {
-      tf.dispose(Object.values(inputs));
-    }
+    logits.set(
+      await viewLogits(classifier, batch, { settings: data.index.settings, plan: options.views }),
+      start * c,
+    );
     labels.set(batch.label, multi ? start * c : start);
     ids.push(...batch.ids);
     options.onProgress?.(Math.min(start + bs, all.length), all.length);
@@ -218,7 +247,7 @@ export async function classifyDataset(
  * ```ts
  * import assert from "node:assert/strict";
  * import { PRESETS } from "../../config/vatt_config.ts";
- * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import type { ClipBatch, Dataset } from "../../data/shards/dataset.ts";
  * import type { Classifier } from "../../model/classifier.ts";
  * import { MismatchError } from "../../util/errors.ts";
  * import { labelledClipsFor } from "./classify.ts";
@@ -231,6 +260,26 @@ export async function classifyDataset(
  * ```
  */
 export async function labelledClipsFor(classifier: Classifier, data: Dataset): Promise<number[]> {
+  return (await checkedLabels(classifier, data)).indices;
+}
+
+/**
+ * {@linkcode labelledClipsFor}, with the dataset's labels and ids it read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Classifier } from "../../model/classifier.ts";
+ * import type { Dataset } from "../../data/shards/dataset.ts";
+ * import { checkedLabels } from "./classify.ts";
+ * // Usually: const { labels, indices } = await checkedLabels(classifier, await Dataset.open("data"));
+ * await assert.rejects(checkedLabels({} as Classifier, {} as Dataset), TypeError);
+ * ```
+ */
+export async function checkedLabels(
+  classifier: Classifier,
+  data: Dataset,
+): Promise<{ labels: DatasetLabels; indices: number[] }> {
   checkModelFitsData(classifier.model.config, data);
   const labels = await readDatasetLabels(data);
   requireLabels(labels, `dataset ${data.dir}`);
@@ -249,5 +298,5 @@ export async function labelledClipsFor(classifier: Classifier, data: Dataset): P
     modalities: classifier.spec.modalities,
     where: `dataset ${data.dir}`,
   });
-  return labelledIndices(labels);
+  return { labels, indices: labelledIndices(labels) };
 }

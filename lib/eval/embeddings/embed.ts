@@ -123,6 +123,7 @@ export async function* embedDataset(
   for (let start = 0; start < all.length; start += bs) {
     const indices = all.slice(start, start + bs);
     const batch = await data.readClips(indices);
+    // Evaluation never augments: each clip's centre window and centre crop.
     const inputs = batchToTensors(batch, s);
     const out = model.apply({
       video: want.has("video") ? inputs.video : undefined,

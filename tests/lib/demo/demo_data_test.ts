@@ -198,15 +198,38 @@ Deno.test("generateDemoData() gives the same manifest and frames for the same se
   }
 });
 
-Deno.test("generateDemoData() refuses a non-empty folder unless force", async () => {
+Deno.test("generateDemoData() refuses a non-empty folder unless force; force keeps unrelated files", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "keep.txt"), "user data");
+    await Deno.mkdir(join(dir, "video"));
+    await Deno.writeTextFile(join(dir, "video", "mine.mp4"), "user video");
     await assert.rejects(() => generateDemoData(dir, { clips: 1, seconds: 1 }), RangeError);
     assert.equal(await Deno.readTextFile(join(dir, "keep.txt")), "user data");
-    const result = await generateDemoData(dir, { clips: 1, seconds: 1, force: true });
-    assert.equal((await readRows(result.manifestPath)).length, 1);
-    await assert.rejects(() => Deno.stat(join(dir, "keep.txt")), Deno.errors.NotFound);
+    const result = await generateDemoData(dir, { clips: 3, seconds: 1, force: true });
+    assert.equal((await readRows(result.manifestPath)).length, 3);
+    // --force removes only what demo-data wrote: the user's files stay.
+    assert.equal(await Deno.readTextFile(join(dir, "keep.txt")), "user data");
+    assert.equal(await Deno.readTextFile(join(dir, "video", "mine.mp4")), "user video");
+    const owned = JSON.parse(await Deno.readTextFile(join(dir, "demo-data.json"))).files;
+    assert.ok(owned.includes("video/clip-00002.mp4"));
+    // A smaller run over it removes the clips the earlier run wrote and this one does not.
+    await generateDemoData(dir, { clips: 1, seconds: 1, force: true });
+    await assert.rejects(
+      () => Deno.stat(join(dir, "video", "clip-00002.mp4")),
+      Deno.errors.NotFound,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "keep.txt")), "user data");
+    assert.equal(await Deno.readTextFile(join(dir, "video", "mine.mp4")), "user video");
+    // A FIFO where a clip goes is never replaced.
+    await Deno.remove(join(dir, "classes.txt"));
+    const mk = await new Deno.Command("mkfifo", { args: [join(dir, "classes.txt")] }).output();
+    assert.ok(mk.success);
+    await assert.rejects(
+      () => generateDemoData(dir, { clips: 1, seconds: 1, force: true }),
+      /classes\.txt is a FIFO/,
+    );
+    assert.ok((await Deno.lstat(join(dir, "classes.txt"))).isFifo);
     // An existing empty folder is fine without force.
     const empty = await Deno.makeTempDir();
     try {

@@ -200,3 +200,37 @@ Deno.test({
     await assert.rejects(() => removeStaleTemps(dir, { maxAgeMs: -1 }), RangeError);
   });
 });
+
+Deno.test("atomic writers never rename over a device or FIFO: it stays what it was, no temporary is left", async () => {
+  await withDir(async (dir) => {
+    const fifo = `${dir}/n.jsonl`;
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    await assert.rejects(writeFileAtomic(fifo, "x"), /n\.jsonl is a FIFO, not a regular file/);
+    await assert.rejects(AtomicFile.create(fifo), /is a FIFO/);
+    // A symlink to a FIFO is judged by what it points to.
+    await Deno.symlink(fifo, `${dir}/link.jsonl`);
+    await assert.rejects(writeFileAtomic(`${dir}/link.jsonl`, "x"), /is a symlink to a FIFO/);
+    // A FIFO appearing while the file is written is not replaced at commit either.
+    const out = await AtomicFile.create(`${dir}/late.jsonl`);
+    await out.write(new TextEncoder().encode("x"));
+    assert.ok((await new Deno.Command("mkfifo", { args: [`${dir}/late.jsonl`] }).output()).success);
+    await assert.rejects(out.commit(), /late\.jsonl is a FIFO/);
+    // A folder being replaced must be a folder.
+    await assert.rejects(
+      writeDirAtomic(fifo, async () => {}, { overwrite: true }),
+      /is a FIFO, not a folder/,
+    );
+    // As root, a character device made here (like /dev/null) is refused the same way.
+    const dev = `${dir}/null.jsonl`;
+    const made = await new Deno.Command("mknod", { args: [dev, "c", "1", "3"], stderr: "null" })
+      .output().then((r) => r.success, () => false);
+    if (made) {
+      await assert.rejects(writeFileAtomic(dev, "x"), /is a character device/);
+      assert.ok((await Deno.lstat(dev)).isCharDevice);
+    }
+    assert.ok((await Deno.lstat(fifo)).isFifo);
+    assert.ok((await Deno.lstat(`${dir}/late.jsonl`)).isFifo);
+    const left = (await names(dir)).filter((n) => n.includes(".tmp-"));
+    assert.deepEqual(left, []);
+  });
+});

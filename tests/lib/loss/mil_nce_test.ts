@@ -1,9 +1,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
+import type { LossForm } from "../../../lib/config/pretrain_config.ts";
 import { milNceLoss, type MilNceLossOptions } from "../../../lib/loss/mil_nce.ts";
 import { nceLoss } from "../../../lib/loss/nce.ts";
 import { Rng } from "../../../lib/util/rng.ts";
 import { assertClose, BACKENDS, dot, take, unit, useBackend } from "./_backends.ts";
+import { referenceTwoWay } from "./_reference.ts";
 
 // A fixed case: three clips, two captions each, two-dimensional embeddings.
 const V = [[1, 2], [-1, 0.5], [0.3, -2]];
@@ -41,9 +43,11 @@ function referenceMilNce(v: number[][], t: number[][][], options: RefOptions = {
   return total / withText.length;
 }
 
+/** The one-way form, which `referenceMilNce` computes. */
 function toOptions(options: RefOptions): MilNceLossOptions {
   const { mask, ...rest } = options;
-  return mask === undefined ? rest : { ...rest, mask: tf.tensor2d(mask) };
+  const oneWay = { form: "one-way" as const, ...rest };
+  return mask === undefined ? oneWay : { ...oneWay, mask: tf.tensor2d(mask) };
 }
 
 async function milNce(v: number[][], t: number[][][], options: RefOptions = {}): Promise<number> {
@@ -60,7 +64,7 @@ function randomTensor(rng: Rng, shape: number[]): number[] {
 }
 
 for (const backend of BACKENDS) {
-  Deno.test(`milNceLoss() on ${backend} matches hand-computed losses`, async (t) => {
+  Deno.test(`milNceLoss() one-way on ${backend} matches hand-computed losses`, async (t) => {
     await useBackend(backend);
     const v = V.map(unit);
     const txt = T.map((captions) => captions.map(unit));
@@ -119,8 +123,8 @@ for (const backend of BACKENDS) {
       const zV = tf.tensor2d(V);
       const zT = tf.tensor3d(single);
       const zA = tf.tensor2d(single.map((captions) => captions[0]));
-      const mil = await take(milNceLoss(zV, zT, { temperature: 0.3 }));
-      const nce = await take(nceLoss(zV, zA, { temperature: 0.3 }));
+      const mil = await take(milNceLoss(zV, zT, { temperature: 0.3, form: "one-way" }));
+      const nce = await take(nceLoss(zV, zA, { temperature: 0.3, form: "one-way" }));
       tf.dispose([zV, zT, zA]);
       assertClose(mil, nce, 1e-5);
       assertClose(mil, referenceMilNce(V, single, { temperature: 0.3 }), 1e-5);
@@ -252,4 +256,170 @@ Deno.test("milNceLoss() rejects inputs that do not fit", async () => {
   const mask = tf.ones([3, 3]) as tf.Tensor2D;
   assert.throws(() => milNceLoss(zV, zT, { mask }), /mask \[3, 3\] must have shape \[3, 2\]/);
   tf.dispose([zV, zT, wrongDim, wrongBatch, mask]);
+});
+
+// Unit vectors with round dot products, for the official and symmetric forms at τ = 1.
+// s(v_i, x_jp), row i = video i, columns x_00 x_01 | x_10 x_11 | x_20 x_21:
+//   v_0: 1    0.6 | 0    0.8  |  0.6  −1
+//   v_1: 0    0.8 | 1    0.6  | −0.8   0
+//   v_2: 0.6  1   | 0.8  0.96 | −0.28 −0.6
+const UV = [[1, 0], [0, 1], [0.6, 0.8]];
+const UT = [[[1, 0], [0.6, 0.8]], [[0, 1], [0.8, 0.6]], [[0.6, -0.8], [-1, 0]]];
+/** log Σ e^x over the listed scores. */
+const L = (...xs: number[]) => Math.log(xs.reduce((sum, x) => sum + Math.exp(x), 0));
+
+for (const backend of BACKENDS) {
+  Deno.test(`milNceLoss() official and symmetric on ${backend} match hand-computed losses`, async (t) => {
+    await useBackend(backend);
+    const run = async (form: LossForm, mask?: number[][]) => {
+      const zV = tf.tensor2d(UV);
+      const zT = tf.tensor3d(UT);
+      const m = mask === undefined ? undefined : tf.tensor2d(mask);
+      const value = await take(milNceLoss(zV, zT, { temperature: 1, form, mask: m }));
+      tf.dispose([zV, zT, m]);
+      return value;
+    };
+    // Per clip i: vt = row i (v_i against every caption), tv = every video against clip i's
+    // captions, pos = v_i against its own captions.
+    const vt = [[1, 0.6, 0, 0.8, 0.6, -1], [0, 0.8, 1, 0.6, -0.8, 0], [
+      0.6,
+      1,
+      0.8,
+      0.96,
+      -0.28,
+      -0.6,
+    ]];
+    const tv = [[1, 0.6, 0, 0.8, 0.6, 1], [0, 0.8, 1, 0.6, 0.8, 0.96], [
+      0.6,
+      -1,
+      -0.8,
+      0,
+      -0.28,
+      -0.6,
+    ]];
+    const pos = [[1, 0.6], [1, 0.6], [-0.28, -0.6]];
+    await t.step("official: one denominator of both directions per clip", async () => {
+      const expected = [0, 1, 2].reduce((sum, i) => sum + L(...vt[i], ...tv[i]) - L(...pos[i]), 0) /
+        3;
+      assertClose(await run("official"), expected, 1e-6);
+    });
+    await t.step("symmetric: the sum of the two directions, each a mean", async () => {
+      const a = [0, 1, 2].reduce((sum, i) => sum + L(...vt[i]) - L(...pos[i]), 0) / 3;
+      const b = [0, 1, 2].reduce((sum, i) => sum + L(...tv[i]) - L(...pos[i]), 0) / 3;
+      assertClose(await run("symmetric"), a + b, 1e-6);
+    });
+    await t.step("a padded caption and a clip without captions, on both sides", async () => {
+      // Clip 1 has no caption, clip 2's caption 1 is padding: x_1·, x_21 are in no set; v_1
+      // stays a negative for the captions of clips 0 and 2.
+      const mask = [[1, 1], [0, 0], [1, 0]];
+      const vt0 = [1, 0.6, 0.6];
+      const tv0 = [1, 0.6, 0, 0.8, 0.6, 1];
+      const vt2 = [0.6, 1, -0.28];
+      const tv2 = [0.6, -0.8, -0.28];
+      const official = (L(...vt0, ...tv0) - L(1, 0.6) + L(...vt2, ...tv2) - -0.28) / 2;
+      assertClose(await run("official", mask), official, 1e-6, "official");
+      const symmetric = (L(...vt0) - L(1, 0.6) + L(...vt2) - -0.28) / 2 +
+        (L(...tv0) - L(1, 0.6) + L(...tv2) - -0.28) / 2;
+      assertClose(await run("symmetric", mask), symmetric, 1e-6, "symmetric");
+    });
+    await t.step("no real caption at all: exactly 0, finite zero gradients", async () => {
+      for (const form of ["official", "symmetric"] as const) {
+        assert.ok((await run(form, [[0, 0], [0, 0], [0, 0]])) === 0, form);
+        const zV = tf.tensor2d(UV);
+        const zT = tf.tensor3d(UT);
+        const mask = tf.zeros([3, 2]) as tf.Tensor2D;
+        const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          milNceLoss(x as tf.Tensor2D, y as tf.Tensor3D, { mask, form })
+        )([zV, zT]);
+        for (const g of [...await grads[0].data(), ...await grads[1].data()]) {
+          assert.ok(g === 0, `${form} gradient ${g}`);
+        }
+        tf.dispose([zV, zT, mask, ...grads]);
+      }
+    });
+    await t.step("one caption per clip is the NCE of the same form", async () => {
+      for (const form of ["official", "symmetric"] as const) {
+        const zV = tf.tensor2d(UV);
+        const zT = tf.tensor3d(UT.map((captions) => [captions[1]]));
+        const zA = tf.tensor2d(UT.map((captions) => captions[1]));
+        const mil = await take(milNceLoss(zV, zT, { temperature: 0.3, form }));
+        const nce = await take(nceLoss(zV, zA, { temperature: 0.3, form }));
+        tf.dispose([zV, zT, zA]);
+        assertClose(mil, nce, 1e-5, form);
+      }
+    });
+  });
+
+  Deno.test(`milNceLoss() official and symmetric on ${backend} have finite-difference gradients`, async () => {
+    await useBackend(backend);
+    const rng = new Rng(17);
+    const [B, P, D] = [3, 2, 3];
+    const vFlat = randomTensor(rng, [B, D]);
+    const tFlat = randomTensor(rng, [B, P, D]);
+    const shapeV = (flat: number[]) =>
+      Array.from({ length: B }, (_, i) => flat.slice(i * D, i * D + D));
+    const shapeT = (flat: number[]) =>
+      Array.from(
+        { length: B },
+        (_, i) =>
+          Array.from({ length: P }, (_, p) => flat.slice((i * P + p) * D, (i * P + p + 1) * D)),
+      );
+    const mask = [[1, 0], [0, 0], [1, 1]];
+    for (const form of ["official", "symmetric"] as const) {
+      const ref = (v: number[], x: number[]) =>
+        referenceTwoWay(shapeV(v), shapeT(x), { mask, form, tau: 0.25 });
+      const zV = tf.tensor2d(vFlat, [B, D]);
+      const zT = tf.tensor3d(tFlat, [B, P, D]);
+      const m = tf.tensor2d(mask);
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
+        milNceLoss(x as tf.Tensor2D, y as tf.Tensor3D, { mask: m, form, temperature: 0.25 })
+      )([zV, zT]);
+      assertClose((await value.data())[0], ref(vFlat, tFlat), 1e-5, `${form} loss`);
+      const g = [await grads[0].data(), await grads[1].data()];
+      tf.dispose([zV, zT, m, value, ...grads]);
+      const h = 1e-6;
+      [vFlat, tFlat].forEach((flat, which) => {
+        for (let k = 0; k < flat.length; k++) {
+          const shifted = (delta: number) => {
+            const copy = [...flat];
+            copy[k] += delta;
+            return which === 0 ? ref(copy, tFlat) : ref(vFlat, copy);
+          };
+          const numeric = (shifted(h) - shifted(-h)) / (2 * h);
+          assert.ok(Number.isFinite(g[which][k]), `${form} gradient ${k} finite`);
+          assertClose(g[which][k], numeric, 2e-4, `${form} d/d${which ? "zT" : "zV"}[${k}]`);
+        }
+      });
+      // Padded captions (clip 0 caption 1, both of clip 1) get no gradient at all.
+      for (const c of [1, 2, 3]) {
+        for (let d = 0; d < D; d++) assert.ok(g[1][c * D + d] === 0, `${form} caption ${c}`);
+      }
+    }
+  });
+}
+
+Deno.test("milNceLoss() refuses an unknown form", async () => {
+  await useBackend("cpu");
+  const zV = tf.tensor2d(UV);
+  const zT = tf.tensor3d(UT);
+  assert.throws(() => milNceLoss(zV, zT, { form: "both" as LossForm }), /form must be one of/);
+  tf.dispose([zV, zT]);
+});
+
+Deno.test("milNceLoss() official and symmetric leak no tensors", async () => {
+  await useBackend("cpu");
+  const zV = tf.tensor2d(UV);
+  const zT = tf.tensor3d(UT);
+  const mask = tf.tensor2d([[1, 0], [0, 0], [1, 1]]);
+  const before = tf.memory().numTensors;
+  for (const form of ["official", "symmetric"] as const) {
+    tf.dispose(milNceLoss(zV, zT, { mask, form }));
+    tf.dispose(
+      tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        milNceLoss(x as tf.Tensor2D, y as tf.Tensor3D, { mask, form })
+      )([zV, zT]),
+    );
+  }
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([zV, zT, mask]);
 });

@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
+import type { LossForm } from "../../../lib/config/pretrain_config.ts";
 import { nceLoss, type NceLossOptions } from "../../../lib/loss/nce.ts";
 import { Rng } from "../../../lib/util/rng.ts";
 import { assertClose, BACKENDS, dot, take, unit, useBackend } from "./_backends.ts";
+import { referenceTwoWay } from "./_reference.ts";
 
 // A fixed 3×2 case: three clips, two-dimensional embeddings.
 const V = [[1, 2], [-1, 0.5], [0.3, -2]];
@@ -38,12 +40,18 @@ function referenceNce(v: number[][], a: number[][], options: RefOptions = {}): n
   return options.symmetric ? (va + oneWay(aa, vv)) / 2 : va;
 }
 
-function toOptions(options: RefOptions): NceLossOptions {
+/** The one-way form, which `referenceNce` computes, unless `options` names another. */
+function toOptions(options: RefOptions & { form?: LossForm }): NceLossOptions {
   const { mask, ...rest } = options;
-  return mask === undefined ? rest : { ...rest, mask: tf.tensor1d(mask) };
+  const oneWay = { form: "one-way" as const, ...rest };
+  return mask === undefined ? oneWay : { ...oneWay, mask: tf.tensor1d(mask) };
 }
 
-async function nce(v: number[][], a: number[][], options: RefOptions = {}): Promise<number> {
+async function nce(
+  v: number[][],
+  a: number[][],
+  options: RefOptions & { form?: LossForm } = {},
+): Promise<number> {
   const opts = toOptions(options);
   const zV = tf.tensor2d(v);
   const zA = tf.tensor2d(a);
@@ -57,7 +65,7 @@ function randomMatrix(rng: Rng, rows: number, cols: number): number[][] {
 }
 
 for (const backend of BACKENDS) {
-  Deno.test(`nceLoss() on ${backend} matches the hand-computed 3×2 loss`, async (t) => {
+  Deno.test(`nceLoss() one-way on ${backend} matches the hand-computed 3×2 loss`, async (t) => {
     await useBackend(backend);
     await t.step("default temperature 0.07", async () => {
       const v = V.map(unit);
@@ -112,7 +120,7 @@ for (const backend of BACKENDS) {
       const zV = tf.tensor2d(V);
       const zA = tf.tensor2d(A);
       const mask = tf.tensor1d([3, 0, 1], "int32");
-      const value = await take(nceLoss(zV, zA, { mask }));
+      const value = await take(nceLoss(zV, zA, { mask, form: "one-way" }));
       tf.dispose([zV, zA, mask]);
       assertClose(value, referenceNce(V, A, { mask: [1, 0, 1] }), 1e-5);
     });
@@ -198,7 +206,7 @@ for (const backend of BACKENDS) {
     const zA = tf.tensor2d(A);
     const mask = tf.tensor1d([1, 0, 1]);
     const before = tf.memory().numTensors;
-    const loss = nceLoss(zV, zA, { mask, symmetric: true });
+    const loss = nceLoss(zV, zA, { mask, symmetric: true, form: "one-way" });
     assert.equal(tf.memory().numTensors, before + 1);
     loss.dispose();
     const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
@@ -260,4 +268,139 @@ Deno.test("nceLoss() rejects inputs that do not fit", async () => {
   const mask = tf.tensor1d([1, 0]);
   assert.throws(() => nceLoss(zV, zA, { mask }), /mask has 2 entries but the batch has 3/);
   tf.dispose([zV, zA, short, flat, mask]);
+});
+
+// Unit vectors with round dot products, for the official and symmetric forms at τ = 1:
+// s_ij = v_i·a_j =  [[0.8, 0, 1], [0.6, 1, 0], [0.96, 0.8, 0.6]] (row i = video i).
+const UV = [[1, 0], [0, 1], [0.6, 0.8]];
+const UA = [[0.8, 0.6], [0, 1], [1, 0]];
+const E = Math.exp;
+const log = Math.log;
+
+for (const backend of BACKENDS) {
+  Deno.test(`nceLoss() official and symmetric on ${backend} match hand-computed losses`, async (t) => {
+    await useBackend(backend);
+    await t.step(
+      "official: one denominator per clip, video i's row and audio i's column",
+      async () => {
+        // Row i {s_i0, s_i1, s_i2} and column i {s_0i, s_1i, s_2i}; s_ii is in both.
+        const l0 = log(E(0.8) + E(0) + E(1) + E(0.8) + E(0.6) + E(0.96)) - 0.8;
+        const l1 = log(E(0.6) + E(1) + E(0) + E(0) + E(1) + E(0.8)) - 1;
+        const l2 = log(E(0.96) + E(0.8) + E(0.6) + E(1) + E(0) + E(0.6)) - 0.6;
+        const expected = (l0 + l1 + l2) / 3;
+        assertClose(await nce(UV, UA, { temperature: 1, form: "official" }), expected, 1e-6);
+        assertClose(
+          await nce(UV, UA, { temperature: 1, form: undefined }),
+          expected,
+          1e-6,
+          "default",
+        );
+      },
+    );
+    await t.step("symmetric: the sum of the row and the column losses, each a mean", async () => {
+      const rows = (log(E(0.8) + E(0) + E(1)) - 0.8) + (log(E(0.6) + E(1) + E(0)) - 1) +
+        (log(E(0.96) + E(0.8) + E(0.6)) - 0.6);
+      const columns = (log(E(0.8) + E(0.6) + E(0.96)) - 0.8) + (log(E(0) + E(1) + E(0.8)) - 1) +
+        (log(E(1) + E(0) + E(0.6)) - 0.6);
+      const expected = rows / 3 + columns / 3;
+      assertClose(await nce(UV, UA, { temperature: 1, form: "symmetric" }), expected, 1e-6);
+    });
+    await t.step("clip 1 without audio: a_1 leaves every set, v_1 stays a negative", async () => {
+      const mask = [1, 0, 1];
+      // Clip 0: row {s_00, s_02}, column {s_00, s_10, s_20}; clip 2: row {s_20, s_22},
+      // column {s_02, s_12, s_22}. Clip 1 contributes nothing; the mean is over 2 clips.
+      const official = ((log(E(0.8) + E(1) + E(0.8) + E(0.6) + E(0.96)) - 0.8) +
+        (log(E(0.96) + E(0.6) + E(1) + E(0) + E(0.6)) - 0.6)) / 2;
+      assertClose(await nce(UV, UA, { temperature: 1, form: "official", mask }), official, 1e-6);
+      const symmetric = ((log(E(0.8) + E(1)) - 0.8) + (log(E(0.96) + E(0.6)) - 0.6)) / 2 +
+        ((log(E(0.8) + E(0.6) + E(0.96)) - 0.8) + (log(E(1) + E(0) + E(0.6)) - 0.6)) / 2;
+      assertClose(await nce(UV, UA, { temperature: 1, form: "symmetric", mask }), symmetric, 1e-6);
+    });
+    await t.step("every clip without audio: exactly 0, finite zero gradients", async () => {
+      for (const form of ["official", "symmetric"] as const) {
+        const zV = tf.tensor2d(UV);
+        const zA = tf.tensor2d(UA);
+        const mask = tf.tensor1d([0, 0, 0]);
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
+          nceLoss(x as tf.Tensor2D, y as tf.Tensor2D, { mask, form, temperature: 0.07 })
+        )([zV, zA]);
+        assert.ok((await value.data())[0] === 0, form);
+        for (const g of [...await grads[0].data(), ...await grads[1].data()]) {
+          assert.ok(g === 0, `${form} gradient ${g}`);
+        }
+        tf.dispose([zV, zA, mask, value, ...grads]);
+      }
+    });
+  });
+
+  Deno.test(`nceLoss() official and symmetric on ${backend} have finite-difference gradients`, async () => {
+    await useBackend(backend);
+    const rng = new Rng(13);
+    const v = randomMatrix(rng, 3, 4);
+    const a = randomMatrix(rng, 3, 4);
+    const mask = [1, 0, 1];
+    for (const form of ["official", "symmetric"] as const) {
+      const ref = (vv: number[][], aa: number[][]) =>
+        referenceTwoWay(vv, aa.map((row) => [row]), {
+          mask: mask.map((m) => [m]),
+          form,
+          tau: 0.2,
+        });
+      const zV = tf.tensor2d(v);
+      const zA = tf.tensor2d(a);
+      const m = tf.tensor1d(mask);
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
+        nceLoss(x as tf.Tensor2D, y as tf.Tensor2D, { mask: m, form, temperature: 0.2 })
+      )([zV, zA]);
+      assertClose((await value.data())[0], ref(v, a), 1e-5, `${form} loss`);
+      const g = [await grads[0].data(), await grads[1].data()];
+      tf.dispose([zV, zA, m, value, ...grads]);
+      const h = 1e-6;
+      [v, a].forEach((matrix, which) => {
+        for (let i = 0; i < 3; i++) {
+          for (let d = 0; d < 4; d++) {
+            const shifted = (delta: number) => {
+              const copy = matrix.map((row) => [...row]);
+              copy[i][d] += delta;
+              return which === 0 ? ref(copy, a) : ref(v, copy);
+            };
+            const numeric = (shifted(h) - shifted(-h)) / (2 * h);
+            assertClose(g[which][i * 4 + d], numeric, 2e-4, `${form} d/d${which}[${i},${d}]`);
+          }
+        }
+      });
+      // The audio of clip 1 is in no set: no gradient reaches it.
+      for (let d = 0; d < 4; d++) assert.ok(g[1][4 + d] === 0, `${form} masked audio`);
+    }
+  });
+}
+
+Deno.test("nceLoss() refuses an unknown form, and symmetric outside the one-way form", async () => {
+  await useBackend("cpu");
+  const zV = tf.tensor2d(UV);
+  const zA = tf.tensor2d(UA);
+  assert.throws(
+    () => nceLoss(zV, zA, { form: "two-way" as LossForm }),
+    /form must be one of "official", "one-way", "symmetric", got "two-way"/,
+  );
+  assert.throws(() => nceLoss(zV, zA, { symmetric: true }), /symmetric needs form "one-way"/);
+  tf.dispose([zV, zA]);
+});
+
+Deno.test("nceLoss() official and symmetric leak no tensors", async () => {
+  await useBackend("cpu");
+  const zV = tf.tensor2d(UV);
+  const zA = tf.tensor2d(UA);
+  const mask = tf.tensor1d([1, 0, 1]);
+  const before = tf.memory().numTensors;
+  for (const form of ["official", "symmetric"] as const) {
+    tf.dispose(nceLoss(zV, zA, { mask, form }));
+    tf.dispose(
+      tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        nceLoss(x as tf.Tensor2D, y as tf.Tensor2D, { mask, form })
+      )([zV, zA]),
+    );
+  }
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([zV, zA, mask]);
 });

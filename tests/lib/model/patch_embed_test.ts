@@ -6,8 +6,10 @@ import { audioTokens, textTokens, videoTokens } from "../../../lib/model/patch_e
 import { weightSpecs } from "../../../lib/model/weight_specs.ts";
 import { createWeights } from "../../../lib/model/weights.ts";
 
+// Raw position sums (no LayerNorm on them), so tokens can be checked against the tables.
 const ODD = resolveVattConfig({
   preset: "tiny",
+  positionNorm: false,
   video: { frames: 7, height: 30, width: 17, patch: [2, 8, 8] },
   audio: { samples: 6401, patch: 128 },
 });
@@ -123,6 +125,71 @@ Deno.test("textTokens() looks up ids and marks padding", async () => {
     assert.deepEqual(got[0][0], table[3]);
     assert.deepEqual(got[1][1], table[3]);
     assert.deepEqual(await mask.array(), [[1, 0], [1, 1]]);
+  } finally {
+    tf.dispose(Object.values(w));
+  }
+});
+
+/** LayerNorm of one vector by hand: (v − mean)/sqrt(var + 1e-6)·gamma + beta. */
+function layerNormByHand(v: number[], gamma: number[], beta: number[]): number[] {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
+  return v.map((x, i) => ((x - mean) / Math.sqrt(variance + 1e-6)) * gamma[i] + beta[i]);
+}
+
+Deno.test("videoTokens() with positionNorm adds LN(e_t + e_v + e_h) to each token, by hand", async () => {
+  // 2 frames of 2×4, patch [1, 2, 2]: grid 2×1×2, d = 4, one head.
+  const c = resolveVattConfig({
+    preset: "tiny",
+    positionNorm: true,
+    video: { frames: 2, height: 2, width: 4, patch: [1, 2, 2], backbone: { hidden: 4, heads: 1 } },
+  });
+  const w = createWeights(weightSpecs(c), { seed: 0 });
+  try {
+    const set = (name: string, v: number[][] | number[]) => w[name].assign(tf.tensor(v));
+    set("video/patch/kernel", Array.from({ length: 12 }, () => [0, 0, 0, 0]));
+    set("video/patch/bias", [1, 0, 0, -1]); // every token before positions
+    set("video/pos/temporal", [[1, 2, 3, 4], [0, 0, 0, 8]]);
+    set("video/pos/vertical", [[0, 1, 0, 1]]);
+    set("video/pos/horizontal", [[2, 0, 0, 0], [0, 0, -3, 0]]);
+    const gamma = [1, 2, 0.5, 1];
+    const beta = [0, 0.1, 0, -0.2];
+    set("video/pos/ln/gamma", gamma);
+    set("video/pos/ln/beta", beta);
+    const tokens = await videoTokens(tf.zeros([1, 2, 2, 4, 3]), w, c).array(); // [1, 4, 4]
+    const cases: [number, number[]][] = [
+      [0, [1 + 0 + 2, 2 + 1 + 0, 3 + 0 + 0, 4 + 1 + 0]], // t 0, column 0
+      [1, [1, 3, 0, 5]], // t 0, column 1: e_t0 + e_v0 + e_h1
+      [2, [2, 1, 0, 9]], // t 1, column 0
+      [3, [0, 1, -3, 9]], // t 1, column 1
+    ];
+    for (const [token, sum] of cases) {
+      const expected = layerNormByHand(sum, gamma, beta).map((v, i) => v + [1, 0, 0, -1][i]);
+      expected.forEach((e, i) =>
+        assert.ok(Math.abs(tokens[0][token][i] - e) < 1e-4, `token ${token}[${i}]: ${e}`)
+      );
+    }
+  } finally {
+    tf.dispose(Object.values(w));
+  }
+});
+
+Deno.test("audioTokens() with positionNorm adds LN(e_i) to each segment, by hand", async () => {
+  const c = resolveVattConfig({
+    preset: "tiny",
+    positionNorm: true,
+    audio: { samples: 4, patch: 2, backbone: { hidden: 4, heads: 1 } },
+  });
+  const w = createWeights(weightSpecs(c), { seed: 0 });
+  try {
+    const pos = [[1, 2, 3, 4], [-2, 0, 0, 2]];
+    w["audio/pos"].assign(tf.tensor2d(pos));
+    w["audio/patch/bias"].assign(tf.zeros([4]));
+    const tokens = await audioTokens(tf.zeros([1, 4]), w, c).array(); // zero waveform
+    pos.forEach((p, n) => {
+      const expected = layerNormByHand(p, [1, 1, 1, 1], [0, 0, 0, 0]);
+      expected.forEach((e, i) => assert.ok(Math.abs(tokens[0][n][i] - e) < 1e-4));
+    });
   } finally {
     tf.dispose(Object.values(w));
   }

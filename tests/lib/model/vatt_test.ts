@@ -36,11 +36,13 @@ function toTensors(x: ReturnType<typeof inputs>) {
 }
 
 async function evalOutputs(
-  preset: { relativePosition: "t5" | "shaw"; agnostic: boolean },
+  preset: { relativePosition: "t5-shared" | "shaw"; agnostic: boolean },
 ): Promise<Float32Array[]> {
   const model = VattModel.create({
     preset: "tiny",
     agnostic: preset.agnostic,
+    // The agnostic variant also runs the LayerNorm on the positions (off in tiny by default).
+    positionNorm: preset.agnostic,
     text: { relativePosition: preset.relativePosition },
   });
   const t = toTensors(inputs(1));
@@ -66,7 +68,7 @@ async function evalOutputs(
 Deno.test("VattModel.apply() gives the same outputs on every available backend (within 1e-4)", async (t) => {
   const backends = await testBackends();
   for (
-    const variant of [{ relativePosition: "t5", agnostic: false }, {
+    const variant of [{ relativePosition: "t5-shared", agnostic: false }, {
       relativePosition: "shaw",
       agnostic: true,
     }] as const
@@ -211,5 +213,66 @@ Deno.test("training-mode forward is deterministic for a seed and leaves no tenso
     assert.throws(() => model.apply({ video: t.video }, { training: true }), /options.rng/);
     tf.dispose([t.video, t.audio, t.text]);
     model.dispose();
+  });
+});
+
+Deno.test("VattModel dropout: none at evaluation, seeded in training, rate 0 is no dropout, DropToken draws unchanged", async () => {
+  await onBackend("cpu", async () => {
+    const t = toTensors(inputs(6));
+    const reps = async (model: VattModel, options: Parameters<VattModel["apply"]>[1]) => {
+      const updates: BatchNormUpdate[] = [];
+      const out = model.apply(t, { ...options, bnUpdates: updates });
+      const parts = [
+        out.video!.representation,
+        out.audio!.representation,
+        out.text!.representation,
+      ];
+      const data = await Promise.all(parts.map((p) => p.data()));
+      tf.dispose([
+        ...parts,
+        out.video!.va,
+        out.video!.vt,
+        out.audio!.va,
+        out.text!.vt,
+        ...updates.flatMap((u) => [u.mean, u.variance]),
+      ]);
+      return data;
+    };
+    const dropped = VattModel.create({ preset: "tiny", dropToken: 0 }); // dropout 0.1 by default
+    const plain = VattModel.create({
+      preset: "tiny",
+      dropToken: 0,
+      dropout: 0,
+      attentionDropout: 0,
+    });
+    try {
+      const before = tf.memory().numTensors;
+      const evalA = await reps(dropped, {});
+      assert.deepEqual(await reps(dropped, {}), evalA); // evaluation: bit-identical
+      assert.deepEqual(await reps(plain, {}), evalA); // same weights, no dropout at evaluation
+      const train = (seed: number) => ({ training: true, rng: new Rng(seed) });
+      const t1 = await reps(dropped, train(1));
+      assert.deepEqual(await reps(dropped, train(1)), t1);
+      assert.notDeepEqual(await reps(dropped, train(2)), t1);
+      t1.forEach((r, k) => assert.notDeepEqual(r, evalA[k], `modality ${k}`));
+      // Rates 0: training representations are the evaluation ones (BatchNorm is after them).
+      assert.deepEqual(await reps(plain, train(1)), evalA);
+      assert.throws(() => dropped.apply({ audio: t.audio }, { training: true }), /options.rng/);
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      dropped.dispose();
+      plain.dispose();
+    }
+    // Dropout draws from a fork: the step generator (DropToken's) ends where it would without it.
+    const withDrop = VattModel.create({ preset: "tiny" });
+    const noDrop = VattModel.create({ preset: "tiny", dropout: 0, attentionDropout: 0 });
+    const a = new Rng(3);
+    const b = new Rng(3);
+    await reps(withDrop, { training: true, rng: a });
+    await reps(noDrop, { training: true, rng: b });
+    assert.deepEqual(a.state(), b.state());
+    withDrop.dispose();
+    noDrop.dispose();
+    tf.dispose(Object.values(t));
   });
 });

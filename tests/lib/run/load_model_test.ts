@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { Classifier } from "../../../lib/model/classifier.ts";
+import { LEGACY_ARCHITECTURE } from "../../../lib/config/stored_vatt_config.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
 import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../../lib/run/checkpoint.ts";
 import { loadModel, readModelConfig } from "../../../lib/run/load_model.ts";
@@ -33,6 +34,28 @@ Deno.test("loadModel() loads a pretrained run's newest checkpoint with its weigh
   assert.deepEqual(await model.weights[name].data(), await saved.weights[name].data());
   model.dispose();
   saved.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadModel() loads a checkpoint written before dropout, position LayerNorm and projection biases existed", async () => {
+  const dir = await Deno.makeTempDir();
+  const legacy = VattModel.create({ preset: "tiny", seed: 3, ...LEGACY_ARCHITECTURE });
+  // The config as the earlier version wrote it: none of the newer fields.
+  const { dropout: _d, attentionDropout: _a, positionNorm: _p, ...older } = legacy.config;
+  const { projectionBias: _b, ...olderHeads } = legacy.config.heads;
+  await saveCheckpoint(path.join(dir, "checkpoints"), {
+    weights: legacy.weights,
+    config: { ...older, heads: olderHeads },
+    optimizerState: {},
+    state: STATE,
+  });
+  const { model } = await loadModel(dir);
+  assert.equal(model.config.dropout, 0);
+  assert.equal(model.config.positionNorm, false);
+  assert.equal(model.config.heads.projectionBias, false);
+  assert.deepEqual(Object.keys(model.weights).sort(), Object.keys(legacy.weights).sort());
+  model.dispose();
+  legacy.dispose();
   await Deno.remove(dir, { recursive: true });
 });
 

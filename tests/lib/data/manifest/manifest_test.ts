@@ -211,6 +211,32 @@ Deno.test("readManifest() reads an RFC 4180 CSV manifest", async () => {
   });
 });
 
+Deno.test("readManifest() splits CSV captions on || with or without spaces", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "m.csv");
+    await Deno.writeTextFile(
+      path,
+      [
+        "id,video,captions",
+        "c1,a.mp4,a dog||a puppy",
+        "c2,b.mp4,a cat ||a kitten|| a kitty",
+        "c3,c.mp4,one || two",
+        "c4,d.mp4,||only|| ||",
+        "c5,e.mp4,a | b",
+      ].join("\n") + "\n",
+    );
+    const m = await readManifest(path);
+    assert.deepEqual(m.errors, []);
+    assert.deepEqual(m.rows.map((r) => r.captions), [
+      ["a dog", "a puppy"],
+      ["a cat", "a kitten", "a kitty"],
+      ["one", "two"],
+      ["only"],
+      ["a | b"], // a single bar is text, not a separator
+    ]);
+  });
+});
+
 Deno.test("readManifest() reports each bad CSV row with its line and keeps the good ones", async () => {
   const header = "id,video,captions,start,end\n";
   const cases: [string, string | Uint8Array, number, RegExp][] = [

@@ -164,3 +164,13 @@ Deno.test("encodeVocab() rejects words that could not round-trip", () => {
   assert.throws(() => encodeVocab(["a\nb"]), TypeError);
   assert.throws(() => encodeVocab([""]), TypeError);
 });
+
+Deno.test("WordTokenizer with oov maps unknown words to the last id instead of dropping them", () => {
+  const tok = new WordTokenizer(["a", "dog"], { oov: true });
+  assert.equal(tok.oovId, 3);
+  assert.equal(tok.vocabSize, 4); // padding, a, dog, OOV
+  assert.deepEqual([...tok.encode("A cat chases a dog", { maxLength: 6 })], [1, 3, 3, 1, 2, 0]);
+  assert.deepEqual([...tok.encode("cat cat cat", { maxLength: 2 })], [3, 3]); // truncated
+  assert.equal(tok.knownCount("A cat"), 1, "unknown words are still not known");
+  assert.equal(new WordTokenizer(["a"]).oovId, undefined);
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { extname, join } from "node:path";
 import { tokenizeClip } from "../../../../lib/data/tokenize/clip.ts";
 import { Dataset } from "../../../../lib/data/shards/dataset.ts";
-import type { TokenizeSettings } from "../../../../lib/data/shards/dataset_index.ts";
+import { storedShape, type TokenizeSettings } from "../../../../lib/data/shards/dataset_index.ts";
 import {
   DEMO_AUDIO_FORMATS,
   type DemoManifestRow,
@@ -225,18 +225,21 @@ Deno.test("tokenizeDataset() → Dataset.readClips() gives back exactly what tok
     // Read in reverse order: positions are global, the result follows the request.
     const order = rows.map((_, i) => rows.length - 1 - i);
     const batch = await data.readClips(order);
-    const fb = s.frames * s.size * s.size * 3;
+    // Shards hold the stored span and size (longer and larger than the model's window).
+    const st = storedShape(s);
+    const fb = st.frames * st.size * st.size * 3;
     const tl = s.captionsPerClip * s.maxLength;
     for (const [j, i] of order.entries()) {
       const clip = await tokenizeClip(rows[i], { settings: s, tokenizer, labelIndex });
       assert.ok(clip.ok, `${rows[i].id} was skipped`);
       assert.equal(batch.ids[j], rows[i].id);
       assertSameArray(batch.video.subarray(j * fb, (j + 1) * fb), clip.video, `${clip.id} video`);
+      // Shards store round(v · 32768) clipped to int16 (lib/data/media/pcm16.ts).
       const pcm = Int16Array.from(
         clip.audio,
-        (v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767),
+        (v) => Math.min(32767, Math.round(Math.max(-1, Math.min(1, v)) * 32768)),
       );
-      const a = s.audioSamples;
+      const a = st.audioSamples;
       assertSameArray(batch.audio.subarray(j * a, (j + 1) * a), pcm, `${clip.id} audio`);
       assert.equal(batch.audioMask[j], clip.hasAudio ? 1 : 0);
       assertSameArray(batch.text.subarray(j * tl, (j + 1) * tl), clip.text, `${clip.id} text`);
@@ -252,10 +255,38 @@ Deno.test("tokenizeDataset() → Dataset.readClips() gives back exactly what tok
     const cut = rows.findIndex((r) => r.end === 0.5);
     assert.deepEqual(data.index.padded, [{ id: rows[cut].id, videoFrames: 5, audioSamples: 4000 }]);
     const one = await data.readClips([cut]);
-    const frame = (f: number) => one.video.subarray(f * fb / 8, (f + 1) * fb / 8);
-    for (let f = 5; f < 8; f++) assertSameArray(frame(f), frame(4), `padded frame ${f}`);
+    const frame = (f: number) => one.video.subarray(f * fb / st.frames, (f + 1) * fb / st.frames);
+    for (let f = 5; f < st.frames; f++) assertSameArray(frame(f), frame(4), `padded frame ${f}`);
+    assert.deepEqual([...one.videoFrames!], [5]);
     assert.ok(one.audio.subarray(4000).every((v) => v === 0), "audio after `end` is silent");
     assert.ok(one.audio.subarray(3000, 4000).some((v) => v !== 0), "audio before `end` is kept");
+  } finally {
+    data.close();
+  }
+});
+
+Deno.test("windowSeconds and storedSize: shards store the span and size asked for, the index records both windows", async () => {
+  const out = join(ROOT, "stored-span");
+  const { index } = await run(demo.manifestPath, out, {
+    settings: { windowSeconds: 1, storedSize: 40 },
+  });
+  const s = index.settings;
+  assert.equal(index.version, 2);
+  // The model's window: 8 frames of 32², 0.8 s = 6400 samples at 8 kHz.
+  assert.deepEqual([s.frames, s.size, s.audioSamples], [8, 32, 6400]);
+  // Stored: 1 s = 10 frames of 40², and audio for every window start: 6400 + 0.2 s · 8000.
+  assert.deepEqual(
+    [s.windowSeconds, s.storedFrames, s.storedSize, s.storedAudioSamples],
+    [1, 10, 40, 8000],
+  );
+  const data = await Dataset.open(out);
+  try {
+    const batch = await data.readClips([0]);
+    assert.equal(batch.video.length, 10 * 40 * 40 * 3);
+    assert.equal(batch.audio.length, 8000);
+    assert.deepEqual([...batch.videoFrames!], [10]); // the demo clips last 1 s: all real
+    // No padding reported: every clip covers the model's window.
+    assert.deepEqual(data.index.padded, []);
   } finally {
     data.close();
   }
@@ -436,12 +467,7 @@ BAD_CASES.push(
     file: "bad/short.wav",
     reason: /^audio shorter than the window: 1600 of 6400 samples$/,
   },
-  {
-    name: "caption with no known word",
-    line: { ...BASE, id: "no-words", captions: ["zzz qqq xyzzy"] },
-    id: "no-words",
-    reason: /^no caption has a known word$/,
-  },
+  // A clip whose captions have no known word is kept without captions (tests/lib/data/tokenize/clip_test.ts).
   {
     name: "malformed manifest row (bad JSON)",
     line: '{"id": "cut", "video": ',
@@ -766,7 +792,7 @@ Deno.test("every audio format of the demo generator (wav, flac, mp3, ogg, opus, 
       formats.add(format);
       assert.equal(batch.audioMask[j], 1, `${id} (${format})`);
       const pcm = batch.audio.subarray(j * a, (j + 1) * a);
-      const rms = Math.sqrt(Array.from(pcm).reduce((sum, v) => sum + (v / 32767) ** 2, 0) / a);
+      const rms = Math.sqrt(Array.from(pcm).reduce((sum, v) => sum + (v / 32768) ** 2, 0) / a);
       assert.ok(rms > 0.01, `${id} (${format}) is silent: rms ${rms}`);
     });
     assert.deepEqual([...formats].sort(), [...DEMO_AUDIO_FORMATS].sort());
