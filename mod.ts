@@ -66,6 +66,21 @@ export { milNceLoss, type MilNceLossOptions } from "./lib/loss/mil_nce.ts";
 export { learningRate, resolveScheduleConfig, type ScheduleConfig } from "./lib/train/schedule.ts";
 export { Adam, type Optimizer, SgdMomentum } from "./lib/train/optimizer.ts";
 export { clipByGlobalNorm } from "./lib/train/grad_clip.ts";
+export {
+  AUGMENT_MODES,
+  type AugmentMode,
+  DEFAULT_AUGMENT,
+  DEFAULT_LOSS_FORM,
+  DEFAULT_TEMPERATURE,
+  LOSS_FORMS,
+  type LossForm,
+  type PretrainConfig,
+  resolvePretrainConfig,
+} from "./lib/config/pretrain_config.ts";
+export { LEGACY_ARCHITECTURE, resolveStoredVattConfig } from "./lib/config/stored_vatt_config.ts";
+export { readWordVectors } from "./lib/data/text/word_vectors.ts";
+export { zeroShotClassify } from "./lib/eval/classify/zero_shot.ts";
+export { evaluateClassifier } from "./lib/eval/classify/evaluate.ts";
 
 // Data
 export { type ClipBatch, Dataset } from "./lib/data/shards/dataset.ts";
