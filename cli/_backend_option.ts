@@ -5,6 +5,7 @@
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
+import { blasAdvice, blasStatus } from "../lib/backend/blas.ts";
 import { BACKEND_NAMES } from "../lib/backend/select.ts";
 
 /**
@@ -20,4 +21,39 @@ import { BACKEND_NAMES } from "../lib/backend/select.ts";
 export function backendOption() {
   return new Option("--backend <name>", "TFJS backend").choices(BACKEND_NAMES)
     .default("auto" as const);
+}
+
+/**
+ * The one-line note that the `backend` in use takes the slow path for want of
+ * a BLAS library (only the wasm backend uses one), or `null`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { slowPathNote } from "./_backend_option.ts";
+ * assert.equal(slowPathNote("cpu"), null);
+ * Deno.env.set("VATT_BLAS", "0");
+ * assert.equal(slowPathNote("wasm"), null); // turned off on purpose
+ * Deno.env.delete("VATT_BLAS");
+ * ```
+ */
+export function slowPathNote(backend: string): string | null {
+  return backend === "wasm" ? blasAdvice(blasStatus(), Deno.build.os) : null;
+}
+
+/**
+ * Prints {@linkcode slowPathNote} of `backend` (when there is one) on stderr
+ * and returns `backend`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withSlowPathNote } from "./_backend_option.ts";
+ * assert.equal(withSlowPathNote("cpu"), "cpu");
+ * ```
+ */
+export function withSlowPathNote<B extends string>(backend: B): B {
+  const note = slowPathNote(backend);
+  if (note) console.error(note);
+  return backend;
 }

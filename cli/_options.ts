@@ -11,6 +11,8 @@ import { DEFAULT_EVAL_BATCH_SIZE } from "../lib/config/eval_config.ts";
 import { type Bounds, checkInteger, checkNumber } from "../lib/config/validate.ts";
 import { isModality, type Modality } from "../lib/config/modality.ts";
 import { CliError } from "./cli_error.ts";
+import { INPUT_LIMITS, readInputText } from "../lib/io/input.ts";
+import { FormatError } from "../lib/util/errors.ts";
 
 /**
  * The parsed option values of the command a declaration returns, typed from
@@ -132,8 +134,9 @@ export function evalBatchOption() {
 export async function readJsonFlag(flag: string, file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = await readInputText(file, { maxBytes: INPUT_LIMITS.json, label: `${flag} file` });
   } catch (e) {
+    if (e instanceof FormatError) throw new CliError(`${flag} ${e.message}`, 2);
     throw new CliError(`${flag} ${file}: ${(e as Error).message}`, 2);
   }
   try {

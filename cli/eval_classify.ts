@@ -12,6 +12,7 @@ import { Command } from "@commander-js/extra-typings";
 import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import type { ClassificationReport } from "../lib/eval/classify/classify.ts";
+import { dPrime } from "../lib/eval/classify/metrics.ts";
 import {
   type ClassifyEvaluation,
   evaluateClassifier,
@@ -153,6 +154,7 @@ export function formatReport(report: ClassificationReport): string {
   if (report.multiLabel) {
     lines.push(`mAP:     ${percent(report.mAP!)}  (chance ${percent(report.chance.mAP)})`);
     lines.push(`ROC-AUC: ${percent(report.rocAuc!)}  (chance ${percent(report.chance.rocAuc)})`);
+    lines.push(`d′:      ${dPrime(report.rocAuc!).toFixed(3)}  (chance 0.000; √2·Φ⁻¹(ROC-AUC))`);
   } else {
     const k = Math.min(5, report.numClasses);
     lines.push(`top-1:   ${percent(report.top1!)}  (chance ${percent(report.chance.top1)})`);
@@ -280,6 +282,7 @@ function printEvaluation(
         selection: { source: selection.source, trainingClips: selection.trainingClips },
         views,
         ...report,
+        ...(report.multiLabel ? { dPrime: dPrime(report.rocAuc!) } : {}),
       },
       null,
       2,

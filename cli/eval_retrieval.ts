@@ -18,6 +18,7 @@ import {
 import { groupWindows } from "../lib/eval/retrieval/windows.ts";
 import { checkModelFitsData } from "../lib/data/fit.ts";
 import { CliError } from "./cli_error.ts";
+import { checkPretrainedRun } from "./_pretrained_run.ts";
 import { backendOption } from "./_backend_option.ts";
 import { evalBatchOption, integerFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
@@ -68,6 +69,7 @@ async function evalRetrieval(dataDir: string, o: OptionsOf<typeof flags>): Promi
   const data = await Dataset.open(dataDir);
   try {
     const backend = await initBackend(o.backend);
+    await checkPretrainedRun(o.from, "eval retrieval");
     const { model, checkpoint } = await loadModel(o.from);
     try {
       // Everything checkable is checked before the progress starts: bad input prints one line.

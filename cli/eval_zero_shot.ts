@@ -22,6 +22,7 @@ import {
 } from "../lib/eval/classify/zero_shot.ts";
 import { MismatchError } from "../lib/util/errors.ts";
 import { CliError } from "./cli_error.ts";
+import { checkPretrainedRun } from "./_pretrained_run.ts";
 import { backendOption } from "./_backend_option.ts";
 import { evalBatchOption, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
@@ -139,6 +140,7 @@ async function evalZeroShot(dataDir: string, o: OptionsOf<typeof flags>): Promis
   try {
     const clips = await labelledClips(data);
     const backend = await initBackend(o.backend);
+    await checkPretrainedRun(o.from, "eval zero-shot");
     const { model, checkpoint } = await loadModel(o.from);
     try {
       checkModelFitsData(model.config, data);

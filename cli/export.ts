@@ -12,10 +12,16 @@ import { Dataset } from "../lib/data/shards/dataset.ts";
 import type { EmbeddingSpace } from "../lib/eval/embeddings/embed.ts";
 import { loadModel } from "../lib/run/load_model.ts";
 import type { Modality } from "../lib/config/modality.ts";
-import { exportEmbeddings, planExport, SPACE_MODALITIES } from "../lib/eval/embeddings/export.ts";
+import {
+  exportEmbeddings,
+  normalizesByDefault,
+  planExport,
+  SPACE_MODALITIES,
+} from "../lib/eval/embeddings/export.ts";
 import { EXPORT_FORMATS, formatFromPath, npyRowsPath } from "../lib/eval/embeddings/format.ts";
 import { checkModelFitsData } from "../lib/data/fit.ts";
 import { CliError } from "./cli_error.ts";
+import { checkPretrainedRun } from "./_pretrained_run.ts";
 import { backendOption } from "./_backend_option.ts";
 import { evalBatchOption, modalityListFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
@@ -41,6 +47,13 @@ function flags() {
       new Option("--format <format>", "file format (default: from the extension)")
         .choices(EXPORT_FORMATS),
     )
+    .option(
+      "--normalize",
+      `L2-normalise each vector, as retrieval's cosine does (default: on for ${
+        (["va", "vt", "backbone"] as const).filter(normalizesByDefault).join(" and ")
+      }; the file's metadata says which)`,
+    )
+    .option("--no-normalize", "write the vectors as the model gives them")
     .addOption(evalBatchOption())
     .addOption(backendOption())
     .option("--force", "replace an existing output file", false);
@@ -110,6 +123,7 @@ async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promi
   const data = await Dataset.open(dataDir);
   try {
     const backend = await initBackend(o.backend);
+    await checkPretrainedRun(o.from, "export");
     const { model, checkpoint } = await loadModel(o.from);
     try {
       // Everything checkable is checked before the progress starts: bad input prints one line.
@@ -129,6 +143,7 @@ async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promi
           format,
           batchSize,
           force: o.force,
+          normalize: o.normalize,
           metadata: { checkpoint: path.resolve(checkpoint), data: path.resolve(dataDir) },
           onProgress: (done) => progress.update(done),
         });

@@ -26,6 +26,8 @@ import { DEFAULT_MCB_FUSION_CONFIG } from "../lib/model/fusion/mcb_fusion.ts";
 import { DEFAULT_TENSOR_FUSION_CONFIG } from "../lib/model/fusion/tensor_fusion.ts";
 import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
+import { checkMemoryPlan, type MemoryPlan } from "../lib/train/memory_plan.ts";
+import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { TRAINED_ON_KEY, trainedOnRecord } from "../lib/run/trained_on.ts";
 import { classificationReport } from "../lib/eval/classify/classify.ts";
@@ -33,7 +35,7 @@ import { finetune, type FinetuneMetrics } from "../lib/train/finetune.ts";
 import { type FinetunePlan, planFinetune } from "../lib/train/finetune_plan.ts";
 import { CliError } from "./cli_error.ts";
 import { interruptedError, listenForStop } from "./_interrupt.ts";
-import { backendOption } from "./_backend_option.ts";
+import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress, type Progress } from "./_progress.ts";
 
@@ -315,6 +317,27 @@ function finetuneProgress(config: FinetuneConfig, plan: FinetunePlan) {
   };
 }
 
+/**
+ * The backend, and the memory plan of an end-to-end run (a frozen backbone's
+ * features are extracted once; only its head trains): a batch that does not
+ * fit is refused here, before the run folder is touched.
+ */
+async function backendWithMemoryPlan(
+  name: FinetuneFlags["backend"],
+  config: FinetuneConfig,
+  plan: FinetunePlan,
+): Promise<{ backend: string; memory?: MemoryPlan }> {
+  const backend = withSlowPathNote(await initBackend(name));
+  if (config.frozen) return { backend };
+  const memory = await checkMemoryPlan({
+    model: plan.model,
+    batchSize: config.batchSize,
+    modalities: config.modalities,
+    optimizer: config.optimizer === "adam" ? "adam" : config.momentum > 0 ? "momentum" : "sgd",
+  }, backend);
+  return { backend, memory };
+}
+
 /** Runs `vatt finetune`. */
 async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void> {
   if (!o.from) throw new CliError("--from RUN is required (a pretrained run)", 2);
@@ -352,7 +375,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         heldOut: val ? [] : plan.val,
       }),
     };
-    const backend = await initBackend(o.backend);
+    const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
     const prepared = await prepareRunFolder(out, {
       config: runConfig,
       resume: o.resume,
@@ -380,7 +403,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         onEpoch: (m) => {
           if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, config.epochs));
         },
-      });
+      }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory) : e));
     } finally {
       progress.stop();
       stop.dispose();

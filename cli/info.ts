@@ -9,7 +9,12 @@ import { probeBackends } from "../lib/backend/select.ts";
 import { DEFAULT_PRESET } from "../lib/config/vatt_config.ts";
 import { countParameters } from "../lib/model/weight_specs.ts";
 import { modelConfigFromFlags, PRESET_NAMES, presetFlag } from "./_model_config.ts";
-import type { OptionsOf } from "./_options.ts";
+import { integerFlag, type OptionsOf } from "./_options.ts";
+import { initBackend } from "../lib/backend/select.ts";
+import { DEFAULT_PRETRAIN_CONFIG } from "../lib/config/pretrain_config.ts";
+import { DEFAULT_TOKENIZE_SETTINGS } from "../lib/data/tokenize/settings.ts";
+import { gib, memoryLimit, type MemoryPlan, planMemory } from "../lib/train/memory_plan.ts";
+import { backendOption } from "./_backend_option.ts";
 
 /** The arguments and flags of `vatt info`. */
 function flags() {
@@ -17,6 +22,19 @@ function flags() {
     .option("--preset <name>", `model preset: ${PRESET_NAMES}`, presetFlag, DEFAULT_PRESET)
     .option("--agnostic", "one backbone shared by all modalities", false)
     .option("--config <file>", "JSON file with config fields over the preset")
+    .option(
+      "--batch <n>",
+      "clips per batch of the memory plan",
+      integerFlag("--batch", { min: 1 }),
+      DEFAULT_PRETRAIN_CONFIG.batchSize,
+    )
+    .option(
+      "--captions <n>",
+      "captions per clip of the memory plan (the dataset's)",
+      integerFlag("--captions", { min: 1 }),
+      DEFAULT_TOKENIZE_SETTINGS.captionsPerClip,
+    )
+    .addOption(backendOption())
     .option("--json", "print JSON instead of a table", false);
 }
 
@@ -45,8 +63,12 @@ async function info(options: OptionsOf<typeof flags>): Promise<void> {
   const config = await modelConfigFromFlags(options);
   const params = countParameters(config);
   const backends = await probeBackends();
+  const memory = planMemory(
+    { model: config, batchSize: options.batch, captionsPerClip: options.captions },
+    await memoryLimit(await initBackend(options.backend)),
+  );
   if (options.json) {
-    console.log(JSON.stringify({ config, params, backends }, null, 2));
+    console.log(JSON.stringify({ config, params, backends, memory }, null, 2));
     return;
   }
   const v = config.video;
@@ -78,6 +100,27 @@ async function info(options: OptionsOf<typeof flags>): Promise<void> {
     "",
     "backends",
     ...backends.map((b) => `  ${b.name.padEnd(11)}${b.available ? "yes" : "no "}  ${b.detail}`),
+    "",
+    ...memoryLines(memory),
   ];
   console.log(lines.join("\n"));
+}
+
+/** The memory plan of one pretraining step (Adam), as table lines. */
+function memoryLines(plan: MemoryPlan): string[] {
+  const e = plan.estimate;
+  const verdict = plan.fits
+    ? `fits; the largest batch that fits is ${plan.largestBatch}`
+    : plan.largestBatch > 0
+    ? `does not fit; the largest batch that fits is ${plan.largestBatch}`
+    : "does not fit at any batch";
+  return [
+    `memory plan  batch ${plan.batchSize}, one pretraining step with Adam, on ${plan.limit.backend}`,
+    `  weights      ${gib(e.weights)}`,
+    `  gradients    ${gib(e.gradients)}`,
+    `  optimizer    ${gib(e.optimizer)}`,
+    `  activations  ${gib(e.activations)}`,
+    `  total        ${gib(e.total)} of ${gib(plan.limit.bytes)} (${plan.limit.detail})`,
+    `  ${verdict}`,
+  ];
 }

@@ -13,6 +13,7 @@
  */
 import { Command, CommanderError, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { describeError } from "./cli_error.ts";
+import { withFlagAliases } from "./_flag_aliases.ts";
 
 const VERSION = "0.1.0";
 
@@ -39,6 +40,11 @@ const SUBCOMMANDS: Subcommand[] = [
     name: "demo-data",
     summary: "generate the demo dataset: mp4 videos, audio files, captions and labels",
     load: () => import("./demo_data.ts"),
+  },
+  {
+    name: "manifest",
+    summary: "write the manifest of a dataset from its official annotation files",
+    load: () => import("./manifest.ts"),
   },
   {
     name: "tokenize",
@@ -101,7 +107,7 @@ async function addSubcommands(
   const named = args[0] === "help" ? args[1] : args[0];
   for (const sub of subcommands) {
     let command: CommandUnknownOpts = new Command();
-    if (sub.name === named && sub.load) command = (await sub.load()).command();
+    if (sub.name === named && sub.load) command = withFlagAliases((await sub.load()).command());
     command.copyInheritedSettings(parent); // exitOverride, help after an error
     if (sub.name === named && sub.subcommands) {
       await addSubcommands(command, sub.subcommands, args.slice(1));
@@ -120,7 +126,7 @@ async function addSubcommands(
  * import { buildProgram } from "./main.ts";
  * const program = await buildProgram(["info", "--json"]);
  * assert.deepEqual(program.commands.map((c) => c.name()), [
- *   "info", "demo-data", "tokenize", "pretrain", "finetune", "eval", "export", "plot",
+ *   "info", "demo-data", "manifest", "tokenize", "pretrain", "finetune", "eval", "export", "plot",
  * ]);
  * assert.ok(program.commands[0].options.some((o) => o.long === "--json"));
  * ```

@@ -9,6 +9,7 @@ import { initBackend } from "../lib/backend/select.ts";
 import {
   AUGMENT_MODES,
   DEFAULT_PRETRAIN_CONFIG,
+  fitBatchToClips,
   LOSS_FORMS,
   MAX_DEFAULT_WARMUP_STEPS,
   type PretrainConfig,
@@ -21,10 +22,12 @@ import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { pretrain } from "../lib/train/pretrain.ts";
+import { checkMemoryPlan } from "../lib/train/memory_plan.ts";
+import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { CliError } from "./cli_error.ts";
 import { interruptedError, listenForStop } from "./_interrupt.ts";
-import { modelConfigFromFlags, PRESET_NAMES, presetFlag } from "./_model_config.ts";
-import { backendOption } from "./_backend_option.ts";
+import { modelConfigForData, PRESET_NAMES, presetFlag } from "./_model_config.ts";
+import { backendOption, slowPathNote } from "./_backend_option.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 
@@ -44,7 +47,11 @@ function flags() {
   return new Command()
     .argument("<data>", "dataset folder written by vatt tokenize")
     .requiredOption("--out <run>", "run folder")
-    .option("--preset <name>", `model preset: ${PRESET_NAMES}`, presetFlag, DEFAULT_PRESET)
+    .option(
+      "--preset <name>",
+      `model preset: ${PRESET_NAMES} (default: the first that fits DATA's settings, else ${DEFAULT_PRESET})`,
+      presetFlag,
+    )
     .option("--agnostic", "modality-agnostic (shared) backbone", false)
     .option("--config <file>", "JSON file with config fields over the preset")
     .option("--steps <n>", "training steps", integerFlag("--steps", { min: 1 }), D.steps)
@@ -158,37 +165,55 @@ function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
 /** One line about the run that starts. */
 function describeStart(
   model: VattConfig,
-  run: { backend: string; clips: number; batchSize: number; steps: number; resumeStep?: number },
+  run: {
+    backend: string;
+    clips: number;
+    batchSize: number;
+    steps: number;
+    lr: number;
+    resumeStep?: number;
+  },
 ): string {
   const agnostic = model.agnostic ? " (agnostic)" : "";
   const length = run.resumeStep !== undefined
     ? `resuming at step ${run.resumeStep}`
     : `${run.steps} steps`;
   return `pretrain: ${model.preset}${agnostic} on ${run.backend}, ${run.clips} clips, ` +
-    `batch ${run.batchSize}, ${length}`;
+    `batch ${run.batchSize}, learning rate ${run.lr}, ${length}`;
+}
+
+/** DATA, the model and the training config, all checked before a single step. */
+async function checkedInputs(dataDir: string, o: PretrainFlags) {
+  const given = trainConfigFromFlags(o);
+  const data = await Dataset.open(dataDir);
+  try {
+    // Real paths: a symlink alias of DATA as --out is refused before --force deletes anything.
+    await checkOutputPath(o.out, { kind: "folder", inputs: [{ path: dataDir, name: "DATA" }] });
+    // A dataset tokenized with --word-vectors sets the vocabulary size and vector dimension.
+    const picked = await modelConfigForData(o, data, { seed: given.seed });
+    if (picked.note && !o.quiet) console.error(picked.note);
+    const model = withDatasetWordVectors(picked.config, data.index.text);
+    await data.verifyAll();
+    checkModelFitsData(model, data);
+    const fitted = fitBatchToClips(given, data.size);
+    if (fitted.lowered) {
+      console.error(
+        `pretrain: --batch ${given.batchSize} is larger than the dataset (${data.size} clips); ` +
+          `using --batch ${data.size}`,
+      );
+    }
+    return { data, model, train: fitted.config };
+  } catch (e) {
+    data.close();
+    throw e;
+  }
 }
 
 /** Runs `vatt pretrain`. */
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
-  const train = trainConfigFromFlags(o);
   // Everything checked before a single step: data, fit, folder, backend.
-  const data = await Dataset.open(dataDir);
-  // Real paths: a symlink alias of DATA as --out is refused before --force deletes anything.
-  await checkOutputPath(o.out, { kind: "folder", inputs: [{ path: dataDir, name: "DATA" }] });
-  // A dataset tokenized with --word-vectors sets the vocabulary size and vector dimension.
-  const model = withDatasetWordVectors(
-    await modelConfigFromFlags(o, { seed: train.seed }),
-    data.index.text,
-  );
-  await data.verifyAll();
-  checkModelFitsData(model, data);
-  if (train.batchSize > data.size) {
-    throw new CliError(
-      `--batch ${train.batchSize} is larger than the dataset (${data.size} clips)`,
-      2,
-    );
-  }
+  const { data, model, train } = await checkedInputs(dataDir, o);
   const runConfig = {
     kind: "pretrain",
     model,
@@ -196,11 +221,25 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
   const backend = await initBackend(o.backend);
+  // The memory plan: a batch that cannot fit is refused here, before the run folder is touched.
+  const plan = await checkMemoryPlan({
+    model,
+    batchSize: train.batchSize,
+    captionsPerClip: data.index.settings.captionsPerClip,
+  }, backend).catch((e) => {
+    data.close();
+    throw e;
+  });
+  const slow = slowPathNote(backend);
+  if (slow && !o.quiet) console.error(slow);
   const prepared = await prepareRunFolder(o.out, {
     config: runConfig,
     resume: o.resume,
     force: o.force,
     lock: true,
+    // A resumed run may run longer; its warmup follows --steps unless given.
+    mayDiffer: o.warmup === undefined ? ["train.steps", "train.warmupSteps"] : ["train.steps"],
+    steps: train.steps,
   });
   if (!o.quiet) {
     console.error(describeStart(model, {
@@ -208,6 +247,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       clips: data.size,
       batchSize: train.batchSize,
       steps: train.steps,
+      lr: train.baseRate,
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }
@@ -235,6 +275,8 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
           } clips/s`,
         ),
     });
+  } catch (e) {
+    throw explainOutOfMemory(e, plan);
   } finally {
     progress.stop();
     stop.dispose();

@@ -25,6 +25,7 @@ import { acquireRunLock } from "../lib/run/lock.ts";
 import { presetFlag } from "./_model_config.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
+import { escapeForTerminal } from "./_escape.ts";
 
 const D = DEFAULT_TOKENIZE_SETTINGS;
 
@@ -367,7 +368,8 @@ async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise
       );
     }
     for (const s of i.skipped.slice(0, 5)) {
-      console.log(`  skipped row ${s.row}${s.id ? ` (${s.id})` : ""}: ${s.reason}`);
+      const id = s.id ? ` (${escapeForTerminal(s.id)})` : "";
+      console.log(`  skipped row ${s.row}${id}: ${escapeForTerminal(s.reason)}`);
     }
     if (i.skipped.length > 5) console.log(`  … ${i.skipped.length - 5} more in index.json`);
     const st = i.settings;

@@ -16,30 +16,72 @@
  *
  * Flags: `--out DIR` (default `demo-output`; reused when it holds a previous
  * demo, which is then replaced), `--clips N` (96), `--test-clips N` (48),
- * `--steps N` (300), `--batch N` (16), `--backend NAME` (auto), `--json FILE`.
+ * `--steps N` (300), `--batch N` (16), `--backend NAME` (auto), `--json FILE`,
+ * `--help`. The flags are checked before the output folder is touched.
  *
  * @module
  */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { blasAdvice, blasStatus } from "../lib/backend/blas.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    out: { type: "string", default: "demo-output" },
-    clips: { type: "string", default: "96" },
-    "test-clips": { type: "string", default: "48" },
-    steps: { type: "string", default: "300" },
-    batch: { type: "string", default: "16" },
-    "probe-epochs": { type: "string", default: "40" },
-    backend: { type: "string", default: "auto" },
-    json: { type: "string" },
-  },
-});
+const USAGE = "usage: deno task demo [--out DIR] [--clips N] [--test-clips N] [--steps N] " +
+  "[--batch N] [--probe-epochs N] [--backend auto|cpu|wasm|webgpu|tensorflow] [--json FILE]";
+const INTEGER_FLAGS = ["clips", "test-clips", "steps", "batch", "probe-epochs"] as const;
+const BACKENDS = ["auto", "cpu", "wasm", "webgpu", "tensorflow"];
 
+/** The flags, checked before anything is touched: a mistake is one line and exit 2. */
+function parseFlags() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      options: {
+        help: { type: "boolean", short: "h" },
+        out: { type: "string", default: "demo-output" },
+        clips: { type: "string", default: "96" },
+        "test-clips": { type: "string", default: "48" },
+        steps: { type: "string", default: "300" },
+        batch: { type: "string", default: "16" },
+        "probe-epochs": { type: "string", default: "40" },
+        backend: { type: "string", default: "auto" },
+        json: { type: "string" },
+      },
+    });
+  } catch (e) {
+    fail(`${(e as Error).message.split("\n")[0]} (deno task demo --help lists the flags)`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  for (const name of INTEGER_FLAGS) {
+    const text = values[name]!;
+    const min = name === "batch" ? 2 : 1;
+    if (!/^\d+$/.test(text) || Number(text) < min) {
+      fail(`--${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+    }
+  }
+  if (!BACKENDS.includes(values.backend!)) {
+    fail(`--backend must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(values.backend)}`);
+  }
+  return values;
+}
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  Deno.exit(2);
+}
+
+const flags = parseFlags();
+const slow = ["auto", "wasm"].includes(flags.backend!)
+  ? blasAdvice(blasStatus(), Deno.build.os)
+  : null;
+if (slow) console.error(slow);
 const out = path.resolve(flags.out!);
 const started = performance.now();
 

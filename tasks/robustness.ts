@@ -1,5 +1,5 @@
 /**
- * `deno task robustness [--full] [--seed N] [--only fuzz,torture,write,privilege,outputs] [--targets a,b]
+ * `deno task robustness [--full] [--seed N] [--only fuzz,torture,write,privilege,outputs,inputs] [--targets a,b]
  * [--kills N] [--markdown FILE]`: the reliability suite of `tests/robustness/`.
  *
  * 1. Fuzzing: every reader (safetensors, npy, JSON Lines, Parquet,
@@ -33,6 +33,7 @@ import {
 } from "../tests/robustness/_least_privilege.ts";
 import { makeReferences } from "../tests/robustness/_references.ts";
 import { formatOutputs, hostileOutputs, type OutputsReport } from "../tests/robustness/_outputs.ts";
+import { formatInputs, hostileInputs, type InputsReport } from "../tests/robustness/_inputs.ts";
 import {
   formatTortureReport,
   tortureCheckpointPrune,
@@ -56,7 +57,7 @@ function flag(name: string): string | undefined {
 
 const full = Deno.args.includes("--full");
 const seed = Number(flag("--seed") ?? 1);
-const only = new Set((flag("--only") ?? "fuzz,torture,write,privilege,outputs").split(","));
+const only = new Set((flag("--only") ?? "fuzz,torture,write,privilege,outputs,inputs").split(","));
 const kills = Number(flag("--kills") ?? (full ? 20 : 3));
 const steps = full ? 16 : 8;
 const markdown = flag("--markdown");
@@ -73,6 +74,7 @@ let pruneProblems: string[] = [];
 const writes: WriteFailureReport[] = [];
 let privilege: LeastPrivilegeReport | undefined;
 let outputs: OutputsReport | undefined;
+let inputs: InputsReport | undefined;
 
 if (only.has("fuzz")) {
   say(`== fuzzing (${full ? "full" : "reduced"} counts, seed ${seed})`);
@@ -129,6 +131,13 @@ try {
     outputs = await hostileOutputs(await Deno.realPath(dir));
     say(formatOutputs(outputs));
   }
+  if (only.has("inputs")) {
+    say("\n== hostile inputs (FIFOs and devices given to every reader)");
+    const dir = path.join(root, "inputs");
+    await Deno.mkdir(dir);
+    inputs = await hostileInputs(await Deno.realPath(dir));
+    say(formatInputs(inputs));
+  }
 } finally {
   await Deno.remove(root, { recursive: true }).catch(() => {});
 }
@@ -141,6 +150,7 @@ const problems = [
   ...writes.flatMap((w) => w.problems),
   ...(privilege?.problems ?? []),
   ...(outputs?.problems ?? []),
+  ...(inputs?.problems ?? []),
 ];
 const minutes = ((performance.now() - started) / 60000).toFixed(1);
 const summary = [
@@ -162,6 +172,11 @@ const summary = [
     ? `${outputs.cases.length} hostile outputs, ${
       outputs.cases.filter((c) => c.lost.length > 0).length
     } lost data, ${outputs.cases.filter((c) => !c.bounded).length} hung`
+    : "",
+  inputs
+    ? `${inputs.cases.length} hostile inputs, ${
+      inputs.cases.filter((c) => !c.bounded).length
+    } hung, ${inputs.cases.filter((c) => c.bounded && !c.clean).length} not clean`
     : "",
   `data lost: ${problems.length === 0 ? 0 : "see problems"}`,
 ].filter(Boolean).join("; ");
@@ -209,6 +224,13 @@ if (markdown) {
         `- hostile outputs: ${outputs.cases.length} cases (aliased, special and locked --out, ` +
         `demo-data --force), ${outputs.cases.filter((c) => c.lost.length > 0).length} lost data, ` +
         `${outputs.cases.filter((c) => !c.bounded).length} hung`,
+      ]
+      : []),
+    ...(inputs
+      ? [
+        `- hostile inputs: ${inputs.cases.length} cases (a FIFO, /dev/zero and /dev/urandom given to ` +
+        `every reader), ${inputs.cases.filter((c) => !c.bounded).length} hung, ` +
+        `${inputs.cases.filter((c) => c.bounded && !c.clean).length} not clean`,
       ]
       : []),
     `- data lost: ${problems.length === 0 ? 0 : "see problems"}`,

@@ -5,8 +5,10 @@
  * the callers keep the plain wasm kernels.
  *
  * The library is looked up as `VATT_BLAS_LIB` (a path) when set, else under
- * the usual names: Debian's `libopenblas0-pthread` (`libopenblas.so.0`),
- * Homebrew's `libopenblas.dylib`, `libopenblas.dll`. Large products run on
+ * the usual names of the running system ({@linkcode blasLibraryNames}):
+ * Debian's `libopenblas0-pthread` (`libopenblas.so.0`), Fedora's `openblas`,
+ * Homebrew's `libopenblas.dylib` then macOS's own Accelerate framework,
+ * `libopenblas.dll`. Large products run on
  * every core (`VATT_BLAS_THREADS` caps it), small ones on one.
  *
  * @module
@@ -14,19 +16,83 @@
 
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "./switches.ts";
 
-/** Library names tried in order (after `VATT_BLAS_LIB`). */
-export const BLAS_LIBRARY_NAMES: readonly string[] = [
+const LINUX_NAMES = [
   "libopenblas.so.0",
   "libopenblas.so",
   "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
   "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
   "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
   "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
+  "/usr/lib64/libopenblas.so.0", // Fedora's openblas
+  "/usr/lib64/libopenblasp.so.0",
+];
+const DARWIN_NAMES = [
   "libopenblas.dylib",
   "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
   "/usr/local/opt/openblas/lib/libopenblas.dylib",
-  "libopenblas.dll",
+  // Always there on macOS: Accelerate's cblas_sgemm (it has no thread setting).
+  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
 ];
+const WINDOWS_NAMES = ["libopenblas.dll", "openblas.dll"];
+
+/**
+ * The library names tried (after `VATT_BLAS_LIB`) on the operating system
+ * `os` (`Deno.build.os`): only that system's names, so Linux never reports a
+ * failed `.dll`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blasLibraryNames } from "./blas.ts";
+ * assert.equal(blasLibraryNames("linux")[0], "libopenblas.so.0");
+ * assert.ok(!blasLibraryNames("linux").some((n) => n.endsWith(".dll")));
+ * assert.ok(blasLibraryNames("darwin").some((n) => n.includes("Accelerate.framework")));
+ * assert.deepEqual(blasLibraryNames("windows"), ["libopenblas.dll", "openblas.dll"]);
+ * ```
+ */
+export function blasLibraryNames(os: string): readonly string[] {
+  if (os === "darwin") return DARWIN_NAMES;
+  if (os === "windows") return WINDOWS_NAMES;
+  return LINUX_NAMES;
+}
+
+/** Library names tried in order (after `VATT_BLAS_LIB`) on this system. */
+export const BLAS_LIBRARY_NAMES: readonly string[] = blasLibraryNames(
+  typeof Deno === "undefined" ? "linux" : Deno.build.os,
+);
+
+/**
+ * One line for a user whose runs take the slow path (no native BLAS), from
+ * {@linkcode blasStatus}'s `status` on the system `os`: what to install, or
+ * that FFI is not permitted; `null` when there is nothing to say (the BLAS
+ * loaded, or `VATT_BLAS=0` turned it off on purpose).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blasAdvice } from "./blas.ts";
+ * assert.equal(blasAdvice("OpenBLAS (libopenblas.so.0, 1 thread)", "linux"), null);
+ * assert.equal(blasAdvice("off (VATT_BLAS=0)", "linux"), null);
+ * const linux = blasAdvice("OpenBLAS not found (no library)", "linux")!;
+ * assert.match(linux, /apt-get install libopenblas0-pthread/);
+ * assert.match(linux, /dnf install openblas/);
+ * assert.match(blasAdvice("OpenBLAS not found (x)", "darwin")!, /brew install openblas/);
+ * assert.match(blasAdvice("FFI not permitted (run with --allow-ffi)", "linux")!, /--allow-ffi/);
+ * ```
+ */
+export function blasAdvice(status: string, os: string): string | null {
+  if (/^(OpenBLAS|Accelerate) \(/.test(status) || status.startsWith("off")) return null;
+  const fix = !status.includes("not found")
+    ? status
+    : os === "darwin"
+    ? "Accelerate did not load; brew install openblas"
+    : os === "windows"
+    ? "put libopenblas.dll on PATH"
+    : "Debian/Ubuntu: sudo apt-get install libopenblas0-pthread; Fedora: sudo dnf install openblas";
+  return "note: no BLAS library loaded, so matrix products take the slow path " +
+    `(the demo takes about twice as long; the run goes on). To speed it up: ${fix} ` +
+    "(or set VATT_BLAS_LIB to the library's path)";
+}
 
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
@@ -53,7 +119,9 @@ const SYMBOLS = {
     ],
     result: "void",
   },
-  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+  // OpenBLAS only; Accelerate has none (its products then run as it decides).
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
 } as const;
 
 /** One row-major single-precision product `C = alpha·op(A)·op(B) + beta·C`. */
@@ -156,15 +224,18 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
     }
     const s = lib.symbols;
     let maxThreads = 1;
+    // The library's thread count is one per process, and several isolates (Deno's parallel test
+    // modules, workers) may share the library: read it back instead of trusting a cached value.
     let current = -1;
+    const threadsNow = () => s.openblas_get_num_threads?.() ?? current;
     const blas: NativeBlas = {
       library: name,
       gemm(g) {
         const transA = g.transA ?? false;
         const transB = g.transB ?? false;
         const want = g.m * g.n * g.k >= BLAS_PARALLEL_MIN_MACS ? maxThreads : 1;
-        if (want !== current) {
-          s.openblas_set_num_threads(want);
+        if (want !== threadsNow()) {
+          s.openblas_set_num_threads?.(want);
           current = want;
         }
         s.cblas_sgemm(
@@ -192,9 +263,12 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
     blas.setThreads(blasThreadsSetting());
     const n = blas.threads();
     const threads = n === 1 ? "1 thread" : `${n} threads on large products`;
-    return { blas, reason: `OpenBLAS (${name}, ${threads})` };
+    const kind = name.includes("Accelerate") ? "Accelerate" : "OpenBLAS";
+    return { blas, reason: `${kind} (${name}, ${threads})` };
   }
-  return { blas: null, reason: `OpenBLAS not found (${lastError.split("\n")[0] || "no library"})` };
+  // Deno says "Could not open library: Could not open library: NAME: why"; once is enough.
+  const why = lastError.split("\n")[0].replace(/^(Could not open library: )+/, "");
+  return { blas: null, reason: `OpenBLAS not found (${why || "no library"})` };
 }
 
 /**
@@ -229,7 +303,7 @@ export function loadBlas(): NativeBlas | null {
  * ```ts
  * import assert from "node:assert/strict";
  * import { blasStatus } from "./blas.ts";
- * assert.match(blasStatus(), /^(OpenBLAS|off|FFI|no FFI)/);
+ * assert.match(blasStatus(), /^(OpenBLAS|Accelerate|off|FFI|no FFI)/);
  * Deno.env.set("VATT_BLAS", "0");
  * assert.equal(blasStatus(), "off (VATT_BLAS=0)");
  * Deno.env.delete("VATT_BLAS");

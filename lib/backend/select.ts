@@ -69,6 +69,43 @@ interface GpuAdapterLike {
 }
 
 /**
+ * Runs `probe` (which may create Deno's WebGPU instance) so that libwayland,
+ * which wgpu asks for a display, does not print "error: XDG_RUNTIME_DIR is
+ * invalid or not set in the environment." on a headless Linux machine: it
+ * prints that only when `XDG_RUNTIME_DIR` is not an absolute path, so for the
+ * call it is set to one that does not exist (the connection then fails
+ * silently, as it would anyway), and is put back after.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withoutWaylandNoise } from "./select.ts";
+ * Deno.env.delete("XDG_RUNTIME_DIR");
+ * const during = await withoutWaylandNoise(() => Promise.resolve(Deno.env.get("XDG_RUNTIME_DIR")));
+ * if (Deno.build.os === "linux") assert.ok(during!.startsWith("/"));
+ * assert.equal(Deno.env.get("XDG_RUNTIME_DIR"), undefined);
+ * ```
+ */
+export async function withoutWaylandNoise<T>(probe: () => Promise<T>): Promise<T> {
+  let shield = false;
+  let before: string | undefined;
+  try {
+    before = Deno.env.get("XDG_RUNTIME_DIR");
+    shield = Deno.build.os === "linux" && !Deno.env.get("XDG_RUNTIME_DIR")?.startsWith("/") &&
+      !Deno.env.get("WAYLAND_DISPLAY")?.startsWith("/") && !Deno.env.get("WAYLAND_SOCKET");
+    if (shield) Deno.env.set("XDG_RUNTIME_DIR", `/nonexistent/vatt-headless-${Deno.pid}`);
+  } catch {
+    shield = false; // no --allow-env: the probe runs as it is
+  }
+  try {
+    return await probe();
+  } finally {
+    if (shield && before === undefined) Deno.env.delete("XDG_RUNTIME_DIR");
+    else if (shield) Deno.env.set("XDG_RUNTIME_DIR", before!);
+  }
+}
+
+/**
  * The WebGPU adapter, and whether it is a software one (llvmpipe/SwiftShader).
  *
  * @example
@@ -89,7 +126,7 @@ export async function probeWebGpu(): Promise<
   if (!gpu) return { adapter: false, software: false, detail: "no navigator.gpu" };
   let adapter: GpuAdapterLike | null = null;
   try {
-    adapter = await gpu.requestAdapter();
+    adapter = await withoutWaylandNoise(() => gpu.requestAdapter());
   } catch (e) {
     return {
       adapter: false,

@@ -162,3 +162,28 @@ export function resolvePretrainConfig(partial: Partial<PretrainConfig> = {}): Pr
   }
   return c;
 }
+
+/**
+ * `config` with its batch size at most `clips` (a dataset smaller than the
+ * batch trains on all of it each step), and whether it was lowered. Below 2
+ * clips nothing is changed: the data loader then refuses the dataset.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitBatchToClips, resolvePretrainConfig } from "./pretrain_config.ts";
+ * const c = resolvePretrainConfig({ batchSize: 64 });
+ * const fitted = fitBatchToClips(c, 12);
+ * assert.equal(fitted.config.batchSize, 12);
+ * assert.equal(fitted.lowered, true);
+ * assert.equal(fitBatchToClips(c, 100).config.batchSize, 64);
+ * assert.equal(fitBatchToClips(c, 100).lowered, false);
+ * ```
+ */
+export function fitBatchToClips(
+  config: PretrainConfig,
+  clips: number,
+): { config: PretrainConfig; lowered: boolean } {
+  if (config.batchSize <= clips || clips < 2) return { config, lowered: false };
+  return { config: { ...config, batchSize: clips }, lowered: true };
+}

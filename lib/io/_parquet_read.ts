@@ -8,6 +8,7 @@
 import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { FormatError } from "../util/errors.ts";
 import { readExactly, SerialQueue } from "./_file.ts";
+import { openInput } from "./input.ts";
 import { type CheckedFooter, checkFooter, chunkRange, COLUMNS } from "./_parquet_footer.ts";
 import { boundedSnappy, checkPages } from "./_parquet_pages.ts";
 import type { EmbeddingTable } from "./_parquet_table.ts";
@@ -187,7 +188,7 @@ type FileSource = ReturnType<typeof fileBuffer>;
 
 /** Opens `path` and reads and checks its footer; on failure the file is closed. */
 async function openChecked(path: string): Promise<{ source: FileSource; footer: CheckedFooter }> {
-  const file = await Deno.open(path, { read: true });
+  const file = await openInput(path, { label: "Parquet file" });
   let source: FileSource;
   try {
     source = fileBuffer(file, (await file.stat()).size, path);

@@ -6,6 +6,7 @@
  * @module
  */
 import { FormatError } from "../util/errors.ts";
+import { openInput } from "./input.ts";
 import { AtomicStreamWriter } from "./stream_writer.ts";
 
 /** The longest line accepted when reading (64 MiB), so a file without newlines cannot exhaust memory. */
@@ -76,7 +77,7 @@ export async function* iterJsonl(
   path: string,
   options: ReadJsonlOptions = {},
 ): AsyncGenerator<JsonlLine> {
-  using file = await Deno.open(path, { read: true });
+  using file = await openInput(path, { label: "JSON-lines file" });
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const buffer = new Uint8Array(1 << 16);
   // The start of the current line, kept in pieces: joining on every chunk

@@ -28,6 +28,7 @@ import {
 } from "./_dtype.ts";
 import { parsePyLiteral, type PyValue } from "./_py_literal.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { INPUT_LIMITS, readInputBytes } from "./input.ts";
 import { AtomicStreamWriter } from "./stream_writer.ts";
 
 export type { NamedArray, TensorDtype, TypedArray } from "./_dtype.ts";
@@ -253,7 +254,8 @@ export async function writeNpy(path: string, array: NamedArray): Promise<void> {
  * ```
  */
 export async function readNpy(path: string): Promise<NamedArray> {
-  return decodeNpy(await Deno.readFile(path), { path });
+  const bytes = await readInputBytes(path, { maxBytes: INPUT_LIMITS.table, label: ".npy file" });
+  return decodeNpy(bytes, { path });
 }
 
 /** Shape and element type of a streamed array. */

@@ -34,6 +34,7 @@ import {
   type TensorSpec,
 } from "./_safetensors_header.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { INPUT_LIMITS, openInput, readInputBytes } from "./input.ts";
 
 export type { NamedArray, TensorDtype, TypedArray } from "./_dtype.ts";
 export type { SafetensorsHeader, TensorEntry, TensorSpec } from "./_safetensors_header.ts";
@@ -181,7 +182,10 @@ export async function readSafetensors(
   path: string,
   options: Omit<DecodeSafetensorsOptions, "path"> = {},
 ): Promise<DecodedSafetensors> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readInputBytes(path, {
+    maxBytes: INPUT_LIMITS.table,
+    label: "safetensors file",
+  });
   return decodeSafetensors(bytes, { ...options, path });
 }
 
@@ -312,7 +316,7 @@ export async function openSafetensors(
   options: Omit<DecodeSafetensorsOptions, "path"> = {},
 ): Promise<SafetensorsFile> {
   assertLittleEndian();
-  const file = await Deno.open(path, { read: true });
+  const file = await openInput(path, { label: "safetensors file" });
   try {
     const size = (await file.stat()).size;
     const prefix = await readExactly(file, 0, Math.min(8, size), path);

@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { openInput } from "./input.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -24,7 +25,7 @@ const CHUNK_BYTES = 1 << 20;
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   const buffer = new Uint8Array(CHUNK_BYTES);
-  using file = await Deno.open(path, { read: true });
+  using file = await openInput(path);
   while (true) {
     const n = await file.read(buffer);
     if (n === null) break;

@@ -17,6 +17,7 @@ import { resolveStoredVattConfig } from "../config/stored_vatt_config.ts";
 import { FormatError, MismatchError } from "../util/errors.ts";
 import { removeStaleTemps, tempPathFor, writeDirAtomic } from "../io/atomic.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { INPUT_LIMITS, readInputText } from "../io/input.ts";
 import {
   type DecodedSafetensors,
   type NamedArray,
@@ -179,8 +180,11 @@ export async function readTrainState(checkpoint: string): Promise<TrainState> {
   const file = path.join(checkpoint, "state.json");
   let raw: unknown;
   try {
-    raw = JSON.parse(await Deno.readTextFile(file));
+    raw = JSON.parse(
+      await readInputText(file, { maxBytes: INPUT_LIMITS.json, label: "state.json" }),
+    );
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read state.json: ${(e as Error).message}`, { path: file });
   }
   const s = raw as TrainState;
@@ -218,12 +222,35 @@ export async function readCheckpointWeights(
 ): Promise<DecodedSafetensors> {
   const file = await checkpointFile(checkpoint, "model.safetensors");
   try {
-    return await readSafetensors(file, { expect: options.expect });
+    const decoded = await readSafetensors(file, { expect: options.expect });
+    assertFiniteTensors(decoded.tensors, file);
+    return decoded;
   } catch (e) {
     if (e instanceof MismatchError) {
       throw new MismatchError(`checkpoint ${checkpoint} ${options.misfit}: ${e.message}`);
     }
     throw e;
+  }
+}
+
+/**
+ * Throws a FormatError naming the first tensor that holds NaN or ±Infinity
+ * (a checkpoint saved after training diverged, or a damaged one).
+ */
+function assertFiniteTensors(tensors: Record<string, NamedArray>, file: string): void {
+  for (const [name, arr] of Object.entries(tensors)) {
+    if (arr.dtype !== "F32" && arr.dtype !== "F64") continue;
+    const data = arr.data as ArrayLike<number>;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        throw new FormatError(
+          `tensor ${JSON.stringify(name)} holds ${
+            data[i]
+          } at element ${i}: not a usable checkpoint`,
+          { path: file },
+        );
+      }
+    }
   }
 }
 
@@ -273,6 +300,7 @@ function sameModelConfig(stored: string, config: VattConfig): boolean {
 export async function loadOptimizerTensors(checkpoint: string): Promise<Record<string, tf.Tensor>> {
   const file = await checkpointFile(checkpoint, "optimizer.safetensors");
   const decoded = await readSafetensors(file);
+  assertFiniteTensors(decoded.tensors, file);
   const out: Record<string, tf.Tensor> = {};
   for (const [name, arr] of Object.entries(decoded.tensors)) {
     if (arr.dtype !== "F32" && arr.dtype !== "I32") {

@@ -8,6 +8,8 @@
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { appendJsonl } from "../io/jsonl.ts";
+import { INPUT_LIMITS, readInputText } from "../io/input.ts";
+import { FormatError } from "../util/errors.ts";
 
 /** The metrics log of the run in `runDir`. */
 export function metricsPath(runDir: string): string {
@@ -53,8 +55,9 @@ export async function appendMetrics<T extends { step: number }>(
 export async function truncateMetrics(file: string, step: number): Promise<void> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
-  } catch {
+    text = await readInputText(file, { maxBytes: INPUT_LIMITS.manifest, label: "metrics log" });
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
     return;
   }
   const keep = text.split("\n").filter((line) => {

@@ -11,6 +11,7 @@
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../util/errors.ts";
 import { pathExists, removeStaleTemps, writeFileAtomic } from "../io/atomic.ts";
+import { INPUT_LIMITS, readInputText } from "../io/input.ts";
 import { effectiveSwitches } from "../backend/switches.ts";
 import { listCheckpoints, readTrainState } from "./checkpoint.ts";
 import { acquireRunLock, checkRunLock, type RunLock } from "./lock.ts";
@@ -41,10 +42,21 @@ function withKernels(config: unknown): unknown {
 }
 
 /** `config` as compared on resume: without the recorded kernel switches. */
-function comparable(config: unknown): string {
-  if (!isRecord(config)) return JSON.stringify(config);
+function comparable(config: unknown): unknown {
+  if (!isRecord(config)) return config;
   const { [KERNELS_KEY]: _, ...rest } = config;
-  return JSON.stringify(rest);
+  return rest;
+}
+
+/** Each leaf that differs between `was` and `now`: its dotted path and both values. */
+function differences(was: unknown, now: unknown, at = ""): { path: string; text: string }[] {
+  if (isRecord(was) && isRecord(now)) {
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])];
+    return keys.flatMap((k) => differences(was[k], now[k], at ? `${at}.${k}` : k));
+  }
+  if (JSON.stringify(was) === JSON.stringify(now)) return [];
+  const show = (v: unknown) => v === undefined ? "absent" : JSON.stringify(v);
+  return [{ path: at, text: `${at} (was ${show(was)}, now ${show(now)})` }];
 }
 
 /** Options of {@linkcode prepareRunFolder}. */
@@ -62,6 +74,13 @@ export interface PrepareRunOptions {
    * locked folder is refused before anything in it is written or deleted.
    */
   lock?: boolean;
+  /**
+   * Dotted paths of `config` that may differ on resume (e.g. `train.steps`, to
+   * run longer); `config.json` then takes the new values.
+   */
+  mayDiffer?: readonly string[];
+  /** The run's total steps: resuming from a checkpoint past them is refused. */
+  steps?: number;
 }
 
 /**
@@ -113,7 +132,7 @@ export async function prepareRunFolder(
   }
   try {
     const prepared = options.resume
-      ? await resumeRun(runDir, options.config)
+      ? await resumeRun(runDir, options)
       : await freshRun(runDir, options.config, hasRun);
     return lock ? { ...prepared, lock } : prepared;
   } catch (e) {
@@ -123,30 +142,42 @@ export async function prepareRunFolder(
 }
 
 /** Checks the stored config and cuts `metrics.jsonl` back to the newest checkpoint. */
-async function resumeRun(runDir: string, config: unknown): Promise<PreparedRun> {
+async function resumeRun(
+  runDir: string,
+  options: Pick<PrepareRunOptions, "config" | "mayDiffer" | "steps">,
+): Promise<PreparedRun> {
+  const { config, mayDiffer = [] } = options;
   const configPath = path.join(runDir, "config.json");
   await removeStaleTemps(runDir, { exclusive: true }); // left by a run killed mid-write
   let stored: string;
   try {
-    stored = await Deno.readTextFile(configPath);
-  } catch {
+    stored = await readInputText(configPath, { maxBytes: INPUT_LIMITS.json, label: "config.json" });
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new FormatError("nothing to resume: config.json is missing", { path: runDir });
   }
-  if (comparable(JSON.parse(stored)) !== comparable(config)) {
+  const changed = differences(comparable(JSON.parse(stored)), comparable(config));
+  const refused = changed.filter((d) => !mayDiffer.includes(d.path));
+  if (refused.length > 0) {
     throw new MismatchError(
-      `${runDir} was started with another config; resume with the same flags, or use --force to start over`,
+      `${runDir} was started with another config: ${refused.map((d) => d.text).join(", ")}; ` +
+        `resume with the same flags, or use --force to start over`,
     );
   }
-  const all = await listCheckpoints(path.join(runDir, "checkpoints"));
-  if (all.length === 0) {
-    // Stopped before its first checkpoint: nothing was learnt, start again.
-    await truncateMetrics(metricsPath(runDir), 0);
-    return { step: 0 };
+  const newest = (await listCheckpoints(path.join(runDir, "checkpoints"))).at(-1);
+  const step = newest ? (await readTrainState(newest.path)).step : 0;
+  if (options.steps !== undefined && step > options.steps) {
+    throw new MismatchError(
+      `${runDir} has a checkpoint at step ${step}, past the ${options.steps} steps asked for; ` +
+        `resume with at least ${step} steps`,
+    );
   }
-  const newest = all[all.length - 1];
-  const state = await readTrainState(newest.path);
-  await truncateMetrics(metricsPath(runDir), state.step);
-  return { resumeFrom: newest.path, step: state.step };
+  if (changed.length > 0) {
+    await writeFileAtomic(configPath, JSON.stringify(withKernels(config), null, 2) + "\n");
+  }
+  // Without a checkpoint (stopped before its first) nothing was learnt: start again.
+  await truncateMetrics(metricsPath(runDir), step);
+  return newest ? { resumeFrom: newest.path, step } : { step: 0 };
 }
 
 /** Empties the run's own files (only those) and writes `config.json`. */

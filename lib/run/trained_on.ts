@@ -10,6 +10,7 @@
 import * as path from "node:path";
 import type { DatasetIndex } from "../data/shards/dataset_index.ts";
 import { sha256Bytes } from "../io/sha256.ts";
+import { INPUT_LIMITS, readInputText } from "../io/input.ts";
 import { FormatError } from "../util/errors.ts";
 
 /** The key of `config.json` that holds {@linkcode TrainedOn}. */
@@ -123,9 +124,12 @@ export async function readRunRecord(checkpoint: string): Promise<RunRecord | und
   const file = path.join(dir, "config.json");
   let raw: unknown;
   try {
-    raw = JSON.parse(await Deno.readTextFile(file));
+    raw = JSON.parse(
+      await readInputText(file, { maxBytes: INPUT_LIMITS.json, label: "config.json" }),
+    );
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read config.json: ${(e as Error).message}`, { path: file });
   }
   if (!isRecord(raw)) throw new FormatError("config.json is not an object", { path: file });

@@ -29,6 +29,7 @@ import { MismatchError } from "../util/errors.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { learningRate, type ScheduleConfig } from "./schedule.ts";
+import { HeapExhaustedError, isWasmOutOfMemory } from "./out_of_memory.ts";
 
 /**
  * A non-finite loss: the run stops, the last good checkpoint stays.
@@ -312,17 +313,25 @@ export async function trainLoop(task: TrainTask, options: LoopOptions): Promise<
   // Step 0: the initial weights, so a failure at step 1 keeps something.
   if (progress.step === 0) progress.last = await save(task, progress, options);
   const total = task.schedule.totalSteps;
-  while (progress.step < total) {
-    const started = performance.now();
-    const prepared = await task.prepare(sampler.next(), progress.step);
-    const done = await trainStep(task, prepared, { step: progress.step, started });
-    progress.step = done.step;
-    await prepared.completed(done);
-    const stopNow = options.shouldStop?.() ?? false;
-    if (task.checkpointDue(done.step) || done.step === total || stopNow) {
-      progress.last = await save(task, progress, options);
+  try {
+    while (progress.step < total) {
+      const started = performance.now();
+      const prepared = await task.prepare(sampler.next(), progress.step);
+      const done = await trainStep(task, prepared, { step: progress.step, started });
+      progress.step = done.step;
+      await prepared.completed(done);
+      const stopNow = options.shouldStop?.() ?? false;
+      if (task.checkpointDue(done.step) || done.step === total || stopNow) {
+        progress.last = await save(task, progress, options);
+      }
+      if (stopNow) return { step: progress.step, stopped: true, checkpoint: progress.last };
     }
-    if (stopNow) return { step: progress.step, stopped: true, checkpoint: progress.last };
+  } catch (e) {
+    // A wasm abort is the heap running out: say so, and which checkpoint on disk is kept.
+    if (isWasmOutOfMemory(e)) {
+      throw new HeapExhaustedError(progress.last, { step: progress.step, cause: e });
+    }
+    throw e;
   }
   return { step: progress.step, stopped: false, checkpoint: progress.last };
 }

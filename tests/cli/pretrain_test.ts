@@ -48,12 +48,14 @@ Deno.test("vatt pretrain trains, refuses to overwrite, and continues with --resu
     "--out",
     run,
     "--steps",
-    "9",
+    "6",
+    "--temperature",
+    "0.1",
     "--resume",
     ...BASE,
   ]);
   assert.equal(other.code, 1);
-  assert.match(errorLines(other).at(-1)!, /another config/);
+  assert.match(errorLines(other).at(-1)!, /another config: train\.temperature/);
   await Deno.remove(dir, { recursive: true });
 });
 

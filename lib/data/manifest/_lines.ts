@@ -5,6 +5,7 @@
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
+import { openInput } from "../../io/input.ts";
 
 /** One line of a manifest. */
 export interface Line {
@@ -132,8 +133,9 @@ export async function* readLines(
 ): AsyncGenerator<Line> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path);
+    file = await openInput(path, { label: "manifest" });
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw readError(e, shownPath);
   }
   const buf = new Uint8Array(64 * 1024);

@@ -12,6 +12,7 @@
  */
 import { dirname, extname, resolve } from "node:path";
 import { FormatError } from "../../util/errors.ts";
+import { checkInput } from "../../io/input.ts";
 import { csvRecords } from "./_csv.ts";
 import { type Line, lineProblem, prepend, readLines } from "./_lines.ts";
 
@@ -115,13 +116,10 @@ export async function readManifest(
   }
   const absolute = resolve(path);
   const base = dirname(absolute);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(absolute);
-  } catch (e) {
+  await checkInput(path, { label: "manifest" }).catch((e) => {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read manifest: ${(e as Error).message}`, { path, cause: e });
-  }
-  if (!info.isFile) throw new FormatError("manifest is not a regular file", { path });
+  });
 
   const lines = readLines(absolute, maxLineBytes, path);
   try {

@@ -15,6 +15,7 @@ import { OggVorbisDecoder } from "@wasm-audio-decoders/ogg-vorbis";
 import { MPEGDecoder } from "mpg123-decoder";
 import { OggOpusDecoder } from "ogg-opus-decoder";
 import { FormatError } from "../../util/errors.ts";
+import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import {
   type AudioFormat,
   firstMpegFrame,
@@ -377,8 +378,9 @@ export async function decodeAudioFile(
 ): Promise<DecodedAudio> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readInputBytes(path, { maxBytes: INPUT_LIMITS.audio, label: "audio file" });
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     if (e instanceof Deno.errors.NotFound) throw new FormatError("file not found", { path });
     throw new FormatError(`cannot read file: ${(e as Error).message}`, { path, cause: e });
   }

@@ -6,6 +6,8 @@
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
+import { INPUT_LIMITS, readInputBytes, readInputHead } from "../../io/input.ts";
+import { readWavWindow } from "./_wav_window.ts";
 import { decodeAudioBytes, sniffAudioFormat, UnsupportedAudioError } from "./audio_decode.ts";
 import { decodeAudioWithFfmpeg } from "./ffmpeg_audio.ts";
 import { checkMediaPath } from "./_ffmpeg_process.ts";
@@ -44,27 +46,36 @@ function marginSeconds(sampleRate: number): number {
 }
 
 async function readHead(path: string): Promise<Uint8Array> {
-  let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    return await readInputHead(path, HEAD_BYTES, { label: "audio file" });
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     if (e instanceof Deno.errors.NotFound) throw new FormatError("file not found", { path });
     throw new FormatError(`cannot open file: ${(e as Error).message}`, { path, cause: e });
   }
-  try {
-    const info = await file.stat();
-    if (!info.isFile) throw new FormatError("not a regular file", { path });
-    const head = new Uint8Array(Math.min(HEAD_BYTES, info.size));
-    let at = 0;
-    while (at < head.length) {
-      const n = await file.read(head.subarray(at));
-      if (n === null) break;
-      at += n;
-    }
-    return head.subarray(0, at);
-  } finally {
-    file.close();
+}
+
+/** Most samples one window may hold: 2^28 (1 GiB of float32), as video's 1 GiB bound. */
+export const MAX_AUDIO_WINDOW_SAMPLES = 2 ** 28;
+
+/**
+ * The bytes to decode for a window: for a WAV only the header and the frames
+ * around the window (a long file, or a header claiming 4 GiB, is never read
+ * in full; `skip` frames before them are left out); other formats whole,
+ * within the size limit.
+ */
+async function readForWindow(
+  path: string,
+  head: Uint8Array,
+  format: string,
+  window: { from: number; until: number; margin: number; outRate: number },
+): Promise<{ bytes: Uint8Array; skip: number }> {
+  if (format === "wav") {
+    const part = await readWavWindow(path, head, window);
+    if (part) return part;
   }
+  const bytes = await readInputBytes(path, { maxBytes: INPUT_LIMITS.audio, label: "audio file" });
+  return { bytes, skip: 0 };
 }
 
 /**
@@ -111,6 +122,11 @@ export async function loadAudioWindow(
       `Cannot load audio: seconds must give at least one sample, got ${seconds}`,
     );
   }
+  if (length > MAX_AUDIO_WINDOW_SAMPLES) {
+    throw new RangeError(
+      `Cannot load audio: ${seconds} s at ${sampleRate} Hz is ${length} samples, over the limit of ${MAX_AUDIO_WINDOW_SAMPLES} (1 GiB of float32)`,
+    );
+  }
   const first = Math.round(start * sampleRate);
   const head = await readHead(path);
   if (head.length === 0) throw new FormatError("the file is empty", { path });
@@ -119,13 +135,14 @@ export async function loadAudioWindow(
   let validSamples: number;
   const format = sniffAudioFormat(head);
   let decoded: { sampleRate: number; channels: Float32Array[] } | undefined;
+  let skip = 0; // frames of the file before the decoded ones
   if (format) {
-    const bytes = await Deno.readFile(path);
+    const margin = marginSeconds(sampleRate);
+    const window = { from: start, until: start + seconds, margin, outRate: sampleRate };
+    const part = await readForWindow(path, head, format, window);
+    skip = part.skip;
     try {
-      decoded = await decodeAudioBytes(bytes, {
-        path,
-        maxSeconds: start + seconds + marginSeconds(sampleRate),
-      });
+      decoded = await decodeAudioBytes(part.bytes, { path, maxSeconds: start + seconds + margin });
     } catch (e) {
       if (!(e instanceof UnsupportedAudioError)) throw e; // e.g. a μ-law WAV: ffmpeg reads it
     }
@@ -133,8 +150,9 @@ export async function loadAudioWindow(
   if (decoded) {
     const mono = toMono(decoded.channels);
     const from = decoded.sampleRate;
-    const window = resample(mono, from, sampleRate, { start: first, length });
-    const total = Math.ceil(mono.length * sampleRate / from - 1e-9);
+    const shift = skip * sampleRate / from; // a whole number of output samples, by choice of skip
+    const window = resample(mono, from, sampleRate, { start: first - shift, length });
+    const total = shift + Math.ceil(mono.length * sampleRate / from - 1e-9);
     validSamples = Math.max(0, Math.min(length, total - first));
     samples.set(window.subarray(0, validSamples));
   } else {

@@ -327,3 +327,60 @@ export function encodeWav(channels: Float32Array[], options: EncodeWavOptions): 
   }
   return out;
 }
+
+/** Where a WAV file's samples lie, from {@linkcode wavLayout}. */
+export interface WavLayout {
+  /** Byte offset of the `data` chunk's size field (4 bytes before the samples). */
+  sizeField: number;
+  /** Byte offset of the first sample. */
+  dataOffset: number;
+  /** Bytes of samples the `data` chunk declares (0 or 0xFFFFFFFF: up to the end of the file). */
+  declared: number;
+  /** Bytes per frame (all channels). */
+  blockAlign: number;
+  /** Frames per second. */
+  sampleRate: number;
+}
+
+/**
+ * The layout of a WAV file found from its first bytes `head`, which must
+ * reach the start of the `data` chunk: where the samples start, the frame
+ * size and rate; `undefined` when `head` does not show both `fmt ` and `data`
+ * (the full decoder then reads the file and says what is wrong). Lets a short
+ * window be read from a long file, or from a header that claims 4 GiB,
+ * without reading the rest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeWav, wavLayout } from "./wav.ts";
+ * const bytes = encodeWav([new Float32Array(1000)], { sampleRate: 8000 });
+ * assert.deepEqual(wavLayout(bytes.subarray(0, 64)), {
+ *   sizeField: 40, dataOffset: 44, declared: 2000, blockAlign: 2, sampleRate: 8000,
+ * });
+ * assert.equal(wavLayout(bytes.subarray(0, 20)), undefined);
+ * ```
+ */
+export function wavLayout(head: Uint8Array): WavLayout | undefined {
+  if (head.length < 12 || fourCC(head, 0) !== "RIFF" || fourCC(head, 8) !== "WAVE") {
+    return undefined;
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let blockAlign = 0;
+  let sampleRate = 0;
+  let at = 12;
+  while (at + 8 <= head.length) {
+    const id = fourCC(head, at);
+    const declared = view.getUint32(at + 4, true);
+    if (id === "fmt " && at + 8 + 14 <= head.length) {
+      sampleRate = view.getUint32(at + 12, true);
+      blockAlign = view.getUint16(at + 20, true);
+    }
+    if (id === "data") {
+      if (!blockAlign || !sampleRate) return undefined;
+      return { sizeField: at + 4, dataOffset: at + 8, declared, blockAlign, sampleRate };
+    }
+    at += 8 + declared + (declared & 1);
+  }
+  return undefined;
+}

@@ -9,8 +9,10 @@ import * as path from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { openSafetensors, type SafetensorsFile } from "../../io/safetensors.ts";
 import { sha256File } from "../../io/sha256.ts";
+import { INPUT_LIMITS, readInputText } from "../../io/input.ts";
 import { type DatasetIndex, parseDatasetIndex, storedShape } from "./dataset_index.ts";
 import { parseShardMeta, shardSpecs } from "./shard_codec.ts";
+import { checkShardValues } from "./_shard_values.ts";
 
 /** Clips read from a dataset, stacked along the first axis. */
 export interface ClipBatch {
@@ -100,8 +102,9 @@ export class Dataset {
     const indexPath = path.join(dir, "index.json");
     let text: string;
     try {
-      text = await Deno.readTextFile(indexPath);
+      text = await readInputText(indexPath, { maxBytes: INPUT_LIMITS.json, label: "index.json" });
     } catch (e) {
+      if (e instanceof FormatError) throw e;
       if (e instanceof Deno.errors.NotFound) {
         throw new FormatError("not a dataset folder written by vatt tokenize (no index.json)", {
           path: dir,
@@ -178,6 +181,12 @@ export class Dataset {
           throw new FormatError(`shard lists ${ids.length} ids for ${entry.clips} clips`, {
             path: file,
           });
+        }
+        try {
+          await checkShardValues(f, { vocabSize: this.index.text.vocabSize, ids });
+        } catch (e) {
+          f.close();
+          throw e;
         }
         return { file: f, ids };
       })();

@@ -7,6 +7,7 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../../util/errors.ts";
+import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import type { EncodeOptions, TextTokenizer } from "./tokenizer.ts";
 
 export type { EncodeOptions, TextTokenizer } from "./tokenizer.ts";
@@ -226,8 +227,9 @@ export async function loadHfTokenizer(
 async function readText(path: string): Promise<string> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readInputBytes(path, { maxBytes: INPUT_LIMITS.vocabulary, label: "tokenizer" });
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read file: ${(e as Error).message}`, { path, cause: e });
   }
   try {

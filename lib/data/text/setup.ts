@@ -9,6 +9,7 @@
 import * as path from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
+import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import { sha256Bytes } from "../../io/sha256.ts";
 import type { TextSpec } from "../shards/dataset_index.ts";
 import { loadHfTokenizer } from "./hf_tokenizer.ts";
@@ -35,8 +36,9 @@ export interface TextSource {
 
 async function readBytes(file: string, what: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(file);
+    return await readInputBytes(file, { maxBytes: INPUT_LIMITS.vocabulary, label: what });
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read ${what}: ${(e as Error).message}`, { path: file });
   }
 }

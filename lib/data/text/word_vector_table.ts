@@ -16,6 +16,7 @@ import {
 } from "../../config/vatt_config.ts";
 import { DEFAULT_WORD_VECTORS } from "../../config/word_vectors_config.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
+import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../io/safetensors.ts";
 import { sha256Bytes, sha256File } from "../../io/sha256.ts";
 import { FormatError } from "../../util/errors.ts";
@@ -138,7 +139,11 @@ export async function readWordVectorTable(
   options: { vocabSize: number },
 ): Promise<Float32Array> {
   const file = path.join(dir, spec.file);
-  const bytes = await Deno.readFile(file).catch((e) => {
+  const bytes = await readInputBytes(file, {
+    maxBytes: INPUT_LIMITS.table,
+    label: "word-vector table",
+  }).catch((e) => {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read the word-vector table: ${(e as Error).message}`, {
       path: file,
     });

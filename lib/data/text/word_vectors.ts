@@ -12,6 +12,7 @@
  * @module
  */
 import { FormatError } from "../../util/errors.ts";
+import { openInput } from "../../io/input.ts";
 import { ByteReader } from "./_byte_reader.ts";
 import {
   MAX_WORD_BYTES,
@@ -126,7 +127,7 @@ export function detectWordVectorFormat(head: Uint8Array): WordVectorFormat {
 
 /** The first bytes of `file`, for detection. */
 async function readHead(file: string): Promise<Uint8Array> {
-  using f = await Deno.open(file, { read: true });
+  using f = await openInput(file, { label: "word-vector file" });
   const r = new ByteReader(f);
   return await r.readExact(HEAD_BYTES);
 }
@@ -215,7 +216,7 @@ export async function readWordVectors(
   const maxWords = checkOptions(options);
   try {
     const format = options.format ?? detectWordVectorFormat(await readHead(file));
-    using f = await Deno.open(file, { read: true });
+    using f = await openInput(file, { label: "word-vector file" });
     const r = new ByteReader(f);
     if (format === "glove") return await readGlove(r, { ...options, maxWords });
     const line = await r.readUntil(0x0a, 256);

@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { MismatchError } from "../../util/errors.ts";
 import { pathExists, removeStaleTemps, writeFileAtomic } from "../../io/atomic.ts";
+import { INPUT_LIMITS, readInputText } from "../../io/input.ts";
 import {
   shardFileName,
   sliceIndexFileName,
@@ -92,7 +93,9 @@ export async function removeRunTemps(
 /** Whether `tokenize.json` in `out` holds exactly `record`. */
 async function sameRecord(recordPath: string, record: RunRecord): Promise<boolean> {
   try {
-    return JSON.stringify(JSON.parse(await Deno.readTextFile(recordPath))) ===
+    return JSON.stringify(
+      JSON.parse(await readInputText(recordPath, { maxBytes: INPUT_LIMITS.json })),
+    ) ===
       JSON.stringify(record);
   } catch {
     return false;

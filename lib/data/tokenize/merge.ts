@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { FormatError, MismatchError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
+import { INPUT_LIMITS, readInputText } from "../../io/input.ts";
 import { openSafetensors } from "../../io/safetensors.ts";
 import { sha256File } from "../../io/sha256.ts";
 import { type DatasetIndex, parseDatasetIndex } from "../shards/dataset_index.ts";
@@ -32,7 +33,10 @@ export async function mergeSlices(dir: string): Promise<DatasetIndex> {
   for await (const e of Deno.readDir(dir)) {
     if (/^index\.slice-\d+-of-\d+\.json$/.test(e.name)) {
       const p = path.join(dir, e.name);
-      parts.push(parseDatasetIndex(await Deno.readTextFile(p), { path: p }));
+      parts.push(parseDatasetIndex(
+        await readInputText(p, { maxBytes: INPUT_LIMITS.json, label: "slice index" }),
+        { path: p },
+      ));
     }
   }
   if (parts.length === 0) {
@@ -40,9 +44,15 @@ export async function mergeSlices(dir: string): Promise<DatasetIndex> {
   }
   const count = parts[0].slice?.count ?? 1;
   const seen = new Set(parts.map((p) => p.slice?.index));
-  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
+  // `count` comes from a file: list at most 10 missing slices, never `count` of them.
+  const missing: number[] = [];
+  for (let i = 0; i < count && missing.length < 10; i++) if (!seen.has(i)) missing.push(i);
   if (missing.length > 0) {
-    throw new MismatchError(`slices ${missing.join(", ")} of ${count} have not finished in ${dir}`);
+    const absent = count - [...seen].filter((i) => i !== undefined && i < count).length;
+    const more = absent > missing.length ? ` and ${absent - missing.length} more` : "";
+    throw new MismatchError(
+      `slices ${missing.join(", ")}${more} of ${count} have not finished in ${dir}`,
+    );
   }
   const key = (p: DatasetIndex) =>
     JSON.stringify([p.settings, p.text, p.labels, p.numShards, p.manifest, p.slice?.count]);

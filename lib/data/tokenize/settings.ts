@@ -6,6 +6,7 @@
  */
 import { checkNumber, checkOneOf, checkPositiveInteger } from "../../config/validate.ts";
 import type { TokenizeSettings } from "../shards/dataset_index.ts";
+import { MAX_AUDIO_WINDOW_SAMPLES } from "../media/audio_load.ts";
 
 /**
  * Defaults of the sampling settings (the paper's: 32 frames at 10 fps, 224²,
@@ -132,11 +133,18 @@ function resolveStored(s: TokenizeSettings, partial: Partial<TokenizeSettings>):
   }
   const storedFrames = Math.max(s.frames, Math.round(seconds * s.fps));
   const spare = storedFrames - s.frames;
+  const storedAudioSamples = s.audioSamples + Math.round((spare / s.fps) * s.sampleRate);
+  if (storedAudioSamples > MAX_AUDIO_WINDOW_SAMPLES) {
+    // As video's 1 GiB bound: the audio of one clip, as float32, must fit in 1 GiB.
+    throw new RangeError(
+      `audio of ${storedAudioSamples} samples per clip (audio seconds × sample rate, with the stored window) is over the limit of ${MAX_AUDIO_WINDOW_SAMPLES} (1 GiB of float32)`,
+    );
+  }
   return {
     ...s,
     windowSeconds: storedFrames / s.fps,
     storedFrames,
     storedSize,
-    storedAudioSamples: s.audioSamples + Math.round((spare / s.fps) * s.sampleRate),
+    storedAudioSamples,
   };
 }

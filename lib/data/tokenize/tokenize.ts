@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { checkInteger } from "../../config/validate.ts";
 import { pathExists, writeFileAtomic } from "../../io/atomic.ts";
+import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { sha256Bytes, sha256File } from "../../io/sha256.ts";
 import {
@@ -131,7 +132,11 @@ async function readRun(
   options: TokenizeOptions,
   run: RunOptions,
 ): Promise<{ manifest: Manifest; record: RunRecord }> {
-  const manifestBytes = await Deno.readFile(options.manifest).catch((e) => {
+  const manifestBytes = await readInputBytes(options.manifest, {
+    maxBytes: INPUT_LIMITS.manifest,
+    label: "manifest",
+  }).catch((e) => {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(`cannot read the manifest: ${(e as Error).message}`, {
       path: options.manifest,
     });

@@ -9,6 +9,8 @@
  * @module
  */
 
+export { dPrime } from "./d_prime.ts";
+
 /** Options of {@linkcode topKAccuracy}. */
 export interface TopKOptions {
   /** K: a prediction is correct when the true class is among the K best. Default 1. */

@@ -43,6 +43,11 @@ export interface ExportOptions {
   force?: boolean;
   /** Extra string pairs stored in safetensors / Parquet metadata (e.g. `checkpoint`). */
   metadata?: Record<string, string>;
+  /**
+   * L2-normalise each vector (as retrieval's cosine does), stated in the
+   * metadata as `normalized`. Default {@linkcode normalizesByDefault}.
+   */
+  normalize?: boolean;
   /** Called after each batch with (clips done, clips in all). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -68,6 +73,48 @@ export interface ExportPlan {
   modalities: Modality[];
   dims: Record<Modality, number>;
   files: string[];
+  /** Whether each vector is L2-normalised. */
+  normalize: boolean;
+}
+
+/**
+ * Whether an export of `space` L2-normalises its vectors when not told: yes
+ * for the common spaces `va` and `vt` (the losses and retrieval compare them
+ * by cosine), no for `backbone` (raw aggregation tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizesByDefault } from "./export.ts";
+ * assert.equal(normalizesByDefault("va"), true);
+ * assert.equal(normalizesByDefault("vt"), true);
+ * assert.equal(normalizesByDefault("backbone"), false);
+ * ```
+ */
+export function normalizesByDefault(space: EmbeddingSpace): boolean {
+  return space !== "backbone";
+}
+
+/**
+ * Divides each vector of `rows` by its L2 norm, in place (by
+ * `sqrt(max(Σx², 1e-12))`, as `tf.l2Normalize` does, so a zero vector stays 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeRows } from "./export.ts";
+ * const v = new Float32Array([3, 4]);
+ * normalizeRows([v, new Float32Array(2)]);
+ * assert.deepEqual([...v], [0.6000000238418579, 0.800000011920929]); // 3/5, 4/5 as float32
+ * ```
+ */
+export function normalizeRows(vectors: Float32Array[]): void {
+  for (const v of vectors) {
+    let sum = 0;
+    for (let j = 0; j < v.length; j++) sum += v[j] * v[j];
+    const norm = Math.sqrt(Math.max(sum, 1e-12));
+    for (let j = 0; j < v.length; j++) v[j] /= norm;
+  }
 }
 
 /**
@@ -136,7 +183,28 @@ export function planExport(
     }
   }
   const files = format === "npy" ? [options.out, npyRowsPath(options.out)] : [options.out];
-  return { out: options.out, format, space, modalities, dims, files };
+  const normalize = options.normalize ?? normalizesByDefault(space);
+  return { out: options.out, format, space, modalities, dims, files, normalize };
+}
+
+/**
+ * Throws naming the first row whose embedding holds NaN or ±Infinity (a
+ * diverged checkpoint, an overflowing input): checked before the rows reach
+ * the file, so the export writes nothing.
+ */
+function assertFiniteRows(rows: Rows): void {
+  for (let r = 0; r < rows.vectors.length; r++) {
+    const v = rows.vectors[r];
+    for (let j = 0; j < v.length; j++) {
+      if (!Number.isFinite(v[j])) {
+        throw new Error(
+          `the ${rows.modality[r]} embedding of clip ${JSON.stringify(rows.ids[r])} (row ${
+            rows.index[r]
+          }) holds ${v[j]} at dimension ${j}; nothing was written`,
+        );
+      }
+    }
+  }
 }
 
 /**
@@ -169,7 +237,7 @@ export async function exportEmbeddings(
   checkModelFitsData(model.config, data);
   if (!options.force) await refuseExisting(p.files, "already exists");
   const meta = await readClipMeta(data);
-  const extra = { ...(options.metadata ?? {}) };
+  const extra = { ...(options.metadata ?? {}), normalized: String(p.normalize) };
   await Deno.mkdir(dirname(p.out) || ".", { recursive: true });
   const sink = await openSink(p, { meta, extra });
   const rows: Record<Modality, number> = { video: 0, audio: 0, text: 0 };
@@ -185,6 +253,8 @@ export async function exportEmbeddings(
       checkBatchMasks(b, { meta, path: data.dir });
       const out = rowsOfBatch(b, { plan: p, captionsPerClip: meta.captionsPerClip });
       for (const m of out.modality) rows[m]++;
+      assertFiniteRows(out);
+      if (p.normalize) normalizeRows(out.vectors);
       await sink.write(out);
     }
     if (!options.force) await refuseExisting(p.files, "appeared while exporting");

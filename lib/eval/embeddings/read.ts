@@ -158,6 +158,23 @@ async function readSafetensorsRows(path: string): Promise<EmbeddingRows> {
   return out;
 }
 
+/** `rows`, after checking every value is finite: a FormatError names the first row that is not. */
+function finiteRows(rows: EmbeddingRows, path: string): EmbeddingRows {
+  for (let r = 0; r < rows.vectors.length; r++) {
+    const v = rows.vectors[r];
+    for (let j = 0; j < v.length; j++) {
+      if (!Number.isFinite(v[j])) {
+        throw new FormatError(
+          `row ${r} (${rows.modality[r]} of clip ${JSON.stringify(rows.ids[r])}) holds ${
+            v[j]
+          } at dimension ${j}`,
+          { path },
+        );
+      }
+    }
+  }
+  return rows;
+}
 /**
  * Reads an embeddings file (npy with its `.rows.jsonl`, safetensors, parquet
  * or jsonl).
@@ -184,13 +201,13 @@ export async function readEmbeddings(
   const format = options.format ?? formatFromPath(path);
   switch (format) {
     case "jsonl":
-      return await readJsonlRows(path);
+      return finiteRows(await readJsonlRows(path), path);
     case "npy":
-      return await readNpyRows(path);
+      return finiteRows(await readNpyRows(path), path);
     case "parquet":
-      return await readParquetRows(path);
+      return finiteRows(await readParquetRows(path), path);
     case "safetensors":
-      return await readSafetensorsRows(path);
+      return finiteRows(await readSafetensorsRows(path), path);
     default:
       throw new RangeError(
         `Cannot tell the format of ${path}: expected .npy, .safetensors, .parquet or .jsonl`,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FormatError } from "../../../../lib/util/errors.ts";
 import { loadAudioWindow } from "../../../../lib/data/media/audio_load.ts";
 import { encodeWav } from "../../../../lib/data/media/wav.ts";
+import { resample } from "../../../../lib/data/media/resample.ts";
 import {
   assertNear,
   ffmpeg,
@@ -228,4 +229,93 @@ Deno.test("loadAudioWindow() rejects bad files with FormatError and bad options 
     loadAudioWindow("a.wav", { sampleRate: 16000, seconds: 1, start: -2 }),
     RangeError,
   );
+});
+
+/** A WAV of 1 s at `rate` whose header and size say `bytes` of 16-bit mono data (sparse file). */
+async function hugeWav(file: string, rate: number, dataBytes: number): Promise<void> {
+  const head = encodeWav([tone(440, rate, rate)], { sampleRate: rate });
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  view.setUint32(4, Math.min(0xffffffff, 36 + dataBytes), true);
+  view.setUint32(40, Math.min(0xffffffff, dataBytes), true);
+  await Deno.writeFile(file, head);
+  using f = await Deno.open(file, { write: true });
+  await f.truncate(44 + dataBytes); // sparse: the rest reads as zeros, no disk used
+}
+
+Deno.test("loadAudioWindow() reads only up to the window of a long WAV (a 4 GiB header is not read whole)", async () => {
+  await withDir(async (dir) => {
+    const file = `${dir}/long.wav`;
+    await hugeWav(file, 16000, 0xffffffff - 36 - 1); // about 4 GiB of (sparse) samples
+    const rss0 = Deno.memoryUsage().rss;
+    const t0 = performance.now();
+    const win = await loadAudioWindow(file, { sampleRate: 16000, start: 0.5, seconds: 0.8 });
+    const ms = performance.now() - t0;
+    assert.equal(win.samples.length, 12800);
+    assert.equal(win.validSamples, 12800);
+    // The tone's samples came through (the sparse tail would be zeros).
+    assert.ok(Math.max(...win.samples.subarray(0, 8000).map(Math.abs)) > 0.1);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(
+      Deno.memoryUsage().rss - rss0 < 256 * 1024 * 1024,
+      "memory grew by more than 256 MiB",
+    );
+  });
+});
+
+Deno.test("loadAudioWindow() still refuses a WAV whose header claims more data than the file holds", async () => {
+  await withDir(async (dir) => {
+    const file = `${dir}/short.wav`;
+    const bytes = encodeWav([tone(440, 16000, 800)], { sampleRate: 16000 });
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(40, 0xfffffff0, true);
+    await Deno.writeFile(file, bytes);
+    await assert.rejects(
+      loadAudioWindow(file, { sampleRate: 16000, seconds: 0.8 }),
+      (e) => e instanceof FormatError && /declares \d+ bytes but only 1600 remain/.test(e.message),
+    );
+  });
+});
+
+Deno.test("loadAudioWindow() bounds --audio-seconds × --sample-rate (1 GiB of float32) before reading", async () => {
+  await withDir(async (dir) => {
+    const file = `${dir}/a.wav`;
+    await Deno.writeFile(file, encodeWav([tone(440, 16000, 800)], { sampleRate: 16000 }));
+    await assert.rejects(
+      loadAudioWindow(file, { sampleRate: 768000, seconds: 3600 }),
+      /3600 s at 768000 Hz is 2764800000 samples, over the limit of 268435456/,
+    );
+  });
+});
+
+Deno.test("loadAudioWindow() seeks a late WAV window: the same samples as resampling the whole file", async () => {
+  await withDir(async (dir) => {
+    const file = `${dir}/tone.wav`;
+    const rate = 44100;
+    const x = tone(440, rate, rate * 10);
+    await Deno.writeFile(file, encodeWav([x], { sampleRate: rate, format: "float32" }));
+    for (const start of [0, 0.01, 3.7, 9.5]) {
+      const win = await loadAudioWindow(file, { sampleRate: 16000, start, seconds: 0.8 });
+      const first = Math.round(start * 16000);
+      const whole = resample(x, rate, 16000, { start: first, length: 12800 });
+      const valid = Math.min(12800, 160000 - first);
+      assert.equal(win.validSamples, valid);
+      assert.deepEqual(win.samples.subarray(0, valid), whole.subarray(0, valid), `start ${start}`);
+    }
+  });
+});
+
+Deno.test("loadAudioWindow() reads a window near the end of a 4 GiB WAV without reading the rest", async () => {
+  await withDir(async (dir) => {
+    const file = `${dir}/long.wav`;
+    await hugeWav(file, 16000, 0xffffffff - 36 - 1);
+    const rss0 = Deno.memoryUsage().rss;
+    const t0 = performance.now();
+    const win = await loadAudioWindow(file, { sampleRate: 16000, start: 100_000, seconds: 0.8 });
+    assert.equal(win.validSamples, 12800);
+    assert.ok(win.samples.every((v) => v === 0)); // the sparse part reads as zeros
+    assert.ok(performance.now() - t0 < 2000);
+    assert.ok(
+      Deno.memoryUsage().rss - rss0 < 256 * 1024 * 1024,
+      "memory grew by more than 256 MiB",
+    );
+  });
 });

@@ -72,3 +72,20 @@ Deno.test("vatt tokenize --help shows the library's factors for --window-seconds
   assert.equal(cmd.opts().windowSeconds, 2.5);
   assert.equal(cmd.opts().storeSize, 256);
 });
+
+Deno.test("resolveTokenizeSettings() bounds audio seconds × sample rate: 3600 s at 768 kHz is refused at once", () => {
+  assert.throws(
+    () => resolveTokenizeSettings({ audioSeconds: 3600, sampleRate: 768000 }),
+    /audio of \d+ samples per clip .* is over the limit of 268435456 \(1 GiB of float32\)/,
+  );
+  // 2^28 samples is the limit: 1 h at 48 kHz (3600 · 48000 = 1.728·10⁸ samples, no spare stored
+  // window) is fine.
+  const ok = resolveTokenizeSettings({
+    audioSeconds: 3600,
+    sampleRate: 48000,
+    fps: 1,
+    frames: 1,
+    windowSeconds: 1,
+  });
+  assert.equal(ok.storedAudioSamples, 172_800_000);
+});

@@ -206,6 +206,7 @@ print(json.dumps({"ids": t["id"], "modality": t["modality"], "index": t["index"]
       const r = await exportEmbeddings(model, data, {
         out: path.join(dir, "vt.jsonl"),
         space: "vt",
+        normalize: false, // compared with the model's raw vectors below
       });
       assert.deepEqual(r.modalities, ["video", "text"]);
       const back = await readEmbeddings(path.join(dir, "vt.jsonl"));
@@ -291,6 +292,34 @@ print(json.dumps({"ids": t["id"], "modality": t["modality"], "index": t["index"]
   } finally {
     model.dispose();
     data.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exportEmbeddings() writes nothing when an embedding is not finite (a NaN model), naming the row", async () => {
+  await initBackend("wasm");
+  const fx = await demoDataset({ clips: 32 });
+  const data = await Dataset.open(fx.data);
+  const model = VattModel.create(tinyModelConfig());
+  for (const v of Object.values(model.weights)) tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
+  const dir = await Deno.makeTempDir({ prefix: "vatt-export-nan-test-" });
+  try {
+    for (const format of ["npy", "safetensors", "parquet", "jsonl"] as const) {
+      const out = path.join(dir, `e.${format}`);
+      await assert.rejects(
+        exportEmbeddings(model, data, { out }),
+        /the video embedding of clip ".+" \(row 0\) holds NaN at dimension 0; nothing was written/,
+      );
+      // With --force over an existing file: the old file is kept whole.
+      await Deno.writeTextFile(out, "keep me");
+      await assert.rejects(exportEmbeddings(model, data, { out, force: true }), /holds NaN/);
+      assert.equal(await Deno.readTextFile(out), "keep me");
+      await Deno.remove(out);
+    }
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "a file or temporary was left");
+  } finally {
+    data.close();
+    model.dispose();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -77,3 +77,23 @@ Deno.test("readEmbeddings() needs a known extension or a format", () =>
     const rows = await readEmbeddings(`${dir}/e.txt`, { format: "jsonl" });
     assert.equal(rows.index[0], 0);
   }));
+
+Deno.test("readEmbeddings() refuses a file holding a non-finite value, naming the row and clip", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const jsonl = `${dir}/e.jsonl`;
+    await Deno.writeTextFile(
+      jsonl,
+      '{"id":"a","modality":"video","index":0,"vector":[1,2]}\n' +
+        '{"id":"b","modality":"audio","index":0,"vector":[1,1e400]}\n',
+    );
+    await assert.rejects(
+      readEmbeddings(jsonl),
+      (e) =>
+        e instanceof FormatError &&
+        e.message === `${jsonl}: row 1 (audio of clip "b") holds Infinity at dimension 1`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

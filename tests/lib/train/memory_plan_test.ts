@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../../lib/backend/select.ts";
+import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
+import { resolveVattConfig, type VattConfig } from "../../../lib/config/vatt_config.ts";
+import { Dataset } from "../../../lib/data/shards/dataset.ts";
+import { prepareRunFolder } from "../../../lib/run/run_folder.ts";
+import { estimateMemory, MemoryPlanError, planMemory } from "../../../lib/train/memory_plan.ts";
+import { pretrain } from "../../../lib/train/pretrain.ts";
+import { demoDataset } from "../../_fixtures.ts";
+import { errorLines, runVatt } from "../../cli/_run.ts";
+
+const fixture = await demoDataset({ clips: 32 });
+
+/** Live bytes the wasm backend has allocated on its heap, and their peak (malloc/free wrapped). */
+const heapBytes = { live: 0, peak: 0 };
+let tracking = false;
+
+/** Wraps the wasm module's malloc and free once, to follow the bytes on the heap. */
+function trackWasmHeap(): Uint8Array {
+  type Module = { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void };
+  const wasm = (tf.backend() as unknown as { wasm: Module }).wasm;
+  if (!tracking) {
+    // Emscripten's exports replace themselves on their first call: call them once first.
+    wasm._free(wasm._malloc(8));
+    const [malloc, free] = [wasm._malloc.bind(wasm), wasm._free.bind(wasm)];
+    const sizes = new Map<number, number>();
+    wasm._malloc = (n: number) => {
+      const p = malloc(n);
+      sizes.set(p, n);
+      heapBytes.live += n;
+      heapBytes.peak = Math.max(heapBytes.peak, heapBytes.live);
+      return p;
+    };
+    wasm._free = (p: number) => {
+      heapBytes.live -= sizes.get(p) ?? 0;
+      sizes.delete(p);
+      free(p);
+    };
+    tracking = true;
+  }
+  return wasm.HEAPU8;
+}
+
+/**
+ * The measured peak of two real pretraining steps (`pretrain()`, Adam, the
+ * demo data at the tiny preset's inputs, 4 captions per clip) on wasm: the
+ * most bytes the backend held on the wasm heap at once, and the heap's size.
+ */
+async function measuredPeak(
+  model: VattConfig,
+  batchSize: number,
+): Promise<{ peak: number; heapSize: number }> {
+  await initBackend("wasm");
+  trackWasmHeap();
+  const runDir = await Deno.makeTempDir({ prefix: "vatt-memory-plan-" });
+  const data = await Dataset.open(fixture.data);
+  const train = resolvePretrainConfig({ steps: 2, batchSize, checkpointEvery: 1000 });
+  try {
+    await prepareRunFolder(runDir, { config: { model, train }, resume: false, force: false });
+    heapBytes.peak = heapBytes.live;
+    const before = heapBytes.live;
+    await pretrain({ runDir, model, train, data });
+    return { peak: heapBytes.peak - before, heapSize: trackWasmHeap().length };
+  } finally {
+    data.close();
+    await Deno.remove(runDir, { recursive: true });
+  }
+}
+
+const TINY = resolveVattConfig({ preset: "tiny" });
+/** The small preset's backbones and heads at the demo data's (tiny preset's) inputs. */
+const SMALL_AT_TINY_INPUTS = resolveVattConfig({
+  preset: "small",
+  video: { frames: 8, height: 32, width: 32, patch: TINY.video.patch },
+  audio: { samples: TINY.audio.samples, sampleRate: TINY.audio.sampleRate },
+  text: { vocabSize: TINY.text.vocabSize },
+});
+
+const cases: [string, VattConfig, number][] = [
+  ["tiny, batch 8", TINY, 8],
+  ["tiny, batch 32", TINY, 32],
+  ["small at the tiny inputs, batch 4", SMALL_AT_TINY_INPUTS, 4],
+  ["small at the tiny inputs, batch 8", SMALL_AT_TINY_INPUTS, 8],
+];
+
+for (const [name, model, batchSize] of cases) {
+  Deno.test(`estimateMemory() is within 25% of the measured wasm peak of pretraining: ${name}`, async () => {
+    const measured = await measuredPeak(model, batchSize);
+    const estimate = estimateMemory({ model, batchSize, captionsPerClip: 4 });
+    const ratio = estimate.total / measured.peak;
+    console.log(
+      `${name}: estimate ${(estimate.total / 1e6).toFixed(1)} MB, measured peak ${
+        (measured.peak / 1e6).toFixed(1)
+      } MB (ratio ${ratio.toFixed(3)}), wasm heap ${(measured.heapSize / 1e6).toFixed(1)} MB`,
+    );
+    assert.ok(ratio > 0.75 && ratio < 1.25, `estimate/measured = ${ratio.toFixed(3)}`);
+  });
+}
+
+Deno.test("estimateMemory() counts 4 bytes per weight and gradient, and the optimizer's slots", () => {
+  // tiny: 349,824 trainable weights and 640 BatchNorm statistics (weight_specs).
+  const sgd = estimateMemory({ model: TINY, batchSize: 2, optimizer: "sgd" });
+  assert.equal(sgd.weights, (349824 + 640) * 4);
+  assert.equal(sgd.gradients, 349824 * 4);
+  assert.equal(sgd.optimizer, 0);
+  assert.equal(
+    estimateMemory({ model: TINY, batchSize: 2, optimizer: "momentum" }).optimizer,
+    349824 * 4,
+  );
+  assert.equal(estimateMemory({ model: TINY, batchSize: 2 }).optimizer, 2 * 349824 * 4); // Adam
+});
+
+Deno.test("estimateMemory(): activations grow with the batch and shrink with DropToken", () => {
+  const one = estimateMemory({ model: TINY, batchSize: 1 }).activations;
+  const ten = estimateMemory({ model: TINY, batchSize: 10 }).activations;
+  assert.ok(Math.abs(ten / one - 10) < 1e-6);
+  const noDrop = resolveVattConfig({ preset: "tiny", dropToken: 0 });
+  assert.ok(
+    estimateMemory({ model: noDrop, batchSize: 4 }).activations >
+      estimateMemory({ model: TINY, batchSize: 4 }).activations,
+  );
+  assert.throws(() => estimateMemory({ model: TINY, batchSize: 0 }), /positive integer/);
+});
+
+Deno.test("planMemory() gives the largest batch whose estimate is within the limit", () => {
+  const at = (b: number) => estimateMemory({ model: TINY, batchSize: b }).total;
+  const limit = { backend: "wasm", bytes: Math.floor((at(12) + at(13)) / 2), detail: "test" };
+  const refused = planMemory({ model: TINY, batchSize: 20 }, limit);
+  assert.equal(refused.fits, false);
+  assert.equal(refused.largestBatch, 12);
+  const fits = planMemory({ model: TINY, batchSize: 4 }, limit);
+  assert.equal(fits.fits, true);
+  assert.equal(fits.largestBatch, 12);
+  const message = new MemoryPlanError(refused).message;
+  assert.match(message, /^batch 20 needs about \d+\.\d\d GiB .* backend has \d+\.\d\d GiB; /);
+  assert.match(message, /the largest batch that fits is 12$/);
+  assert.ok(!message.includes("\n"));
+});
+
+Deno.test("planMemory() with a buffer limit (WebGPU) refuses a batch whose largest tensor is over it", () => {
+  // tiny: the raw video, 8·32·32·3 = 24,576 floats per clip, is the largest tensor (the video
+  // scores [B, 4, 33, 33] are 4,356 floats per clip, the MLP inner layer [B, 33, 128] 4,224).
+  assert.equal(estimateMemory({ model: TINY, batchSize: 2 }).largestTensor, 4 * 2 * 24576);
+  // A buffer of 147,456 floats holds the raw video of 6 clips.
+  const limit = { backend: "webgpu", bytes: 1e12, detail: "test", bufferBytes: 4 * 147456 };
+  const p = planMemory({ model: TINY, batchSize: 8 }, limit);
+  assert.equal(p.fits, false);
+  assert.equal(p.largestBatch, 6);
+  assert.match(new MemoryPlanError(p).message, /one tensor of .* exceeds its largest buffer/);
+});
+
+Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the estimate and the largest batch", async () => {
+  const dir = await Deno.makeTempDir();
+  // The demo data's inputs with 1024-wide, 4-layer backbones: 2.3 GiB of weights, gradients and
+  // Adam moments, and about 0.4 GiB per clip (4 captions each).
+  const wide = { layers: 4, hidden: 1024, mlp: 4096, heads: 16 };
+  const cfg = path.join(dir, "wide.json");
+  await Deno.writeTextFile(
+    cfg,
+    JSON.stringify({
+      video: { backbone: wide },
+      audio: { backbone: wide },
+      text: { backbone: wide },
+    }),
+  );
+  const out = path.join(dir, "run");
+  const args = ["pretrain", fixture.data, "--out", out, "--config", cfg, "--backend", "wasm"];
+  const r = await runVatt([...args, "--batch", "32"]);
+  assert.equal(r.code, 2, r.stderr);
+  const last = errorLines(r).at(-1)!;
+  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .* the wasm backend has 3\.98 GiB/);
+  assert.match(last, /the largest batch that fits is 11$/);
+  await assert.rejects(Deno.stat(out)); // the run folder is not touched
+  const info = await runVatt([
+    "info",
+    "--config",
+    cfg,
+    "--batch",
+    "32",
+    "--backend",
+    "wasm",
+    "--json",
+  ]);
+  assert.equal(info.code, 0, info.stderr);
+  const memory = JSON.parse(info.stdout).memory;
+  assert.equal(memory.fits, false);
+  assert.equal(memory.largestBatch, 11);
+  await Deno.remove(dir, { recursive: true });
+});
