@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FormatError } from "../../util/errors.ts";
+import { fail, int, str } from "./_index_fields.ts";
 import { parseWordVectorsSpec, type WordVectorsSpec } from "./_word_vectors_spec.ts";
 import { parseTokenizeSettings, type TokenizeSettings } from "./tokenize_settings.ts";
 
@@ -112,22 +112,6 @@ export function shardFileName(index: number, count: number): string {
  */
 export function sliceIndexFileName(index: number, count: number): string {
   return `index.slice-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.json`;
-}
-
-function fail(path: string, message: string): never {
-  throw new FormatError(message, { path });
-}
-
-function int(v: unknown, what: string, path: string, min = 0): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
-    fail(path, `${what} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function str(v: unknown, what: string, path: string): string {
-  if (typeof v !== "string") fail(path, `${what} must be a string, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 function plainFileName(v: unknown, what: string, path: string): string {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FormatError } from "../../util/errors.ts";
+import { fail, int, num } from "./_index_fields.ts";
 
 /**
  * How clips were sampled and stored. `frames`, `size`, `audioSeconds` and
@@ -44,24 +44,6 @@ export interface TokenizeSettings {
   minCoverage: number;
   /** Clips per shard. */
   clipsPerShard: number;
-}
-
-function fail(path: string, message: string): never {
-  throw new FormatError(message, { path });
-}
-
-function int(v: unknown, what: string, path: string, min = 0): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
-    fail(path, `${what} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function num(v: unknown, what: string, path: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    fail(path, `${what} must be a non-negative number, got ${JSON.stringify(v)}`);
-  }
-  return v;
 }
 
 /** What each clip of a dataset stores: frames, frame side, audio samples. */
