@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { initBackend } from "../../lib/backend/select.ts";
-import { VattModel } from "../../lib/model/vatt.ts";
-import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../lib/run/checkpoint.ts";
+import { writeUntrainedRun } from "../_untrained_run.ts";
 import { demoDataset } from "../_fixtures.ts";
 import { startLockHolder, stopLockHolder } from "../_lock_holder.ts";
 import { type CliRun, errorLines, runVatt } from "./_run.ts";
@@ -17,23 +15,7 @@ const { media, data } = await demoDataset({ clips: 32 });
 
 // A "pretrained" run: the tiny model at its initialisation.
 const pretrained = path.join(root, "pretrained");
-{
-  await initBackend("cpu");
-  const model = VattModel.create({ preset: "tiny" });
-  await saveCheckpoint(path.join(pretrained, "checkpoints"), {
-    weights: model.weights,
-    config: model.config,
-    optimizerState: {},
-    state: {
-      format: CHECKPOINT_FORMAT,
-      step: 0,
-      data: { epoch: 0, offset: 0 },
-      seed: 0,
-      kind: "pretrain",
-    },
-  });
-  model.dispose();
-}
+await writeUntrainedRun(pretrained);
 
 /** Every file under `dir` with its bytes' length and first bytes, for before/after checks. */
 async function snapshot(dir: string): Promise<Record<string, string>> {

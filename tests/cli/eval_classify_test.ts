@@ -8,10 +8,8 @@
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { initBackend } from "../../lib/backend/select.ts";
 import { tokenizeDataset } from "../../lib/data/tokenize/tokenize.ts";
-import { VattModel } from "../../lib/model/vatt.ts";
-import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../lib/run/checkpoint.ts";
+import { writeUntrainedRun } from "../_untrained_run.ts";
 import { demoDataset, TINY_SETTINGS } from "../_fixtures.ts";
 import { errorLines, runVatt } from "./_run.ts";
 
@@ -20,23 +18,7 @@ const { media, data } = await demoDataset({ clips: 32 });
 
 // A "pretrained" run: the tiny model at its initialisation.
 const pretrained = path.join(root, "pretrained");
-{
-  await initBackend("cpu");
-  const model = VattModel.create({ preset: "tiny" });
-  await saveCheckpoint(path.join(pretrained, "checkpoints"), {
-    weights: model.weights,
-    config: model.config,
-    optimizerState: {},
-    state: {
-      format: CHECKPOINT_FORMAT,
-      step: 0,
-      data: { epoch: 0, offset: 0 },
-      seed: 0,
-      kind: "pretrain",
-    },
-  });
-  model.dispose();
-}
+await writeUntrainedRun(pretrained);
 
 /** A linear probe on video, fine-tuned for one epoch on `data` (extra flags: `more`). */
 async function probe(out: string, ...more: string[]) {

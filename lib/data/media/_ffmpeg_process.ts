@@ -47,6 +47,39 @@ export function checkMediaPath(path: string, action: string): void {
   }
 }
 
+/**
+ * Throws on an audio request that names no file or no window start: the path
+ * as {@linkcode checkMediaPath}, a sample rate that is not a positive integer,
+ * a start that is not a non-negative number (`RangeError`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkAudioRequest } from "./_ffmpeg_process.ts";
+ * checkAudioRequest("a.wav", { sampleRate: 16000, start: 0 }, "load audio");
+ * assert.throws(
+ *   () => checkAudioRequest("a.wav", { sampleRate: 0, start: 0 }, "load audio"),
+ *   /^RangeError: Cannot load audio: sampleRate must be a positive integer, got 0/,
+ * );
+ * ```
+ */
+export function checkAudioRequest(
+  path: string,
+  request: { sampleRate: number; start: number },
+  action: string,
+): void {
+  const { sampleRate, start } = request;
+  checkMediaPath(path, action);
+  if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
+    throw new RangeError(
+      `Cannot ${action}: sampleRate must be a positive integer, got ${sampleRate}`,
+    );
+  }
+  if (!Number.isFinite(start) || start < 0) {
+    throw new RangeError(`Cannot ${action}: start must be a non-negative number, got ${start}`);
+  }
+}
+
 /** Options of {@linkcode checkInputFile}. */
 export interface CheckInputFileOptions {
   /** What the caller does, for the message of an invalid path (`"open media"`). */

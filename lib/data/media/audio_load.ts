@@ -10,7 +10,7 @@ import { INPUT_LIMITS, readInputBytes, readInputHead } from "../../io/input.ts";
 import { readWavWindow } from "./_wav_window.ts";
 import { decodeAudioBytes, sniffAudioFormat, UnsupportedAudioError } from "./audio_decode.ts";
 import { decodeAudioWithFfmpeg } from "./ffmpeg_audio.ts";
-import { checkMediaPath } from "./_ffmpeg_process.ts";
+import { checkAudioRequest } from "./_ffmpeg_process.ts";
 import { resample, toMono } from "./resample.ts";
 
 /** Options of {@link loadAudioWindow}. */
@@ -107,15 +107,7 @@ export async function loadAudioWindow(
 ): Promise<AudioWindow> {
   const { sampleRate, seconds } = options;
   const start = options.start ?? 0;
-  checkMediaPath(path, "load audio");
-  if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
-    throw new RangeError(
-      `Cannot load audio: sampleRate must be a positive integer, got ${sampleRate}`,
-    );
-  }
-  if (!Number.isFinite(start) || start < 0) {
-    throw new RangeError(`Cannot load audio: start must be a non-negative number, got ${start}`);
-  }
+  checkAudioRequest(path, { sampleRate, start }, "load audio");
   const length = Math.round(seconds * sampleRate);
   if (!Number.isFinite(seconds) || seconds <= 0 || length < 1) {
     throw new RangeError(

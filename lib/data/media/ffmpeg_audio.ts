@@ -13,8 +13,8 @@ import { FormatError } from "../../util/errors.ts";
 import { ffmpegPath } from "./ffmpeg_path.ts";
 import { lastMeaningfulLine } from "./_ffmpeg_stderr.ts";
 import {
+  checkAudioRequest,
   checkInputFile,
-  checkMediaPath,
   checkTimeout,
   type FfmpegRun,
   inputUrl,
@@ -104,15 +104,7 @@ export async function decodeAudioWithFfmpeg(
 function checkAudioOptions(path: string, options: FfmpegAudioOptions, timeoutMs: number): void {
   const { sampleRate, duration } = options;
   const start = options.start ?? 0;
-  checkMediaPath(path, "decode audio");
-  if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
-    throw new RangeError(
-      `Cannot decode audio: sampleRate must be a positive integer, got ${sampleRate}`,
-    );
-  }
-  if (!Number.isFinite(start) || start < 0) {
-    throw new RangeError(`Cannot decode audio: start must be a non-negative number, got ${start}`);
-  }
+  checkAudioRequest(path, { sampleRate, start }, "decode audio");
   if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) {
     throw new RangeError(
       `Cannot decode audio: duration must be a positive number, got ${duration}`,

@@ -11,7 +11,7 @@ import { FormatError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { INPUT_LIMITS, readInputBytes } from "../../io/input.ts";
 import { sha256Bytes } from "../../io/sha256.ts";
-import type { TextSpec } from "../shards/dataset_index.ts";
+import type { TextSpec, WordVectorsSpec } from "../shards/dataset_index.ts";
 import { loadHfTokenizer } from "./hf_tokenizer.ts";
 import {
   buildVocab,
@@ -104,18 +104,27 @@ export async function prepareTextTokenizer(
     }
     words = buildVocab(options.captions, { size });
   }
+  return await writeVocab(words, options.outDir, {});
+}
+
+/** Writes `vocab.txt` for `words`: the tokenizer and the index's text entry. */
+async function writeVocab(
+  words: string[],
+  outDir: string,
+  options: { wordVectors?: WordVectorsSpec },
+): Promise<{ tokenizer: TextTokenizer; spec: TextSpec }> {
   const text = encodeVocab(words);
-  await writeFileAtomic(path.join(options.outDir, "vocab.txt"), text);
-  const tokenizer = new WordTokenizer(words);
-  return {
-    tokenizer,
-    spec: {
-      kind: "vocab",
-      file: "vocab.txt",
-      vocabSize: tokenizer.vocabSize,
-      sha256: sha256Bytes(text),
-    },
+  await writeFileAtomic(path.join(outDir, "vocab.txt"), text);
+  // Word-vector vocabularies keep unknown words (the OOV id); built or given ones drop them.
+  const tokenizer = new WordTokenizer(words, { oov: options.wordVectors !== undefined });
+  const spec: TextSpec = {
+    kind: "vocab",
+    file: "vocab.txt",
+    vocabSize: tokenizer.vocabSize,
+    sha256: sha256Bytes(text),
+    ...(options.wordVectors ? { wordVectors: options.wordVectors } : {}),
   };
+  return { tokenizer, spec };
 }
 
 /** The vocabulary and table of a word-vector file; unknown words get the OOV id. */
@@ -124,19 +133,7 @@ async function fromWordVectors(
   outDir: string,
 ): Promise<{ tokenizer: TextTokenizer; spec: TextSpec }> {
   const { words, spec: wordVectors } = await prepareWordVectors(source, outDir);
-  const text = encodeVocab(words);
-  await writeFileAtomic(path.join(outDir, "vocab.txt"), text);
-  const tokenizer = new WordTokenizer(words, { oov: true });
-  return {
-    tokenizer,
-    spec: {
-      kind: "vocab",
-      file: "vocab.txt",
-      vocabSize: tokenizer.vocabSize,
-      sha256: sha256Bytes(text),
-      wordVectors,
-    },
-  };
+  return await writeVocab(words, outDir, { wordVectors });
 }
 
 /**

@@ -68,6 +68,8 @@ export interface WordVectorSource {
   format?: WordVectorFormat;
   /** Ids of the vocabulary (padding and OOV included): at most `vocabSize − 2` words. */
   vocabSize?: number;
+  /** The file's SHA-256 when the caller has it already (it is computed otherwise). */
+  sha256?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function prepareWordVectors(
   const sourceInfo = {
     file: path.basename(source.file),
     format: read.format,
-    sha256: await sha256File(source.file),
+    sha256: source.sha256 ?? await sha256File(source.file),
   };
   const bytes = encodeSafetensors(
     { table: { dtype: "F32", shape: [rows, dim], data: table } },

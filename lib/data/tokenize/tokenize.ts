@@ -315,7 +315,11 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
   await prepareOut(options.out, record, { force: options.force ?? false });
   const skippedRows = manifestSkips(manifest, options, run);
   const rows = manifest.rows;
-  const { tokenizer, spec } = await prepareTextTokenizer(run.text, {
+  // A word-vector file (gigabytes) is hashed once: the resume record's hash is the source's.
+  const wordVectors = run.text.wordVectors && record.textSha256
+    ? { ...run.text.wordVectors, sha256: record.textSha256 }
+    : run.text.wordVectors;
+  const { tokenizer, spec } = await prepareTextTokenizer({ ...run.text, wordVectors }, {
     captions: rows.flatMap((r) => r.captions),
     outDir: options.out,
   });

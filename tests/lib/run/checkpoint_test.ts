@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { STEP_ZERO_STATE } from "../../_untrained_run.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
 import {
-  CHECKPOINT_FORMAT,
   loadModelWeights,
   loadOptimizerTensors,
   saveCheckpoint,
@@ -14,13 +14,7 @@ import { FormatError } from "../../../lib/util/errors.ts";
 
 await initBackend("cpu");
 
-const STATE = {
-  format: CHECKPOINT_FORMAT,
-  step: 0,
-  data: { epoch: 0, offset: 0 },
-  seed: 0,
-  kind: "pretrain",
-} as const;
+const STATE = STEP_ZERO_STATE;
 
 Deno.test("a checkpoint whose weights hold NaN or Infinity is refused on load, naming the tensor", async () => {
   for (const bad of [NaN, Infinity, -Infinity]) {

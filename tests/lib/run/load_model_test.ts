@@ -1,22 +1,17 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
+import { STEP_ZERO_STATE } from "../../_untrained_run.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { Classifier } from "../../../lib/model/classifier.ts";
 import { LEGACY_ARCHITECTURE } from "../../../lib/config/stored_vatt_config.ts";
 import { VattModel } from "../../../lib/model/vatt.ts";
-import { CHECKPOINT_FORMAT, saveCheckpoint } from "../../../lib/run/checkpoint.ts";
+import { saveCheckpoint } from "../../../lib/run/checkpoint.ts";
 import { loadModel, readModelConfig } from "../../../lib/run/load_model.ts";
 import { FormatError } from "../../../lib/util/errors.ts";
 
 await initBackend("cpu");
 
-const STATE = {
-  format: CHECKPOINT_FORMAT,
-  step: 0,
-  data: { epoch: 0, offset: 0 },
-  seed: 0,
-  kind: "pretrain",
-} as const;
+const STATE = STEP_ZERO_STATE;
 
 Deno.test("loadModel() loads a pretrained run's newest checkpoint with its weights", async () => {
   const dir = await Deno.makeTempDir();
