@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { escapeForTerminal } from "./_escape.ts";
 import { Command } from "@commander-js/extra-typings";
 import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
@@ -106,9 +107,12 @@ function percent(x: number): string {
  * const text = formatConfusion([[2, 0], [1, 3]], ["cat", "dog"]);
  * assert.ok(text.split("\n")[2].startsWith("dog"));
  * assert.ok(text.includes("  3   (1)"));
+ * // Names come from files: control characters are shown, not obeyed.
+ * assert.ok(formatConfusion([[1]], ["x\x1b[2J"]).includes("x\\e[2J"));
  * ```
  */
-export function formatConfusion(matrix: number[][], names: string[]): string {
+export function formatConfusion(matrix: number[][], labelNames: string[]): string {
+  const names = labelNames.map(escapeForTerminal);
   const width = Math.max(3, ...matrix.flat().map((v) => String(v).length));
   const corner = "true \\ predicted";
   const label = Math.max(...names.map((n) => n.length), corner.length);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { escapeForTerminal } from "./_escape.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
 import { DEFAULT_ZERO_SHOT_PROMPT } from "../lib/config/eval_config.ts";
@@ -104,7 +105,8 @@ export function formatZeroShot(r: ZeroShotReport): string {
     lines.push(`top-${k}:   ${percent(r.top5!)}  (chance ${percent(r.chance.top5)})`);
   }
   const v = r.vocabulary;
-  const list = (words: string[]) => (words.length > 0 ? ` (${words.join(", ")})` : "");
+  const shown = (words: string[]) => words.map(escapeForTerminal).join(", ");
+  const list = (words: string[]) => (words.length > 0 ? ` (${shown(words)})` : "");
   lines.push(
     `class words out of vocabulary: ${v.unknownClassWordCount} of ${v.classWords}` +
       list(v.unknownClassWords),
@@ -112,12 +114,12 @@ export function formatZeroShot(r: ZeroShotReport): string {
   if (v.classesWithoutKnownWords.length > 0) {
     lines.push(
       `classes with no known word (nothing but the prompt tells them apart): ${
-        v.classesWithoutKnownWords.join(", ")
+        shown(v.classesWithoutKnownWords)
       }`,
     );
   }
   if (v.unknownPromptWords.length > 0) {
-    lines.push(`prompt words out of vocabulary: ${v.unknownPromptWords.join(", ")}`);
+    lines.push(`prompt words out of vocabulary: ${shown(v.unknownPromptWords)}`);
   }
   return lines.join("\n");
 }

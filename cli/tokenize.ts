@@ -21,7 +21,7 @@ import { WORD_VECTOR_FORMATS } from "../lib/data/text/word_vectors.ts";
 import { CliError } from "./cli_error.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { pathExists } from "../lib/io/atomic.ts";
-import { acquireRunLock } from "../lib/run/lock.ts";
+import { acquireRunLock, checkRunLock, type RunLock, sliceLockName } from "../lib/run/lock.ts";
 import { presetFlag } from "./_model_config.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
@@ -278,15 +278,15 @@ function sliceFromFlags(o: TokenizeFlags): { index: number; count: number } | un
 /**
  * Checks `--out` before anything is written: never an input nor holding one,
  * whatever the symlinks (`--force` deletes its own files there), never a
- * FIFO or device; then, for an unsliced run, takes the folder's lock (slices
- * of one dataset share their folder by design).
+ * FIFO or device; then takes the folder's lock, or for a slice the lock of
+ * its own part (slices of one dataset share their folder by design).
  */
 async function guardOut(
   out: string,
   manifest: string,
   o: TokenizeFlags,
-  slice: { count: number } | undefined,
-): Promise<{ release(): void } | undefined> {
+  slice: { index: number; count: number } | undefined,
+): Promise<{ release(): void }> {
   await checkOutputPath(out, {
     kind: "folder",
     inputs: [
@@ -296,10 +296,10 @@ async function guardOut(
       { path: o.wordVectors, name: "--word-vectors" },
     ],
   });
-  if (slice && slice.count > 1) return undefined;
   const created = !(await pathExists(out));
   await Deno.mkdir(out, { recursive: true });
-  const lock = acquireRunLock(out, { label: "dataset folder" });
+  if (slice && slice.count > 1) return lockSlice(out, slice);
+  const lock = lockWholeFolder(out);
   return {
     release: () => {
       lock.release();
@@ -313,11 +313,46 @@ async function guardOut(
   };
 }
 
+const SLICE_LOCK = /^\.lock\.slice-\d+-of-\d+$/;
+
+/**
+ * Takes the folder's own lock (an unsliced run or `--merge`), then checks
+ * that no slice of it is being written.
+ */
+function lockWholeFolder(out: string): RunLock {
+  const lock = acquireRunLock(out, { label: "dataset folder" });
+  try {
+    for (const entry of Deno.readDirSync(out)) {
+      if (SLICE_LOCK.test(entry.name)) {
+        checkRunLock(out, { name: entry.name, label: `a slice (${entry.name}) of dataset folder` });
+      }
+    }
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return lock;
+}
+
+/**
+ * A slice locks only its own part of a shared folder (other slices may be
+ * written at the same time), after checking that no unsliced run or merge
+ * holds the folder.
+ */
+function lockSlice(out: string, slice: { index: number; count: number }): RunLock {
+  checkRunLock(out, { label: "dataset folder" });
+  return acquireRunLock(out, {
+    name: sliceLockName(slice.index, slice.count),
+    label: `slice ${slice.index} of ${slice.count} of dataset folder`,
+  });
+}
+
 /** Runs `vatt tokenize`. */
 async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise<void> {
   if (!o.out) throw new CliError("--out DIR is required", 2);
   if (o.merge) {
-    const index = await mergeSlices(o.out);
+    const lock = lockWholeFolder(o.out);
+    const index = await mergeSlices(o.out).finally(() => lock.release());
     console.log(
       `merged ${index.shards.length} shards, ${index.clips} clips, ${index.skipped.length} skipped: ${o.out}/index.json`,
     );
@@ -389,6 +424,6 @@ async function tokenize(manifest: string | undefined, o: TokenizeFlags): Promise
     throw e;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
-    lock?.release();
+    lock.release();
   }
 }

@@ -9,10 +9,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { acquireRunLock } from "../lib/run/lock.ts";
 
-/** Starts a holder of `dir`'s lock; resolves once it holds it. */
-export async function startLockHolder(dir: string): Promise<Deno.ChildProcess> {
+/** Starts a holder of `dir`'s lock (or its lock file `name`); resolves once it holds it. */
+export async function startLockHolder(dir: string, name?: string): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(import.meta.url), dir],
+    args: ["run", "-A", fileURLToPath(import.meta.url), dir, ...(name ? [name] : [])],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -37,7 +37,7 @@ export async function stopLockHolder(child: Deno.ChildProcess, kill = false): Pr
 }
 
 if (import.meta.main) {
-  const lock = acquireRunLock(path.resolve(Deno.args[0]));
+  const lock = acquireRunLock(path.resolve(Deno.args[0]), { name: Deno.args[1] });
   console.log("locked");
   const buf = new Uint8Array(1);
   while ((await Deno.stdin.read(buf)) !== null) {

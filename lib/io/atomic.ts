@@ -12,6 +12,7 @@
 import { basename, dirname, join } from "node:path";
 import { writeAll } from "./_file.ts";
 import { assertReplaceable } from "./guard.ts";
+import { isStaleTemp } from "./_temp_liveness.ts";
 
 const TEMP_PATTERN = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8,}$/;
 
@@ -119,8 +120,14 @@ export class AtomicFile {
    */
   static async create(path: string): Promise<AtomicFile> {
     await assertReplaceable(path, { label: "Cannot write" });
+    await removeStaleTempsOf(path);
     const tempPath = tempPathFor(path);
     const file = await Deno.open(tempPath, { write: true, createNew: true });
+    try {
+      file.lockSync(true); // held until commit or abort: tells cleaners this writer is alive
+    } catch {
+      // a file system without locks: the age rule of removeStaleTemps decides
+    }
     return new AtomicFile(path, tempPath, file);
   }
 
@@ -148,9 +155,12 @@ export class AtomicFile {
     this.#done = true;
     try {
       await this.file.sync();
-      this.file.close();
       await assertReplaceable(this.path, { label: "Cannot write" }); // it may have appeared since
+      // Renamed while still open and locked (closed first where open files cannot be renamed),
+      // so no cleaner sees an unlocked temporary file of a live writer.
+      if (Deno.build.os === "windows") this.file.close();
       await Deno.rename(this.tempPath, this.path);
+      closeQuietly(this.file);
     } catch (e) {
       closeQuietly(this.file);
       await removeQuietly(this.tempPath);
@@ -287,17 +297,8 @@ export interface RemoveStaleTempsOptions {
    * writers seen through `/proc` are still kept.
    */
   exclusive?: boolean;
-}
-
-async function processAlive(pid: number): Promise<boolean | undefined> {
-  if (Deno.build.os !== "linux") return undefined;
-  try {
-    return await pathExists(`/proc/${pid}`);
-  } catch {
-    // Deno asks for --allow-all to read /proc: without it, liveness is unknown
-    // and the age rule decides.
-    return undefined;
-  }
+  /** Only the temporary entries of this final name (a file's or folder's base name). */
+  target?: string;
 }
 
 /** What {@linkcode removeStaleTemps} did. */
@@ -340,16 +341,12 @@ export async function removeStaleTemps(
   for await (const entry of Deno.readDir(dir)) {
     const match = TEMP_PATTERN.exec(entry.name);
     if (!match) continue;
+    if (options.target !== undefined && match[1] !== options.target) continue;
     const pid = Number(match[3]);
     if (pid === Deno.pid) continue;
-    const alive = await processAlive(pid);
-    let isStale = alive === false || (alive === undefined && options.exclusive === true);
-    if (!isStale) {
-      const info = await Deno.lstat(join(dir, entry.name));
-      const mtime = info.mtime?.getTime() ?? Date.now();
-      isStale = Date.now() - mtime > maxAgeMs;
+    if (await isStaleTemp(join(dir, entry.name), entry.isFile, pid, maxAgeMs, options.exclusive)) {
+      stale.push({ name: entry.name, target: match[1], kind: match[2] });
     }
-    if (isStale) stale.push({ name: entry.name, target: match[1], kind: match[2] });
   }
   const report: StaleTempsReport = { removed: [], restored: [] };
   // Restore moved-aside folders first, so a complete copy is never deleted.
@@ -365,4 +362,34 @@ export async function removeStaleTemps(
     report.removed.push(name);
   }
   return report;
+}
+
+/**
+ * Cleans the stale temporary siblings of `path` that an earlier writer of the
+ * same file left (killed mid-write), leaving other files' temporaries alone;
+ * {@linkcode AtomicFile.create} calls it, so the next run of a command that
+ * writes `path` cleans up after the last one. A missing folder is fine.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { removeStaleTempsOf } from "./atomic.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const old = new Date(Date.now() - 60_000);
+ * for (const name of [".e.npy.tmp-999999999-00aa11bb", ".f.npy.tmp-999999999-00aa11bb"]) {
+ *   Deno.writeTextFileSync(`${dir}/${name}`, "partial");
+ *   Deno.utimeSync(`${dir}/${name}`, old, old);
+ * }
+ * const { removed } = await removeStaleTempsOf(`${dir}/e.npy`);
+ * assert.deepEqual(removed, [".e.npy.tmp-999999999-00aa11bb"]);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export async function removeStaleTempsOf(path: string): Promise<StaleTempsReport> {
+  try {
+    return await removeStaleTemps(dirname(path), { target: basename(path) });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { removed: [], restored: [] };
+    throw e;
+  }
 }

@@ -17,6 +17,29 @@ import { describeFileKind } from "../io/guard.ts";
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = ".lock";
 
+/** Which lock of a folder, and how messages name the folder. */
+export interface LockOptions {
+  /** How messages name the folder (default "run folder"): "dataset folder", … */
+  label?: string;
+  /** The lock file's name in the folder (default {@linkcode LOCK_FILE}). */
+  name?: string;
+}
+
+/**
+ * The lock file of slice `index` of `count` of a dataset folder: slices
+ * written by several machines into one folder each lock their own part.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sliceLockName } from "./lock.ts";
+ * assert.equal(sliceLockName(2, 8), ".lock.slice-2-of-8");
+ * ```
+ */
+export function sliceLockName(index: number, count: number): string {
+  return `${LOCK_FILE}.slice-${index}-of-${count}`;
+}
+
 /** What a lock file records about its holder. */
 export interface LockHolder {
   /** Process id of the holder. */
@@ -200,9 +223,9 @@ function openLocked(
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
-export function acquireRunLock(dir: string, options: { label?: string } = {}): RunLock {
+export function acquireRunLock(dir: string, options: LockOptions = {}): RunLock {
   const what = `${options.label ?? "run folder"} ${dir}`;
-  const lockPath = path.join(dir, LOCK_FILE);
+  const lockPath = path.join(dir, options.name ?? LOCK_FILE);
   const me: LockHolder = { pid: Deno.pid, host: hostName(), started: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
     const created = createLockFile(lockPath, me);
@@ -247,8 +270,8 @@ function heldLock(lockPath: string, file: Deno.FsFile, holder: LockHolder): RunL
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
-export function checkRunLock(dir: string): void {
-  const lockPath = path.join(dir, LOCK_FILE);
+export function checkRunLock(dir: string, options: LockOptions = {}): void {
+  const lockPath = path.join(dir, options.name ?? LOCK_FILE);
   assertLockFile(lockPath);
   let file: Deno.FsFile;
   try {
@@ -260,7 +283,7 @@ export function checkRunLock(dir: string): void {
   try {
     if (!file.tryLockSync(true)) {
       throw new Deno.errors.AlreadyExists(
-        `run folder ${dir} is in use by ${describeHolder(readHolder(file))}`,
+        `${options.label ?? "run folder"} ${dir} is in use by ${describeHolder(readHolder(file))}`,
       );
     }
   } finally {

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Dataset } from "../../lib/data/shards/dataset.ts";
 import { generateDemoData } from "../../lib/demo/demo_data.ts";
+import { sliceLockName } from "../../lib/run/lock.ts";
+import { startLockHolder, stopLockHolder } from "../_lock_holder.ts";
 
 // ---------------------------------------------- fixtures: one small demo dataset for the file
 
@@ -164,4 +166,63 @@ Deno.test("vatt tokenize --shard-index/--num-shards then --merge gives the singl
   assert.equal((await singleRun()).code, 0);
   const read = async (dir: string) => JSON.parse(await Deno.readTextFile(join(dir, "index.json")));
   assert.deepEqual(await read(out), await read(join(ROOT, "single")));
+});
+
+Deno.test("a slice being written locks only its own part: the same slice and --merge are refused with the holder named, another slice goes on", async () => {
+  const out = join(ROOT, "sliced-locked");
+  await Deno.mkdir(out);
+  const holder = await startLockHolder(out, sliceLockName(0, 2));
+  try {
+    const slice = (i: number) =>
+      vatt(
+        "tokenize",
+        MANIFEST,
+        "--out",
+        out,
+        ...FLAGS,
+        "--shard-index",
+        String(i),
+        "--num-shards",
+        "2",
+      );
+    const same = await slice(0);
+    assert.equal(same.code, 1);
+    assert.equal(same.stderr.length, 1, same.stderr.join("\n"));
+    assert.match(
+      same.stderr[0],
+      /^vatt: slice 0 of 2 of dataset folder .* is in use by pid \d+ on host/,
+    );
+    const merge = await vatt("tokenize", "--merge", "--out", out);
+    assert.equal(merge.code, 1);
+    assert.match(
+      merge.stderr[0],
+      /^vatt: a slice \(\.lock\.slice-0-of-2\) of dataset folder .* is in use by pid/,
+    );
+    const other = await slice(1);
+    assert.equal(other.code, 0, other.stderr.join("\n"));
+    assert.ok(
+      await Deno.lstat(join(out, sliceLockName(0, 2))),
+      "the live slice's lock was removed",
+    );
+  } finally {
+    await stopLockHolder(holder);
+  }
+  const unsliced = await startLockHolder(out);
+  try {
+    const slice = await vatt(
+      "tokenize",
+      MANIFEST,
+      "--out",
+      out,
+      ...FLAGS,
+      "--shard-index",
+      "0",
+      "--num-shards",
+      "2",
+    );
+    assert.equal(slice.code, 1);
+    assert.match(slice.stderr[0], /^vatt: dataset folder .* is in use by pid/);
+  } finally {
+    await stopLockHolder(unsliced);
+  }
 });

@@ -132,7 +132,9 @@ export async function prepareOut(
   };
   // Temporaries a killed run left behind do not make the folder someone else's,
   // nor does the folder's lock (`.lock`, taken by the CLI; never deleted here).
-  const isLock = (name: string) => name === ".lock" || TEMP_NAME.exec(name)?.[1] === ".lock";
+  // Slices lock their own part of a shared folder (`.lock.slice-I-of-N`).
+  const isLockName = (name: string) => name === ".lock" || /^\.lock\.slice-\d+-of-\d+$/.test(name);
+  const isLock = (name: string) => isLockName(name) || isLockName(TEMP_NAME.exec(name)?.[1] ?? "");
   const present = entries.filter((name) => !isLock(name) && !(TEMP_NAME.test(name) && ours(name)));
   if (present.length > 0) {
     const same = entries.includes("tokenize.json") && await sameRecord(recordPath, record);

@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import {
   AtomicFile,
   removeStaleTemps,
+  removeStaleTempsOf,
   tempPathFor,
   writeDirAtomic,
   writeFileAtomic,
 } from "../../../lib/io/atomic.ts";
+import { writerGone } from "../../../lib/io/_temp_liveness.ts";
+import { startAtomicWriter } from "../../_atomic_writer.ts";
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -232,5 +235,39 @@ Deno.test("atomic writers never rename over a device or FIFO: it stays what it w
     assert.ok((await Deno.lstat(`${dir}/late.jsonl`)).isFifo);
     const left = (await names(dir)).filter((n) => n.includes(".tmp-"));
     assert.deepEqual(left, []);
+  });
+});
+
+Deno.test("a temporary file of another live process is kept by its lock; once that writer is killed, the next write of the same file removes it", async () => {
+  await withDir(async (dir) => {
+    const { child, tempPath } = await startAtomicWriter(`${dir}/e.npy`);
+    const old = new Date(Date.now() - 3600_000); // older than any age rule: only the lock protects it
+    await Deno.utime(tempPath, old, old);
+    try {
+      assert.equal(writerGone(tempPath), false);
+      await removeStaleTemps(dir, { exclusive: true, maxAgeMs: 0 });
+      await removeStaleTempsOf(`${dir}/e.npy`);
+      assert.ok(await Deno.lstat(tempPath), "a live writer's temporary file was deleted");
+    } finally {
+      child.kill("SIGKILL");
+      await child.stdin.close().catch(() => {});
+      await child.status;
+    }
+    assert.equal(writerGone(tempPath), true, "the lock did not go with the killed writer");
+    await Deno.writeTextFile(`${dir}/.other.npy.tmp-1-00aa11bbccdd`, "another file's");
+    await Deno.utime(`${dir}/.other.npy.tmp-1-00aa11bbccdd`, old, old);
+    await writeFileAtomic(`${dir}/e.npy`, "complete");
+    assert.deepEqual(await names(dir), [".other.npy.tmp-1-00aa11bbccdd", "e.npy"]);
+  });
+});
+
+Deno.test("a live writer of another process commits normally after a cleaner looked at its temporary file", async () => {
+  await withDir(async (dir) => {
+    const { child, tempPath } = await startAtomicWriter(`${dir}/e.npy`);
+    assert.equal(writerGone(tempPath), false);
+    await child.stdin.close();
+    assert.equal((await child.status).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/e.npy`), "partial");
+    assert.deepEqual(await names(dir), ["e.npy"]);
   });
 });
