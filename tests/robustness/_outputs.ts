@@ -9,7 +9,9 @@
  * @module
  */
 import * as path from "node:path";
+import { startAtomicWriter } from "../_atomic_writer.ts";
 import { startLockHolder, stopLockHolder } from "../_lock_holder.ts";
+import { sliceLockName } from "../../lib/run/lock.ts";
 import { runVatt } from "./_cli.ts";
 import { narrowFlags } from "./_least_privilege.ts";
 import { robustnessSeeds } from "./_seeds.ts";
@@ -215,6 +217,8 @@ export async function hostileOutputs(root: string): Promise<OutputsReport> {
   ], [media]));
   await add(runCase("demo-data FIFO --force", ["demo-data", fifo, "--force"], specials));
   await lockedRunCases(root, data, add);
+  await staleTempCases(root, data, run, add);
+  await lockedSliceCase(root, media, add);
   await demoDataKeepsFiles(root, add);
   const problems = cases.flatMap((c) => [
     ...(c.bounded ? [] : [`${c.name}: hung (killed after ${LIMIT_MS / 1000} s)`]),
@@ -259,6 +263,84 @@ async function lockedRunCases(
         { flags },
       ));
     }
+  } finally {
+    await stopLockHolder(holder, true);
+  }
+}
+
+/**
+ * `export --out e.jsonl` after a killed export left `.e.jsonl.tmp-…` (it is
+ * cleaned), and while another live process writes `e.jsonl` (its temporary
+ * file is kept), both under the narrowed flags (no `/proc`).
+ */
+async function staleTempCases(
+  root: string,
+  data: string,
+  run: string,
+  add: (c: Promise<OutputCase>) => Promise<unknown>,
+): Promise<void> {
+  const dir = path.join(root, "exports");
+  await Deno.mkdir(dir);
+  const out = path.join(dir, "e.jsonl");
+  const flags = narrowFlags({ read: [data, run, dir], write: [dir] });
+  const args = [
+    "export",
+    data,
+    "--from",
+    run,
+    "--out",
+    out,
+    "--format",
+    "jsonl",
+    "--force",
+    "--backend",
+    "wasm",
+  ];
+  const old = new Date(Date.now() - 600_000);
+  const dead = path.join(dir, ".e.jsonl.tmp-999999-0123456789ab");
+  await Deno.writeTextFile(dead, "half an export");
+  await Deno.utime(dead, old, old);
+  const cleaned = await runCase("export after a killed export (no /proc)", args, [], {
+    flags,
+    mayPass: true,
+  });
+  const left = await Deno.lstat(dead).then(() => true, () => false);
+  await add(Promise.resolve(left ? { ...cleaned, clean: false } : cleaned));
+  const { child, tempPath } = await startAtomicWriter(out);
+  try {
+    await Deno.utime(tempPath, old, old);
+    await add(runCase("export while another process writes the same file (no /proc)", args, [
+      tempPath,
+    ], { flags, mayPass: true }));
+  } finally {
+    child.kill("SIGKILL");
+    await child.stdin.close().catch(() => {});
+    await child.status;
+  }
+}
+
+/** A second `tokenize` of a slice another live process is writing. */
+async function lockedSliceCase(
+  root: string,
+  media: string,
+  add: (c: Promise<OutputCase>) => Promise<unknown>,
+): Promise<void> {
+  const out = path.join(root, "sliced");
+  await Deno.mkdir(out);
+  await Deno.writeTextFile(path.join(out, "index.slice-00000-of-00002.json"), "{}\n");
+  const holder = await startLockHolder(out, sliceLockName(0, 2));
+  try {
+    await add(runCase("tokenize of a slice a live run writes", [
+      "tokenize",
+      path.join(media, "manifest.jsonl"),
+      "--out",
+      out,
+      "--shard-index",
+      "0",
+      "--num-shards",
+      "2",
+      "--force",
+    ], [out]));
   } finally {
     await stopLockHolder(holder, true);
   }

@@ -12,7 +12,7 @@ Deno.test("every command refuses hostile output paths cleanly and loses nothing"
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "vatt-outputs-test-" }));
   try {
     const report = await hostileOutputs(root);
-    assert.ok(report.cases.length >= 12, formatOutputs(report));
+    assert.ok(report.cases.length >= 17, formatOutputs(report));
     assert.deepEqual(report.problems, [], formatOutputs(report));
   } finally {
     await Deno.remove(root, { recursive: true });
