@@ -35,12 +35,17 @@ export const LOCK_GRACE_MS = 5_000;
  * assert.equal(writerGone(tmp), true); // the lock went with its holder
  * assert.equal(writerGone(tmp, old.getTime() + 1000), undefined); // too young to tell
  * assert.equal(writerGone(`${dir}/missing`), undefined);
+ * if (new Deno.Command("mkfifo", { args: [`${dir}/.f.tmp-1-00aa11bb`] }).outputSync().success) {
+ *   assert.equal(writerGone(`${dir}/.f.tmp-1-00aa11bb`), undefined); // returns, never blocks
+ * }
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function writerGone(path: string, now = Date.now()): boolean | undefined {
   let file: Deno.FsFile;
   try {
+    // Never open what is not a regular file: a FIFO named like a temporary would block the open.
+    if (!Deno.lstatSync(path).isFile) return undefined;
     file = Deno.openSync(path, { read: true });
   } catch {
     return undefined;
