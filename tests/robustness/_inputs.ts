@@ -10,6 +10,7 @@
  */
 import * as path from "node:path";
 import { readManifest } from "../../lib/data/manifest/manifest.ts";
+import { type DatasetOptions, datasetReader } from "../../lib/data/manifest/datasets/mod.ts";
 import { loadAudioWindow } from "../../lib/data/media/audio_load.ts";
 import { decodeAudioFile } from "../../lib/data/media/audio_decode.ts";
 import { Dataset } from "../../lib/data/shards/dataset.ts";
@@ -98,7 +99,24 @@ const READERS: Reader[] = [
     read: (f) => readEmbeddings(f),
   },
   { name: "word vectors", file: "w.vec", read: (f) => readWordVectors(f) },
+  ...annotation("howto100m", "caption.json"),
+  ...annotation("audioset", "class_labels_indices.csv"),
+  ...annotation("kinetics", "annotations/train.csv", { split: "train" }),
+  ...annotation("ucf101", "ucfTrainTestlist/classInd.txt"),
+  ...annotation("esc50", "meta/esc50.csv"),
+  ...annotation("msrvtt", "MSRVTT_JSFUSION_test.csv"),
+  ...annotation("youcook2", "annotations/youcookii_annotations_trainval.json"),
 ];
+
+/** A dataset's annotation file, read by `vatt manifest DATASET ROOT`. */
+function annotation(dataset: string, file: string, options: DatasetOptions = {}): Reader[] {
+  return [{
+    name: `${dataset} annotation`,
+    file,
+    read: async (_f, d) =>
+      (await datasetReader(dataset))(d, { ...options, skipMissingCheck: true }),
+  }];
+}
 
 async function mkfifo(p: string): Promise<boolean> {
   return await new Deno.Command("mkfifo", { args: [p], stderr: "null" }).output().then(
@@ -124,8 +142,8 @@ async function runCase(
   n: number,
 ): Promise<InputCase | undefined> {
   const dir = path.join(root, `case-${n}`);
-  await Deno.mkdir(dir, { recursive: true });
   const file = path.join(dir, reader.file);
+  await Deno.mkdir(path.dirname(file), { recursive: true });
   if (!await special.make(file)) return undefined;
   const name = `${reader.name} ← ${special.kind}`;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -21,7 +21,7 @@ import { resolve } from "node:path";
 import { FormatError } from "../../../util/errors.ts";
 import { type CsvRecord, csvRecords } from "../_csv.ts";
 import { readLines } from "../_lines.ts";
-import { INPUT_LIMITS, readInputText } from "../../../io/input.ts";
+import { checkInput, INPUT_LIMITS, readInputText } from "../../../io/input.ts";
 
 /** One clip of a dataset manifest: the JSONL row `vatt tokenize` reads. */
 export interface DatasetRow {
@@ -241,8 +241,7 @@ export async function readAnnotation(path: string): Promise<string> {
  */
 export async function readCsv(path: string): Promise<CsvRecord[]> {
   try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new Error("not a regular file");
+    await checkInput(path, { label: "annotation file" });
   } catch (e) {
     throw new FormatError(`cannot read annotation file: ${(e as Error).message}`, {
       path,

@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { describeFileKind } from "../../../io/guard.ts";
 import { FormatError } from "../../../util/errors.ts";
 import { type DatasetOptions, readAnnotation } from "./_common.ts";
 
@@ -97,11 +98,26 @@ export async function textLines(path: string): Promise<TextLine[]> {
  * await Deno.writeTextFile(`${dir}/b.json`, "{}");
  * assert.equal(await firstFile("x", [`${dir}/a.json`, `${dir}/b.json`]), `${dir}/b.json`);
  * await assert.rejects(firstFile("MSR-VTT annotations", [`${dir}/a.json`]), /MSR-VTT annotations/);
+ * await assert.rejects(firstFile("x", ["/dev/zero"]), /\/dev\/zero is a character device/);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function firstFile(what: string, paths: string[]): Promise<string> {
-  for (const path of paths) if (await isKind(path, "file")) return path;
+  for (const path of paths) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch {
+      continue;
+    }
+    if (info.isFile) return path;
+    if (!info.isDirectory) {
+      // A FIFO or device under the expected name is refused, never read nor passed over.
+      throw new FormatError(
+        `cannot read ${what}: ${path} is ${describeFileKind(info)}, not a regular file`,
+      );
+    }
+  }
   throw new FormatError(`cannot find ${what}; looked for ${paths.join(", ")}`);
 }
 

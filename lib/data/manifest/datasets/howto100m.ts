@@ -25,7 +25,6 @@
  * @module
  */
 import { join } from "node:path";
-import { FormatError } from "../../../util/errors.ts";
 import {
   type DatasetManifest,
   type DatasetOptions,
@@ -33,6 +32,7 @@ import {
   ManifestCollector,
 } from "./_common.ts";
 import { jsonEntries } from "./_json_entries.ts";
+import { firstFile } from "./_layout.ts";
 
 /** Shortest clip window in seconds (MIL-NCE's `min_time`). */
 export const HOWTO100M_MIN_SECONDS = 4;
@@ -189,16 +189,9 @@ function widen(start: number, end: number, min: number): { start: number; end: n
 }
 
 /** `ROOT/caption.json`, else `ROOT/raw_caption.json`. */
-async function captionFile(root: string): Promise<string> {
-  for (const name of ["caption.json", "raw_caption.json"]) {
-    const path = join(root, name);
-    try {
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // try the next name
-    }
-  }
-  throw new FormatError(`no HowTo100M captions: neither caption.json nor raw_caption.json`, {
-    path: root,
-  });
+function captionFile(root: string): Promise<string> {
+  return firstFile("HowTo100M captions", [
+    join(root, "caption.json"),
+    join(root, "raw_caption.json"),
+  ]);
 }

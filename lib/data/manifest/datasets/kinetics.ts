@@ -27,6 +27,7 @@ import {
   readCsv,
   timeWindowProblem,
 } from "./_common.ts";
+import { firstFile } from "./_layout.ts";
 
 /** Split names → the names its files and folders go by. */
 const SPLITS: Record<string, string[]> = {
@@ -146,17 +147,10 @@ async function addClip(c: ManifestCollector, input: ClipInput): Promise<void> {
 }
 
 /** The first of `ROOT/annotations/<name>.csv`, `ROOT/<name>.csv` that exists. */
-async function findAnnotation(root: string, names: string[]): Promise<string> {
-  const tried: string[] = [];
-  for (const name of names) {
-    for (const path of [join(root, "annotations", `${name}.csv`), join(root, `${name}.csv`)]) {
-      tried.push(path);
-      try {
-        if ((await Deno.stat(path)).isFile) return path;
-      } catch {
-        // try the next name
-      }
-    }
-  }
-  throw new FormatError(`no Kinetics annotation file (tried ${tried.join(", ")})`);
+function findAnnotation(root: string, names: string[]): Promise<string> {
+  const paths = names.flatMap((name) => [
+    join(root, "annotations", `${name}.csv`),
+    join(root, `${name}.csv`),
+  ]);
+  return firstFile("a Kinetics annotation file", paths);
 }
