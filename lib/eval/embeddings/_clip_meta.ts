@@ -8,7 +8,11 @@
  */
 import * as path from "node:path";
 import type { Dataset } from "../../data/shards/dataset.ts";
-import { parseShardMeta, shardSpecs } from "../../data/shards/shard_codec.ts";
+import {
+  OPTIONAL_SHARD_TENSORS,
+  parseShardMeta,
+  shardSpecs,
+} from "../../data/shards/shard_codec.ts";
 import { FormatError } from "../../util/errors.ts";
 import { openSafetensors } from "../../io/safetensors.ts";
 
@@ -61,7 +65,10 @@ export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
   for (const entry of data.index.shards) {
     if (entry.clips === 0) continue;
     const file = path.join(data.dir, entry.file);
-    const shard = await openSafetensors(file, { expect: shardSpecs(data.index, entry.clips) });
+    const shard = await openSafetensors(file, {
+      expect: shardSpecs(data.index, entry.clips),
+      mayLack: OPTIONAL_SHARD_TENSORS,
+    });
     try {
       let shardIds: string[];
       try {
