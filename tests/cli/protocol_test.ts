@@ -1,0 +1,130 @@
+/**
+ * `vatt protocol esc50` end to end on generated ESC-50-style data (the published
+ * `meta/esc50.csv` header, short generated WAVs), two folds, the tiny untrained model:
+ * manifests → tokenize (audio-only clips) → linear probe per fold → the aggregate line,
+ * checked against the mean and sample s.d. worked out here from the per-fold numbers the
+ * command printed.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeWav } from "../../lib/data/media/wav.ts";
+import { writeUntrainedRun } from "../_untrained_run.ts";
+import { errorLines, runVatt } from "./_run.ts";
+
+const ROOT = await Deno.makeTempDir({ prefix: "vatt-cli-protocol-test-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(ROOT, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
+
+const RATE = 8000;
+const HEADER = "filename,fold,target,category,esc10,src_file,take";
+
+/** ESC-50's layout: `meta/esc50.csv` and `audio/*.wav`; folds 1 and 2, two classes, 3 clips each. */
+async function writeEsc50(root: string): Promise<void> {
+  await Deno.mkdir(join(root, "meta"), { recursive: true });
+  await Deno.mkdir(join(root, "audio"), { recursive: true });
+  const lines = [HEADER];
+  for (const fold of [1, 2]) {
+    for (const [target, category, freq] of [[0, "dog", 300], [1, "rooster", 1800]] as const) {
+      for (let take = 0; take < 3; take++) {
+        const src = 1000 * fold + 10 * target + take;
+        const file = `${fold}-${src}-A-${target}.wav`;
+        // One rooster of fold 2 sounds half-way to a dog: the two folds score differently.
+        const f = (fold === 2 && target === 1 && take === 2 ? 1000 : freq) * (1 + 0.05 * take);
+        const wave = Float32Array.from(
+          { length: RATE },
+          (_, i) => 0.4 * Math.sin((2 * Math.PI * f * i) / RATE),
+        );
+        await Deno.writeFile(join(root, "audio", file), encodeWav([wave], { sampleRate: RATE }));
+        lines.push(`${file},${fold},${target},${category},True,${src},A`);
+      }
+    }
+  }
+  await Deno.writeTextFile(join(root, "meta", "esc50.csv"), lines.join("\n") + "\n");
+}
+
+/** `fold 1: top1 0.5 (…)` → 0.5. */
+function foldTop1(line: string): number {
+  const m = /^fold \d: top1 ([0-9.e-]+) \((\d+) train, (\d+) test clips\)$/.exec(line);
+  assert.ok(m, `a fold line: ${line}`);
+  return Number(m[1]);
+}
+
+Deno.test("vatt protocol esc50 --folds 1,2: per-fold top-1 of a linear probe and their mean ± s.d.", async () => {
+  const data = join(ROOT, "ESC-50");
+  await writeEsc50(data);
+  const run = join(ROOT, "run");
+  await writeUntrainedRun(run);
+  const work = join(ROOT, "work");
+  const r = await runVatt([
+    "protocol",
+    "esc50",
+    data,
+    "--from",
+    run,
+    "--work",
+    work,
+    "--folds",
+    "1,2",
+    "--epochs",
+    "5",
+    "--batch",
+    "2",
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.trim().split("\n");
+  assert.equal(out.length, 5, r.stdout);
+  // The per-fold numbers as written to result.json; the printed ones are them to 6 places.
+  const saved = JSON.parse(await Deno.readTextFile(join(work, "result.json")));
+  const [a, b] = saved.folds.map((f: { metrics: { top1: number } }) => f.metrics.top1);
+  assert.equal(foldTop1(out[0]), Number(a.toFixed(6)));
+  assert.equal(foldTop1(out[1]), Number(b.toFixed(6)));
+  assert.ok(out[0].endsWith("(6 train, 6 test clips)"), out[0]); // the other fold trains
+  assert.notEqual(a, b, "the folds differ, so the spread is not trivially 0");
+  // Six test clips: top-1 is a multiple of 1/6.
+  for (const x of [a, b]) assert.ok(Math.abs(x * 6 - Math.round(x * 6)) < 1e-9, String(x));
+  const mean = (a + b) / 2;
+  const sd = Math.abs(a - b) / Math.SQRT2; // sample s.d. of two values
+  assert.equal(out[2], `mean: top1 ${Number(mean.toFixed(6))}`);
+  assert.equal(out[3], `spread (s.d. over 2): top1 ${Number(sd.toFixed(6))}`);
+  assert.equal(
+    out[4],
+    `| ESC-50 | 2 folds | top-1 ${(100 * mean).toFixed(1)} ± ${(100 * sd).toFixed(1)} |`,
+  );
+  // Progress on stderr: each fold's manifests, the probe, and its number.
+  const err = errorLines(r).join("\n");
+  assert.match(err, /esc50: fold 1 train: 6 clips/);
+  assert.match(err, /esc50: fold 2 test: 6 clips/);
+  assert.match(err, /esc50: fold 2: linear probe on audio/);
+  assert.deepEqual(saved.summary.top1, { mean, spread: sd });
+  // The test halves are audio-only clips: video_mask 0 in every shard.
+  const index = JSON.parse(await Deno.readTextFile(join(work, "fold-1", "test", "index.json")));
+  assert.equal(index.clips, 6);
+  assert.equal(index.version, 3);
+});
+
+Deno.test("vatt protocol: an unknown protocol or fold is one line and a non-zero exit", async () => {
+  const bad = await runVatt(["protocol", "mnist", ROOT, "--from", ROOT, "--work", ROOT]);
+  assert.equal(bad.code, 2);
+  assert.match(errorLines(bad).join("\n"), /Unknown protocol "mnist" \(known: ucf101/);
+  assert.equal(errorLines(bad).length, 1);
+  const fold = await runVatt([
+    "protocol",
+    "esc50",
+    ROOT,
+    "--from",
+    ROOT,
+    "--work",
+    ROOT,
+    "--folds",
+    "7",
+  ]);
+  assert.notEqual(fold.code, 0);
+  assert.equal(errorLines(fold).length, 1, fold.stderr);
+});
