@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeWav } from "../../lib/data/media/wav.ts";
 import { writeUntrainedRun } from "../_untrained_run.ts";
+import { demoDataset } from "../_fixtures.ts";
 import { errorLines, runVatt } from "./_run.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "vatt-cli-protocol-test-" });
@@ -127,4 +128,57 @@ Deno.test("vatt protocol: an unknown protocol or fold is one line and a non-zero
   ]);
   assert.notEqual(fold.code, 0);
   assert.equal(errorLines(fold).length, 1, fold.stderr);
+});
+
+Deno.test("vatt protocol msrvtt: zero-shot retrieval on the 1k-A list, R@1/5/10 and MedR, nothing trained", async () => {
+  // MSR-VTT's layout: the 1k-A CSV as distributed and videos/all/<video_id>.mp4 (demo clips).
+  const fx = await demoDataset({ clips: 32 });
+  const root = join(ROOT, "msrvtt");
+  await Deno.mkdir(join(root, "videos", "all"), { recursive: true });
+  const rows = (await Deno.readTextFile(join(fx.media, "manifest.jsonl"))).trim().split("\n")
+    .slice(0, 4).map((l) => JSON.parse(l));
+  const lines = ["key,vid_key,video_id,sentence"];
+  for (const [i, r] of rows.entries()) {
+    const id = `video${7010 + i}`;
+    await Deno.copyFile(join(fx.media, r.video), join(root, "videos", "all", `${id}.mp4`));
+    lines.push(`ret${i},msr${7010 + i},${id},"${r.captions[0]}"`);
+  }
+  await Deno.writeTextFile(join(root, "MSRVTT_JSFUSION_test.csv"), lines.join("\n") + "\n");
+  const run = join(ROOT, "run-msrvtt");
+  await writeUntrainedRun(run);
+  const work = join(ROOT, "work-msrvtt");
+  const r = await runVatt([
+    "protocol",
+    "msrvtt",
+    root,
+    "--from",
+    run,
+    "--work",
+    work,
+    "--vocab",
+    join(fx.data, "vocab.txt"),
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout.trim().split("\n");
+  assert.match(
+    out[0],
+    /^1k-A: R@1 [0-9.]+, R@5 1, R@10 1, medianRank [0-9.]+ \(0 train, 4 test clips\)$/,
+  );
+  const saved = JSON.parse(await Deno.readTextFile(join(work, "result.json")));
+  const m = saved.folds[0].metrics;
+  // Four candidates: R@1 is a multiple of 1/4, and every positive is in the top 5.
+  assert.ok(Number.isInteger(m["R@1"] * 4));
+  assert.equal(
+    out[3],
+    `| MSR-VTT (1k-A) | 1k-A | R@1 ${
+      (100 * m["R@1"]).toFixed(1)
+    } ± 0.0 | R@5 100.0 ± 0.0 | R@10 100.0 ± 0.0 | MedR ${m.medianRank.toFixed(1)} ± 0.0 |`,
+  );
+  assert.equal(Deno.statSync(join(work, "1k-A", "test", "index.json")).isFile, true);
+  assert.equal(
+    await Deno.readTextFile(join(work, "1k-A", "test", "vocab.txt")),
+    await Deno.readTextFile(join(fx.data, "vocab.txt")),
+  );
 });
