@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/select.ts";
 import { DEFAULT_FINETUNE_CONFIG, DEFAULT_LEARNING_RATES } from "../lib/config/finetune_config.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
-import { PROTOCOLS, protocolSpec } from "../lib/protocol/protocols.ts";
+import { PROTOCOL_TRAININGS, PROTOCOLS, protocolSpec } from "../lib/protocol/protocols.ts";
 import { type ProtocolResult, runProtocol } from "../lib/protocol/run_protocol.ts";
 import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { CliError } from "./cli_error.ts";
@@ -32,24 +32,32 @@ function flags() {
     .option("--from <run>", "pretrained run folder or checkpoint")
     .option("--work <dir>", "folder for the manifests, datasets and probe runs of each fold")
     .option("--folds <list>", "comma list of 1-based splits/folds to run (default: all)", foldList)
+    .addOption(
+      new Option(
+        "--training <mode>",
+        "classification: linear probe on the frozen backbone or end-to-end fine-tuning " +
+          "(default: the paper's, linear-probe for ucf101/hmdb51/esc50, finetune for kinetics/audioset)",
+      ).choices(PROTOCOL_TRAININGS),
+    )
     .option(
       "--epochs <n>",
-      `linear probe epochs (default ${DEFAULT_FINETUNE_CONFIG.epochs})`,
+      `classifier training epochs (default ${DEFAULT_FINETUNE_CONFIG.epochs})`,
       integerFlag("--epochs", { min: 1, max: 100_000 }),
     )
     .option(
       "--batch <n>",
-      `linear probe batch size (default ${DEFAULT_FINETUNE_CONFIG.batchSize})`,
+      `classifier batch size (default ${DEFAULT_FINETUNE_CONFIG.batchSize})`,
       integerFlag("--batch", { min: 1, max: 100_000 }),
     )
     .option(
       "--lr <rate>",
-      `linear probe learning rate (default ${DEFAULT_LEARNING_RATES.adam.frozen}, Adam)`,
+      `peak learning rate (default ${DEFAULT_LEARNING_RATES.adam.frozen} with Adam for a probe, ` +
+        `${DEFAULT_LEARNING_RATES.sgd.endToEnd} with SGD for fine-tuning)`,
       numberFlag("--lr", { above: 0, max: 10 }),
     )
     .option(
       "--seed <n>",
-      `seed of the probe's data order and head (default ${DEFAULT_FINETUNE_CONFIG.seed})`,
+      `seed of the classifier's data order and head (default ${DEFAULT_FINETUNE_CONFIG.seed})`,
       integerFlag("--seed", { min: 0, max: 2 ** 32 - 1 }),
     )
     .option("--vocab <file>", "retrieval: the pretraining vocab.txt (default: the run's dataset's)")
@@ -116,6 +124,7 @@ async function protocol(
     from: o.from,
     work: o.work,
     folds: o.folds,
+    training: o.training,
     probe,
     vocab: o.vocab,
     workers: o.workers,

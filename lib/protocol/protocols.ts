@@ -12,6 +12,15 @@ import type { DatasetOptions } from "../data/manifest/datasets/mod.ts";
 /** What a protocol measures: classification (top-1, or mAP and d′ for multi-label) or retrieval. */
 export type ProtocolKind = "classify" | "retrieval";
 
+/**
+ * How a classification protocol trains: a linear probe on the frozen backbone,
+ * or fine-tuning end to end (`vatt finetune` without `--linear-probe`).
+ */
+export type ProtocolTraining = "linear-probe" | "finetune";
+
+/** Every training mode of a classification protocol. */
+export const PROTOCOL_TRAININGS: readonly ProtocolTraining[] = ["linear-probe", "finetune"];
+
 /** One split or fold: the manifest options of its training half (absent: zero-shot) and test half. */
 export interface ProtocolFold {
   /** Its name in progress lines and results (`fold 1`, `split 2`, `1k-A`). */
@@ -29,8 +38,10 @@ export interface ProtocolSpec {
   /** The reader of `lib/data/manifest/datasets` (a key of `DATASETS`). */
   dataset: string;
   kind: ProtocolKind;
-  /** The modality the probe reads (classification). */
+  /** The modality the classifier reads (classification). */
   modalities: Modality[];
+  /** How the paper trains the classifier (classification only). */
+  training?: ProtocolTraining;
   folds: ProtocolFold[];
 }
 
@@ -51,9 +62,10 @@ const actionSplits = numbered("split", 3, (k) => ({
 
 /**
  * Every protocol, by name: the paper's linear-probe classification
- * (UCF101 and HMDB51: 3 splits; ESC-50: 5 folds; Kinetics-400/600/700: val;
- * AudioSet: balanced train → eval, mAP and d′) and zero-shot text-to-video
- * retrieval (MSR-VTT 1k-A, YouCook2 validation).
+ * (UCF101 and HMDB51: 3 splits; ESC-50: 5 folds), its fine-tuned
+ * classification (Kinetics-400/600/700: train → val; AudioSet: balanced train
+ * → eval, mAP and d′) and zero-shot text-to-video retrieval (MSR-VTT 1k-A,
+ * YouCook2 validation).
  *
  * @example
  * ```ts
@@ -71,6 +83,7 @@ export const PROTOCOLS: Readonly<Record<string, ProtocolSpec>> = {
     dataset: "ucf101",
     kind: "classify",
     modalities: ["video"],
+    training: "linear-probe",
     folds: actionSplits,
   },
   hmdb51: {
@@ -79,6 +92,7 @@ export const PROTOCOLS: Readonly<Record<string, ProtocolSpec>> = {
     dataset: "hmdb51",
     kind: "classify",
     modalities: ["video"],
+    training: "linear-probe",
     folds: actionSplits,
   },
   esc50: {
@@ -87,6 +101,7 @@ export const PROTOCOLS: Readonly<Record<string, ProtocolSpec>> = {
     dataset: "esc50",
     kind: "classify",
     modalities: ["audio"],
+    training: "linear-probe",
     folds: numbered("fold", 5, (k) => ({
       train: { fold: k, split: "train" },
       test: { fold: k, split: "test" },
@@ -99,6 +114,7 @@ export const PROTOCOLS: Readonly<Record<string, ProtocolSpec>> = {
       dataset: name,
       kind: "classify" as const,
       modalities: ["video" as const],
+      training: "finetune" as const,
       folds: [{ name: "val", train: { split: "train" }, test: { split: "val" } }],
     }]),
   ),
@@ -108,6 +124,7 @@ export const PROTOCOLS: Readonly<Record<string, ProtocolSpec>> = {
     dataset: "audioset",
     kind: "classify",
     modalities: ["audio"],
+    training: "finetune",
     folds: [{ name: "eval", train: { split: "balanced_train" }, test: { split: "eval" } }],
   },
   msrvtt: {

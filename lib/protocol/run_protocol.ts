@@ -2,8 +2,8 @@
  * Running one of the paper's protocols end to end on a dataset as
  * distributed: for each split or fold, the manifests from the annotation
  * files (`lib/data/manifest/datasets`), the datasets (`vatt tokenize`, at
- * the pretrained model's sampling), then a linear probe on the training half
- * scored on the test half (`finetune` with the test set as validation:
+ * the pretrained model's sampling), then a linear probe (or end-to-end
+ * fine-tuning, as the protocol says) on the training half scored on the test half (`finetune` with the test set as validation:
  * top-1, or mAP and d′ for multi-label data), or zero-shot text-to-video
  * retrieval on the test half (R@1/5/10, median rank); then the mean and
  * spread over folds and a table line. Everything lands under `work`, one
@@ -29,7 +29,7 @@ import { prepareRunFolder } from "../run/run_folder.ts";
 import { finetune } from "../train/finetune.ts";
 import { MismatchError } from "../util/errors.ts";
 import { meanAndSpread, type MetricSummary, tableLine } from "./aggregate.ts";
-import type { ProtocolFold, ProtocolSpec } from "./protocols.ts";
+import type { ProtocolFold, ProtocolSpec, ProtocolTraining } from "./protocols.ts";
 
 /** Options of {@linkcode runProtocol}. */
 export interface ProtocolOptions {
@@ -41,7 +41,9 @@ export interface ProtocolOptions {
   work: string;
   /** 1-based folds or splits to run (default: all of the protocol's). */
   folds?: number[];
-  /** Fine-tuning fields over the linear probe's defaults (epochs, batch size, rate, seed…). */
+  /** How to train (default: the protocol's own, `spec.training`). */
+  training?: ProtocolTraining;
+  /** Fine-tuning fields over the defaults of the training mode (epochs, batch size, rate, seed…). */
   probe?: Partial<FinetuneConfig>;
   /** Retrieval: the pretraining vocabulary (default: `vocab.txt` of the run's pretraining dataset). */
   vocab?: string;
@@ -127,7 +129,7 @@ async function buildHalf(
   return half.dir;
 }
 
-/** A linear probe trained on the fold's training half, scored on its test half. */
+/** A linear probe (or fine-tuning) trained on the fold's training half, scored on its test half. */
 async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Promise<FoldResult> {
   const { spec, options, model } = ctx;
   const trainDir = await buildHalf(ctx, {
@@ -142,10 +144,11 @@ async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Pr
     dir: path.join(dir, "test"),
     text: { vocabFile: path.join(trainDir, "vocab.txt") },
   });
+  const training = options.training ?? spec.training ?? "linear-probe";
   const config = resolveFinetuneConfig({
     ...options.probe,
     modalities: spec.modalities,
-    linearProbe: true,
+    linearProbe: training === "linear-probe",
   });
   const data = await Dataset.open(trainDir);
   const val = await Dataset.open(testDir);
@@ -157,7 +160,11 @@ async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Pr
       force: true,
       lock: true,
     });
-    options.onProgress?.(`${fold.name}: linear probe on ${spec.modalities.join(", ")}`);
+    options.onProgress?.(
+      `${fold.name}: ${training === "linear-probe" ? "linear probe" : "fine-tuning"} on ${
+        spec.modalities.join(", ")
+      }`,
+    );
     let result;
     try {
       result = await finetune({

@@ -110,6 +110,41 @@ Deno.test("vatt protocol esc50 --folds 1,2: per-fold top-1 of a linear probe and
   assert.equal(index.version, 3);
 });
 
+Deno.test("vatt protocol esc50 --training finetune: end-to-end fine-tuning per fold instead of the probe", async () => {
+  const data = join(ROOT, "ESC-50-ft");
+  await writeEsc50(data);
+  const run = join(ROOT, "run-ft");
+  await writeUntrainedRun(run);
+  const work = join(ROOT, "work-ft");
+  const r = await runVatt([
+    "protocol",
+    "esc50",
+    data,
+    "--from",
+    run,
+    "--work",
+    work,
+    "--folds",
+    "2",
+    "--training",
+    "finetune",
+    "--epochs",
+    "1",
+    "--batch",
+    "2",
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(errorLines(r).join("\n"), /esc50: fold 2: fine-tuning on audio/);
+  const out = r.stdout.trim().split("\n");
+  assert.equal(out.length, 4, r.stdout); // one fold, the mean, the spread, the table row
+  const top1 = foldTop1(out[0]);
+  assert.equal(out[3], `| ESC-50 | fold 2 | top-1 ${(100 * top1).toFixed(1)} ± 0.0 |`);
+  const config = JSON.parse(await Deno.readTextFile(join(work, "fold-2", "probe", "config.json")));
+  assert.equal(config.finetune.frozen, false);
+});
+
 Deno.test("vatt protocol: an unknown protocol or fold is one line and a non-zero exit", async () => {
   const bad = await runVatt(["protocol", "mnist", ROOT, "--from", ROOT, "--work", ROOT]);
   assert.equal(bad.code, 2);

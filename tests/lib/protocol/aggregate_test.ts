@@ -28,6 +28,11 @@ Deno.test("PROTOCOLS follow the paper: 3 splits (UCF101, HMDB51), 5 folds (ESC-5
   assert.deepEqual(PROTOCOLS.hmdb51.folds[2].test, { split: "3", subset: "test" });
   assert.deepEqual(PROTOCOLS.esc50.folds.map((f) => f.test.fold), [1, 2, 3, 4, 5]);
   assert.deepEqual(PROTOCOLS.audioset.folds[0].train, { split: "balanced_train" });
+  // Linear evaluation for UCF101, HMDB51 and ESC-50; fine-tuning for Kinetics and AudioSet.
+  assert.deepEqual(
+    ["ucf101", "hmdb51", "esc50", "kinetics400", "audioset"].map((n) => PROTOCOLS[n].training),
+    ["linear-probe", "linear-probe", "linear-probe", "finetune", "finetune"],
+  );
   for (const name of ["msrvtt", "youcook2"]) {
     assert.equal(PROTOCOLS[name].kind, "retrieval");
     assert.equal(PROTOCOLS[name].folds[0].train, undefined);
