@@ -12,6 +12,7 @@ import { checkModelFitsData } from "../data/fit.ts";
 import type { Dataset } from "../data/shards/dataset.ts";
 import {
   type DatasetLabels,
+  hasAnyModality,
   labelledIndices,
   readDatasetLabels,
   requireLabels,
@@ -126,32 +127,4 @@ export async function planFinetune(options: PlanOptions): Promise<FinetunePlan> 
   const withoutModality = before - train.length - valIdx.length;
   const steps = planSteps(config, { trainClips: train.length });
   return { checkpoint, model, labels, valLabels, train, val: valIdx, withoutModality, ...steps };
-}
-
-/**
- * Whether clip `i` has one of `modalities` (video: `videoMask`, absent = all
- * have video; audio: `audioMask`; text: a caption).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { hasAnyModality } from "./finetune_plan.ts";
- * const l = { ids: ["a", "b"], labels: new Int32Array([0, 1]), names: ["x", "y"], multiLabel: false,
- *   audioMask: Uint8Array.of(1, 1), captionMask: Uint8Array.of(0, 0), videoMask: Uint8Array.of(1, 0) };
- * assert.equal(hasAnyModality(l, ["video"], 1), false); // an audio-only clip
- * assert.equal(hasAnyModality(l, ["video", "audio"], 1), true);
- * ```
- */
-export function hasAnyModality(
-  labels: DatasetLabels,
-  modalities: readonly string[],
-  i: number,
-): boolean {
-  return modalities.some((m) =>
-    m === "video"
-      ? (labels.videoMask?.[i] ?? 1) === 1
-      : m === "audio"
-      ? labels.audioMask[i] === 1
-      : labels.captionMask[i] === 1
-  );
 }
