@@ -107,13 +107,16 @@ async function buildHalf(
   say(
     `${half.name}: ${m.rows.length} clips` +
       (skipped > 0
-        ? ` (skipped ${m.missing.count} with missing media, ${m.malformed.count} malformed rows)`
+        ? ` (skipped ${m.missing.count} with missing media${
+          m.missing.count > 0 ? `, first ${m.missing.first[0]}` : ""
+        }; ${m.malformed.count} malformed rows)`
         : ""),
   );
   if (m.rows.length === 0) throw new MismatchError(`${half.name}: no clip to use`);
   const manifest = `${half.dir}.jsonl`;
   await Deno.mkdir(path.dirname(manifest), { recursive: true });
   await writeFileAtomic(manifest, m.rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  let tenth = 0; // a line per tenth of the clips decoded (of 50 or more)
   const t = await tokenizeDataset({
     manifest,
     out: half.dir,
@@ -122,6 +125,13 @@ async function buildHalf(
     workers: options.workers,
     ffmpeg: options.ffmpeg,
     force: true,
+    onProgress: (p) => {
+      const now = p.total > 0 ? Math.floor((10 * p.done) / p.total) : 10;
+      if (now > tenth && now < 10 && p.total >= 50) {
+        say(`${half.name}: tokenized ${p.done} of ${p.total} clips`);
+      }
+      tenth = Math.max(tenth, now);
+    },
   });
   if (t.index.skipped.length > 0) {
     say(`${half.name}: tokenize skipped ${t.index.skipped.length} clips (see ${t.indexPath})`);
@@ -136,7 +146,9 @@ async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Pr
     name: `${fold.name} train`,
     options: fold.train!,
     dir: path.join(dir, "train"),
-    text: { buildVocab: Math.max(1, model.text.vocabSize - 8) },
+    // The class data's own words (unused by a probe on video or audio), within the model's table:
+    // its size less the padding and unknown-word ids.
+    text: { buildVocab: Math.max(1, model.text.vocabSize - 2) },
   });
   const testDir = await buildHalf(ctx, {
     name: `${fold.name} test`,
@@ -174,6 +186,13 @@ async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Pr
         val,
         config,
         score: classificationReport,
+        onEpoch: (e) =>
+          options.onProgress?.(
+            `${fold.name}: epoch ${e.epoch} of ${config.epochs}, training loss ${
+              e.trainLoss.toFixed(4)
+            }` + (e.top1 !== undefined ? `, test top-1 ${e.top1.toFixed(4)}` : "") +
+              (e.mAP !== undefined ? `, test mAP ${e.mAP.toFixed(4)}` : ""),
+          ),
       });
     } finally {
       prepared.lock?.release();
@@ -290,7 +309,9 @@ export async function runProtocol(
       ? await retrievalFold(ctx, fold, dir)
       : await probeFold(ctx, fold, dir);
     options.onProgress?.(
-      `${fold.name}: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      `${fold.name}: ${
+        Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")
+      }`,
     );
     results.push(r);
   }
