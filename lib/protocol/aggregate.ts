@@ -35,7 +35,8 @@ export function meanAndSpread(values: readonly number[]): MetricSummary {
 
 /** How a metric is written: percentages for rates, plain numbers for ranks and d′. */
 function shown(metric: string, value: number): string {
-  const percent = metric === "top1" || metric === "mAP" || metric.startsWith("R@");
+  const percent = metric === "top1" || metric === "mAP" || metric === "rocAuc" ||
+    metric.startsWith("R@");
   return percent ? (100 * value).toFixed(1) : value.toFixed(metric === "dPrime" ? 3 : 1);
 }
 
@@ -43,6 +44,7 @@ function shown(metric: string, value: number): string {
 const LABELS: Record<string, string> = {
   top1: "top-1",
   mAP: "mAP",
+  rocAuc: "AUC",
   dPrime: "d′",
   medianRank: "MedR",
 };

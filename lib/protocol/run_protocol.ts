@@ -60,7 +60,7 @@ export interface FoldResult {
   /** Clips trained on (0 for zero-shot) and tested. */
   trainClips: number;
   testClips: number;
-  /** `top1`, or `mAP` and `dPrime`; or `R@1`, `R@5`, `R@10`, `medianRank`. */
+  /** `top1`, or `mAP`, `rocAuc` and `dPrime` (from the mean ROC-AUC); or `R@1`, `R@5`, `R@10`, `medianRank`. */
   metrics: Record<string, number>;
 }
 
@@ -199,7 +199,7 @@ async function probeFold(ctx: BuildContext, fold: ProtocolFold, dir: string): Pr
     }
     const last = result.metrics[result.metrics.length - 1];
     const metrics: Record<string, number> = data.index.labels.multiLabel
-      ? { mAP: last?.mAP ?? NaN, dPrime: dPrime(last?.rocAuc ?? NaN) }
+      ? { mAP: last?.mAP ?? NaN, rocAuc: last?.rocAuc ?? NaN, dPrime: dPrime(last?.rocAuc ?? NaN) }
       : { top1: last?.top1 ?? NaN };
     return { name: fold.name, trainClips: result.trainClips, testClips: result.valClips, metrics };
   } finally {

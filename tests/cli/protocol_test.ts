@@ -145,6 +145,82 @@ Deno.test("vatt protocol esc50 --training finetune: end-to-end fine-tuning per f
   assert.equal(config.finetune.frozen, false);
 });
 
+/** Φ(x) by the Abramowitz–Stegun 7.1.26 erf (|error| < 1.5e-7), independent of the library. */
+function phi(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const poly = t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-z * z);
+  return 0.5 * (1 + (x >= 0 ? erf : -erf));
+}
+
+Deno.test("vatt protocol audioset: multi-label, fine-tuned, mAP, AUC and d′ = √2·Φ⁻¹(AUC)", async () => {
+  // AudioSet as published: class_labels_indices.csv, <split>_segments.csv (three comment lines,
+  // quoted label lists), segments downloaded as Y<YTID>.wav under balanced_train/ and eval/.
+  const root = join(ROOT, "audioset");
+  await Deno.mkdir(join(root, "balanced_train"), { recursive: true });
+  await Deno.mkdir(join(root, "eval"), { recursive: true });
+  await Deno.writeTextFile(
+    join(root, "class_labels_indices.csv"),
+    'index,mid,display_name\n0,/m/09x0r,"Speech"\n1,/m/0bt9lr,"Dog"\n',
+  );
+  for (const split of ["balanced_train", "eval"]) {
+    const lines = [
+      `# Segments csv created Sun Mar  5 10:54:31 2017`,
+      `# num_ytids=4, num_segs=4, num_unique_labels=2, num_positive_labels=6`,
+      `# YTID, start_seconds, end_seconds, positive_labels`,
+    ];
+    const labels = ["/m/09x0r", "/m/0bt9lr", "/m/09x0r,/m/0bt9lr", "/m/0bt9lr"];
+    for (const [k, mids] of labels.entries()) {
+      const ytid = `${split.slice(0, 2)}${k}aaaaaaaa`;
+      // The eval tones in the opposite order to the training ones: AUC away from 1 (d′ finite).
+      const f = 300 * (split === "eval" ? 4 - k : 1 + k);
+      const wave = Float32Array.from(
+        { length: RATE },
+        (_, i) => 0.4 * Math.sin((2 * Math.PI * f * i) / RATE),
+      );
+      await Deno.writeFile(
+        join(root, split, `Y${ytid}.wav`),
+        encodeWav([wave], { sampleRate: RATE }),
+      );
+      lines.push(`${ytid}, 30.000, 40.000, "${mids}"`);
+    }
+    await Deno.writeTextFile(join(root, `${split}_segments.csv`), lines.join("\n") + "\n");
+  }
+  const run = join(ROOT, "run-audioset");
+  await writeUntrainedRun(run);
+  const work = join(ROOT, "work-audioset");
+  const r = await runVatt([
+    "protocol",
+    "audioset",
+    root,
+    "--from",
+    run,
+    "--work",
+    work,
+    "--epochs",
+    "1",
+    "--batch",
+    "2",
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(errorLines(r).join("\n"), /audioset: eval: fine-tuning on audio/);
+  const saved = JSON.parse(await Deno.readTextFile(join(work, "result.json")));
+  const { mAP, rocAuc, dPrime } = saved.folds[0].metrics;
+  assert.ok(mAP > 0 && mAP <= 1 && rocAuc > 0 && rocAuc < 1, JSON.stringify(saved.folds[0]));
+  assert.ok(Math.abs(phi(dPrime / Math.SQRT2) - rocAuc) < 1e-6, `d′ ${dPrime} for AUC ${rocAuc}`);
+  const out = r.stdout.trim().split("\n");
+  assert.equal(
+    out[3],
+    `| AudioSet | eval | mAP ${(100 * mAP).toFixed(1)} ± 0.0 | AUC ${
+      (100 * rocAuc).toFixed(1)
+    } ± 0.0 | d′ ${dPrime.toFixed(3)} ± 0.000 |`,
+  );
+});
+
 Deno.test("vatt protocol: an unknown protocol or fold is one line and a non-zero exit", async () => {
   const bad = await runVatt(["protocol", "mnist", ROOT, "--from", ROOT, "--work", ROOT]);
   assert.equal(bad.code, 2);

@@ -13,9 +13,16 @@ Deno.test("meanAndSpread() is the mean and the sample standard deviation (n − 
 Deno.test("tableLine() writes rates in %, d′ to 3 places and the median rank as a number", () => {
   const audioset = tableLine("AudioSet", {
     folds: "eval",
-    metrics: { mAP: { mean: 0.394, spread: 0 }, dPrime: { mean: 2.8951, spread: 0 } },
+    metrics: {
+      mAP: { mean: 0.394, spread: 0 },
+      rocAuc: { mean: 0.971, spread: 0 },
+      dPrime: { mean: 2.8951, spread: 0 },
+    },
   });
-  assert.equal(audioset, "| AudioSet | eval | mAP 39.4 ± 0.0 | d′ 2.895 ± 0.000 |");
+  assert.equal(
+    audioset,
+    "| AudioSet | eval | mAP 39.4 ± 0.0 | AUC 97.1 ± 0.0 | d′ 2.895 ± 0.000 |",
+  );
   const msrvtt = tableLine("MSR-VTT (1k-A)", {
     folds: "1k-A",
     metrics: { "R@1": { mean: 0.125, spread: 0 }, medianRank: { mean: 42, spread: 0 } },
