@@ -104,6 +104,12 @@ async function evalRetrieval(dataDir: string, o: OptionsOf<typeof flags>): Promi
         `${r.pair} retrieval in the ${r.space} space: ${r.queries} queries, ${r.candidates} candidates` +
           (r.windows > 1 ? ` (${r.windows} windows averaged per clip)` : ""),
       );
+      const { candidate, query } = r.missingSide;
+      if (candidate + query > 0) {
+        console.log(
+          `skipped for a missing side: ${candidate} clips without a candidate, ${query} without a query`,
+        );
+      }
       console.log(`checkpoint ${checkpoint}`);
       console.log(`${"metric".padEnd(12)}${"model".padStart(10)}${"chance".padStart(10)}`);
       for (const k of Object.keys(r.recallAtK).map(Number)) {

@@ -280,6 +280,9 @@ function describeStart(
   return `finetune: ${describeMode(config)} on ${config.modalities.join("+")} ` +
     `(${config.features} features), ${plan.labels.names.length} classes, ` +
     `${plan.train.length} training and ${plan.val.length} validation clips, ` +
+    (plan.withoutModality > 0
+      ? `${plan.withoutModality} left out for lacking ${config.modalities.join("+")}, `
+      : "") +
     `${run.backend}, ${length}`;
 }
 

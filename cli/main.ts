@@ -62,6 +62,11 @@ const SUBCOMMANDS: Subcommand[] = [
     load: () => import("./finetune.ts"),
   },
   {
+    name: "protocol",
+    summary: "run one of the paper's protocols end to end (ESC-50 folds, UCF101 splits, …)",
+    load: () => import("./protocol.ts"),
+  },
+  {
     name: "eval",
     summary: "evaluate a run: zero-shot retrieval or classification",
     subcommands: [

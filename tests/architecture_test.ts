@@ -23,6 +23,7 @@ const LAYERS: string[][] = [
   ["model", "data", "plot"],
   ["demo", "run"],
   ["train", "eval"],
+  ["protocol"],
 ];
 
 /** Every `.ts` file below `dir` (relative to the repository root). */

@@ -59,6 +59,8 @@ export interface DecodeSafetensorsOptions {
    * {@linkcode MismatchError} naming the offending tensor.
    */
   expect?: Record<string, TensorSpec>;
+  /** Names in `expect` that a file may lack (a tensor older files do not have). */
+  mayLack?: readonly string[];
 }
 
 /** The content of a safetensors file. */
@@ -125,7 +127,7 @@ export function decodeSafetensors(
   const { path } = options;
   const length = readHeaderLength(bytes, bytes.length, path);
   const header = parseHeader(bytes.subarray(8, 8 + length), bytes.length, path);
-  if (options.expect) checkExpected(header.tensors, options.expect, path);
+  if (options.expect) checkExpected(header.tensors, options.expect, path, options.mayLack);
   const tensors = Object.entries(header.tensors).map(([name, entry]): [string, NamedArray] => {
     const [begin, end] = entry.dataOffsets;
     const data = arrayFromBytes(
@@ -323,7 +325,7 @@ export async function openSafetensors(
     const length = readHeaderLength(prefix, size, path);
     const json = await readExactly(file, 8, length, path);
     const header = parseHeader(json, size, path);
-    if (options.expect) checkExpected(header.tensors, options.expect, path);
+    if (options.expect) checkExpected(header.tensors, options.expect, path, options.mayLack);
     return new OpenSafetensors(path, file, header);
   } catch (e) {
     file.close();

@@ -27,11 +27,15 @@ export type TwoWayForm = "official" | "symmetric";
  * ```
  *
  * The joint set of "official" is a concatenation, as in the official code: the positive pairs
- * appear in both halves. Videos have no mask: the video of a clip outside `V` is still a
- * negative for the other clips' captions. The loss is 0 when `V` is empty.
+ * appear in both halves. Without `videoMask`, videos have no mask: the video of a clip outside
+ * `V` is still a negative for the other clips' captions. With `videoMask` (`[B]` 0/1, 0 for a
+ * clip without video), as the official `SymmetricNCE` masks either side: a masked video is in
+ * no log-sum-exp (neither a positive nor a negative) and its clip leaves `V`; the clip's
+ * captions stay negatives for the other videos. The loss is 0 when `V` is empty.
  *
  * @param scores `[B, B, P]` float32 scores.
  * @param mask `[B, P]` float32 0/1.
+ * @param options `form`, and `videoMask` `[B]` float32 0/1 (absent: every clip has video).
  * @returns a float32 scalar (a new tensor).
  *
  * @example
@@ -53,24 +57,26 @@ export type TwoWayForm = "official" | "symmetric";
 export function twoWayLoss(
   scores: tf.Tensor3D,
   mask: tf.Tensor2D,
-  options: { form: TwoWayForm },
+  options: { form: TwoWayForm; videoMask?: tf.Tensor1D },
 ): tf.Scalar {
   return tf.tidy(() => {
     const [b, , p] = scores.shape;
     const penalty = tf.mul(tf.sub(1, mask), MASKED_LOGIT); // [B, P], −1e9 on padding
+    const hasVideo = options.videoMask ?? tf.ones([b]); // [B]
+    const videoPenalty = tf.reshape(tf.mul(tf.sub(1, hasVideo), MASKED_LOGIT), [1, b, 1]); // [1, B, 1]
     // Row i: video i against caption p of every clip j (padding of clip j left out).
     const videoToText = tf.reshape(
       tf.add(scores, tf.reshape(penalty, [1, b, p])),
       [b, b * p],
     ); // [B, B·P]
-    // Row i: every video j against caption p of clip i (padding of clip i left out).
+    // Row i: every video j against caption p of clip i (padding of clip i and videos without video left out).
     const textToVideo = tf.reshape(
-      tf.add(tf.transpose(scores, [1, 0, 2]), tf.reshape(penalty, [b, 1, p])),
+      tf.add(tf.add(tf.transpose(scores, [1, 0, 2]), tf.reshape(penalty, [b, 1, p])), videoPenalty),
       [b, b * p],
     ); // [B, B·P]
     const own = tf.sum(tf.mul(scores, tf.reshape(tf.eye(b), [b, b, 1])), 1); // [B, P], s[i, i, p]
     const positives = tf.logSumExp(tf.add(own, penalty), 1); // [B]
-    const valid = tf.cast(tf.greater(tf.sum(mask, 1), 0), "float32"); // [B]
+    const valid = tf.mul(tf.cast(tf.greater(tf.sum(mask, 1), 0), "float32"), hasVideo); // [B]
     const perClip = options.form === "official"
       ? tf.sub(tf.logSumExp(tf.concat([videoToText, textToVideo], 1), 1), positives)
       : tf.add(

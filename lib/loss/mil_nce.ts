@@ -29,12 +29,21 @@ export interface MilNceLossOptions {
    * average. Default: every caption is real.
    */
   mask?: tf.Tensor2D;
+  /**
+   * `[B]`, any dtype: 1 (above 0) where the clip has video, 0 for an audio-only clip. A clip
+   * with video mask 0 is left out of the average and its video is neither a positive nor a
+   * negative (its captions stay negatives for the other videos), as the official
+   * `SymmetricNCE` masks either side. Default: every clip has video.
+   */
+  videoMask?: tf.Tensor1D;
   /** L2-normalise each vector of `zV` and `zT` before the dot products. Default true. */
   normalize?: boolean;
 }
 
 /** Default options of {@linkcode milNceLoss}. */
-export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOptions, "mask">>> = {
+export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<
+  Required<Omit<MilNceLossOptions, "mask" | "videoMask">>
+> = {
   temperature: DEFAULT_TEMPERATURE,
   form: DEFAULT_LOSS_FORM,
   normalize: true,
@@ -44,7 +53,8 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<Required<Omit<MilNceLossOpti
  * Multiple-instance NCE loss between video and text embeddings (Miech et al. 2020; VATT eq. 3).
  *
  * With `s_i,jp = z_v^i · z_t^{j,p} / τ` (vectors L2-normalised first when `normalize`), `P_j`
- * the real captions of clip `j`, `M` the clips with at least one real caption and
+ * the real captions of clip `j`, `M` the clips with at least one real caption and video
+ * (`videoMask`; every video `j` below is taken from the clips with video only) and
  * `pos_i = logsumexp_{p∈P_i} s_i,ip` (all real captions of clip `i` are its positives), by `form`:
  *
  * ```
@@ -110,6 +120,16 @@ export function milNceLoss(
         ` (expected [${batch}, P, ${dim}])`,
     );
   }
+  if (options.videoMask !== undefined) {
+    checkRank(options.videoMask, 1, "videoMask", where);
+    if (options.videoMask.shape[0] !== batch) {
+      throw new RangeError(
+        `${where}: videoMask has ${
+          options.videoMask.shape[0]
+        } entries but the batch has ${batch} clips`,
+      );
+    }
+  }
   if (options.mask !== undefined) {
     checkRank(options.mask, 2, "mask", where);
     if (options.mask.shape[0] !== batch || options.mask.shape[1] !== captions) {
@@ -125,16 +145,19 @@ export function milNceLoss(
     const logits = tf.div(tf.matMul(v, t, false, true), temperature); // [B, B·P], s_i,jp
 
     const mask = options.mask === undefined ? tf.ones([batch, captions]) : binaryMask(options.mask); // [B, P]
+    const hasVideo = (options.videoMask === undefined
+      ? tf.ones([batch])
+      : binaryMask(options.videoMask)) as tf.Tensor1D; // [B]
     if (form !== "one-way") {
       const scores = tf.reshape(logits, [batch, batch, captions]) as tf.Tensor3D; // [B, B, P]
-      return twoWayLoss(scores, mask as tf.Tensor2D, { form });
+      return twoWayLoss(scores, mask as tf.Tensor2D, { form, videoMask: hasVideo });
     }
     const real = tf.reshape(mask, [1, batch * captions]); // [1, B·P]
     const own = tf.reshape(
       tf.mul(tf.reshape(tf.eye(batch), [batch, batch, 1]), tf.reshape(mask, [1, batch, captions])),
       [batch, batch * captions],
     ); // [B, B·P], 1 where caption jp is a real caption of clip i (j = i)
-    const hasText = tf.cast(tf.greater(tf.sum(mask, 1), 0), "float32"); // [B]
+    const hasText = tf.mul(tf.cast(tf.greater(tf.sum(mask, 1), 0), "float32"), hasVideo); // [B], rows that count
 
     const lseAll = tf.logSumExp(tf.add(logits, tf.mul(tf.sub(1, real), MASKED_LOGIT)), 1); // [B]
     const lseOwn = tf.logSumExp(tf.add(logits, tf.mul(tf.sub(1, own), MASKED_LOGIT)), 1); // [B]

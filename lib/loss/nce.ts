@@ -33,12 +33,22 @@ export interface NceLossOptions {
    * of the average and is not a negative for the other clips. Default: every clip counts.
    */
   mask?: tf.Tensor1D;
+  /**
+   * `[B]`, any dtype: 1 (above 0) where the clip has video, 0 for an audio-only clip. A clip
+   * with video mask 0 is left out of the average, and its video is neither a positive nor a
+   * negative. In the two-way forms its audio, when real, stays a negative for the other
+   * videos, as the official `SymmetricNCE` masks either side; in `"one-way"` the clip leaves
+   * every log-sum-exp, as a clip without audio does. Default: every clip has video.
+   */
+  videoMask?: tf.Tensor1D;
   /** L2-normalise each row of `zV` and `zA` before the dot products. Default true. */
   normalize?: boolean;
 }
 
 /** Default options of {@linkcode nceLoss}. */
-export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "mask">>> = {
+export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<
+  Required<Omit<NceLossOptions, "mask" | "videoMask">>
+> = {
   temperature: DEFAULT_TEMPERATURE,
   form: DEFAULT_LOSS_FORM,
   symmetric: false,
@@ -48,8 +58,10 @@ export const DEFAULT_NCE_LOSS_OPTIONS: Readonly<Required<Omit<NceLossOptions, "m
 /**
  * Noise-contrastive estimation loss between video and audio embeddings (VATT, eq. 2).
  *
- * With `s_ij = z_v^i · z_a^j / τ` (rows L2-normalised first when `normalize`) and `M` the
- * set of clips whose mask is 1 (clips with audio), by `form`:
+ * With `s_ij = z_v^i · z_a^j / τ` (rows L2-normalised first when `normalize`), `M` the
+ * set of clips whose mask is 1 (clips with audio) and `V` those whose video mask is 1, the
+ * average runs over `i ∈ M ∩ V`; in the two-way forms every video `j` below is taken from `V`
+ * only, and in "one-way" `M` below reads `M ∩ V`; by `form`:
  *
  * ```
  * official:  1/|M| · Σ_{i∈M} ( logsumexp({s_ij : j∈M} ∪ {s_ji : all j}) − s_ii )
@@ -109,14 +121,19 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
     );
   }
   const batch = zV.shape[0];
-  if (options.mask !== undefined) {
-    checkRank(options.mask, 1, "mask", where);
-    if (options.mask.shape[0] !== batch) {
+  for (const [name, m] of [["mask", options.mask], ["videoMask", options.videoMask]] as const) {
+    if (m === undefined) continue;
+    checkRank(m, 1, name, where);
+    if (m.shape[0] !== batch) {
       throw new RangeError(
-        `${where}: mask has ${options.mask.shape[0]} entries but the batch has ${batch} clips`,
+        `${where}: ${name} has ${m.shape[0]} entries but the batch has ${batch} clips`,
       );
     }
   }
+  const videoMask = (): tf.Tensor1D =>
+    (options.videoMask === undefined
+      ? tf.ones([batch])
+      : binaryMask(options.videoMask)) as tf.Tensor1D;
 
   if (form !== "one-way") {
     return tf.tidy(() => {
@@ -130,6 +147,7 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
       const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
       return twoWayLoss(scores as tf.Tensor3D, tf.reshape(mask, [batch, 1]) as tf.Tensor2D, {
         form,
+        videoMask: videoMask(),
       });
     });
   }
@@ -139,13 +157,14 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
     const logits = tf.div(tf.matMul(v, a, false, true), temperature); // [B, B], s_ij
     const positives = tf.div(tf.sum(tf.mul(v, a), 1), temperature); // [B], s_ii
     const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
-    const columnPenalty = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_LOGIT), [1, batch]); // [1, B]
+    const kept = tf.mul(mask, videoMask()); // [B], clips with both sides
+    const columnPenalty = tf.reshape(tf.mul(tf.sub(1, kept), MASKED_LOGIT), [1, batch]); // [1, B]
 
-    // Mean over masked-in rows of logsumexp(row, masked-in columns) − diagonal.
+    // Mean over kept rows of logsumexp(row, kept columns) − diagonal.
     const direction = (scores: tf.Tensor): tf.Scalar => {
       const lse = tf.logSumExp(tf.add(scores, columnPenalty), 1); // [B]
-      const perClip = tf.mul(tf.sub(lse, positives), mask); // [B]
-      return tf.div(tf.sum(perClip), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+      const perClip = tf.mul(tf.sub(lse, positives), kept); // [B]
+      return tf.div(tf.sum(perClip), tf.maximum(tf.sum(kept), 1)) as tf.Scalar;
     };
 
     const videoToAudio = direction(logits);

@@ -48,6 +48,8 @@ export interface ClassifierInputs {
   audio: tf.Tensor2D;
   /** `[B]` float, 1 = has audio. */
   audioMask: tf.Tensor1D;
+  /** `[B]` float, 1 = has video (0: an audio-only clip); absent: every clip has video. */
+  videoMask?: tf.Tensor1D;
   /** `[B, P, L]` int32. */
   text: tf.Tensor3D;
   /** `[B, P]` float, 1 = real caption. */
@@ -202,7 +204,7 @@ export class Classifier {
       for (const m of this.spec.modalities) {
         if (m === "video") {
           features.push(common ? out.video!.va : out.video!.representation);
-          masks.push(tf.ones([b]) as tf.Tensor1D);
+          masks.push((inputs.videoMask ? tf.clone(inputs.videoMask) : tf.ones([b])) as tf.Tensor1D);
         } else if (m === "audio") {
           features.push(common ? out.audio!.va : out.audio!.representation);
           masks.push(tf.clone(inputs.audioMask));

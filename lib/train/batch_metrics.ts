@@ -92,6 +92,8 @@ export interface BatchMasks {
   count: number;
   audioMask: ArrayLike<number>;
   textMask: ArrayLike<number>;
+  /** `[B]` 1 = the clip has video (absent: every clip has); a clip without video is no query. */
+  videoMask?: ArrayLike<number>;
 }
 
 /**
@@ -132,14 +134,16 @@ export async function inBatchAccuracy(
     );
   }
   const clips = Int32Array.from({ length: b }, (_, i) => i);
+  const video = batch.videoMask ?? new Uint8Array(b).fill(1);
   const videoAudio = await maskedTop1(out.videoVa, out.audioVa, {
     owner: clips,
-    queryValid: batch.audioMask,
+    queryValid: Uint8Array.from(clips, (i) => (batch.audioMask[i] > 0 && video[i] > 0 ? 1 : 0)),
     candidateValid: batch.audioMask,
   });
   const captions = tf.reshape(out.textVt, [b * p, -1]) as tf.Tensor2D; // [B·P, D]
   try {
     const hasText = Uint8Array.from(clips, (i) => {
+      if (!(video[i] > 0)) return 0;
       for (let k = i * p; k < i * p + p; k++) if (batch.textMask[k] > 0) return 1;
       return 0;
     });

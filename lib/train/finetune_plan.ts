@@ -12,6 +12,7 @@ import { checkModelFitsData } from "../data/fit.ts";
 import type { Dataset } from "../data/shards/dataset.ts";
 import {
   type DatasetLabels,
+  hasAnyModality,
   labelledIndices,
   readDatasetLabels,
   requireLabels,
@@ -36,6 +37,8 @@ export interface FinetunePlan {
   train: number[];
   /** Clip positions used for validation (in `val` when given, else in `data`). */
   val: number[];
+  /** Labelled clips left out for having none of the classifier's modalities (an audio-only clip of a video classifier). */
+  withoutModality: number;
   stepsPerEpoch: number;
   totalSteps: number;
   warmupSteps: number;
@@ -118,6 +121,10 @@ export async function planFinetune(options: PlanOptions): Promise<FinetunePlan> 
   if (labels.names.length < 2 && !labels.multiLabel) {
     throw new MismatchError(`dataset ${data.dir} has a single class; a classifier needs two`);
   }
+  const before = train.length + valIdx.length;
+  train = train.filter((i) => hasAnyModality(labels, config.modalities, i));
+  valIdx = valIdx.filter((i) => hasAnyModality(valLabels, config.modalities, i));
+  const withoutModality = before - train.length - valIdx.length;
   const steps = planSteps(config, { trainClips: train.length });
-  return { checkpoint, model, labels, valLabels, train, val: valIdx, ...steps };
+  return { checkpoint, model, labels, valLabels, train, val: valIdx, withoutModality, ...steps };
 }

@@ -93,11 +93,13 @@ function pretrainLoss(
     form: train.lossForm,
     symmetric: train.symmetric,
     mask: inputs.audioMask,
+    videoMask: inputs.videoMask, // audio-only clips: in neither loss
   });
   const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
     temperature: train.temperature,
     form: train.lossForm,
     mask: inputs.textMask,
+    videoMask: inputs.videoMask,
   });
   kept.push(
     tf.keep(nce),

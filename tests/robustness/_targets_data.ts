@@ -522,7 +522,9 @@ export const manifestTarget: Target = {
           ids.add(r.id);
           expect(r.row > last, "rows out of order");
           last = r.row;
-          expect(path.isAbsolute(r.video) && !r.video.includes("\0"), "video path");
+          const media = r.video ?? r.audio;
+          expect(media !== undefined, "a row without video or audio");
+          expect(path.isAbsolute(media!) && !media!.includes("\0"), "media path");
           expect(r.captions.every((c) => typeof c === "string"), "captions");
           if (r.end !== undefined) expect(r.end > (r.start ?? 0), "end before start");
         }

@@ -2,8 +2,9 @@
  * Reading clip manifests (JSONL or CSV) and turning clip ids into safe file
  * names.
  *
- * A manifest lists one clip per row: `id`, `video`, optional `audio`,
- * `captions`, optional `label`, `start` and `end`. Manifests are untrusted:
+ * A manifest lists one clip per row: `id`, `video` and/or `audio` (a row
+ * with only one of them is a video-only or audio-only clip), `captions`,
+ * optional `label`, `start` and `end`. Manifests are untrusted:
  * a bad row becomes an entry in `errors` (with its 1-based line number) while
  * the good rows are still returned; only a file that is not a manifest at all
  * throws {@link FormatError}.
@@ -24,10 +25,10 @@ export interface ManifestRow {
   row: number;
   /** Clip id, unique in the manifest. */
   id: string;
-  /** Video path resolved against the manifest's folder (absolute). */
-  video: string;
-  /** Video path as written in the manifest. */
-  videoRaw: string;
+  /** Video path resolved against the manifest's folder (absolute); absent for an audio-only clip. */
+  video?: string;
+  /** Video path as written in the manifest, when given. */
+  videoRaw?: string;
   /** Audio path resolved against the manifest's folder, when given. */
   audio?: string;
   /** Audio path as written in the manifest, when given. */
@@ -72,7 +73,9 @@ export interface ReadManifestOptions {
 }
 
 const DEFAULT_MAX_LINE_BYTES = 1 << 20;
-const REQUIRED_COLUMNS = ["id", "video", "captions"] as const;
+const REQUIRED_COLUMNS = ["id", "captions"] as const;
+/** A CSV manifest needs at least one of these columns. */
+const MEDIA_COLUMNS = ["video", "audio"] as const;
 /** Captions in a CSV cell are separated by `||`, with or without spaces around it. */
 const CAPTION_SEPARATOR = "||";
 
@@ -86,7 +89,7 @@ const CAPTION_SEPARATOR = "||";
  * Bad rows (invalid UTF-8, wrong types, missing fields, wrong field counts,
  * duplicate ids, over-long lines) are reported in `errors`. Throws
  * {@link FormatError} when the file is empty, binary, a CSV without the
- * columns `id`, `video`, `captions`, or a JSONL file without a single JSON
+ * columns `id`, `captions` and one of `video`, `audio`, or a JSONL file without a single JSON
  * object line.
  *
  * @example
@@ -217,7 +220,8 @@ async function readCsv(
     }
     index.set(name, i);
   });
-  const missing = REQUIRED_COLUMNS.filter((c) => !index.has(c));
+  const missing: string[] = REQUIRED_COLUMNS.filter((c) => !index.has(c));
+  if (!MEDIA_COLUMNS.some((c) => index.has(c))) missing.splice(1, 0, MEDIA_COLUMNS.join(" or "));
   if (missing.length > 0) {
     const shown = columns.slice(0, 8).map((c) => JSON.stringify(c.slice(0, 40))).join(", ");
     throw new FormatError(
@@ -256,7 +260,7 @@ function csvToObject(cell: (name: string) => string | undefined): Record<string,
     return v === undefined || v === "" ? undefined : v;
   };
   out.id = trimmed("id") ?? "";
-  out.video = trimmed("video") ?? "";
+  out.video = trimmed("video");
   out.audio = trimmed("audio");
   const captions = (cell("captions") ?? "").trim();
   if (captions.startsWith("[")) {
@@ -315,15 +319,16 @@ function validate(obj: Record<string, unknown>, base: string): Omit<ManifestRow,
   if (id === undefined || id === null || id === "") return "missing id";
   if (typeof id !== "string") return `id must be a string, got ${kindOf(id)}`;
   if (id.trim() === "") return "id is blank";
-  const videoPath = checkPath("video", video);
-  if (videoPath.error) return videoPath.error;
-  const out: Omit<ManifestRow, "row"> = {
-    id,
-    video: resolve(base, videoPath.raw!),
-    videoRaw: videoPath.raw!,
-    captions: [],
-  };
-  if (audio !== undefined && audio !== null && audio !== "") {
+  const given = (v: unknown) => v !== undefined && v !== null && v !== "";
+  if (!given(video) && !given(audio)) return "missing video (and audio: a row needs one or both)";
+  const out: Omit<ManifestRow, "row"> = { id, captions: [] };
+  if (given(video)) {
+    const videoPath = checkPath("video", video);
+    if (videoPath.error) return videoPath.error;
+    out.video = resolve(base, videoPath.raw!);
+    out.videoRaw = videoPath.raw!;
+  }
+  if (given(audio)) {
     const audioPath = checkPath("audio", audio);
     if (audioPath.error) return audioPath.error;
     out.audio = resolve(base, audioPath.raw!);

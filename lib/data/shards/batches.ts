@@ -99,6 +99,8 @@ export interface BatchTensors {
   audio: tf.Tensor2D;
   /** `[B]` float, 1 = has audio. */
   audioMask: tf.Tensor1D;
+  /** `[B]` float, 1 = has video (0: an audio-only clip). Absent: every clip has video. */
+  videoMask?: tf.Tensor1D;
   /** `[B, P, L]` int32. */
   text: tf.Tensor3D;
   /** `[B, P]` float, 1 = real caption. */
@@ -157,6 +159,9 @@ export function batchToTensors(
       video,
       audio: tf.tensor2d(audio, [b, shape.audioSamples]),
       audioMask: tf.tensor1d(Float32Array.from(batch.audioMask)),
+      videoMask: tf.tensor1d(
+        batch.videoMask ? Float32Array.from(batch.videoMask) : new Float32Array(b).fill(1),
+      ),
       text: tf.tensor3d(batch.text, [b, shape.captionsPerClip, shape.maxLength], "int32"),
       textMask: tf.tensor2d(Float32Array.from(batch.textMask), [b, shape.captionsPerClip]),
     };

@@ -11,7 +11,12 @@ import { openSafetensors, type SafetensorsFile } from "../../io/safetensors.ts";
 import { sha256File } from "../../io/sha256.ts";
 import { INPUT_LIMITS, readInputText } from "../../io/input.ts";
 import { type DatasetIndex, parseDatasetIndex, storedShape } from "./dataset_index.ts";
-import { parseShardMeta, shardSpecs } from "./shard_codec.ts";
+import {
+  OPTIONAL_SHARD_TENSORS,
+  parseShardMeta,
+  readVideoMask,
+  shardSpecs,
+} from "./shard_codec.ts";
 import { checkShardValues } from "./_shard_values.ts";
 
 /** Clips read from a dataset, stacked along the first axis. */
@@ -28,6 +33,8 @@ export interface ClipBatch {
   audio: Int16Array | Float32Array;
   /** `[n]`, 1 = has audio. */
   audioMask: Uint8Array;
+  /** `[n]`, 1 = has video (0: an audio-only clip, its frames zeros); absent: every clip has video. */
+  videoMask?: Uint8Array;
   /** `[n, P, L]` caption ids. */
   text: Int32Array;
   /** `[n, P]`, 1 = real caption. */
@@ -168,7 +175,10 @@ export class Dataset {
         if (sha !== entry.sha256) {
           throw new FormatError("checksum does not match index.json", { path: file });
         }
-        const f = await openSafetensors(file, { expect: shardSpecs(this.index, entry.clips) });
+        const f = await openSafetensors(file, {
+          expect: shardSpecs(this.index, entry.clips),
+          mayLack: OPTIONAL_SHARD_TENSORS,
+        });
         let ids: string[];
         try {
           ids = parseShardMeta(f.header.metadata).ids;
@@ -235,6 +245,7 @@ export class Dataset {
         ? new Int16Array(n * st.audioSamples)
         : new Float32Array(n * st.audioSamples),
       audioMask: new Uint8Array(n),
+      videoMask: new Uint8Array(n),
       text: new Int32Array(n * tl),
       textMask: new Uint8Array(n * s.captionsPerClip),
       label: this.index.labels.multiLabel ? new Uint8Array(n * c) : new Int32Array(n),
@@ -249,6 +260,7 @@ export class Dataset {
       batch.videoFrames!.set(await read("video_frames") as Int32Array, j);
       batch.audio.set(await read("audio") as Int16Array & Float32Array, j * st.audioSamples);
       batch.audioMask.set(await read("audio_mask") as Uint8Array, j);
+      batch.videoMask!.set(await readVideoMask(file, rows), j);
       batch.text.set(await read("text") as Int32Array, j * tl);
       batch.textMask.set(await read("text_mask") as Uint8Array, j * s.captionsPerClip);
       const label = await read("label");

@@ -19,9 +19,10 @@ export const DATASET_FORMAT = "vatt-dataset";
  * Current version of the dataset format. Version 2 stores a span longer and
  * larger than the model's window (`storedFrames`, `storedSize`,
  * `storedAudioSamples`); version 1 datasets are read with the stored span
- * equal to the model's window.
+ * equal to the model's window. Version 3 shards hold `video_mask` (audio-only
+ * clips); shards of older versions lack it and every clip of theirs has video.
  */
-export const DATASET_VERSION = 2;
+export const DATASET_VERSION = 3;
 
 /** The text tokenizer a dataset was made with. */
 export type TextSpec =

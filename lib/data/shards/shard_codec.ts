@@ -4,7 +4,10 @@
  *
  * Tensors: `video` uint8 `[N, T, S, S, 3]`, `video_frames` int32 `[N]` (real
  * frames), `audio` int16 or float32 `[N, A]`, `audio_samples` int32 `[N]`
- * (real samples), `audio_mask` uint8 `[N]`, `text` int32 `[N, P, L]`,
+ * (real samples), `audio_mask` uint8 `[N]`, `video_mask` uint8 `[N]` (1 =
+ * the clip has video; 0 for an audio-only clip, whose frames are zeros;
+ * absent from shards written before dataset format 3, which read as all 1),
+ * `text` int32 `[N, P, L]`,
  * `text_mask` uint8 `[N, P]`, `label` int32 `[N]` (−1 = none) or uint8
  * multi-hot `[N, C]`; T, S and A are the stored span and size
  * (`storedShape(settings)`), longer and larger than the model's window. Metadata: `format` (`vatt-shard/1`), `ids` (JSON array),
@@ -12,7 +15,7 @@
  *
  * @module
  */
-import type { NamedArray, TensorSpec } from "../../io/safetensors.ts";
+import type { NamedArray, SafetensorsFile, TensorSpec } from "../../io/safetensors.ts";
 import type { TokenizedClip } from "./tokenized_clip.ts";
 import { floatToPcm16 } from "../media/pcm16.ts";
 import {
@@ -26,6 +29,34 @@ import {
 
 /** Format tag written in every shard's metadata. */
 export const SHARD_FORMAT = "vatt-shard/1";
+
+/**
+ * Tensors of {@linkcode shardSpecs} that a shard may lack: `video_mask`,
+ * which shards written before dataset format 3 do not have (every clip of
+ * such a shard has video). Pass as `mayLack` when opening a shard.
+ */
+export const OPTIONAL_SHARD_TENSORS: readonly string[] = ["video_mask"];
+
+/**
+ * The `video_mask` rows `[from, to)` of an open shard: 1 = the clip has
+ * video; all 1 for a shard written before `video_mask` existed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readVideoMask } from "./shard_codec.ts";
+ * import type { SafetensorsFile } from "../../io/safetensors.ts";
+ * const old = { names: ["video"] } as unknown as SafetensorsFile; // no video_mask: every clip has video
+ * assert.deepEqual([...await readVideoMask(old, [0, 2])], [1, 1]);
+ * ```
+ */
+export async function readVideoMask(
+  file: SafetensorsFile,
+  rows: [number, number],
+): Promise<Uint8Array> {
+  if (!file.names.includes("video_mask")) return new Uint8Array(rows[1] - rows[0]).fill(1);
+  return (await file.readTensor("video_mask", { rows })).data as Uint8Array;
+}
 
 /** Per-shard bookkeeping stored in its metadata. */
 export interface ShardMeta {
@@ -63,6 +94,7 @@ export function buildShard(
     : new Float32Array(n * st.audioSamples);
   const audioSamples = new Int32Array(n);
   const audioMask = new Uint8Array(n);
+  const videoMask = new Uint8Array(n);
   const text = new Int32Array(n * s.captionsPerClip * s.maxLength);
   const textMask = new Uint8Array(n * s.captionsPerClip);
   const c = options.labels.names.length;
@@ -82,12 +114,14 @@ export function buildShard(
     }
     audioSamples[i] = clip.audioSamples;
     audioMask[i] = clip.hasAudio ? 1 : 0;
+    videoMask[i] = clip.hasVideo === false ? 0 : 1;
     text.set(clip.text, i * s.captionsPerClip * s.maxLength);
     textMask.set(clip.textMask, i * s.captionsPerClip);
     if (label instanceof Uint8Array) { for (const k of clip.labels) label[i * c + k] = 1; }
     else if (clip.labels.length > 0) label[i] = clip.labels[0];
     // Padded: shorter than the model's window (a shorter stored span is not padding).
-    if (clip.videoFrames < s.frames || (clip.hasAudio && clip.audioSamples < s.audioSamples)) {
+    const shortVideo = clip.hasVideo !== false && clip.videoFrames < s.frames;
+    if (shortVideo || (clip.hasAudio && clip.audioSamples < s.audioSamples)) {
       padded.push({ id: clip.id, videoFrames: clip.videoFrames, audioSamples: clip.audioSamples });
     }
     dropped += clip.droppedCaptions;
@@ -108,6 +142,7 @@ export function buildShard(
     },
     audio_samples: { dtype: "I32", shape: [n], data: audioSamples },
     audio_mask: { dtype: "U8", shape: [n], data: audioMask },
+    video_mask: { dtype: "U8", shape: [n], data: videoMask },
     text: { dtype: "I32", shape: [n, s.captionsPerClip, s.maxLength], data: text },
     text_mask: { dtype: "U8", shape: [n, s.captionsPerClip], data: textMask },
     label: label instanceof Uint8Array
@@ -150,6 +185,7 @@ export function shardSpecs(
     audio: { dtype: s.audioDtype === "int16" ? "I16" : "F32", shape: [n, st.audioSamples] },
     audio_samples: { dtype: "I32", shape: [n] },
     audio_mask: { dtype: "U8", shape: [n] },
+    video_mask: { dtype: "U8", shape: [n] },
     text: { dtype: "I32", shape: [n, s.captionsPerClip, s.maxLength] },
     text_mask: { dtype: "U8", shape: [n, s.captionsPerClip] },
     label: index.labels.multiLabel

@@ -6,7 +6,12 @@
  */
 import * as path from "node:path";
 import type { Dataset } from "./dataset.ts";
-import { parseShardMeta, shardSpecs } from "./shard_codec.ts";
+import {
+  OPTIONAL_SHARD_TENSORS,
+  parseShardMeta,
+  readVideoMask,
+  shardSpecs,
+} from "./shard_codec.ts";
 import { FormatError, MismatchError } from "../../util/errors.ts";
 import { openSafetensors } from "../../io/safetensors.ts";
 import { hashString, Rng } from "../../util/rng.ts";
@@ -23,6 +28,8 @@ export interface DatasetLabels {
   audioMask: Uint8Array;
   /** `[N]` 1 where the clip has at least one caption. */
   captionMask: Uint8Array;
+  /** `[N]` 1 where the clip has video (absent: every clip has). */
+  videoMask?: Uint8Array;
 }
 
 /**
@@ -56,12 +63,16 @@ export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
   const labels = multiLabel ? new Uint8Array(data.size * c) : new Int32Array(data.size);
   const audioMask = new Uint8Array(data.size);
   const captionMask = new Uint8Array(data.size);
+  const videoMask = new Uint8Array(data.size);
   const p = data.index.settings.captionsPerClip;
   let at = 0;
   for (const entry of data.index.shards) {
     if (entry.clips === 0) continue;
     const file = path.join(data.dir, entry.file);
-    const f = await openSafetensors(file, { expect: shardSpecs(data.index, entry.clips) });
+    const f = await openSafetensors(file, {
+      expect: shardSpecs(data.index, entry.clips),
+      mayLack: OPTIONAL_SHARD_TENSORS,
+    });
     try {
       let meta;
       try {
@@ -73,6 +84,7 @@ export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
       const arr = (await f.readTensor("label")).data as Int32Array | Uint8Array;
       labels.set(arr, multiLabel ? at * c : at);
       audioMask.set((await f.readTensor("audio_mask")).data as Uint8Array, at);
+      videoMask.set(await readVideoMask(f, [0, entry.clips]), at);
       const text = (await f.readTensor("text_mask")).data as Uint8Array;
       for (let i = 0; i < entry.clips; i++) {
         captionMask[at + i] = text.subarray(i * p, i * p + p).some((m) => m) ? 1 : 0;
@@ -82,7 +94,7 @@ export async function readDatasetLabels(data: Dataset): Promise<DatasetLabels> {
       f.close();
     }
   }
-  return { ids, labels, names, multiLabel, audioMask, captionMask };
+  return { ids, labels, names, multiLabel, audioMask, captionMask, videoMask };
 }
 
 /**
@@ -128,6 +140,9 @@ export function requireModalities(
   options: { modalities: readonly string[]; where: string },
 ): void {
   const has = (mask: Uint8Array) => mask.some((m) => m === 1);
+  if (options.modalities.includes("video") && l.videoMask && !has(l.videoMask)) {
+    throw new MismatchError(`${options.where} has no video (every clip is audio-only)`);
+  }
   if (options.modalities.includes("audio") && !has(l.audioMask)) {
     throw new MismatchError(`${options.where} has no audio (no clip has a sound track)`);
   }
@@ -204,4 +219,32 @@ export function splitByClip(
   }
   const all = labelledIndices(l);
   return { train: all.filter((i) => !val.has(i)), val: all.filter((i) => val.has(i)) };
+}
+
+/**
+ * Whether clip `i` has one of `modalities` (video: `videoMask`, absent = all
+ * have video; audio: `audioMask`; text: a caption).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hasAnyModality } from "./split.ts";
+ * const l = { ids: ["a", "b"], labels: new Int32Array([0, 1]), names: ["x", "y"], multiLabel: false,
+ *   audioMask: Uint8Array.of(1, 1), captionMask: Uint8Array.of(0, 0), videoMask: Uint8Array.of(1, 0) };
+ * assert.equal(hasAnyModality(l, ["video"], 1), false); // an audio-only clip
+ * assert.equal(hasAnyModality(l, ["video", "audio"], 1), true);
+ * ```
+ */
+export function hasAnyModality(
+  labels: DatasetLabels,
+  modalities: readonly string[],
+  i: number,
+): boolean {
+  return modalities.some((m) =>
+    m === "video"
+      ? (labels.videoMask?.[i] ?? 1) === 1
+      : m === "audio"
+      ? labels.audioMask[i] === 1
+      : labels.captionMask[i] === 1
+  );
 }

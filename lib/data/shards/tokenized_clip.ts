@@ -26,8 +26,10 @@ export interface TokenizedClip {
   id: string;
   /** `[T, S, S, 3]` RGB. */
   video: Uint8Array;
-  /** Real frames (the rest repeat the last one). */
+  /** Real frames (the rest repeat the last one); 0 for an audio-only clip. */
   videoFrames: number;
+  /** Whether the clip has video (absent: it has; false for an audio-only clip, whose frames are zeros). */
+  hasVideo?: boolean;
   /** `[audioSamples]` mono in [−1, 1]; zeros when the clip has no audio. */
   audio: Float32Array;
   /** Real audio samples (0 when the clip has no audio). */

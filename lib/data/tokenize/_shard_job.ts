@@ -8,7 +8,13 @@ import { FormatError } from "../../util/errors.ts";
 import { openSafetensors } from "../../io/safetensors.ts";
 import type { NamedArray } from "../../io/safetensors.ts";
 import type { DatasetIndex, TokenizeSettings } from "../shards/dataset_index.ts";
-import { buildShard, parseShardMeta, type ShardMeta, shardSpecs } from "../shards/shard_codec.ts";
+import {
+  buildShard,
+  OPTIONAL_SHARD_TENSORS,
+  parseShardMeta,
+  type ShardMeta,
+  shardSpecs,
+} from "../shards/shard_codec.ts";
 import type { SkippedClip, TokenizedClip } from "../shards/tokenized_clip.ts";
 import type { ManifestRow } from "../manifest/manifest.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
@@ -101,6 +107,7 @@ export async function resumeShard(target: string, job: ShardJob): Promise<ShardM
     const expected = shardSpecs({ settings: job.settings, labels: job.labels }, meta.ids.length);
     for (const [name, want] of Object.entries(expected)) {
       const got = shard.header.tensors[name];
+      if (!got && OPTIONAL_SHARD_TENSORS.includes(name)) continue; // kept from an older vatt
       if (!got || got.dtype !== want.dtype || got.shape.join() !== want.shape.join()) {
         throw new FormatError(`tensor ${name} does not match the settings`, { path: target });
       }

@@ -91,7 +91,10 @@ function coveredWindow(row: ManifestRow, s: TokenizeSettings): CoveredWindow {
   return { start, maxFrames, maxSamples };
 }
 
-/** The video window, cut at the row's end and checked for coverage. */
+/**
+ * The video window, cut at the row's end and checked for coverage. An
+ * audio-only row (no `video`) gets zero frames: stored as zeros, `video_mask` 0.
+ */
 async function clipVideo(
   row: ManifestRow,
   window: CoveredWindow,
@@ -99,6 +102,9 @@ async function clipVideo(
 ): Promise<VideoClip | SkippedClip> {
   const s = options.settings;
   const stored = storedShape(s);
+  if (row.video === undefined) {
+    return { data: new Uint8Array(stored.frames * stored.size * stored.size * 3), validFrames: 0 };
+  }
   let video;
   try {
     video = await decodeVideoClip(row.video, {
@@ -149,7 +155,7 @@ async function clipAudio(
   let audioSamples = 0;
   try {
     // A separate audio file, else the video's own track.
-    const w = await loadAudioWindow(row.audio ?? row.video, {
+    const w = await loadAudioWindow((row.audio ?? row.video)!, {
       sampleRate: s.sampleRate,
       start: window.start,
       seconds: stored / s.sampleRate,
@@ -269,11 +275,15 @@ export async function tokenizeClip(
   const text = clipText(row, options);
   const labels = clipLabels(row, options);
   if (isSkipped(labels)) return labels;
+  if (row.video === undefined && audio.audioSamples === 0) {
+    return skipRow(row, "no audio samples in the window (an audio-only row)", row.audioRaw);
+  }
   return {
     ok: true,
     id: row.id,
     video: video.data,
     videoFrames: video.validFrames,
+    hasVideo: row.video !== undefined,
     audio: audio.audio,
     audioSamples: audio.audioSamples,
     hasAudio: audio.audioSamples > 0,

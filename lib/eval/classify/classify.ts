@@ -15,6 +15,7 @@ import { MismatchError } from "../../util/errors.ts";
 import type { Classifier } from "../../model/classifier.ts";
 import {
   type DatasetLabels,
+  hasAnyModality,
   labelledIndices,
   readDatasetLabels,
   requireLabels,
@@ -298,5 +299,8 @@ export async function checkedLabels(
     modalities: classifier.spec.modalities,
     where: `dataset ${data.dir}`,
   });
-  return { labels, indices: labelledIndices(labels) };
+  // A clip with none of the classifier's modalities (an audio-only clip of a video classifier) is not scored.
+  const modalities = classifier.spec.modalities;
+  const indices = labelledIndices(labels).filter((i) => hasAnyModality(labels, modalities, i));
+  return { labels, indices };
 }

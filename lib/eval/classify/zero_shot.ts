@@ -18,7 +18,7 @@
  *   class embedding; top-1 and top-K (K = min(5, C)) accuracy with ties
  *   counted against the clip (`topKAccuracy`), next to chance (1/C, K/C).
  *   Multi-label datasets get mAP and ROC-AUC over the same scores instead.
- * - **Clips**: every labelled clip (single-label: label ≥ 0). The model never
+ * - **Clips**: every labelled clip with video (single-label: label ≥ 0). The model never
  *   saw the labels, but it may have been pretrained on these clips' captions.
  *
  * @module
@@ -170,7 +170,8 @@ export async function zeroShotClips(
   { indices: number[]; names: string[]; multiLabel: boolean; labels: Int32Array | Uint8Array }
 > {
   const l = await readDatasetLabels(data);
-  const indices = labelledIndices(l);
+  // Video against class text: audio-only clips (no video) are not classified.
+  const indices = labelledIndices(l).filter((i) => (l.videoMask?.[i] ?? 1) === 1);
   if (l.names.length === 0 || indices.length === 0) {
     throw new MismatchError(
       `dataset ${data.dir} has no labels to classify against; ` +

@@ -8,7 +8,12 @@
  */
 import * as path from "node:path";
 import type { Dataset } from "../../data/shards/dataset.ts";
-import { parseShardMeta, shardSpecs } from "../../data/shards/shard_codec.ts";
+import {
+  OPTIONAL_SHARD_TENSORS,
+  parseShardMeta,
+  readVideoMask,
+  shardSpecs,
+} from "../../data/shards/shard_codec.ts";
 import { FormatError } from "../../util/errors.ts";
 import { openSafetensors } from "../../io/safetensors.ts";
 
@@ -18,6 +23,8 @@ export interface ClipMeta {
   ids: string[];
   /** `[N]`, 1 = the clip has audio. */
   audioMask: Uint8Array;
+  /** `[N]`, 1 = the clip has video (absent: every clip has). */
+  videoMask?: Uint8Array;
   /** `[N, P]`, 1 = a real caption. */
   textMask: Uint8Array;
   /** Caption slots per clip (P). */
@@ -57,11 +64,19 @@ export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
   // index.json is untrusted: each shard's header is checked against the shard's
   // real size (and the expected shapes) before anything sized by it is read.
   const ids: string[] = [];
-  const parts: { audio: Uint8Array; text: Uint8Array; label: Int32Array | Uint8Array }[] = [];
+  const parts: {
+    audio: Uint8Array;
+    video: Uint8Array;
+    text: Uint8Array;
+    label: Int32Array | Uint8Array;
+  }[] = [];
   for (const entry of data.index.shards) {
     if (entry.clips === 0) continue;
     const file = path.join(data.dir, entry.file);
-    const shard = await openSafetensors(file, { expect: shardSpecs(data.index, entry.clips) });
+    const shard = await openSafetensors(file, {
+      expect: shardSpecs(data.index, entry.clips),
+      mayLack: OPTIONAL_SHARD_TENSORS,
+    });
     try {
       let shardIds: string[];
       try {
@@ -77,6 +92,7 @@ export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
       ids.push(...shardIds);
       parts.push({
         audio: (await shard.readTensor("audio_mask")).data as Uint8Array,
+        video: await readVideoMask(shard, [0, entry.clips]),
         text: (await shard.readTensor("text_mask")).data as Uint8Array,
         label: (await shard.readTensor("label")).data as Int32Array | Uint8Array,
       });
@@ -100,6 +116,7 @@ export async function readClipMeta(data: Dataset): Promise<ClipMeta> {
   return {
     ids,
     audioMask: join(parts.map((x) => x.audio), (k) => new Uint8Array(k)),
+    videoMask: join(parts.map((x) => x.video), (k) => new Uint8Array(k)),
     textMask: join(parts.map((x) => x.text), (k) => new Uint8Array(k)),
     captionsPerClip: p,
     label: multiLabel

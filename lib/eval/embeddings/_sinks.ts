@@ -81,9 +81,16 @@ export function openSink(
 function countRows(meta: ClipMeta): Record<Modality, number> {
   let audio = 0;
   let text = 0;
+  let video = 0;
   for (const m of meta.audioMask) audio += m ? 1 : 0;
   for (const m of meta.textMask) text += m ? 1 : 0;
-  return { video: meta.ids.length, audio, text };
+  for (let i = 0; i < meta.ids.length; i++) video += hasVideo(meta, i) ? 1 : 0;
+  return { video, audio, text };
+}
+
+/** Whether clip `i` has video (an audio-only clip exports no video row). */
+function hasVideo(meta: ClipMeta, i: number): boolean {
+  return (meta.videoMask?.[i] ?? 1) === 1;
 }
 
 /** The vectors of a batch end to end. */
@@ -177,7 +184,7 @@ async function openSafetensorsSink(
   const textIndex: number[] = [];
   const p = meta.captionsPerClip;
   meta.ids.forEach((id, i) => {
-    ids.video.push(id);
+    if (hasVideo(meta, i)) ids.video.push(id);
     if (meta.audioMask[i]) ids.audio.push(id);
     for (let k = 0; k < p; k++) {
       if (meta.textMask[i * p + k]) {

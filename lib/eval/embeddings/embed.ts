@@ -27,6 +27,8 @@ export interface EmbeddedBatch {
   /** `[n, P, D_t]` when text was asked for. */
   text?: Float32Array;
   audioMask: Uint8Array;
+  /** `[n]`, 1 = the clip has video (rows of audio-only clips are still there); absent: all have. */
+  videoMask?: Uint8Array;
   /** `[n, P]`. */
   textMask: Uint8Array;
   /** `[n]` or `[n, C]` as stored. */
@@ -144,6 +146,7 @@ export async function* embedDataset(
       indices,
       ids: batch.ids,
       audioMask: batch.audioMask,
+      videoMask: batch.videoMask,
       textMask: batch.textMask,
       label: batch.label,
       dims,

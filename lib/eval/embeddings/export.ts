@@ -313,7 +313,7 @@ function rowsOfBatch(
     for (const m of plan.modalities) {
       const d = plan.dims[m];
       const all = b[m]!;
-      if (m === "video") add(m, 0, all.subarray(j * d, (j + 1) * d));
+      if (m === "video" && (b.videoMask?.[j] ?? 1)) add(m, 0, all.subarray(j * d, (j + 1) * d));
       if (m === "audio" && b.audioMask[j]) add(m, 0, all.subarray(j * d, (j + 1) * d));
       if (m === "text") {
         for (let k = 0; k < pc; k++) {

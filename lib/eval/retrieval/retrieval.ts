@@ -10,6 +10,9 @@
  * - `audio-video`: each clip's audio is a query, in the video–audio space
  *   (`va`), against all clips' video; clips without audio ask no query (their
  *   video stays a candidate).
+ * - Audio-only clips (`video_mask` 0) are no video candidate and ask no
+ *   query against video; clips left out for a missing side are counted in
+ *   `missingSide`.
  * - `text-audio`: VATT trains no text–audio space — text lives in `vt`, audio
  *   in `va`, and the two heads share no coordinates, so no bridge through
  *   video is defined. For a modality-agnostic model (one backbone for all
@@ -112,6 +115,12 @@ export interface ZeroShotResult {
   queries: number;
   /** Candidates each query ranks. */
   candidates: number;
+  /**
+   * Clips (after merging windows) skipped for a missing side: `candidate`: no
+   * video (audio-only), or no audio for text-audio; `query`: a candidate that
+   * asks nothing (no caption, or no audio for audio-video).
+   */
+  missingSide: { candidate: number; query: number };
   /** Recall@K in [0, 1]. */
   recallAtK: Record<number, number>;
   /** Median 1-based rank of the positive. */
@@ -131,6 +140,7 @@ interface Collected {
   audio: Float32Array;
   text: Float32Array;
   audioMask: Uint8Array;
+  videoMask: Uint8Array;
   textMask: Uint8Array;
 }
 
@@ -229,6 +239,10 @@ export async function zeroShotRetrieval(
     clips: groups.clipIds.length,
     queries: query.owner.length,
     candidates: c,
+    missingSide: {
+      candidate: groups.clipIds.length - c,
+      query: c - new Set(query.owner).size,
+    },
     recallAtK: metrics.recallAtK,
     medianRank: metrics.medianRank,
     meanRank: metrics.meanRank,
@@ -246,7 +260,7 @@ interface Candidates {
   indexOfClip: Int32Array;
 }
 
-/** Candidates: the clips (window means) with the candidate modality — all clips for video. */
+/** Candidates: the clips (window means) with the candidate modality (video: all but audio-only clips). */
 function candidatesOf(
   got: Collected,
   groups: WindowGroups,
@@ -256,7 +270,7 @@ function candidatesOf(
   const mean = meanOfGroups(got[modality], {
     dim,
     members: groups.members,
-    mask: modality === "audio" ? got.audioMask : undefined,
+    mask: modality === "audio" ? got.audioMask : got.videoMask,
   });
   const indexOfClip = new Int32Array(groups.clipIds.length).fill(-1);
   const rows: number[] = [];
@@ -333,6 +347,7 @@ async function collect(
     audio: new Float32Array(0),
     text: new Float32Array(0),
     audioMask: new Uint8Array(n),
+    videoMask: new Uint8Array(n).fill(1),
     textMask: new Uint8Array(n * p),
   };
   let at = 0;
@@ -347,6 +362,7 @@ async function collect(
     }
     for (let i = 0; i < rows; i++) out.ids[at + i] = b.ids[i];
     out.audioMask.set(b.audioMask, at);
+    if (b.videoMask) out.videoMask.set(b.videoMask, at);
     out.textMask.set(b.textMask, at * p);
     at += rows;
   }

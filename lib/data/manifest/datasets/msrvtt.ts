@@ -10,6 +10,7 @@
  *                                   "split": "train", …}], "sentences": [{"video_id":
  *                                   "video0", "caption": "…", "sen_id": 0}]}
  * ROOT/MSRVTT_JSFUSION_test.csv   key,vid_key,video_id,sentence
+ * ROOT/MSRVTT_train.9k.csv        video_id (the 9k training list beside 1k-A)
  * ROOT/videos/all/video0.mp4
  * ```
  * The annotation files may also sit in `ROOT/msrvtt_data/` or
@@ -20,7 +21,9 @@
  *
  * Splits: `1k-A` (default; the CSV: one row per clip with its one query
  * caption), `train` (video0–6512), `val` (video6513–7009), `test`
- * (video7010–9999), `full` (all; these four with all 20 captions per clip).
+ * (video7010–9999), `full` (all; these four with all 20 captions per clip),
+ * `train-9k` (the clips of `MSRVTT_train.9k.csv`, the training set that goes
+ * with the 1k-A test set, with all their captions; rows numbered by its lines).
  * A video's `split` field decides when present, its number otherwise. Rows
  * of the JSON are numbered by their 1-based position in `videos` (or
  * `sentences`), as the file is one line.
@@ -39,7 +42,7 @@ import {
 import { findVideo, firstFile, isObject, readJson } from "./_layout.ts";
 
 /** The splits of MSR-VTT this reader lists. */
-export const MSRVTT_SPLITS = ["1k-A", "train", "val", "test", "full"] as const;
+export const MSRVTT_SPLITS = ["1k-A", "train", "val", "test", "full", "train-9k"] as const;
 /** The split read when none is given: the paper's retrieval test set. */
 export const DEFAULT_MSRVTT_SPLIT = "1k-A";
 /** `split` values of the annotation JSON → the split they mean. */
@@ -93,6 +96,7 @@ export async function readMsrvtt(
   }
   const files = await annotationFiles(dirs);
   const c = new ManifestCollector(files.join(" + "), options);
+  const listed = split === "train-9k" ? await read9kList(dirs, c) : undefined;
   const videos: { row: number; id: string }[] = [];
   const captions = new Map<string, string[]>();
   for (const file of files) {
@@ -104,8 +108,9 @@ export async function readMsrvtt(
       });
     }
     json.videos.forEach((v, i) => {
-      const problem = videoProblem(v, split);
+      const problem = videoProblem(v, listed ? "full" : split);
       if (problem === "other split") return;
+      if (listed && !problem && !listed.has((v as { video_id: string }).video_id)) return;
       if (problem) c.malformed(i + 1, `${prefix}videos[${i}]: ${problem}`);
       else {
         videos.push({ row: i + 1, id: (v as { video_id: string }).video_id });
@@ -117,6 +122,18 @@ export async function readMsrvtt(
         c.malformed(i + 1, `${prefix}sentences[${i}]: needs string video_id and caption`);
       } else captions.get(s.video_id)?.push(s.caption.trim());
     });
+  }
+  if (listed) {
+    // The list's order and line numbers; a listed clip the annotations lack is malformed.
+    const known = new Set(videos.map((v) => v.id));
+    for (const [id, line] of listed) {
+      if (!known.has(id)) c.malformed(line, `MSRVTT_train.9k.csv: ${id} is not in the annotations`);
+    }
+    videos.splice(
+      0,
+      videos.length,
+      ...[...listed].filter(([id]) => known.has(id)).map(([id, row]) => ({ id, row })),
+    );
   }
   for (const { row, id } of videos) {
     const texts = captions.get(id)!;
@@ -161,6 +178,33 @@ function videoProblem(v: unknown, split: string): string | undefined {
     if (own === undefined) return `no split field, and ${v.video_id} is past video9999`;
   }
   return split === "full" || own === split ? undefined : "other split";
+}
+
+/**
+ * `MSRVTT_train.9k.csv` (header `video_id`): listed id → its 1-based line. A
+ * bad line is malformed in `c` (its reason names the list file).
+ */
+async function read9kList(dirs: string[], c: ManifestCollector): Promise<Map<string, number>> {
+  const file = await firstFile(
+    "MSR-VTT's 9k training list MSRVTT_train.9k.csv",
+    dirs.map((d) => join(d, "MSRVTT_train.9k.csv")),
+  );
+  const records = await readCsv(file);
+  const header = records.shift()?.fields.map((f) => f.trim()) ?? [];
+  const col = header.indexOf("video_id");
+  if (col < 0) {
+    throw new FormatError("not the 9k training list: expected a header with video_id", {
+      path: file,
+    });
+  }
+  const listed = new Map<string, number>();
+  for (const { row, fields, error } of records) {
+    const id = fields[col]?.trim() ?? "";
+    if (error || !/^[\w.-]+$/.test(id)) {
+      c.malformed(row, `MSRVTT_train.9k.csv: ${error ?? "needs a video_id"}`);
+    } else if (!listed.has(id)) listed.set(id, row);
+  }
+  return listed;
 }
 
 /** The 1k-A list: one row per line (columns found by the header), its sentence the one caption. */

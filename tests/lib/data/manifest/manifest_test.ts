@@ -341,7 +341,7 @@ Deno.test("readManifest() throws FormatError on files that are not manifests", a
       "CSV without a header",
       "m.csv",
       "a1,clip.mp4,a dog\na2,clip2.mp4,a cat\n",
-      /lacks column\(s\) id, video, captions/,
+      /lacks column\(s\) id, video or audio, captions/,
     ],
     ["CSV header missing captions", "m.csv", "id,video\na,v\n", /lacks column\(s\) captions/],
     ["CSV header with a duplicate", "m.csv", "id,video,captions,id\n", /twice/],

@@ -34,7 +34,7 @@ Deno.test("the default tokenization stores 1.5× the window at round(1.15 × siz
   const data = await Dataset.open(DATA);
   try {
     const s = data.index.settings;
-    assert.equal(data.index.version, 2);
+    assert.equal(data.index.version, 3);
     assert.deepEqual(storedShape(s), { frames: 12, size: 37, audioSamples: 9600 });
     const batch = await data.readClips([0, 1]);
     assert.equal(batch.video.length, 2 * 12 * 37 * 37 * 3);

@@ -271,7 +271,7 @@ Deno.test("windowSeconds and storedSize: shards store the span and size asked fo
     settings: { windowSeconds: 1, storedSize: 40 },
   });
   const s = index.settings;
-  assert.equal(index.version, 2);
+  assert.equal(index.version, 3);
   // The model's window: 8 frames of 32², 0.8 s = 6400 samples at 8 kHz.
   assert.deepEqual([s.frames, s.size, s.audioSamples], [8, 32, 6400]);
   // Stored: 1 s = 10 frames of 40², and audio for every window start: 6400 + 0.2 s · 8000.

@@ -172,3 +172,24 @@ Deno.test("vatt manifest msrvtt --split 1k-A writes retrieval rows with relative
   assert.match(strict.stderr.join("\n"), /MSRVTT_JSFUSION_test\.csv:4:/);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("readMsrvtt() train-9k takes the clips of MSRVTT_train.9k.csv, in its order, with every caption", async () => {
+  const root = await fixture();
+  // As distributed with CLIP4Clip: a header `video_id`, one clip per line.
+  await Deno.writeTextFile(
+    join(root, "msrvtt_data", "MSRVTT_train.9k.csv"),
+    "video_id\nvideo7010\nvideo0\nvideo 3\nvideo6513\nvideo42\n",
+  );
+  const m = await readMsrvtt(root, { split: "train-9k" });
+  assert.deepEqual(m.rows.map((r) => [r.id, r.captions.length]), [
+    ["video7010", 2],
+    ["video0", 2],
+    ["video6513", 1],
+  ]);
+  // List line 4 (a bad id) and 6 (not in the annotations), besides the JSON's own bad rows.
+  const listed = m.malformed.reasons.filter((r) => r.includes("MSRVTT_train.9k.csv"));
+  assert.equal(listed.length, 2);
+  assert.ok(m.malformed.rows.includes(4) && m.malformed.rows.includes(6));
+  assert.ok(listed.some((r) => /video42 is not in the annotations/.test(r)));
+  await Deno.remove(root, { recursive: true });
+});
