@@ -19,6 +19,7 @@ import {
 } from "../lib/config/finetune_config.ts";
 import { FUSION_HEADS } from "../lib/config/fusion_config.ts";
 import { AUGMENT_MODES } from "../lib/config/pretrain_config.ts";
+import { topKOf } from "../lib/config/eval_config.ts";
 import type { Modality } from "../lib/config/modality.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { DEFAULT_CONCAT_FUSION_CONFIG } from "../lib/model/fusion/concat_fusion.ts";
@@ -249,17 +250,29 @@ function percent(x: number | undefined): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { describeEpoch } from "./finetune.ts";
- * const line = describeEpoch({ epoch: 2, step: 6, lr: 0.1, trainLoss: 1, valClips: 0, seconds: 1 }, 5);
+ * const line = describeEpoch({ epoch: 2, step: 6, lr: 0.1, trainLoss: 1, valClips: 0, seconds: 1 }, { epochs: 5, classes: 3 });
  * assert.equal(line, "epoch 2/5: train loss 1.000, no validation");
+ * const scored = { epoch: 1, step: 3, lr: 0.1, trainLoss: 1, valClips: 4, valLoss: 1, top1: 0.5, top5: 1, seconds: 1 };
+ * assert.ok(describeEpoch(scored, { epochs: 5, classes: 3 }).includes("top-3 100.0%")); // 3 classes: top-3
  * ```
  */
-export function describeEpoch(m: FinetuneMetrics, epochs: number): string {
+export function describeEpoch(
+  m: FinetuneMetrics,
+  run: { epochs: number; classes: number },
+): string {
+  const { epochs } = run;
+  const k = topKOf(run.classes);
   const val = m.valClips === 0
     ? "no validation"
     : m.top1 !== undefined
-    ? `val top-1 ${percent(m.top1)}, top-5 ${percent(m.top5)}, loss ${m.valLoss!.toFixed(3)}`
+    ? `val top-1 ${percent(m.top1)}, top-${k} ${percent(m.top5)}, loss ${m.valLoss!.toFixed(3)}`
     : `val mAP ${percent(m.mAP)}, ROC-AUC ${percent(m.rocAuc)}, loss ${m.valLoss!.toFixed(3)}`;
   return `epoch ${m.epoch}/${epochs}: train loss ${m.trainLoss.toFixed(3)}, ${val}`;
+}
+
+/** The epochs and classes {@linkcode describeEpoch} needs. */
+function epochsOf(config: FinetuneConfig, plan: FinetunePlan) {
+  return { epochs: config.epochs, classes: plan.labels.names.length };
 }
 
 /** How the classifier trains, in words. */
@@ -401,7 +414,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         onExtract: progress.onExtract,
         onStep: progress.onStep,
         onEpoch: (m) => {
-          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, config.epochs));
+          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, epochsOf(config, plan)));
         },
       }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory) : e));
     } finally {
@@ -427,7 +440,7 @@ function summary(
   plan: FinetunePlan,
 ): string {
   const lastEpoch = result.metrics[result.metrics.length - 1];
-  const epochs = lastEpoch ? `; ${describeEpoch(lastEpoch, config.epochs)}` : "";
+  const epochs = lastEpoch ? `; ${describeEpoch(lastEpoch, epochsOf(config, plan))}` : "";
   const chance = !plan.labels.multiLabel && plan.val.length > 0
     ? ` (chance ${percent(1 / plan.labels.names.length)})`
     : "";

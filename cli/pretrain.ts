@@ -9,10 +9,14 @@ import { initBackend } from "../lib/backend/select.ts";
 import {
   AUGMENT_MODES,
   DEFAULT_PRETRAIN_CONFIG,
+  defaultLearningRate,
+  FINAL_RATE_FRACTION,
   fitBatchToClips,
   LOSS_FORMS,
   MAX_DEFAULT_WARMUP_STEPS,
+  MIN_DEFAULT_RATE,
   type PretrainConfig,
+  REFERENCE_RATES,
   resolvePretrainConfig,
 } from "../lib/config/pretrain_config.ts";
 import { DEFAULT_PRESET, type VattConfig } from "../lib/config/vatt_config.ts";
@@ -56,12 +60,16 @@ function flags() {
     .option("--config <file>", "JSON file with config fields over the preset")
     .option("--steps <n>", "training steps", integerFlag("--steps", { min: 1 }), D.steps)
     .option("--batch <n>", "clips per batch", integerFlag("--batch", { min: 2 }), D.batchSize)
-    .option("--lr <rate>", "base learning rate", numberFlag("--lr", { above: 0 }), D.baseRate)
+    .option(
+      "--lr <rate>",
+      `base learning rate (default: the preset's reference rate scaled linearly with --batch, ` +
+        `at least ${MIN_DEFAULT_RATE}; tiny: ${REFERENCE_RATES.tiny.rate} at batch ${REFERENCE_RATES.tiny.batch})`,
+      numberFlag("--lr", { above: 0 }),
+    )
     .option(
       "--final-lr <rate>",
-      "final learning rate",
+      `final learning rate (default: ${FINAL_RATE_FRACTION} × the base rate)`,
       numberFlag("--final-lr", { min: 0 }),
-      D.finalRate,
     )
     .option(
       "--warmup <steps>",
@@ -141,8 +149,8 @@ export function command() {
   return flags().action(pretrainCommand);
 }
 
-/** The training config of the flags. */
-function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
+/** The training config of the flags, for `preset` (the default learning rate follows it). */
+function trainConfigFromFlags(o: PretrainFlags, preset?: string): PretrainConfig {
   return resolvePretrainConfig({
     steps: o.steps,
     batchSize: o.batch,
@@ -159,7 +167,13 @@ function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
     seed: o.seed,
     checkpointEvery: o.checkpointEvery,
     keep: o.keep,
-  });
+  }, { preset });
+}
+
+/** The learning rates in words: the values, and the rule when the default applied. */
+function describeRates(o: PretrainFlags, preset: string, train: PretrainConfig): string {
+  const rule = o.lr === undefined ? `${defaultLearningRate(preset, train.batchSize).rule}; ` : "";
+  return `learning rate ${train.baseRate} (${rule}final ${train.finalRate})`;
 }
 
 /** One line about the run that starts. */
@@ -170,7 +184,7 @@ function describeStart(
     clips: number;
     batchSize: number;
     steps: number;
-    lr: number;
+    rates: string;
     resumeStep?: number;
   },
 ): string {
@@ -179,7 +193,7 @@ function describeStart(
     ? `resuming at step ${run.resumeStep}`
     : `${run.steps} steps`;
   return `pretrain: ${model.preset}${agnostic} on ${run.backend}, ${run.clips} clips, ` +
-    `batch ${run.batchSize}, learning rate ${run.lr}, ${length}`;
+    `batch ${run.batchSize}, ${run.rates}, ${length}`;
 }
 
 /** DATA, the model and the training config, all checked before a single step. */
@@ -202,7 +216,9 @@ async function checkedInputs(dataDir: string, o: PretrainFlags) {
           `using --batch ${data.size}`,
       );
     }
-    return { data, model, train: fitted.config };
+    // The default learning rate follows the preset and the batch actually used.
+    const batch = fitted.config.batchSize;
+    return { data, model, train: trainConfigFromFlags({ ...o, batch }, model.preset) };
   } catch (e) {
     data.close();
     throw e;
@@ -247,7 +263,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       clips: data.size,
       batchSize: train.batchSize,
       steps: train.steps,
-      lr: train.baseRate,
+      rates: describeRates(o, model.preset, train),
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }

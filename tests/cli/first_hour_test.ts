@@ -66,7 +66,7 @@ Deno.test("without a BLAS library pretrain says so in one line, names the packag
   assert.equal(probe.code, 0, probe.stderr);
   assert.equal(probe.stderr.split("\n").filter((l) => l.includes("no BLAS library")).length, 1);
   // The resolved learning rate is printed with the run's other settings.
-  assert.match(r.stderr, /batch 4, learning rate 0\.001, 1 steps/);
+  assert.match(r.stderr, /batch 4, learning rate 0\.001 \(final 0\.0001\), 1 steps/);
   const cpu = await runVatt(
     [
       "pretrain",
