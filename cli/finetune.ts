@@ -39,6 +39,7 @@ import { interruptedError, listenForStop } from "./_interrupt.ts";
 import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress, type Progress } from "./_progress.ts";
+import { describeDropped, RESUME_HELP, resumeOptions } from "./_resume.ts";
 
 const D = DEFAULT_FINETUNE_CONFIG;
 const LR = DEFAULT_LEARNING_RATES;
@@ -163,7 +164,7 @@ function flags() {
     )
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
     .addOption(backendOption())
-    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--resume [checkpoint]", RESUME_HELP, false)
     .option("--force", "start over in an existing run folder", false);
 }
 
@@ -207,6 +208,50 @@ function headOptionsFromFlags(o: FinetuneFlags): Record<string, number> {
     headOptions.outputDim = o.sketchDim;
   }
   return headOptions;
+}
+
+/** Config paths of a fine-tuning run → the flag that sets each (named when a resume is refused). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  "from": "--from",
+  "data.dir": "DATA",
+  "val.dir": "--val",
+  "finetune.modalities": "--modality",
+  "finetune.head": "--fusion",
+  "finetune.headOptions": "--fusion-dim/--hidden-dim/--sketch-dim",
+  "finetune.features": "--features",
+  "finetune.linearProbe": "--linear-probe",
+  "finetune.frozen": "--freeze",
+  "finetune.optimizer": "--optimizer",
+  "finetune.baseRate": "--lr",
+  "finetune.momentum": "--momentum",
+  "finetune.weightDecay": "--weight-decay",
+  "finetune.epochs": "--epochs",
+  "finetune.batchSize": "--batch",
+  "finetune.warmupSteps": "--warmup",
+  "finetune.labelSmoothing": "--label-smoothing",
+  "finetune.mixup": "--mixup",
+  "finetune.clipNorm": "--clip-norm",
+  "finetune.valFraction": "--val-fraction",
+  "finetune.augment": "--augment",
+  "finetune.seed": "--seed",
+  "finetune.evalBatchSize": "--eval-batch",
+  "finetune.keep": "--keep",
+};
+
+/**
+ * The run folder's options: a resume may run more epochs (as pretrain's may
+ * run more steps) and names the flag of each other field that differs.
+ */
+function runFolderOptions(o: FinetuneFlags, config: unknown, plan: FinetunePlan) {
+  return {
+    config,
+    ...resumeOptions(o.resume),
+    force: o.force,
+    lock: true,
+    mayDiffer: ["finetune.epochs"],
+    steps: plan.totalSteps,
+    flags: FLAG_OF_FIELD,
+  };
 }
 
 /** Flags → a resolved config (usage errors exit 2). */
@@ -389,13 +434,10 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
       }),
     };
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
-    const prepared = await prepareRunFolder(out, {
-      config: runConfig,
-      resume: o.resume,
-      force: o.force,
-      lock: true,
-    });
+    const prepared = await prepareRunFolder(out, runFolderOptions(o, runConfig, plan));
     const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
+    const dropped = describeDropped("finetune", prepared);
+    if (dropped) console.error(dropped);
     console.error(describeStart(config, plan, { backend, resumeStep }));
     const stop = listenForStop();
     const progress = finetuneProgress(config, plan);
