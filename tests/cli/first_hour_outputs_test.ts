@@ -106,3 +106,35 @@ Deno.test("eval retrieval --pair text-video,video-text: one table per direction,
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("tokenize: skips name the clip id, and the progress line's skip count is the summary's", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = (await Deno.readTextFile(path.join(fixture.media, "manifest.jsonl")))
+    .trim().split("\n").slice(0, 2).map((l) => {
+      const row = JSON.parse(l);
+      row.video = path.join(fixture.media, row.video);
+      row.audio = path.join(fixture.media, row.audio);
+      return JSON.stringify(row);
+    });
+  lines.push(JSON.stringify({ id: "no-captions", video: "x.mp4" })); // rejected by the manifest
+  lines.push(JSON.stringify({ id: "gone", video: path.join(dir, "gone.mp4"), captions: ["a"] }));
+  const manifest = path.join(dir, "m.jsonl");
+  await Deno.writeTextFile(manifest, lines.join("\n") + "\n");
+  const r = await runVatt([
+    "tokenize",
+    manifest,
+    "--out",
+    path.join(dir, "data"),
+    "--preset",
+    "tiny",
+    "--build-vocab",
+    "100",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^2 clips in \d+ shards?, 2 skipped/);
+  assert.match(r.stdout, /skipped row 3 \(no-captions\): missing captions/);
+  assert.match(r.stdout, /skipped row 4 \(gone\): /);
+  const progress = errorLines(r).filter((l) => l.startsWith("tokenize: "));
+  assert.match(progress.at(-1)!, /, 2 skipped, /, r.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
