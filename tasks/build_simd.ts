@@ -60,13 +60,16 @@ const ROOT = new URL("../", import.meta.url);
 /**
  * Compiles the source and returns the module's bytes.
  *
+ * The compiler is fetched on first use ({@linkcode ASSEMBLYSCRIPT}, pinned to one version);
+ * `deno task build:simd` runs without a lock so it never enters `deno.lock`
+ * (`tests/lib/backend/simd/simd_build_test.ts` builds that way, in a process of its own).
+ *
  * @throws {Error} with the compiler's messages when the source does not compile.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSimdWasm } from "./build_simd.ts";
- * const bytes = await buildSimdWasm();
- * assert.ok(WebAssembly.validate(bytes));
+ * import { ASSEMBLYSCRIPT } from "./build_simd.ts";
+ * assert.equal(ASSEMBLYSCRIPT, "npm:assemblyscript@0.28.20/asc"); // what buildSimdWasm() imports
  * ```
  */
 export async function buildSimdWasm(): Promise<Uint8Array<ArrayBuffer>> {
