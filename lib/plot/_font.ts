@@ -134,12 +134,34 @@ for (const [ch, text] of Object.entries(CAPS)) {
 for (const [ch, text] of Object.entries(FULL)) GLYPHS.set(ch, trim(text.split(" ")));
 GLYPHS.set(" ", Array.from({ length: GLYPH_ROWS }, () => ".".repeat(SPACE_WIDTH)));
 
-/** The rows of `ch` (nine strings of equal length, `#` inked), `?`'s for a character it lacks. */
+/**
+ * The rows of `ch` (nine strings of equal length, `#` inked), `?`'s for a character it lacks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { glyphRows } from "./_font.ts";
+ * assert.deepEqual(glyphRows("i"), ["#", ".", "#", "#", "#", "#", "#", ".", "."]);
+ * assert.equal(glyphRows("g")[8], ".###."); // a descender
+ * assert.deepEqual(glyphRows("\u2603"), glyphRows("?"));
+ * ```
+ */
 export function glyphRows(ch: string): Rows {
   return GLYPHS.get(ch) ?? GLYPHS.get("?")!;
 }
 
-/** Width of `text` in font pixels: its glyphs' widths and a blank column between each two. */
+/**
+ * Width of `text` in font pixels: its glyphs' widths and a blank column between each two.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textWidth } from "./_font.ts";
+ * assert.equal(textWidth("il"), 1 + 1 + 2); // i, a blank column, l
+ * assert.equal(textWidth("m"), 5);
+ * assert.equal(textWidth(""), 0);
+ * ```
+ */
 export function textWidth(text: string): number {
   const chars = [...text];
   if (chars.length === 0) return 0;
