@@ -72,6 +72,7 @@ export {
   DEFAULT_AUGMENT,
   DEFAULT_LOSS_FORM,
   DEFAULT_TEMPERATURE,
+  defaultLearningRate,
   LOSS_FORMS,
   type LossForm,
   type PretrainConfig,
@@ -100,6 +101,7 @@ export { readManifest } from "./lib/data/manifest/manifest.ts";
 
 // Evaluation
 export { cosineSimilarityMatrix, retrievalMetrics } from "./lib/eval/retrieval/metrics.ts";
+export { rankReversed } from "./lib/eval/retrieval/reverse.ts";
 export {
   confusionMatrix,
   meanAveragePrecision,

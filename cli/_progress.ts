@@ -41,9 +41,8 @@ function formatSeconds(s: number): string {
 export function createProgress(
   options: { label: string; total: number; unit: string; quiet?: boolean; intervalMs?: number },
 ): Progress {
-  const started = performance.now();
   if (options.quiet) return { update() {}, stop() {} };
-  const rate = (done: number) => done / Math.max(1e-9, (performance.now() - started) / 1000);
+  const rate = rateMeter();
   if (Deno.stderr.isTerminal()) {
     const bar = new cliProgress.SingleBar({
       format:
@@ -57,7 +56,7 @@ export function createProgress(
       update(done, status = "") {
         const r = rate(done);
         bar.update(done, {
-          rate: r.toFixed(1),
+          rate: Number.isFinite(r) ? r.toFixed(1) : "?",
           eta_text: formatSeconds((options.total - done) / r),
           status,
         });
@@ -71,16 +70,12 @@ export function createProgress(
   let last = -Infinity;
   let lastDone = 0;
   let lastStatus = "";
+  let printed = "";
   const line = (done: number, status: string) => {
-    const r = rate(done);
-    const pct = options.total > 0 ? ((100 * done) / options.total).toFixed(0) : "100";
-    console.error(
-      `${options.label}: ${done}/${options.total} ${options.unit} (${pct}%), ${
-        r.toFixed(1)
-      } ${options.unit}/s, ETA ${formatSeconds((options.total - done) / r)}${
-        status ? `, ${status}` : ""
-      }`,
-    );
+    const text = progressLine(options, { done, rate: rate(done), status });
+    // The same position and status twice (a last update, then stop) prints once.
+    if (text !== printed) console.error(text);
+    printed = text;
   };
   return {
     update(done, status = "") {
@@ -96,4 +91,45 @@ export function createProgress(
       line(lastDone, lastStatus);
     },
   };
+}
+
+/**
+ * Units per second since the first update, or `NaN` until a unit has been
+ * timed: the first update only starts the clock (a reporter created just
+ * before it, or resumed at step 50, has no real duration to divide by).
+ */
+function rateMeter(): (done: number) => number {
+  let first: { done: number; at: number } | undefined;
+  return (done) => {
+    const now = performance.now();
+    first ??= { done, at: now };
+    const seconds = (now - first.at) / 1000;
+    return done > first.done && seconds > 0 ? (done - first.done) / seconds : NaN;
+  };
+}
+
+/**
+ * One plain progress line; the rate and ETA are left out while the rate is unknown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { progressLine } from "./_progress.ts";
+ * const o = { label: "pretrain", total: 10, unit: "steps" };
+ * assert.equal(progressLine(o, { done: 1, rate: NaN, status: "loss 1.000" }), "pretrain: 1/10 steps (10%), loss 1.000");
+ * assert.equal(progressLine(o, { done: 5, rate: 2.5, status: "" }), "pretrain: 5/10 steps (50%), 2.5 steps/s, ETA 2s");
+ * ```
+ */
+export function progressLine(
+  options: { label: string; total: number; unit: string },
+  at: { done: number; rate: number; status: string },
+): string {
+  const { done, rate, status } = at;
+  const pct = options.total > 0 ? ((100 * done) / options.total).toFixed(0) : "100";
+  const speed = Number.isFinite(rate)
+    ? `, ${rate.toFixed(1)} ${options.unit}/s, ETA ${formatSeconds((options.total - done) / rate)}`
+    : "";
+  return `${options.label}: ${done}/${options.total} ${options.unit} (${pct}%)${speed}${
+    status ? `, ${status}` : ""
+  }`;
 }

@@ -32,6 +32,7 @@ import {
   DEFAULT_CLASSIFY_WINDOWS,
   PAPER_CLASSIFY_CROPS,
   PAPER_CLASSIFY_WINDOWS,
+  topKOf,
 } from "../lib/config/eval_config.ts";
 import { createProgress, type Progress } from "./_progress.ts";
 
@@ -160,7 +161,7 @@ export function formatReport(report: ClassificationReport): string {
     lines.push(`ROC-AUC: ${percent(report.rocAuc!)}  (chance ${percent(report.chance.rocAuc)})`);
     lines.push(`d′:      ${dPrime(report.rocAuc!).toFixed(3)}  (chance 0.000; √2·Φ⁻¹(ROC-AUC))`);
   } else {
-    const k = Math.min(5, report.numClasses);
+    const k = topKOf(report.numClasses);
     lines.push(`top-1:   ${percent(report.top1!)}  (chance ${percent(report.chance.top1)})`);
     lines.push(`top-${k}:   ${percent(report.top5!)}  (chance ${percent(report.chance.top5)})`);
   }

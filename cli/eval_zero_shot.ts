@@ -10,7 +10,7 @@
 import { escapeForTerminal } from "./_escape.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import * as path from "node:path";
-import { DEFAULT_ZERO_SHOT_PROMPT } from "../lib/config/eval_config.ts";
+import { DEFAULT_ZERO_SHOT_PROMPT, topKOf } from "../lib/config/eval_config.ts";
 import { initBackend } from "../lib/backend/select.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { checkModelFitsData } from "../lib/data/fit.ts";
@@ -100,7 +100,7 @@ export function formatZeroShot(r: ZeroShotReport): string {
     lines.push(`mAP:     ${percent(r.mAP!)}  (chance ${percent(r.chance.mAP)})`);
     lines.push(`ROC-AUC: ${percent(r.rocAuc!)}  (chance ${percent(r.chance.rocAuc)})`);
   } else {
-    const k = Math.min(5, r.classes.length);
+    const k = topKOf(r.classes.length);
     lines.push(`top-1:   ${percent(r.top1!)}  (chance ${percent(r.chance.top1)})`);
     lines.push(`top-${k}:   ${percent(r.top5!)}  (chance ${percent(r.chance.top5)})`);
   }

@@ -19,6 +19,7 @@ import {
 } from "../lib/config/finetune_config.ts";
 import { FUSION_HEADS } from "../lib/config/fusion_config.ts";
 import { AUGMENT_MODES } from "../lib/config/pretrain_config.ts";
+import { topKOf } from "../lib/config/eval_config.ts";
 import type { Modality } from "../lib/config/modality.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { DEFAULT_CONCAT_FUSION_CONFIG } from "../lib/model/fusion/concat_fusion.ts";
@@ -38,6 +39,7 @@ import { interruptedError, listenForStop } from "./_interrupt.ts";
 import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress, type Progress } from "./_progress.ts";
+import { describeDropped, RESUME_HELP, resumeOptions } from "./_resume.ts";
 
 const D = DEFAULT_FINETUNE_CONFIG;
 const LR = DEFAULT_LEARNING_RATES;
@@ -162,7 +164,7 @@ function flags() {
     )
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
     .addOption(backendOption())
-    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--resume [checkpoint]", RESUME_HELP, false)
     .option("--force", "start over in an existing run folder", false);
 }
 
@@ -208,6 +210,50 @@ function headOptionsFromFlags(o: FinetuneFlags): Record<string, number> {
   return headOptions;
 }
 
+/** Config paths of a fine-tuning run → the flag that sets each (named when a resume is refused). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  "from": "--from",
+  "data.dir": "DATA",
+  "val.dir": "--val",
+  "finetune.modalities": "--modality",
+  "finetune.head": "--fusion",
+  "finetune.headOptions": "--fusion-dim/--hidden-dim/--sketch-dim",
+  "finetune.features": "--features",
+  "finetune.linearProbe": "--linear-probe",
+  "finetune.frozen": "--freeze",
+  "finetune.optimizer": "--optimizer",
+  "finetune.baseRate": "--lr",
+  "finetune.momentum": "--momentum",
+  "finetune.weightDecay": "--weight-decay",
+  "finetune.epochs": "--epochs",
+  "finetune.batchSize": "--batch",
+  "finetune.warmupSteps": "--warmup",
+  "finetune.labelSmoothing": "--label-smoothing",
+  "finetune.mixup": "--mixup",
+  "finetune.clipNorm": "--clip-norm",
+  "finetune.valFraction": "--val-fraction",
+  "finetune.augment": "--augment",
+  "finetune.seed": "--seed",
+  "finetune.evalBatchSize": "--eval-batch",
+  "finetune.keep": "--keep",
+};
+
+/**
+ * The run folder's options: a resume may run more epochs (as pretrain's may
+ * run more steps) and names the flag of each other field that differs.
+ */
+function runFolderOptions(o: FinetuneFlags, config: unknown, plan: FinetunePlan) {
+  return {
+    config,
+    ...resumeOptions(o.resume),
+    force: o.force,
+    lock: true,
+    mayDiffer: ["finetune.epochs"],
+    steps: plan.totalSteps,
+    flags: FLAG_OF_FIELD,
+  };
+}
+
 /** Flags → a resolved config (usage errors exit 2). */
 function finetuneConfigFromFlags(o: FinetuneFlags): FinetuneConfig {
   if (o.val !== undefined && o.valFraction !== undefined) {
@@ -249,17 +295,29 @@ function percent(x: number | undefined): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { describeEpoch } from "./finetune.ts";
- * const line = describeEpoch({ epoch: 2, step: 6, lr: 0.1, trainLoss: 1, valClips: 0, seconds: 1 }, 5);
+ * const line = describeEpoch({ epoch: 2, step: 6, lr: 0.1, trainLoss: 1, valClips: 0, seconds: 1 }, { epochs: 5, classes: 3 });
  * assert.equal(line, "epoch 2/5: train loss 1.000, no validation");
+ * const scored = { epoch: 1, step: 3, lr: 0.1, trainLoss: 1, valClips: 4, valLoss: 1, top1: 0.5, top5: 1, seconds: 1 };
+ * assert.ok(describeEpoch(scored, { epochs: 5, classes: 3 }).includes("top-3 100.0%")); // 3 classes: top-3
  * ```
  */
-export function describeEpoch(m: FinetuneMetrics, epochs: number): string {
+export function describeEpoch(
+  m: FinetuneMetrics,
+  run: { epochs: number; classes: number },
+): string {
+  const { epochs } = run;
+  const k = topKOf(run.classes);
   const val = m.valClips === 0
     ? "no validation"
     : m.top1 !== undefined
-    ? `val top-1 ${percent(m.top1)}, top-5 ${percent(m.top5)}, loss ${m.valLoss!.toFixed(3)}`
+    ? `val top-1 ${percent(m.top1)}, top-${k} ${percent(m.top5)}, loss ${m.valLoss!.toFixed(3)}`
     : `val mAP ${percent(m.mAP)}, ROC-AUC ${percent(m.rocAuc)}, loss ${m.valLoss!.toFixed(3)}`;
   return `epoch ${m.epoch}/${epochs}: train loss ${m.trainLoss.toFixed(3)}, ${val}`;
+}
+
+/** The epochs and classes {@linkcode describeEpoch} needs. */
+function epochsOf(config: FinetuneConfig, plan: FinetunePlan) {
+  return { epochs: config.epochs, classes: plan.labels.names.length };
 }
 
 /** How the classifier trains, in words. */
@@ -379,13 +437,10 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
       }),
     };
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
-    const prepared = await prepareRunFolder(out, {
-      config: runConfig,
-      resume: o.resume,
-      force: o.force,
-      lock: true,
-    });
+    const prepared = await prepareRunFolder(out, runFolderOptions(o, runConfig, plan));
     const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
+    const dropped = describeDropped("finetune", prepared);
+    if (dropped) console.error(dropped);
     console.error(describeStart(config, plan, { backend, resumeStep }));
     const stop = listenForStop();
     const progress = finetuneProgress(config, plan);
@@ -404,7 +459,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         onExtract: progress.onExtract,
         onStep: progress.onStep,
         onEpoch: (m) => {
-          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, config.epochs));
+          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, epochsOf(config, plan)));
         },
       }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory) : e));
     } finally {
@@ -430,7 +485,7 @@ function summary(
   plan: FinetunePlan,
 ): string {
   const lastEpoch = result.metrics[result.metrics.length - 1];
-  const epochs = lastEpoch ? `; ${describeEpoch(lastEpoch, config.epochs)}` : "";
+  const epochs = lastEpoch ? `; ${describeEpoch(lastEpoch, epochsOf(config, plan))}` : "";
   const chance = !plan.labels.multiLabel && plan.val.length > 0
     ? ` (chance ${percent(1 / plan.labels.names.length)})`
     : "";

@@ -28,6 +28,27 @@ import { sceneToSvg } from "../lib/plot/svg.ts";
 import { CliError } from "./cli_error.ts";
 import { integerFlag, type OptionsOf } from "./_options.ts";
 
+/** The scatter plot of an embedding map, and the line that says what it shows. */
+function mapScene(
+  map: ReturnType<typeof embeddingMap>,
+  o: { title: string; method: string; colorBy: string },
+): { scene: Scene; summary: string } {
+  const { groups, markers, labels } = map;
+  const scene = scatterScene(map.points, {
+    groups,
+    markers,
+    labels,
+    title: o.title,
+    width: 720,
+    height: 560,
+  });
+  const counts = Object.entries(map.counts).map(([m, n]) => `${n} ${m}`).join(", ");
+  const shaped = markers ? ", shaped by modality" : "";
+  const summary = `${o.method} map of ${map.drawn} of ${map.total} rows (${counts}), ` +
+    `coloured by ${o.colorBy}${shaped}`;
+  return { scene, summary };
+}
+
 /** The arguments and flags of `vatt plot`. */
 function flags() {
   return new Command()
@@ -154,18 +175,9 @@ async function plotCommand(input: string, o: OptionsOf<typeof flags>): Promise<v
       modalities,
       maxPoints,
     });
-    const counts = Object.entries(map.counts).map(([m, n]) => `${n} ${m}`).join(", ");
     const title = o.title ??
       `${path.basename(input)}: ${o.method}${rows.space ? ` of the ${rows.space} space` : ""}`;
-    scene = scatterScene(map.points, {
-      groups: map.groups,
-      labels: map.labels,
-      title,
-      width: 720,
-      height: 560,
-    });
-    summary =
-      `${o.method} map of ${map.drawn} of ${map.total} rows (${counts}), coloured by ${o.colorBy}`;
+    ({ scene, summary } = mapScene(map, { title, method: o.method, colorBy: o.colorBy }));
   }
   await writeFileAtomic(o.out, ext === ".png" ? sceneToPng(scene) : sceneToSvg(scene));
   console.log(`wrote ${summary}: ${o.out}`);

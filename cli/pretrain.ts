@@ -9,10 +9,14 @@ import { initBackend } from "../lib/backend/select.ts";
 import {
   AUGMENT_MODES,
   DEFAULT_PRETRAIN_CONFIG,
+  defaultLearningRate,
+  FINAL_RATE_FRACTION,
   fitBatchToClips,
   LOSS_FORMS,
   MAX_DEFAULT_WARMUP_STEPS,
+  MIN_DEFAULT_RATE,
   type PretrainConfig,
+  REFERENCE_RATES,
   resolvePretrainConfig,
 } from "../lib/config/pretrain_config.ts";
 import { DEFAULT_PRESET, type VattConfig } from "../lib/config/vatt_config.ts";
@@ -30,6 +34,7 @@ import { modelConfigForData, PRESET_NAMES, presetFlag } from "./_model_config.ts
 import { backendOption, slowPathNote } from "./_backend_option.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
+import { describeDropped, RESUME_HELP, resumeOptions } from "./_resume.ts";
 
 const D = DEFAULT_PRETRAIN_CONFIG;
 
@@ -40,6 +45,23 @@ function lossFormOption() {
     "NCE/MIL-NCE form: official (VATT's AsymmetricNCE, both directions in one denominator), " +
       "one-way (video→audio/text only) or symmetric (VATT's SymmetricNCE, the directions summed)",
   ).choices(LOSS_FORMS).default(D.lossForm);
+}
+
+/** `--lr`: no default value, the library's rule (`defaultLearningRate`) in words. */
+function lrOption() {
+  return new Option(
+    "--lr <rate>",
+    `base learning rate (default: the preset's reference rate scaled linearly with --batch, ` +
+      `at least ${MIN_DEFAULT_RATE}; tiny: ${REFERENCE_RATES.tiny.rate} at batch ${REFERENCE_RATES.tiny.batch})`,
+  ).argParser(numberFlag("--lr", { above: 0 }));
+}
+
+/** `--final-lr`: no default value, a fraction of the base rate by the library. */
+function finalLrOption() {
+  return new Option(
+    "--final-lr <rate>",
+    `final learning rate (default: ${FINAL_RATE_FRACTION} × the base rate)`,
+  ).argParser(numberFlag("--final-lr", { min: 0 }));
 }
 
 /** The arguments and flags of `vatt pretrain`; defaults from {@linkcode DEFAULT_PRETRAIN_CONFIG}. */
@@ -54,15 +76,19 @@ function flags() {
     )
     .option("--agnostic", "modality-agnostic (shared) backbone", false)
     .option("--config <file>", "JSON file with config fields over the preset")
-    .option("--steps <n>", "training steps", integerFlag("--steps", { min: 1 }), D.steps)
-    .option("--batch <n>", "clips per batch", integerFlag("--batch", { min: 2 }), D.batchSize)
-    .option("--lr <rate>", "base learning rate", numberFlag("--lr", { above: 0 }), D.baseRate)
     .option(
-      "--final-lr <rate>",
-      "final learning rate",
-      numberFlag("--final-lr", { min: 0 }),
-      D.finalRate,
+      "--steps <n>",
+      `training steps (default: ${D.steps})`,
+      integerFlag("--steps", { min: 1 }),
     )
+    .option(
+      "--epochs <n>",
+      "passes over DATA instead of --steps: steps = ceil(N × clips / batch)",
+      numberFlag("--epochs", { above: 0 }),
+    )
+    .option("--batch <n>", "clips per batch", integerFlag("--batch", { min: 2 }), D.batchSize)
+    .addOption(lrOption())
+    .addOption(finalLrOption())
     .option(
       "--warmup <steps>",
       `linear warmup steps (default: 10% of --steps, at most ${MAX_DEFAULT_WARMUP_STEPS})`,
@@ -114,7 +140,7 @@ function flags() {
       D.checkpointEvery,
     )
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
-    .option("--resume", "continue from the newest checkpoint in --out", false)
+    .option("--resume [checkpoint]", RESUME_HELP, false)
     .option("--force", "start over in an existing run folder", false)
     .option("--quiet", "no progress output", false);
 }
@@ -141,8 +167,65 @@ export function command() {
   return flags().action(pretrainCommand);
 }
 
-/** The training config of the flags. */
-function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
+/** Config paths of a pretraining run → the flag that sets each (named when a resume is refused). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  "data.dir": "DATA",
+  "model.preset": "--preset",
+  "model.agnostic": "--agnostic",
+  "train.steps": "--steps",
+  "train.batchSize": "--batch",
+  "train.baseRate": "--lr",
+  "train.finalRate": "--final-lr",
+  "train.warmupSteps": "--warmup",
+  "train.weightDecay": "--weight-decay",
+  "train.clipNorm": "--clip-norm",
+  "train.temperature": "--temperature",
+  "train.milWeight": "--mil-weight",
+  "train.lossForm": "--loss-form",
+  "train.symmetric": "--symmetric",
+  "train.augment": "--augment",
+  "train.seed": "--seed",
+  "train.checkpointEvery": "--checkpoint-every",
+  "train.keep": "--keep",
+};
+
+/**
+ * The steps of `--epochs N`: ceil(N × clips / batch), with the line that says
+ * so; `--steps` as given (or its default) otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stepsOfEpochs } from "./pretrain.ts";
+ * assert.deepEqual(stepsOfEpochs({ epochs: 3 }, { clips: 100, batch: 16 }), {
+ *   steps: 19,
+ *   note: "pretrain: --epochs 3 over 100 clips at batch 16 = 19 steps (ceil(3 × 100 / 16))",
+ * });
+ * assert.equal(stepsOfEpochs({ steps: 40 }, { clips: 100, batch: 16 }).steps, 40);
+ * assert.throws(() => stepsOfEpochs({ steps: 40, epochs: 2 }, { clips: 100, batch: 16 }), /--epochs and --steps exclude each other/);
+ * ```
+ */
+export function stepsOfEpochs(
+  o: { steps?: number; epochs?: number },
+  data: { clips: number; batch: number },
+): { steps?: number; note?: string } {
+  if (o.epochs === undefined) return { steps: o.steps };
+  if (o.steps !== undefined) {
+    throw new CliError(
+      "--epochs and --steps exclude each other: give the length of the run one way",
+      2,
+    );
+  }
+  const steps = Math.max(1, Math.ceil((o.epochs * data.clips) / data.batch));
+  return {
+    steps,
+    note: `pretrain: --epochs ${o.epochs} over ${data.clips} clips at batch ${data.batch} = ` +
+      `${steps} steps (ceil(${o.epochs} × ${data.clips} / ${data.batch}))`,
+  };
+}
+
+/** The training config of the flags, for `preset` (the default learning rate follows it). */
+function trainConfigFromFlags(o: PretrainFlags, preset?: string): PretrainConfig {
   return resolvePretrainConfig({
     steps: o.steps,
     batchSize: o.batch,
@@ -159,7 +242,13 @@ function trainConfigFromFlags(o: PretrainFlags): PretrainConfig {
     seed: o.seed,
     checkpointEvery: o.checkpointEvery,
     keep: o.keep,
-  });
+  }, { preset });
+}
+
+/** The learning rates in words: the values, and the rule when the default applied. */
+function describeRates(o: PretrainFlags, preset: string, train: PretrainConfig): string {
+  const rule = o.lr === undefined ? `${defaultLearningRate(preset, train.batchSize).rule}; ` : "";
+  return `learning rate ${train.baseRate} (${rule}final ${train.finalRate})`;
 }
 
 /** One line about the run that starts. */
@@ -170,7 +259,7 @@ function describeStart(
     clips: number;
     batchSize: number;
     steps: number;
-    lr: number;
+    rates: string;
     resumeStep?: number;
   },
 ): string {
@@ -179,11 +268,13 @@ function describeStart(
     ? `resuming at step ${run.resumeStep}`
     : `${run.steps} steps`;
   return `pretrain: ${model.preset}${agnostic} on ${run.backend}, ${run.clips} clips, ` +
-    `batch ${run.batchSize}, learning rate ${run.lr}, ${length}`;
+    `batch ${run.batchSize}, ${run.rates}, ${length}`;
 }
 
 /** DATA, the model and the training config, all checked before a single step. */
 async function checkedInputs(dataDir: string, o: PretrainFlags) {
+  // --epochs excludes --steps: refused before DATA is opened.
+  stepsOfEpochs(o, { clips: 1, batch: 1 });
   const given = trainConfigFromFlags(o);
   const data = await Dataset.open(dataDir);
   try {
@@ -202,7 +293,12 @@ async function checkedInputs(dataDir: string, o: PretrainFlags) {
           `using --batch ${data.size}`,
       );
     }
-    return { data, model, train: fitted.config };
+    // The default learning rate follows the preset and the batch actually used, --epochs the clips.
+    const batch = fitted.config.batchSize;
+    const length = stepsOfEpochs(o, { clips: data.size, batch });
+    if (length.note && !o.quiet) console.error(length.note);
+    const train = trainConfigFromFlags({ ...o, batch, steps: length.steps }, model.preset);
+    return { data, model, train };
   } catch (e) {
     data.close();
     throw e;
@@ -234,20 +330,23 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
   if (slow && !o.quiet) console.error(slow);
   const prepared = await prepareRunFolder(o.out, {
     config: runConfig,
-    resume: o.resume,
+    ...resumeOptions(o.resume),
+    flags: FLAG_OF_FIELD,
     force: o.force,
     lock: true,
     // A resumed run may run longer; its warmup follows --steps unless given.
     mayDiffer: o.warmup === undefined ? ["train.steps", "train.warmupSteps"] : ["train.steps"],
     steps: train.steps,
   });
+  const dropped = describeDropped("pretrain", prepared);
+  if (dropped && !o.quiet) console.error(dropped);
   if (!o.quiet) {
     console.error(describeStart(model, {
       backend,
       clips: data.size,
       batchSize: train.batchSize,
       steps: train.steps,
-      lr: train.baseRate,
+      rates: describeRates(o, model.preset, train),
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }

@@ -13,7 +13,25 @@
  *
  * @module
  */
-import asc from "assemblyscript/asc";
+
+/**
+ * The AssemblyScript compiler, fetched by `deno task build:simd` (and the build test) only:
+ * a build-only tool kept out of `deno.json`'s imports, so `deno install` and the program do
+ * not download it (with binaryen, about 100 MB).
+ */
+export const ASSEMBLYSCRIPT = "npm:assemblyscript@0.28.20/asc";
+
+/** The part of the compiler's API the build uses. */
+interface AscApi {
+  main(
+    argv: string[],
+    options: {
+      readFile(name: string, baseDir: string): string | null;
+      writeFile(name: string, contents: Uint8Array | string): void;
+      listFiles(): string[];
+    },
+  ): Promise<{ error: Error | null; stderr: { toString(): string } }>;
+}
 
 /** The source, relative to the repository root. */
 export const SIMD_SOURCE = "lib/backend/simd/kernels.as.ts";
@@ -42,18 +60,23 @@ const ROOT = new URL("../", import.meta.url);
 /**
  * Compiles the source and returns the module's bytes.
  *
+ * The compiler is fetched on first use ({@linkcode ASSEMBLYSCRIPT}, pinned to one version);
+ * `deno task build:simd` runs without a lock so it never enters `deno.lock`
+ * (`tests/lib/backend/simd/simd_build_test.ts` builds that way, in a process of its own).
+ *
  * @throws {Error} with the compiler's messages when the source does not compile.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSimdWasm } from "./build_simd.ts";
- * const bytes = await buildSimdWasm();
- * assert.ok(WebAssembly.validate(bytes));
+ * import { ASSEMBLYSCRIPT } from "./build_simd.ts";
+ * assert.equal(ASSEMBLYSCRIPT, "npm:assemblyscript@0.28.20/asc"); // what buildSimdWasm() imports
  * ```
  */
 export async function buildSimdWasm(): Promise<Uint8Array<ArrayBuffer>> {
   const root = decodeURIComponent(ROOT.pathname);
   const outputs = new Map<string, Uint8Array | string>();
+  // A specifier in a variable: no module graph (deno install, deno check) sees the compiler.
+  const asc: AscApi = (await import(ASSEMBLYSCRIPT)).default;
   const { error, stderr } = await asc.main([SIMD_SOURCE, ...FLAGS, "--outFile", "out.wasm"], {
     readFile: (name: string, baseDir: string) => {
       try {

@@ -112,6 +112,7 @@ if (!dataDir || !from) {
     steps,
     batchSize: batch,
     baseRate: 1e-3,
+    finalRate: 5e-5, // the final rate these figures were measured with
     warmupSteps: Math.floor(steps / 10),
     checkpointEvery: steps,
     seed,

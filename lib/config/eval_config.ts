@@ -203,3 +203,23 @@ export const PAPER_CLASSIFY_CROPS = 3;
  * ```
  */
 export const DEFAULT_ZERO_SHOT_PROMPT = "a video of {label}";
+
+/** The K of top-K accuracy when a dataset has at least that many classes. */
+export const TOP_K = 5;
+
+/**
+ * The K of the top-K accuracy every command reports for `numClasses`
+ * classes: {@linkcode TOP_K}, or all classes when there are fewer (so 3
+ * classes give top-3, in `eval classify`, `eval zero-shot` and `finetune` alike).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { topKOf } from "./eval_config.ts";
+ * assert.equal(topKOf(3), 3);
+ * assert.equal(topKOf(10), 5);
+ * ```
+ */
+export function topKOf(numClasses: number): number {
+  return Math.min(TOP_K, numClasses);
+}

@@ -11,9 +11,9 @@ export interface PretrainConfig {
   steps: number;
   /** Clips per batch. */
   batchSize: number;
-  /** Peak learning rate (paper: 1e-4). */
+  /** Peak learning rate (paper: 1e-4 at batch 2048; default {@linkcode defaultLearningRate}). */
   baseRate: number;
-  /** Final learning rate (paper: 5e-5). */
+  /** Final learning rate (paper: 5e-5; default half the peak). */
   finalRate: number;
   /** Linear warmup steps (paper: 10k; default 10% of the steps, see {@linkcode defaultWarmupSteps}). */
   warmupSteps: number;
@@ -89,17 +89,73 @@ export function defaultWarmupSteps(steps: number, options: { max?: number } = {}
 }
 
 /**
+ * The learning rate each preset's default scales from: `rate` at `batch`
+ * clips. The paper's presets take the paper's 1e-4 at batch 2048; `tiny`
+ * takes 1e-3 at batch 16, the rate measured to learn on small data (README
+ * "Learning rate": at batch 16 the paper's 1e-4 learned less in 60 steps, and
+ * the paper's rate scaled down linearly to 7.8e-7 learned nothing).
+ */
+export const REFERENCE_RATES: Readonly<Record<string, { rate: number; batch: number }>> = {
+  tiny: { rate: 1e-3, batch: 16 },
+  small: { rate: 1e-4, batch: 2048 },
+  base: { rate: 1e-4, batch: 2048 },
+  medium: { rate: 1e-4, batch: 2048 },
+  large: { rate: 1e-4, batch: 2048 },
+};
+
+/** The lowest default learning rate: the paper's 1e-4 (smaller batches never go below it). */
+export const MIN_DEFAULT_RATE = 1e-4;
+
+/** The final learning rate is this fraction of the base rate when not given (the paper's 5e-5 / 1e-4). */
+export const FINAL_RATE_FRACTION = 0.5;
+
+/**
+ * The default learning rate of `preset` at `batch` clips: linear scaling
+ * from the preset's reference ({@linkcode REFERENCE_RATES}; a custom config
+ * uses `tiny`'s), never below {@linkcode MIN_DEFAULT_RATE}, with the rule in
+ * words for the run's first lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultLearningRate } from "./pretrain_config.ts";
+ * assert.equal(defaultLearningRate("tiny", 16).rate, 1e-3);
+ * assert.equal(defaultLearningRate("tiny", 8).rate, 5e-4); // 1e-3 × 8/16
+ * assert.equal(defaultLearningRate("tiny", 2).rate, 1.25e-4);
+ * assert.equal(defaultLearningRate("base", 2048).rate, 1e-4); // the paper
+ * assert.equal(defaultLearningRate("base", 16).rate, 1e-4); // 7.8e-7 by the linear rule: the floor
+ * assert.equal(defaultLearningRate("tiny", 8).rule, "default: 0.001 × batch 8/16, tiny's reference");
+ * ```
+ */
+export function defaultLearningRate(preset: string, batch: number): { rate: number; rule: string } {
+  const name = Object.hasOwn(REFERENCE_RATES, preset) ? preset : "tiny";
+  const ref = REFERENCE_RATES[name];
+  const scaled = ref.rate * batch / ref.batch;
+  const rule = `default: ${ref.rate} × batch ${batch}/${ref.batch}, ${name}'s reference`;
+  if (scaled < MIN_DEFAULT_RATE) {
+    return {
+      rate: MIN_DEFAULT_RATE,
+      rule: `${rule} = ${scaled.toPrecision(2)}, raised to the floor ${MIN_DEFAULT_RATE}`,
+    };
+  }
+  return { rate: scaled, rule };
+}
+
+/**
  * Defaults: the paper's optimiser settings, sized for a short run. The
  * warmup (`null` here) follows the steps: {@linkcode defaultWarmupSteps},
- * at most {@linkcode MAX_DEFAULT_WARMUP_STEPS}.
+ * at most {@linkcode MAX_DEFAULT_WARMUP_STEPS}; the learning rates (`null`)
+ * follow the preset and batch: {@linkcode defaultLearningRate}, the final
+ * one {@linkcode FINAL_RATE_FRACTION} of the base.
  */
 export const DEFAULT_PRETRAIN_CONFIG: Readonly<
-  Omit<PretrainConfig, "warmupSteps"> & { warmupSteps: null }
+  & Omit<PretrainConfig, "warmupSteps" | "baseRate" | "finalRate">
+  & { warmupSteps: null; baseRate: null; finalRate: null }
 > = {
   steps: 500,
   batchSize: 16,
-  baseRate: 1e-4,
-  finalRate: 5e-5,
+  baseRate: null,
+  finalRate: null,
   warmupSteps: null,
   weightDecay: 0,
   clipNorm: 0,
@@ -123,6 +179,9 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<
  * import { resolvePretrainConfig } from "./pretrain_config.ts";
  * const c = resolvePretrainConfig({ steps: 200 });
  * assert.equal(c.batchSize, 16);
+ * assert.equal(c.baseRate, 1e-3); // tiny's reference at batch 16 (defaultLearningRate)
+ * assert.equal(c.finalRate, 5e-4); // half of it
+ * assert.equal(resolvePretrainConfig({ batchSize: 64 }, { preset: "base" }).baseRate, 1e-4);
  * assert.equal(c.warmupSteps, 20); // 10% of the steps
  * assert.throws(() => resolvePretrainConfig({ batchSize: 1 }), /batch size must be at least 2/);
  * assert.equal(c.lossForm, "official");
@@ -130,15 +189,22 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<
  * assert.throws(() => resolvePretrainConfig({ symmetric: true }), /needs loss form "one-way"/);
  * ```
  */
-export function resolvePretrainConfig(partial: Partial<PretrainConfig> = {}): PretrainConfig {
+export function resolvePretrainConfig(
+  partial: Partial<PretrainConfig> = {},
+  options: { preset?: string } = {},
+): PretrainConfig {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const merged = { ...DEFAULT_PRETRAIN_CONFIG, ...defined };
   const steps = checkInteger(merged.steps, "steps", { min: 1 });
+  checkInteger(merged.batchSize, "batch size", { min: 2 });
+  const baseRate = merged.baseRate ??
+    defaultLearningRate(options.preset ?? "tiny", merged.batchSize).rate;
   const c: PretrainConfig = {
     ...merged,
+    baseRate,
+    finalRate: merged.finalRate ?? Math.min(baseRate * FINAL_RATE_FRACTION, baseRate),
     warmupSteps: merged.warmupSteps ?? defaultWarmupSteps(steps, { max: MAX_DEFAULT_WARMUP_STEPS }),
   };
-  checkInteger(c.batchSize, "batch size", { min: 2 });
   checkInteger(c.warmupSteps, "warmup steps", { min: 0 });
   checkInteger(c.seed, "seed", { min: 0 });
   checkInteger(c.checkpointEvery, "checkpoint interval", { min: 1 });

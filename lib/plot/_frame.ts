@@ -6,7 +6,7 @@
  */
 
 import { type Axis, scale } from "./_ticks.ts";
-import type { Scene, Shape } from "./shapes.ts";
+import type { Marker, Scene, Shape } from "./shapes.ts";
 
 const INK = "#222222";
 const GRID = "#dddddd";
@@ -16,10 +16,12 @@ const TITLE_FONT = 16;
 const CHAR_W = 7;
 const MAX_LEGEND = 20;
 
-/** One line of a legend: a colour swatch and its name. */
+/** One line of a legend: a colour swatch (or a marker in the colour) and its name. */
 export interface LegendEntry {
   name: string;
   color: string;
+  /** Draw this point shape instead of a square swatch (a scatter plot's marker groups). */
+  marker?: Marker;
 }
 
 /** The plotting area inside the axes, in pixels. */
@@ -182,15 +184,12 @@ function legendShapes(frame: Frame, legend: { shown: LegendEntry[]; texts: strin
   legend.texts.forEach((t, i) => {
     const y = frame.top + 8 + i * (FONT + 6);
     const x = frame.right + 14;
-    if (i < legend.shown.length) {
-      shapes.push({
-        kind: "rect",
-        x,
-        y: y - 5,
-        width: 10,
-        height: 10,
-        fill: legend.shown[i].color,
-      });
+    const entry = legend.shown[i];
+    if (entry?.marker !== undefined) {
+      const { color: fill, marker } = entry;
+      shapes.push({ kind: "circle", cx: x + 5, cy: y, r: 4, fill, marker });
+    } else if (entry) {
+      shapes.push({ kind: "rect", x, y: y - 5, width: 10, height: 10, fill: entry.color });
     }
     shapes.push(inkText({ x: x + 16, y }, { text: t, anchor: "start" }));
   });

@@ -1,12 +1,12 @@
 /**
  * A small RGBA raster canvas (private to `lib/plot/`): filled rectangles, anti-aliased discs
- * and strokes (coverage from the pixel centre's distance to the shape), and text in the
- * built-in 5×7 bitmap font.
+ * and strokes (coverage from the pixel centre's distance to the shape), and text in vatt's
+ * proportional mixed-case bitmap font (`_font.ts`).
  *
  * @module
  */
 
-import { glyph, GLYPH_ADVANCE, GLYPH_HEIGHT } from "./_font5x7.ts";
+import { CAP_ROWS, GLYPH_ROWS, glyphRows, textWidth } from "./_font.ts";
 
 type Rgb = readonly [number, number, number];
 
@@ -54,6 +54,35 @@ export class Canvas {
       for (let px = x0; px <= x1; px++) {
         const d = Math.hypot(px + 0.5 - cx, py + 0.5 - cy);
         this.blend(px, py, color, r + 0.5 - d);
+      }
+    }
+  }
+
+  /**
+   * Fills a convex polygon, anti-aliased by 4 × 4 samples per pixel.
+   */
+  polygon(points: readonly (readonly [number, number])[], color: Rgb): void {
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => p[1]);
+    const inside = (x: number, y: number) => {
+      let sign = 0;
+      for (let i = 0; i < points.length; i++) {
+        const [ax, ay] = points[i];
+        const [bx, by] = points[(i + 1) % points.length];
+        const cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
+        if (cross === 0) continue;
+        if (sign === 0) sign = Math.sign(cross);
+        else if (Math.sign(cross) !== sign) return false;
+      }
+      return true;
+    };
+    for (let py = Math.floor(Math.min(...ys)); py <= Math.ceil(Math.max(...ys)); py++) {
+      for (let px = Math.floor(Math.min(...xs)); px <= Math.ceil(Math.max(...xs)); px++) {
+        let hits = 0;
+        for (let k = 0; k < 16; k++) {
+          if (inside(px + ((k % 4) + 0.5) / 4, py + (Math.floor(k / 4) + 0.5) / 4)) hits++;
+        }
+        this.blend(px, py, color, hits / 16);
       }
     }
   }
@@ -108,8 +137,9 @@ export class Canvas {
   }
 
   /**
-   * Draws `text` in the 5×7 font magnified `scale` times, anchored at (x, y) (y is the
-   * vertical middle); `vertical` rotates it 90° counter-clockwise around the anchor.
+   * Draws `text` in the bitmap font magnified `scale` times, anchored at (x, y) (y is the
+   * vertical middle of the capitals; descenders hang below); `vertical` rotates it 90°
+   * counter-clockwise around the anchor.
    */
   text(
     x: number,
@@ -119,23 +149,24 @@ export class Canvas {
     options: { scale: number; anchor: "start" | "middle" | "end"; vertical?: boolean },
   ): void {
     const s = options.scale;
-    const chars = [...text];
-    const width = Math.max(0, chars.length * GLYPH_ADVANCE - 1) * s;
+    const width = textWidth(text) * s;
     const u0 = options.anchor === "start" ? 0 : options.anchor === "end" ? -width : -width / 2;
-    const v0 = -(GLYPH_HEIGHT * s) / 2;
+    const v0 = -(CAP_ROWS * s) / 2;
     const ax = Math.round(x);
     const ay = Math.round(y);
-    chars.forEach((ch, k) => {
-      const rows = glyph(ch);
-      for (let r = 0; r < GLYPH_HEIGHT; r++) {
-        for (let c = 0; c < 5; c++) {
-          if ((rows[r] & (0x10 >> c)) === 0) continue;
-          const u = Math.round(u0 + (k * GLYPH_ADVANCE + c) * s);
+    let left = 0;
+    for (const ch of text) {
+      const rows = glyphRows(ch);
+      for (let r = 0; r < GLYPH_ROWS; r++) {
+        for (let c = 0; c < rows[r].length; c++) {
+          if (rows[r][c] !== "#") continue;
+          const u = Math.round(u0 + (left + c) * s);
           const v = Math.round(v0 + r * s);
           if (options.vertical) this.fillRect(ax + v, ay - u - s, s, s, color);
           else this.fillRect(ax + u, ay + v, s, s, color);
         }
       }
-    });
+      left += rows[0].length + 1;
+    }
   }
 }

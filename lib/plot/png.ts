@@ -2,8 +2,8 @@
  * PNG output of plots, rasterised here and encoded with `fast-png`.
  *
  * The PNG shows what the SVG shows (same layout, from `scene.ts`) with two simplifications:
- * text is drawn in a built-in 5×7 bitmap font (digits, A–Z with lower case shown as upper case,
- * and common punctuation; other characters appear as `?`), magnified twice for titles; and
+ * text is drawn in vatt's own proportional, mixed-case bitmap font (`_font.ts`: digits, both
+ * cases and common punctuation; other characters appear as `?`), magnified twice for titles; and
  * point labels (SVG tooltips) are not drawn. Points are anti-aliased discs; lines are
  * anti-aliased strokes.
  *
@@ -13,7 +13,7 @@
 import { encode } from "fast-png";
 import { Canvas } from "./_raster.ts";
 import { parseHexColor } from "./palette.ts";
-import type { Scene } from "./shapes.ts";
+import { markerPoints, type Scene } from "./shapes.ts";
 
 /**
  * Rasterises a laid-out {@linkcode Scene} into RGBA pixels, `[height, width, 4]` row-major.
@@ -50,7 +50,9 @@ export function rasterizeScene(scene: Scene): Uint8Array {
         canvas.polyline(s.points, s.width, parseHexColor(s.stroke));
         break;
       case "circle":
-        canvas.disc(s.cx, s.cy, s.r, parseHexColor(s.fill));
+        if (s.marker === undefined || s.marker === "circle") {
+          canvas.disc(s.cx, s.cy, s.r, parseHexColor(s.fill));
+        } else canvas.polygon(markerPoints(s), parseHexColor(s.fill));
         break;
       case "text":
         canvas.text(s.x, s.y, s.text, parseHexColor(s.color), {

@@ -8,13 +8,22 @@
 
 import { frameScene } from "./_frame.ts";
 import { linearAxis, logAxis } from "./_ticks.ts";
-import { paletteColor, parseHexColor } from "./palette.ts";
-import type { Scene, Shape } from "./shapes.ts";
+import { groupColors, paletteColor, parseHexColor } from "./palette.ts";
+import { type Marker, MARKERS, type Scene, type Shape } from "./shapes.ts";
+import type { LegendEntry } from "./_frame.ts";
 
 /** Options of {@linkcode scatterScene}. */
 export interface ScatterOptions {
-  /** Group of each point (a class name or id): points are coloured by group, first seen first. */
+  /**
+   * Group of each point (a class name or id): points are coloured by group, first seen first;
+   * a group named after a colour is drawn in it (`groupColors` in `palette.ts`).
+   */
   groups?: ArrayLike<string | number>;
+  /**
+   * Marker group of each point (e.g. its modality): each group gets a shape of
+   * {@linkcode MARKERS}, first seen first, so colour and shape tell two things apart at once.
+   */
+  markers?: ArrayLike<string>;
   /** Colour of each point (`#rgb` / `#rrggbb`); overrides the group colours. */
   colors?: ArrayLike<string>;
   /** Text of each point, shown as a tooltip in SVG (not drawn in PNG). */
@@ -103,10 +112,12 @@ export function scatterScene(
   if (!(radius > 0 && radius <= 50)) throw new RangeError(`Cannot draw points of radius ${radius}`);
   const n = points.length;
   for (
-    const [name, arr] of [["groups", options.groups], ["colors", options.colors], [
-      "labels",
-      options.labels,
-    ]] as const
+    const [name, arr] of [
+      ["groups", options.groups],
+      ["colors", options.colors],
+      ["labels", options.labels],
+      ["markers", options.markers],
+    ] as const
   ) {
     if (arr !== undefined && arr.length !== n) {
       throw new RangeError(
@@ -120,24 +131,7 @@ export function scatterScene(
       throw new RangeError(`Cannot draw point ${i}: coordinates (${x}, ${y}) are not finite`);
     }
   }
-  const groupIndex = new Map<string, number>();
-  const pointColor: string[] = [];
-  for (let i = 0; i < n; i++) {
-    let color = paletteColor(0);
-    if (options.groups) {
-      const key = String(options.groups[i]);
-      if (!groupIndex.has(key)) groupIndex.set(key, groupIndex.size);
-      color = paletteColor(groupIndex.get(key)!);
-    }
-    if (options.colors) {
-      color = options.colors[i];
-      parseHexColor(color);
-    }
-    pointColor.push(color);
-  }
-  const legend = options.groups && options.legend !== false && !options.colors
-    ? [...groupIndex.keys()].map((name, i) => ({ name, color: paletteColor(i) }))
-    : [];
+  const { pointColor, pointMarker, legend } = pointStyles(options, n);
   const xs = Array.from({ length: n }, (_, i) => points[i][0]);
   const ys = Array.from({ length: n }, (_, i) => points[i][1]);
   const pad = ([lo, hi]: [number, number]): [number, number] => {
@@ -156,10 +150,52 @@ export function scatterScene(
       r: radius,
       fill: pointColor[i],
     };
+    if (pointMarker[i] !== "circle") circle.marker = pointMarker[i];
     if (options.labels) circle.title = String(options.labels[i]);
     scene.shapes.push(circle);
   }
   return scene;
+}
+
+/** First-seen order of the distinct values of `keys` (one per point), and each point's index. */
+function firstSeen(keys: ArrayLike<string | number>): { names: string[]; index: number[] } {
+  const at = new Map<string, number>();
+  const index = Array.from(keys, (k) => {
+    const key = String(k);
+    if (!at.has(key)) at.set(key, at.size);
+    return at.get(key)!;
+  });
+  return { names: [...at.keys()], index };
+}
+
+/** Each point's colour and marker, and the legend: colour groups, then marker groups. */
+function pointStyles(options: ScatterOptions, n: number) {
+  const pointColor: string[] = new Array(n).fill(paletteColor(0));
+  const pointMarker: Marker[] = new Array(n).fill("circle");
+  const legend: LegendEntry[] = [];
+  const show = options.legend !== false;
+  if (options.groups) {
+    const { names, index } = firstSeen(options.groups);
+    const colors = groupColors(names);
+    index.forEach((g, i) => pointColor[i] = colors[g]);
+    if (show && !options.colors) {
+      names.forEach((name, g) => legend.push({ name, color: colors[g] }));
+    }
+  }
+  if (options.colors) {
+    for (let i = 0; i < n; i++) pointColor[i] = options.colors[i];
+    pointColor.forEach((c) => parseHexColor(c));
+  }
+  if (options.markers) {
+    const { names, index } = firstSeen(options.markers);
+    index.forEach((m, i) => pointMarker[i] = MARKERS[m % MARKERS.length]);
+    if (show) {
+      names.forEach((name, m) =>
+        legend.push({ name, color: "#555555", marker: MARKERS[m % MARKERS.length] })
+      );
+    }
+  }
+  return { pointColor, pointMarker, legend };
 }
 
 /**

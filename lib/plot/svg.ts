@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Scene } from "./shapes.ts";
+import { markerPoints, type Scene } from "./shapes.ts";
 
 /**
  * Escapes text for SVG/XML content and attribute values (`& < > " '`). Characters XML 1.0
@@ -91,13 +91,17 @@ export function sceneToSvg(scene: Scene): string {
         );
         break;
       case "circle": {
-        const attrs = `cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${
-          escapeXml(s.fill)
-        }"`;
+        const fill = `fill="${escapeXml(s.fill)}"`;
+        const [tag, attrs] = s.marker === undefined || s.marker === "circle"
+          ? ["circle", `cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" ${fill}`]
+          : [
+            "polygon",
+            `points="${markerPoints(s).map(([x, y]) => `${num(x)},${num(y)}`).join(" ")}" ${fill}`,
+          ];
         out.push(
           s.title === undefined
-            ? `<circle ${attrs}/>`
-            : `<circle ${attrs}><title>${escapeXml(s.title)}</title></circle>`,
+            ? `<${tag} ${attrs}/>`
+            : `<${tag} ${attrs}><title>${escapeXml(s.title)}</title></${tag}>`,
         );
         break;
       }

@@ -37,6 +37,21 @@ const PANELS: { title: string; yLabel: string; match: (key: string) => boolean }
 ];
 
 /**
+ * Legend names of fine-tuning's fields, so validation curves say they are: `valLoss`,
+ * `top1`, `top5` (top-K, K = min(5, classes)), `mAP` and `rocAuc` are scored on the
+ * validation clips once per epoch, `trainLoss` is the epoch's mean training loss. Other
+ * fields keep their `metrics.jsonl` names.
+ */
+export const SERIES_NAMES: Readonly<Record<string, string>> = {
+  trainLoss: "training loss",
+  valLoss: "validation loss",
+  top1: "validation top-1",
+  top5: "validation top-K",
+  mAP: "validation mAP",
+  rocAuc: "validation ROC-AUC",
+};
+
+/**
  * Sorts the numeric fields of metric rows into panels (see the module
  * documentation); panels without a field are dropped.
  *
@@ -48,6 +63,9 @@ const PANELS: { title: string; yLabel: string; match: (key: string) => boolean }
  * assert.equal(xLabel, "step");
  * assert.equal(panels.length, 2);
  * assert.equal(panels[0].series[0].name, "loss");
+ * const tuned = curvePanels([{ step: 3, trainLoss: 1, valLoss: 2, top1: 0.5 }]);
+ * assert.deepEqual(tuned.panels[0].series.map((s) => s.name), ["training loss", "validation loss"]);
+ * assert.equal(tuned.panels[1].series[0].name, "validation top-1");
  * ```
  */
 export function curvePanels(
@@ -72,7 +90,7 @@ export function curvePanels(
       title: p.title,
       yLabel: p.yLabel,
       series: mine.map((k) => ({
-        name: k,
+        name: SERIES_NAMES[k] ?? k,
         x,
         y: rows.map((r) => (typeof r[k] === "number" ? r[k] as number : NaN)),
       })),

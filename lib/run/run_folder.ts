@@ -25,6 +25,8 @@ export interface PreparedRun {
   step: number;
   /** The run-folder lock, when asked for (`lock: true`): release it when the run ends. */
   lock?: RunLock;
+  /** Checkpoints newer than a given `checkpoint` to resume from: removed (their steps run again). */
+  dropped?: string[];
 }
 
 const RUN_FILES = ["config.json", "metrics.jsonl", "checkpoints"];
@@ -48,15 +50,30 @@ function comparable(config: unknown): unknown {
   return rest;
 }
 
-/** Each leaf that differs between `was` and `now`: its dotted path and both values. */
-function differences(was: unknown, now: unknown, at = ""): { path: string; text: string }[] {
+/**
+ * Each leaf that differs between `was` and `now`: its dotted path and both
+ * values, with the flag that sets it where `flags` names one (the longest
+ * dotted prefix of the path that it holds).
+ */
+function differences(
+  was: unknown,
+  now: unknown,
+  flags: Readonly<Record<string, string>>,
+  at = "",
+): { path: string; text: string }[] {
   if (isRecord(was) && isRecord(now)) {
     const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])];
-    return keys.flatMap((k) => differences(was[k], now[k], at ? `${at}.${k}` : k));
+    return keys.flatMap((k) => differences(was[k], now[k], flags, at ? `${at}.${k}` : k));
   }
   if (JSON.stringify(was) === JSON.stringify(now)) return [];
   const show = (v: unknown) => v === undefined ? "absent" : JSON.stringify(v);
-  return [{ path: at, text: `${at} (was ${show(was)}, now ${show(now)})` }];
+  const parts = at.split(".");
+  let flag: string | undefined;
+  for (let n = parts.length; n > 0 && flag === undefined; n--) {
+    flag = flags[parts.slice(0, n).join(".")];
+  }
+  const by = flag ? `${flag}: ` : "";
+  return [{ path: at, text: `${at} (${by}was ${show(was)}, now ${show(now)})` }];
 }
 
 /** Options of {@linkcode prepareRunFolder}. */
@@ -81,6 +98,14 @@ export interface PrepareRunOptions {
   mayDiffer?: readonly string[];
   /** The run's total steps: resuming from a checkpoint past them is refused. */
   steps?: number;
+  /**
+   * With `resume`: the checkpoint to continue from instead of the newest, a
+   * folder in the run's `checkpoints/` (its path, or its name `step-…`);
+   * newer checkpoints are removed and their steps run again.
+   */
+  checkpoint?: string;
+  /** Dotted config paths → the flag that sets each, named when a resume is refused. */
+  flags?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -144,7 +169,7 @@ export async function prepareRunFolder(
 /** Checks the stored config and cuts `metrics.jsonl` back to the newest checkpoint. */
 async function resumeRun(
   runDir: string,
-  options: Pick<PrepareRunOptions, "config" | "mayDiffer" | "steps">,
+  options: Pick<PrepareRunOptions, "config" | "mayDiffer" | "steps" | "checkpoint" | "flags">,
 ): Promise<PreparedRun> {
   const { config, mayDiffer = [] } = options;
   const configPath = path.join(runDir, "config.json");
@@ -156,7 +181,11 @@ async function resumeRun(
     if (e instanceof FormatError) throw e;
     throw new FormatError("nothing to resume: config.json is missing", { path: runDir });
   }
-  const changed = differences(comparable(JSON.parse(stored)), comparable(config));
+  const changed = differences(
+    comparable(JSON.parse(stored)),
+    comparable(config),
+    options.flags ?? {},
+  );
   const refused = changed.filter((d) => !mayDiffer.includes(d.path));
   if (refused.length > 0) {
     throw new MismatchError(
@@ -164,7 +193,10 @@ async function resumeRun(
         `resume with the same flags, or use --force to start over`,
     );
   }
-  const newest = (await listCheckpoints(path.join(runDir, "checkpoints"))).at(-1);
+  const all = await listCheckpoints(path.join(runDir, "checkpoints"));
+  const newest = options.checkpoint !== undefined
+    ? await givenCheckpoint(runDir, options.checkpoint, all)
+    : all.at(-1);
   const step = newest ? (await readTrainState(newest.path)).step : 0;
   if (options.steps !== undefined && step > options.steps) {
     throw new MismatchError(
@@ -177,7 +209,31 @@ async function resumeRun(
   }
   // Without a checkpoint (stopped before its first) nothing was learnt: start again.
   await truncateMetrics(metricsPath(runDir), step);
-  return newest ? { resumeFrom: newest.path, step } : { step: 0 };
+  const dropped = all.filter((c) => c.step > step).map((c) => c.path);
+  for (const c of dropped) await Deno.remove(c, { recursive: true });
+  if (!newest) return { step: 0 };
+  return dropped.length > 0
+    ? { resumeFrom: newest.path, step, dropped }
+    : { resumeFrom: newest.path, step };
+}
+
+/** The checkpoint `given` (a path, or a name in `runDir/checkpoints`), which must be one of `all`. */
+async function givenCheckpoint(
+  runDir: string,
+  given: string,
+  all: { step: number; path: string }[],
+): Promise<{ step: number; path: string }> {
+  const real = async (p: string) => await Deno.realPath(p).catch(() => undefined);
+  const asName = path.join(runDir, "checkpoints", given);
+  const target = (await real(given)) ?? (await real(asName));
+  for (const c of all) {
+    if (target !== undefined && (await real(c.path)) === target) return c;
+  }
+  const names = all.map((c) => path.basename(c.path)).join(", ") || "none";
+  throw new FormatError(
+    `--resume ${given}: not a complete checkpoint of this run (its checkpoints: ${names})`,
+    { path: runDir },
+  );
 }
 
 /** Empties the run's own files (only those) and writes `config.json`. */

@@ -66,7 +66,7 @@ Deno.test("without a BLAS library pretrain says so in one line, names the packag
   assert.equal(probe.code, 0, probe.stderr);
   assert.equal(probe.stderr.split("\n").filter((l) => l.includes("no BLAS library")).length, 1);
   // The resolved learning rate is printed with the run's other settings.
-  assert.match(r.stderr, /batch 4, learning rate 0\.001, 1 steps/);
+  assert.match(r.stderr, /batch 4, learning rate 0\.001 \(final 0\.0001\), 1 steps/);
   const cpu = await runVatt(
     [
       "pretrain",
@@ -140,8 +140,8 @@ Deno.test("--resume names every differing field, and may run longer with a large
   ]);
   assert.equal(other.code, 1);
   const line = errorLines(other).at(-1)!;
-  assert.match(line, /another config: .*train\.temperature \(was 0\.07, now 0\.1\)/);
-  assert.match(line, /train\.seed \(was 0, now 3\)/);
+  assert.match(line, /another config: .*train\.temperature \(--temperature: was 0\.07, now 0\.1\)/);
+  assert.match(line, /train\.seed \(--seed: was 0, now 3\)/);
   const longer = await runVatt([...args, "--steps", "4", "--resume"]);
   assert.equal(longer.code, 0, longer.stderr);
   assert.match(longer.stdout, /pretrained 4 steps/);

@@ -49,6 +49,8 @@ export interface ManifestError {
   row: number;
   /** One-line reason. */
   reason: string;
+  /** The row's clip id, when it has a usable one. */
+  id?: string;
 }
 
 /** What {@link readManifest} returns. */
@@ -297,17 +299,19 @@ function splitCaptions(text: string): string[] {
 
 // ---------------------------------------------------------------- rows
 
-function addError(ctx: RowContext, row: number, reason: string): void {
-  ctx.errors.push({ row, reason });
+function addError(ctx: RowContext, row: number, reason: string, id?: unknown): void {
+  const named = typeof id === "string" && id.trim() !== "" ? { id } : {};
+  ctx.errors.push({ row, reason, ...named });
 }
 
-/** Validates one object and adds it to rows or errors. */
+/** Validates one object and adds it to rows or errors (naming its id when it has one). */
 function addRow(ctx: RowContext, row: number, obj: Record<string, unknown>): void {
   const result = validate(obj, ctx.base);
-  if (typeof result === "string") return addError(ctx, row, result);
+  if (typeof result === "string") return addError(ctx, row, result, obj.id);
   const first = ctx.seen.get(result.id);
   if (first !== undefined) {
-    return addError(ctx, row, `duplicate id ${JSON.stringify(result.id)} (first on line ${first})`);
+    const reason = `duplicate id ${JSON.stringify(result.id)} (first on line ${first})`;
+    return addError(ctx, row, reason, result.id);
   }
   ctx.seen.set(result.id, row);
   ctx.rows.push({ row, ...result });

@@ -163,10 +163,12 @@ function manifestSkips(
 ): SkippedInput[] {
   const skippedRows: SkippedInput[] = manifest.errors.map((e) => ({
     row: e.row,
+    ...(e.id !== undefined ? { id: e.id } : {}),
     reason: e.reason,
   }));
   if (run.onError === "fail" && skippedRows.length > 0) {
-    throw new FormatError(`row ${skippedRows[0].row}: ${skippedRows[0].reason}`, {
+    const { row, id, reason } = skippedRows[0];
+    throw new FormatError(`row ${row}${id ? ` (${id})` : ""}: ${reason}`, {
       path: options.manifest,
     });
   }
@@ -327,7 +329,9 @@ export async function tokenizeDataset(options: TokenizeOptions): Promise<Tokeniz
   const slice = options.slice;
   const plan = planShards(rows.length, run.settings.clipsPerShard, slice);
   await removeRunTemps(options.out, { mine: plan.mine, numShards: plan.numShards, slice });
-  const progress: TokenizeProgress = { done: 0, total: plan.total, skipped: 0, shards: 0 };
+  // The manifest's rejected rows count as skipped from the start, as the index lists them.
+  const skipped = skippedRows.length;
+  const progress: TokenizeProgress = { done: 0, total: plan.total, skipped, shards: 0 };
   // Once before any work, so a progress display can start its clock and show the total.
   options.onProgress?.({ ...progress });
   const job: ShardJob = {

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { DEFAULT_EVAL_BATCH_SIZE } from "../../config/eval_config.ts";
+import { DEFAULT_EVAL_BATCH_SIZE, topKOf } from "../../config/eval_config.ts";
 import { batchToTensors } from "../../data/shards/batches.ts";
 import type { ClipBatch, Dataset } from "../../data/shards/dataset.ts";
 import { MismatchError } from "../../util/errors.ts";
@@ -109,7 +109,7 @@ export function classificationReport(
     for (let j = 0; j < c; j++) sum += Math.exp(logits[i * c + j] - max);
     loss += max + Math.log(sum) - logits[i * c + labels[i]];
   }
-  const k = Math.min(5, c);
+  const k = topKOf(c);
   const report: ClassificationReport = {
     clips: n,
     numClasses: c,

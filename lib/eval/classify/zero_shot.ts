@@ -24,7 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { DEFAULT_EVAL_BATCH_SIZE } from "../../config/eval_config.ts";
+import { DEFAULT_EVAL_BATCH_SIZE, topKOf } from "../../config/eval_config.ts";
 import type { Dataset } from "../../data/shards/dataset.ts";
 import { labelledIndices, readDatasetLabels } from "../../data/shards/split.ts";
 import { loadTextTokenizer } from "../../data/text/setup.ts";
@@ -197,7 +197,7 @@ function scoreReport(
       chance: { mAP: positives / labels.length, rocAuc: 0.5 },
     };
   }
-  const k = Math.min(5, c);
+  const k = topKOf(c);
   return {
     top1: topKAccuracy(scores, labels, { k: 1 }),
     top5: topKAccuracy(scores, labels, { k }),

@@ -50,6 +50,11 @@ export interface EmbeddingMap {
   points: [number, number][];
   /** Colour group of each point. */
   groups: string[];
+  /**
+   * Marker group of each point: its modality when colouring by label and more than one
+   * modality is drawn (colour says the label, shape the modality); else absent.
+   */
+  markers?: string[];
   /** Tooltip of each point: `id modality[#index]`. */
   labels: string[];
   /** Rows in the file, and rows drawn. */
@@ -128,7 +133,18 @@ export function embeddingMap(rows: EmbeddingRows, options: EmbeddingMapOptions =
   const labels = keep.map((i) =>
     `${rows.ids[i]} ${rows.modality[i]}${rows.modality[i] === "text" ? `#${rows.index[i]}` : ""}`
   );
-  return { points, groups, labels, total: rows.ids.length, drawn: keep.length, counts };
+  const markers = colorBy === "label" && Object.keys(counts).length > 1
+    ? keep.map((i) => rows.modality[i])
+    : undefined;
+  return {
+    points,
+    groups,
+    ...(markers ? { markers } : {}),
+    labels,
+    total: rows.ids.length,
+    drawn: keep.length,
+    counts,
+  };
 }
 
 /**

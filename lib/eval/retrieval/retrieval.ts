@@ -45,17 +45,33 @@ import { MismatchError } from "../../util/errors.ts";
 import type { VattModel } from "../../model/vatt.ts";
 import { embedDataset, embeddingDims, type EmbeddingSpace } from "../embeddings/embed.ts";
 import { DEFAULT_RECALL_KS, rankByCosine } from "./metrics.ts";
+import { rankReversed, type ReversedRanking } from "./reverse.ts";
 import { groupWindows, meanOfGroups, type WindowGroups } from "./windows.ts";
 
-/** Which retrieval: `query-candidate`. */
-export type RetrievalPair = "text-video" | "audio-video" | "text-audio";
+/** A pair in its forward direction (the captions or audio query). */
+type ForwardPair = "text-video" | "audio-video" | "text-audio";
+
+/** Which retrieval: `query-candidate`; `video-text` and the like rank the other way round. */
+export type RetrievalPair = ForwardPair | "video-text" | "video-audio" | "audio-text";
 
 /** The pairs {@linkcode zeroShotRetrieval} knows. */
 export const RETRIEVAL_PAIRS: readonly RetrievalPair[] = [
   "text-video",
   "audio-video",
   "text-audio",
+  "video-text",
+  "video-audio",
+  "audio-text",
 ];
+
+/** The forward pair of `pair` (itself, or its two modalities swapped). */
+function forwardOf(pair: RetrievalPair): ForwardPair {
+  const [a, b] = pair.split("-");
+  const swapped = `${b}-${a}`;
+  return (["text-video", "audio-video", "text-audio"] as string[]).includes(pair)
+    ? pair as ForwardPair
+    : swapped as ForwardPair;
+}
 
 /**
  * The embedding space a pair is ranked in: `vt` for text-video, `va` for
@@ -71,7 +87,8 @@ export const RETRIEVAL_PAIRS: readonly RetrievalPair[] = [
  * assert.equal(spaceOfPair("text-video", PRESETS.tiny), "vt");
  * ```
  */
-export function spaceOfPair(pair: RetrievalPair, config: VattConfig): EmbeddingSpace {
+export function spaceOfPair(given: RetrievalPair, config: VattConfig): EmbeddingSpace {
+  const pair = RETRIEVAL_PAIRS.includes(given) ? forwardOf(given) : given;
   if (pair === "text-video") return "vt";
   if (pair === "audio-video") return "va";
   if (pair === "text-audio") {
@@ -127,8 +144,11 @@ export interface ZeroShotResult {
   medianRank: number;
   /** Mean 1-based rank of the positive. */
   meanRank: number;
-  /** What a random ranking scores: Recall@K = min(K, C)/C, median rank (C + 1)/2. */
-  chance: { recallAtK: Record<number, number>; medianRank: number };
+  /**
+   * What a random ranking scores: Recall@K = min(K, C)/C, median and mean rank (C + 1)/2
+   * (reversed pairs, with several positives per query: see `reverse.ts`).
+   */
+  chance: { recallAtK: Record<number, number>; medianRank: number; meanRank: number };
   /** The rank of each query. */
   ranks: Int32Array;
 }
@@ -196,8 +216,9 @@ export async function zeroShotRetrieval(
   const windows = options.windows ?? DEFAULT_RETRIEVAL_WINDOWS;
   const ks = options.ks ?? [...DEFAULT_RECALL_KS];
   const space = spaceOfPair(pair, model.config);
-  const queryModality = pair === "audio-video" ? "audio" : "text";
-  const candidateModality = pair === "text-audio" ? "audio" : "video";
+  const forward = forwardOf(pair);
+  const queryModality = forward === "audio-video" ? "audio" : "text";
+  const candidateModality = forward === "text-audio" ? "audio" : "video";
   // Checked before the (long) embedding pass.
   const groups = groupWindows(await data.ids(), windows);
   const got = await collect(model, data, {
@@ -228,26 +249,45 @@ export async function zeroShotRetrieval(
       }${candidateModality === "audio" ? " on a clip with audio" : ""}`,
     );
   }
-  const metrics = rankByCosine(query.vectors, cand.vectors, { dim, owner: query.owner, ks });
-  const c = cand.count;
-  const chance: Record<number, number> = {};
-  for (const k of ks) chance[k] = Math.min(k, c) / c;
+  const ranked = pair === forward
+    ? rankForward(query, cand, { dim, ks })
+    : rankReversed(query.vectors, cand.vectors, { dim, owner: query.owner, ks });
+  const { recallAtK, medianRank, meanRank, ranks, chance } = ranked;
   return {
     pair,
     space,
     windows,
     clips: groups.clipIds.length,
+    queries: ranked.queries,
+    candidates: ranked.candidates,
+    missingSide: {
+      candidate: groups.clipIds.length - cand.count,
+      query: cand.count - new Set(query.owner).size,
+    },
+    recallAtK,
+    medianRank,
+    meanRank,
+    chance,
+    ranks,
+  };
+}
+
+/** The forward ranking: each query against every candidate, one positive each. */
+function rankForward(
+  query: Queries,
+  cand: Candidates,
+  options: { dim: number; ks: number[] },
+): ReversedRanking {
+  const { dim, ks } = options;
+  const metrics = rankByCosine(query.vectors, cand.vectors, { dim, owner: query.owner, ks });
+  const c = cand.count;
+  const chance: Record<number, number> = {};
+  for (const k of ks) chance[k] = Math.min(k, c) / c;
+  return {
+    ...metrics,
     queries: query.owner.length,
     candidates: c,
-    missingSide: {
-      candidate: groups.clipIds.length - c,
-      query: c - new Set(query.owner).size,
-    },
-    recallAtK: metrics.recallAtK,
-    medianRank: metrics.medianRank,
-    meanRank: metrics.meanRank,
-    chance: { recallAtK: chance, medianRank: (c + 1) / 2 },
-    ranks: metrics.ranks,
+    chance: { recallAtK: chance, medianRank: (c + 1) / 2, meanRank: (c + 1) / 2 },
   };
 }
 

@@ -98,6 +98,7 @@ export async function pretrainTiny(
     steps: options.steps,
     batchSize: options.batch,
     baseRate: options.lr ?? 1e-3,
+    finalRate: 5e-5, // the final rate these figures were measured with
     warmupSteps: Math.floor(options.steps / 10),
     checkpointEvery: 1000,
     keep: 3,

@@ -75,3 +75,82 @@ Deno.test("sceneToPng() of a lineChartScene() draws each series in its colour al
     assert.ok(near.some((p) => p.join() === colours[k].join()), `series ${k}: ${near.join(" ")}`);
   });
 });
+
+/** The inked (dark) pixels of `text` drawn alone at font size 12, as a set of "x,y". */
+function inked(text: string): { cells: Set<string>; width: number } {
+  const scene = {
+    width: 200,
+    height: 40,
+    background: "#ffffff",
+    shapes: [{
+      kind: "text" as const,
+      x: 10,
+      y: 20,
+      text,
+      size: 12,
+      color: "#000000",
+      anchor: "start" as const,
+    }],
+    frame: { left: 0, top: 0, right: 200, bottom: 40 },
+  };
+  const img = decode(sceneToPng(scene));
+  const cells = new Set<string>();
+  let right = 0;
+  for (let y = 0; y < 40; y++) {
+    for (let x = 0; x < 200; x++) {
+      if (pixel(img, x, y)[0] < 128) {
+        cells.add(`${x},${y}`);
+        right = Math.max(right, x);
+      }
+    }
+  }
+  return { cells, width: right - 10 + 1 };
+}
+
+Deno.test("PNG text is mixed case and proportional: lower case differs from capitals, i is narrower than m", () => {
+  const lower = inked("loss");
+  const upper = inked("LOSS");
+  assert.notDeepEqual([...lower.cells].sort(), [...upper.cells].sort());
+  assert.ok(lower.cells.size < upper.cells.size, "lower case is smaller than capitals");
+  assert.ok(inked("iii").width < inked("mmm").width, "proportional widths");
+  // A descender: g reaches below the baseline of o (the text's middle is y 20, cap height 7).
+  const below = (t: string) => Math.max(...[...inked(t).cells].map((c) => Number(c.split(",")[1])));
+  assert.ok(below("g") > below("o"), `g ends at ${below("g")}, o at ${below("o")}`);
+  // Characters the font lacks are drawn as "?".
+  assert.deepEqual([...inked("\u2603").cells].sort(), [...inked("?").cells].sort());
+});
+
+Deno.test("a scatter plot colours by label and shapes by modality together; a class named green is green", () => {
+  const points: [number, number][] = [[0, 0], [10, 10], [0, 10], [10, 0]];
+  const scene = scatterScene(points, {
+    groups: ["green moving right", "red moving left", "green moving right", "red moving left"],
+    markers: ["video", "video", "audio", "audio"],
+    width: 320,
+    height: 240,
+    radius: 5,
+  });
+  const img = decode(sceneToPng(scene));
+  const marks = scene.shapes.filter((s) => s.kind === "circle" && s.cx > 0 && s.r === 5);
+  assert.equal(marks.length, 4);
+  const green = parseHexColor("#2ca02c");
+  const red = parseHexColor("#d62728");
+  marks.forEach((m, i) => {
+    if (m.kind !== "circle") return;
+    assert.deepEqual(pixel(img, m.cx, m.cy), [...(i % 2 === 0 ? green : red), 255]);
+    assert.equal(m.marker, i < 2 ? undefined : "square"); // video: discs, audio: squares
+  });
+  // A square (half side 4.5) fills the pixel at (+3, +3) from its centre; a disc of radius 5
+  // leaves the pixel at (+4.2, +4.2) (its centre at least 5.2 away) mostly white.
+  const [disc, , square] = marks;
+  if (disc.kind === "circle" && square.kind === "circle") {
+    assert.deepEqual(pixel(img, square.cx + 3, square.cy + 3), [...green, 255]);
+    assert.ok(pixel(img, disc.cx + 4.2, disc.cy + 4.2)[0] > 180);
+  }
+  // The legend names the labels (colour swatches) and the modalities (markers).
+  const legend = scene.shapes.filter((s) => s.kind === "text").map((s) =>
+    s.kind === "text" ? s.text : ""
+  );
+  for (const name of ["green moving right", "red moving left", "video", "audio"]) {
+    assert.ok(legend.includes(name), name);
+  }
+});

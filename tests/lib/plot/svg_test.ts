@@ -117,3 +117,23 @@ Deno.test("sceneToSvg() of a lineChartScene() draws axes with ticks, a legend, g
     /2 x values, 1 y values/,
   );
 });
+
+Deno.test("sceneToSvg() draws marker groups as their shapes: discs, then squares, triangles, diamonds", () => {
+  const points: [number, number][] = [[0, 0], [1, 1], [2, 0], [3, 1]];
+  const svg = sceneToSvg(
+    scatterScene(points, {
+      groups: ["a", "a", "b", "b"],
+      markers: ["video", "audio", "text", "video"],
+      labels: ["p0", "p1", "p2", "p3"],
+    }),
+  );
+  // Points: video discs (2), audio a square, text a triangle; the legend adds one of each marker.
+  const polygons = [...svg.matchAll(/<polygon points="([^"]+)"/g)].map((m) =>
+    m[1].split(" ").length
+  );
+  assert.deepEqual(polygons.sort(), [3, 3, 4, 4]);
+  assert.ok(svg.includes("<title>p1</title></polygon>"));
+  for (const name of ["a", "b", "video", "audio", "text"]) {
+    assert.ok(svg.includes(`>${name}</text>`), name);
+  }
+});

@@ -25,7 +25,8 @@ Deno.test("curvePanels() falls back to epoch, then to the row number, and leaves
   const byEpoch = curvePanels([{ epoch: 3, trainLoss: 1 }, { epoch: 4, valLoss: 2 }]);
   assert.equal(byEpoch.xLabel, "epoch");
   const [panel] = byEpoch.panels;
-  assert.deepEqual(panel.series.map((s) => s.name), ["trainLoss", "valLoss"]);
+  // Fine-tuning's fields: the validation curves are labelled as such.
+  assert.deepEqual(panel.series.map((s) => s.name), ["training loss", "validation loss"]);
   assert.ok(Number.isNaN(panel.series[0].y[1]));
   assert.equal(curvePanels([{ top1: 0.5 }]).xLabel, "row");
 });

@@ -32,6 +32,7 @@ const pretrained = path.join(root, "pretrained");
     steps: 30,
     batchSize: 8,
     baseRate: 1e-3,
+    finalRate: 5e-5, // the final rate these figures were measured with
     warmupSteps: 3,
     checkpointEvery: 1000,
   });

@@ -30,6 +30,12 @@ Deno.test("embeddingMap() colours by label from a clip-id map, unlabelled clips 
   const labels = new Map([["clip-0", "red"], ["clip-1", "blue"]]);
   const map = embeddingMap(rows(3), { method: "pca", colorBy: "label", labels });
   assert.deepEqual(map.groups, ["red", "red", "blue", "blue", "(no label)", "(no label)"]);
+  // Colour says the label, the marker the modality.
+  assert.deepEqual(map.markers, ["video", "audio", "video", "audio", "video", "audio"]);
+  // By modality, or with one modality only, there is nothing for markers to add.
+  assert.equal(embeddingMap(rows(3), { method: "pca" }).markers, undefined);
+  const one = rows(3, { video: 4 });
+  assert.equal(embeddingMap(one, { method: "pca", colorBy: "label", labels }).markers, undefined);
   assert.throws(() => embeddingMap(rows(3), { colorBy: "label" }), /without the dataset's labels/);
 });
 
