@@ -131,7 +131,8 @@ async function addSubcommands(
  * import { buildProgram } from "./main.ts";
  * const program = await buildProgram(["info", "--json"]);
  * assert.deepEqual(program.commands.map((c) => c.name()), [
- *   "info", "demo-data", "manifest", "tokenize", "pretrain", "finetune", "eval", "export", "plot",
+ *   "info", "demo-data", "manifest", "tokenize", "pretrain", "finetune", "protocol", "eval", "export",
+ *   "plot",
  * ]);
  * assert.ok(program.commands[0].options.some((o) => o.long === "--json"));
  * ```

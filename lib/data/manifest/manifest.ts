@@ -15,6 +15,7 @@ import { dirname, extname, resolve } from "node:path";
 import { FormatError } from "../../util/errors.ts";
 import { checkInput } from "../../io/input.ts";
 import { csvRecords } from "./_csv.ts";
+import { checkLabel, checkPath, checkSeconds, kindOf } from "./_fields.ts";
 import { type Line, lineProblem, prepend, readLines } from "./_lines.ts";
 
 export { safeFileName, type SafeFileNameOptions } from "./safe_file_name.ts";
@@ -346,25 +347,15 @@ function validate(obj: Record<string, unknown>, base: string): Omit<ManifestRow,
   if (bad >= 0) return `captions[${bad}] must be a string, got ${kindOf(captions[bad])}`;
   out.captions = captions as string[];
   if (label !== undefined && label !== null) {
-    if (typeof label === "string") {
-      if (label === "") return "label is empty";
-      out.label = label;
-    } else if (Array.isArray(label)) {
-      if (label.length === 0) return "label is an empty array";
-      const badLabel = label.findIndex((l) => typeof l !== "string" || l === "");
-      if (badLabel >= 0) return `label[${badLabel}] must be a non-empty string`;
-      out.label = label as string[];
-    } else {
-      return `label must be a string or an array of strings, got ${kindOf(label)}`;
-    }
+    const checked = checkLabel(label);
+    if (typeof checked === "object" && "error" in checked) return checked.error;
+    out.label = checked;
   }
   for (const [key, value] of [["start", start], ["end", end]] as const) {
     if (value === undefined || value === null) continue;
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      return `${key} must be a number of seconds, got ${kindOf(value)}`;
-    }
-    if (value < 0) return `${key} must not be negative, got ${value}`;
-    out[key] = value;
+    const seconds = checkSeconds(key, value);
+    if (typeof seconds === "string") return seconds;
+    out[key] = seconds;
   }
   if (out.end !== undefined && out.end <= (out.start ?? 0)) {
     return `end ${out.end} must be greater than start ${out.start ?? 0}`;
@@ -372,30 +363,8 @@ function validate(obj: Record<string, unknown>, base: string): Omit<ManifestRow,
   return out;
 }
 
-function checkPath(key: string, value: unknown): { raw?: string; error?: string } {
-  if (value === undefined || value === null || value === "") return { error: `missing ${key}` };
-  if (typeof value !== "string") {
-    return { error: `${key} must be a path string, got ${kindOf(value)}` };
-  }
-  if (value.includes("\0")) return { error: `${key} path contains a NUL character` };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    return {
-      error: `${key} must be a file path, not a URL (${JSON.stringify(value.slice(0, 60))})`,
-    };
-  }
-  return { raw: value };
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${value}`;
-  return typeof value === "object" ? "an object" : typeof value;
 }
 
 function oneLine(text: string): string {

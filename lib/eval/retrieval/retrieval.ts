@@ -46,7 +46,14 @@ import type { VattModel } from "../../model/vatt.ts";
 import { embedDataset, embeddingDims, type EmbeddingSpace } from "../embeddings/embed.ts";
 import { DEFAULT_RECALL_KS, rankByCosine } from "./metrics.ts";
 import { rankReversed, type ReversedRanking } from "./reverse.ts";
-import { groupWindows, meanOfGroups, type WindowGroups } from "./windows.ts";
+import { groupWindows } from "./windows.ts";
+import {
+  type Candidates,
+  candidatesOf,
+  type Collected,
+  type Queries,
+  queriesOf,
+} from "./_sides.ts";
 
 /** A pair in its forward direction (the captions or audio query). */
 type ForwardPair = "text-video" | "audio-video" | "text-audio";
@@ -151,17 +158,6 @@ export interface ZeroShotResult {
   chance: { recallAtK: Record<number, number>; medianRank: number; meanRank: number };
   /** The rank of each query. */
   ranks: Int32Array;
-}
-
-/** Embeddings of every entry, stacked. */
-interface Collected {
-  ids: string[];
-  video: Float32Array;
-  audio: Float32Array;
-  text: Float32Array;
-  audioMask: Uint8Array;
-  videoMask: Uint8Array;
-  textMask: Uint8Array;
 }
 
 /**
@@ -289,83 +285,6 @@ function rankForward(
     candidates: c,
     chance: { recallAtK: chance, medianRank: (c + 1) / 2, meanRank: (c + 1) / 2 },
   };
-}
-
-/** The candidates of a ranking, stacked, and where each clip sits among them. */
-interface Candidates {
-  /** `[count, dim]`. */
-  vectors: Float32Array;
-  count: number;
-  /** For each clip, its row in `vectors`, or −1 when it has no candidate (no audio). */
-  indexOfClip: Int32Array;
-}
-
-/** Candidates: the clips (window means) with the candidate modality (video: all but audio-only clips). */
-function candidatesOf(
-  got: Collected,
-  groups: WindowGroups,
-  options: { modality: "video" | "audio"; dim: number },
-): Candidates {
-  const { modality, dim } = options;
-  const mean = meanOfGroups(got[modality], {
-    dim,
-    members: groups.members,
-    mask: modality === "audio" ? got.audioMask : got.videoMask,
-  });
-  const indexOfClip = new Int32Array(groups.clipIds.length).fill(-1);
-  const rows: number[] = [];
-  mean.has.forEach((h, g) => {
-    if (h) indexOfClip[g] = rows.push(g) - 1;
-  });
-  return { vectors: pickRows(mean.vectors, dim, rows), count: rows.length, indexOfClip };
-}
-
-/** Queries of a ranking, stacked, with the candidate each should find. */
-interface Queries {
-  /** `[owner.length, dim]`. */
-  vectors: Float32Array;
-  owner: number[];
-}
-
-/**
- * The queries: for audio, each clip's mean audio (when the clip has audio); for text, every
- * real caption of window 0 of each clip. Only clips that have a candidate ask.
- */
-function queriesOf(
-  got: Collected,
-  groups: WindowGroups,
-  options: { modality: "audio" | "text"; dim: number; candidateOf: Int32Array },
-): Queries {
-  const { dim, candidateOf } = options;
-  const rows: number[] = [];
-  const owner: number[] = [];
-  const ask = (row: number, clip: number) => {
-    rows.push(row);
-    owner.push(candidateOf[clip]);
-  };
-  if (options.modality === "audio") {
-    const q = meanOfGroups(got.audio, { dim, members: groups.members, mask: got.audioMask });
-    q.has.forEach((h, g) => {
-      if (h && candidateOf[g] >= 0) ask(g, g);
-    });
-    return { vectors: pickRows(q.vectors, dim, rows), owner };
-  }
-  const p = got.textMask.length / got.ids.length;
-  groups.members.forEach((m, g) => {
-    if (candidateOf[g] < 0) return;
-    const e = m[0]; // window 0 carries the clip's captions
-    for (let k = 0; k < p; k++) {
-      if (got.textMask[e * p + k]) ask(e * p + k, g);
-    }
-  });
-  return { vectors: pickRows(got.text, dim, rows), owner };
-}
-
-/** Rows `rows` of a `[N, dim]` matrix, stacked. */
-function pickRows(vectors: Float32Array, dim: number, rows: readonly number[]): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => out.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
-  return out;
 }
 
 /** Runs {@linkcode embedDataset} over all of `data` and stacks the batches. */
