@@ -95,9 +95,9 @@ function replaying<O extends RecomputedLayerOptions>(
  * import "@tensorflow/tfjs-backend-cpu";
  * import "../backend/gradients.ts";
  * import { type Layer, recomputed } from "./recompute.ts";
- * // y = tanh(x·w): the same gradient with and without recomputation.
- * const w = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]]), true, "l/w");
- * const layer: Layer<object> = (x, ws, p) => tf.tanh(tf.matMul(x, ws[`${p}/w`])) as tf.Tensor3D;
+ * // y = tanh(x ⊙ w): the same gradient with and without recomputation.
+ * const w = tf.variable(tf.tensor1d([0.5, -1]), true, "l/w");
+ * const layer: Layer<object> = (x, ws, p) => tf.tanh(tf.mul(x, ws[`${p}/w`])) as tf.Tensor3D;
  * const x = tf.tensor3d([[[1, 2], [3, -1]]]);
  * const loss = (f: Layer<object>) => () => tf.sum(f(x, { "l/w": w }, "l", {})) as tf.Scalar;
  * const plain = tf.variableGrads(loss(layer), [w]);
