@@ -198,7 +198,7 @@ async function save(task: TrainTask, progress: Progress, options: LoopOptions): 
     ...(stored.extra ? { extra: stored.extra } : {}),
   };
   const ckptDir = path.join(options.runDir, "checkpoints");
-  const optimizerState = task.optimizer.stateTensors();
+  const optimizerState = task.optimizer.stateArrays?.() ?? task.optimizer.stateTensors();
   try {
     let p: string;
     try {
@@ -215,7 +215,7 @@ async function save(task: TrainTask, progress: Progress, options: LoopOptions): 
     options.onCheckpoint?.(p, step);
     return p;
   } finally {
-    tf.dispose(Object.values(optimizerState));
+    tf.dispose(Object.values(optimizerState).filter((t) => t instanceof tf.Tensor));
   }
 }
 

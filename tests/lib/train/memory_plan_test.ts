@@ -51,6 +51,7 @@ function trackWasmHeap(): Uint8Array {
 async function measuredPeak(
   model: VattConfig,
   batchSize: number,
+  memory: { recompute: boolean; offHeapState: boolean },
 ): Promise<{ peak: number; heapSize: number }> {
   await initBackend("wasm");
   trackWasmHeap();
@@ -61,7 +62,7 @@ async function measuredPeak(
     await prepareRunFolder(runDir, { config: { model, train }, resume: false, force: false });
     heapBytes.peak = heapBytes.live;
     const before = heapBytes.live;
-    await pretrain({ runDir, model, train, data });
+    await pretrain({ runDir, model, train, data, memory });
     return { peak: heapBytes.peak - before, heapSize: trackWasmHeap().length };
   } finally {
     data.close();
@@ -78,17 +79,29 @@ const SMALL_AT_TINY_INPUTS = resolveVattConfig({
   text: { vocabSize: TINY.text.vocabSize },
 });
 
-const cases: [string, VattConfig, number][] = [
-  ["tiny, batch 8", TINY, 8],
-  ["tiny, batch 32", TINY, 32],
-  ["small at the tiny inputs, batch 4", SMALL_AT_TINY_INPUTS, 4],
-  ["small at the tiny inputs, batch 8", SMALL_AT_TINY_INPUTS, 8],
+const PLAIN = { recompute: false, offHeapState: false };
+const RECOMPUTE = { recompute: true, offHeapState: false };
+const LEAN = { recompute: true, offHeapState: true };
+
+const cases: [string, VattConfig, number, typeof PLAIN][] = [
+  ["tiny, batch 8", TINY, 8, PLAIN],
+  ["tiny, batch 32", TINY, 32, PLAIN],
+  ["small at the tiny inputs, batch 4", SMALL_AT_TINY_INPUTS, 4, PLAIN],
+  ["small at the tiny inputs, batch 8", SMALL_AT_TINY_INPUTS, 8, PLAIN],
+  ["tiny, batch 32, recomputed layers", TINY, 32, RECOMPUTE],
+  ["small at the tiny inputs, batch 8, recomputed layers", SMALL_AT_TINY_INPUTS, 8, RECOMPUTE],
+  [
+    "small at the tiny inputs, batch 8, recomputed layers, moments off the heap",
+    SMALL_AT_TINY_INPUTS,
+    8,
+    LEAN,
+  ],
 ];
 
-for (const [name, model, batchSize] of cases) {
+for (const [name, model, batchSize, memory] of cases) {
   Deno.test(`estimateMemory() is within 25% of the measured wasm peak of pretraining: ${name}`, async () => {
-    const measured = await measuredPeak(model, batchSize);
-    const estimate = estimateMemory({ model, batchSize, captionsPerClip: 4 });
+    const measured = await measuredPeak(model, batchSize, memory);
+    const estimate = estimateMemory({ model, batchSize, captionsPerClip: 4, ...memory });
     const ratio = estimate.total / measured.peak;
     console.log(
       `${name}: estimate ${(estimate.total / 1e6).toFixed(1)} MB, measured peak ${
