@@ -180,25 +180,37 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   );
   const out = path.join(dir, "run");
   const args = ["pretrain", fixture.data, "--out", out, "--config", cfg, "--backend", "wasm"];
-  const r = await runVatt([...args, "--batch", "32"]);
+  // Without recomputation (Adam's moments go off the heap by themselves): refused.
+  const r = await runVatt([...args, "--batch", "32", "--recompute", "none"]);
   assert.equal(r.code, 2, r.stderr);
   const last = errorLines(r).at(-1)!;
-  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .* the wasm backend has 3\.98 GiB/);
-  assert.match(last, /the largest batch that fits is 11$/);
+  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .*optimizer \d+\.\d\d GiB off the heap/);
+  assert.match(last, /the wasm backend has 3\.98 GiB; the largest batch that fits is 19; /);
+  assert.match(
+    last,
+    /or 2 ranks of batch 16 each, with their own heaps \(mpirun -np 2 … --distributed\)$/,
+  );
   await assert.rejects(Deno.stat(out)); // the run folder is not touched
-  const info = await runVatt([
-    "info",
-    "--config",
-    cfg,
-    "--batch",
-    "32",
-    "--backend",
-    "wasm",
-    "--json",
-  ]);
-  assert.equal(info.code, 0, info.stderr);
-  const memory = JSON.parse(info.stdout).memory;
-  assert.equal(memory.fits, false);
-  assert.equal(memory.largestBatch, 11);
+  const info = async (recompute: string) => {
+    const flags = ["--config", cfg, "--batch", "32", "--backend", "wasm", "--recompute", recompute];
+    const r = await runVatt(["info", ...flags, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).memory;
+  };
+  const refused = await info("none");
+  assert.equal(refused.fits, false);
+  assert.equal(refused.largestBatch, 19);
+  // With recomputation allowed (the default, auto), the plan switches it on and batch 32 fits.
+  const auto = await info("auto");
+  assert.equal(auto.fits, true);
+  assert.equal(auto.recompute, true);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("vatt pretrain refuses --accumulate with the reason: a micro-batch's negatives are not the batch's", async () => {
+  const out = path.join(await Deno.makeTempDir(), "run");
+  const r = await runVatt(["pretrain", fixture.data, "--out", out, "--accumulate", "2"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(errorLines(r).at(-1)!, /a micro-batch's negatives are not the batch's/);
+  await assert.rejects(Deno.stat(out));
 });
