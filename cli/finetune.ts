@@ -344,7 +344,11 @@ async function backendWithMemoryPlan(
       optimizer: config.optimizer === "adam" ? "adam" : config.momentum > 0 ? "momentum" : "sgd",
     },
     await memoryLimit(backend),
-    { recompute: config.recompute, suggest: "accumulate" },
+    {
+      recompute: config.recompute,
+      suggest: "accumulate",
+      accumulate: config.accumulate,
+    },
   );
   if (memory.note) console.error(memory.note);
   return { backend, memory };

@@ -37,6 +37,8 @@ export interface StrategyOptions {
   recompute: RecomputeMode;
   /** What the refusal suggests besides a smaller batch: ranks (pretraining) or accumulation (fine-tuning). */
   suggest?: "ranks" | "accumulate";
+  /** Micro-batches already asked for (`--accumulate`; `input.batchSize` is one micro-batch). */
+  accumulate?: number;
 }
 
 /** The candidate strategies, cheapest first. */
@@ -66,15 +68,16 @@ function partsThatFit(input: MemoryPlanInput, limit: MemoryLimit): number {
 function hint(
   input: MemoryPlanInput,
   limit: MemoryLimit,
-  suggest: StrategyOptions["suggest"],
+  options: StrategyOptions,
 ): string | undefined {
+  const { suggest, accumulate = 1 } = options;
   if (!suggest) return undefined;
   const n = partsThatFit(input, limit);
   if (n === 0) return undefined;
   const share = input.batchSize / n;
   return suggest === "ranks"
     ? `or ${n} ranks of batch ${share} each, with their own heaps (mpirun -np ${n} … --distributed)`
-    : `or --accumulate ${n} (${n} micro-batches of ${share} clips, one update)`;
+    : `or --accumulate ${n * accumulate} (micro-batches of ${share} clips, one update)`;
 }
 
 /** The one line about what the plan switched on by itself. */
@@ -134,6 +137,6 @@ export function chooseMemoryStrategy(
   }
   const leanest = { ...input, ...tries[tries.length - 1] };
   throw new MemoryPlanError(planMemory(leanest, limit), {
-    hint: hint(leanest, limit, options.suggest),
+    hint: hint(leanest, limit, options),
   });
 }
