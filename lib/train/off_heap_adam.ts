@@ -113,10 +113,9 @@ export class OffHeapAdam implements Optimizer {
     const out: Record<string, NamedArray> = {
       "adam/step": { dtype: "I32", shape: [], data: Int32Array.of(this.#steps) },
     };
-    for (const [name, { weight, m }] of this.#slots) {
+    // Adam's order: each weight's m, then its v.
+    for (const [name, { weight, m, v }] of this.#slots) {
       out[`adam/m/${name}`] = { dtype: "F32", shape: [...weight.shape], data: m };
-    }
-    for (const [name, { weight, v }] of this.#slots) {
       out[`adam/v/${name}`] = { dtype: "F32", shape: [...weight.shape], data: v };
     }
     return out;

@@ -81,6 +81,7 @@ Deno.test("pretrain() with recomputed layers and Adam's moments off the heap wri
   const data = await Dataset.open(fixture.data);
   const lean = { recompute: true, offHeapState: true };
   const plain = await run(data, { steps: 5 });
+  const whole = await run(data, { steps: 5 }, { memory: lean });
   const other = await run(data, { steps: 5 }, { memory: lean, stopAfter: 3 });
   await run(data, { steps: 5 }, { runDir: other.runDir, resume: true }); // on the heap again
   const bytes = async (runDir: string, file: string) => {
@@ -88,10 +89,11 @@ Deno.test("pretrain() with recomputed layers and Adam's moments off the heap wri
     return await Deno.readFile(path.join(all[all.length - 1].path, file));
   };
   for (const file of ["model.safetensors", "optimizer.safetensors"]) {
+    assert.deepEqual(await bytes(whole.runDir, file), await bytes(plain.runDir, file), file);
     assert.deepEqual(await bytes(other.runDir, file), await bytes(plain.runDir, file), file);
   }
   data.close();
-  for (const d of [plain, other]) await Deno.remove(d.runDir, { recursive: true });
+  for (const d of [plain, whole, other]) await Deno.remove(d.runDir, { recursive: true });
 });
 
 Deno.test("pretrain() stopped at step k and resumed gives exactly the uninterrupted losses and weights", async () => {
