@@ -66,6 +66,11 @@ export { milNceLoss, type MilNceLossOptions } from "./lib/loss/mil_nce.ts";
 export { learningRate, resolveScheduleConfig, type ScheduleConfig } from "./lib/train/schedule.ts";
 export { Adam, type Optimizer, SgdMomentum } from "./lib/train/optimizer.ts";
 export { clipByGlobalNorm } from "./lib/train/grad_clip.ts";
+export { OffHeapAdam } from "./lib/train/off_heap_adam.ts";
+export { accumulatedGrads } from "./lib/train/accumulate.ts";
+export { recomputed } from "./lib/model/recompute.ts";
+export { estimateMemory, type MemoryEstimate, planMemory } from "./lib/train/memory_plan.ts";
+export { chooseMemoryStrategy, type MemoryStrategy } from "./lib/train/memory_strategy.ts";
 export {
   AUGMENT_MODES,
   type AugmentMode,

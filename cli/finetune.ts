@@ -27,7 +27,9 @@ import { DEFAULT_MCB_FUSION_CONFIG } from "../lib/model/fusion/mcb_fusion.ts";
 import { DEFAULT_TENSOR_FUSION_CONFIG } from "../lib/model/fusion/tensor_fusion.ts";
 import { resolveCheckpoint } from "../lib/run/checkpoint.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
-import { checkMemoryPlan, type MemoryPlan } from "../lib/train/memory_plan.ts";
+import { memoryLimit } from "../lib/train/memory_plan.ts";
+import { chooseMemoryStrategy, type MemoryStrategy } from "../lib/train/memory_strategy.ts";
+import { accumulateOption, recomputeOption } from "./_memory_flags.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { TRAINED_ON_KEY, trainedOnRecord } from "../lib/run/trained_on.ts";
@@ -163,6 +165,8 @@ function flags() {
       D.evalBatchSize,
     )
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
+    .addOption(accumulateOption("micro-batches per batch (one update; less memory)"))
+    .addOption(recomputeOption())
     .addOption(backendOption())
     .option("--resume [checkpoint]", RESUME_HELP, false)
     .option("--force", "start over in an existing run folder", false);
@@ -248,7 +252,7 @@ function runFolderOptions(o: FinetuneFlags, config: unknown, plan: FinetunePlan)
     ...resumeOptions(o.resume),
     force: o.force,
     lock: true,
-    mayDiffer: ["finetune.epochs"],
+    mayDiffer: ["finetune.epochs", "finetune.recompute"], // recompute: the same gradients either way
     steps: plan.totalSteps,
     flags: FLAG_OF_FIELD,
   };
@@ -281,6 +285,8 @@ function finetuneConfigFromFlags(o: FinetuneFlags): FinetuneConfig {
     seed: o.seed,
     evalBatchSize: o.evalBatch,
     keep: o.keep,
+    recompute: o.recompute,
+    accumulate: o.accumulate,
   });
 }
 
@@ -387,16 +393,52 @@ async function backendWithMemoryPlan(
   name: FinetuneFlags["backend"],
   config: FinetuneConfig,
   plan: FinetunePlan,
-): Promise<{ backend: string; memory?: MemoryPlan }> {
+): Promise<{ backend: string; memory?: MemoryStrategy }> {
   const backend = withSlowPathNote(await initBackend(name));
   if (config.frozen) return { backend };
-  const memory = await checkMemoryPlan({
-    model: plan.model,
-    batchSize: config.batchSize,
-    modalities: config.modalities,
-    optimizer: config.optimizer === "adam" ? "adam" : config.momentum > 0 ? "momentum" : "sgd",
-  }, backend);
+  // Micro-batches: one micro-batch's activations at a time.
+  const memory = chooseMemoryStrategy(
+    {
+      model: plan.model,
+      batchSize: config.batchSize / config.accumulate,
+      modalities: config.modalities,
+      optimizer: config.optimizer === "adam" ? "adam" : config.momentum > 0 ? "momentum" : "sgd",
+    },
+    await memoryLimit(backend),
+    {
+      recompute: config.recompute,
+      suggest: "accumulate",
+      accumulate: config.accumulate,
+    },
+  );
+  if (memory.note) console.error(memory.note);
   return { backend, memory };
+}
+
+/** The run's `config.json`. */
+function finetuneRunConfig(
+  run: {
+    checkpoint: string;
+    data: Dataset;
+    val?: Dataset;
+    config: FinetuneConfig;
+    plan: FinetunePlan;
+  },
+) {
+  const { data, val, plan } = run;
+  return {
+    kind: "finetune",
+    from: path.resolve(run.checkpoint),
+    data: { dir: path.resolve(data.dir), clips: data.size },
+    val: val ? { dir: path.resolve(val.dir), clips: val.size } : null,
+    finetune: run.config,
+    // What it trains on, and the clips of DATA it holds out, for `vatt eval classify`.
+    [TRAINED_ON_KEY]: trainedOnRecord(data.index, {
+      ids: plan.labels.ids,
+      train: plan.train,
+      heldOut: val ? [] : plan.val,
+    }),
+  };
 }
 
 /** Runs `vatt finetune`. */
@@ -423,19 +465,7 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
   try {
     val = o.val !== undefined ? await Dataset.open(o.val) : undefined;
     const plan = await planFinetune({ from: checkpoint, data, val, config });
-    const runConfig = {
-      kind: "finetune",
-      from: path.resolve(checkpoint),
-      data: { dir: path.resolve(dataDir), clips: data.size },
-      val: val ? { dir: path.resolve(val.dir), clips: val.size } : null,
-      finetune: config,
-      // What it trains on, and the clips of DATA it holds out, for `vatt eval classify`.
-      [TRAINED_ON_KEY]: trainedOnRecord(data.index, {
-        ids: plan.labels.ids,
-        train: plan.train,
-        heldOut: val ? [] : plan.val,
-      }),
-    };
+    const runConfig = finetuneRunConfig({ checkpoint, data, val, config, plan });
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
     const prepared = await prepareRunFolder(out, runFolderOptions(o, runConfig, plan));
     const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
@@ -456,12 +486,13 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         score: classificationReport,
         resumeFrom: prepared.resumeFrom,
         shouldStop: stop.stopRequested,
+        memory: memory && { recompute: memory.recompute, offHeapState: memory.offHeapState },
         onExtract: progress.onExtract,
         onStep: progress.onStep,
         onEpoch: (m) => {
           if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, epochsOf(config, plan)));
         },
-      }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory) : e));
+      }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory.plan) : e));
     } finally {
       progress.stop();
       stop.dispose();

@@ -13,7 +13,16 @@ import { integerFlag, type OptionsOf } from "./_options.ts";
 import { initBackend } from "../lib/backend/select.ts";
 import { DEFAULT_PRETRAIN_CONFIG } from "../lib/config/pretrain_config.ts";
 import { DEFAULT_TOKENIZE_SETTINGS } from "../lib/data/tokenize/settings.ts";
-import { gib, memoryLimit, type MemoryPlan, planMemory } from "../lib/train/memory_plan.ts";
+import {
+  gib,
+  type MemoryLimit,
+  memoryLimit,
+  MemoryPlanError,
+  type MemoryPlanInput,
+} from "../lib/train/memory_plan.ts";
+import { chooseMemoryStrategy } from "../lib/train/memory_strategy.ts";
+import type { RecomputeMode } from "../lib/config/memory_config.ts";
+import { recomputeOption } from "./_memory_flags.ts";
 import { backendOption } from "./_backend_option.ts";
 
 /** The arguments and flags of `vatt info`. */
@@ -35,6 +44,7 @@ function flags() {
       DEFAULT_TOKENIZE_SETTINGS.captionsPerClip,
     )
     .addOption(backendOption())
+    .addOption(recomputeOption())
     .option("--json", "print JSON instead of a table", false);
 }
 
@@ -63,9 +73,10 @@ async function info(options: OptionsOf<typeof flags>): Promise<void> {
   const config = await modelConfigFromFlags(options);
   const params = countParameters(config);
   const backends = await probeBackends();
-  const memory = planMemory(
+  const memory = memoryStrategy(
     { model: config, batchSize: options.batch, captionsPerClip: options.captions },
     await memoryLimit(await initBackend(options.backend)),
+    options.recompute,
   );
   if (options.json) {
     console.log(JSON.stringify({ config, params, backends, memory }, null, 2));
@@ -106,21 +117,42 @@ async function info(options: OptionsOf<typeof flags>): Promise<void> {
   console.log(lines.join("\n"));
 }
 
+/** The plan of one pretraining step with what it switches on; a refusal's plan and line when nothing fits. */
+function memoryStrategy(input: MemoryPlanInput, limit: MemoryLimit, recompute: RecomputeMode) {
+  try {
+    const s = chooseMemoryStrategy(input, limit, { recompute, suggest: "ranks" });
+    return { ...s.plan, recompute: s.recompute, offHeapState: s.offHeapState, note: s.note };
+  } catch (e) {
+    if (!(e instanceof MemoryPlanError)) throw e;
+    const { plan } = e;
+    return {
+      ...plan,
+      recompute: recompute !== "none",
+      offHeapState: plan.estimate.offHeap > 0,
+      refusal: e.message,
+    };
+  }
+}
+
 /** The memory plan of one pretraining step (Adam), as table lines. */
-function memoryLines(plan: MemoryPlan): string[] {
+function memoryLines(plan: ReturnType<typeof memoryStrategy>): string[] {
   const e = plan.estimate;
   const verdict = plan.fits
     ? `fits; the largest batch that fits is ${plan.largestBatch}`
     : plan.largestBatch > 0
     ? `does not fit; the largest batch that fits is ${plan.largestBatch}`
     : "does not fit at any batch";
+  const hint = "refusal" in plan ? plan.refusal?.split("; ").slice(2).join("; ") : undefined;
   return [
     `memory plan  batch ${plan.batchSize}, one pretraining step with Adam, on ${plan.limit.backend}`,
+    `  strategy     ${plan.recompute ? "recomputed layers" : "no recomputation"}, ` +
+    `Adam's moments ${plan.offHeapState ? "off the heap" : "on the heap"}`,
     `  weights      ${gib(e.weights)}`,
     `  gradients    ${gib(e.gradients)}`,
-    `  optimizer    ${gib(e.optimizer)}`,
+    `  optimizer    ${gib(e.optimizer)}${e.offHeap > 0 ? " (host memory)" : ""}`,
     `  activations  ${gib(e.activations)}`,
     `  total        ${gib(e.total)} of ${gib(plan.limit.bytes)} (${plan.limit.detail})`,
     `  ${verdict}`,
+    ...(hint ? [`  ${hint}`] : []),
   ];
 }

@@ -26,7 +26,10 @@ import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { pretrain } from "../lib/train/pretrain.ts";
-import { checkMemoryPlan } from "../lib/train/memory_plan.ts";
+import { memoryLimit } from "../lib/train/memory_plan.ts";
+import { chooseMemoryStrategy, type MemoryStrategy } from "../lib/train/memory_strategy.ts";
+import { accumulateOption, recomputeOption } from "./_memory_flags.ts";
+import { refuseContrastiveAccumulation } from "../lib/train/accumulate.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { CliError } from "./cli_error.ts";
 import { interruptedError, listenForStop } from "./_interrupt.ts";
@@ -133,6 +136,8 @@ function flags() {
       D.seed,
     )
     .addOption(backendOption())
+    .addOption(recomputeOption())
+    .addOption(accumulateOption("refused: NCE contrasts a clip with its whole batch"))
     .option(
       "--checkpoint-every <n>",
       "steps between checkpoints",
@@ -242,6 +247,7 @@ function trainConfigFromFlags(o: PretrainFlags, preset?: string): PretrainConfig
     seed: o.seed,
     checkpointEvery: o.checkpointEvery,
     keep: o.keep,
+    recompute: o.recompute,
   }, { preset });
 }
 
@@ -305,9 +311,36 @@ async function checkedInputs(dataDir: string, o: PretrainFlags) {
   }
 }
 
+/**
+ * The memory plan and what it switches on (said in one line): a batch that
+ * cannot fit is refused here, before the run folder is touched.
+ */
+async function memoryStrategy(
+  run: { model: VattConfig; train: PretrainConfig; data: Dataset; backend: string },
+  o: PretrainFlags,
+): Promise<MemoryStrategy> {
+  try {
+    const input = {
+      model: run.model,
+      batchSize: run.train.batchSize,
+      captionsPerClip: run.data.index.settings.captionsPerClip,
+    };
+    const strategy = chooseMemoryStrategy(input, await memoryLimit(run.backend), {
+      recompute: run.train.recompute,
+      suggest: "ranks",
+    });
+    if (strategy.note && !o.quiet) console.error(strategy.note);
+    return strategy;
+  } catch (e) {
+    run.data.close();
+    throw e;
+  }
+}
+
 /** Runs `vatt pretrain`. */
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
+  refuseContrastiveAccumulation(o.accumulate);
   // Everything checked before a single step: data, fit, folder, backend.
   const { data, model, train } = await checkedInputs(dataDir, o);
   const runConfig = {
@@ -317,15 +350,8 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
   const backend = await initBackend(o.backend);
-  // The memory plan: a batch that cannot fit is refused here, before the run folder is touched.
-  const plan = await checkMemoryPlan({
-    model,
-    batchSize: train.batchSize,
-    captionsPerClip: data.index.settings.captionsPerClip,
-  }, backend).catch((e) => {
-    data.close();
-    throw e;
-  });
+  const strategy = await memoryStrategy({ model, train, data, backend }, o);
+  const plan = strategy.plan;
   const slow = slowPathNote(backend);
   if (slow && !o.quiet) console.error(slow);
   const prepared = await prepareRunFolder(o.out, {
@@ -335,7 +361,11 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     force: o.force,
     lock: true,
     // A resumed run may run longer; its warmup follows --steps unless given.
-    mayDiffer: o.warmup === undefined ? ["train.steps", "train.warmupSteps"] : ["train.steps"],
+    mayDiffer: [
+      "train.steps",
+      "train.recompute",
+      ...(o.warmup === undefined ? ["train.warmupSteps"] : []),
+    ],
     steps: train.steps,
   });
   const dropped = describeDropped("pretrain", prepared);
@@ -366,6 +396,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       data,
       resumeFrom: prepared.resumeFrom,
       shouldStop: stop.stopRequested,
+      memory: { recompute: strategy.recompute, offHeapState: strategy.offHeapState },
       onStep: (m) =>
         progress.update(
           m.step,

@@ -20,6 +20,13 @@ import {
   DEFAULT_AUGMENT,
   defaultWarmupSteps,
 } from "./pretrain_config.ts";
+import {
+  checkAccumulate,
+  checkRecompute,
+  DEFAULT_ACCUMULATE,
+  DEFAULT_RECOMPUTE,
+  type RecomputeMode,
+} from "./memory_config.ts";
 import { checkInteger, checkNumber, checkOneOf } from "./validate.ts";
 
 /**
@@ -93,6 +100,10 @@ export interface FinetuneConfig {
   keep: number;
   /** Clips per forward pass when extracting features or evaluating. */
   evalBatchSize: number;
+  /** Recompute transformer layers in the backward pass (end-to-end): `none`, `layers` or `auto`. */
+  recompute: RecomputeMode;
+  /** Micro-batches per step: gradients of `batchSize / accumulate` clips summed, one update. */
+  accumulate: number;
 }
 
 /** What a caller passes: the modalities, and any other field. */
@@ -112,6 +123,8 @@ export const DEFAULT_FINETUNE_CONFIG = {
   seed: 0,
   keep: 2,
   evalBatchSize: DEFAULT_EVAL_BATCH_SIZE,
+  recompute: DEFAULT_RECOMPUTE,
+  accumulate: DEFAULT_ACCUMULATE,
 } as const;
 
 /**
@@ -247,6 +260,8 @@ export function resolveFinetuneConfig(input: FinetuneConfigInput): FinetuneConfi
   };
   checkNumericFields(c);
   checkOneOf(c.augment, AUGMENT_MODES, "augment");
+  checkRecompute(c.recompute);
+  checkAccumulate(c.accumulate, { batchSize: c.batchSize });
   if (c.mixup > 0 && (modalities.length !== 1 || modalities[0] !== "audio")) {
     throw new RangeError(`mixup is for audio alone, not ${modalities.join(",")}`);
   }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkRecompute, DEFAULT_RECOMPUTE, type RecomputeMode } from "./memory_config.ts";
 import { checkInteger, checkNumber, checkOneOf } from "./validate.ts";
 
 /** Everything of a pretraining run that is not the model. */
@@ -45,6 +46,8 @@ export interface PretrainConfig {
   checkpointEvery: number;
   /** Checkpoints kept. */
   keep: number;
+  /** Recompute transformer layers in the backward pass: `none`, `layers`, or `auto` (the memory plan decides). */
+  recompute: RecomputeMode;
 }
 
 /** The forms of NCE and MIL-NCE a run can train with ({@linkcode PretrainConfig.lossForm}). */
@@ -167,6 +170,7 @@ export const DEFAULT_PRETRAIN_CONFIG: Readonly<
   seed: 0,
   checkpointEvery: 100,
   keep: 3,
+  recompute: DEFAULT_RECOMPUTE,
 };
 
 /**
@@ -220,6 +224,7 @@ export function resolvePretrainConfig(
   checkNumber(c.milWeight, "MIL-NCE weight", { min: 0 });
   checkOneOf(c.lossForm, LOSS_FORMS, "loss form");
   checkOneOf(c.augment, AUGMENT_MODES, "augment");
+  checkRecompute(c.recompute);
   if (c.symmetric && c.lossForm !== "one-way") {
     throw new RangeError(
       `symmetric (the one-way NCE averaged over both directions) needs loss form "one-way", ` +

@@ -189,7 +189,7 @@ export class Classifier {
    * DropToken, BatchNorm on its moving statistics; gradients still flow).
    * Text features average the clip's real captions.
    */
-  features(inputs: ClassifierInputs): ClassifierFeatures {
+  features(inputs: ClassifierInputs, options: { recompute?: boolean } = {}): ClassifierFeatures {
     const want = new Set(this.spec.modalities);
     const common = this.spec.features === "common";
     return tf.tidy(() => {
@@ -197,7 +197,7 @@ export class Classifier {
         video: want.has("video") ? inputs.video : undefined,
         audio: want.has("audio") ? inputs.audio : undefined,
         text: want.has("text") ? inputs.text : undefined,
-      });
+      }, { recompute: options.recompute });
       const b = inputs.audioMask.shape[0];
       const features: tf.Tensor2D[] = [];
       const masks: tf.Tensor1D[] = [];
@@ -221,10 +221,13 @@ export class Classifier {
     }) as unknown as ClassifierFeatures;
   }
 
-  /** Logits `[B, C]` of a batch of model inputs. */
-  logits(inputs: ClassifierInputs, options: { training?: boolean } = {}): tf.Tensor2D {
+  /** Logits `[B, C]` of a batch of model inputs (`recompute`: as in `VattModel.apply`). */
+  logits(
+    inputs: ClassifierInputs,
+    options: { training?: boolean; recompute?: boolean } = {},
+  ): tf.Tensor2D {
     return tf.tidy(() => {
-      const { features, masks } = this.features(inputs);
+      const { features, masks } = this.features(inputs, { recompute: options.recompute });
       return this.head.apply(features, { masks, training: options.training ?? false });
     });
   }

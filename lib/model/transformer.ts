@@ -20,6 +20,7 @@ import {
   hasFusedAttention,
   layerNorm,
 } from "./_ops.ts";
+import { recomputed } from "./recompute.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";
 
@@ -37,6 +38,8 @@ export interface EncoderOptions {
   dropout?: DropoutSource;
   /** Training only: dropout on the attention probabilities. */
   attentionDropout?: DropoutSource;
+  /** Recompute each layer in the backward pass, keeping only its input (`recompute.ts`). */
+  recompute?: boolean;
 }
 
 /** Output of an encoder pass. */
@@ -239,9 +242,10 @@ export function encode(
     const positionBias = relative?.relativePosition === "t5-shared"
       ? t5PositionBias(n + 1, weights[`${prefix}/rel_bias`], relative) // [H, 1+N, 1+N]
       : undefined;
+    const layer = options.recompute ? recomputed(encoderLayer) : encoderLayer;
     for (let i = 0; i < backbone.layers; i++) {
       const p = `${prefix}/layer_${String(i).padStart(2, "0")}`;
-      x = encoderLayer(x, weights, p, { ...options, maskBias, positionBias });
+      x = layer(x, weights, p, { ...options, maskBias, positionBias });
     }
     const normed = layerNorm(
       x,

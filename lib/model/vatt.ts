@@ -72,6 +72,11 @@ export interface ForwardOptions {
   rng?: Rng;
   /** Receives training-mode BatchNorm statistics; see {@linkcode VattModel.applyBatchNormUpdates}. */
   bnUpdates?: BatchNormUpdate[];
+  /**
+   * Recompute each transformer layer in the backward pass instead of keeping
+   * its activations (`recompute.ts`): less memory, the same gradients. Default `false`.
+   */
+  recompute?: boolean;
 }
 
 /**
@@ -151,7 +156,7 @@ export class VattModel {
       }
       return dropTokens(tokens, { rate: c.dropToken, rng: options.rng });
     };
-    const sources = this.dropoutSources(options);
+    const sources = { ...this.dropoutSources(options), recompute: options.recompute };
     const embedDrop = (t: tf.Tensor3D) => dropout(t, sources.dropout) as tf.Tensor3D;
     return tf.tidy((): tf.TensorContainer => {
       const out: VattOutputs = {};

@@ -53,10 +53,14 @@ export function checkpointName(step: number): string {
 }
 
 async function tensorsToArrays(
-  tensors: Record<string, tf.Tensor>,
+  tensors: Record<string, tf.Tensor | NamedArray>,
 ): Promise<Record<string, NamedArray>> {
   const out: Record<string, NamedArray> = {};
   for (const [name, t] of Object.entries(tensors)) {
+    if (!(t instanceof tf.Tensor)) {
+      out[name] = t; // host arrays (an optimiser's state off the backend) are written as they are
+      continue;
+    }
     const data = await t.data();
     out[name] = t.dtype === "int32"
       ? { dtype: "I32", shape: [...t.shape], data: Int32Array.from(data as Int32Array) }
@@ -90,7 +94,8 @@ export async function saveCheckpoint(
     weights: Weights;
     /** Stored in the metadata and checked on load. */
     config: unknown;
-    optimizerState: Record<string, tf.Tensor>;
+    /** The optimiser's state: tensors, or host arrays written as they are. */
+    optimizerState: Record<string, tf.Tensor | NamedArray>;
     state: TrainState;
   },
 ): Promise<string> {

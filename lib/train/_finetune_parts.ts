@@ -10,6 +10,7 @@ import { pcm16ToFloat } from "../data/media/pcm16.ts";
 import type { DatasetLabels } from "../data/shards/split.ts";
 import type { Weights } from "../model/weights.ts";
 import { mixRows, type MixupPlan } from "./mixup.ts";
+import { OffHeapAdam } from "./off_heap_adam.ts";
 import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";
 
 /**
@@ -37,7 +38,8 @@ export function labelRows(
 }
 
 /**
- * The optimiser of `config` over `weights` (weight decay on kernels only).
+ * The optimiser of `config` over `weights` (weight decay on kernels only);
+ * `offHeap`: Adam's moments in host arrays (`off_heap_adam.ts`).
  *
  * @example
  * ```ts
@@ -53,15 +55,21 @@ export function labelRows(
  * w.dispose();
  * ```
  */
-export function makeOptimizer(config: FinetuneConfig, weights: Weights): Optimizer {
+export function makeOptimizer(
+  config: FinetuneConfig,
+  weights: Weights,
+  options: { offHeap?: boolean } = {},
+): Optimizer {
   const decayable = (name: string) => name.endsWith("/kernel");
-  return config.optimizer === "adam"
-    ? new Adam(weights, { weightDecay: config.weightDecay, decayable })
-    : new SgdMomentum(weights, {
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      decayable,
-    });
+  const adam = { weightDecay: config.weightDecay, decayable };
+  if (config.optimizer === "adam") {
+    return options.offHeap ? new OffHeapAdam(weights, adam) : new Adam(weights, adam);
+  }
+  return new SgdMomentum(weights, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    decayable,
+  });
 }
 
 /**

@@ -19,7 +19,6 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { FinetuneConfig } from "../config/finetune_config.ts";
-import { batchToTensors } from "../data/shards/batches.ts";
 import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
 import { Classifier } from "../model/classifier.ts";
 import { VattModel } from "../model/vatt.ts";
@@ -27,8 +26,9 @@ import type { Weights } from "../model/weights.ts";
 import { loadModelWeights, type TrainState } from "../run/checkpoint.ts";
 import { loadClassifierWeights } from "../run/load_classifier.ts";
 import { appendMetrics } from "../run/metrics_log.ts";
-import { labelRows, makeOptimizer, mixAudio } from "./_finetune_parts.ts";
-import { extractFeatures, type FeatureTable, tableBatch, tableLogits } from "./_feature_table.ts";
+import { labelRows, makeOptimizer } from "./_finetune_parts.ts";
+import { type RowRange, trainForward } from "./_finetune_forward.ts";
+import { extractFeatures, type FeatureTable, tableLogits } from "./_feature_table.ts";
 import { type FinetunePlan, planFinetune, type PlanOptions } from "./finetune_plan.ts";
 import {
   type LoopOptions,
@@ -38,7 +38,7 @@ import {
   trainLoop,
   type TrainTask,
 } from "./loop.ts";
-import { mixRows, type MixupPlan, mixupPlan } from "./mixup.ts";
+import { mixRows, mixupPlan } from "./mixup.ts";
 
 /** Progress after one optimisation step. */
 export interface FinetuneStep {
@@ -104,6 +104,11 @@ export interface FinetuneOptions extends PlanOptions, LoopOptions {
   onExtract?: (done: number, total: number) => void;
   onStep?: (s: FinetuneStep) => void;
   onEpoch?: (m: FinetuneMetrics) => void;
+  /**
+   * What the memory plan switched on (`memory_strategy.ts`); default: recompute
+   * when `config.recompute` is `"layers"`, Adam's moments on the heap.
+   */
+  memory?: { recompute: boolean; offHeapState: boolean };
 }
 
 /** Outcome of {@linkcode finetune}: the loop's, and these. */
@@ -241,39 +246,6 @@ async function completeStep(run: FinetuneRun, done: StepDone): Promise<void> {
   if (step % stepsPerEpoch === 0) await endEpoch(run, { ...done, epoch });
 }
 
-/** The logits of training rows `rows`: the head over table rows, or the classifier over clips. */
-async function trainForward(
-  run: FinetuneRun,
-  rows: number[],
-  options: { mix?: MixupPlan; owned: tf.Tensor[]; step: number },
-): Promise<() => tf.Tensor2D> {
-  const { classifier } = run;
-  const { mix, owned } = options;
-  const table = run.tables.train;
-  if (table) {
-    const { features, masks } = tableBatch(table, rows, mix && ((_, v) => mixRows(v, mix)));
-    if (mix) {
-      // A mixed row has audio when either of its two sources has.
-      const m0 = await masks[0].data();
-      masks[0].dispose();
-      masks[0] = tf.tensor1d(
-        Float32Array.from(m0, (v, i) => Math.max(v, m0[mix.permutation[i]])),
-      );
-    }
-    owned.push(...features, ...masks);
-    return () => classifier.head.apply(features, { masks, training: true });
-  }
-  const data = run.options.data;
-  const clips = rows.map((r) => run.plan.train[r]);
-  let batch = await data.readClips(clips);
-  if (mix) batch = mixAudio(batch, mix);
-  // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
-  const augment = { mode: run.config.augment, seed: run.config.seed, step: options.step, clips };
-  const inputs = batchToTensors(batch, data.index.settings, { augment });
-  owned.push(...Object.values(inputs));
-  return () => classifier.logits(inputs, { training: true });
-}
-
 /** Step `step` of fine-tuning on sampler rows `rows` (positions in `plan.train`). */
 async function prepareFinetuneStep(
   run: FinetuneRun,
@@ -295,14 +267,29 @@ async function prepareFinetuneStep(
   if (mix) targets = mixRows(targets, mix);
   const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
   const owned: tf.Tensor[] = [targetT];
-  const forward = await trainForward(run, rows, { mix, owned, step });
-  return {
-    loss: () => {
-      const logits = forward();
-      return multiLabel
-        ? sigmoidCrossEntropy(logits, targetT)
-        : softmaxCrossEntropy(logits, targetT);
+  const forward = await trainForward(
+    {
+      classifier: run.classifier,
+      config,
+      data: run.options.data,
+      train: plan.train,
+      table: run.tables.train,
+      recompute: run.options.memory?.recompute ?? config.recompute === "layers",
     },
+    rows,
+    { mix, owned, step },
+  );
+  const lossOf = (part?: RowRange) => {
+    const logits = forward(part);
+    const t = part ? tf.slice(targetT, part.start, part.size) as tf.Tensor2D : targetT;
+    return multiLabel ? sigmoidCrossEntropy(logits, t) : softmaxCrossEntropy(logits, t);
+  };
+  const size = rows.length / config.accumulate; // the config checks that K divides the batch
+  return {
+    loss: () => lossOf(),
+    microBatches: config.accumulate > 1
+      ? Array.from({ length: config.accumulate }, (_, i) => () => lossOf({ start: i * size, size }))
+      : undefined,
     dispose: () => tf.dispose(owned),
     completed: (done) => completeStep(run, done),
   };
@@ -314,7 +301,7 @@ function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
   return {
     kind: "finetune",
     trainable,
-    optimizer: makeOptimizer(config, trainable),
+    optimizer: makeOptimizer(config, trainable, { offHeap: run.options.memory?.offHeapState }),
     data: { size: plan.train.length, seed: config.seed, batchSize: config.batchSize },
     schedule: {
       baseRate: config.baseRate,

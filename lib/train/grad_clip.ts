@@ -60,8 +60,7 @@ export function clipByGlobalNorm(
     }
   }
   return tf.tidy(() => {
-    const squares = entries.map(([, grad]) => tf.sum(tf.square(tf.cast(grad, "float32"))));
-    const norm = tf.sqrt(squares.length === 0 ? tf.scalar(0) : tf.addN(squares)) as tf.Scalar;
+    const norm = tf.sqrt(sumOfSquares(entries.map(([, grad]) => grad))) as tf.Scalar;
     // Exactly 1 when norm ≤ maxNorm. Adding norm − norm (0 when the norm is finite, NaN when
     // it is ±Inf or NaN) makes the scale NaN on every backend, whatever its max does with NaN.
     const scale = tf.add(tf.div(maxNorm, tf.maximum(norm, maxNorm)), tf.sub(norm, norm));
@@ -69,6 +68,17 @@ export function clipByGlobalNorm(
     for (const [name, grad] of entries) clipped[name] = tf.mul(grad, scale);
     return { grads: clipped, norm };
   });
+}
+
+/**
+ * `Σ_i Σ g_i²` over the gradients, each squared and summed in its own tidy,
+ * so at most one gradient's squares exist at a time (not a copy of them all).
+ */
+function sumOfSquares(grads: tf.Tensor[]): tf.Scalar {
+  if (grads.length === 0) return tf.scalar(0);
+  return tf.addN(
+    grads.map((g) => tf.tidy(() => tf.sum(tf.square(tf.cast(g, "float32"))))),
+  ) as tf.Scalar;
 }
 
 /**
@@ -86,8 +96,5 @@ export function clipByGlobalNorm(
  * ```
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => {
-    const squares = Object.values(grads).map((g) => tf.sum(tf.square(tf.cast(g, "float32"))));
-    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : tf.addN(squares)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.sqrt(sumOfSquares(Object.values(grads))) as tf.Scalar);
 }

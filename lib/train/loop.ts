@@ -26,6 +26,7 @@ import {
   type TrainState,
 } from "../run/checkpoint.ts";
 import { MismatchError } from "../util/errors.ts";
+import { accumulatedGrads } from "./accumulate.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { learningRate, type ScheduleConfig } from "./schedule.ts";
@@ -96,6 +97,8 @@ export interface StepDone {
 export interface PreparedStep {
   /** The batch's loss; runs inside `tf.variableGrads` over the task's trainable weights. */
   loss: () => tf.Scalar;
+  /** Gradient accumulation: micro-batch losses whose gradients are averaged (instead of `loss`). */
+  microBatches?: (() => tf.Scalar)[];
   /** After the optimiser's update, before {@linkcode PreparedStep.dispose} (statistics, metrics). */
   afterUpdate?: () => Promise<void>;
   /** Frees what the step owns (inputs, targets, kept outputs); called once, also on failure. */
@@ -198,7 +201,7 @@ async function save(task: TrainTask, progress: Progress, options: LoopOptions): 
     ...(stored.extra ? { extra: stored.extra } : {}),
   };
   const ckptDir = path.join(options.runDir, "checkpoints");
-  const optimizerState = task.optimizer.stateTensors();
+  const optimizerState = task.optimizer.stateArrays?.() ?? task.optimizer.stateTensors();
   try {
     let p: string;
     try {
@@ -215,7 +218,7 @@ async function save(task: TrainTask, progress: Progress, options: LoopOptions): 
     options.onCheckpoint?.(p, step);
     return p;
   } finally {
-    tf.dispose(Object.values(optimizerState));
+    tf.dispose(Object.values(optimizerState).filter((t) => t instanceof tf.Tensor));
   }
 }
 
@@ -234,7 +237,10 @@ async function trainStep(
   prepared: PreparedStep,
   options: { step: number; started: number },
 ): Promise<StepDone> {
-  const { value, grads } = tf.variableGrads(prepared.loss, Object.values(task.trainable));
+  const weights = Object.values(task.trainable);
+  const { value, grads } = prepared.microBatches
+    ? accumulatedGrads(prepared.microBatches, weights)
+    : tf.variableGrads(prepared.loss, weights);
   const byName = gradsByName(task.trainable, grads);
   const clipped = task.clipNorm > 0
     ? clipByGlobalNorm(byName, task.clipNorm)

@@ -13,20 +13,16 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
+import { gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
+
+export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
 
 /** Bytes of one float32 / int32 element. */
 const FLOAT = 4;
-
-/** The largest wasm heap of tfjs-backend-wasm 4.22 (emscripten's `getHeapMax()`: 4 GiB − 64 KiB). */
-export const WASM_HEAP_MAX = 4294901760;
-
-/** What the wasm module itself holds before any tensor (its initial 16 MiB memory: code data, stack). */
-const WASM_STATIC_BYTES = 16 * 1024 * 1024;
 
 /**
  * Floats per token and layer that a training step holds, per unit of width `d`
@@ -40,8 +36,18 @@ const PER_TOKEN_MLP = 10;
 const SCORE_COPIES = 11;
 /** Copies of the fused attention kernel's scores: it keeps none between calls. */
 const FUSED_SCORE_COPIES = 0;
-/** Copies of the raw inputs (the augmented batch, patch reshapes and their gradients). */
-const INPUT_COPIES = 13;
+/**
+ * Floats per token and layer, per unit of width, that a step with recomputed
+ * layers (`lib/model/recompute.ts`) holds for the whole backward pass: each
+ * layer's saved input and its gradient; one layer's activations come on top.
+ */
+const RECOMPUTE_PER_TOKEN_D = 2;
+/**
+ * Copies of the raw inputs a step holds at its peak (the batch, the padded and
+ * transposed patches, the patches the patch embedding's product keeps):
+ * measured with recomputed layers, where they are a large share (tiny, batch 32).
+ */
+const INPUT_COPIES = 5;
 /**
  * Measured over counted activations: the bytes the wasm heap held at the peak
  * of real pretraining steps, less weights, gradients and Adam moments, over
@@ -70,6 +76,10 @@ export interface MemoryPlanInput {
   captionsPerClip?: number;
   /** Optimizer (its slots per weight); default `"adam"` (two moments). */
   optimizer?: keyof typeof OPTIMIZER_SLOTS;
+  /** Transformer layers recomputed in the backward pass (`--recompute`); default false. */
+  recompute?: boolean;
+  /** The optimizer's slots kept outside the backend's memory (host arrays); default false. */
+  offHeapState?: boolean;
 }
 
 /** The estimate of one training step's peak, in bytes. */
@@ -78,26 +88,16 @@ export interface MemoryEstimate {
   weights: number;
   /** One gradient per trainable weight. */
   gradients: number;
-  /** The optimizer's slots (Adam: two moments). */
+  /** The optimizer's slots (Adam: two moments), on the backend's memory or off it. */
   optimizer: number;
+  /** Bytes held outside the backend's memory (the optimizer's slots when off the heap). */
+  offHeap: number;
   /** Peak activations of the forward and backward pass, with the batch's inputs. */
   activations: number;
-  /** The sum. */
+  /** What the backend holds: the sum, less what is off its memory. */
   total: number;
   /** The largest single tensor (attention scores, the MLP's inner layer or the raw video). */
   largestTensor: number;
-}
-
-/** What a backend can hold. */
-export interface MemoryLimit {
-  /** The backend it is for. */
-  backend: string;
-  /** Bytes a training step may use in all. */
-  bytes: number;
-  /** Where the number comes from, in words. */
-  detail: string;
-  /** The largest buffer one tensor may have (WebGPU's binding limit); absent: no such limit. */
-  bufferBytes?: number;
 }
 
 /** An estimate against a limit. */
@@ -112,18 +112,26 @@ export interface MemoryPlan {
   largestBatch: number;
 }
 
+/** Floats held by a step: for the whole pass (`kept`), and one recomputed layer's on top (`layer`). */
+interface Held {
+  kept: number;
+  layer: number;
+}
+
 /** Floats one encoder of `layers` holds for `sequences` sequences of `length` tokens. */
 function encoderFloats(
   b: BackboneConfig,
   sequences: number,
   length: number,
-  options: { fusedScores: boolean },
-): number {
+  options: { fusedScores: boolean; recompute: boolean },
+): Held {
   const tokens = sequences * length;
   const perLayer = tokens * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
     (options.fusedScores ? FUSED_SCORE_COPIES : SCORE_COPIES) * sequences * b.heads * length *
       length;
-  return b.layers * perLayer + 4 * tokens * b.hidden; // + final LayerNorm and dropout
+  const closing = 4 * tokens * b.hidden; // the final LayerNorm and dropout
+  if (!options.recompute) return { kept: b.layers * perLayer + closing, layer: 0 };
+  return { kept: b.layers * RECOMPUTE_PER_TOKEN_D * tokens * b.hidden + closing, layer: perLayer };
 }
 
 /** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
@@ -149,9 +157,10 @@ function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number)
 }
 
 /** Floats of the activations of one modality in a training step of `batch` clips. */
-function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): number {
+function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): Held {
   const c = input.model;
-  const fusedScores = c.attentionDropout === 0;
+  const o = { fusedScores: c.attentionDropout === 0, recompute: input.recompute ?? false };
+  const plus = (embed: number, held: Held) => ({ kept: embed + held.kept, layer: held.layer });
   if (m === "video") {
     const v = c.video;
     const n = videoTokenGrid(v).count;
@@ -159,19 +168,19 @@ function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): num
     const raw = batch * v.frames * v.height * v.width * 3;
     // Patches → tokens [B, N, d], positions added, then DropToken's gather.
     const embed = INPUT_COPIES * raw + 3 * batch * n * v.backbone.hidden;
-    return embed + encoderFloats(v.backbone, batch, kept + 1, { fusedScores });
+    return plus(embed, encoderFloats(v.backbone, batch, kept + 1, o));
   }
   if (m === "audio") {
     const a = c.audio;
     const n = audioTokenCount(a);
     const kept = keptTokenCount(n, c.dropToken);
     const embed = INPUT_COPIES * batch * a.samples + 3 * batch * n * a.backbone.hidden;
-    return embed + encoderFloats(a.backbone, batch, kept + 1, { fusedScores });
+    return plus(embed, encoderFloats(a.backbone, batch, kept + 1, o));
   }
   const t = c.text;
   const sequences = batch * (input.captionsPerClip ?? 1);
   const embed = 3 * sequences * t.maxLength * t.backbone.hidden;
-  return embed + encoderFloats(t.backbone, sequences, t.maxLength + 1, { fusedScores });
+  return plus(embed, encoderFloats(t.backbone, sequences, t.maxLength + 1, o));
 }
 
 /**
@@ -191,6 +200,10 @@ function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): num
  * assert.equal(e.optimizer, 2 * 227309568 * 4); // Adam's two moments
  * assert.equal(e.total, e.weights + e.gradients + e.optimizer + e.activations);
  * assert.ok(estimateMemory({ model, batchSize: 16 }).activations > e.activations);
+ * // Recomputed layers hold a fraction of the activations; moments off the heap leave its total.
+ * const lean = estimateMemory({ model, batchSize: 8, recompute: true, offHeapState: true });
+ * assert.ok(lean.activations < e.activations / 3);
+ * assert.equal(lean.total, e.weights + e.gradients + lean.activations);
  * ```
  */
 export function estimateMemory(input: MemoryPlanInput): MemoryEstimate {
@@ -205,17 +218,21 @@ export function estimateMemory(input: MemoryPlanInput): MemoryEstimate {
   const weights = (trainable + counts.nonTrainable) * FLOAT;
   const gradients = trainable * FLOAT;
   const optimizer = OPTIMIZER_SLOTS[input.optimizer ?? "adam"] * trainable * FLOAT;
-  const floats = modalities.reduce((s, m) => s + modalityFloats(m, input, input.batchSize), 0);
+  const held = modalities.map((m) => modalityFloats(m, input, input.batchSize));
+  // Recomputed layers: every encoder's saved inputs, and one layer's activations at a time.
+  const floats = held.reduce((s, h) => s + h.kept, 0) + Math.max(...held.map((h) => h.layer));
   const activations = Math.round(FLOAT * ACTIVATION_CALIBRATION * floats);
   const largest = Math.max(
     ...modalities.map((m) => largestTensorFloats(m, input, input.batchSize)),
   );
+  const offHeap = input.offHeapState ? optimizer : 0;
   return {
     weights,
     gradients,
     optimizer,
+    offHeap,
     activations,
-    total: weights + gradients + optimizer + activations,
+    total: weights + gradients + optimizer - offHeap + activations,
     largestTensor: FLOAT * largest,
   };
 }
@@ -263,96 +280,18 @@ export function planMemory(input: MemoryPlanInput, limit: MemoryLimit): MemoryPl
   };
 }
 
-/** The wasm heap now: `{ size, max }` bytes, or `undefined` when wasm is not the backend. */
-function wasmHeap(): { size: number } | undefined {
-  const backend = tf.engine().backendName === "wasm"
-    ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } })
-    : undefined;
-  const heap = backend?.wasm?.HEAPU8;
-  return heap ? { size: heap.length } : undefined;
-}
-
-/**
- * The bytes a training step may use on `backend` (the name `initBackend`
- * returned): wasm, the 4 GiB heap less the module's own memory and the
- * tensors already on it; cpu and tensorflow, the host memory available now;
- * webgpu, the adapter's largest buffer when it is known, else host memory.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { memoryLimit, WASM_HEAP_MAX } from "./memory_plan.ts";
- * const wasm = await memoryLimit("wasm");
- * assert.ok(wasm.bytes < WASM_HEAP_MAX && wasm.bytes > 3e9);
- * const cpu = await memoryLimit("cpu");
- * assert.ok(cpu.bytes > 0 && /host memory/.test(cpu.detail));
- * ```
- */
-export async function memoryLimit(backend: string): Promise<MemoryLimit> {
-  if (backend === "wasm") {
-    const used = tf.engine().backendName === "wasm" ? tf.memory().numBytes : 0;
-    const heap = wasmHeap();
-    return {
-      backend,
-      bytes: WASM_HEAP_MAX - WASM_STATIC_BYTES - used,
-      detail: `wasm heap: 4 GiB at most, less ${gib(WASM_STATIC_BYTES + used)} in use` +
-        (heap ? `; ${gib(heap.size)} reserved now` : ""),
-    };
-  }
-  const info = Deno.systemMemoryInfo();
-  const host = `host memory available (${gib(info.available)} of ${gib(info.total)})`;
-  if (backend === "webgpu") {
-    // WebGPU does not say how much memory the device has; it bounds each buffer.
-    const limits = await webGpuLimits();
-    const buffer = limits && Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-    if (buffer) {
-      return {
-        backend,
-        bytes: info.available,
-        bufferBytes: buffer,
-        detail: `${host}; one tensor at most ${gib(buffer)} (adapter's buffer limits)`,
-      };
-    }
-  }
-  return { backend, bytes: info.available, detail: host };
-}
-
-/** The WebGPU adapter's buffer limits, or `undefined` without an adapter. */
-async function webGpuLimits(): Promise<
-  { maxBufferSize: number; maxStorageBufferBindingSize: number } | undefined
-> {
-  type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
-  const gpu = (navigator as unknown as {
-    gpu?: { requestAdapter(): Promise<{ limits: Limits } | null> };
-  }).gpu;
-  const adapter = await gpu?.requestAdapter().catch(() => null);
-  return adapter?.limits;
-}
-
-/**
- * Bytes as GiB with two decimals.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { gib } from "./memory_plan.ts";
- * assert.equal(gib(3 * 1024 ** 3), "3.00 GiB");
- * ```
- */
-export function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
-
 /** A batch that does not fit: the plan, and one line with the estimate, the limit and the batch that fits. */
 export class MemoryPlanError extends RangeError {
   readonly plan: MemoryPlan;
-  constructor(plan: MemoryPlan) {
+  /** `hint`: what else would fit (ranks, accumulation), appended after the largest batch. */
+  constructor(plan: MemoryPlan, options: { hint?: string } = {}) {
     const e = plan.estimate;
-    const fits = plan.largestBatch > 0
-      ? `the largest batch that fits is ${plan.largestBatch}`
-      : `no batch fits (weights, gradients and optimizer state alone take ${
-        gib(e.weights + e.gradients + e.optimizer)
-      })`;
+    const fits =
+      (plan.largestBatch > 0
+        ? `the largest batch that fits is ${plan.largestBatch}`
+        : `no batch fits (weights, gradients and optimizer state alone take ${
+          gib(e.weights + e.gradients + e.optimizer - e.offHeap)
+        })`) + (options.hint ? `; ${options.hint}` : "");
     const buffer = plan.limit.bufferBytes;
     const has = buffer !== undefined && e.largestTensor > buffer
       ? `has ${gib(plan.limit.bytes)} and one tensor of ${gib(e.largestTensor)} exceeds its ` +
@@ -360,7 +299,9 @@ export class MemoryPlanError extends RangeError {
       : `has ${gib(plan.limit.bytes)}`;
     super(
       `batch ${plan.batchSize} needs about ${gib(e.total)} (weights ${gib(e.weights)}, ` +
-        `gradients ${gib(e.gradients)}, optimizer ${gib(e.optimizer)}, activations ${
+        `gradients ${gib(e.gradients)}, optimizer ${gib(e.optimizer)}${
+          e.offHeap > 0 ? " off the heap" : ""
+        }, activations ${
           gib(e.activations)
         }) but the ${plan.limit.backend} backend ${has}; ${fits}`,
     );

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { NamedArray } from "../io/safetensors.ts";
 import { MismatchError } from "../util/errors.ts";
 import { fusedAdamMaxSize } from "../backend/kernels/fused.ts";
 import { ADAM_KERNEL } from "../backend/kernels/names.ts";
@@ -21,6 +22,11 @@ export interface Optimizer {
   step(grads: Record<string, tf.Tensor>, lr: number): void;
   /** The state as new tensors (the caller disposes them), named `<kind>/<slot>/<weight>`. */
   stateTensors(): Record<string, tf.Tensor>;
+  /**
+   * The state as host arrays, for an optimiser that keeps it off the backend
+   * (`off_heap_adam.ts`): checkpoints read it without a copy on the backend.
+   */
+  stateArrays?(): Record<string, NamedArray>;
   /** Replaces the state with a record made by {@linkcode Optimizer.stateTensors}. */
   loadState(state: Record<string, tf.Tensor>): Promise<void>;
   /** Frees the optimiser's own tensors (not the weights). */

@@ -30,6 +30,7 @@ import {
   type TrainTask,
 } from "./loop.ts";
 import { inBatchAccuracy } from "./batch_metrics.ts";
+import { OffHeapAdam } from "./off_heap_adam.ts";
 import { Adam } from "./optimizer.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -59,6 +60,11 @@ export interface PretrainOptions extends LoopOptions {
   data: Dataset;
   /** Called after every step. */
   onStep?: (m: PretrainMetrics) => void;
+  /**
+   * What the memory plan switched on (`memory_strategy.ts`); default: recompute
+   * when `train.recompute` is `"layers"`, moments on the heap.
+   */
+  memory?: { recompute: boolean; offHeapState: boolean };
 }
 
 /** Outcome of {@linkcode pretrain}: steps completed, whether it stopped early, the last checkpoint. */
@@ -80,13 +86,20 @@ interface KeptOutputs {
 function pretrainLoss(
   model: VattModel,
   inputs: BatchTensors,
-  options: { train: PretrainConfig; rng: Rng; updates: BatchNormUpdate[]; kept: tf.Tensor[] },
+  options: {
+    train: PretrainConfig;
+    rng: Rng;
+    updates: BatchNormUpdate[];
+    kept: tf.Tensor[];
+    recompute: boolean;
+  },
 ): tf.Scalar {
   const { train, kept } = options;
   const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text }, {
     training: true,
     rng: options.rng,
     bnUpdates: options.updates,
+    recompute: options.recompute,
   });
   const nce = nceLoss(out.video!.va, out.audio!.va, {
     temperature: train.temperature,
@@ -128,10 +141,11 @@ async function preparePretrainStep(
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
+  const recompute = options.memory?.recompute ?? train.recompute === "layers";
   let applied = false;
   const read = { nce: 0, milNce: 0, accVideoAudio: 0, accVideoText: 0 };
   return {
-    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept }),
+    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept, recompute }),
     afterUpdate: async () => {
       model.applyBatchNormUpdates(updates);
       applied = true;
@@ -192,11 +206,15 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const model = VattModel.create(options.model);
   if (table) setWordVectorTable(model.weights, table, model.config.text);
   const weights = model.trainableWeights();
-  const optimizer = new Adam(weights, {
+  const adamOptions = {
     weightDecay: train.weightDecay,
     // No decay on biases, norms, embeddings' padding or positions: the usual ViT practice.
-    decayable: (name) => name.endsWith("/kernel"),
-  });
+    decayable: (name: string) => name.endsWith("/kernel"),
+  };
+  // The same update either way; off the heap when the memory plan says so.
+  const optimizer = options.memory?.offHeapState
+    ? new OffHeapAdam(weights, adamOptions)
+    : new Adam(weights, adamOptions);
   const task: TrainTask = {
     kind: "pretrain",
     trainable: weights,

@@ -11,6 +11,11 @@ import { checkPrompts } from "../../lib/eval/classify/prompts.ts";
 import { command as exportCommand } from "../../cli/export.ts";
 import { command as plotCommand } from "../../cli/plot.ts";
 import { command as tokenizeCommand } from "../../cli/tokenize.ts";
+import { command as pretrainCommand } from "../../cli/pretrain.ts";
+import { command as finetuneCommand } from "../../cli/finetune.ts";
+import { DEFAULT_ACCUMULATE, DEFAULT_RECOMPUTE } from "../../lib/config/memory_config.ts";
+import { resolvePretrainConfig } from "../../lib/config/pretrain_config.ts";
+import { resolveFinetuneConfig } from "../../lib/config/finetune_config.ts";
 import {
   DEFAULT_EVAL_BATCH_SIZE,
   DEFAULT_EXPORT_SPACE,
@@ -139,4 +144,14 @@ Deno.test("DEFAULT_CLASSIFY_WINDOWS and DEFAULT_CLASSIFY_CROPS: the CLI shows th
     crops: DEFAULT_CLASSIFY_CROPS,
   });
   assert.deepEqual(plan.views, [{ view: { window: 0.5, crop: 0.5 }, weight: 1 }]);
+});
+
+Deno.test("DEFAULT_RECOMPUTE and DEFAULT_ACCUMULATE: the CLI shows the library's defaults, and the library applies them", () => {
+  for (const cmd of [pretrainCommand(), finetuneCommand()]) {
+    assert.equal(cmd.opts().recompute, DEFAULT_RECOMPUTE);
+    assert.equal(cmd.opts().accumulate, DEFAULT_ACCUMULATE);
+  }
+  assert.equal(resolvePretrainConfig({}).recompute, DEFAULT_RECOMPUTE);
+  const f = resolveFinetuneConfig({ modalities: ["audio"] });
+  assert.deepEqual([f.recompute, f.accumulate], [DEFAULT_RECOMPUTE, DEFAULT_ACCUMULATE]);
 });

@@ -208,7 +208,8 @@ function layerNormGrad(args: KernelArgs): TensorInfo[] {
   return [dxInfo, dgInfo, dbInfo];
 }
 
-interface AdamAttrs {
+/** The attributes of `VattAdam`. */
+export interface AdamAttrs {
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -219,67 +220,124 @@ interface AdamAttrs {
   decay: number;
 }
 
+/** Adam's constants, each the float32 scalar tensor the composite ops would make. */
+export interface AdamConstants {
+  b1: number;
+  c1: number;
+  b2: number;
+  c2: number;
+  bc1: number;
+  bc2: number;
+  eps: number;
+  lr: number;
+  decay: number;
+}
+
+/**
+ * The float32 constants of one Adam step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamConstants } from "./fused.ts";
+ * const k = adamConstants({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.1, steps: 1, decay: 0 });
+ * assert.equal(k.c1, Math.fround(0.1));
+ * assert.equal(k.bc2, Math.fround(1 - 0.999));
+ * ```
+ */
+export function adamConstants(a: AdamAttrs): AdamConstants {
+  const f = Math.fround;
+  return {
+    b1: f(a.beta1),
+    c1: f(1 - a.beta1),
+    b2: f(a.beta2),
+    c2: f(1 - a.beta2),
+    bc1: f(1 - a.beta1 ** a.steps),
+    bc2: f(1 - a.beta2 ** a.steps),
+    eps: f(a.epsilon),
+    lr: f(a.lr),
+    decay: f(a.decay),
+  };
+}
+
+/**
+ * One Adam(W) step over arrays, rounding every operation to float32 in the
+ * order of `lib/train/optimizer.ts`'s chain of ops, so the results are
+ * bit-identical to that chain's. `out` may be the inputs `m` and `v` themselves
+ * (each value is read before it is written); `out.w` must not alias a weight
+ * another tensor shares.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamConstants, adamUpdate } from "./fused.ts";
+ * const k = adamConstants({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.1, steps: 1, decay: 0 });
+ * const [w, m, v, g] = [Float32Array.of(1), Float32Array.of(0), Float32Array.of(0), Float32Array.of(0.5)];
+ * const next = new Float32Array(1);
+ * adamUpdate({ w, m, v, g }, { w: next, m, v }, k); // m and v in place
+ * assert.ok(Math.abs(next[0] - 0.9) < 1e-6); // the first step moves by lr
+ * assert.equal(m[0], Math.fround(Math.fround(0.5) * Math.fround(0.1)));
+ * ```
+ */
+export function adamUpdate(
+  input: { w: Float32Array; m: Float32Array; v: Float32Array; g: Float32Array },
+  out: { w: Float32Array; m: Float32Array; v: Float32Array },
+  k: AdamConstants,
+): void {
+  const f = Math.fround;
+  const { w, m, v, g } = input;
+  const { b1, c1, b2, c2, bc1, bc2, eps, lr, decay } = k;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const mi = f(f(m[i] * b1) + f(gi * c1));
+    const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
+    const step = f(f(f(mi / bc1) / f(f(Math.sqrt(f(vi / bc2))) + eps)) * lr);
+    let next = f(w[i] - step);
+    if (decay !== 0) next = f(next - f(w[i] * decay));
+    out.m[i] = mi;
+    out.v[i] = vi;
+    out.w[i] = next;
+  }
+}
+
 function adam(args: KernelArgs): TensorInfo[] {
   const { weight, m, v, grad } = args.inputs;
   checkFloat(ADAM_KERNEL, weight, m, v, grad);
-  const a = args.attrs as unknown as AdamAttrs;
-  const f = Math.fround;
-  // Each constant as the float32 scalar tensor the composite ops would make.
-  const b1 = f(a.beta1);
-  const c1 = f(1 - a.beta1);
-  const b2 = f(a.beta2);
-  const c2 = f(1 - a.beta2);
-  const bc1 = f(1 - a.beta1 ** a.steps);
-  const bc2 = f(1 - a.beta2 ** a.steps);
-  const eps = f(a.epsilon);
-  const lr = f(a.lr);
-  const decay = f(a.decay);
+  const k = adamConstants(args.attrs as unknown as AdamAttrs);
   const shape = [...weight.shape];
   const wOut = args.backend.makeOutput(shape, "float32");
   const mOut = args.backend.makeOutput(shape, "float32");
   const vOut = args.backend.makeOutput(shape, "float32");
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
-    const k = args.backend;
+    const b = args.backend;
     simd.adam(
-      heapOffset(k, weight),
-      heapOffset(k, m),
-      heapOffset(k, v),
-      heapOffset(k, grad),
-      heapOffset(k, wOut),
-      heapOffset(k, mOut),
-      heapOffset(k, vOut),
+      heapOffset(b, weight),
+      heapOffset(b, m),
+      heapOffset(b, v),
+      heapOffset(b, grad),
+      heapOffset(b, wOut),
+      heapOffset(b, mOut),
+      heapOffset(b, vOut),
       sizeOf(weight.shape),
-      b1,
-      c1,
-      b2,
-      c2,
-      bc1,
-      bc2,
-      eps,
-      lr,
-      decay,
+      k.b1,
+      k.c1,
+      k.b2,
+      k.c2,
+      k.bc1,
+      k.bc2,
+      k.eps,
+      k.lr,
+      k.decay,
     );
     return [wOut, mOut, vOut];
   }
-  const w = heapF32(args.backend, weight);
-  const ms = heapF32(args.backend, m);
-  const vs = heapF32(args.backend, v);
-  const g = heapF32(args.backend, grad);
-  const w2 = heapF32(args.backend, wOut);
-  const m2 = heapF32(args.backend, mOut);
-  const v2 = heapF32(args.backend, vOut);
-  for (let i = 0; i < w.length; i++) {
-    const gi = g[i];
-    const mi = f(f(ms[i] * b1) + f(gi * c1));
-    const vi = f(f(vs[i] * b2) + f(f(gi * gi) * c2));
-    const step = f(f(f(mi / bc1) / f(f(Math.sqrt(f(vi / bc2))) + eps)) * lr);
-    let next = f(w[i] - step);
-    if (decay !== 0) next = f(next - f(w[i] * decay));
-    m2[i] = mi;
-    v2[i] = vi;
-    w2[i] = next;
-  }
+  const view = (t: TensorInfo) => heapF32(args.backend, t); // after makeOutput: the heap may have moved
+  adamUpdate(
+    { w: view(weight), m: view(m), v: view(v), g: view(grad) },
+    { w: view(wOut), m: view(mOut), v: view(vOut) },
+    k,
+  );
   return [wOut, mOut, vOut];
 }
 

@@ -51,6 +51,7 @@ function trackWasmHeap(): Uint8Array {
 async function measuredPeak(
   model: VattConfig,
   batchSize: number,
+  memory: { recompute: boolean; offHeapState: boolean },
 ): Promise<{ peak: number; heapSize: number }> {
   await initBackend("wasm");
   trackWasmHeap();
@@ -61,7 +62,7 @@ async function measuredPeak(
     await prepareRunFolder(runDir, { config: { model, train }, resume: false, force: false });
     heapBytes.peak = heapBytes.live;
     const before = heapBytes.live;
-    await pretrain({ runDir, model, train, data });
+    await pretrain({ runDir, model, train, data, memory });
     return { peak: heapBytes.peak - before, heapSize: trackWasmHeap().length };
   } finally {
     data.close();
@@ -78,17 +79,29 @@ const SMALL_AT_TINY_INPUTS = resolveVattConfig({
   text: { vocabSize: TINY.text.vocabSize },
 });
 
-const cases: [string, VattConfig, number][] = [
-  ["tiny, batch 8", TINY, 8],
-  ["tiny, batch 32", TINY, 32],
-  ["small at the tiny inputs, batch 4", SMALL_AT_TINY_INPUTS, 4],
-  ["small at the tiny inputs, batch 8", SMALL_AT_TINY_INPUTS, 8],
+const PLAIN = { recompute: false, offHeapState: false };
+const RECOMPUTE = { recompute: true, offHeapState: false };
+const LEAN = { recompute: true, offHeapState: true };
+
+const cases: [string, VattConfig, number, typeof PLAIN][] = [
+  ["tiny, batch 8", TINY, 8, PLAIN],
+  ["tiny, batch 32", TINY, 32, PLAIN],
+  ["small at the tiny inputs, batch 4", SMALL_AT_TINY_INPUTS, 4, PLAIN],
+  ["small at the tiny inputs, batch 8", SMALL_AT_TINY_INPUTS, 8, PLAIN],
+  ["tiny, batch 32, recomputed layers", TINY, 32, RECOMPUTE],
+  ["small at the tiny inputs, batch 8, recomputed layers", SMALL_AT_TINY_INPUTS, 8, RECOMPUTE],
+  [
+    "small at the tiny inputs, batch 8, recomputed layers, moments off the heap",
+    SMALL_AT_TINY_INPUTS,
+    8,
+    LEAN,
+  ],
 ];
 
-for (const [name, model, batchSize] of cases) {
+for (const [name, model, batchSize, memory] of cases) {
   Deno.test(`estimateMemory() is within 25% of the measured wasm peak of pretraining: ${name}`, async () => {
-    const measured = await measuredPeak(model, batchSize);
-    const estimate = estimateMemory({ model, batchSize, captionsPerClip: 4 });
+    const measured = await measuredPeak(model, batchSize, memory);
+    const estimate = estimateMemory({ model, batchSize, captionsPerClip: 4, ...memory });
     const ratio = estimate.total / measured.peak;
     console.log(
       `${name}: estimate ${(estimate.total / 1e6).toFixed(1)} MB, measured peak ${
@@ -167,25 +180,37 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   );
   const out = path.join(dir, "run");
   const args = ["pretrain", fixture.data, "--out", out, "--config", cfg, "--backend", "wasm"];
-  const r = await runVatt([...args, "--batch", "32"]);
+  // Without recomputation (Adam's moments go off the heap by themselves): refused.
+  const r = await runVatt([...args, "--batch", "32", "--recompute", "none"]);
   assert.equal(r.code, 2, r.stderr);
   const last = errorLines(r).at(-1)!;
-  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .* the wasm backend has 3\.98 GiB/);
-  assert.match(last, /the largest batch that fits is 11$/);
+  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .*optimizer \d+\.\d\d GiB off the heap/);
+  assert.match(last, /the wasm backend has 3\.98 GiB; the largest batch that fits is 19; /);
+  assert.match(
+    last,
+    /or 2 ranks of batch 16 each, with their own heaps \(mpirun -np 2 … --distributed\)$/,
+  );
   await assert.rejects(Deno.stat(out)); // the run folder is not touched
-  const info = await runVatt([
-    "info",
-    "--config",
-    cfg,
-    "--batch",
-    "32",
-    "--backend",
-    "wasm",
-    "--json",
-  ]);
-  assert.equal(info.code, 0, info.stderr);
-  const memory = JSON.parse(info.stdout).memory;
-  assert.equal(memory.fits, false);
-  assert.equal(memory.largestBatch, 11);
+  const info = async (recompute: string) => {
+    const flags = ["--config", cfg, "--batch", "32", "--backend", "wasm", "--recompute", recompute];
+    const r = await runVatt(["info", ...flags, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).memory;
+  };
+  const refused = await info("none");
+  assert.equal(refused.fits, false);
+  assert.equal(refused.largestBatch, 19);
+  // With recomputation allowed (the default, auto), the plan switches it on and batch 32 fits.
+  const auto = await info("auto");
+  assert.equal(auto.fits, true);
+  assert.equal(auto.recompute, true);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("vatt pretrain refuses --accumulate with the reason: a micro-batch's negatives are not the batch's", async () => {
+  const out = path.join(await Deno.makeTempDir(), "run");
+  const r = await runVatt(["pretrain", fixture.data, "--out", out, "--accumulate", "2"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(errorLines(r).at(-1)!, /a micro-batch's negatives are not the batch's/);
+  await assert.rejects(Deno.stat(out));
 });

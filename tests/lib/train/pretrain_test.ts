@@ -17,7 +17,13 @@ const PLAIN_MODEL = resolveVattConfig({ preset: "tiny", dropout: 0, attentionDro
 async function run(
   data: Dataset,
   train: Partial<PretrainConfig>,
-  options: { runDir?: string; resume?: boolean; stopAfter?: number; model?: VattConfig } = {},
+  options: {
+    runDir?: string;
+    resume?: boolean;
+    stopAfter?: number;
+    model?: VattConfig;
+    memory?: { recompute: boolean; offHeapState: boolean };
+  } = {},
 ): Promise<{ runDir: string; metrics: PretrainMetrics[] }> {
   const model = options.model ?? MODEL;
   const runDir = options.runDir ?? (await Deno.makeTempDir({ prefix: "vatt-pretrain-test-" }));
@@ -42,6 +48,7 @@ async function run(
     data,
     resumeFrom: prepared.resumeFrom,
     onStep: (m) => metrics.push(m),
+    memory: options.memory,
     shouldStop: () => options.stopAfter !== undefined && metrics.length >= options.stopAfter,
   });
   return { runDir, metrics };
@@ -68,6 +75,26 @@ for (const backend of ["wasm", "cpu"] as const) {
     for (const d of [a, b, c]) await Deno.remove(d.runDir, { recursive: true });
   });
 }
+
+Deno.test("pretrain() with recomputed layers and Adam's moments off the heap writes the same checkpoints, and resumes on the heap", async () => {
+  await initBackend("wasm");
+  const data = await Dataset.open(fixture.data);
+  const lean = { recompute: true, offHeapState: true };
+  const plain = await run(data, { steps: 5 });
+  const whole = await run(data, { steps: 5 }, { memory: lean });
+  const other = await run(data, { steps: 5 }, { memory: lean, stopAfter: 3 });
+  await run(data, { steps: 5 }, { runDir: other.runDir, resume: true }); // on the heap again
+  const bytes = async (runDir: string, file: string) => {
+    const all = await listCheckpoints(path.join(runDir, "checkpoints"));
+    return await Deno.readFile(path.join(all[all.length - 1].path, file));
+  };
+  for (const file of ["model.safetensors", "optimizer.safetensors"]) {
+    assert.deepEqual(await bytes(whole.runDir, file), await bytes(plain.runDir, file), file);
+    assert.deepEqual(await bytes(other.runDir, file), await bytes(plain.runDir, file), file);
+  }
+  data.close();
+  for (const d of [plain, whole, other]) await Deno.remove(d.runDir, { recursive: true });
+});
 
 Deno.test("pretrain() stopped at step k and resumed gives exactly the uninterrupted losses and weights", async () => {
   await initBackend("wasm");
