@@ -59,6 +59,18 @@ function lrOption() {
   ).argParser(numberFlag("--lr", { above: 0 }));
 }
 
+/** `--temperature`: the NCE and MIL-NCE temperature. */
+function temperatureOption() {
+  return new Option("--temperature <t>", "NCE temperature")
+    .argParser(numberFlag("--temperature", { above: 0 })).default(D.temperature);
+}
+
+/** `--mil-weight`: λ of `NCE + λ·MIL-NCE`. */
+function milWeightOption() {
+  return new Option("--mil-weight <lambda>", "weight of the MIL-NCE term")
+    .argParser(numberFlag("--mil-weight", { min: 0 })).default(D.milWeight);
+}
+
 /** `--final-lr`: no default value, a fraction of the base rate by the library. */
 function finalLrOption() {
   return new Option(
@@ -109,18 +121,8 @@ function flags() {
       numberFlag("--clip-norm", { min: 0 }),
       D.clipNorm,
     )
-    .option(
-      "--temperature <t>",
-      "NCE temperature",
-      numberFlag("--temperature", { above: 0 }),
-      D.temperature,
-    )
-    .option(
-      "--mil-weight <lambda>",
-      "weight of the MIL-NCE term",
-      numberFlag("--mil-weight", { min: 0 }),
-      D.milWeight,
-    )
+    .addOption(temperatureOption())
+    .addOption(milWeightOption())
     .addOption(lossFormOption())
     .option("--symmetric", "with --loss-form one-way: NCE of both directions averaged", D.symmetric)
     .addOption(
