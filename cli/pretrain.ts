@@ -21,7 +21,7 @@ import { Dataset } from "../lib/data/shards/dataset.ts";
 import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
-import { pretrain } from "../lib/train/pretrain.ts";
+import { pretrain, type PretrainMetrics } from "../lib/train/pretrain.ts";
 import { checkMemoryPlan } from "../lib/train/memory_plan.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { CliError } from "./cli_error.ts";
@@ -30,6 +30,7 @@ import { modelConfigForData, PRESET_NAMES, presetFlag } from "./_model_config.ts
 import { backendOption, slowPathNote } from "./_backend_option.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
+import { checkDistributable, distributedOption, type Ranks, startRanks } from "./_distributed.ts";
 
 const D = DEFAULT_PRETRAIN_CONFIG;
 
@@ -116,6 +117,7 @@ function flags() {
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
     .option("--resume", "continue from the newest checkpoint in --out", false)
     .option("--force", "start over in an existing run folder", false)
+    .addOption(distributedOption())
     .option("--quiet", "no progress output", false);
 }
 
@@ -209,9 +211,27 @@ async function checkedInputs(dataDir: string, o: PretrainFlags) {
   }
 }
 
-/** Runs `vatt pretrain`. */
+/** The progress text of a step. */
+function stepLine(m: PretrainMetrics): string {
+  return `loss ${m.loss.toFixed(3)} (nce ${m.nce.toFixed(3)}, mil ${m.milNce.toFixed(3)}) ` +
+    `${m.clipsPerSec.toFixed(1)} clips/s`;
+}
+
+/** Runs `vatt pretrain`, on every rank when a launcher started several (`--distributed`). */
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
+  const ranks = startRanks(o.distributed);
+  try {
+    // Only rank 0 prints progress; every rank prints its own failure.
+    await runPretrain(dataDir, { ...o, quiet: o.quiet || !ranks.leader }, ranks);
+  } catch (e) {
+    throw ranks.fail(e);
+  }
+  ranks.finish();
+}
+
+/** Runs `vatt pretrain` on this rank (the only one without `--distributed`). */
+async function runPretrain(dataDir: string, o: PretrainFlags, ranks: Ranks): Promise<void> {
   // Everything checked before a single step: data, fit, folder, backend.
   const { data, model, train } = await checkedInputs(dataDir, o);
   const runConfig = {
@@ -221,10 +241,13 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
   const backend = await initBackend(o.backend);
+  checkDistributable(ranks, { batchSize: train.batchSize, backend });
+  // Every rank resolved the same run (a hash compared before step 1).
+  ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(o.out), resume: o.resume }));
   // The memory plan: a batch that cannot fit is refused here, before the run folder is touched.
   const plan = await checkMemoryPlan({
     model,
-    batchSize: train.batchSize,
+    batchSize: train.batchSize / ranks.collectives.size,
     captionsPerClip: data.index.settings.captionsPerClip,
   }, backend).catch((e) => {
     data.close();
@@ -232,7 +255,8 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
   });
   const slow = slowPathNote(backend);
   if (slow && !o.quiet) console.error(slow);
-  const prepared = await prepareRunFolder(o.out, {
+  // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
+  const prepared = !ranks.leader ? undefined : await prepareRunFolder(o.out, {
     config: runConfig,
     resume: o.resume,
     force: o.force,
@@ -241,7 +265,8 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     mayDiffer: o.warmup === undefined ? ["train.steps", "train.warmupSteps"] : ["train.steps"],
     steps: train.steps,
   });
-  if (!o.quiet) {
+  const resumeFrom = ranks.fromLeader(prepared?.resumeFrom ?? null) ?? undefined;
+  if (!o.quiet && prepared) {
     console.error(describeStart(model, {
       backend,
       clips: data.size,
@@ -265,15 +290,10 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       model,
       train,
       data,
-      resumeFrom: prepared.resumeFrom,
+      resumeFrom,
       shouldStop: stop.stopRequested,
-      onStep: (m) =>
-        progress.update(
-          m.step,
-          `loss ${m.loss.toFixed(3)} (nce ${m.nce.toFixed(3)}, mil ${m.milNce.toFixed(3)}) ${
-            m.clipsPerSec.toFixed(1)
-          } clips/s`,
-        ),
+      collectives: ranks.collectives,
+      onStep: (m) => progress.update(m.step, stepLine(m)),
     });
   } catch (e) {
     throw explainOutOfMemory(e, plan);
@@ -281,9 +301,9 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     progress.stop();
     stop.dispose();
     data.close();
-    prepared.lock?.release();
+    prepared?.lock?.release();
   }
   const interrupted = interruptedError(result);
   if (interrupted) throw interrupted;
-  console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
+  if (ranks.leader) console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
 }

@@ -16,6 +16,8 @@ import type { Dataset } from "../data/shards/dataset.ts";
 import { readDatasetWordVectors } from "../data/text/word_vector_table.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
+import { type Collectives, SOLO } from "../dist/mpi.ts";
+import type { BatchShard } from "../model/batch_shard.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
 import { VattModel } from "../model/vatt.ts";
 import { setWordVectorTable } from "../model/word_embedding.ts";
@@ -30,6 +32,7 @@ import {
   type TrainTask,
 } from "./loop.ts";
 import { inBatchAccuracy } from "./batch_metrics.ts";
+import { batchShard, gatherBatch, gatherValues, rankRows } from "./distributed.ts";
 import { Adam } from "./optimizer.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -76,37 +79,43 @@ interface KeptOutputs {
   textVt: tf.Tensor;
 }
 
+/** Options of {@linkcode pretrainLoss}. */
+interface LossOptions {
+  train: PretrainConfig;
+  rng: Rng;
+  updates: BatchNormUpdate[];
+  kept: tf.Tensor[];
+  /** Data parallelism: this rank's rows; the losses see every rank's embeddings. */
+  shard?: { collectives: Collectives; rows: BatchShard };
+}
+
 /** The batch's loss in training mode, `tf.keep`-ing its parts into `options.kept`. */
-function pretrainLoss(
-  model: VattModel,
-  inputs: BatchTensors,
-  options: { train: PretrainConfig; rng: Rng; updates: BatchNormUpdate[]; kept: tf.Tensor[] },
-): tf.Scalar {
-  const { train, kept } = options;
+function pretrainLoss(model: VattModel, inputs: BatchTensors, options: LossOptions): tf.Scalar {
+  const { train, kept, shard } = options;
   const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text }, {
     training: true,
     rng: options.rng,
     bnUpdates: options.updates,
+    shard: shard?.rows,
   });
-  const nce = nceLoss(out.video!.va, out.audio!.va, {
+  // Cross-replica negatives: the global batch's embeddings, the gradient of this rank's rows.
+  const all = shard ? (t: tf.Tensor) => gatherBatch(shard.collectives, t) : (t: tf.Tensor) => t;
+  const values = shard ? (t: tf.Tensor) => gatherValues(shard.collectives, t) : all;
+  const [videoVa, audioVa, videoVt] = [out.video!.va, out.audio!.va, out.video!.vt].map(all);
+  const textVt = all(out.text!.vt);
+  const nce = nceLoss(videoVa as tf.Tensor2D, audioVa as tf.Tensor2D, {
     temperature: train.temperature,
     form: train.lossForm,
     symmetric: train.symmetric,
-    mask: inputs.audioMask,
+    mask: values(inputs.audioMask) as tf.Tensor1D,
   });
-  const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
+  const mil = milNceLoss(videoVt as tf.Tensor2D, textVt as tf.Tensor3D, {
     temperature: train.temperature,
     form: train.lossForm,
-    mask: inputs.textMask,
+    mask: values(inputs.textMask) as tf.Tensor2D,
   });
-  kept.push(
-    tf.keep(nce),
-    tf.keep(mil),
-    tf.keep(out.video!.va),
-    tf.keep(out.audio!.va),
-    tf.keep(out.video!.vt),
-  );
-  kept.push(tf.keep(out.text!.vt));
+  kept.push(tf.keep(nce), tf.keep(mil), tf.keep(videoVa), tf.keep(audioVa), tf.keep(videoVt));
+  kept.push(tf.keep(textVt));
   return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
 }
 
@@ -118,18 +127,30 @@ async function preparePretrainStep(
 ): Promise<PreparedStep> {
   const { train, data } = options;
   const s = data.index.settings;
-  const batch = await data.readClips(indices);
+  const c = options.collectives ?? SOLO;
+  // This rank's rows of the global batch (all of it in one process).
+  const mine = rankRows(indices, c);
+  const batch = await data.readClips(mine.rows);
   // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
   const inputs = batchToTensors(batch, s, {
-    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: indices },
+    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: mine.rows },
   });
+  const shard = c.size > 1
+    ? { collectives: c, rows: batchShard(c, { start: mine.start, count: mine.rows.length }) }
+    : undefined;
+  // The global batch's masks, for the in-batch accuracy.
+  const masks = {
+    count: indices.length,
+    audioMask: c.size > 1 ? c.allgather(Uint8Array.from(batch.audioMask)) : batch.audioMask,
+    textMask: c.size > 1 ? c.allgather(Uint8Array.from(batch.textMask)) : batch.textMask,
+  };
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
   let applied = false;
   const read = { nce: 0, milNce: 0, accVideoAudio: 0, accVideoText: 0 };
   return {
-    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept }),
+    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept, shard }),
     afterUpdate: async () => {
       model.applyBatchNormUpdates(updates);
       applied = true;
@@ -138,7 +159,7 @@ async function preparePretrainStep(
       read.milNce = (await mil.data())[0];
       const outputs = { nce, mil, videoVa, audioVa, videoVt, textVt } as KeptOutputs;
       // Top-1 with padded captions and clips without audio masked by score.
-      const acc = await inBatchAccuracy(outputs, batch);
+      const acc = await inBatchAccuracy(outputs, masks);
       [read.accVideoAudio, read.accVideoText] = [acc.videoAudio, acc.videoText];
     },
     dispose: () => {
@@ -152,12 +173,12 @@ async function preparePretrainStep(
         nce: read.nce,
         milNce: read.milNce,
         lr: done.lr,
-        clipsPerSec: batch.count / ((performance.now() - done.started) / 1000),
+        clipsPerSec: indices.length / ((performance.now() - done.started) / 1000),
         accVideoAudio: read.accVideoAudio,
         accVideoText: read.accVideoText,
         gradNorm: done.gradNorm,
       };
-      await appendMetrics(options.runDir, m);
+      if (c.rank === 0) await appendMetrics(options.runDir, m); // rank 0 alone writes
       options.onStep?.(m);
     },
   };
