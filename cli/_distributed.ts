@@ -53,7 +53,20 @@ export interface Ranks {
   fail: (error: unknown) => unknown;
 }
 
-/** The ranks of this process from `--distributed mode` and the launcher's environment. */
+/**
+ * The ranks of this process from `--distributed mode` and the launcher's
+ * environment (MPI is initialised here when the run is distributed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startRanks } from "./_distributed.ts";
+ * const ranks = startRanks("off");
+ * assert.equal(ranks.collectives.size, 1);
+ * assert.equal(ranks.leader, true);
+ * assert.equal(ranks.fromLeader("run/checkpoints/step-0000002"), "run/checkpoints/step-0000002");
+ * ```
+ */
 export function startRanks(mode: DistributedMode): Ranks {
   const env = Deno.env.toObject();
   const plan = resolveDistributed(mode, env);
@@ -86,6 +99,17 @@ export function startRanks(mode: DistributedMode): Ranks {
 /**
  * Refuses a data-parallel run that cannot be one: a global batch that does not
  * split evenly, or a backend that cannot read tensors back synchronously.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SOLO } from "../lib/dist/mpi.ts";
+ * import { checkDistributable, type Ranks } from "./_distributed.ts";
+ * const two = { collectives: { ...SOLO, size: 2 } } as Ranks;
+ * assert.throws(() => checkDistributable(two, { batchSize: 7, backend: "cpu" }), /multiple of 2/);
+ * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "webgpu" }), /cpu and wasm/);
+ * assert.doesNotThrow(() => checkDistributable(two, { batchSize: 8, backend: "wasm" }));
+ * ```
  */
 export function checkDistributable(
   ranks: Ranks,

@@ -215,6 +215,20 @@ export async function tensorsDigest(tensors: Record<string, tf.Tensor>): Promise
  * Throws a `RankMismatchError` on every rank when the ranks' weights and
  * optimiser state at `step` differ (they must stay identical: same summed
  * gradients, same update).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { SOLO } from "../dist/mpi.ts";
+ * import { Adam } from "./optimizer.ts";
+ * import { checkSameState } from "./distributed.ts";
+ * const w = tf.variable(tf.tensor1d([1, 2]), true, "w");
+ * const optimizer = new Adam({ w });
+ * await assert.doesNotReject(checkSameState(SOLO, { checkpoint: () => ({ weights: { w } }), optimizer }, 3));
+ * optimizer.dispose();
+ * ```
  */
 export async function checkSameState(
   c: Collectives,

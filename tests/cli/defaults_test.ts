@@ -140,3 +140,13 @@ Deno.test("DEFAULT_CLASSIFY_WINDOWS and DEFAULT_CLASSIFY_CROPS: the CLI shows th
   });
   assert.deepEqual(plan.views, [{ view: { window: 0.5, crop: 0.5 }, weight: 1 }]);
 });
+
+Deno.test("DEFAULT_DISTRIBUTED: the CLI shows the library's default, and the library applies it", async () => {
+  const { command: pretrainCommand } = await import("../../cli/pretrain.ts");
+  const { DEFAULT_DISTRIBUTED, resolveDistributed } = await import("../../lib/dist/launcher.ts");
+  assert.equal(pretrainCommand().opts().distributed, DEFAULT_DISTRIBUTED); // what --help shows
+  // auto: one process without a launcher, MPI under mpirun with 2 ranks.
+  assert.deepEqual(resolveDistributed(DEFAULT_DISTRIBUTED, {}), { kind: "off" });
+  const two = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };
+  assert.equal(resolveDistributed(DEFAULT_DISTRIBUTED, two).kind, "mpi");
+});
