@@ -276,7 +276,8 @@ async function runPretrain(dataDir: string, o: PretrainFlags, ranks: Ranks): Pro
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }
-  const stop = listenForStop();
+  // An interrupted mpirun sends its ranks SIGTERM: they stop at the step's end with a checkpoint.
+  const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
   const progress = createProgress({
     label: "pretrain",
     total: train.steps,
