@@ -43,7 +43,7 @@ export interface Ranks {
   agree: (text: string) => void;
   /** Rank 0's `value` on every rank. */
   fromLeader: <T>(value: T) => T;
-  /** Ends MPI after a run that went well. */
+  /** Waits for every rank, then ends MPI (after a run that finished or stopped on request). */
   finish: () => void;
   /**
    * A failure on this rank: with MPI, prints its line and aborts the whole job
@@ -86,7 +86,10 @@ export function startRanks(mode: DistributedMode): Ranks {
     leader: mpi.rank === 0,
     agree: (text) => checkSameOnAllRanks(mpi, text, "the resolved config (flags, data, model)"),
     fromLeader: (v) => fromRankZero(mpi, v),
-    finish: () => mpi.finalize(),
+    finish: () => {
+      mpi.barrier();
+      mpi.finalize();
+    },
     fail: (error) => {
       const { message, exitCode } = describeError(error);
       console.error(`vatt: ${mpi.size > 1 ? `rank ${mpi.rank}: ` : ""}${message}`);

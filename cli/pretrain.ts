@@ -21,7 +21,7 @@ import { Dataset } from "../lib/data/shards/dataset.ts";
 import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
-import { pretrain, type PretrainMetrics } from "../lib/train/pretrain.ts";
+import { pretrain, type PretrainMetrics, type PretrainResult } from "../lib/train/pretrain.ts";
 import { checkMemoryPlan } from "../lib/train/memory_plan.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { CliError } from "./cli_error.ts";
@@ -221,17 +221,25 @@ function stepLine(m: PretrainMetrics): string {
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
   const ranks = startRanks(o.distributed);
+  let result;
   try {
     // Only rank 0 prints progress; every rank prints its own failure.
-    await runPretrain(dataDir, { ...o, quiet: o.quiet || !ranks.leader }, ranks);
+    result = await runPretrain(dataDir, { ...o, quiet: o.quiet || !ranks.leader }, ranks);
   } catch (e) {
     throw ranks.fail(e);
   }
-  ranks.finish();
+  ranks.finish(); // waits for every rank: rank 0's last checkpoint is written
+  const interrupted = interruptedError(result);
+  if (interrupted) throw interrupted;
+  if (ranks.leader) console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
 }
 
 /** Runs `vatt pretrain` on this rank (the only one without `--distributed`). */
-async function runPretrain(dataDir: string, o: PretrainFlags, ranks: Ranks): Promise<void> {
+async function runPretrain(
+  dataDir: string,
+  o: PretrainFlags,
+  ranks: Ranks,
+): Promise<PretrainResult> {
   // Everything checked before a single step: data, fit, folder, backend.
   const { data, model, train } = await checkedInputs(dataDir, o);
   const runConfig = {
@@ -304,7 +312,5 @@ async function runPretrain(dataDir: string, o: PretrainFlags, ranks: Ranks): Pro
     data.close();
     prepared?.lock?.release();
   }
-  const interrupted = interruptedError(result);
-  if (interrupted) throw interrupted;
-  if (ranks.leader) console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
+  return result;
 }

@@ -141,6 +141,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "SIGTERM to the ranks (scancel, a time limit) stops both at one step with a checkpoint",
+  ignore: missing !== undefined,
+  fn: async () => {
+    const { data } = await demoDataset({ clips: 16 });
+    const run = path.join(await Deno.makeTempDir(), "run");
+    const [cmd, ...rest] = launcher.argv(2);
+    const job = new Deno.Command(cmd, {
+      args: [
+        ...rest,
+        ...VATT,
+        ...["pretrain", data, "--out", run, "--batch", "8", "--backend", "wasm", "--quiet"],
+        ...["--steps", "200", "--checkpoint-every", "100"],
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    while (await lineCount(path.join(run, "metrics.jsonl")) < 3) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const pid of await childrenOf(job.pid)) Deno.kill(pid, "SIGTERM");
+    const status = await job.status;
+    assert.notEqual(status.code, 0);
+    const steps = await lineCount(path.join(run, "metrics.jsonl"));
+    const names = (await Array.fromAsync(Deno.readDir(path.join(run, "checkpoints"))))
+      .map((e) => e.name).sort();
+    // The step both ranks agreed to stop at is the newest checkpoint, and the last metrics line.
+    assert.equal(names[names.length - 1], `step-${String(steps).padStart(7, "0")}`);
+    await Deno.remove(path.dirname(run), { recursive: true });
+  },
+});
+
+Deno.test({
   name: "--distributed bad inputs: no launcher, ranks that disagree, no MPI library",
   ignore: missing !== undefined,
   fn: async (t) => {
