@@ -108,8 +108,9 @@ export function gatherBatch(c: Collectives, x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Every rank's values of a non-differentiable tensor (masks), concatenated on
- * the first axis; the same dtype comes back.
+ * Several `[rows, ...]` tensors gathered in one collective (fewer waits for the
+ * slowest rank): flattened after the first axis, concatenated, gathered with
+ * {@linkcode gatherBatch}, then split and shaped back to `[rows · size, ...]`.
  *
  * @example
  * ```ts
@@ -117,14 +118,51 @@ export function gatherBatch(c: Collectives, x: tf.Tensor): tf.Tensor {
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { SOLO } from "../dist/mpi.ts";
- * import { gatherValues } from "./distributed.ts";
- * assert.deepEqual(await gatherValues(SOLO, tf.tensor1d([1, 0])).array(), [1, 0]);
+ * import { gatherBatches } from "./distributed.ts";
+ * const [a, b] = gatherBatches(SOLO, [tf.ones([2, 3]), tf.zeros([2, 2, 2])]);
+ * assert.deepEqual([a.shape, b.shape], [[2, 3], [2, 2, 2]]);
  * ```
  */
-export function gatherValues(c: Collectives, x: tf.Tensor): tf.Tensor {
-  const [rows, ...rest] = x.shape;
-  const values = x.dataSync() as Float32Array | Int32Array;
-  return tf.tensor(c.allgather(values), [rows * c.size, ...rest], x.dtype);
+export function gatherBatches(c: Collectives, parts: tf.Tensor[]): tf.Tensor[] {
+  const rows = parts[0].shape[0];
+  const widths = parts.map((p) => p.size / rows);
+  const flat = tf.concat(parts.map((p) => tf.reshape(p, [rows, -1])), 1); // [rows, Σ widths]
+  const all = gatherBatch(c, flat); // [rows · size, Σ widths]
+  return tf.split(all, widths, 1).map((t, i) =>
+    tf.reshape(t, [rows * c.size, ...parts[i].shape.slice(1)])
+  );
+}
+
+/**
+ * Every rank's bytes of several arrays of one rank (same lengths on all
+ * ranks), in one collective: `out[k]` is array `k` of rank 0, then rank 1, ….
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SOLO } from "../dist/mpi.ts";
+ * import { gatherArrays } from "./distributed.ts";
+ * const [a, b] = gatherArrays(SOLO, [Uint8Array.of(1, 0), Uint8Array.of(1, 1, 0, 1)]);
+ * assert.deepEqual([...a, ...b], [1, 0, 1, 1, 0, 1]);
+ * ```
+ */
+export function gatherArrays(c: Collectives, arrays: Uint8Array[]): Uint8Array[] {
+  const per = arrays.reduce((n, a) => n + a.length, 0);
+  const mine = new Uint8Array(per);
+  let at = 0;
+  for (const a of arrays) {
+    mine.set(a, at);
+    at += a.length;
+  }
+  const all = c.allgather(mine); // [size · per]
+  return arrays.map((a, k) => {
+    const offset = arrays.slice(0, k).reduce((n, b) => n + b.length, 0);
+    const out = new Uint8Array(a.length * c.size);
+    for (let r = 0; r < c.size; r++) {
+      out.set(all.subarray(r * per + offset, r * per + offset + a.length), r * a.length);
+    }
+    return out;
+  });
 }
 
 /**

@@ -32,7 +32,7 @@ import {
   type TrainTask,
 } from "./loop.ts";
 import { inBatchAccuracy } from "./batch_metrics.ts";
-import { batchShard, gatherBatch, gatherValues, rankRows } from "./distributed.ts";
+import { batchShard, gatherArrays, gatherBatches, rankRows } from "./distributed.ts";
 import { Adam } from "./optimizer.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -85,8 +85,11 @@ interface LossOptions {
   rng: Rng;
   updates: BatchNormUpdate[];
   kept: tf.Tensor[];
-  /** Data parallelism: this rank's rows; the losses see every rank's embeddings. */
-  shard?: { collectives: Collectives; rows: BatchShard };
+  /**
+   * Data parallelism: this rank's rows; the losses see every rank's embeddings,
+   * masked with the global batch's `[B]` audio and `[B, P]` caption masks.
+   */
+  shard?: { collectives: Collectives; rows: BatchShard; audioMask: tf.Tensor; textMask: tf.Tensor };
 }
 
 /** The batch's loss in training mode, `tf.keep`-ing its parts into `options.kept`. */
@@ -98,21 +101,21 @@ function pretrainLoss(model: VattModel, inputs: BatchTensors, options: LossOptio
     bnUpdates: options.updates,
     shard: shard?.rows,
   });
-  // Cross-replica negatives: the global batch's embeddings, the gradient of this rank's rows.
-  const all = shard ? (t: tf.Tensor) => gatherBatch(shard.collectives, t) : (t: tf.Tensor) => t;
-  const values = shard ? (t: tf.Tensor) => gatherValues(shard.collectives, t) : all;
-  const [videoVa, audioVa, videoVt] = [out.video!.va, out.audio!.va, out.video!.vt].map(all);
-  const textVt = all(out.text!.vt);
+  // Cross-replica negatives: the global batch's embeddings (one gather), the gradient of this rank's rows.
+  const local = [out.video!.va, out.audio!.va, out.video!.vt, out.text!.vt];
+  const [videoVa, audioVa, videoVt, textVt] = shard
+    ? gatherBatches(shard.collectives, local)
+    : local;
   const nce = nceLoss(videoVa as tf.Tensor2D, audioVa as tf.Tensor2D, {
     temperature: train.temperature,
     form: train.lossForm,
     symmetric: train.symmetric,
-    mask: values(inputs.audioMask) as tf.Tensor1D,
+    mask: (shard?.audioMask ?? inputs.audioMask) as tf.Tensor1D,
   });
   const mil = milNceLoss(videoVt as tf.Tensor2D, textVt as tf.Tensor3D, {
     temperature: train.temperature,
     form: train.lossForm,
-    mask: values(inputs.textMask) as tf.Tensor2D,
+    mask: (shard?.textMask ?? inputs.textMask) as tf.Tensor2D,
   });
   kept.push(tf.keep(nce), tf.keep(mil), tf.keep(videoVa), tf.keep(audioVa), tf.keep(videoVt));
   kept.push(tf.keep(textVt));
@@ -135,15 +138,22 @@ async function preparePretrainStep(
   const inputs = batchToTensors(batch, s, {
     augment: { mode: train.augment, seed: train.seed, step: options.step, clips: mine.rows },
   });
+  // The global batch's masks (one gather), for the losses and the in-batch accuracy.
+  const [audioMask, textMask] = c.size > 1
+    ? gatherArrays(c, [Uint8Array.from(batch.audioMask), Uint8Array.from(batch.textMask)])
+    : [batch.audioMask, batch.textMask];
+  const masks = { count: indices.length, audioMask, textMask };
   const shard = c.size > 1
-    ? { collectives: c, rows: batchShard(c, { start: mine.start, count: mine.rows.length }) }
+    ? {
+      collectives: c,
+      rows: batchShard(c, { start: mine.start, count: mine.rows.length }),
+      audioMask: tf.tensor1d(Float32Array.from(audioMask)),
+      textMask: tf.tensor2d(Float32Array.from(textMask), [
+        indices.length,
+        inputs.textMask.shape[1],
+      ]),
+    }
     : undefined;
-  // The global batch's masks, for the in-batch accuracy.
-  const masks = {
-    count: indices.length,
-    audioMask: c.size > 1 ? c.allgather(Uint8Array.from(batch.audioMask)) : batch.audioMask,
-    textMask: c.size > 1 ? c.allgather(Uint8Array.from(batch.textMask)) : batch.textMask,
-  };
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
@@ -164,6 +174,7 @@ async function preparePretrainStep(
     },
     dispose: () => {
       tf.dispose([...kept, ...Object.values(inputs)]);
+      if (shard) tf.dispose([shard.audioMask, shard.textMask]);
       if (!applied) { for (const u of updates) tf.dispose([u.mean, u.variance]); }
     },
     completed: async (done) => {
