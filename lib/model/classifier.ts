@@ -220,10 +220,14 @@ export class Classifier {
   }
 
   /** Logits `[B, C]` of a batch of model inputs. */
-  logits(inputs: ClassifierInputs, options: { training?: boolean } = {}): tf.Tensor2D {
+  logits(
+    inputs: ClassifierInputs,
+    options: { training?: boolean; shard?: { start: number; total: number } } = {},
+  ): tf.Tensor2D {
     return tf.tidy(() => {
       const { features, masks } = this.features(inputs);
-      return this.head.apply(features, { masks, training: options.training ?? false });
+      const training = options.training ?? false;
+      return this.head.apply(features, { masks, training, shard: options.shard });
     });
   }
 

@@ -21,13 +21,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { FinetuneConfig } from "../config/finetune_config.ts";
 import { batchToTensors } from "../data/shards/batches.ts";
 import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
-import { Classifier } from "../model/classifier.ts";
-import { VattModel } from "../model/vatt.ts";
+import type { Classifier } from "../model/classifier.ts";
 import type { Weights } from "../model/weights.ts";
-import { loadModelWeights, type TrainState } from "../run/checkpoint.ts";
+import type { TrainState } from "../run/checkpoint.ts";
+import { SOLO } from "../dist/mpi.ts";
 import { loadClassifierWeights } from "../run/load_classifier.ts";
 import { appendMetrics } from "../run/metrics_log.ts";
-import { labelRows, makeOptimizer, mixAudio } from "./_finetune_parts.ts";
+import { buildClassifier, labelRows, makeOptimizer, mixAudio } from "./_finetune_parts.ts";
+import { rankRows } from "./distributed.ts";
 import { extractFeatures, type FeatureTable, tableBatch, tableLogits } from "./_feature_table.ts";
 import { type FinetunePlan, planFinetune, type PlanOptions } from "./finetune_plan.ts";
 import {
@@ -119,6 +120,9 @@ export interface FinetuneResult extends LoopResult {
   seconds: { extract: number; train: number };
 }
 
+/** Rows `start…` of a global batch of `total` rows (data parallelism). */
+type RowsOfBatch = { start: number; total: number };
+
 /** A fine-tuning run in progress: what it trains, and what it has measured. */
 interface FinetuneRun {
   options: FinetuneOptions;
@@ -131,25 +135,6 @@ interface FinetuneRun {
   written: FinetuneMetrics[];
   /** Features of the training and validation clips (frozen backbone only). */
   tables: { train?: FeatureTable; val?: FeatureTable };
-}
-
-/** The pretrained model of the plan with a new head; the classifier owns the model. */
-async function buildClassifier(plan: FinetunePlan, config: FinetuneConfig): Promise<Classifier> {
-  const model = VattModel.create(plan.model);
-  try {
-    await loadModelWeights(plan.checkpoint, { weights: model.weights, config: model.config });
-    return Classifier.create(model, {
-      modalities: config.modalities,
-      features: config.features,
-      head: config.head,
-      headOptions: config.headOptions,
-      seed: config.seed,
-      labels: { names: plan.labels.names, multiLabel: plan.labels.multiLabel },
-    });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
 }
 
 /** Frozen backbone: features once, for training and validation clips. */
@@ -204,7 +189,8 @@ async function validate(run: FinetuneRun): Promise<ValidationScores | undefined>
 
 /** The epoch's line of `metrics.jsonl`: written, kept, reported; the epoch's sums start again. */
 async function endEpoch(run: FinetuneRun, done: StepDone & { epoch: number }): Promise<void> {
-  const report = await validate(run);
+  const leader = (run.options.collectives ?? SOLO).rank === 0; // rank 0 validates and writes
+  const report = leader ? await validate(run) : undefined;
   const m: FinetuneMetrics = {
     epoch: done.epoch,
     step: done.step,
@@ -221,7 +207,7 @@ async function endEpoch(run: FinetuneRun, done: StepDone & { epoch: number }): P
       : {}),
     seconds: run.epoch.epochSeconds,
   };
-  await appendMetrics(run.options.runDir, m);
+  if (leader) await appendMetrics(run.options.runDir, m);
   run.written.push(m);
   run.options.onEpoch?.(m);
   run.epoch = { lossSum: 0, lossCount: 0, epochSeconds: 0 };
@@ -245,7 +231,7 @@ async function completeStep(run: FinetuneRun, done: StepDone): Promise<void> {
 async function trainForward(
   run: FinetuneRun,
   rows: number[],
-  options: { mix?: MixupPlan; owned: tf.Tensor[]; step: number },
+  options: { mix?: MixupPlan; owned: tf.Tensor[]; step: number; shard?: RowsOfBatch },
 ): Promise<() => tf.Tensor2D> {
   const { classifier } = run;
   const { mix, owned } = options;
@@ -261,7 +247,7 @@ async function trainForward(
       );
     }
     owned.push(...features, ...masks);
-    return () => classifier.head.apply(features, { masks, training: true });
+    return () => classifier.head.apply(features, { masks, training: true, shard: options.shard });
   }
   const data = run.options.data;
   const clips = rows.map((r) => run.plan.train[r]);
@@ -271,7 +257,7 @@ async function trainForward(
   const augment = { mode: run.config.augment, seed: run.config.seed, step: options.step, clips };
   const inputs = batchToTensors(batch, data.index.settings, { augment });
   owned.push(...Object.values(inputs));
-  return () => classifier.logits(inputs, { training: true });
+  return () => classifier.logits(inputs, { training: true, shard: options.shard });
 }
 
 /** Step `step` of fine-tuning on sampler rows `rows` (positions in `plan.train`). */
@@ -283,7 +269,10 @@ async function prepareFinetuneStep(
   const { config, plan } = run;
   const numClasses = plan.labels.names.length;
   const multiLabel = plan.labels.multiLabel;
-  const indices = rows.map((r) => plan.train[r]);
+  // This rank's rows of the global batch (all of them in one process).
+  const c = run.options.collectives ?? SOLO;
+  const mine = rankRows(rows, c);
+  const indices = mine.rows.map((r) => plan.train[r]);
   const mix = config.mixup > 0
     ? mixupPlan(config.mixup, { seed: config.seed, step, batchSize: rows.length })
     : undefined;
@@ -293,15 +282,19 @@ async function prepareFinetuneStep(
     multiLabel,
   });
   if (mix) targets = mixRows(targets, mix);
-  const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
+  const targetT = tf.tensor2d(targets, [mine.rows.length, numClasses]);
   const owned: tf.Tensor[] = [targetT];
-  const forward = await trainForward(run, rows, { mix, owned, step });
+  const shard = c.size > 1 ? { start: mine.start, total: rows.length } : undefined;
+  const forward = await trainForward(run, mine.rows, { mix, owned, step, shard });
+  // A rank's loss is its share of the global batch's mean: the ranks' shares sum to it.
+  const share = mine.rows.length / rows.length;
   return {
     loss: () => {
       const logits = forward();
-      return multiLabel
+      const mean = multiLabel
         ? sigmoidCrossEntropy(logits, targetT)
         : softmaxCrossEntropy(logits, targetT);
+      return share === 1 ? mean : tf.mul(mean, share) as tf.Scalar;
     },
     dispose: () => tf.dispose(owned),
     completed: (done) => completeStep(run, done),
@@ -313,6 +306,7 @@ function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
   const { config, plan, classifier } = run;
   return {
     kind: "finetune",
+    lossIsShare: true,
     trainable,
     optimizer: makeOptimizer(config, trainable),
     data: { size: plan.train.length, seed: config.seed, batchSize: config.batchSize },
@@ -357,6 +351,9 @@ function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
  */
 export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
   const { config } = options;
+  if (config.mixup > 0 && (options.collectives?.size ?? 1) > 1) {
+    throw new RangeError("--mixup is not available with --distributed yet");
+  }
   const plan = options.plan ?? await planFinetune(options);
   const classifier = await buildClassifier(plan, config);
   const head = classifier.head;

@@ -121,6 +121,11 @@ export interface TaskCheckpoint {
 export interface TrainTask {
   /** Written to each checkpoint's `state.json`; a resumed checkpoint must be of this kind. */
   kind: string;
+  /**
+   * Data parallelism: each rank's loss is its share of the global batch's
+   * (summed over the ranks for the value reported), not the global loss itself.
+   */
+  lossIsShare?: boolean;
   /** The weights the optimiser updates. */
   trainable: Weights;
   optimizer: Optimizer;
@@ -259,7 +264,9 @@ async function trainStep(
   const update = task.clipNorm > 0 ? clipped.grads : byName;
   // One read at a time: concurrent readbacks were seen to return a wrong
   // value on webgpu (llvmpipe); on cpu and wasm the order does not matter.
-  const loss = (await value.data())[0];
+  const c = options.collectives ?? SOLO;
+  const share = (await value.data())[0];
+  const loss = task.lossIsShare && c.size > 1 ? c.allreduceSum(Float64Array.of(share))[0] : share;
   const gradNorm = (await clipped.norm.data())[0];
   const release = () => {
     tf.dispose([value, ...Object.values(grads), ...summed, ...Object.values(clipped.grads)]);
