@@ -112,11 +112,12 @@ export function startRanks(mode: DistributedMode): Ranks {
  * assert.throws(() => checkDistributable(two, { batchSize: 7, backend: "cpu" }), /multiple of 2/);
  * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "webgpu" }), /cpu and wasm/);
  * assert.doesNotThrow(() => checkDistributable(two, { batchSize: 8, backend: "wasm" }));
+ * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "cpu", mixup: 0.2 }), /mixup/);
  * ```
  */
 export function checkDistributable(
   ranks: Ranks,
-  run: { batchSize: number; backend: string },
+  run: { batchSize: number; backend: string; mixup?: number },
 ): void {
   const size = ranks.collectives.size;
   if (size === 1) return;
@@ -128,4 +129,5 @@ export function checkDistributable(
   if (run.backend !== "cpu" && run.backend !== "wasm") {
     throw new RangeError(`--distributed runs on the cpu and wasm backends, not ${run.backend}`);
   }
+  if ((run.mixup ?? 0) > 0) throw new RangeError("--mixup is not available with --distributed yet");
 }

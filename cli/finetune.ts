@@ -418,7 +418,7 @@ async function runFinetune(
     const plan = await planFinetune({ from: checkpoint, data, val, config });
     const runConfig = finetuneRunConfig({ checkpoint, dataDir, data, val, config, plan });
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
-    checkDistributable(ranks, { batchSize: config.batchSize, backend });
+    checkDistributable(ranks, { batchSize: config.batchSize, backend, mixup: config.mixup });
     ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(out), resume: o.resume }));
     // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
     const prepared = !ranks.leader ? undefined : await prepareRunFolder(out, {

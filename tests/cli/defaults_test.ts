@@ -145,6 +145,8 @@ Deno.test("DEFAULT_DISTRIBUTED: the CLI shows the library's default, and the lib
   const { command: pretrainCommand } = await import("../../cli/pretrain.ts");
   const { DEFAULT_DISTRIBUTED, resolveDistributed } = await import("../../lib/dist/launcher.ts");
   assert.equal(pretrainCommand().opts().distributed, DEFAULT_DISTRIBUTED); // what --help shows
+  const { command: finetuneCommand } = await import("../../cli/finetune.ts");
+  assert.equal(finetuneCommand().opts().distributed, DEFAULT_DISTRIBUTED);
   // auto: one process without a launcher, MPI under mpirun with 2 ranks.
   assert.deepEqual(resolveDistributed(DEFAULT_DISTRIBUTED, {}), { kind: "off" });
   const two = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };

@@ -82,6 +82,98 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "finetune on 2 MPI ranks equals one process: end-to-end and on frozen features (wasm)",
+  ignore: missing !== undefined,
+  fn: async (t) => {
+    const { data } = await demoDataset({ clips: 32 });
+    const dir = await Deno.makeTempDir();
+    const pretrained = path.join(dir, "pretrained");
+    const pre = await vatt([
+      "pretrain",
+      data,
+      "--out",
+      pretrained,
+      "--steps",
+      "1",
+      "--batch",
+      "8",
+      "--backend",
+      "wasm",
+      "--quiet",
+    ]);
+    assert.equal(pre.code, 0, pre.stderr);
+    const cases: [string, string[]][] = [
+      ["end-to-end (audio)", ["--modality", "audio"]],
+      ["frozen features (mcb fusion)", [
+        "--modality",
+        "video,audio,text",
+        "--fusion",
+        "mcb",
+        "--sketch-dim",
+        "64",
+      ]],
+    ];
+    for (const [name, flags] of cases) {
+      await t.step(name, async () => {
+        const one = path.join(dir, `one-${flags.length}`);
+        const two = path.join(dir, `two-${flags.length}`);
+        const args = (out: string) => [
+          "finetune",
+          data,
+          "--from",
+          pretrained,
+          "--out",
+          out,
+          ...flags,
+          "--epochs",
+          "2",
+          "--batch",
+          "8",
+          "--backend",
+          "wasm",
+        ];
+        const [single, ranks] = await Promise.all([
+          vatt(args(one)),
+          runRanks(launcher, 2, [...VATT, ...args(two)]),
+        ]);
+        assert.equal(single.code, 0, single.stderr);
+        assert.equal(ranks.code, 0, ranks.stderr);
+        const read = async (run: string) =>
+          (await Deno.readTextFile(path.join(run, "metrics.jsonl"))).trim().split("\n").map((l) =>
+            JSON.parse(l)
+          );
+        const [a, b] = [await read(one), await read(two)];
+        assert.equal(b.length, 2); // rank 0 alone wrote the epochs' lines
+        a.forEach((m, i) => {
+          assert.ok(
+            Math.abs(m.trainLoss - b[i].trainLoss) <= 1e-5,
+            `epoch ${i + 1}: ${m.trainLoss} vs ${b[i].trainLoss}`,
+          );
+          assert.ok(Math.abs(m.valLoss - b[i].valLoss) <= 1e-5);
+        });
+        const gap = await weightGap(
+          path.join(one, "checkpoints", "step-0000006"),
+          path.join(two, "checkpoints", "step-0000006"),
+        );
+        assert.ok(gap <= 1e-4, `weights differ by ${gap}`);
+      });
+    }
+    await t.step("--mixup is refused on 2 ranks", async () => {
+      const out = path.join(dir, "mixup");
+      const r = await runRanks(launcher, 2, [
+        ...VATT,
+        ...["finetune", data, "--from", pretrained, "--out", out, "--modality", "audio"],
+        ...["--mixup", "0.2", "--backend", "wasm"],
+      ]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /vatt: rank \d: --mixup is not available with --distributed yet/);
+      await assert.rejects(Deno.stat(out)); // refused before the run folder is made
+    });
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
 /** The process ids of `pid`'s children. */
 async function childrenOf(pid: number): Promise<number[]> {
   const out = await new Deno.Command("pgrep", { args: ["-P", `${pid}`], stdout: "piped" }).output();
