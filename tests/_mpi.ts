@@ -36,13 +36,28 @@ export function mpiLaunchers(): MpiLauncher[] {
   if (runs("mpiexec.mpich")) {
     out.push({ name: "mpich", argv: (n) => ["mpiexec.mpich", "-np", `${n}`] });
   }
+  // Elsewhere (no Debian alternatives): a plain `mpirun`, Open MPI's or MPICH's (Hydra).
+  if (out.length === 0 && runs("mpirun")) {
+    const version = new TextDecoder().decode(
+      new Deno.Command("mpirun", { args: ["--version"], stdout: "piped", stderr: "piped" })
+        .outputSync().stdout,
+    );
+    const openMpi = /Open MPI|OpenRTE/.test(version);
+    out.push({
+      name: openMpi ? "openmpi" : "mpich",
+      argv: (n) =>
+        openMpi
+          ? ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", `${n}`]
+          : ["mpirun", "-np", `${n}`],
+    });
+  }
   return out;
 }
 
 /** The reason printed when a distributed test is skipped, or `undefined` when MPI is here. */
 export function mpiMissingReason(): string | undefined {
   if (mpiLaunchers().length > 0) return undefined;
-  const reason = "skipped: no MPI launcher (mpirun.openmpi, mpiexec.mpich); " +
+  const reason = "skipped: no MPI launcher (mpirun.openmpi, mpiexec.mpich, mpirun); " +
     "install with `apt-get install openmpi-bin libopenmpi3`";
   console.warn(reason);
   return reason;
