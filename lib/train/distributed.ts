@@ -208,20 +208,31 @@ export function sumGradients(
 ): Record<string, tf.Tensor> {
   if (c.size === 1) return grads;
   const names = Object.keys(grads).sort();
-  const flat = new Float32Array(names.reduce((n, k) => n + grads[k].size, 0));
+  const { flat, summed } = exchangeBuffers(names.reduce((n, k) => n + grads[k].size, 0));
   let at = 0;
   for (const k of names) {
     flat.set(grads[k].dataSync() as Float32Array, at);
     at += grads[k].size;
   }
-  const summed = c.allreduceSum(flat);
+  const total = c.allreduceSum(flat, summed);
   const out: Record<string, tf.Tensor> = {};
   at = 0;
   for (const k of names) {
-    out[k] = tf.tensor(summed.subarray(at, at + grads[k].size), grads[k].shape, "float32");
+    // A copy: the tensors must not alias the buffers reused next step.
+    out[k] = tf.tensor(total.slice(at, at + grads[k].size), grads[k].shape, "float32");
     at += grads[k].size;
   }
   return out;
+}
+
+let buffers: { flat: Float32Array; summed: Float32Array } | undefined;
+
+/** The send and receive buffers of the gradient allreduce, kept from step to step. */
+function exchangeBuffers(n: number): { flat: Float32Array; summed: Float32Array } {
+  if (buffers?.flat.length !== n) {
+    buffers = { flat: new Float32Array(n), summed: new Float32Array(n) };
+  }
+  return buffers;
 }
 
 /**

@@ -24,9 +24,11 @@ function pairedWith(rank: number, other: (mine: MpiArray) => MpiArray): Collecti
   return {
     rank,
     size: 2,
-    allreduceSum: (x) => {
+    allreduceSum: (x, out) => {
       const [a, b] = both(x);
-      return a.map((v, i) => v + b[i]) as typeof x;
+      const sum = a.map((v, i) => v + b[i]) as typeof x;
+      out?.set(sum);
+      return out ?? sum;
     },
     allgather: (x) => {
       const [a, b] = both(x);
