@@ -1,9 +1,10 @@
 /**
- * The distributed row of `deno task bench`: `vatt pretrain` of the tiny case
- * (the demo dataset at the tiny preset's settings, batch 8, wasm with
- * OpenBLAS) as 1 process × 2 BLAS threads and as 2 MPI ranks × 1 thread each,
- * through the real CLI and `mpirun`. The throughput is the median of the
- * per-step clips/s of `metrics.jsonl` after the warm-up steps.
+ * The distributed rows of `deno task bench`: `vatt pretrain` on the demo
+ * dataset at the tiny preset's settings (batch 8, wasm with OpenBLAS) as
+ * 1 process × 2 BLAS threads and as 2 MPI ranks × 1 thread each, through the
+ * real CLI and `mpirun`, for the tiny preset and for the small preset's
+ * transformers (6 layers, 512 wide) on those inputs. The throughput is the
+ * median of the per-step clips/s of `metrics.jsonl` after the warm-up steps.
  *
  * @module
  */
@@ -57,33 +58,41 @@ async function clipsPerSec(
   return median(lines.slice(options.warmup).map((l) => JSON.parse(l).clipsPerSec));
 }
 
-/** Measures the row: `steps` measured after `warmup` steps. */
+/** The cases: the model over the tiny preset (`--config`), and its default steps. */
+export const DISTRIBUTED_CASES = {
+  tiny: { label: "tiny", config: {}, steps: 10, warmup: 3 },
+  small: {
+    label: "small transformers (6 × 512) on the tiny inputs",
+    config: Object.fromEntries(
+      ["video", "audio", "text"].map((m) => [
+        m,
+        { backbone: { layers: 6, hidden: 512, mlp: 2048, heads: 8 } },
+      ]),
+    ),
+    steps: 3,
+    warmup: 1,
+  },
+} as const;
+
+/** Measures the row of `name`: `steps` measured after `warmup` steps (the case's by default). */
 export async function benchDistributed(
-  options: { steps: number; warmup: number },
+  name: keyof typeof DISTRIBUTED_CASES,
+  options: { steps?: number; warmup?: number } = {},
 ): Promise<DistributedBench> {
   const launcher = mpiLaunchers()[0];
   if (!launcher) return { skipped: "no MPI launcher (apt-get install openmpi-bin libopenmpi3)" };
+  const c = DISTRIBUTED_CASES[name];
+  const steps = options.steps ?? c.steps;
+  const warmup = options.warmup ?? c.warmup;
   const { data } = await demoDataset({ clips: 16 });
   const dir = await Deno.makeTempDir({ prefix: "vatt-bench-dist-" });
-  const total = options.steps + options.warmup;
+  const config = path.join(dir, "config.json");
+  await Deno.writeTextFile(config, JSON.stringify(c.config));
+  const total = steps + warmup;
   const pretrain = (run: string) => [
-    Deno.execPath(),
-    "run",
-    "-A",
-    MAIN,
-    "pretrain",
-    data,
-    "--out",
-    run,
-    "--batch",
-    "8",
-    "--steps",
-    `${total}`,
-    "--backend",
-    "wasm",
-    "--checkpoint-every",
-    `${total}`,
-    "--quiet",
+    ...[Deno.execPath(), "run", "-A", MAIN, "pretrain", data, "--out", run, "--batch", "8"],
+    ...["--steps", `${total}`, "--backend", "wasm", "--checkpoint-every", `${total}`, "--quiet"],
+    ...["--config", config],
   ];
   try {
     const one = path.join(dir, "one");
@@ -91,20 +100,20 @@ export async function benchDistributed(
     const oneProcess = await clipsPerSec(pretrain(one), {
       env: { VATT_BLAS_THREADS: "2" },
       run: one,
-      warmup: options.warmup,
+      warmup,
     });
     if (typeof oneProcess === "string") return { error: `1 process: ${oneProcess}` };
     // Open MPI passes the launcher's environment on to the ranks.
     const twoRanks = await clipsPerSec([...launcher.argv(2), ...pretrain(two)], {
       env: { VATT_BLAS_THREADS: "1" },
       run: two,
-      warmup: options.warmup,
+      warmup,
     });
     if (typeof twoRanks === "string") return { error: `2 ranks: ${twoRanks}` };
     return {
-      case: "tiny (demo dataset, batch 8, wasm + OpenBLAS)",
+      case: `${c.label} (demo dataset, batch 8, wasm + OpenBLAS)`,
       launcher: launcher.name,
-      steps: options.steps,
+      steps,
       oneProcess,
       twoRanks,
       ratio: twoRanks / oneProcess,

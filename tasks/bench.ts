@@ -49,7 +49,8 @@ import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 
 const USAGE = `usage: deno task bench [options]
   --only LIST        pretrain,export,tokenize,distributed (default: all four; the peer runs with
-                     pretrain; distributed: 2 MPI ranks × 1 thread vs 1 process × 2 threads)
+                     pretrain; distributed: 2 MPI ranks × 1 thread vs 1 process × 2 threads,
+                     per case of --presets)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core)
@@ -324,11 +325,11 @@ async function main(): Promise<void> {
     console.error(`bench: tokenization of ${tokenizeClips} demo clips …`);
     tokenize = await runTokenize(tokenizeClips);
   }
-  let distributed: DistributedBench | null = null;
-  if (only.includes("distributed")) {
-    console.error("bench: 2 MPI ranks × 1 thread vs 1 process × 2 threads (tiny) …");
-    distributed = await benchDistributed({ steps: steps ?? 10, warmup: warmup ?? 3 });
-    console.error(`bench:   ${formatDistributed(distributed)}`);
+  const distributed: Record<string, DistributedBench> = {};
+  for (const name of only.includes("distributed") ? presets as CaseName[] : []) {
+    console.error(`bench: 2 MPI ranks × 1 thread vs 1 process × 2 threads (${name}) …`);
+    distributed[name] = await benchDistributed(name, { steps, warmup });
+    console.error(`bench:   ${formatDistributed(distributed[name])}`);
   }
   const report: BenchReport = {
     benchmark: "vatt",
@@ -355,7 +356,7 @@ async function main(): Promise<void> {
     distributed,
   };
   console.log(formatReport(report));
-  if (distributed) console.log(`\n${formatDistributed(distributed)}`);
+  for (const d of Object.values(distributed)) console.log(`\n${formatDistributed(d)}`);
   await Deno.writeTextFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nwrote ${jsonPath}`);
 }
