@@ -15,7 +15,8 @@ export interface StopSignal {
 }
 
 /**
- * Listens for Ctrl-C until `dispose()`.
+ * Listens for Ctrl-C until `dispose()`; `signals` adds others (an MPI rank
+ * also takes the SIGTERM that `mpirun` sends when it is interrupted).
  *
  * @example
  * ```ts
@@ -26,16 +27,16 @@ export interface StopSignal {
  * stop.dispose();
  * ```
  */
-export function listenForStop(): StopSignal {
+export function listenForStop(signals: Deno.Signal[] = ["SIGINT"]): StopSignal {
   let stop = false;
   const onSignal = () => {
     if (stop) Deno.exit(130); // a second Ctrl-C does not wait
     stop = true;
   };
-  Deno.addSignalListener("SIGINT", onSignal);
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   return {
     stopRequested: () => stop,
-    dispose: () => Deno.removeSignalListener("SIGINT", onSignal),
+    dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, onSignal)),
   };
 }
 

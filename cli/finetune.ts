@@ -42,6 +42,7 @@ import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress, type Progress } from "./_progress.ts";
 import { describeDropped, RESUME_HELP, resumeOptions } from "./_resume.ts";
+import { checkDistributable, distributedOption, type Ranks, startRanks } from "./_distributed.ts";
 
 const D = DEFAULT_FINETUNE_CONFIG;
 const LR = DEFAULT_LEARNING_RATES;
@@ -169,7 +170,8 @@ function flags() {
     .addOption(recomputeOption())
     .addOption(backendOption())
     .option("--resume [checkpoint]", RESUME_HELP, false)
-    .option("--force", "start over in an existing run folder", false);
+    .option("--force", "start over in an existing run folder", false)
+    .addOption(distributedOption());
 }
 
 /** The options of `vatt finetune`, typed from its declaration. */
@@ -415,37 +417,63 @@ async function backendWithMemoryPlan(
   return { backend, memory };
 }
 
+/** Runs `vatt finetune`, on every rank when a launcher started several (`--distributed`). */
+async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void> {
+  if (!o.from) throw new CliError("--from RUN is required (a pretrained run)", 2);
+  if (!o.out) throw new CliError("--out RUN2 is required (the fine-tuned run folder)", 2);
+  if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
+  const ranks = startRanks(o.distributed);
+  let done;
+  try {
+    done = await runFinetune(dataDir, { ...o, out: o.out, from: o.from }, ranks);
+  } catch (e) {
+    throw ranks.fail(e);
+  }
+  ranks.finish(); // waits for every rank: rank 0's last checkpoint is written
+  const { result, config, plan } = done;
+  const interrupted = interruptedError(result);
+  if (interrupted) throw interrupted;
+  if (!ranks.leader) return;
+  console.log(
+    `fine-tuned ${result.step} steps: ${result.checkpoint}${summary(result, config, plan)}`,
+  );
+}
+
 /** The run's `config.json`. */
 function finetuneRunConfig(
-  run: {
+  r: {
     checkpoint: string;
+    dataDir: string;
     data: Dataset;
     val?: Dataset;
     config: FinetuneConfig;
     plan: FinetunePlan;
   },
 ) {
-  const { data, val, plan } = run;
   return {
     kind: "finetune",
-    from: path.resolve(run.checkpoint),
-    data: { dir: path.resolve(data.dir), clips: data.size },
-    val: val ? { dir: path.resolve(val.dir), clips: val.size } : null,
-    finetune: run.config,
+    from: path.resolve(r.checkpoint),
+    data: { dir: path.resolve(r.dataDir), clips: r.data.size },
+    val: r.val ? { dir: path.resolve(r.val.dir), clips: r.val.size } : null,
+    finetune: r.config,
     // What it trains on, and the clips of DATA it holds out, for `vatt eval classify`.
-    [TRAINED_ON_KEY]: trainedOnRecord(data.index, {
-      ids: plan.labels.ids,
-      train: plan.train,
-      heldOut: val ? [] : plan.val,
+    [TRAINED_ON_KEY]: trainedOnRecord(r.data.index, {
+      ids: r.plan.labels.ids,
+      train: r.plan.train,
+      heldOut: r.val ? [] : r.plan.val,
     }),
   };
 }
 
-/** Runs `vatt finetune`. */
-async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void> {
-  if (!o.from) throw new CliError("--from RUN is required (a pretrained run)", 2);
-  if (!o.out) throw new CliError("--out RUN2 is required (the fine-tuned run folder)", 2);
-  if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
+/** No progress output (the ranks other than 0). */
+const SILENT = { onExtract: undefined, onStep: undefined, stop: () => {} };
+
+/** Runs `vatt finetune` on this rank (the only one without `--distributed`). */
+async function runFinetune(
+  dataDir: string,
+  o: FinetuneFlags & { out: string; from: string },
+  ranks: Ranks,
+) {
   const out = o.out;
   const config = finetuneConfigFromFlags(o);
   const checkpoint = await resolveCheckpoint(o.from);
@@ -465,15 +493,27 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
   try {
     val = o.val !== undefined ? await Dataset.open(o.val) : undefined;
     const plan = await planFinetune({ from: checkpoint, data, val, config });
-    const runConfig = finetuneRunConfig({ checkpoint, data, val, config, plan });
+    const runConfig = finetuneRunConfig({ checkpoint, dataDir, data, val, config, plan });
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
-    const prepared = await prepareRunFolder(out, runFolderOptions(o, runConfig, plan));
-    const resumeStep = prepared.resumeFrom ? prepared.step : undefined;
-    const dropped = describeDropped("finetune", prepared);
+    checkDistributable(ranks, { batchSize: config.batchSize, backend, mixup: config.mixup });
+    if (ranks.collectives.size > 1 && config.accumulate > 1) {
+      throw new CliError(
+        "--accumulate is for one process: with --distributed each rank already takes its share of --batch",
+        2,
+      );
+    }
+    ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(out), resume: o.resume }));
+    // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
+    const prepared = !ranks.leader
+      ? undefined
+      : await prepareRunFolder(out, runFolderOptions(o, runConfig, plan));
+    const resumeFrom = ranks.fromLeader(prepared?.resumeFrom ?? null) ?? undefined;
+    const resumeStep = prepared?.resumeFrom ? prepared.step : undefined;
+    const dropped = prepared && describeDropped("finetune", prepared);
     if (dropped) console.error(dropped);
-    console.error(describeStart(config, plan, { backend, resumeStep }));
-    const stop = listenForStop();
-    const progress = finetuneProgress(config, plan);
+    if (prepared) console.error(describeStart(config, plan, { backend, resumeStep }));
+    const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
+    const progress = ranks.leader ? finetuneProgress(config, plan) : SILENT;
     let result;
     try {
       result = await finetune({
@@ -484,25 +524,24 @@ async function finetuneCommand(dataDir: string, o: FinetuneFlags): Promise<void>
         config,
         plan,
         score: classificationReport,
-        resumeFrom: prepared.resumeFrom,
+        resumeFrom,
         shouldStop: stop.stopRequested,
         memory: memory && { recompute: memory.recompute, offHeapState: memory.offHeapState },
+        collectives: ranks.collectives,
         onExtract: progress.onExtract,
         onStep: progress.onStep,
         onEpoch: (m) => {
-          if (!Deno.stderr.isTerminal()) console.error(describeEpoch(m, epochsOf(config, plan)));
+          if (ranks.leader && !Deno.stderr.isTerminal()) {
+            console.error(describeEpoch(m, epochsOf(config, plan)));
+          }
         },
       }).catch((e) => Promise.reject(memory ? explainOutOfMemory(e, memory.plan) : e));
     } finally {
       progress.stop();
       stop.dispose();
-      prepared.lock?.release();
+      prepared?.lock?.release();
     }
-    const interrupted = interruptedError(result);
-    if (interrupted) throw interrupted;
-    console.log(
-      `fine-tuned ${result.step} steps: ${result.checkpoint}${summary(result, config, plan)}`,
-    );
+    return { result, config, plan };
   } finally {
     data.close();
     val?.close();

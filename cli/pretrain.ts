@@ -25,7 +25,7 @@ import { Dataset } from "../lib/data/shards/dataset.ts";
 import { withDatasetWordVectors } from "../lib/data/text/word_vector_table.ts";
 import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
-import { pretrain } from "../lib/train/pretrain.ts";
+import { pretrain, type PretrainMetrics, type PretrainResult } from "../lib/train/pretrain.ts";
 import { memoryLimit } from "../lib/train/memory_plan.ts";
 import { chooseMemoryStrategy, type MemoryStrategy } from "../lib/train/memory_strategy.ts";
 import { accumulateOption, recomputeOption } from "./_memory_flags.ts";
@@ -38,6 +38,7 @@ import { backendOption, slowPathNote } from "./_backend_option.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress } from "./_progress.ts";
 import { describeDropped, RESUME_HELP, resumeOptions } from "./_resume.ts";
+import { checkDistributable, distributedOption, type Ranks, startRanks } from "./_distributed.ts";
 
 const D = DEFAULT_PRETRAIN_CONFIG;
 
@@ -149,6 +150,7 @@ function flags() {
     .option("--keep <n>", "checkpoints kept", integerFlag("--keep", { min: 1 }), D.keep)
     .option("--resume [checkpoint]", RESUME_HELP, false)
     .option("--force", "start over in an existing run folder", false)
+    .addOption(distributedOption())
     .option("--quiet", "no progress output", false);
 }
 
@@ -318,13 +320,13 @@ async function checkedInputs(dataDir: string, o: PretrainFlags) {
  * cannot fit is refused here, before the run folder is touched.
  */
 async function memoryStrategy(
-  run: { model: VattConfig; train: PretrainConfig; data: Dataset; backend: string },
+  run: { model: VattConfig; train: PretrainConfig; data: Dataset; backend: string; ranks: number },
   o: PretrainFlags,
 ): Promise<MemoryStrategy> {
   try {
     const input = {
       model: run.model,
-      batchSize: run.train.batchSize,
+      batchSize: run.train.batchSize / run.ranks, // each rank's share of the global batch
       captionsPerClip: run.data.index.settings.captionsPerClip,
     };
     const strategy = chooseMemoryStrategy(input, await memoryLimit(run.backend), {
@@ -339,10 +341,36 @@ async function memoryStrategy(
   }
 }
 
-/** Runs `vatt pretrain`. */
+/** The progress text of a step. */
+function stepLine(m: PretrainMetrics): string {
+  return `loss ${m.loss.toFixed(3)} (nce ${m.nce.toFixed(3)}, mil ${m.milNce.toFixed(3)}) ` +
+    `${m.clipsPerSec.toFixed(1)} clips/s`;
+}
+
+/** Runs `vatt pretrain`, on every rank when a launcher started several (`--distributed`). */
 async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void> {
   if (o.resume && o.force) throw new CliError("--resume and --force exclude each other", 2);
   refuseContrastiveAccumulation(o.accumulate);
+  const ranks = startRanks(o.distributed);
+  let result;
+  try {
+    // Only rank 0 prints progress; every rank prints its own failure.
+    result = await runPretrain(dataDir, { ...o, quiet: o.quiet || !ranks.leader }, ranks);
+  } catch (e) {
+    throw ranks.fail(e);
+  }
+  ranks.finish(); // waits for every rank: rank 0's last checkpoint is written
+  const interrupted = interruptedError(result);
+  if (interrupted) throw interrupted;
+  if (ranks.leader) console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
+}
+
+/** Runs `vatt pretrain` on this rank (the only one without `--distributed`). */
+async function runPretrain(
+  dataDir: string,
+  o: PretrainFlags,
+  ranks: Ranks,
+): Promise<PretrainResult> {
   // Everything checked before a single step: data, fit, folder, backend.
   const { data, model, train } = await checkedInputs(dataDir, o);
   const runConfig = {
@@ -352,11 +380,16 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
   const backend = await initBackend(o.backend);
-  const strategy = await memoryStrategy({ model, train, data, backend }, o);
+  checkDistributable(ranks, { batchSize: train.batchSize, backend });
+  // Every rank resolved the same run (a hash compared before step 1).
+  ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(o.out), resume: o.resume }));
+  const ranksCount = ranks.collectives.size;
+  const strategy = await memoryStrategy({ model, train, data, backend, ranks: ranksCount }, o);
   const plan = strategy.plan;
   const slow = slowPathNote(backend);
   if (slow && !o.quiet) console.error(slow);
-  const prepared = await prepareRunFolder(o.out, {
+  // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
+  const prepared = !ranks.leader ? undefined : await prepareRunFolder(o.out, {
     config: runConfig,
     ...resumeOptions(o.resume),
     flags: FLAG_OF_FIELD,
@@ -370,9 +403,10 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     ],
     steps: train.steps,
   });
-  const dropped = describeDropped("pretrain", prepared);
+  const dropped = prepared && describeDropped("pretrain", prepared);
   if (dropped && !o.quiet) console.error(dropped);
-  if (!o.quiet) {
+  const resumeFrom = ranks.fromLeader(prepared?.resumeFrom ?? null) ?? undefined;
+  if (!o.quiet && prepared) {
     console.error(describeStart(model, {
       backend,
       clips: data.size,
@@ -382,7 +416,8 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }
-  const stop = listenForStop();
+  // An interrupted mpirun sends its ranks SIGTERM: they stop at the step's end with a checkpoint.
+  const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
   const progress = createProgress({
     label: "pretrain",
     total: train.steps,
@@ -396,16 +431,11 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
       model,
       train,
       data,
-      resumeFrom: prepared.resumeFrom,
+      resumeFrom,
       shouldStop: stop.stopRequested,
       memory: { recompute: strategy.recompute, offHeapState: strategy.offHeapState },
-      onStep: (m) =>
-        progress.update(
-          m.step,
-          `loss ${m.loss.toFixed(3)} (nce ${m.nce.toFixed(3)}, mil ${m.milNce.toFixed(3)}) ${
-            m.clipsPerSec.toFixed(1)
-          } clips/s`,
-        ),
+      collectives: ranks.collectives,
+      onStep: (m) => progress.update(m.step, stepLine(m)),
     });
   } catch (e) {
     throw explainOutOfMemory(e, plan);
@@ -413,9 +443,7 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
     progress.stop();
     stop.dispose();
     data.close();
-    prepared.lock?.release();
+    prepared?.lock?.release();
   }
-  const interrupted = interruptedError(result);
-  if (interrupted) throw interrupted;
-  console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
+  return result;
 }

@@ -45,6 +45,8 @@ export interface BenchReport {
   peer: Record<string, PeerRecord[]>;
   /** `tasks/bench_tokenize.ts`'s report, or `{ error }`. */
   tokenize: unknown;
+  /** The distributed row (`tasks/_bench_distributed.ts`), when measured. */
+  distributed?: unknown;
 }
 
 function table(header: string[], rows: string[][]): string {

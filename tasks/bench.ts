@@ -32,6 +32,11 @@ import { parseArgs } from "node:util";
 import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
 import { probeWebGpu } from "../lib/backend/select.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
+import {
+  benchDistributed,
+  type DistributedBench,
+  formatDistributed,
+} from "./_bench_distributed.ts";
 import { findTorchPython, runPeer } from "./_bench_peer.ts";
 import {
   type BenchReport,
@@ -43,7 +48,9 @@ import { BENCH_CASES, type CaseName, peerFlags } from "./_bench_sizes.ts";
 import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 
 const USAGE = `usage: deno task bench [options]
-  --only LIST        pretrain,export,tokenize (default: all three; the peer runs with pretrain)
+  --only LIST        pretrain,export,tokenize,distributed (default: all four; the peer runs with
+                     pretrain; distributed: 2 MPI ranks × 1 thread vs 1 process × 2 threads,
+                     per case of --presets)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core)
@@ -170,8 +177,11 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const only = list("--only", values.only, ["pretrain", "export", "tokenize"] as const) ??
-    ["pretrain", "export", "tokenize"];
+  const only = list(
+    "--only",
+    values.only,
+    ["pretrain", "export", "tokenize", "distributed"] as const,
+  ) ?? ["pretrain", "export", "tokenize", "distributed"];
   const presets = list("--presets", values.presets, ["tiny", "small"] as const) ??
     ["tiny", "small"];
   const askedBackends = list(
@@ -222,7 +232,7 @@ async function main(): Promise<void> {
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   const peers: Record<string, PeerRecord[]> = {};
-  const what = only.filter((w): w is "pretrain" | "export" => w !== "tokenize");
+  const what = only.filter((w): w is "pretrain" | "export" => w === "pretrain" || w === "export");
   const torch = what.includes("pretrain") && !values["no-peer"] ? await findTorchPython() : null;
   for (const name of presets as CaseName[]) {
     const c = BENCH_CASES[name];
@@ -315,6 +325,12 @@ async function main(): Promise<void> {
     console.error(`bench: tokenization of ${tokenizeClips} demo clips …`);
     tokenize = await runTokenize(tokenizeClips);
   }
+  const distributed: Record<string, DistributedBench> = {};
+  for (const name of only.includes("distributed") ? presets as CaseName[] : []) {
+    console.error(`bench: 2 MPI ranks × 1 thread vs 1 process × 2 threads (${name}) …`);
+    distributed[name] = await benchDistributed(name, { steps, warmup });
+    console.error(`bench:   ${formatDistributed(distributed[name])}`);
+  }
   const report: BenchReport = {
     benchmark: "vatt",
     date: started.toISOString(),
@@ -337,8 +353,10 @@ async function main(): Promise<void> {
     notes,
     peer: peers,
     tokenize,
+    distributed,
   };
   console.log(formatReport(report));
+  for (const d of Object.values(distributed)) console.log(`\n${formatDistributed(d)}`);
   await Deno.writeTextFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nwrote ${jsonPath}`);
 }

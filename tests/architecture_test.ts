@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  */
 const LAYERS: string[][] = [
   ["util"],
-  ["config", "io", "backend"],
+  ["config", "io", "backend", "dist"],
   ["loss"],
   ["model", "data", "plot"],
   ["demo", "run"],

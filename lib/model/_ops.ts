@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../util/rng.ts";
+import { type BatchShard, shardDrawOffset } from "./batch_shard.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
@@ -253,6 +254,8 @@ export interface DropoutSource {
   rate: number;
   /** Seeds one mask per call, in call order, so a pass is bit-identical for a seed. */
   rng: Rng;
+  /** A rank's share of a global batch: its mask is its rows of the global batch's mask. */
+  shard?: Pick<BatchShard, "start" | "count" | "total">;
 }
 
 /**
@@ -281,6 +284,8 @@ export function dropout(x: tf.Tensor, source: DropoutSource | undefined): tf.Ten
   const keep = 1 - source.rate;
   const scale = 1 / keep;
   const mask = new Float32Array(x.size);
+  const skip = shardDrawOffset(source.shard, { rows: x.shape[0] ?? 1, size: x.size });
+  for (let i = 0; i < skip; i++) rng.nextUint32();
   for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
   return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
 }

@@ -224,11 +224,13 @@ export class Classifier {
   /** Logits `[B, C]` of a batch of model inputs (`recompute`: as in `VattModel.apply`). */
   logits(
     inputs: ClassifierInputs,
-    options: { training?: boolean; recompute?: boolean } = {},
+    options: { training?: boolean; recompute?: boolean; shard?: { start: number; total: number } } =
+      {},
   ): tf.Tensor2D {
     return tf.tidy(() => {
       const { features, masks } = this.features(inputs, { recompute: options.recompute });
-      return this.head.apply(features, { masks, training: options.training ?? false });
+      const training = options.training ?? false;
+      return this.head.apply(features, { masks, training, shard: options.shard });
     });
   }
 

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { keptTokenCount } from "../config/token_counts.ts";
 import type { Rng } from "../util/rng.ts";
+import type { BatchShard } from "./batch_shard.ts";
 import { gatherRows } from "./_ops.ts";
 
 /**
@@ -36,6 +37,8 @@ export function dropTokenIndices(
 /**
  * Keeps a random subset of the tokens `[B, N, d]` → `[B, K, d]` with
  * `K = max(1, floor(N·(1 − rate)))`. A rate of 0 returns the input unchanged.
+ * With `shard`, the tokens are rows `start…` of a global batch of `total`
+ * clips, and each keeps what it would in the global batch.
  *
  * @example
  * ```ts
@@ -50,11 +53,13 @@ export function dropTokenIndices(
  */
 export function dropTokens(
   tokens: tf.Tensor3D,
-  options: { rate: number; rng: Rng },
+  options: { rate: number; rng: Rng; shard?: Pick<BatchShard, "start" | "total"> },
 ): tf.Tensor3D {
   if (options.rate === 0) return tokens;
   const [b, n, d] = tokens.shape;
-  const picked = dropTokenIndices(b, n, options);
+  // A rank's share draws the global batch's picks and keeps its own rows.
+  const start = options.shard?.start ?? 0;
+  const picked = dropTokenIndices(options.shard?.total ?? b, n, options).slice(start, start + b);
   const keep = picked[0].length;
   const flatIdx = new Int32Array(b * keep);
   picked.forEach((row, i) => row.forEach((j, k) => (flatIdx[i * keep + k] = i * n + j)));

@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { HeadsConfig } from "../config/vatt_config.ts";
 import { dense } from "./_ops.ts";
+import type { BatchShard } from "./batch_shard.ts";
 import type { Weights } from "./weights.ts";
 
 /** BatchNorm statistics of one training step, to fold into the moving averages. */
@@ -32,6 +33,16 @@ export interface HeadOptions {
   /** Where training-mode BatchNorm statistics are pushed (kept out of `tidy`). */
   updates?: BatchNormUpdate[];
   heads: HeadsConfig;
+  /** One rank's share of a global batch: BatchNorm on the global batch's statistics. */
+  shard?: BatchShard;
+}
+
+/** Mean and (biased) variance over the batch axis `[C]`; over every rank's rows with a shard. */
+function batchMoments(x: tf.Tensor2D, shard: BatchShard | undefined) {
+  if (!shard) return tf.moments(x, 0);
+  const mean = tf.div(shard.sum(tf.sum(x, 0)), shard.total); // [C]
+  const variance = tf.div(shard.sum(tf.sum(tf.square(tf.sub(x, mean)), 0)), shard.total); // [C]
+  return { mean, variance };
 }
 
 function batchNorm(
@@ -43,7 +54,7 @@ function batchNorm(
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (options.training) {
-    ({ mean, variance } = tf.moments(x, 0)); // [C]
+    ({ mean, variance } = batchMoments(x, options.shard)); // [C]
     options.updates?.push({
       name,
       mean: tf.keep(tf.clone(mean)) as tf.Tensor1D,

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
 import { Rng } from "../util/rng.ts";
 import { dropout, type DropoutSource } from "./_ops.ts";
+import type { BatchShard } from "./batch_shard.ts";
 import { dropTokens } from "./drop_token.ts";
 import {
   applyBatchNormUpdates,
@@ -77,6 +78,12 @@ export interface ForwardOptions {
    * its activations (`recompute.ts`): less memory, the same gradients. Default `false`.
    */
   recompute?: boolean;
+  /**
+   * Data parallelism: the inputs are one rank's rows of a global batch;
+   * DropToken and dropout draw the global batch's values, BatchNorm uses the
+   * global batch's statistics (synchronized BatchNorm).
+   */
+  shard?: BatchShard;
 }
 
 /**
@@ -133,9 +140,12 @@ export class VattModel {
     if (!options.rng) throw new TypeError("Cannot apply dropout in training without options.rng");
     // A fork of a copy: the step's generator (DropToken's) is not advanced.
     const rng = Rng.fromState(options.rng.state()).fork("dropout");
+    const shard = options.shard;
     return {
-      dropout: c.dropout > 0 ? { rate: c.dropout, rng } : undefined,
-      attentionDropout: c.attentionDropout > 0 ? { rate: c.attentionDropout, rng } : undefined,
+      dropout: c.dropout > 0 ? { rate: c.dropout, rng, shard } : undefined,
+      attentionDropout: c.attentionDropout > 0
+        ? { rate: c.attentionDropout, rng, shard }
+        : undefined,
     };
   }
 
@@ -154,7 +164,7 @@ export class VattModel {
       if (!options.rng) {
         throw new TypeError("Cannot apply DropToken in training without options.rng");
       }
-      return dropTokens(tokens, { rate: c.dropToken, rng: options.rng });
+      return dropTokens(tokens, { rate: c.dropToken, rng: options.rng, shard: options.shard });
     };
     const sources = { ...this.dropoutSources(options), recompute: options.recompute };
     const embedDrop = (t: tf.Tensor3D) => dropout(t, sources.dropout) as tf.Tensor3D;
@@ -171,6 +181,7 @@ export class VattModel {
           training,
           updates: options.bnUpdates,
           heads: c.heads,
+          shard: options.shard,
         });
         out.video = { representation: aggregate, va, vt };
       }

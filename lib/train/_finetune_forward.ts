@@ -55,7 +55,13 @@ function rowsOf<T extends tf.Tensor>(t: T, part: RowRange | undefined): T {
 export async function trainForward(
   source: ForwardSource,
   rows: number[],
-  options: { mix?: MixupPlan; owned: tf.Tensor[]; step: number },
+  options: {
+    mix?: MixupPlan;
+    owned: tf.Tensor[];
+    step: number;
+    /** Data parallelism: `rows` are this rank's of a global batch (synchronized BatchNorm). */
+    shard?: { start: number; total: number };
+  },
 ): Promise<(part?: RowRange) => tf.Tensor2D> {
   const { classifier, table } = source;
   const { mix, owned } = options;
@@ -74,6 +80,7 @@ export async function trainForward(
       classifier.head.apply(features.map((f) => rowsOf(f, part)), {
         masks: masks.map((m) => rowsOf(m, part)),
         training: true,
+        shard: options.shard,
       });
   }
   const clips = rows.map((r) => source.train[r]);
@@ -95,6 +102,7 @@ export async function trainForward(
     return classifier.logits(sliced as typeof inputs, {
       training: true,
       recompute: source.recompute,
+      shard: options.shard,
     });
   };
 }

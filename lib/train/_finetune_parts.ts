@@ -1,6 +1,7 @@
 /**
  * Small parts of fine-tuning (private to lib/train): label rows of chosen
- * clips, the optimiser a config asks for, and mixup of a batch's audio.
+ * clips, the optimiser a config asks for, mixup of a batch's audio, and the
+ * classifier of a plan.
  *
  * @module
  */
@@ -9,6 +10,10 @@ import type { ClipBatch } from "../data/shards/dataset.ts";
 import { pcm16ToFloat } from "../data/media/pcm16.ts";
 import type { DatasetLabels } from "../data/shards/split.ts";
 import type { Weights } from "../model/weights.ts";
+import { Classifier } from "../model/classifier.ts";
+import { VattModel } from "../model/vatt.ts";
+import { loadModelWeights } from "../run/checkpoint.ts";
+import type { FinetunePlan } from "./finetune_plan.ts";
 import { mixRows, type MixupPlan } from "./mixup.ts";
 import { OffHeapAdam } from "./off_heap_adam.ts";
 import { Adam, type Optimizer, SgdMomentum } from "./optimizer.ts";
@@ -96,4 +101,38 @@ export function mixAudio(batch: ClipBatch, plan: MixupPlan): ClipBatch {
     (m, i) => (m || batch.audioMask[plan.permutation[i]] ? 1 : 0),
   );
   return { ...batch, audio: mixRows(audio, plan), audioMask: mask };
+}
+
+/**
+ * The pretrained model of the plan with a new head; the classifier owns the model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveFinetuneConfig } from "../config/finetune_config.ts";
+ * import type { FinetunePlan } from "./finetune_plan.ts";
+ * import { buildClassifier } from "./_finetune_parts.ts";
+ * const plan = { model: { preset: "tiny" }, checkpoint: "/nonexistent" } as unknown as FinetunePlan;
+ * await assert.rejects(buildClassifier(plan, resolveFinetuneConfig({ modalities: ["audio"] })));
+ * ```
+ */
+export async function buildClassifier(
+  plan: FinetunePlan,
+  config: FinetuneConfig,
+): Promise<Classifier> {
+  const model = VattModel.create(plan.model);
+  try {
+    await loadModelWeights(plan.checkpoint, { weights: model.weights, config: model.config });
+    return Classifier.create(model, {
+      modalities: config.modalities,
+      features: config.features,
+      head: config.head,
+      headOptions: config.headOptions,
+      seed: config.seed,
+      labels: { names: plan.labels.names, multiLabel: plan.labels.multiLabel },
+    });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }

@@ -20,14 +20,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { FinetuneConfig } from "../config/finetune_config.ts";
 import { sigmoidCrossEntropy, smoothTargets, softmaxCrossEntropy } from "../loss/classification.ts";
-import { Classifier } from "../model/classifier.ts";
-import { VattModel } from "../model/vatt.ts";
+import type { Classifier } from "../model/classifier.ts";
 import type { Weights } from "../model/weights.ts";
-import { loadModelWeights, type TrainState } from "../run/checkpoint.ts";
+import type { TrainState } from "../run/checkpoint.ts";
+import { SOLO } from "../dist/mpi.ts";
 import { loadClassifierWeights } from "../run/load_classifier.ts";
 import { appendMetrics } from "../run/metrics_log.ts";
-import { labelRows, makeOptimizer } from "./_finetune_parts.ts";
+import { buildClassifier, labelRows, makeOptimizer } from "./_finetune_parts.ts";
 import { type RowRange, trainForward } from "./_finetune_forward.ts";
+import { rankRows } from "./distributed.ts";
 import { extractFeatures, type FeatureTable, tableLogits } from "./_feature_table.ts";
 import { type FinetunePlan, planFinetune, type PlanOptions } from "./finetune_plan.ts";
 import {
@@ -124,6 +125,9 @@ export interface FinetuneResult extends LoopResult {
   seconds: { extract: number; train: number };
 }
 
+/** Rows `start…` of a global batch of `total` rows (data parallelism). */
+type RowsOfBatch = { start: number; total: number };
+
 /** A fine-tuning run in progress: what it trains, and what it has measured. */
 interface FinetuneRun {
   options: FinetuneOptions;
@@ -136,25 +140,6 @@ interface FinetuneRun {
   written: FinetuneMetrics[];
   /** Features of the training and validation clips (frozen backbone only). */
   tables: { train?: FeatureTable; val?: FeatureTable };
-}
-
-/** The pretrained model of the plan with a new head; the classifier owns the model. */
-async function buildClassifier(plan: FinetunePlan, config: FinetuneConfig): Promise<Classifier> {
-  const model = VattModel.create(plan.model);
-  try {
-    await loadModelWeights(plan.checkpoint, { weights: model.weights, config: model.config });
-    return Classifier.create(model, {
-      modalities: config.modalities,
-      features: config.features,
-      head: config.head,
-      headOptions: config.headOptions,
-      seed: config.seed,
-      labels: { names: plan.labels.names, multiLabel: plan.labels.multiLabel },
-    });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
 }
 
 /** Frozen backbone: features once, for training and validation clips. */
@@ -209,7 +194,8 @@ async function validate(run: FinetuneRun): Promise<ValidationScores | undefined>
 
 /** The epoch's line of `metrics.jsonl`: written, kept, reported; the epoch's sums start again. */
 async function endEpoch(run: FinetuneRun, done: StepDone & { epoch: number }): Promise<void> {
-  const report = await validate(run);
+  const leader = (run.options.collectives ?? SOLO).rank === 0; // rank 0 validates and writes
+  const report = leader ? await validate(run) : undefined;
   const m: FinetuneMetrics = {
     epoch: done.epoch,
     step: done.step,
@@ -226,7 +212,7 @@ async function endEpoch(run: FinetuneRun, done: StepDone & { epoch: number }): P
       : {}),
     seconds: run.epoch.epochSeconds,
   };
-  await appendMetrics(run.options.runDir, m);
+  if (leader) await appendMetrics(run.options.runDir, m);
   run.written.push(m);
   run.options.onEpoch?.(m);
   run.epoch = { lossSum: 0, lossCount: 0, epochSeconds: 0 };
@@ -255,7 +241,10 @@ async function prepareFinetuneStep(
   const { config, plan } = run;
   const numClasses = plan.labels.names.length;
   const multiLabel = plan.labels.multiLabel;
-  const indices = rows.map((r) => plan.train[r]);
+  // This rank's rows of the global batch (all of them in one process).
+  const c = run.options.collectives ?? SOLO;
+  const mine = rankRows(rows, c);
+  const indices = mine.rows.map((r) => plan.train[r]);
   const mix = config.mixup > 0
     ? mixupPlan(config.mixup, { seed: config.seed, step, batchSize: rows.length })
     : undefined;
@@ -265,8 +254,9 @@ async function prepareFinetuneStep(
     multiLabel,
   });
   if (mix) targets = mixRows(targets, mix);
-  const targetT = tf.tensor2d(targets, [rows.length, numClasses]);
+  const targetT = tf.tensor2d(targets, [mine.rows.length, numClasses]);
   const owned: tf.Tensor[] = [targetT];
+  const shard = c.size > 1 ? { start: mine.start, total: rows.length } : undefined;
   const forward = await trainForward(
     {
       classifier: run.classifier,
@@ -276,18 +266,22 @@ async function prepareFinetuneStep(
       table: run.tables.train,
       recompute: run.options.memory?.recompute ?? config.recompute === "layers",
     },
-    rows,
-    { mix, owned, step },
+    mine.rows,
+    { mix, owned, step, shard },
   );
+  // A rank's loss is its share of the global batch's mean: the ranks' shares sum to it.
+  const share = mine.rows.length / rows.length;
   const lossOf = (part?: RowRange) => {
     const logits = forward(part);
     const t = part ? tf.slice(targetT, part.start, part.size) as tf.Tensor2D : targetT;
-    return multiLabel ? sigmoidCrossEntropy(logits, t) : softmaxCrossEntropy(logits, t);
+    const mean = multiLabel ? sigmoidCrossEntropy(logits, t) : softmaxCrossEntropy(logits, t);
+    return share === 1 ? mean : tf.mul(mean, share) as tf.Scalar;
   };
   const size = rows.length / config.accumulate; // the config checks that K divides the batch
   return {
     loss: () => lossOf(),
-    microBatches: config.accumulate > 1
+    // Micro-batches in one process only (the CLI refuses --accumulate with --distributed).
+    microBatches: config.accumulate > 1 && !shard
       ? Array.from({ length: config.accumulate }, (_, i) => () => lossOf({ start: i * size, size }))
       : undefined,
     dispose: () => tf.dispose(owned),
@@ -300,6 +294,7 @@ function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
   const { config, plan, classifier } = run;
   return {
     kind: "finetune",
+    lossIsShare: true,
     trainable,
     optimizer: makeOptimizer(config, trainable, { offHeap: run.options.memory?.offHeapState }),
     data: { size: plan.train.length, seed: config.seed, batchSize: config.batchSize },
@@ -344,6 +339,9 @@ function finetuneTask(run: FinetuneRun, trainable: Weights): TrainTask {
  */
 export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
   const { config } = options;
+  if (config.mixup > 0 && (options.collectives?.size ?? 1) > 1) {
+    throw new RangeError("--mixup is not available with --distributed yet");
+  }
   const plan = options.plan ?? await planFinetune(options);
   const classifier = await buildClassifier(plan, config);
   const head = classifier.head;

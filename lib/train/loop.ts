@@ -17,8 +17,11 @@ import * as path from "node:path";
 import "../backend/gradients.ts";
 import { EpochSampler } from "../data/shards/batches.ts";
 import type { Weights } from "../model/weights.ts";
+import { anyRank } from "../dist/agree.ts";
+import { type Collectives, SOLO } from "../dist/mpi.ts";
 import {
   CHECKPOINT_FORMAT,
+  checkpointName,
   loadOptimizerTensors,
   pruneCheckpoints,
   readTrainState,
@@ -27,6 +30,7 @@ import {
 } from "../run/checkpoint.ts";
 import { MismatchError } from "../util/errors.ts";
 import { accumulatedGrads } from "./accumulate.ts";
+import { checkSameState, sumGradients } from "./distributed.ts";
 import { clipByGlobalNorm, globalNorm } from "./grad_clip.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { learningRate, type ScheduleConfig } from "./schedule.ts";
@@ -120,6 +124,11 @@ export interface TaskCheckpoint {
 export interface TrainTask {
   /** Written to each checkpoint's `state.json`; a resumed checkpoint must be of this kind. */
   kind: string;
+  /**
+   * Data parallelism: each rank's loss is its share of the global batch's
+   * (summed over the ranks for the value reported), not the global loss itself.
+   */
+  lossIsShare?: boolean;
   /** The weights the optimiser updates. */
   trainable: Weights;
   optimizer: Optimizer;
@@ -153,6 +162,12 @@ export interface LoopOptions {
   onCheckpoint?: (path: string, step: number) => void;
   /** Checked after each step: when true, a checkpoint is written and the loop ends. */
   shouldStop?: () => boolean;
+  /**
+   * Data parallelism: the ranks' gradients are summed, a stop on any rank
+   * stops all, and rank 0 alone writes checkpoints, after checking that every
+   * rank holds the same weights and optimiser state. Default: one process.
+   */
+  collectives?: Collectives;
 }
 
 /** Outcome of {@linkcode trainLoop}. */
@@ -191,6 +206,10 @@ async function resume(task: TrainTask, checkpoint: string): Promise<TrainState> 
 /** Writes the checkpoint of `progress` and prunes old ones; a write failure is a CheckpointWriteError. */
 async function save(task: TrainTask, progress: Progress, options: LoopOptions): Promise<string> {
   const step = progress.step;
+  const c = options.collectives ?? SOLO;
+  if (c.size > 1) await checkSameState(c, task, step);
+  // Rank 0 writes; the others name the checkpoint it writes.
+  if (c.rank !== 0) return path.join(options.runDir, "checkpoints", checkpointName(step));
   const stored = task.checkpoint();
   const state: TrainState = {
     format: CHECKPOINT_FORMAT,
@@ -235,23 +254,29 @@ function gradsByName(weights: Weights, grads: tf.NamedTensorMap): Record<string,
 async function trainStep(
   task: TrainTask,
   prepared: PreparedStep,
-  options: { step: number; started: number },
+  options: { step: number; started: number; collectives?: Collectives },
 ): Promise<StepDone> {
   const weights = Object.values(task.trainable);
   const { value, grads } = prepared.microBatches
     ? accumulatedGrads(prepared.microBatches, weights)
     : tf.variableGrads(prepared.loss, weights);
-  const byName = gradsByName(task.trainable, grads);
+  const local = gradsByName(task.trainable, grads);
+  // Summed over the ranks (one allreduce); with one process, `local` itself.
+  const byName = sumGradients(options.collectives ?? SOLO, local);
+  const summed = byName === local ? [] : Object.values(byName);
   const clipped = task.clipNorm > 0
     ? clipByGlobalNorm(byName, task.clipNorm)
     : { grads: {} as Record<string, tf.Tensor>, norm: globalNorm(byName) };
   const update = task.clipNorm > 0 ? clipped.grads : byName;
   // One read at a time: concurrent readbacks were seen to return a wrong
   // value on webgpu (llvmpipe); on cpu and wasm the order does not matter.
-  const loss = (await value.data())[0];
+  const c = options.collectives ?? SOLO;
+  const share = (await value.data())[0];
+  const loss = task.lossIsShare && c.size > 1 ? c.allreduceSum(Float64Array.of(share))[0] : share;
   const gradNorm = (await clipped.norm.data())[0];
   const release = () => {
-    tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads), clipped.norm]);
+    tf.dispose([value, ...Object.values(grads), ...summed, ...Object.values(clipped.grads)]);
+    clipped.norm.dispose();
     prepared.dispose();
   };
   if (!Number.isFinite(loss)) {
@@ -323,10 +348,12 @@ export async function trainLoop(task: TrainTask, options: LoopOptions): Promise<
     while (progress.step < total) {
       const started = performance.now();
       const prepared = await task.prepare(sampler.next(), progress.step);
-      const done = await trainStep(task, prepared, { step: progress.step, started });
+      const collectives = options.collectives;
+      const done = await trainStep(task, prepared, { step: progress.step, started, collectives });
       progress.step = done.step;
       await prepared.completed(done);
-      const stopNow = options.shouldStop?.() ?? false;
+      // A stop on any rank stops every rank at the same step.
+      const stopNow = anyRank(collectives ?? SOLO, options.shouldStop?.() ?? false);
       if (task.checkpointDue(done.step) || done.step === total || stopNow) {
         progress.last = await save(task, progress, options);
       }

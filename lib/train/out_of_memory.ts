@@ -64,6 +64,7 @@ export class HeapExhaustedError extends Error {
  *   batchSize: 4, fits: true, largestBatch: 5,
  *   estimate: {
  *     weights: 0, gradients: 0, optimizer: 0, activations: 0, total: 3 * 1024 ** 3, largestTensor: 0,
+ *     offHeap: 0,
  *   },
  *   limit: { backend: "wasm", bytes: 4 * 1024 ** 3, detail: "wasm heap" },
  * };

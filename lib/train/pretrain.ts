@@ -16,6 +16,8 @@ import type { Dataset } from "../data/shards/dataset.ts";
 import { readDatasetWordVectors } from "../data/text/word_vector_table.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
+import { type Collectives, SOLO } from "../dist/mpi.ts";
+import type { BatchShard } from "../model/batch_shard.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
 import { VattModel } from "../model/vatt.ts";
 import { setWordVectorTable } from "../model/word_embedding.ts";
@@ -31,6 +33,7 @@ import {
 } from "./loop.ts";
 import { inBatchAccuracy } from "./batch_metrics.ts";
 import { OffHeapAdam } from "./off_heap_adam.ts";
+import { batchShard, gatherArrays, gatherBatches, rankRows } from "./distributed.ts";
 import { Adam } from "./optimizer.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -82,46 +85,57 @@ interface KeptOutputs {
   textVt: tf.Tensor;
 }
 
+/** Options of {@linkcode pretrainLoss}. */
+interface LossOptions {
+  train: PretrainConfig;
+  rng: Rng;
+  updates: BatchNormUpdate[];
+  kept: tf.Tensor[];
+  /** Recompute each transformer layer in the backward pass. */
+  recompute: boolean;
+  /**
+   * Data parallelism: this rank's rows; the losses see every rank's embeddings,
+   * masked with the global batch's `[B]` audio and video and `[B, P]` caption masks.
+   */
+  shard?: {
+    collectives: Collectives;
+    rows: BatchShard;
+    audioMask: tf.Tensor;
+    textMask: tf.Tensor;
+    videoMask: tf.Tensor;
+  };
+}
+
 /** The batch's loss in training mode, `tf.keep`-ing its parts into `options.kept`. */
-function pretrainLoss(
-  model: VattModel,
-  inputs: BatchTensors,
-  options: {
-    train: PretrainConfig;
-    rng: Rng;
-    updates: BatchNormUpdate[];
-    kept: tf.Tensor[];
-    recompute: boolean;
-  },
-): tf.Scalar {
-  const { train, kept } = options;
+function pretrainLoss(model: VattModel, inputs: BatchTensors, options: LossOptions): tf.Scalar {
+  const { train, kept, shard } = options;
   const out = model.apply({ video: inputs.video, audio: inputs.audio, text: inputs.text }, {
     training: true,
     rng: options.rng,
     bnUpdates: options.updates,
     recompute: options.recompute,
+    shard: shard?.rows,
   });
-  const nce = nceLoss(out.video!.va, out.audio!.va, {
+  // Cross-replica negatives: the global batch's embeddings (one gather), the gradient of this rank's rows.
+  const local = [out.video!.va, out.audio!.va, out.video!.vt, out.text!.vt];
+  const [videoVa, audioVa, videoVt, textVt] = shard
+    ? gatherBatches(shard.collectives, local)
+    : local;
+  const nce = nceLoss(videoVa as tf.Tensor2D, audioVa as tf.Tensor2D, {
     temperature: train.temperature,
     form: train.lossForm,
     symmetric: train.symmetric,
-    mask: inputs.audioMask,
-    videoMask: inputs.videoMask, // audio-only clips: in neither loss
+    mask: (shard?.audioMask ?? inputs.audioMask) as tf.Tensor1D,
+    videoMask: (shard?.videoMask ?? inputs.videoMask) as tf.Tensor1D | undefined, // audio-only clips: in neither loss
   });
-  const mil = milNceLoss(out.video!.vt, out.text!.vt as tf.Tensor3D, {
+  const mil = milNceLoss(videoVt as tf.Tensor2D, textVt as tf.Tensor3D, {
     temperature: train.temperature,
     form: train.lossForm,
-    mask: inputs.textMask,
-    videoMask: inputs.videoMask,
+    mask: (shard?.textMask ?? inputs.textMask) as tf.Tensor2D,
+    videoMask: (shard?.videoMask ?? inputs.videoMask) as tf.Tensor1D | undefined,
   });
-  kept.push(
-    tf.keep(nce),
-    tf.keep(mil),
-    tf.keep(out.video!.va),
-    tf.keep(out.audio!.va),
-    tf.keep(out.video!.vt),
-  );
-  kept.push(tf.keep(out.text!.vt));
+  kept.push(tf.keep(nce), tf.keep(mil), tf.keep(videoVa), tf.keep(audioVa), tf.keep(videoVt));
+  kept.push(tf.keep(textVt));
   return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
 }
 
@@ -133,11 +147,36 @@ async function preparePretrainStep(
 ): Promise<PreparedStep> {
   const { train, data } = options;
   const s = data.index.settings;
-  const batch = await data.readClips(indices);
+  const c = options.collectives ?? SOLO;
+  // This rank's rows of the global batch (all of it in one process).
+  const mine = rankRows(indices, c);
+  const batch = await data.readClips(mine.rows);
   // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
   const inputs = batchToTensors(batch, s, {
-    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: indices },
+    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: mine.rows },
   });
+  // The global batch's masks (one gather), for the losses and the in-batch accuracy.
+  const ownVideo = batch.videoMask ?? new Uint8Array(batch.count).fill(1);
+  const [audioMask, textMask, videoMask] = c.size > 1
+    ? gatherArrays(c, [
+      Uint8Array.from(batch.audioMask),
+      Uint8Array.from(batch.textMask),
+      Uint8Array.from(ownVideo),
+    ])
+    : [batch.audioMask, batch.textMask, ownVideo];
+  const masks = { count: indices.length, audioMask, textMask, videoMask };
+  const shard = c.size > 1
+    ? {
+      collectives: c,
+      rows: batchShard(c, { start: mine.start, count: mine.rows.length }),
+      audioMask: tf.tensor1d(Float32Array.from(audioMask)),
+      textMask: tf.tensor2d(Float32Array.from(textMask), [
+        indices.length,
+        inputs.textMask.shape[1],
+      ]),
+      videoMask: tf.tensor1d(Float32Array.from(videoMask)),
+    }
+    : undefined;
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
@@ -145,7 +184,7 @@ async function preparePretrainStep(
   let applied = false;
   const read = { nce: 0, milNce: 0, accVideoAudio: 0, accVideoText: 0 };
   return {
-    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept, recompute }),
+    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept, recompute, shard }),
     afterUpdate: async () => {
       model.applyBatchNormUpdates(updates);
       applied = true;
@@ -154,11 +193,12 @@ async function preparePretrainStep(
       read.milNce = (await mil.data())[0];
       const outputs = { nce, mil, videoVa, audioVa, videoVt, textVt } as KeptOutputs;
       // Top-1 with padded captions and clips without audio masked by score.
-      const acc = await inBatchAccuracy(outputs, batch);
+      const acc = await inBatchAccuracy(outputs, masks);
       [read.accVideoAudio, read.accVideoText] = [acc.videoAudio, acc.videoText];
     },
     dispose: () => {
       tf.dispose([...kept, ...Object.values(inputs)]);
+      if (shard) tf.dispose([shard.audioMask, shard.textMask, shard.videoMask]);
       if (!applied) { for (const u of updates) tf.dispose([u.mean, u.variance]); }
     },
     completed: async (done) => {
@@ -168,12 +208,12 @@ async function preparePretrainStep(
         nce: read.nce,
         milNce: read.milNce,
         lr: done.lr,
-        clipsPerSec: batch.count / ((performance.now() - done.started) / 1000),
+        clipsPerSec: indices.length / ((performance.now() - done.started) / 1000),
         accVideoAudio: read.accVideoAudio,
         accVideoText: read.accVideoText,
         gradNorm: done.gradNorm,
       };
-      await appendMetrics(options.runDir, m);
+      if (c.rank === 0) await appendMetrics(options.runDir, m); // rank 0 alone writes
       options.onStep?.(m);
     },
   };

@@ -155,3 +155,13 @@ Deno.test("DEFAULT_RECOMPUTE and DEFAULT_ACCUMULATE: the CLI shows the library's
   const f = resolveFinetuneConfig({ modalities: ["audio"] });
   assert.deepEqual([f.recompute, f.accumulate], [DEFAULT_RECOMPUTE, DEFAULT_ACCUMULATE]);
 });
+
+Deno.test("DEFAULT_DISTRIBUTED: the CLI shows the library's default, and the library applies it", async () => {
+    const { DEFAULT_DISTRIBUTED, resolveDistributed } = await import("../../lib/dist/launcher.ts");
+  assert.equal(pretrainCommand().opts().distributed, DEFAULT_DISTRIBUTED); // what --help shows
+  assert.equal(finetuneCommand().opts().distributed, DEFAULT_DISTRIBUTED);
+  // auto: one process without a launcher, MPI under mpirun with 2 ranks.
+  assert.deepEqual(resolveDistributed(DEFAULT_DISTRIBUTED, {}), { kind: "off" });
+  const two = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };
+  assert.equal(resolveDistributed(DEFAULT_DISTRIBUTED, two).kind, "mpi");
+});

@@ -80,7 +80,8 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Te
 /**
  * Inverted dropout with a mask drawn from `rng` (so it follows the run's seed, on any
  * backend): each entry is kept with probability `1 − rate` and scaled by `1 / (1 − rate)`.
- * Returns `x` itself when `rate` is 0.
+ * Returns `x` itself when `rate` is 0. With `shard`, `x` holds rows `start…` of a
+ * global batch of `total` rows, and gets those rows of the global batch's mask.
  *
  * @example
  * ```ts
@@ -93,11 +94,23 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Te
  * assert.ok((await y.data()).every((v) => v === 0 || v === 2));
  * ```
  */
-export function seededDropout(x: tf.Tensor2D, rate: number, rng: Rng): tf.Tensor2D {
+export function seededDropout(
+  x: tf.Tensor2D,
+  rate: number,
+  rng: Rng,
+  shard?: { start: number; total: number },
+): tf.Tensor2D {
   if (rate === 0) return x;
   const scale = 1 / (1 - rate);
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < rate ? 0 : scale;
+  // A rank's share draws the whole global batch's mask (the stream stays in step) and keeps its rows.
+  const width = x.shape[1];
+  const first = (shard?.start ?? 0) * width;
+  const drawn = (shard?.total ?? x.shape[0]) * width;
+  for (let i = 0; i < drawn; i++) {
+    const v = rng.nextFloat() < rate ? 0 : scale;
+    if (i >= first && i - first < mask.length) mask[i - first] = v;
+  }
   return tf.mul(x, tf.tensor2d(mask, x.shape, "float32"));
 }
 
@@ -208,6 +221,8 @@ export abstract class BaseFusionHead<C extends FusionBaseConfig> implements Fusi
   /** Trainable weights under stable keys `fusion/<name>/...`. */
   readonly variables: Record<string, tf.Variable> = {};
   /** Draws dropout masks; seeded from `config.seed`. */
+  /** The rows of the global batch the current `apply` holds (data parallelism). */
+  #shard?: { start: number; total: number };
   protected readonly dropoutRng: Rng;
   #disposed = false;
 
@@ -260,7 +275,7 @@ export abstract class BaseFusionHead<C extends FusionBaseConfig> implements Fusi
 
   /** Applies dropout at the head's rate when training. */
   protected dropout(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    return training ? seededDropout(x, this.config.dropout, this.dropoutRng) : x;
+    return training ? seededDropout(x, this.config.dropout, this.dropoutRng, this.#shard) : x;
   }
 
   apply(features: tf.Tensor2D[], options: FusionApplyOptions = {}): tf.Tensor2D {
@@ -273,10 +288,15 @@ export abstract class BaseFusionHead<C extends FusionBaseConfig> implements Fusi
         inputDims: this.config.inputDims,
         what,
       });
-      return this.forward(features, masks, {
-        training: options.training ?? false,
-        masked: options.masks !== undefined,
-      });
+      this.#shard = options.shard;
+      try {
+        return this.forward(features, masks, {
+          training: options.training ?? false,
+          masked: options.masks !== undefined,
+        });
+      } finally {
+        this.#shard = undefined;
+      }
     });
   }
 

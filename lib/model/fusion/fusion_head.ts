@@ -24,6 +24,11 @@ export interface FusionApplyOptions {
   masks?: tf.Tensor1D[];
   /** Training mode: applies the head's dropout (if its rate is above 0). Default false. */
   training?: boolean;
+  /**
+   * Data parallelism: the features are rows `start…` of a global batch of `total`
+   * rows; dropout draws the global batch's mask and keeps those rows.
+   */
+  shard?: { start: number; total: number };
 }
 
 /**
