@@ -91,6 +91,12 @@ function headFlags() {
     .option("--no-freeze", "train the backbone too (default with one modality)");
 }
 
+/** `--label-smoothing`: ε of the smoothed single-label targets. */
+function labelSmoothingOption() {
+  return new Option("--label-smoothing <e>", "label smoothing (single-label)")
+    .argParser(numberFlag("--label-smoothing", { min: 0 })).default(D.labelSmoothing);
+}
+
 /** The arguments and flags of `vatt finetune`; defaults from {@linkcode DEFAULT_FINETUNE_CONFIG}. */
 function flags() {
   return headFlags()
@@ -123,12 +129,7 @@ function flags() {
       "linear warmup steps (default: 10% of the steps)",
       integerFlag("--warmup", { min: 0 }),
     )
-    .option(
-      "--label-smoothing <e>",
-      "label smoothing (single-label)",
-      numberFlag("--label-smoothing", { min: 0 }),
-      D.labelSmoothing,
-    )
+    .addOption(labelSmoothingOption())
     .option(
       "--mixup <alpha>",
       "mixup with Beta(alpha, alpha), audio only (0 = off)",

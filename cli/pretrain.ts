@@ -365,6 +365,16 @@ async function pretrainCommand(dataDir: string, o: PretrainFlags): Promise<void>
   if (ranks.leader) console.log(`pretrained ${result.step} steps: ${result.checkpoint}`);
 }
 
+/** The ranks can run this together, and every rank resolved the same run (a hash compared before step 1). */
+function agreeOnRun(
+  ranks: Ranks,
+  run: { runConfig: { train: PretrainConfig }; backend: string; o: PretrainFlags },
+): void {
+  const { runConfig, backend, o } = run;
+  checkDistributable(ranks, { batchSize: runConfig.train.batchSize, backend });
+  ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(o.out), resume: o.resume }));
+}
+
 /** Runs `vatt pretrain` on this rank (the only one without `--distributed`). */
 async function runPretrain(
   dataDir: string,
@@ -380,11 +390,9 @@ async function runPretrain(
     data: { dir: path.resolve(dataDir), clips: data.size },
   };
   const backend = await initBackend(o.backend);
-  checkDistributable(ranks, { batchSize: train.batchSize, backend });
-  // Every rank resolved the same run (a hash compared before step 1).
-  ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(o.out), resume: o.resume }));
-  const ranksCount = ranks.collectives.size;
-  const strategy = await memoryStrategy({ model, train, data, backend, ranks: ranksCount }, o);
+  agreeOnRun(ranks, { runConfig, backend, o });
+  const size = ranks.collectives.size;
+  const strategy = await memoryStrategy({ model, train, data, backend, ranks: size }, o);
   const plan = strategy.plan;
   const slow = slowPathNote(backend);
   if (slow && !o.quiet) console.error(slow);

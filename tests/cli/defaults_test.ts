@@ -157,7 +157,7 @@ Deno.test("DEFAULT_RECOMPUTE and DEFAULT_ACCUMULATE: the CLI shows the library's
 });
 
 Deno.test("DEFAULT_DISTRIBUTED: the CLI shows the library's default, and the library applies it", async () => {
-    const { DEFAULT_DISTRIBUTED, resolveDistributed } = await import("../../lib/dist/launcher.ts");
+  const { DEFAULT_DISTRIBUTED, resolveDistributed } = await import("../../lib/dist/launcher.ts");
   assert.equal(pretrainCommand().opts().distributed, DEFAULT_DISTRIBUTED); // what --help shows
   assert.equal(finetuneCommand().opts().distributed, DEFAULT_DISTRIBUTED);
   // auto: one process without a launcher, MPI under mpirun with 2 ranks.
