@@ -172,6 +172,11 @@ export interface FusedAttentionOptions {
   bias?: tf.Tensor3D;
   /** A constant logit bias per clip and key `[B, L]` (0 or a large negative: padding). */
   mask?: tf.Tensor2D;
+  /**
+   * Attention dropout's mask on the probabilities `[B, H, L, L]` (0 or
+   * `1/(1 − rate)`: {@linkcode dropoutMask}), applied before the product with V.
+   */
+  drop?: tf.Tensor4D;
 }
 
 /**
@@ -195,8 +200,9 @@ export function hasFusedAttention(): boolean {
 /**
  * Multi-head attention on queries, keys and values in the dense layers'
  * layout `[B, L, H·dh]`: per clip and head `softmax(scale·Q Kᵀ + bias + mask) V`,
- * returned as `[B, L, H·dh]`. One kernel each way (see
- * {@linkcode hasFusedAttention}); gradients for q, k, v and `bias`.
+ * returned as `[B, L, H·dh]`, the probabilities times `drop` where given. One
+ * kernel each way (see {@linkcode hasFusedAttention}); gradients for q, k, v
+ * and `bias`.
  *
  * @example
  * ```ts
@@ -221,7 +227,7 @@ export function fusedAttention(
   v: tf.Tensor3D,
   options: FusedAttentionOptions,
 ): tf.Tensor3D {
-  const { heads, scale, bias, mask } = options;
+  const { heads, scale, bias, mask, drop } = options;
   const withBias = bias !== undefined;
   const op = tf.customGrad(
     ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -230,15 +236,23 @@ export function fusedAttention(
       const inputs: Record<string, tf.Tensor> = { q: qi, k: ki, v: vi };
       if (bi) inputs.bias = bi;
       if (mask) inputs.mask = mask;
+      if (drop) inputs.drop = drop;
       const [value, alpha] = tf.engine().runKernel(ATTENTION_KERNEL, inputs, {
         heads,
         scale,
       }) as tf.Tensor[];
-      (args[n] as tf.GradSaveFunc)([qi, ki, vi, alpha]);
+      (args[n] as tf.GradSaveFunc)(drop ? [qi, ki, vi, alpha, drop] : [qi, ki, vi, alpha]);
       const gradFunc = (dz: tf.Tensor, saved: tf.Tensor[]) =>
         tf.engine().runKernel(
           ATTENTION_GRAD_KERNEL,
-          { dz, q: saved[0], k: saved[1], v: saved[2], alpha: saved[3] },
+          {
+            dz,
+            q: saved[0],
+            k: saved[1],
+            v: saved[2],
+            alpha: saved[3],
+            ...(drop ? { drop: saved[4] } : {}),
+          },
           { heads, scale, withBias },
         ) as tf.Tensor[];
       return { value, gradFunc };
@@ -275,12 +289,41 @@ export interface DropoutSource {
  * ```
  */
 export function dropout(x: tf.Tensor, source: DropoutSource | undefined): tf.Tensor {
-  if (!source || source.rate === 0) return x;
-  // The mask is made here (one draw per value) and multiplied in: one op on the backend.
+  const mask = dropoutMask(x.shape, source);
+  // The mask is made on the host (one draw per value) and multiplied in: one op on the backend.
+  return mask ? tf.mul(x, mask) : x;
+}
+
+/**
+ * The mask {@linkcode dropout} multiplies a tensor of `shape` by: each value
+ * 0 with probability `rate`, else `1/(1 − rate)`, seeded by the next draw of
+ * `source.rng` (the same draw `dropout` makes); `undefined` without a source
+ * or with rate 0 (nothing drawn).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropout, dropoutMask } from "./_ops.ts";
+ * const mask = dropoutMask([4, 5], { rate: 0.5, rng: new Rng(3) })!;
+ * const dropped = dropout(tf.ones([4, 5]), { rate: 0.5, rng: new Rng(3) });
+ * assert.deepEqual(await mask.data(), await dropped.data());
+ * assert.equal(dropoutMask([4, 5], { rate: 0, rng: new Rng(3) }), undefined);
+ * ```
+ */
+export function dropoutMask(
+  shape: number[],
+  source: DropoutSource | undefined,
+): tf.Tensor | undefined {
+  if (!source || source.rate === 0) return undefined;
   const rng = new Rng(source.rng.nextUint32());
   const keep = 1 - source.rate;
   const scale = 1 / keep;
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
-  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
+  let size = 1;
+  for (const s of shape) size *= s;
+  const mask = new Float32Array(size);
+  for (let i = 0; i < size; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
+  return tf.tensor(mask, shape, "float32");
 }
