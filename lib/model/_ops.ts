@@ -324,6 +324,11 @@ export function dropoutMask(
   let size = 1;
   for (const s of shape) size *= s;
   const mask = new Float32Array(size);
-  for (let i = 0; i < size; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
+  const bits = new Uint32Array(mask.buffer); // the draws, replaced in place by the mask
+  rng.fillUint32(bits);
+  // u / 2³² < keep exactly when u < keep·2³² (both sides scaled by a power of two): one draw
+  // per value, the same mask as comparing rng.nextFloat() with keep.
+  const threshold = keep * 4294967296;
+  for (let i = 0; i < size; i++) mask[i] = bits[i] < threshold ? scale : 0;
   return tf.tensor(mask, shape, "float32");
 }
