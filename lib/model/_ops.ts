@@ -12,6 +12,8 @@ import { Rng } from "../util/rng.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
+  DENSE_GRAD_KERNEL,
+  DENSE_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
@@ -60,6 +62,10 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
 
 /**
  * A dense layer on the last axis: `x · kernel (+ bias)`, for any leading shape.
+ * Where the backend has the `VattDense` kernels (wasm with the native BLAS:
+ * `lib/backend/kernels/dense.ts`), one kernel runs each way; it always computes
+ * `x`'s gradient, so layers whose input is data (patch embeddings) pass
+ * `{ dataInput: true }` and keep tfjs's product, whose backward pass skips it.
  *
  * @example
  * ```ts
@@ -71,7 +77,18 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
  * assert.equal(y.shape.join(), "2,3,5");
  * ```
  */
-export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+export function dense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias?: tf.Tensor,
+  options: { dataInput?: boolean } = {},
+): tf.Tensor {
+  if (
+    !options.dataInput && hasKernel(DENSE_KERNEL) && x.dtype === "float32" && x.rank >= 2 &&
+    kernel.rank === 2 && (!bias || bias.rank === 1)
+  ) {
+    return fusedDense(x, kernel, bias);
+  }
   const lead = x.shape.slice(0, -1);
   const inDim = x.shape[x.shape.length - 1];
   const outDim = kernel.shape[1]!;
@@ -80,6 +97,27 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Ten
     ? tf.fused.matMul({ a: flat, b: kernel as tf.Tensor2D, bias })
     : tf.matMul(flat, kernel as tf.Tensor2D); // [M, out]
   return tf.reshape(y, [...lead, outDim]);
+}
+
+/** {@linkcode dense} as one `VattDense` kernel each way; gradients for x, kernel and bias. */
+function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const withBias = bias !== undefined;
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const n = withBias ? 3 : 2;
+      const [xi, ki, bi] = args.slice(0, n) as tf.Tensor[];
+      (args[n] as tf.GradSaveFunc)([xi, ki]);
+      const inputs: Record<string, tf.Tensor> = { x: xi, kernel: ki };
+      if (bi) inputs.bias = bi;
+      const value = tf.engine().runKernel(DENSE_KERNEL, inputs) as tf.Tensor;
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(DENSE_GRAD_KERNEL, { x: saved[0], kernel: saved[1], dy }, {
+          withBias,
+        }) as tf.Tensor[];
+      return { value, gradFunc };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return (withBias ? op(x, kernel, bias) : op(x, kernel)) as tf.Tensor;
 }
 
 /**
