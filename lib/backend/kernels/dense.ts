@@ -18,10 +18,11 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import { heapF32, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { DENSE_GRAD_KERNEL, DENSE_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { loadBlas, loadedBlas } from "../blas.ts";
+import { simdKernelsOf } from "../simd/simd.ts";
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
@@ -112,12 +113,16 @@ function denseGrad(args: KernelArgs): TensorInfo[] {
       c: heapF32(be, dkernel),
     });
   }
-  if (dbias) { // Σ over rows, row by row
-    const acc = heapF32(be, dbias).fill(0);
-    const g = heapF32(be, dy!);
-    for (let r = 0; r < m; r++) {
-      const o = r * n;
-      for (let j = 0; j < n; j++) acc[j] += g[o + j];
+  if (dbias) { // Σ over rows: the SIMD row sum `Sum` runs on wasm (`wasm.ts`), else row by row
+    const simd = m > 0 ? simdKernelsOf(be.wasm) : null;
+    if (simd) simd.sumRows(heapOffset(be, dy!), heapOffset(be, dbias), m, n);
+    else {
+      const acc = heapF32(be, dbias).fill(0);
+      const g = heapF32(be, dy!);
+      for (let r = 0; r < m; r++) {
+        const o = r * n;
+        for (let j = 0; j < n; j++) acc[j] += g[o + j];
+      }
     }
   }
   return dbias ? [dx, dkernel, dbias] : [dx, dkernel];

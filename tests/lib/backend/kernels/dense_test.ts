@@ -5,6 +5,7 @@ import { DENSE_GRAD_KERNEL, DENSE_KERNEL } from "../../../../lib/backend/kernels
 import { DENSE_KERNEL_SET } from "../../../../lib/backend/kernels/dense.ts";
 import { loadBlas } from "../../../../lib/backend/blas.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
+import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
 import { dense } from "../../../../lib/model/_ops.ts";
 
 const available = loadBlas() !== null;
@@ -65,8 +66,20 @@ for (const withBias of [true, false]) {
         const fused = await values(f);
         assert.equal(tf.memory().numTensors, before, "tensors left behind");
         assert.equal(fused.length, withBias ? 4 : 3);
+        const simdWas = setSimdEnabled(false);
+        let fusedJs: Float32Array[];
+        try {
+          fusedJs = await values(f);
+        } finally {
+          setSimdEnabled(simdWas);
+        }
         assertClose(composite, fused, "fused vs wasm composite");
         assertClose(cpu, fused, "fused vs cpu");
+        assert.deepEqual(
+          fusedJs,
+          fused,
+          "the JavaScript bias sum equals the SIMD one, bit for bit",
+        );
       } finally {
         DENSE_KERNEL_SET.register();
         await tf.setBackend("cpu");
