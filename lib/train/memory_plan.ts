@@ -18,6 +18,7 @@ import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
+import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
 
 /** Bytes of one float32 / int32 element. */
 const FLOAT = 4;
@@ -32,14 +33,21 @@ const WASM_STATIC_BYTES = 16 * 1024 * 1024;
  * Floats per token and layer that a training step holds, per unit of width `d`
  * and of MLP width: every forward output (layer norms, q/k/v, attention
  * output, residuals, dropout masks and outputs, GELU's intermediates) and the
- * backward pass's gradients of them. Calibrated (README, "Memory plan").
+ * backward pass's gradients of them. Calibrated (README, "Memory plan"); 30 before the
+ * one-kernel dense layers, which keep fewer (tiny's peak at batch 8: 48 → 38 MB).
  */
-const PER_TOKEN_D = 30;
+const PER_TOKEN_D = 26;
 const PER_TOKEN_MLP = 10;
 /** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
 const SCORE_COPIES = 11;
 /** Copies of the fused attention kernel's scores: it keeps none between calls. */
 const FUSED_SCORE_COPIES = 0;
+/** Score copies per layer: fused (no attention dropout, or the active backend has the kernel, which keeps the mask) or composite. */
+function scoreCopies(c: VattConfig): number {
+  if (c.attentionDropout === 0) return FUSED_SCORE_COPIES;
+  const backend = tf.engine().backendName; // a field: reading it starts no backend
+  return backend && tf.getKernel(ATTENTION_KERNEL, backend) ? FUSED_SCORE_COPIES + 1 : SCORE_COPIES;
+}
 /** Copies of the raw inputs (the augmented batch, patch reshapes and their gradients). */
 const INPUT_COPIES = 13;
 /**
@@ -112,17 +120,11 @@ export interface MemoryPlan {
   largestBatch: number;
 }
 
-/** Floats one encoder of `layers` holds for `sequences` sequences of `length` tokens. */
-function encoderFloats(
-  b: BackboneConfig,
-  sequences: number,
-  length: number,
-  options: { fusedScores: boolean },
-): number {
+/** Floats one encoder holds for `sequences` of `length` tokens, with `copies` of its scores. */
+function encoderFloats(b: BackboneConfig, sequences: number, length: number, copies: number) {
   const tokens = sequences * length;
   const perLayer = tokens * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
-    (options.fusedScores ? FUSED_SCORE_COPIES : SCORE_COPIES) * sequences * b.heads * length *
-      length;
+    copies * sequences * b.heads * length * length;
   return b.layers * perLayer + 4 * tokens * b.hidden; // + final LayerNorm and dropout
 }
 
@@ -151,7 +153,7 @@ function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number)
 /** Floats of the activations of one modality in a training step of `batch` clips. */
 function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): number {
   const c = input.model;
-  const fusedScores = c.attentionDropout === 0;
+  const copies = scoreCopies(c);
   if (m === "video") {
     const v = c.video;
     const n = videoTokenGrid(v).count;
@@ -159,19 +161,19 @@ function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): num
     const raw = batch * v.frames * v.height * v.width * 3;
     // Patches → tokens [B, N, d], positions added, then DropToken's gather.
     const embed = INPUT_COPIES * raw + 3 * batch * n * v.backbone.hidden;
-    return embed + encoderFloats(v.backbone, batch, kept + 1, { fusedScores });
+    return embed + encoderFloats(v.backbone, batch, kept + 1, copies);
   }
   if (m === "audio") {
     const a = c.audio;
     const n = audioTokenCount(a);
     const kept = keptTokenCount(n, c.dropToken);
     const embed = INPUT_COPIES * batch * a.samples + 3 * batch * n * a.backbone.hidden;
-    return embed + encoderFloats(a.backbone, batch, kept + 1, { fusedScores });
+    return embed + encoderFloats(a.backbone, batch, kept + 1, copies);
   }
   const t = c.text;
   const sequences = batch * (input.captionsPerClip ?? 1);
   const embed = 3 * sequences * t.maxLength * t.backbone.hidden;
-  return embed + encoderFloats(t.backbone, sequences, t.maxLength + 1, { fusedScores });
+  return embed + encoderFloats(t.backbone, sequences, t.maxLength + 1, copies);
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { loadBlas } from "../../../lib/backend/blas.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
 import { resolveVattConfig, type VattConfig } from "../../../lib/config/vatt_config.ts";
@@ -171,7 +172,10 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   assert.equal(r.code, 2, r.stderr);
   const last = errorLines(r).at(-1)!;
   assert.match(last, /batch 32 needs about \d+\.\d\d GiB .* the wasm backend has 3\.98 GiB/);
-  assert.match(last, /the largest batch that fits is 11$/);
+  // With OpenBLAS the attention kernel runs with dropout and keeps its mask instead of the
+  // composite ops' eleven score tensors per layer: one clip more fits.
+  const largest = loadBlas() ? 12 : 11;
+  assert.match(last, new RegExp(`the largest batch that fits is ${largest}$`));
   await assert.rejects(Deno.stat(out)); // the run folder is not touched
   const info = await runVatt([
     "info",
@@ -186,6 +190,6 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   assert.equal(info.code, 0, info.stderr);
   const memory = JSON.parse(info.stdout).memory;
   assert.equal(memory.fits, false);
-  assert.equal(memory.largestBatch, 11);
+  assert.equal(memory.largestBatch, largest);
   await Deno.remove(dir, { recursive: true });
 });
