@@ -1,8 +1,13 @@
 /**
- * The PyTorch peer of the benchmark: finds a python that imports `torch`
- * (`python3`, then Debian's `/usr/bin/python3`, or `VATT_PEER_PYTHON`), and
- * runs `../shared/peer/vatt_torch.py` (or `VATT_PEER`) with given flags.
- * Never required: every failure is an answer, not an exception.
+ * The peers of the benchmark, the same step in another framework:
+ * - PyTorch: a python that imports `torch` (`VATT_PEER_PYTHON`, `python3`,
+ *   then Debian's `/usr/bin/python3`) runs `../shared/peer/vatt_torch.py`
+ *   (or `VATT_PEER`);
+ * - TensorFlow: a python that imports `tensorflow` (`VATT_TF_PYTHON`, then
+ *   `python3`, `/usr/bin/python3`) runs `../shared/peer/vatt_tf.py` (or
+ *   `VATT_TF_PEER`), optionally with XLA.
+ * Each reports which BLAS its products use. Never required: every failure is
+ * an answer, not an exception.
  *
  * @module
  */
@@ -27,8 +32,26 @@ export type PeerResult =
     blasThreads?: number;
     python: string;
     flags: string[];
+    /** Which framework ran (absent in reports written before the TensorFlow peer). */
+    framework?: PeerFramework;
+    /** TensorFlow with XLA (`--xla`). */
+    xla?: boolean;
   }
-  | { ok: false; reason: string; flags?: string[] };
+  | { ok: false; reason: string; flags?: string[]; framework?: PeerFramework };
+
+/** The peers' frameworks. */
+export type PeerFramework = "pytorch" | "tensorflow";
+
+/** A python that runs a peer, its framework's version, and the BLAS its products use. */
+export interface PeerPython {
+  python: string;
+  /** The framework's version, e.g. `1.13.1`. */
+  version: string;
+  /** Which library multiplies, e.g. `OpenBLAS (/usr/lib/…/libopenblas.so.0)` or `oneDNN`. */
+  blas: string;
+  /** The products run on the reference BLAS (netlib): a ratio against this peer measures its BLAS. */
+  referenceBlas: boolean;
+}
 
 async function run(
   cmd: string,
@@ -41,48 +64,125 @@ async function run(
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-/** The peer script: `VATT_PEER`, else `../shared/peer/vatt_torch.py` beside the project. */
-export function peerScript(): string {
+/**
+ * The peer script of `framework`: `VATT_PEER` (PyTorch) or `VATT_TF_PEER`
+ * (TensorFlow), else `../shared/peer/vatt_torch.py` or `vatt_tf.py` beside the
+ * project.
+ */
+export function peerScript(framework: PeerFramework = "pytorch"): string {
   const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-  return Deno.env.get("VATT_PEER") ?? path.join(root, "..", "shared", "peer", "vatt_torch.py");
+  const [env, file] = framework === "pytorch"
+    ? ["VATT_PEER", "vatt_torch.py"]
+    : ["VATT_TF_PEER", "vatt_tf.py"];
+  return Deno.env.get(env) ?? path.join(root, "..", "shared", "peer", file);
 }
 
-/** The first python that imports torch, with its torch version, or the reason there is none. */
-export async function findTorchPython(): Promise<
-  { python: string; torch: string } | { python: null; reason: string }
-> {
-  const candidates = [Deno.env.get("VATT_PEER_PYTHON"), "python3", "/usr/bin/python3"].filter(
-    (x): x is string => !!x,
-  );
+/**
+ * Prints the torch version, then the BLAS libraries mapped into the process
+ * after a product (Debian's torch links `libblas.so.3`, which the system's
+ * alternatives point at OpenBLAS or at the reference BLAS).
+ */
+const TORCH_PROBE = `
+import os, torch
+a = torch.ones(64, 64); a @ a
+print(torch.__version__)
+libs = sorted({os.path.realpath(l.split()[-1]) for l in open("/proc/self/maps")
+               if "blas" in l.split()[-1].lower() or "mkl" in l.split()[-1].lower()})
+import re
+info = re.search(r"BLAS_INFO=\\w+", torch.__config__.show())
+print(";".join(libs) + "|" + (info.group(0) if info else ""))
+`;
+
+const TF_PROBE = `
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf
+print(tf.__version__)
+try:
+    from tensorflow.python.util import _pywrap_util_port as p
+    print("oneDNN" if p.IsMklEnabled() else "Eigen")
+except Exception:
+    print("oneDNN?")
+`;
+
+/**
+ * The BLAS behind torch's products, from the libraries its process maps:
+ * OpenBLAS, MKL, BLIS, or the reference BLAS.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { torchBlas } from "./_bench_peer.ts";
+ * const open = torchBlas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3|BLAS_INFO=generic");
+ * assert.equal(open.referenceBlas, false);
+ * assert.match(open.blas, /^OpenBLAS/);
+ * const ref = torchBlas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0|BLAS_INFO=generic");
+ * assert.equal(ref.referenceBlas, true);
+ * ```
+ */
+export function torchBlas(line: string): { blas: string; referenceBlas: boolean } {
+  const [libs, info] = line.split("|");
+  const paths = libs.split(";").filter(Boolean);
+  const names: [RegExp, string][] = [[/openblas/i, "OpenBLAS"], [/mkl/i, "MKL"], [/blis/i, "BLIS"]];
+  for (const [re, name] of names) {
+    const hit = paths.find((p) => re.test(p));
+    if (hit) {
+      return { blas: `${name} (${hit}; torch's ${info || "BLAS_INFO ?"})`, referenceBlas: false };
+    }
+  }
+  const where = paths[0] ?? "no BLAS library mapped";
+  return {
+    blas: `reference BLAS (${where}; torch's ${info || "BLAS_INFO ?"})`,
+    referenceBlas: true,
+  };
+}
+
+/** The first python that runs `framework`'s probe, with what it printed, or why there is none. */
+export async function findPeerPython(
+  framework: PeerFramework,
+): Promise<PeerPython | { python: null; reason: string }> {
+  const env = Deno.env.get(framework === "pytorch" ? "VATT_PEER_PYTHON" : "VATT_TF_PYTHON");
+  const candidates = [env, "python3", "/usr/bin/python3"].filter((x): x is string => !!x);
+  const module = framework === "pytorch" ? "torch" : "tensorflow";
   const tried: string[] = [];
-  for (const python of candidates) {
+  for (const python of [...new Set(candidates)]) {
     try {
-      const r = await run(python, ["-c", "import torch; print(torch.__version__)"]);
-      if (r.code === 0) return { python, torch: r.out.trim() };
-      tried.push(`${python}: no torch`);
+      const r = await run(python, ["-c", framework === "pytorch" ? TORCH_PROBE : TF_PROBE]);
+      const [version, detail] = r.out.trim().split("\n").slice(-2);
+      if (r.code === 0 && detail !== undefined) {
+        if (framework === "tensorflow") {
+          return { python, version, blas: detail, referenceBlas: false };
+        }
+        return { python, version, ...torchBlas(detail) };
+      }
+      tried.push(`${python}: no ${module}`);
     } catch {
       tried.push(`${python}: not found`);
     }
   }
-  return { python: null, reason: `no python with torch (${tried.join("; ")})` };
+  return { python: null, reason: `no python with ${module} (${tried.join("; ")})` };
 }
 
 /**
- * Runs the peer once with `flags`, with torch on `threads.torch` threads and,
- * when given, OpenBLAS pinned to `threads.blas`.
+ * Runs a peer once with `flags`, on `threads.torch` threads (the framework's
+ * intra-op threads) and, when given, OpenBLAS pinned to `threads.blas`;
+ * TensorFlow with XLA when `xla`.
  */
 export async function runPeer(
   python: string,
   flags: string[],
   threads: { torch: number; blas?: number },
+  options: { framework?: PeerFramework; xla?: boolean } = {},
 ): Promise<PeerResult> {
-  const script = peerScript();
+  const framework = options.framework ?? "pytorch";
+  const script = peerScript(framework);
   try {
     await Deno.stat(script);
   } catch {
-    return { ok: false, reason: `peer script not found at ${script}`, flags };
+    return { ok: false, reason: `peer script not found at ${script}`, flags, framework };
   }
   const args = [script, ...flags, "--threads", String(threads.torch)];
+  if (options.xla) args.push("--xla");
   const env: Record<string, string> = threads.blas
     ? { OPENBLAS_NUM_THREADS: String(threads.blas), OMP_NUM_THREADS: String(threads.torch) }
     : {};
@@ -90,7 +190,7 @@ export async function runPeer(
   const line = r.out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (r.code !== 0 || !line) {
     const why = r.err.trim().split("\n").at(-1) ?? `exit code ${r.code}`;
-    return { ok: false, reason: `peer failed: ${why}`, flags };
+    return { ok: false, reason: `peer failed: ${why}`, flags, framework };
   }
   const j = JSON.parse(line);
   return {
@@ -103,5 +203,7 @@ export async function runPeer(
     ...(threads.blas ? { blasThreads: threads.blas } : {}),
     python,
     flags,
+    framework,
+    ...(options.xla ? { xla: true } : {}),
   };
 }

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { PeerResult } from "./_bench_peer.ts";
+import type { SgemmCeiling } from "./_bench_flops.ts";
+import type { PeerPython, PeerResult } from "./_bench_peer.ts";
 import type { WorkerResult } from "./_bench_worker.ts";
 
 /** One case on one backend, in one round. */
@@ -19,8 +20,8 @@ export interface RunRecord {
   error?: string;
 }
 
-/** One PyTorch run, in one round. */
-export type PeerRecord = PeerResult & { round?: number };
+/** One peer run (PyTorch or TensorFlow), in one round, with its BLAS when known. */
+export type PeerRecord = PeerResult & { round?: number; blas?: string; referenceBlas?: boolean };
 
 /** Everything a `deno task bench` run measured. */
 export interface BenchReport {
@@ -41,8 +42,14 @@ export interface BenchReport {
   runs: RunRecord[];
   /** Remarks on how some measurements were taken. */
   notes: string[];
-  /** The PyTorch peer per case, one run per torch thread count and round. */
+  /** The peers per case, one run per framework, thread setting and round. */
   peer: Record<string, PeerRecord[]>;
+  /** The peers' pythons, versions and BLAS, or why a peer did not run. */
+  peers?: Record<string, PeerPython | { python: null; reason: string }>;
+  /** FLOPs of one training step per case (`tasks/_bench_flops.ts`). */
+  stepFlops?: Record<string, number>;
+  /** OpenBLAS's measured sgemm rates on this machine, or null without OpenBLAS. */
+  ceiling?: SgemmCeiling | null;
   /** `tasks/bench_tokenize.ts`'s report, or `{ error }`. */
   tokenize: unknown;
   /** The distributed row (`tasks/_bench_distributed.ts`), when measured. */
@@ -82,24 +89,70 @@ function ratioText(ratios: number[]): string {
   return `${m} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 }
 
-type OkPeer = Extract<PeerResult, { ok: true }> & { round?: number };
+type OkPeer = Extract<PeerResult, { ok: true }> & {
+  round?: number;
+  blas?: string;
+  referenceBlas?: boolean;
+};
+
+/** The fastest successful peer run of `round`, if any. */
+function fastestPeer(peers: PeerRecord[], round: number): OkPeer | undefined {
+  const same = peers.filter((p): p is OkPeer => p.ok && (p.round ?? 1) === round);
+  return same.length > 0
+    ? same.reduce((a, b) => (b.clipsPerSec > a.clipsPerSec ? b : a))
+    : undefined;
+}
 
 /**
- * Our/PyTorch ratios of one case: for each round, a rate divided by the
- * fastest PyTorch run of the same round (rounds without one are left out).
+ * Our/peer ratios of one case: for each round, a rate divided by the fastest
+ * peer run (any framework) of the same round (rounds without one are left out).
  */
 export function ratiosByRound(
   rates: { round?: number; clipsPerSec: number }[],
   peers: PeerRecord[],
 ): number[] {
-  const ok = peers.filter((p): p is OkPeer => p.ok);
   const out: number[] = [];
   for (const r of rates) {
-    const same = ok.filter((p) => (p.round ?? 1) === (r.round ?? 1));
-    if (same.length > 0) out.push(r.clipsPerSec / Math.max(...same.map((p) => p.clipsPerSec)));
+    const fastest = fastestPeer(peers, r.round ?? 1);
+    if (fastest) out.push(r.clipsPerSec / fastest.clipsPerSec);
   }
   return out;
 }
+
+/** Whether the fastest peer of any round multiplied on the reference BLAS. */
+function againstReferenceBlas(peers: PeerRecord[], rounds: number): boolean {
+  for (let round = 1; round <= rounds; round++) {
+    if (fastestPeer(peers, round)?.referenceBlas) return true;
+  }
+  return false;
+}
+
+/** A peer row's label: framework, version, XLA, threads. */
+function peerLabel(p: OkPeer): string {
+  if (p.framework === "tensorflow") {
+    const version = p.torch.replace(/^tensorflow /, "").replace(/ XLA$/, "");
+    return `TensorFlow ${version}${p.xla ? " XLA" : ""} (${p.threads} thr)`;
+  }
+  return `PyTorch ${p.torch} (${p.threads} thr${p.blasThreads ? `, BLAS ${p.blasThreads}` : ""})`;
+}
+
+/** GFLOP/s of a step, and its fraction of the sgemm ceiling on `threads` threads. */
+function flopCells(
+  r: BenchReport,
+  name: string,
+  msPerStep: number | undefined,
+  threads: number,
+): [string, string] {
+  const flops = r.stepFlops?.[name];
+  if (!flops || msPerStep === undefined) return ["", ""];
+  const rate = flops / (msPerStep * 1e6);
+  const c = r.ceiling;
+  const ceiling = c ? (threads > 1 ? c.allThreads : c.oneThread) : undefined;
+  return [rate.toFixed(1), ceiling ? `${((100 * rate) / ceiling).toFixed(1)}%` : ""];
+}
+
+/** Threads our backend multiplies on: every core for `wasm+blas`, one otherwise. */
+const backendThreads = (backend: string, cpus: number) => backend === "wasm+blas" ? cpus : 1;
 
 /**
  * The report as text: conditions, one row per case and backend (with the
@@ -118,8 +171,29 @@ export function formatReport(r: BenchReport): string {
       (rounds > 1 ? `, ${rounds} rounds` : ""),
   );
   out.push(`matrix products (wasm+blas): ${r.blas}`);
-  for (const [name, c] of Object.entries(r.cases)) {
-    out.push(`${name}: batch ${c.batch}; ${c.label}`);
+  const c = r.ceiling;
+  if (c) {
+    out.push(
+      `sgemm ceiling (OpenBLAS ${c.shape.join("×")}): ${
+        c.oneThread.toFixed(0)
+      } GFLOP/s on 1 thread, ` +
+        `${c.allThreads.toFixed(0)} on ${c.threads}`,
+    );
+  }
+  for (const [framework, p] of Object.entries(r.peers ?? {})) {
+    out.push(
+      p.python === null
+        ? `peer ${framework}: not run (${p.reason})`
+        : `peer ${framework} ${p.version} (${p.python}): ${p.blas}` +
+          (p.referenceBlas ? " — REFERENCE BLAS" : ""),
+    );
+  }
+  for (const [name, cs] of Object.entries(r.cases)) {
+    const f = r.stepFlops?.[name];
+    out.push(
+      `${name}: batch ${cs.batch}; ${cs.label}` +
+        (f ? `; ${(f / 1e9).toFixed(2)} GFLOP a step` : ""),
+    );
   }
   out.push("");
   const header = [
@@ -127,26 +201,31 @@ export function formatReport(r: BenchReport): string {
     "backend",
     "step ms",
     "train clips/s",
-    "vs PyTorch",
+    "vs fastest peer",
+    "GFLOP/s",
+    "% ceiling",
     "export clips/s",
     "peak RSS MiB",
     "tensors/step",
   ];
   const rows: string[][] = [];
   const notes: string[] = [];
+  const refCases: string[] = [];
   const med = (xs: (number | undefined)[]) => {
     const v = xs.filter((x): x is number => x !== undefined);
     return v.length > 0 ? median(v) : undefined;
   };
   for (const name of Object.keys(r.cases)) {
     const peerRuns = r.peer[name] ?? [];
+    const refMark = againstReferenceBlas(peerRuns, rounds);
+    if (refMark) refCases.push(name);
     const backends = [...new Set(r.runs.filter((x) => x.case === name).map((x) => x.backend))];
     for (const backend of backends) {
       const all = r.runs.filter((x) => x.case === name && x.backend === backend);
       const done = all.filter((x) => x.result);
       if (done.length === 0) {
         const first = all[0];
-        rows.push([name, backend, "–", "–", "", "", "", ""]);
+        rows.push([name, backend, "–", "–", "", "", "", "", "", ""]);
         notes.push(
           `${name}/${backend}: ${
             first.skipped ? "skipped: " + first.skipped : "failed: " + first.error
@@ -160,12 +239,14 @@ export function formatReport(r: BenchReport): string {
       );
       const counts = results.map((w) => w.pretrain?.numTensors).filter((c) => c !== undefined);
       const trends = [...new Set(counts.map((c) => tensorTrend(c)))];
+      const stepMs = med(results.map((w) => w.pretrain?.medianMs));
       rows.push([
         name,
         backend,
-        fixed(med(results.map((w) => w.pretrain?.medianMs)), 0),
+        fixed(stepMs, 0),
         fixed(med(rates.map((x) => x.clipsPerSec)), 2),
-        ratioText(ratiosByRound(rates, peerRuns)),
+        ratioText(ratiosByRound(rates, peerRuns)) + (refMark ? " †" : ""),
+        ...flopCells(r, name, stepMs, backendThreads(backend, m.cpus)),
         fixed(med(results.map((w) => w.export?.clipsPerSec)), 1),
         fixed(Math.max(...results.map((w) => w.peakRssMiB)), 0),
         trends.join(", "),
@@ -177,21 +258,25 @@ export function formatReport(r: BenchReport): string {
     const labels = new Map<string, OkPeer[]>();
     for (const peer of peerRuns) {
       if (!peer.ok) {
-        notes.push(`${name}/PyTorch: ${peer.reason}`);
+        notes.push(
+          `${name}/${peer.framework === "tensorflow" ? "TensorFlow" : "PyTorch"}: ${peer.reason}`,
+        );
         continue;
       }
-      const label = `PyTorch ${peer.torch} (${peer.threads} thr${
-        peer.blasThreads ? `, BLAS ${peer.blasThreads}` : ""
-      })`;
+      const label = peerLabel(peer);
       labels.set(label, [...(labels.get(label) ?? []), peer]);
     }
     for (const [label, runs] of labels) {
+      const stepMs = med(runs.map((p) => p.msPerStep));
+      const p = runs[0];
+      const threads = p.framework === "tensorflow" ? p.threads : p.blasThreads ?? m.cpus;
       rows.push([
         name,
-        label,
-        fixed(med(runs.map((p) => p.msPerStep)), 0) + "*",
+        label + (p.referenceBlas ? " †" : ""),
+        fixed(stepMs, 0) + "*",
         fixed(med(runs.map((p) => p.clipsPerSec)), 2),
         ratioText(ratiosByRound(runs, peerRuns)),
+        ...flopCells(r, name, stepMs, threads),
         "",
         "",
         "",
@@ -200,11 +285,24 @@ export function formatReport(r: BenchReport): string {
   }
   out.push(table(header, rows));
   out.push(
-    "step ms: median of the measured steps after warm-up (* PyTorch: mean, as the peer reports); " +
-      "vs PyTorch: train clips/s ÷ the fastest PyTorch row's" +
+    "step ms: median of the measured steps after warm-up (* peers: mean, as they report); " +
+      "vs fastest peer: train clips/s ÷ the fastest peer row's (PyTorch or TensorFlow)" +
       (rounds > 1 ? " in the same round; figures: medians over rounds, ratios (min–max)" : ""),
   );
-  for (const n of [...(r.notes ?? []), ...notes]) out.push(`  ${n}`);
+  if (r.stepFlops) {
+    out.push(
+      "GFLOP/s: the step's matrix-product FLOPs from the config (forward + backward ≈ 3× forward, " +
+        "after DropToken) ÷ step time; % ceiling: of the sgemm rate on as many threads " +
+        "(one, or all for wasm+blas, PyTorch without a BLAS pin and TensorFlow on 2+)",
+    );
+  }
+  if (refCases.length > 0) {
+    out.push(
+      `† the fastest peer of ${refCases.join(", ")} multiplies on the REFERENCE BLAS ` +
+        "(netlib): that ratio measures the peer's BLAS, not our speed",
+    );
+  }
+  for (const n of new Set([...(r.notes ?? []), ...notes])) out.push(`  ${n}`);
   const tok = r.tokenize as
     | {
       error?: string;

@@ -9,10 +9,15 @@
  * - embedding export throughput: clips/s of the median inference batch;
  * - peak resident memory of the process, and the live-tensor count per step;
  * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
- * - the PyTorch peer (`../shared/peer/vatt_torch.py`) at the same sizes when a
- *   python with torch is found (torch on 2 threads, on 1, and on 1 with its
- *   OpenBLAS pinned to 1), and our/PyTorch throughput ratios against the
- *   fastest of them.
+ * - the peers at the same sizes, alternating with ours in every round: PyTorch
+ *   (`../shared/peer/vatt_torch.py`) when a python with torch is found (torch
+ *   on 2 threads, on 1, and on 1 with its OpenBLAS pinned to 1) and
+ *   TensorFlow (`../shared/peer/vatt_tf.py`) when a python with tensorflow is
+ *   found (`VATT_TF_PYTHON`, else `python3`; 2 and 1 threads, and XLA), each
+ *   with the BLAS it multiplies on; our throughput over the fastest peer's;
+ * - each step's FLOPs from the config (`tasks/_bench_flops.ts`), achieved
+ *   GFLOP/s, and its fraction of OpenBLAS's sgemm rate measured at start on
+ *   one thread and on every core.
  * Prints a table and writes everything as JSON (`--json`, default
  * `bench-results.json`). The pure-JS cpu backend runs `tiny` only unless
  * `--backends` names it (a `small` step takes minutes there).
@@ -37,7 +42,8 @@ import {
   type DistributedBench,
   formatDistributed,
 } from "./_bench_distributed.ts";
-import { findTorchPython, runPeer } from "./_bench_peer.ts";
+import { forwardMacs, measureSgemmCeiling, stepFlops } from "./_bench_flops.ts";
+import { findPeerPython, type PeerFramework, type PeerPython, runPeer } from "./_bench_peer.ts";
 import {
   type BenchReport,
   formatReport,
@@ -61,7 +67,10 @@ const USAGE = `usage: deno task bench [options]
   --peer-threads L   peer thread settings, N (torch threads) or N/M (and OpenBLAS pinned to
                      M; Debian's torch multiplies matrices with the system OpenBLAS, which
                      --threads does not limit); default 2,1,1/1. The ratios use the fastest.
-  --no-peer          do not run the PyTorch peer
+  --tf-runs LIST      TensorFlow peer settings, N (intra-op threads) or Nx (with XLA);
+                     default 2,1,2x,1x
+  --no-tf            do not run the TensorFlow peer
+  --no-peer          run no peer (neither PyTorch nor TensorFlow)
   --rounds N         measure everything N times, alternating ours and the peer's, and report
                      medians over rounds with the ratios' range (default 1; on a shared
                      machine 3 or more, since single runs vary by ±30 %)
@@ -162,6 +171,8 @@ async function main(): Promise<void> {
         "tokenize-clips": { type: "string" },
         "software-gpu": { type: "boolean" },
         "no-peer": { type: "boolean" },
+        "no-tf": { type: "boolean" },
+        "tf-runs": { type: "string" },
         "peer-threads": { type: "string" },
         rounds: { type: "string" },
         json: { type: "string" },
@@ -201,6 +212,11 @@ async function main(): Promise<void> {
     }
     return { torch: Number(m[1]), ...(m[2] ? { blas: Number(m[2]) } : {}) };
   });
+  const tfRuns = (values["tf-runs"] ?? "2,1,2x,1x").split(",").map((t) => {
+    const m = /^(\d+)(x?)$/.exec(t.trim());
+    if (!m || Number(m[1]) < 1) fail(`--tf-runs: ${JSON.stringify(t)} is not N or Nx`);
+    return { threads: Number(m[1]), xla: m[2] === "x" };
+  });
 
   // What this machine has.
   const cores = navigator.hardwareConcurrency || 1;
@@ -228,14 +244,37 @@ async function main(): Promise<void> {
     `bench: ${navigator.hardwareConcurrency} CPUs, load ${loadBefore?.join(" ") ?? "?"}; ` +
       `matrix products: ${blasStatus()}`,
   );
+  const blas = loadBlas();
+  const ceiling = blas ? measureSgemmCeiling(blas, cores) : null;
+  if (ceiling) {
+    console.error(
+      `bench: sgemm ${ceiling.shape.join("×")}: ${
+        ceiling.oneThread.toFixed(0)
+      } GFLOP/s on 1 thread, ` +
+        `${ceiling.allThreads.toFixed(0)} on ${cores}`,
+    );
+  }
 
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   const peers: Record<string, PeerRecord[]> = {};
   const what = only.filter((w): w is "pretrain" | "export" => w === "pretrain" || w === "export");
-  const torch = what.includes("pretrain") && !values["no-peer"] ? await findTorchPython() : null;
+  const peerPythons: Partial<Record<PeerFramework, PeerPython | { python: null; reason: string }>> =
+    {};
+  if (what.includes("pretrain") && !values["no-peer"]) {
+    peerPythons.pytorch = await findPeerPython("pytorch");
+    if (!values["no-tf"]) peerPythons.tensorflow = await findPeerPython("tensorflow");
+    for (const [framework, p] of Object.entries(peerPythons)) {
+      console.error(
+        `bench: peer ${framework}: ` +
+          (p.python === null ? p.reason : `${p.version} (${p.python}), ${p.blas}`),
+      );
+    }
+  }
+  const flopsByCase: Record<string, number> = {};
   for (const name of presets as CaseName[]) {
     const c = BENCH_CASES[name];
+    flopsByCase[name] = stepFlops(forwardMacs(resolveVattConfig(c.model), c));
     peers[name] = [];
     for (let round = 1; round <= rounds; round++) {
       const tag = rounds > 1 ? ` (round ${round}/${rounds})` : "";
@@ -286,11 +325,6 @@ async function main(): Promise<void> {
           );
         }
       }
-      if (!torch) continue;
-      if (torch.python === null) {
-        if (round === 1) peers[name].push({ ok: false, reason: torch.reason });
-        continue;
-      }
       const m = resolveVattConfig(c.model);
       const flags = peerFlags(
         { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
@@ -302,14 +336,34 @@ async function main(): Promise<void> {
           dropToken: m.dropToken,
         },
       );
-      for (const threads of peerThreads) {
-        const label = `torch ${threads.torch} thr` +
-          (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "");
-        console.error(
-          `bench: ${name} on PyTorch (${torch.python}, ${torch.torch}, ${label})${tag} …`,
-        );
-        const peer = await runPeer(torch.python, flags, threads);
-        peers[name].push({ ...peer, ...roundField });
+      const settings = [
+        ...peerThreads.map((threads) => ({ framework: "pytorch" as const, threads, xla: false })),
+        ...tfRuns.map((t) => ({
+          framework: "tensorflow" as const,
+          threads: { torch: t.threads },
+          xla: t.xla,
+        })),
+      ];
+      for (const { framework, threads, xla } of settings) {
+        const found = peerPythons[framework];
+        if (!found) continue;
+        if (found.python === null) {
+          if (round === 1 && !peers[name].some((p) => p.framework === framework)) {
+            peers[name].push({ ok: false, reason: found.reason, framework });
+          }
+          continue;
+        }
+        const label = framework === "pytorch"
+          ? `PyTorch ${found.version}, torch ${threads.torch} thr` +
+            (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "")
+          : `TensorFlow ${found.version}${xla ? " XLA" : ""}, ${threads.torch} thr`;
+        console.error(`bench: ${name} on ${label} (${found.python})${tag} …`);
+        const peer = await runPeer(found.python, flags, threads, { framework, xla });
+        const blasInfo = {
+          blas: found.blas,
+          ...(found.referenceBlas ? { referenceBlas: true } : {}),
+        };
+        peers[name].push({ ...peer, ...roundField, ...blasInfo });
         console.error(
           peer.ok
             ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
@@ -352,6 +406,9 @@ async function main(): Promise<void> {
     runs,
     notes,
     peer: peers,
+    peers: peerPythons,
+    stepFlops: flopsByCase,
+    ceiling,
     tokenize,
     distributed,
   };

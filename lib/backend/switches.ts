@@ -10,7 +10,7 @@
  * | `VATT_BLAS_LIB` | search | the BLAS library to load (a path); unset: the usual names |
  * | `VATT_BLAS_THREADS` | every core | threads for large native products |
  * | `VATT_SIMD` | on | the SIMD WebAssembly module of the kernels (JavaScript loops instead) |
- * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam and attention kernels |
+ * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
  *

@@ -13,6 +13,8 @@ import { type BatchShard, shardDrawOffset } from "./batch_shard.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
+  DENSE_GRAD_KERNEL,
+  DENSE_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
@@ -61,6 +63,10 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
 
 /**
  * A dense layer on the last axis: `x · kernel (+ bias)`, for any leading shape.
+ * Where the backend has the `VattDense` kernels (wasm with the native BLAS:
+ * `lib/backend/kernels/dense.ts`), one kernel runs each way; it always computes
+ * `x`'s gradient, so layers whose input is data (patch embeddings) pass
+ * `{ dataInput: true }` and keep tfjs's product, whose backward pass skips it.
  *
  * @example
  * ```ts
@@ -72,7 +78,18 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
  * assert.equal(y.shape.join(), "2,3,5");
  * ```
  */
-export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+export function dense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias?: tf.Tensor,
+  options: { dataInput?: boolean } = {},
+): tf.Tensor {
+  if (
+    !options.dataInput && hasKernel(DENSE_KERNEL) && x.dtype === "float32" && x.rank >= 2 &&
+    kernel.rank === 2 && (!bias || bias.rank === 1)
+  ) {
+    return fusedDense(x, kernel, bias);
+  }
   const lead = x.shape.slice(0, -1);
   const inDim = x.shape[x.shape.length - 1];
   const outDim = kernel.shape[1]!;
@@ -81,6 +98,27 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Ten
     ? tf.fused.matMul({ a: flat, b: kernel as tf.Tensor2D, bias })
     : tf.matMul(flat, kernel as tf.Tensor2D); // [M, out]
   return tf.reshape(y, [...lead, outDim]);
+}
+
+/** {@linkcode dense} as one `VattDense` kernel each way; gradients for x, kernel and bias. */
+function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const withBias = bias !== undefined;
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const n = withBias ? 3 : 2;
+      const [xi, ki, bi] = args.slice(0, n) as tf.Tensor[];
+      (args[n] as tf.GradSaveFunc)([xi, ki]);
+      const inputs: Record<string, tf.Tensor> = { x: xi, kernel: ki };
+      if (bi) inputs.bias = bi;
+      const value = tf.engine().runKernel(DENSE_KERNEL, inputs) as tf.Tensor;
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(DENSE_GRAD_KERNEL, { x: saved[0], kernel: saved[1], dy }, {
+          withBias,
+        }) as tf.Tensor[];
+      return { value, gradFunc };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return (withBias ? op(x, kernel, bias) : op(x, kernel)) as tf.Tensor;
 }
 
 /**
@@ -173,6 +211,11 @@ export interface FusedAttentionOptions {
   bias?: tf.Tensor3D;
   /** A constant logit bias per clip and key `[B, L]` (0 or a large negative: padding). */
   mask?: tf.Tensor2D;
+  /**
+   * Attention dropout's mask on the probabilities `[B, H, L, L]` (0 or
+   * `1/(1 − rate)`: {@linkcode dropoutMask}), applied before the product with V.
+   */
+  drop?: tf.Tensor4D;
 }
 
 /**
@@ -196,8 +239,9 @@ export function hasFusedAttention(): boolean {
 /**
  * Multi-head attention on queries, keys and values in the dense layers'
  * layout `[B, L, H·dh]`: per clip and head `softmax(scale·Q Kᵀ + bias + mask) V`,
- * returned as `[B, L, H·dh]`. One kernel each way (see
- * {@linkcode hasFusedAttention}); gradients for q, k, v and `bias`.
+ * returned as `[B, L, H·dh]`, the probabilities times `drop` where given. One
+ * kernel each way (see {@linkcode hasFusedAttention}); gradients for q, k, v
+ * and `bias`.
  *
  * @example
  * ```ts
@@ -222,7 +266,7 @@ export function fusedAttention(
   v: tf.Tensor3D,
   options: FusedAttentionOptions,
 ): tf.Tensor3D {
-  const { heads, scale, bias, mask } = options;
+  const { heads, scale, bias, mask, drop } = options;
   const withBias = bias !== undefined;
   const op = tf.customGrad(
     ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -231,15 +275,23 @@ export function fusedAttention(
       const inputs: Record<string, tf.Tensor> = { q: qi, k: ki, v: vi };
       if (bi) inputs.bias = bi;
       if (mask) inputs.mask = mask;
+      if (drop) inputs.drop = drop;
       const [value, alpha] = tf.engine().runKernel(ATTENTION_KERNEL, inputs, {
         heads,
         scale,
       }) as tf.Tensor[];
-      (args[n] as tf.GradSaveFunc)([qi, ki, vi, alpha]);
+      (args[n] as tf.GradSaveFunc)(drop ? [qi, ki, vi, alpha, drop] : [qi, ki, vi, alpha]);
       const gradFunc = (dz: tf.Tensor, saved: tf.Tensor[]) =>
         tf.engine().runKernel(
           ATTENTION_GRAD_KERNEL,
-          { dz, q: saved[0], k: saved[1], v: saved[2], alpha: saved[3] },
+          {
+            dz,
+            q: saved[0],
+            k: saved[1],
+            v: saved[2],
+            alpha: saved[3],
+            ...(drop ? { drop: saved[4] } : {}),
+          },
           { heads, scale, withBias },
         ) as tf.Tensor[];
       return { value, gradFunc };
@@ -278,14 +330,49 @@ export interface DropoutSource {
  * ```
  */
 export function dropout(x: tf.Tensor, source: DropoutSource | undefined): tf.Tensor {
-  if (!source || source.rate === 0) return x;
-  // The mask is made here (one draw per value) and multiplied in: one op on the backend.
+  const mask = dropoutMask(x.shape, source);
+  // The mask is made on the host (one draw per value) and multiplied in: one op on the backend.
+  return mask ? tf.mul(x, mask) : x;
+}
+
+/**
+ * The mask {@linkcode dropout} multiplies a tensor of `shape` by: each value
+ * 0 with probability `rate`, else `1/(1 − rate)`, seeded by the next draw of
+ * `source.rng` (the same draw `dropout` makes); `undefined` without a source
+ * or with rate 0 (nothing drawn).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropout, dropoutMask } from "./_ops.ts";
+ * const mask = dropoutMask([4, 5], { rate: 0.5, rng: new Rng(3) })!;
+ * const dropped = dropout(tf.ones([4, 5]), { rate: 0.5, rng: new Rng(3) });
+ * assert.deepEqual(await mask.data(), await dropped.data());
+ * assert.equal(dropoutMask([4, 5], { rate: 0, rng: new Rng(3) }), undefined);
+ * ```
+ */
+export function dropoutMask(
+  shape: number[],
+  source: DropoutSource | undefined,
+): tf.Tensor | undefined {
+  if (!source || source.rate === 0) return undefined;
   const rng = new Rng(source.rng.nextUint32());
   const keep = 1 - source.rate;
   const scale = 1 / keep;
-  const mask = new Float32Array(x.size);
-  const skip = shardDrawOffset(source.shard, { rows: x.shape[0] ?? 1, size: x.size });
+  let size = 1;
+  for (const s of shape) size *= s;
+  // A rank of a data-parallel run skips the draws of the global batch's rows before its own.
+  const skip = shardDrawOffset(source.shard, { rows: shape[0] ?? 1, size });
   for (let i = 0; i < skip; i++) rng.nextUint32();
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < keep ? scale : 0;
-  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
+  const mask = new Float32Array(size);
+  const bits = new Uint32Array(mask.buffer); // the draws, replaced in place by the mask
+  rng.fillUint32(bits);
+  // u / 2³² < keep exactly when u < keep·2³² (both sides scaled by a power of two): one draw
+  // per value, the same mask as comparing rng.nextFloat() with keep.
+  const threshold = keep * 4294967296;
+  for (let i = 0; i < size; i++) mask[i] = bits[i] < threshold ? scale : 0;
+  return tf.tensor(mask, shape, "float32");
 }

@@ -66,7 +66,9 @@ export function videoTokens(video: tf.Tensor, weights: Weights, config: VattConf
     const grouped = tf.reshape(padded, [b * nt, t, nh, h, nw, w * 3]); // [B·nt, t, nh, h, nw, w·3]
     const moved = tf.transpose(grouped, [0, 2, 4, 1, 3, 5]); // [B·nt, nh, nw, t, h, w·3]
     const patches = tf.reshape(moved, [b, count, t * h * w * 3]); // [B, N, t·h·w·3]
-    const tokens = dense(patches, weights["video/patch/kernel"], weights["video/patch/bias"]); // [B, N, d]
+    const tokens = dense(patches, weights["video/patch/kernel"], weights["video/patch/bias"], {
+      dataInput: true,
+    }); // [B, N, d]
     const pos = tf.add(
       tf.add(
         tf.reshape(weights["video/pos/temporal"], [nt, 1, 1, d]),
@@ -110,7 +112,9 @@ export function audioTokens(audio: tf.Tensor, weights: Weights, config: VattConf
     const n = Math.ceil(s / a.patch);
     const padded = tf.pad(audio, [[0, 0], [0, n * a.patch - s]]); // [B, N·t']
     const segments = tf.reshape(padded, [b, n, a.patch]); // [B, N, t']
-    const tokens = dense(segments, weights["audio/patch/kernel"], weights["audio/patch/bias"]); // [B, N, d]
+    const tokens = dense(segments, weights["audio/patch/kernel"], weights["audio/patch/bias"], {
+      dataInput: true,
+    }); // [B, N, d]
     const pos = positionNorm(weights["audio/pos"], weights, "audio", config); // [N, d]
     return tf.add(tokens, tf.expandDims(pos, 0)) as tf.Tensor3D; // [B, N, d]
   });

@@ -14,6 +14,7 @@ import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
 import {
   dense,
   dropout,
+  dropoutMask,
   type DropoutSource,
   fusedAttention,
   gelu,
@@ -94,7 +95,8 @@ export function t5PositionBias(
  *
  * `p` is the weight prefix of the layer's attention (`…/layer_00/attn`);
  * `maskBias` is added to the logits `[B, H, L, L]`; `dropout` (training)
- * drops attention probabilities, and takes the composite path.
+ * drops attention probabilities (inside the fused kernel where it runs, with
+ * the mask the composite ops would draw).
  *
  * @example
  * ```ts
@@ -133,15 +135,17 @@ export function attention(
   if (!t5 && rel?.relativePosition === "t5-shared") {
     throw new TypeError("Cannot attend with t5-shared positions without options.positionBias");
   }
-  const dropping = (options.dropout?.rate ?? 0) > 0;
-  if (hasFusedAttention() && rel?.relativePosition !== "shaw" && !dropping) {
+  if (hasFusedAttention() && rel?.relativePosition !== "shaw") {
     // One kernel each way on the dense layers' [B, L, H·dh] (lib/backend/kernels/attention.ts).
     const mask = options.maskBias ? tf.reshape(options.maskBias, [b, l]) as tf.Tensor2D : undefined;
-    const z = fusedAttention(project("q"), project("k"), project("v"), {
+    const [pq, pk, pv] = [project("q"), project("k"), project("v")];
+    const drop = dropoutMask([b, h, l, l], options.dropout) as tf.Tensor4D | undefined; // drawn where the composite path draws it
+    const z = fusedAttention(pq, pk, pv, {
       heads: h,
       scale: 1 / Math.sqrt(dh),
       bias: t5,
       mask,
+      drop,
     }); // [B, L, d]
     return dense(z, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
   }

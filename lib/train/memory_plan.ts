@@ -13,10 +13,12 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
+import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
 import { gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
 
 export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
@@ -28,9 +30,10 @@ const FLOAT = 4;
  * Floats per token and layer that a training step holds, per unit of width `d`
  * and of MLP width: every forward output (layer norms, q/k/v, attention
  * output, residuals, dropout masks and outputs, GELU's intermediates) and the
- * backward pass's gradients of them. Calibrated (README, "Memory plan").
+ * backward pass's gradients of them. Calibrated (README, "Memory plan"); 30 before the
+ * one-kernel dense layers, which keep fewer (tiny's peak at batch 8: 48 → 38 MB).
  */
-const PER_TOKEN_D = 30;
+const PER_TOKEN_D = 26;
 const PER_TOKEN_MLP = 10;
 /** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
 const SCORE_COPIES = 11;
@@ -48,6 +51,12 @@ const RECOMPUTE_PER_TOKEN_D = 2;
  * measured with recomputed layers, where they are a large share (tiny, batch 32).
  */
 const INPUT_COPIES = 5;
+/** Score copies per layer: fused (no attention dropout, or the active backend has the kernel, which keeps the mask) or composite. */
+function scoreCopies(c: VattConfig): number {
+  if (c.attentionDropout === 0) return FUSED_SCORE_COPIES;
+  const backend = tf.engine().backendName; // a field: reading it starts no backend
+  return backend && tf.getKernel(ATTENTION_KERNEL, backend) ? FUSED_SCORE_COPIES + 1 : SCORE_COPIES;
+}
 /**
  * Measured over counted activations: the bytes the wasm heap held at the peak
  * of real pretraining steps, less weights, gradients and Adam moments, over
@@ -123,12 +132,11 @@ function encoderFloats(
   b: BackboneConfig,
   sequences: number,
   length: number,
-  options: { fusedScores: boolean; recompute: boolean },
+  options: { scoreCopies: number; recompute: boolean },
 ): Held {
   const tokens = sequences * length;
   const perLayer = tokens * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
-    (options.fusedScores ? FUSED_SCORE_COPIES : SCORE_COPIES) * sequences * b.heads * length *
-      length;
+    options.scoreCopies * sequences * b.heads * length * length;
   const closing = 4 * tokens * b.hidden; // the final LayerNorm and dropout
   if (!options.recompute) return { kept: b.layers * perLayer + closing, layer: 0 };
   return { kept: b.layers * RECOMPUTE_PER_TOKEN_D * tokens * b.hidden + closing, layer: perLayer };
@@ -159,7 +167,7 @@ function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number)
 /** Floats of the activations of one modality in a training step of `batch` clips. */
 function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): Held {
   const c = input.model;
-  const o = { fusedScores: c.attentionDropout === 0, recompute: input.recompute ?? false };
+  const o = { scoreCopies: scoreCopies(c), recompute: input.recompute ?? false };
   const plus = (embed: number, held: Held) => ({ kept: embed + held.kept, layer: held.layer });
   if (m === "video") {
     const v = c.video;

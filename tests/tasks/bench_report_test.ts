@@ -112,3 +112,31 @@ Deno.test("formatReport() takes medians over rounds and shows each ratio's range
     /40\*\s+200\.00\s+1\.00× \(1\.00–1\.00\)$/,
   );
 });
+
+Deno.test("formatReport() takes the fastest peer of any framework, and marks a reference-BLAS one", () => {
+  const tf: PeerRecord = {
+    ...peer(25, 1),
+    torch: "tensorflow 2.21.0 XLA",
+    framework: "tensorflow",
+    xla: true,
+  } as PeerRecord;
+  const reference = { ...peer(50, 1), blasThreads: 1, referenceBlas: true } as PeerRecord;
+  const runs = [{ case: "tiny", backend: "wasm+blas", result: worker(40, 250) }];
+  const text = formatReport({
+    ...report(runs, [reference, tf]),
+    stepFlops: { tiny: 4e9 },
+    ceiling: { shape: [544, 2048, 512], oneThread: 200, allThreads: 400, threads: 2 },
+  });
+  // 200 clips/s over TensorFlow's 320; 4 GFLOP in 40 ms = 100 GFLOP/s, 25 % of 400 on 2 threads
+  assert.match(row(text, "wasm+blas"), /\b40\s+200\.00\s+0\.63×\s+100\.0\s+25\.0%\s+250\s+flat 5$/);
+  // TensorFlow on 1 thread: 4 GFLOP in 25 ms = 160 GFLOP/s, 80 % of the 1-thread 200
+  assert.match(
+    row(text, "TensorFlow 2.21.0 XLA (1 thr)"),
+    /25\*\s+320\.00\s+1\.00×\s+160\.0\s+80\.0%$/,
+  );
+  assert.match(row(text, "PyTorch 1.13 (1 thr, BLAS 1) †"), /50\*/);
+  assert.doesNotMatch(text, /† the fastest peer/); // the fastest is TensorFlow
+  const onlyReference = formatReport(report(runs, [reference]));
+  assert.match(row(onlyReference, "wasm+blas"), /1\.25× †/); // 200 over its 160 clips/s
+  assert.match(onlyReference, /† the fastest peer of tiny multiplies on the REFERENCE BLAS/);
+});

@@ -9,12 +9,14 @@
  * each clip-head block is a strided matrix (rows `H·dh` apart) that
  * `cblas_sgemm` reads in place, so no transposes are needed.
  *
- * - `VattAttention` `{q, k, v, bias?, mask?}`, attrs `heads, scale` →
+ * - `VattAttention` `{q, k, v, bias?, mask?, drop?}`, attrs `heads, scale` →
  *   `[z, α]`: per clip `b` and head `h`, `α = softmax(scale·Q Kᵀ + bias_h +
- *   mask_b)` and `z = α V`; `bias` `[H, L, L]` (relative positions), `mask`
- *   `[B, L]` (added to every query's logits), `α` `[B, H, L, L]` is kept for
- *   the backward pass.
- * - `VattAttentionGrad` `{dz, q, k, v, alpha}`, attrs `heads, scale,
+ *   mask_b)` and `z = (α ⊙ drop_bh) V`; `bias` `[H, L, L]` (relative
+ *   positions), `mask` `[B, L]` (added to every query's logits), `drop`
+ *   `[B, H, L, L]` (attention dropout's mask: 0 or `1/(1 − rate)`, drawn by
+ *   the caller), `α` `[B, H, L, L]` (before dropout) is kept for the backward
+ *   pass.
+ * - `VattAttentionGrad` `{dz, q, k, v, alpha, drop?}`, attrs `heads, scale,
  *   withBias` → `[dq, dk, dv]` and, with `withBias`, `dbias` `[H, L, L]` (the
  *   logits' gradient summed over clips).
  *
@@ -52,6 +54,7 @@ function sizes(name: string, args: KernelArgs) {
     bias: [h, l, l],
     mask: [b, l],
     alpha: [b, h, l, l],
+    drop: [b, h, l, l],
   };
   for (const [key, t] of Object.entries(args.inputs)) {
     if (!t) continue;
@@ -113,13 +116,19 @@ function softmaxGrad(
   } else softmaxGradJs(heapF32(be, t.alpha, t.block), heapF32(be, t.g), t.l);
 }
 
+/** `out = a ⊙ m` over `n` values (the dropped probabilities of one clip-head). */
+function times(out: Float32Array, a: Float32Array, m: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = a[i] * m[i];
+}
+
 function attention(args: KernelArgs): TensorInfo[] {
-  const { q, k, v, bias, mask } = args.inputs;
+  const { q, k, v, bias, mask, drop } = args.inputs;
   const { b, l, d, h, dh } = sizes(ATTENTION_KERNEL, args);
   const be = args.backend;
   const z = be.makeOutput([b, l, d], "float32");
   const alpha = be.makeOutput([b, h, l, l], "float32");
   if (b * l * d === 0) return [z, alpha];
+  const dropped = drop ? be.makeOutput([l, l], "float32") : null; // α ⊙ drop of one clip-head
   const simd = simdKernelsOf(be.wasm);
   const blas = loadedBlas();
   const scale = args.attrs.scale;
@@ -158,11 +167,14 @@ function attention(args: KernelArgs): TensorInfo[] {
           l,
         );
       }
-      blas.gemm({ // Z = α V  [L, dh]
+      if (dropped) {
+        times(heapF32(be, dropped), heapF32(be, alpha, block), heapF32(be, drop!, block), ll);
+      }
+      blas.gemm({ // Z = α V  [L, dh] (α ⊙ drop with dropout)
         m: l,
         n: dh,
         k: l,
-        a: heapF32(be, alpha, block),
+        a: dropped ? heapF32(be, dropped) : heapF32(be, alpha, block),
         b: heapF32(be, v!, at),
         ldb: d,
         c: heapF32(be, z, at),
@@ -170,11 +182,89 @@ function attention(args: KernelArgs): TensorInfo[] {
       });
     }
   }
+  if (dropped) be.disposeData(dropped.dataId);
   return [z, alpha];
 }
 
+/** The backward pass's tensors: inputs, outputs, and two [L, L] scratch blocks. */
+interface GradTensors {
+  dz: TensorInfo;
+  q: TensorInfo;
+  k: TensorInfo;
+  v: TensorInfo;
+  alpha: TensorInfo;
+  drop?: TensorInfo;
+  dq: TensorInfo;
+  dk: TensorInfo;
+  dv: TensorInfo;
+  dbias: TensorInfo | null;
+  /** dα, then dS, of one clip-head. */
+  scratch: TensorInfo;
+  /** α ⊙ drop of one clip-head (with dropout only). */
+  dropped: TensorInfo | null;
+}
+
+/** The gradients of one clip-head block (clip `bi`, head `hi`). */
+function attentionGradBlock(
+  be: WasmBackendLike,
+  t: GradTensors,
+  at: { bi: number; hi: number; l: number; d: number; h: number; dh: number; scale: number },
+): void {
+  const { l, d, dh, scale } = at;
+  const ll = l * l;
+  const start = at.bi * l * d + at.hi * dh;
+  const block = (at.bi * at.h + at.hi) * ll;
+  const blas = loadedBlas();
+  blas.gemm({ // dα = dZ Vᵀ  [L, L] (the dropped α's gradient with dropout)
+    m: l,
+    n: l,
+    k: dh,
+    transB: true,
+    a: heapF32(be, t.dz, start),
+    lda: d,
+    b: heapF32(be, t.v, start),
+    ldb: d,
+    c: heapF32(be, t.scratch),
+  });
+  if (t.dropped) { // through the dropout: dα ⊙ drop, and α ⊙ drop for dV
+    const drop = heapF32(be, t.drop!, block, ll);
+    times(heapF32(be, t.scratch), heapF32(be, t.scratch), drop, ll);
+    times(heapF32(be, t.dropped), heapF32(be, t.alpha, block), drop, ll);
+  }
+  softmaxGrad(be, { alpha: t.alpha, block, g: t.scratch, l }); // dS = softmax'(dα)  [L, L]
+  if (t.dbias) { // dbias_h += dS
+    const acc = heapF32(be, t.dbias, at.hi * ll, ll);
+    const ds = heapF32(be, t.scratch);
+    for (let i = 0; i < ll; i++) acc[i] += ds[i];
+  }
+  const rows = { m: l, n: dh, k: l, ldb: d, ldc: d };
+  // dQ = scale·dS K, dK = scale·dSᵀ Q  [L, dh]
+  blas.gemm({
+    ...rows,
+    a: heapF32(be, t.scratch),
+    b: heapF32(be, t.k, start),
+    c: heapF32(be, t.dq, start),
+    alpha: scale,
+  });
+  blas.gemm({
+    ...rows,
+    transA: true,
+    a: heapF32(be, t.scratch),
+    b: heapF32(be, t.q, start),
+    c: heapF32(be, t.dk, start),
+    alpha: scale,
+  });
+  blas.gemm({ // dV = αᵀ dZ  [L, dh] ((α ⊙ drop)ᵀ dZ with dropout)
+    ...rows,
+    transA: true,
+    a: t.dropped ? heapF32(be, t.dropped) : heapF32(be, t.alpha, block),
+    b: heapF32(be, t.dz, start),
+    c: heapF32(be, t.dv, start),
+  });
+}
+
 function attentionGrad(args: KernelArgs): TensorInfo[] {
-  const { dz, q, k, v, alpha } = args.inputs;
+  const { dz, q, k, v, alpha, drop } = args.inputs;
   const { b, l, d, h, dh } = sizes(ATTENTION_GRAD_KERNEL, args);
   const be = args.backend;
   const dq = be.makeOutput([b, l, d], "float32");
@@ -182,69 +272,27 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
   const dv = be.makeOutput([b, l, d], "float32");
   const withBias = args.attrs.withBias === true;
   const dbias = withBias ? be.makeOutput([h, l, l], "float32") : null;
-  const ll = l * l;
-  const scratch = be.makeOutput([l, l], "float32"); // dα, then dS, of one clip-head
-  const blas = loadedBlas();
-  const scale = args.attrs.scale;
+  const t: GradTensors = {
+    dz: dz!,
+    q: q!,
+    k: k!,
+    v: v!,
+    alpha: alpha!,
+    drop,
+    dq,
+    dk,
+    dv,
+    dbias,
+    scratch: be.makeOutput([l, l], "float32"),
+    dropped: drop ? be.makeOutput([l, l], "float32") : null,
+  };
   if (dbias) heapF32(be, dbias).fill(0);
+  const scale = args.attrs.scale;
   for (let bi = 0; bi < b; bi++) {
-    for (let hi = 0; hi < h; hi++) {
-      const at = bi * l * d + hi * dh;
-      const block = (bi * h + hi) * ll;
-      blas.gemm({ // dα = dZ Vᵀ  [L, L]
-        m: l,
-        n: l,
-        k: dh,
-        transB: true,
-        a: heapF32(be, dz!, at),
-        lda: d,
-        b: heapF32(be, v!, at),
-        ldb: d,
-        c: heapF32(be, scratch),
-      });
-      softmaxGrad(be, { alpha: alpha!, block, g: scratch, l }); // dS = softmax'(dα)  [L, L]
-      if (dbias) { // dbias_h += dS
-        const acc = heapF32(be, dbias, hi * ll);
-        const ds = heapF32(be, scratch);
-        for (let i = 0; i < ll; i++) acc[i] += ds[i];
-      }
-      blas.gemm({ // dQ = scale·dS K  [L, dh]
-        m: l,
-        n: dh,
-        k: l,
-        a: heapF32(be, scratch),
-        b: heapF32(be, k!, at),
-        ldb: d,
-        c: heapF32(be, dq, at),
-        ldc: d,
-        alpha: scale,
-      });
-      blas.gemm({ // dK = scale·dSᵀ Q  [L, dh]
-        m: l,
-        n: dh,
-        k: l,
-        transA: true,
-        a: heapF32(be, scratch),
-        b: heapF32(be, q!, at),
-        ldb: d,
-        c: heapF32(be, dk, at),
-        ldc: d,
-        alpha: scale,
-      });
-      blas.gemm({ // dV = αᵀ dZ  [L, dh]
-        m: l,
-        n: dh,
-        k: l,
-        transA: true,
-        a: heapF32(be, alpha!, block),
-        b: heapF32(be, dz!, at),
-        ldb: d,
-        c: heapF32(be, dv, at),
-        ldc: d,
-      });
-    }
+    for (let hi = 0; hi < h; hi++) attentionGradBlock(be, t, { bi, hi, l, d, h, dh, scale });
   }
-  be.disposeData(scratch.dataId);
+  be.disposeData(t.scratch.dataId);
+  if (t.dropped) be.disposeData(t.dropped.dataId);
   return dbias ? [dq, dk, dv, dbias] : [dq, dk, dv];
 }
 

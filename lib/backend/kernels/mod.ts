@@ -7,12 +7,14 @@
  *   gathers in JavaScript or SIMD (`wasm.ts`);
  * - `fused`: one-kernel GELU, LayerNorm and Adam, forward and backward (`fused.ts`);
  * - `matmul`: native matrix products when OpenBLAS loads (`matmul.ts`);
- * - `attention`: one-kernel attention each way, with OpenBLAS (`attention.ts`).
+ * - `attention`: one-kernel attention each way, with OpenBLAS (`attention.ts`);
+ * - `dense`: one-kernel dense layers each way, with OpenBLAS (`dense.ts`).
  *
  * @module
  */
 import { switchedOff } from "../switches.ts";
 import { ATTENTION_KERNEL_SET } from "./attention.ts";
+import { DENSE_KERNEL_SET } from "./dense.ts";
 import { FUSED_KERNEL_SET } from "./fused.ts";
 import { MATMUL_KERNEL_SET } from "./matmul.ts";
 import type { KernelSet } from "./registry.ts";
@@ -24,6 +26,7 @@ export const KERNEL_SETS: readonly KernelSet[] = [
   FUSED_KERNEL_SET,
   MATMUL_KERNEL_SET,
   ATTENTION_KERNEL_SET,
+  DENSE_KERNEL_SET,
 ];
 
 /**

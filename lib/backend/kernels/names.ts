@@ -1,6 +1,6 @@
 /**
  * The one table of vatt's own kernel names: the contract between the kernels
- * registered here (`fused.ts`, `attention.ts`) and the code that runs them
+ * registered here (`fused.ts`, `attention.ts`, `dense.ts`) and the code that runs them
  * through `tf.engine().runKernel` (`lib/model/_ops.ts`,
  * `lib/train/optimizer.ts`). A backend that lacks a name below runs the
  * composite ops instead.
@@ -10,9 +10,11 @@
  *   `VattLayerNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`;
  * - `VattAdam` `{weight, m, v, grad}`, attrs `beta1, beta2, epsilon, lr, steps,
  *   decay` → `[weight', m', v']`;
- * - `VattAttention` `{q, k, v, bias?, mask?}`, attrs `heads, scale` → `[z, α]`;
- *   `VattAttentionGrad` `{dz, q, k, v, alpha}`, attrs `heads, scale, withBias`
- *   → `[dq, dk, dv]` (and `dbias` with `withBias`).
+ * - `VattAttention` `{q, k, v, bias?, mask?, drop?}`, attrs `heads, scale` →
+ *   `[z, α]`; `VattAttentionGrad` `{dz, q, k, v, alpha, drop?}`, attrs `heads,
+ *   scale, withBias` → `[dq, dk, dv]` (and `dbias` with `withBias`);
+ * - `VattDense` `{x, kernel, bias?}` → `y`; `VattDenseGrad` `{x, kernel, dy}`,
+ *   attr `withBias` → `[dx, dkernel]` (and `dbias` with `withBias`).
  *
  * tfjs's own kernels that `matmul.ts` and `wasm.ts` replace keep tfjs's names
  * (`BatchMatMul`, `_FusedMatMul`, `Transpose`, `Identity`, `Sum`, `GatherV2`).
@@ -38,10 +40,14 @@ export const LAYER_NORM_KERNEL = "VattLayerNorm";
 export const LAYER_NORM_GRAD_KERNEL = "VattLayerNormGrad";
 /** One Adam(W) step, bit-identical to the optimiser's chain of ops. */
 export const ADAM_KERNEL = "VattAdam";
-/** Multi-head attention, forward: `{q, k, v, bias?, mask?}` → `[z, α]`. */
+/** Multi-head attention, forward: `{q, k, v, bias?, mask?, drop?}` → `[z, α]`. */
 export const ATTENTION_KERNEL = "VattAttention";
-/** Multi-head attention, backward: `{dz, q, k, v, alpha}` → `[dq, dk, dv, dbias?]`. */
+/** Multi-head attention, backward: `{dz, q, k, v, alpha, drop?}` → `[dq, dk, dv, dbias?]`. */
 export const ATTENTION_GRAD_KERNEL = "VattAttentionGrad";
+/** A dense layer, forward: `{x, kernel, bias?}` → `y`. */
+export const DENSE_KERNEL = "VattDense";
+/** A dense layer, backward: `{x, kernel, dy}` → `[dx, dkernel, dbias?]`. */
+export const DENSE_GRAD_KERNEL = "VattDenseGrad";
 
 /** Every vatt kernel name, by role. */
 export const KERNEL_NAMES = {
@@ -52,6 +58,8 @@ export const KERNEL_NAMES = {
   adam: ADAM_KERNEL,
   attention: ATTENTION_KERNEL,
   attentionGrad: ATTENTION_GRAD_KERNEL,
+  dense: DENSE_KERNEL,
+  denseGrad: DENSE_GRAD_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */

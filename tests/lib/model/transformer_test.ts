@@ -5,7 +5,7 @@ import "../../../lib/backend/gradients.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
 import { t5Bucket } from "../../../lib/model/relative_position.ts";
 import { attention, encode, t5PositionBias } from "../../../lib/model/transformer.ts";
-import { dropout } from "../../../lib/model/_ops.ts";
+import { dropout, dropoutMask } from "../../../lib/model/_ops.ts";
 import { weightSpecs } from "../../../lib/model/weight_specs.ts";
 import { createWeights, type Weights } from "../../../lib/model/weights.ts";
 import { Rng } from "../../../lib/util/rng.ts";
@@ -156,4 +156,22 @@ Deno.test("dropout() keeps a value with probability 1 − rate, scaled by 1/(1 �
   g.forEach((v, i) => assert.equal(v, y[i] === 0 ? 0 : Math.fround(1 / 0.75)));
   assert.equal(dropout(x, { rate: 0, rng: new Rng(5) }), x); // rate 0: the input itself
   tf.dispose(x);
+});
+
+Deno.test("dropoutMask() keeps value i when the i-th draw of the seeded generator, over 2³², is below 1 − rate", async () => {
+  for (const rate of [0.1, 0.5, 1 / 3, 0.9]) {
+    const source = { rate, rng: new Rng(11) };
+    const mask = await dropoutMask([3, 7, 11], source)!.data();
+    // the definition: a generator seeded by the source's next draw, one nextFloat() per value
+    const outer = new Rng(11);
+    const rng = new Rng(outer.nextUint32());
+    for (let i = 0; i < mask.length; i++) {
+      assert.equal(
+        mask[i],
+        rng.nextFloat() < 1 - rate ? Math.fround(1 / (1 - rate)) : 0,
+        `rate ${rate}, value ${i}`,
+      );
+    }
+    assert.deepEqual(source.rng.state(), outer.state()); // one draw taken from the source
+  }
 });

@@ -30,3 +30,19 @@ Deno.test("Rng.fromState() resumes the stream where state() left it", () => {
   const next = rng.nextUint32();
   assert.equal(Rng.fromState(saved).nextUint32(), next);
 });
+
+Deno.test("Rng.fillUint32() gives the pinned stream and the same draws and state as nextUint32()", () => {
+  const pinned = new Uint32Array(2);
+  new Rng(42).fillUint32(pinned);
+  assert.deepEqual([...pinned], [2837322924, 544945897]);
+  for (const seed of [0, 1, 42, 0xffffffff, 123456789]) {
+    const a = new Rng(seed);
+    const b = new Rng(seed);
+    const bulk = new Uint32Array(10_000);
+    a.fillUint32(bulk);
+    for (let i = 0; i < bulk.length; i++) {
+      assert.equal(bulk[i], b.nextUint32(), `seed ${seed}, draw ${i}`);
+    }
+    assert.deepEqual(a.state(), b.state());
+  }
+});
