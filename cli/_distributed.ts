@@ -10,6 +10,7 @@ import { Option } from "@commander-js/extra-typings";
 import { checkSameOnAllRanks, fromRankZero } from "../lib/dist/agree.ts";
 import {
   DEFAULT_DISTRIBUTED,
+  DISTRIBUTED_ENV_VARIABLES,
   DISTRIBUTED_MODES,
   type DistributedMode,
   resolveDistributed,
@@ -54,6 +55,22 @@ export interface Ranks {
 }
 
 /**
+ * The variables of {@linkcode DISTRIBUTED_ENV_VARIABLES} that are set and may
+ * be read (one that Deno's `--allow-env` does not grant reads as unset).
+ */
+function launcherEnvironment(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of DISTRIBUTED_ENV_VARIABLES) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch {
+      // not granted: unset for this program
+    }
+  }
+  return env;
+}
+
+/**
  * The ranks of this process from `--distributed mode` and the launcher's
  * environment (MPI is initialised here when the run is distributed).
  *
@@ -68,7 +85,7 @@ export interface Ranks {
  * ```
  */
 export function startRanks(mode: DistributedMode): Ranks {
-  const env = Deno.env.toObject();
+  const env = launcherEnvironment();
   const plan = resolveDistributed(mode, env);
   if (plan.kind === "off") {
     return {

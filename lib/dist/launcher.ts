@@ -36,6 +36,26 @@ const LAUNCHER_VARIABLES: [LauncherKind, string, string][] = [
   ["slurm", "SLURM_NTASKS", "SLURM_PROCID"],
 ];
 
+/**
+ * Every environment variable the distributed mode reads: the launchers' size
+ * and rank variables, `VATT_MPI_LIB` and `VATT_MPI_ABI`. A program reads just
+ * these (never the whole environment), so it runs under `--allow-env` narrowed
+ * to its own variables.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DISTRIBUTED_ENV_VARIABLES } from "./launcher.ts";
+ * assert.ok(DISTRIBUTED_ENV_VARIABLES.includes("OMPI_COMM_WORLD_SIZE"));
+ * assert.ok(DISTRIBUTED_ENV_VARIABLES.includes("VATT_MPI_LIB"));
+ * ```
+ */
+export const DISTRIBUTED_ENV_VARIABLES: readonly string[] = [
+  ...LAUNCHER_VARIABLES.flatMap(([, size, rank]) => [size, rank]),
+  "VATT_MPI_LIB",
+  "VATT_MPI_ABI",
+];
+
 /** A whole number ≥ 0 from an environment value, else `undefined`. */
 function count(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
