@@ -243,6 +243,7 @@ export async function readCsv(path: string): Promise<CsvRecord[]> {
   try {
     await checkInput(path, { label: "annotation file" });
   } catch (e) {
+    if (e instanceof FormatError) throw e; // it names the path and what is there
     throw new FormatError(`cannot read annotation file: ${(e as Error).message}`, {
       path,
       cause: e,
