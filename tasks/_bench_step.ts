@@ -33,10 +33,13 @@ export interface StepBench {
   dispose(): void;
 }
 
-/** Builds the model and inputs of `config` for `batch` clips of `captions` captions. */
+/**
+ * Builds the model and inputs of `config` for `batch` clips of `captions`
+ * captions (`recompute`: transformer layers recomputed in the backward pass).
+ */
 export function createStepBench(
   config: VattConfig,
-  options: { batch: number; captions: number; seed?: number },
+  options: { batch: number; captions: number; seed?: number; recompute?: boolean },
 ): StepBench {
   const seed = options.seed ?? 0;
   const b = options.batch;
@@ -68,7 +71,7 @@ export function createStepBench(
       const { value, grads } = tf.variableGrads(() => {
         const out = model.apply(
           { video: inputs.video, audio: inputs.audio, text: inputs.text },
-          { training: true, rng: dropRng, bnUpdates: updates },
+          { training: true, rng: dropRng, bnUpdates: updates, recompute: options.recompute },
         );
         const nce = nceLoss(out.video!.va, out.audio!.va, {
           temperature: DEFAULT_TEMPERATURE,

@@ -29,6 +29,8 @@ export interface WorkerSpec {
   warmup?: number;
   /** Export batches measured (default: the case's). */
   exportBatches?: number;
+  /** Recompute each transformer layer in the backward pass (`--recompute layers`). */
+  recompute?: boolean;
 }
 
 /** What the worker answers. */
@@ -87,7 +89,11 @@ export async function measure(spec: WorkerSpec): Promise<WorkerResult> {
   if (!c) throw new RangeError(`Unknown case ${JSON.stringify(spec.case)}`);
   await initBackend(spec.backend);
   const config = resolveVattConfig(c.model);
-  const bench = createStepBench(config, { batch: c.batch, captions: c.captions });
+  const bench = createStepBench(config, {
+    batch: c.batch,
+    captions: c.captions,
+    recompute: spec.recompute,
+  });
   const result: WorkerResult = {
     case: c.name,
     backend: spec.backend,

@@ -59,7 +59,8 @@ const USAGE = `usage: deno task bench [options]
                      per case of --presets)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
-                     cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core)
+                     cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
+                     wasm+blas-recompute: layers recomputed in the backward pass, asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -76,7 +77,7 @@ const USAGE = `usage: deno task bench [options]
                      machine 3 or more, since single runs vary by ±30 %)
   --json PATH        where to write the results (default bench-results.json)`;
 
-type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-1" | "webgpu";
+type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-1" | "wasm+blas-recompute" | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 function fail(message: string): never {
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
   const askedBackends = list(
     "--backends",
     values.backends,
-    ["cpu", "wasm", "wasm+blas", "wasm+blas-1", "webgpu"] as const,
+    ["cpu", "wasm", "wasm+blas", "wasm+blas-1", "wasm+blas-recompute", "webgpu"] as const,
   );
   const steps = count("--steps", values.steps);
   const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
       : cores < 2 || Deno.env.get("VATT_BLAS_THREADS")
       ? "the default already uses one thread"
       : null,
+    "wasm+blas-recompute": loadBlas() ? null : blasStatus(),
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
@@ -305,6 +307,7 @@ async function main(): Promise<void> {
           ...(steps ? { steps } : slow ? { steps: 1 } : {}),
           ...(warmup !== undefined ? { warmup } : slow ? { warmup: 1 } : {}),
           ...(slow ? { exportBatches: 1 } : {}),
+          ...(backend === "wasm+blas-recompute" ? { recompute: true } : {}),
         };
         const result = await runWorker(spec, {
           on: backend.startsWith("wasm+blas"),
