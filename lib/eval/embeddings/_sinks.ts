@@ -104,6 +104,15 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+/** Deletes `path` when it is a regular file (an earlier export being replaced); anything else stays. */
+async function removeRegularFile(path: string): Promise<void> {
+  try {
+    if ((await Deno.lstat(path)).isFile) await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
 /** `npy`: the matrix, and its row list beside it. */
 async function openNpySink(plan: SinkPlan, meta: ClipMeta): Promise<Sink> {
   const counts = countRows(meta);
@@ -125,8 +134,11 @@ async function openNpySink(plan: SinkPlan, meta: ClipMeta): Promise<Sink> {
       }
     },
     async finish() {
-      await matrix.finish();
+      // The matrix lands last, and an earlier matrix goes first: a run killed between the
+      // renames leaves no matrix (never one without its row list, nor an old one with new rows).
+      await removeRegularFile(plan.out);
       await rows.finish();
+      await matrix.finish();
     },
     async abort() {
       await matrix.abort();
