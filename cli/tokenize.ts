@@ -13,6 +13,7 @@ import {
   DEFAULT_TOKENIZE_SETTINGS,
   DEFAULT_TOKENIZE_WORKERS,
   DEFAULT_WINDOW_FACTOR,
+  settingsForModel,
 } from "../lib/data/tokenize/settings.ts";
 import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import { mergeSlices } from "../lib/data/tokenize/merge.ts";
@@ -166,19 +167,6 @@ export function command() {
   return flags().action(tokenize);
 }
 
-/** The settings a preset implies. */
-function presetSettings(preset: PresetName): Partial<TokenizeSettings> {
-  const p = PRESETS[preset];
-  return {
-    frames: p.video.frames,
-    fps: p.video.fps,
-    size: p.video.height,
-    sampleRate: p.audio.sampleRate,
-    audioSeconds: p.audio.samples / p.audio.sampleRate,
-    maxLength: p.text.maxLength,
-  };
-}
-
 /**
  * Turns flags into settings: preset values first, then explicit flags. The
  * library's resolver makes the audio window follow the video window when
@@ -219,7 +207,9 @@ export function tokenizeSettingsFromFlags(
     | "storeSize"
   >,
 ): Partial<TokenizeSettings> {
-  const s: Partial<TokenizeSettings> = o.preset !== undefined ? presetSettings(o.preset) : {};
+  const s: Partial<TokenizeSettings> = o.preset !== undefined
+    ? settingsForModel(PRESETS[o.preset])
+    : {};
   const given = {
     frames: o.frames,
     fps: o.fps,

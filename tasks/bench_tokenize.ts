@@ -25,6 +25,7 @@ import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import {
   DEFAULT_TOKENIZE_WORKERS,
   resolveTokenizeSettings,
+  settingsForModel,
 } from "../lib/data/tokenize/settings.ts";
 
 /** One measured setting. */
@@ -59,19 +60,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The sampling settings of the tiny model preset (as `vatt tokenize --preset tiny`). */
-function tinySettings(): Partial<TokenizeSettings> {
-  const p = PRESETS.tiny;
-  return {
-    frames: p.video.frames,
-    fps: p.video.fps,
-    size: p.video.height,
-    sampleRate: p.audio.sampleRate,
-    audioSeconds: p.audio.samples / p.audio.sampleRate,
-    maxLength: p.text.maxLength,
-  };
 }
 
 async function main(): Promise<void> {
@@ -112,7 +100,7 @@ async function main(): Promise<void> {
 
     const settings: [string, Partial<TokenizeSettings>][] = [
       ["default", {}],
-      ["tiny", tinySettings()],
+      ["tiny", settingsForModel(PRESETS.tiny)],
     ];
     const results: BenchSettingResult[] = [];
     for (const [name, partial] of settings) {

@@ -22,6 +22,7 @@ import { type BackendName, initBackend } from "../lib/backend/select.ts";
 import { PRESETS, resolveVattConfig } from "../lib/config/vatt_config.ts";
 import { Dataset } from "../lib/data/shards/dataset.ts";
 import { generateDemoData } from "../lib/demo/demo_data.ts";
+import { settingsForModel } from "../lib/data/tokenize/settings.ts";
 import { tokenizeDataset } from "../lib/data/tokenize/tokenize.ts";
 import type { FusionHeadName } from "../lib/config/fusion_config.ts";
 import { classificationReport } from "../lib/eval/classify/classify.ts";
@@ -96,14 +97,7 @@ if (!dataDir || !from) {
   await tokenizeDataset({
     manifest: manifestPath,
     out: dataDir,
-    settings: {
-      frames: tiny.video.frames,
-      fps: tiny.video.fps,
-      size: tiny.video.height,
-      sampleRate: tiny.audio.sampleRate,
-      audioSeconds: tiny.audio.samples / tiny.audio.sampleRate,
-      maxLength: tiny.text.maxLength,
-    },
+    settings: settingsForModel(tiny),
     text: { buildVocab: tiny.text.vocabSize - 1 },
   });
   from = path.join(root, "pretrained");

@@ -53,3 +53,30 @@ export class SerialQueue {
     return result;
   }
 }
+
+/** Deletes `path`; one that is gone already is fine. */
+export async function removeQuietly(
+  path: string,
+  options: { recursive?: boolean } = {},
+): Promise<void> {
+  try {
+    await Deno.remove(path, options);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Flushes folder `dir` (best effort: makes a rename durable on Linux). */
+export async function syncDir(dir: string): Promise<void> {
+  // Best effort: makes the rename durable on Linux; not every OS allows it.
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // ignore
+  }
+}

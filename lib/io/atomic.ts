@@ -10,7 +10,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { writeAll } from "./_file.ts";
+import { removeQuietly, syncDir, writeAll } from "./_file.ts";
 import { assertReplaceable } from "./guard.ts";
 import { isStaleTemp } from "./_temp_liveness.ts";
 
@@ -35,28 +35,6 @@ function randomHex(): string {
 export function tempPathFor(path: string, options: { kind?: "tmp" | "old" } = {}): string {
   const kind = options.kind ?? "tmp";
   return join(dirname(path), `.${basename(path)}.${kind}-${Deno.pid}-${randomHex()}`);
-}
-
-async function removeQuietly(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-  try {
-    await Deno.remove(path, options);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Best effort: makes the rename durable on Linux; not every OS allows it.
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // ignore
-  }
 }
 
 /**
@@ -386,10 +364,25 @@ export async function removeStaleTemps(
  * ```
  */
 export async function removeStaleTempsOf(path: string): Promise<StaleTempsReport> {
+  const dir = dirname(path);
   try {
-    return await removeStaleTemps(dirname(path), { target: basename(path) });
+    // A folder seen without other processes' temporaries (a shard folder, say) is read once per
+    // process, not once per file written into it.
+    if (tempFreeDirs.has(dir)) return { removed: [], restored: [] };
+    let foreign = false;
+    for await (const entry of Deno.readDir(dir)) {
+      const match = TEMP_PATTERN.exec(entry.name);
+      if (match && Number(match[3]) !== Deno.pid) foreign = true;
+    }
+    if (!foreign) tempFreeDirs.add(dir);
+    return foreign
+      ? await removeStaleTemps(dir, { target: basename(path) })
+      : { removed: [], restored: [] };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { removed: [], restored: [] };
     throw e;
   }
 }
+
+/** Folders this process found free of other processes' temporary entries. */
+const tempFreeDirs = new Set<string>();

@@ -18,6 +18,7 @@ import type { VattConfig } from "../config/vatt_config.ts";
 import { type DatasetOptions, datasetReader } from "../data/manifest/datasets/mod.ts";
 import { Dataset } from "../data/shards/dataset.ts";
 import type { TextSource } from "../data/text/setup.ts";
+import { settingsForModel } from "../data/tokenize/settings.ts";
 import { tokenizeDataset } from "../data/tokenize/tokenize.ts";
 import { classificationReport } from "../eval/classify/classify.ts";
 import { dPrime } from "../eval/classify/d_prime.ts";
@@ -75,18 +76,6 @@ export interface ProtocolResult {
   line: string;
 }
 
-/** The tokenize settings that fit `model` (its frames, size, rate, window and caption length). */
-function settingsOf(model: VattConfig) {
-  return {
-    frames: model.video.frames,
-    fps: model.video.fps,
-    size: model.video.height,
-    sampleRate: model.audio.sampleRate,
-    audioSeconds: model.audio.samples / model.audio.sampleRate,
-    maxLength: model.text.maxLength,
-  };
-}
-
 /** What a fold's datasets are built from. */
 interface BuildContext {
   spec: ProtocolSpec;
@@ -120,7 +109,7 @@ async function buildHalf(
   const t = await tokenizeDataset({
     manifest,
     out: half.dir,
-    settings: settingsOf(ctx.model),
+    settings: settingsForModel(ctx.model),
     text: half.text,
     workers: options.workers,
     ffmpeg: options.ffmpeg,

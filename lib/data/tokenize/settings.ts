@@ -6,6 +6,7 @@
  */
 import { checkNumber, checkOneOf, checkPositiveInteger } from "../../config/validate.ts";
 import type { TokenizeSettings } from "../shards/dataset_index.ts";
+import type { VattConfig } from "../../config/vatt_config.ts";
 import { MAX_AUDIO_WINDOW_SAMPLES } from "../media/audio_load.ts";
 
 /**
@@ -146,5 +147,32 @@ function resolveStored(s: TokenizeSettings, partial: Partial<TokenizeSettings>):
     storedFrames,
     storedSize,
     storedAudioSamples,
+  };
+}
+
+/**
+ * The sampling a model takes, as tokenize settings: its frames, frame rate,
+ * frame size, audio rate and window, and caption length (`tokenize --preset`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PRESETS } from "../../config/vatt_config.ts";
+ * import { settingsForModel } from "./settings.ts";
+ * const s = settingsForModel(PRESETS.tiny);
+ * assert.equal(s.frames, PRESETS.tiny.video.frames);
+ * assert.equal(s.audioSeconds, PRESETS.tiny.audio.samples / PRESETS.tiny.audio.sampleRate);
+ * ```
+ */
+export function settingsForModel(
+  model: Pick<VattConfig, "video" | "audio" | "text">,
+): Partial<TokenizeSettings> {
+  return {
+    frames: model.video.frames,
+    fps: model.video.fps,
+    size: model.video.height,
+    sampleRate: model.audio.sampleRate,
+    audioSeconds: model.audio.samples / model.audio.sampleRate,
+    maxLength: model.text.maxLength,
   };
 }
