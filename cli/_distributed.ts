@@ -130,11 +130,12 @@ export function startRanks(mode: DistributedMode): Ranks {
  * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "webgpu" }), /cpu and wasm/);
  * assert.doesNotThrow(() => checkDistributable(two, { batchSize: 8, backend: "wasm" }));
  * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "cpu", mixup: 0.2 }), /mixup/);
+ * assert.throws(() => checkDistributable(two, { batchSize: 8, backend: "cpu", accumulate: 2 }), /one process/);
  * ```
  */
 export function checkDistributable(
   ranks: Ranks,
-  run: { batchSize: number; backend: string; mixup?: number },
+  run: { batchSize: number; backend: string; mixup?: number; accumulate?: number },
 ): void {
   const size = ranks.collectives.size;
   if (size === 1) return;
@@ -147,4 +148,9 @@ export function checkDistributable(
     throw new RangeError(`--distributed runs on the cpu and wasm backends, not ${run.backend}`);
   }
   if ((run.mixup ?? 0) > 0) throw new RangeError("--mixup is not available with --distributed yet");
+  if ((run.accumulate ?? 1) > 1) {
+    throw new RangeError(
+      "--accumulate is for one process: with --distributed each rank already takes its share of --batch",
+    );
+  }
 }

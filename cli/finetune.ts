@@ -496,13 +496,8 @@ async function runFinetune(
     const plan = await planFinetune({ from: checkpoint, data, val, config });
     const runConfig = finetuneRunConfig({ checkpoint, dataDir, data, val, config, plan });
     const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
-    checkDistributable(ranks, { batchSize: config.batchSize, backend, mixup: config.mixup });
-    if (ranks.collectives.size > 1 && config.accumulate > 1) {
-      throw new CliError(
-        "--accumulate is for one process: with --distributed each rank already takes its share of --batch",
-        2,
-      );
-    }
+    const { batchSize, mixup, accumulate } = config;
+    checkDistributable(ranks, { batchSize, backend, mixup, accumulate });
     ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(out), resume: o.resume }));
     // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
     const prepared = !ranks.leader
