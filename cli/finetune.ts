@@ -522,7 +522,7 @@ async function runFinetune(
         score: classificationReport,
         resumeFrom,
         shouldStop: stop.stopRequested,
-        memory: memory && { recompute: memory.recompute, offHeapState: memory.offHeapState },
+        memory, // recomputation (in parts) and where Adam's moments live
         collectives: ranks.collectives,
         onExtract: progress.onExtract,
         onStep: progress.onStep,

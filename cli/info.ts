@@ -19,6 +19,7 @@ import {
   memoryLimit,
   MemoryPlanError,
   type MemoryPlanInput,
+  PLAN_FILL,
 } from "../lib/train/memory_plan.ts";
 import { chooseMemoryStrategy } from "../lib/train/memory_strategy.ts";
 import type { RecomputeMode } from "../lib/config/memory_config.ts";
@@ -121,17 +122,35 @@ async function info(options: OptionsOf<typeof flags>): Promise<void> {
 function memoryStrategy(input: MemoryPlanInput, limit: MemoryLimit, recompute: RecomputeMode) {
   try {
     const s = chooseMemoryStrategy(input, limit, { recompute, suggest: "ranks" });
-    return { ...s.plan, recompute: s.recompute, offHeapState: s.offHeapState, note: s.note };
+    return {
+      ...s.plan,
+      recompute: s.recompute,
+      recomputeParts: s.recomputeParts,
+      offHeapState: s.offHeapState,
+      note: s.note,
+    };
   } catch (e) {
     if (!(e instanceof MemoryPlanError)) throw e;
     const { plan } = e;
     return {
       ...plan,
       recompute: recompute !== "none",
+      recomputeParts: recompute === "none" ? 1 : input.batchSize, // the leanest: a clip a part
       offHeapState: plan.estimate.offHeap > 0,
       refusal: e.message,
     };
   }
+}
+
+/** "recomputed layers" (in how many parts) or "no recomputation". */
+function recomputeWords(plan: { recompute: boolean; recomputeParts: number; batchSize: number }) {
+  if (!plan.recompute) return "no recomputation";
+  const parts = plan.recomputeParts;
+  return parts > 1
+    ? `recomputed layers in ${parts} parts of the batch (up to ${
+      Math.ceil(plan.batchSize / parts)
+    } clips each)`
+    : "recomputed layers";
 }
 
 /** The memory plan of one pretraining step (Adam), as table lines. */
@@ -145,13 +164,14 @@ function memoryLines(plan: ReturnType<typeof memoryStrategy>): string[] {
   const hint = "refusal" in plan ? plan.refusal?.split("; ").slice(2).join("; ") : undefined;
   return [
     `memory plan  batch ${plan.batchSize}, one pretraining step with Adam, on ${plan.limit.backend}`,
-    `  strategy     ${plan.recompute ? "recomputed layers" : "no recomputation"}, ` +
+    `  strategy     ${recomputeWords(plan)}, ` +
     `Adam's moments ${plan.offHeapState ? "off the heap" : "on the heap"}`,
     `  weights      ${gib(e.weights)}`,
     `  gradients    ${gib(e.gradients)}`,
     `  optimizer    ${gib(e.optimizer)}${e.offHeap > 0 ? " (host memory)" : ""}`,
     `  activations  ${gib(e.activations)}`,
-    `  total        ${gib(e.total)} of ${gib(plan.limit.bytes)} (${plan.limit.detail})`,
+    `  total        ${gib(e.total)} of ${gib(plan.limit.bytes)} (${plan.limit.detail}; ` +
+    `plans fill ${PLAN_FILL * 100} % of it)`,
     `  ${verdict}`,
     ...(hint ? [`  ${hint}`] : []),
   ];

@@ -441,7 +441,7 @@ async function runPretrain(
       data,
       resumeFrom,
       shouldStop: stop.stopRequested,
-      memory: { recompute: strategy.recompute, offHeapState: strategy.offHeapState },
+      memory: strategy, // recomputation (in parts) and where Adam's moments live
       collectives: ranks.collectives,
       onStep: (m) => progress.update(m.step, stepLine(m)),
     });

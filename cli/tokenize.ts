@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { type PresetName, PRESETS } from "../lib/config/vatt_config.ts";
+import { PRESETS } from "../lib/config/vatt_config.ts";
 import type { TokenizeSettings } from "../lib/data/shards/dataset_index.ts";
 import type { TextSource } from "../lib/data/text/setup.ts";
 import {

@@ -22,9 +22,9 @@ export function encoderMacs(b: BackboneConfig, sequences: number, length: number
 
 /** Multiply-adds of one step's forward pass, per part. */
 export interface ForwardMacs {
-  /** Video patch embedding, on every token (before DropToken). */
+  /** Video patch embedding, on the patches DropToken keeps (it picks before the projection). */
   videoEmbed: number;
-  /** Audio patch embedding, on every token. */
+  /** Audio patch embedding, on the kept patches. */
   audioEmbed: number;
   /** The three encoders, on the tokens DropToken keeps (plus the aggregation token). */
   video: number;
@@ -59,10 +59,12 @@ export function forwardMacs(
   const grid = videoTokenGrid(v).count;
   const audioTokens = audioTokenCount(c.audio);
   const patchVolume = v.patch[0] * v.patch[1] * v.patch[2] * 3;
-  const videoEmbed = b * grid * patchVolume * v.backbone.hidden;
-  const audioEmbed = b * audioTokens * c.audio.patch * c.audio.backbone.hidden;
-  const video = encoderMacs(v.backbone, b, keptTokenCount(grid, c.dropToken) + 1);
-  const audio = encoderMacs(c.audio.backbone, b, keptTokenCount(audioTokens, c.dropToken) + 1);
+  const keptVideo = keptTokenCount(grid, c.dropToken);
+  const keptAudio = keptTokenCount(audioTokens, c.dropToken);
+  const videoEmbed = b * keptVideo * patchVolume * v.backbone.hidden;
+  const audioEmbed = b * keptAudio * c.audio.patch * c.audio.backbone.hidden;
+  const video = encoderMacs(v.backbone, b, keptVideo + 1);
+  const audio = encoderMacs(c.audio.backbone, b, keptAudio + 1);
   const texts = b * options.captions;
   const text = encoderMacs(c.text.backbone, texts, c.text.maxLength + 1);
   const { vaDim: va, vtDim: vt } = c.heads;

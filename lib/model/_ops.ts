@@ -366,7 +366,7 @@ export function dropoutMask(
   for (const s of shape) size *= s;
   // A rank of a data-parallel run skips the draws of the global batch's rows before its own.
   const skip = shardDrawOffset(source.shard, { rows: shape[0] ?? 1, size });
-  for (let i = 0; i < skip; i++) rng.nextUint32();
+  rng.advance(skip);
   const mask = new Float32Array(size);
   const bits = new Uint32Array(mask.buffer); // the draws, replaced in place by the mask
   rng.fillUint32(bits);

@@ -189,7 +189,10 @@ export class Classifier {
    * DropToken, BatchNorm on its moving statistics; gradients still flow).
    * Text features average the clip's real captions.
    */
-  features(inputs: ClassifierInputs, options: { recompute?: boolean } = {}): ClassifierFeatures {
+  features(
+    inputs: ClassifierInputs,
+    options: { recompute?: boolean; recomputeParts?: number } = {},
+  ): ClassifierFeatures {
     const want = new Set(this.spec.modalities);
     const common = this.spec.features === "common";
     return tf.tidy(() => {
@@ -197,7 +200,7 @@ export class Classifier {
         video: want.has("video") ? inputs.video : undefined,
         audio: want.has("audio") ? inputs.audio : undefined,
         text: want.has("text") ? inputs.text : undefined,
-      }, { recompute: options.recompute });
+      }, { recompute: options.recompute, recomputeParts: options.recomputeParts });
       const b = inputs.audioMask.shape[0];
       const features: tf.Tensor2D[] = [];
       const masks: tf.Tensor1D[] = [];
@@ -221,14 +224,21 @@ export class Classifier {
     }) as unknown as ClassifierFeatures;
   }
 
-  /** Logits `[B, C]` of a batch of model inputs (`recompute`: as in `VattModel.apply`). */
+  /** Logits `[B, C]` of a batch of model inputs (`recompute`, `recomputeParts`: as in `VattModel.apply`). */
   logits(
     inputs: ClassifierInputs,
-    options: { training?: boolean; recompute?: boolean; shard?: { start: number; total: number } } =
-      {},
+    options: {
+      training?: boolean;
+      recompute?: boolean;
+      recomputeParts?: number;
+      shard?: { start: number; total: number };
+    } = {},
   ): tf.Tensor2D {
     return tf.tidy(() => {
-      const { features, masks } = this.features(inputs, { recompute: options.recompute });
+      const { features, masks } = this.features(inputs, {
+        recompute: options.recompute,
+        recomputeParts: options.recomputeParts,
+      });
       const training = options.training ?? false;
       return this.head.apply(features, { masks, training, shard: options.shard });
     });

@@ -34,6 +34,55 @@ export function dropTokenIndices(
   return Array.from({ length: batch }, () => options.rng.sample(n, keep));
 }
 
+/** The tokens a DropToken pass keeps of `B` clips of `N` tokens each. */
+export interface KeptTokens {
+  /** Tokens kept per clip (`K`). */
+  keep: number;
+  /** `[B·K]` rows `i·N + j` of the tokens flattened to `[B·N, ·]`: clip `i`'s token `j`. */
+  rows: Int32Array;
+  /** `[B·K]` the token positions `j` alone (rows of a `[N, ·]` position table). */
+  positions: Int32Array;
+}
+
+/**
+ * The tokens a DropToken pass keeps of `batch` clips of `n` tokens (drawn
+ * as {@linkcode dropTokenIndices} draws them). With `shard`, the clips are
+ * rows `start…` of a global batch of `total` clips, and each keeps what it
+ * would in the global batch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropTokenIndices, keptTokens } from "./drop_token.ts";
+ * const kept = keptTokens(2, 10, { rate: 0.5, rng: new Rng(1) });
+ * const [first, second] = dropTokenIndices(2, 10, { rate: 0.5, rng: new Rng(1) });
+ * assert.equal(kept.keep, 5);
+ * assert.deepEqual([...kept.positions], [...first, ...second]);
+ * assert.deepEqual([...kept.rows], [...first, ...second.map((j) => 10 + j)]);
+ * ```
+ */
+export function keptTokens(
+  batch: number,
+  n: number,
+  options: { rate: number; rng: Rng; shard?: Pick<BatchShard, "start" | "total"> },
+): KeptTokens {
+  // A rank's share draws the global batch's picks and keeps its own rows.
+  const start = options.shard?.start ?? 0;
+  const total = options.shard?.total ?? batch;
+  const picked = dropTokenIndices(total, n, options).slice(start, start + batch);
+  const keep = picked[0].length;
+  const rows = new Int32Array(batch * keep);
+  const positions = new Int32Array(batch * keep);
+  picked.forEach((row, i) =>
+    row.forEach((j, k) => {
+      rows[i * keep + k] = i * n + j;
+      positions[i * keep + k] = j;
+    })
+  );
+  return { keep, rows, positions };
+}
+
 /**
  * Keeps a random subset of the tokens `[B, N, d]` → `[B, K, d]` with
  * `K = max(1, floor(N·(1 − rate)))`. A rate of 0 returns the input unchanged.
@@ -57,15 +106,10 @@ export function dropTokens(
 ): tf.Tensor3D {
   if (options.rate === 0) return tokens;
   const [b, n, d] = tokens.shape;
-  // A rank's share draws the global batch's picks and keeps its own rows.
-  const start = options.shard?.start ?? 0;
-  const picked = dropTokenIndices(options.shard?.total ?? b, n, options).slice(start, start + b);
-  const keep = picked[0].length;
-  const flatIdx = new Int32Array(b * keep);
-  picked.forEach((row, i) => row.forEach((j, k) => (flatIdx[i * keep + k] = i * n + j)));
+  const { keep, rows } = keptTokens(b, n, options);
   return tf.tidy(() => {
     const flat = tf.reshape(tokens, [b * n, d]) as tf.Tensor2D; // [B·N, d]
-    const rows = gatherRows(flat, tf.tensor1d(flatIdx, "int32")); // [B·K, d]
-    return tf.reshape(rows, [b, keep, d]) as tf.Tensor3D; // [B, K, d]
+    const picked = gatherRows(flat, tf.tensor1d(rows, "int32")); // [B·K, d]
+    return tf.reshape(picked, [b, keep, d]) as tf.Tensor3D; // [B, K, d]
   });
 }

@@ -41,6 +41,8 @@ export interface EncoderOptions {
   attentionDropout?: DropoutSource;
   /** Recompute each layer in the backward pass, keeping only its input (`recompute.ts`). */
   recompute?: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn, one part's activations at a time; default 1. */
+  recomputeParts?: number;
 }
 
 /** Output of an encoder pass. */
@@ -246,7 +248,9 @@ export function encode(
     const positionBias = relative?.relativePosition === "t5-shared"
       ? t5PositionBias(n + 1, weights[`${prefix}/rel_bias`], relative) // [H, 1+N, 1+N]
       : undefined;
-    const layer = options.recompute ? recomputed(encoderLayer) : encoderLayer;
+    const layer = options.recompute
+      ? recomputed(encoderLayer, { parts: options.recomputeParts })
+      : encoderLayer;
     for (let i = 0; i < backbone.layers; i++) {
       const p = `${prefix}/layer_${String(i).padStart(2, "0")}`;
       x = layer(x, weights, p, { ...options, maskBias, positionBias });

@@ -6,10 +6,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
+import { audioTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import { Rng } from "../util/rng.ts";
 import { dropout, type DropoutSource } from "./_ops.ts";
 import type { BatchShard } from "./batch_shard.ts";
-import { dropTokens } from "./drop_token.ts";
+import { type KeptTokens, keptTokens } from "./drop_token.ts";
 import {
   applyBatchNormUpdates,
   audioHead,
@@ -29,7 +30,7 @@ import { createWeights, type Weights } from "./weights.ts";
 
 /** Inputs of a forward pass; any subset of the modalities. */
 export interface VattInputs {
-  /** Clips `[B, T, H, W, 3]`, float in [−1, 1]. */
+  /** Clips `[B, T, H, W, 3]`, float in [−1, 1], or their `videoPatches` `[B, N, t·h·w·3]`. */
   video?: tf.Tensor;
   /** Waveforms `[B, T']`, float in [−1, 1]. */
   audio?: tf.Tensor;
@@ -78,6 +79,12 @@ export interface ForwardOptions {
    * its activations (`recompute.ts`): less memory, the same gradients. Default `false`.
    */
   recompute?: boolean;
+  /**
+   * Recomputed layers run on this many parts of the batch in turn (forward and
+   * backward), one part's activations at a time: less memory again, the same
+   * values, gradients equal up to the order of summation. Default 1.
+   */
+  recomputeParts?: number;
   /**
    * Data parallelism: the inputs are one rank's rows of a global batch;
    * DropToken and dropout draw the global batch's values, BatchNorm uses the
@@ -159,19 +166,25 @@ export class VattModel {
     const c = this.config;
     const w = this.weights;
     const training = options.training ?? false;
-    const drop = (tokens: tf.Tensor3D): tf.Tensor3D => {
-      if (!training || c.dropToken === 0) return tokens;
+    // DropToken's picks (training), made before the patch projection, which is per patch.
+    const picks = (batch: number, n: number): KeptTokens | undefined => {
+      if (!training || c.dropToken === 0) return undefined;
       if (!options.rng) {
         throw new TypeError("Cannot apply DropToken in training without options.rng");
       }
-      return dropTokens(tokens, { rate: c.dropToken, rng: options.rng, shard: options.shard });
+      return keptTokens(batch, n, { rate: c.dropToken, rng: options.rng, shard: options.shard });
     };
-    const sources = { ...this.dropoutSources(options), recompute: options.recompute };
+    const sources = {
+      ...this.dropoutSources(options),
+      recompute: options.recompute,
+      recomputeParts: options.recomputeParts,
+    };
     const embedDrop = (t: tf.Tensor3D) => dropout(t, sources.dropout) as tf.Tensor3D;
     return tf.tidy((): tf.TensorContainer => {
       const out: VattOutputs = {};
       if (inputs.video) {
-        const tokens = embedDrop(drop(videoTokens(inputs.video, w, c))); // [B, N_v, d_v]
+        const kept = picks(inputs.video.shape[0], videoTokenGrid(c.video).count);
+        const tokens = embedDrop(videoTokens(inputs.video, w, c, kept)); // [B, K_v, d_v]
         const { aggregate } = encode(tokens, w["video/agg_token"], w, {
           prefix: `backbone/${backboneName(c, "video")}`,
           backbone: c.video.backbone,
@@ -186,7 +199,8 @@ export class VattModel {
         out.video = { representation: aggregate, va, vt };
       }
       if (inputs.audio) {
-        const tokens = embedDrop(drop(audioTokens(inputs.audio, w, c))); // [B, N_a, d_a]
+        const kept = picks(inputs.audio.shape[0], audioTokenCount(c.audio));
+        const tokens = embedDrop(audioTokens(inputs.audio, w, c, kept)); // [B, K_a, d_a]
         const { aggregate } = encode(tokens, w["audio/agg_token"], w, {
           prefix: `backbone/${backboneName(c, "audio")}`,
           backbone: c.audio.backbone,

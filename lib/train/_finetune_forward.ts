@@ -12,6 +12,7 @@ import type { FinetuneConfig } from "../config/finetune_config.ts";
 import { batchToTensors } from "../data/shards/batches.ts";
 import type { Dataset } from "../data/shards/dataset.ts";
 import type { Classifier } from "../model/classifier.ts";
+import { cutVideoIntoPatches } from "../model/patch_embed.ts";
 import { mixAudio } from "./_finetune_parts.ts";
 import { type FeatureTable, tableBatch } from "./_feature_table.ts";
 import { mixRows, type MixupPlan } from "./mixup.ts";
@@ -33,6 +34,8 @@ export interface ForwardSource {
   table?: FeatureTable;
   /** Recompute the backbone's layers in the backward pass. */
   recompute: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn (default 1). */
+  recomputeParts?: number;
 }
 
 /** `t`'s rows of `part` (all of `t` without a part). */
@@ -93,7 +96,11 @@ export async function trainForward(
     step: options.step,
     clips,
   };
-  const inputs = batchToTensors(batch, source.data.index.settings, { augment });
+  const tensors = batchToTensors(batch, source.data.index.settings, { augment });
+  // Video as patches before the tape, which then holds them alone.
+  const inputs = classifier.spec.modalities.includes("video")
+    ? cutVideoIntoPatches(tensors, classifier.model.config)
+    : tensors;
   owned.push(...Object.values(inputs));
   return (part) => {
     const sliced = part
@@ -102,6 +109,7 @@ export async function trainForward(
     return classifier.logits(sliced as typeof inputs, {
       training: true,
       recompute: source.recompute,
+      recomputeParts: source.recomputeParts,
       shard: options.shard,
     });
   };

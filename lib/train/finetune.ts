@@ -109,7 +109,7 @@ export interface FinetuneOptions extends PlanOptions, LoopOptions {
    * What the memory plan switched on (`memory_strategy.ts`); default: recompute
    * when `config.recompute` is `"layers"`, Adam's moments on the heap.
    */
-  memory?: { recompute: boolean; offHeapState: boolean };
+  memory?: { recompute: boolean; offHeapState: boolean; recomputeParts?: number };
 }
 
 /** Outcome of {@linkcode finetune}: the loop's, and these. */
@@ -265,6 +265,7 @@ async function prepareFinetuneStep(
       train: plan.train,
       table: run.tables.train,
       recompute: run.options.memory?.recompute ?? config.recompute === "layers",
+      recomputeParts: run.options.memory?.recomputeParts,
     },
     mine.rows,
     { mix, owned, step, shard },

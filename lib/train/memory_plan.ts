@@ -37,8 +37,12 @@ const PER_TOKEN_D = 26;
 const PER_TOKEN_MLP = 10;
 /** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
 const SCORE_COPIES = 11;
-/** Copies of the fused attention kernel's scores: it keeps none between calls. */
-const FUSED_SCORE_COPIES = 0;
+/**
+ * Copies of the scores a layer holds with the fused attention kernel: the
+ * probabilities α it keeps for its backward pass (the attention dropout's
+ * mask, when drawn, is one more).
+ */
+const FUSED_SCORE_COPIES = 1;
 /**
  * Floats per token and layer, per unit of width, that a step with recomputed
  * layers (`lib/model/recompute.ts`) holds for the whole backward pass: each
@@ -46,16 +50,17 @@ const FUSED_SCORE_COPIES = 0;
  */
 const RECOMPUTE_PER_TOKEN_D = 2;
 /**
- * Copies of the raw inputs a step holds at its peak (the batch, the padded and
- * transposed patches, the patches the patch embedding's product keeps):
- * measured with recomputed layers, where they are a large share (tiny, batch 32).
+ * Copies of the raw inputs a step holds at its peak: the batch, cut into
+ * patches before the gradient tape (`cutVideoIntoPatches`); the patches
+ * DropToken keeps, which the patch embedding's product holds, come on top
+ * (a fraction of a copy).
  */
-const INPUT_COPIES = 5;
-/** Score copies per layer: fused (no attention dropout, or the active backend has the kernel, which keeps the mask) or composite. */
+const INPUT_COPIES = 1;
+/** Score copies per layer: the fused kernel's (with the active backend's kernel), or the composite ops'. */
 function scoreCopies(c: VattConfig): number {
-  if (c.attentionDropout === 0) return FUSED_SCORE_COPIES;
   const backend = tf.engine().backendName; // a field: reading it starts no backend
-  return backend && tf.getKernel(ATTENTION_KERNEL, backend) ? FUSED_SCORE_COPIES + 1 : SCORE_COPIES;
+  if (!backend || !tf.getKernel(ATTENTION_KERNEL, backend)) return SCORE_COPIES;
+  return FUSED_SCORE_COPIES + (c.attentionDropout > 0 ? 1 : 0);
 }
 /**
  * Measured over counted activations: the bytes the wasm heap held at the peak
@@ -65,6 +70,14 @@ function scoreCopies(c: VattConfig): number {
  * broadcasts, the gradients' temporaries).
  */
 const ACTIVATION_CALIBRATION = 1;
+
+/**
+ * The share of the backend's limit a plan may fill: the estimate was within
+ * 0.95–1.06 of the measured peak (tests/lib/train/memory_plan_test.ts), and a
+ * heap near full fails on fragmentation before its last byte (small at the
+ * paper's inputs, batch 16: an estimate of 97% of the wasm heap aborted).
+ */
+export const PLAN_FILL = 0.9;
 
 /** The optimizers whose state the plan knows, with their slots per weight. */
 export const OPTIMIZER_SLOTS: Readonly<Record<"adam" | "momentum" | "sgd", number>> = {
@@ -87,6 +100,8 @@ export interface MemoryPlanInput {
   optimizer?: keyof typeof OPTIMIZER_SLOTS;
   /** Transformer layers recomputed in the backward pass (`--recompute`); default false. */
   recompute?: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn; default 1. */
+  recomputeParts?: number;
   /** The optimizer's slots kept outside the backend's memory (host arrays); default false. */
   offHeapState?: boolean;
 }
@@ -132,14 +147,20 @@ function encoderFloats(
   b: BackboneConfig,
   sequences: number,
   length: number,
-  options: { scoreCopies: number; recompute: boolean },
+  options: { scoreCopies: number; recompute: boolean; parts: number },
 ): Held {
   const tokens = sequences * length;
-  const perLayer = tokens * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
-    options.scoreCopies * sequences * b.heads * length * length;
+  const perLayer = (rows: number) =>
+    rows * length * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
+    options.scoreCopies * rows * b.heads * length * length;
   const closing = 4 * tokens * b.hidden; // the final LayerNorm and dropout
-  if (!options.recompute) return { kept: b.layers * perLayer + closing, layer: 0 };
-  return { kept: b.layers * RECOMPUTE_PER_TOKEN_D * tokens * b.hidden + closing, layer: perLayer };
+  if (!options.recompute) return { kept: b.layers * perLayer(sequences) + closing, layer: 0 };
+  // One part's activations at a time: the largest part (`partBounds`: near-equal parts).
+  const part = Math.ceil(sequences / Math.min(options.parts, sequences));
+  return {
+    kept: b.layers * RECOMPUTE_PER_TOKEN_D * tokens * b.hidden + closing,
+    layer: perLayer(part),
+  };
 }
 
 /** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
@@ -160,29 +181,46 @@ function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number)
       batch * c.audio.samples,
     ]
     : [c.text.backbone, batch * (input.captionsPerClip ?? 1), c.text.maxLength + 1, 0];
-  const scores = c.attentionDropout === 0 ? 0 : sequences * b.heads * length * length;
-  return Math.max(scores, sequences * length * b.mlp, raw);
+  // Layers recomputed in parts: one part's sequences at a time.
+  const parts = input.recompute ? Math.min(input.recomputeParts ?? 1, sequences) : 1;
+  const rows = Math.ceil(sequences / parts);
+  const scores = c.attentionDropout === 0 ? 0 : rows * b.heads * length * length;
+  return Math.max(scores, rows * length * b.mlp, raw);
+}
+
+/**
+ * Floats of a patch embedding: the patches, the kept patches DropToken picks
+ * (before the projection), and the kept tokens (projection, positions, sum).
+ */
+function embedFloats(patches: number, n: number, kept: number, width: number): number {
+  const picked = kept < n ? (patches * kept) / n : 0;
+  return INPUT_COPIES * patches + picked + 3 * kept * width;
 }
 
 /** Floats of the activations of one modality in a training step of `batch` clips. */
 function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): Held {
   const c = input.model;
-  const o = { scoreCopies: scoreCopies(c), recompute: input.recompute ?? false };
+  const o = {
+    scoreCopies: scoreCopies(c),
+    recompute: input.recompute ?? false,
+    parts: input.recomputeParts ?? 1,
+  };
   const plus = (embed: number, held: Held) => ({ kept: embed + held.kept, layer: held.layer });
   if (m === "video") {
     const v = c.video;
     const n = videoTokenGrid(v).count;
     const kept = keptTokenCount(n, c.dropToken);
-    const raw = batch * v.frames * v.height * v.width * 3;
-    // Patches → tokens [B, N, d], positions added, then DropToken's gather.
-    const embed = INPUT_COPIES * raw + 3 * batch * n * v.backbone.hidden;
-    return plus(embed, encoderFloats(v.backbone, batch, kept + 1, o));
+    const patches = batch * n * v.patch[0] * v.patch[1] * v.patch[2] * 3; // padded clips
+    return plus(
+      embedFloats(patches, n, kept, batch * v.backbone.hidden),
+      encoderFloats(v.backbone, batch, kept + 1, o),
+    );
   }
   if (m === "audio") {
     const a = c.audio;
     const n = audioTokenCount(a);
     const kept = keptTokenCount(n, c.dropToken);
-    const embed = INPUT_COPIES * batch * a.samples + 3 * batch * n * a.backbone.hidden;
+    const embed = embedFloats(batch * n * a.patch, n, kept, batch * a.backbone.hidden);
     return plus(embed, encoderFloats(a.backbone, batch, kept + 1, o));
   }
   const t = c.text;
@@ -265,7 +303,7 @@ export function estimateMemory(input: MemoryPlanInput): MemoryEstimate {
 export function planMemory(input: MemoryPlanInput, limit: MemoryLimit): MemoryPlan {
   const estimate = estimateMemory(input);
   const within = (e: MemoryEstimate) =>
-    e.total <= limit.bytes && e.largestTensor <= (limit.bufferBytes ?? Infinity);
+    e.total <= PLAN_FILL * limit.bytes && e.largestTensor <= (limit.bufferBytes ?? Infinity);
   const fitsAt = (b: number) => within(estimateMemory({ ...input, batchSize: b }));
   let largestBatch = 0;
   if (within(estimate)) {
@@ -304,7 +342,7 @@ export class MemoryPlanError extends RangeError {
     const has = buffer !== undefined && e.largestTensor > buffer
       ? `has ${gib(plan.limit.bytes)} and one tensor of ${gib(e.largestTensor)} exceeds its ` +
         `largest buffer of ${gib(buffer)}`
-      : `has ${gib(plan.limit.bytes)}`;
+      : `has ${gib(plan.limit.bytes)} (plans fill ${PLAN_FILL * 100} % of it)`;
     super(
       `batch ${plan.batchSize} needs about ${gib(e.total)} (weights ${gib(e.weights)}, ` +
         `gradients ${gib(e.gradients)}, optimizer ${gib(e.optimizer)}${

@@ -25,6 +25,8 @@ export interface MemoryStrategy {
   plan: MemoryPlan;
   /** Recompute transformer layers in the backward pass. */
   recompute: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn (1: the whole batch). */
+  recomputeParts: number;
   /** Keep Adam's moments in host arrays, off the wasm heap. */
   offHeapState: boolean;
   /** One line saying what the plan switched on by itself, when it did. */
@@ -41,18 +43,31 @@ export interface StrategyOptions {
   accumulate?: number;
 }
 
-/** The candidate strategies, cheapest first. */
+/** One candidate: recomputation (in how many parts) and where Adam's moments live. */
+type Candidate = Pick<MemoryStrategy, "recompute" | "recomputeParts" | "offHeapState">;
+
+/**
+ * The candidate strategies, cheapest first: no recomputation, then layers
+ * recomputed on the whole batch, then on 2, 3, … parts of it (down to one
+ * clip a part), each with Adam's moments on the heap, then off it.
+ */
 function candidates(
   input: MemoryPlanInput,
   limit: MemoryLimit,
   recompute: RecomputeMode,
-): { recompute: boolean; offHeapState: boolean }[] {
-  const rc = recompute === "none" ? [false] : recompute === "layers" ? [true] : [false, true];
+): Candidate[] {
+  const parts = Array.from({ length: input.batchSize }, (_, i) => i + 1);
+  const rc: [boolean, number][] = [
+    ...(recompute === "layers" ? [] : [[false, 1] as [boolean, number]]),
+    ...(recompute === "none" ? [] : parts.map((p) => [true, p] as [boolean, number])),
+  ];
   // Only Adam's moments move, and only the wasm heap is worth leaving.
   const oh = limit.backend === "wasm" && (input.optimizer ?? "adam") === "adam"
     ? [false, true]
     : [false];
-  return rc.flatMap((r) => oh.map((o) => ({ recompute: r, offHeapState: o })));
+  return rc.flatMap(([r, p]) =>
+    oh.map((o) => ({ recompute: r, recomputeParts: p, offHeapState: o }))
+  );
 }
 
 /** The smallest number of parts (2…batch) whose share of the batch fits, or 0. */
@@ -82,9 +97,15 @@ function hint(
 
 /** The one line about what the plan switched on by itself. */
 function describe(first: MemoryPlan, chosen: MemoryStrategy): string {
+  const parts = chosen.recomputeParts;
+  const inParts = parts > 1
+    ? ` on ${parts} parts of the batch in turn (up to ${
+      Math.ceil(first.batchSize / parts)
+    } clips each)`
+    : "";
   const on = [
     chosen.offHeapState ? "Adam's moments off the wasm heap" : "",
-    chosen.recompute ? "recomputing transformer layers in the backward pass" : "",
+    chosen.recompute ? `recomputing transformer layers in the backward pass${inParts}` : "",
   ].filter(Boolean).join(" and ");
   return `memory: batch ${first.batchSize} needs about ${gib(first.estimate.total)}, more than ` +
     `the ${first.limit.backend} backend's ${gib(first.limit.bytes)}; ${on} (about ${
@@ -131,8 +152,9 @@ export function chooseMemoryStrategy(
     first ??= plan;
     if (!plan.fits) continue;
     const chosen: MemoryStrategy = { plan, ...t };
-    // A line only for what the plan chose: `--recompute layers` is the user's own choice.
-    const automatic = t.offHeapState || (t.recompute && options.recompute === "auto");
+    // A line only for what the plan chose: `--recompute layers` (whole batch) is the user's own.
+    const automatic = t.offHeapState || t.recomputeParts > 1 ||
+      (t.recompute && options.recompute === "auto");
     return automatic ? { ...chosen, note: describe(first, chosen) } : chosen;
   }
   const leanest = { ...input, ...tries[tries.length - 1] };

@@ -12,13 +12,14 @@ import type { PretrainConfig } from "../config/pretrain_config.ts";
 import type { VattConfig } from "../config/vatt_config.ts";
 import { checkModelFitsData } from "../data/fit.ts";
 import { type BatchTensors, batchToTensors } from "../data/shards/batches.ts";
-import type { Dataset } from "../data/shards/dataset.ts";
+import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
 import { readDatasetWordVectors } from "../data/text/word_vector_table.ts";
 import { milNceLoss } from "../loss/mil_nce.ts";
 import { nceLoss } from "../loss/nce.ts";
 import { type Collectives, SOLO } from "../dist/mpi.ts";
 import type { BatchShard } from "../model/batch_shard.ts";
 import type { BatchNormUpdate } from "../model/heads.ts";
+import { cutVideoIntoPatches } from "../model/patch_embed.ts";
 import { VattModel } from "../model/vatt.ts";
 import { setWordVectorTable } from "../model/word_embedding.ts";
 import { loadModelWeights } from "../run/checkpoint.ts";
@@ -67,7 +68,7 @@ export interface PretrainOptions extends LoopOptions {
    * What the memory plan switched on (`memory_strategy.ts`); default: recompute
    * when `train.recompute` is `"layers"`, moments on the heap.
    */
-  memory?: { recompute: boolean; offHeapState: boolean };
+  memory?: { recompute: boolean; offHeapState: boolean; recomputeParts?: number };
 }
 
 /** Outcome of {@linkcode pretrain}: steps completed, whether it stopped early, the last checkpoint. */
@@ -93,6 +94,8 @@ interface LossOptions {
   kept: tf.Tensor[];
   /** Recompute each transformer layer in the backward pass. */
   recompute: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn (default 1). */
+  recomputeParts?: number;
   /**
    * Data parallelism: this rank's rows; the losses see every rank's embeddings,
    * masked with the global batch's `[B]` audio and video and `[B, P]` caption masks.
@@ -114,6 +117,7 @@ function pretrainLoss(model: VattModel, inputs: BatchTensors, options: LossOptio
     rng: options.rng,
     bnUpdates: options.updates,
     recompute: options.recompute,
+    recomputeParts: options.recomputeParts,
     shard: shard?.rows,
   });
   // Cross-replica negatives: the global batch's embeddings (one gather), the gradient of this rank's rows.
@@ -139,23 +143,17 @@ function pretrainLoss(model: VattModel, inputs: BatchTensors, options: LossOptio
   return tf.add(nce, tf.mul(mil, train.milWeight)) as tf.Scalar;
 }
 
-/** Step `step` of pretraining on clips `indices`: the loss, then BatchNorm, accuracy and the metrics line. */
-async function preparePretrainStep(
-  model: VattModel,
+/**
+ * The global batch's masks (one gather over the ranks), for the losses and
+ * the in-batch accuracy, and with several ranks this rank's shard of the loss.
+ */
+function globalMasks(
+  batch: ClipBatch,
   indices: number[],
-  options: PretrainOptions & { step: number },
-): Promise<PreparedStep> {
-  const { train, data } = options;
-  const s = data.index.settings;
-  const c = options.collectives ?? SOLO;
-  // This rank's rows of the global batch (all of it in one process).
-  const mine = rankRows(indices, c);
-  const batch = await data.readClips(mine.rows);
-  // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
-  const inputs = batchToTensors(batch, s, {
-    augment: { mode: train.augment, seed: train.seed, step: options.step, clips: mine.rows },
-  });
-  // The global batch's masks (one gather), for the losses and the in-batch accuracy.
+  mine: ReturnType<typeof rankRows>,
+  c: Collectives,
+  captions: number,
+) {
   const ownVideo = batch.videoMask ?? new Uint8Array(batch.count).fill(1);
   const [audioMask, textMask, videoMask] = c.size > 1
     ? gatherArrays(c, [
@@ -170,13 +168,34 @@ async function preparePretrainStep(
       collectives: c,
       rows: batchShard(c, { start: mine.start, count: mine.rows.length }),
       audioMask: tf.tensor1d(Float32Array.from(audioMask)),
-      textMask: tf.tensor2d(Float32Array.from(textMask), [
-        indices.length,
-        inputs.textMask.shape[1],
-      ]),
+      textMask: tf.tensor2d(Float32Array.from(textMask), [indices.length, captions]),
       videoMask: tf.tensor1d(Float32Array.from(videoMask)),
     }
     : undefined;
+  return { masks, shard };
+}
+
+/** Step `step` of pretraining on clips `indices`: the loss, then BatchNorm, accuracy and the metrics line. */
+async function preparePretrainStep(
+  model: VattModel,
+  indices: number[],
+  options: PretrainOptions & { step: number },
+): Promise<PreparedStep> {
+  const { train, data } = options;
+  const s = data.index.settings;
+  const c = options.collectives ?? SOLO;
+  // This rank's rows of the global batch (all of it in one process).
+  const mine = rankRows(indices, c);
+  const batch = await data.readClips(mine.rows);
+  // A random window, crop, flip and colour per visit, drawn from (seed, step, clip).
+  const inputs = cutVideoIntoPatches(
+    batchToTensors(batch, s, {
+      augment: { mode: train.augment, seed: train.seed, step: options.step, clips: mine.rows },
+    }),
+    model.config,
+  ); // video as patches before the tape, which holds them alone
+
+  const { masks, shard } = globalMasks(batch, indices, mine, c, inputs.textMask.shape[1]);
   const updates: BatchNormUpdate[] = [];
   const kept: tf.Tensor[] = [];
   const rng = Rng.forLabel(train.seed, `droptoken-${options.step}`);
@@ -184,7 +203,16 @@ async function preparePretrainStep(
   let applied = false;
   const read = { nce: 0, milNce: 0, accVideoAudio: 0, accVideoText: 0 };
   return {
-    loss: () => pretrainLoss(model, inputs, { train, rng, updates, kept, recompute, shard }),
+    loss: () =>
+      pretrainLoss(model, inputs, {
+        train,
+        rng,
+        updates,
+        kept,
+        recompute,
+        recomputeParts: options.memory?.recomputeParts,
+        shard,
+      }),
     afterUpdate: async () => {
       model.applyBatchNormUpdates(updates);
       applied = true;
@@ -228,7 +256,7 @@ async function preparePretrainStep(
  * import assert from "node:assert/strict";
  * import { resolvePretrainConfig } from "../config/pretrain_config.ts";
  * import { resolveVattConfig } from "../config/vatt_config.ts";
- * import type { Dataset } from "../data/shards/dataset.ts";
+ * import type { ClipBatch, Dataset } from "../data/shards/dataset.ts";
  * import { pretrain } from "./pretrain.ts";
  * // A dataset tokenized with 4 frames does not fit the tiny preset's 8: refused before training.
  * const data = { index: { settings: { frames: 4 }, text: { vocabSize: 1 } } } as unknown as Dataset;

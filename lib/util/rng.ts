@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { jumpState } from "./_rng_jump.ts";
 
 /** The serialisable state of an {@linkcode Rng}: four unsigned 32-bit words. */
 export type RngState = [number, number, number, number];
@@ -142,6 +143,44 @@ export class Rng {
     s[1] = s1;
     s[2] = s2;
     s[3] = s3;
+  }
+
+  /**
+   * Skips the next `n` draws of {@linkcode Rng.nextUint32} in O(log n) steps
+   * (the generator is linear over GF(2)): the same state as `n` calls, for
+   * the rows of a large mask that belong to someone else.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Rng } from "./rng.ts";
+   * const a = new Rng(9);
+   * const b = new Rng(9);
+   * a.fillUint32(new Uint32Array(123456));
+   * b.advance(123456);
+   * assert.equal(b.nextUint32(), a.nextUint32());
+   * ```
+   */
+  advance(n: number): void {
+    jumpState(this.#s, n);
+  }
+
+  /**
+   * Sets the state to `state` (as {@linkcode Rng.state} returned it), in
+   * place: whoever holds this generator draws on from there.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Rng } from "./rng.ts";
+   * const a = new Rng(1);
+   * const b = new Rng(2);
+   * b.restore(a.state());
+   * assert.equal(b.nextUint32(), a.nextUint32());
+   * ```
+   */
+  restore(state: RngState): void {
+    this.#s.set(state);
   }
 
   /** Uniform float in [0, 1). */

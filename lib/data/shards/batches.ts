@@ -9,7 +9,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../../util/rng.ts";
 import type { ClipBatch } from "./dataset.ts";
-import { type AugmentSpec, batchDraws, type ClipView } from "./augment.ts";
+import {
+  type AugmentSpec,
+  batchDraws,
+  type ClipDraw,
+  type ClipGeometry,
+  type ClipView,
+} from "./augment.ts";
 import {
   audioWindows,
   batchGeometry,
@@ -107,6 +113,25 @@ export interface BatchTensors {
   textMask: tf.Tensor2D;
 }
 
+/**
+ * The model's video of each clip (window, crop, flip, colour), one clip at a
+ * time so that the views' intermediate copies are one clip's (at the paper's
+ * inputs a batch of 16 clips is 308 MB a copy), then stacked: `[B, T, S, S, 3]`.
+ */
+function clipByClip(video: Uint8Array, g: ClipGeometry, draws: ClipDraw[]): tf.Tensor {
+  const clipBytes = g.storedFrames * g.storedSize * g.storedSize * 3;
+  const clips = draws.map((d, j) =>
+    tf.tidy(() => {
+      const bytes = video.subarray(j * clipBytes, (j + 1) * clipBytes);
+      return colourJitter(videoPixels(bytes, g, [d]), [d]); // [1, T, S, S, 3]
+    })
+  );
+  if (clips.length === 1) return clips[0];
+  const stacked = tf.concat(clips, 0);
+  tf.dispose(clips);
+  return stacked;
+}
+
 /** How {@linkcode batchToTensors} takes each clip's window and crop. */
 export interface BatchViewOptions {
   /** Training: the draws of this mode, seed, step and these clips; absent or `"none"`: a fixed view. */
@@ -153,8 +178,8 @@ export function batchToTensors(
   const draws = batchDraws(geometry, options);
   const g = geometry[0] ?? batchGeometry({ count: 1 }, shape)[0];
   const audio = audioWindows(batch.audio, g, draws);
+  const video = clipByClip(batch.video, g, draws);
   return tf.tidy(() => {
-    const video = colourJitter(videoPixels(batch.video, g, draws), draws);
     return {
       video,
       audio: tf.tensor2d(audio, [b, shape.audioSamples]),

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
-import { estimateMemory, MemoryPlanError } from "../../../lib/train/memory_plan.ts";
+import { estimateMemory, MemoryPlanError, PLAN_FILL } from "../../../lib/train/memory_plan.ts";
 import { chooseMemoryStrategy } from "../../../lib/train/memory_strategy.ts";
 
 const model = resolveVattConfig({ preset: "small" });
 const input = { model, batchSize: 4 };
-const total = (o: { recompute?: boolean; offHeapState?: boolean }) =>
+const total = (o: { recompute?: boolean; offHeapState?: boolean; recomputeParts?: number }) =>
   estimateMemory({ ...input, ...o }).total;
-const wasm = (bytes: number) => ({ backend: "wasm", bytes, detail: "test" });
+/** A wasm heap whose share that plans fill is `bytes`. */
+const wasm = (bytes: number) => ({ backend: "wasm", bytes: bytes / PLAN_FILL, detail: "test" });
 
 Deno.test("chooseMemoryStrategy(): nothing switched on, and no line, when the batch fits as it is", () => {
   const s = chooseMemoryStrategy(input, wasm(total({}) + 1), { recompute: "auto" });
@@ -26,6 +27,21 @@ Deno.test("chooseMemoryStrategy(): Adam's moments leave the heap before layers a
   assert.match(r.note!, /recomputing transformer layers in the backward pass/);
 });
 
+Deno.test("chooseMemoryStrategy(): below whole-batch recomputation, the fewest parts of the batch that fit", () => {
+  const lean = { recompute: true, offHeapState: true };
+  const two = total({ ...lean, recomputeParts: 2 });
+  assert.ok(two < total(lean) && total({ ...lean, recomputeParts: 4 }) < two);
+  const s = chooseMemoryStrategy(input, wasm(two), { recompute: "auto" });
+  assert.deepEqual([s.recompute, s.recomputeParts, s.offHeapState], [true, 2, true]);
+  assert.match(s.note!, /backward pass on 2 parts of the batch in turn \(up to 2 clips each\)/);
+  // --recompute layers too: parts are the plan's choice, said in a line.
+  const layers = chooseMemoryStrategy(input, wasm(two), { recompute: "layers" });
+  assert.deepEqual([layers.recomputeParts, layers.note !== undefined], [2, true]);
+  // Whole-batch recomputation when it fits.
+  const whole = chooseMemoryStrategy(input, wasm(total(lean)), { recompute: "auto" });
+  assert.equal(whole.recomputeParts, 1);
+});
+
 Deno.test("chooseMemoryStrategy(): --recompute layers always recomputes, none never; no line for the user's own choice", () => {
   const layers = chooseMemoryStrategy(input, wasm(1e12), { recompute: "layers" });
   assert.deepEqual([layers.recompute, layers.note], [true, undefined]);
@@ -36,7 +52,7 @@ Deno.test("chooseMemoryStrategy(): --recompute layers always recomputes, none ne
 });
 
 Deno.test("chooseMemoryStrategy(): only the wasm heap sends the moments off it, and only Adam's", () => {
-  const cpu = { backend: "cpu", bytes: total({ offHeapState: true }), detail: "test" };
+  const cpu = { backend: "cpu", bytes: total({ offHeapState: true }) / PLAN_FILL, detail: "test" };
   assert.equal(chooseMemoryStrategy(input, cpu, { recompute: "auto" }).offHeapState, false);
   const sgd = chooseMemoryStrategy({ ...input, optimizer: "sgd" }, wasm(1e12), {
     recompute: "auto",
@@ -45,7 +61,7 @@ Deno.test("chooseMemoryStrategy(): only the wasm heap sends the moments off it, 
 });
 
 Deno.test("chooseMemoryStrategy(): a refusal suggests the ranks, or the accumulation, that would fit", () => {
-  const lean = { recompute: true, offHeapState: true };
+  const lean = { recompute: true, offHeapState: true, recomputeParts: 4 }; // the leanest: a clip a part
   const atHalf = estimateMemory({ ...input, ...lean, batchSize: 2 }).total;
   const limit = wasm(atHalf + 1);
   assert.throws(

@@ -46,3 +46,34 @@ Deno.test("Rng.fillUint32() gives the pinned stream and the same draws and state
     assert.deepEqual(a.state(), b.state());
   }
 });
+
+Deno.test("Rng.advance(n) lands where n draws land, for small, odd and large n", () => {
+  for (const n of [0, 1, 7, 255, 256, 257, 4097, 1_000_003, 9_999_991]) {
+    const drawn = new Rng(n + 11);
+    const jumped = new Rng(n + 11);
+    if (n > 0) drawn.fillUint32(new Uint32Array(n));
+    jumped.advance(n);
+    assert.deepEqual(jumped.state(), drawn.state(), `n = ${n}`);
+  }
+});
+
+Deno.test("Rng.advance() composes: 2^52 draws are two jumps of 2^51, and a jump then draws", () => {
+  const once = new Rng(5);
+  const twice = new Rng(5);
+  once.advance(2 ** 52);
+  twice.advance(2 ** 51);
+  twice.advance(2 ** 51);
+  assert.deepEqual(once.state(), twice.state());
+  assert.notDeepEqual(once.state(), new Rng(5).state());
+  const a = new Rng(6);
+  const b = new Rng(6);
+  a.advance(2 ** 40 + 300);
+  b.advance(2 ** 40);
+  b.fillUint32(new Uint32Array(300));
+  assert.deepEqual(a.state(), b.state());
+});
+
+Deno.test("Rng.advance() refuses a negative or fractional count", () => {
+  assert.throws(() => new Rng(1).advance(-1), /Cannot jump/);
+  assert.throws(() => new Rng(1).advance(1.5), /Cannot jump/);
+});
