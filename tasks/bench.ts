@@ -6,7 +6,8 @@
  * matrix products on every core (the default) and on one thread, webgpu on a hardware
  * adapter), each measurement in its own process:
  * - pretraining step throughput: clips/s of the median step after warm-up;
- * - embedding export throughput: clips/s of the median inference batch;
+ * - embedding export throughput: clips/s of the median inference batch, and
+ *   the peers' inference batches (`--forward-only`) in the same rounds;
  * - peak resident memory of the process, and the live-tensor count per step;
  * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
  * - the peers at the same sizes, alternating with ours in every round: PyTorch
@@ -54,9 +55,9 @@ import { BENCH_CASES, type CaseName, peerFlags } from "./_bench_sizes.ts";
 import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 
 const USAGE = `usage: deno task bench [options]
-  --only LIST        pretrain,export,tokenize,distributed (default: all four; the peer runs with
-                     pretrain; distributed: 2 MPI ranks × 1 thread vs 1 process × 2 threads,
-                     per case of --presets)
+  --only LIST        pretrain,export,tokenize,distributed (default: all four; the peers run with
+                     pretrain, and forward only with export; distributed: 2 MPI ranks × 1
+                     thread vs 1 process × 2 threads, per case of --presets)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
@@ -155,6 +156,58 @@ async function runTokenize(clips: number): Promise<unknown> {
     return JSON.parse(await Deno.readTextFile(json));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+type PeerSetting = {
+  framework: PeerFramework;
+  threads: { torch: number; blas?: number };
+  xla: boolean;
+};
+
+/**
+ * One round of every peer setting on `flags` (training steps, or inference
+ * batches when `forwardOnly`), appended to `into` with the round and BLAS.
+ */
+async function runPeerRound(into: PeerRecord[], o: {
+  name: string;
+  flags: string[];
+  settings: PeerSetting[];
+  peerPythons: Partial<Record<PeerFramework, PeerPython | { python: null; reason: string }>>;
+  round: number;
+  rounds: number;
+  forwardOnly?: boolean;
+}): Promise<void> {
+  const tag = (o.forwardOnly ? " forward only" : "") +
+    (o.rounds > 1 ? ` (round ${o.round}/${o.rounds})` : "");
+  const roundField = o.rounds > 1 ? { round: o.round } : {};
+  for (const { framework, threads, xla } of o.settings) {
+    const found = o.peerPythons[framework];
+    if (!found) continue;
+    if (found.python === null) {
+      if (o.round === 1 && !into.some((p) => p.framework === framework)) {
+        into.push({ ok: false, reason: found.reason, framework });
+      }
+      continue;
+    }
+    const label = framework === "pytorch"
+      ? `PyTorch ${found.version}, torch ${threads.torch} thr` +
+        (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "")
+      : `TensorFlow ${found.version}${xla ? " XLA" : ""}, ${threads.torch} thr`;
+    console.error(`bench: ${o.name} on ${label} (${found.python})${tag} …`);
+    const peer = await runPeer(found.python, o.flags, threads, {
+      framework,
+      xla,
+      ...(o.forwardOnly ? { forwardOnly: true } : {}),
+    });
+    const blasInfo = { blas: found.blas, ...(found.referenceBlas ? { referenceBlas: true } : {}) };
+    into.push({ ...peer, ...roundField, ...blasInfo });
+    console.error(
+      peer.ok
+        ? `bench:   ${peer.msPerStep.toFixed(0)} ms/${o.forwardOnly ? "batch" : "step"}, ` +
+          `${peer.clipsPerSec.toFixed(2)} clips/s`
+        : `bench:   ${peer.reason}`,
+    );
   }
 }
 
@@ -260,10 +313,11 @@ async function main(): Promise<void> {
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   const peers: Record<string, PeerRecord[]> = {};
+  const exportPeers: Record<string, PeerRecord[]> = {};
   const what = only.filter((w): w is "pretrain" | "export" => w === "pretrain" || w === "export");
   const peerPythons: Partial<Record<PeerFramework, PeerPython | { python: null; reason: string }>> =
     {};
-  if (what.includes("pretrain") && !values["no-peer"]) {
+  if (what.length > 0 && !values["no-peer"]) {
     peerPythons.pytorch = await findPeerPython("pytorch");
     if (!values["no-tf"]) peerPythons.tensorflow = await findPeerPython("tensorflow");
     for (const [framework, p] of Object.entries(peerPythons)) {
@@ -278,6 +332,7 @@ async function main(): Promise<void> {
     const c = BENCH_CASES[name];
     flopsByCase[name] = stepFlops(forwardMacs(resolveVattConfig(c.model), c));
     peers[name] = [];
+    exportPeers[name] = [];
     for (let round = 1; round <= rounds; round++) {
       const tag = rounds > 1 ? ` (round ${round}/${rounds})` : "";
       const roundField = rounds > 1 ? { round } : {};
@@ -329,16 +384,13 @@ async function main(): Promise<void> {
         }
       }
       const m = resolveVattConfig(c.model);
-      const flags = peerFlags(
-        { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
-        {
-          video: m.video,
-          audio: m.audio,
-          text: m.text,
-          backbone: m.video.backbone,
-          dropToken: m.dropToken,
-        },
-      );
+      const model = {
+        video: m.video,
+        audio: m.audio,
+        text: m.text,
+        backbone: m.video.backbone,
+        dropToken: m.dropToken,
+      };
       const settings = [
         ...peerThreads.map((threads) => ({ framework: "pytorch" as const, threads, xla: false })),
         ...tfRuns.map((t) => ({
@@ -347,33 +399,24 @@ async function main(): Promise<void> {
           xla: t.xla,
         })),
       ];
-      for (const { framework, threads, xla } of settings) {
-        const found = peerPythons[framework];
-        if (!found) continue;
-        if (found.python === null) {
-          if (round === 1 && !peers[name].some((p) => p.framework === framework)) {
-            peers[name].push({ ok: false, reason: found.reason, framework });
-          }
-          continue;
-        }
-        const label = framework === "pytorch"
-          ? `PyTorch ${found.version}, torch ${threads.torch} thr` +
-            (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "")
-          : `TensorFlow ${found.version}${xla ? " XLA" : ""}, ${threads.torch} thr`;
-        console.error(`bench: ${name} on ${label} (${found.python})${tag} …`);
-        const peer = await runPeer(found.python, flags, threads, { framework, xla });
-        const blasInfo = {
-          blas: found.blas,
-          ...(found.referenceBlas ? { referenceBlas: true } : {}),
-        };
-        peers[name].push({ ...peer, ...roundField, ...blasInfo });
-        console.error(
-          peer.ok
-            ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
-              peer.clipsPerSec.toFixed(2)
-            } clips/s`
-            : `bench:   ${peer.reason}`,
+      if (what.includes("pretrain")) {
+        const flags = peerFlags(
+          { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
+          model,
         );
+        await runPeerRound(peers[name], { name, flags, settings, peerPythons, round, rounds });
+      }
+      if (what.includes("export")) {
+        const flags = peerFlags({ ...c, warmup: c.exportWarmup, steps: c.exportBatches }, model);
+        await runPeerRound(exportPeers[name], {
+          name,
+          flags,
+          settings,
+          peerPythons,
+          round,
+          rounds,
+          forwardOnly: true,
+        });
       }
     }
   }
@@ -409,6 +452,7 @@ async function main(): Promise<void> {
     runs,
     notes,
     peer: peers,
+    exportPeer: exportPeers,
     peers: peerPythons,
     stepFlops: flopsByCase,
     ceiling,
