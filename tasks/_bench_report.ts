@@ -156,9 +156,11 @@ function flopCells(
   return [rate.toFixed(1), ceiling ? `${((100 * rate) / ceiling).toFixed(1)}%` : ""];
 }
 
-/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing), one otherwise. */
+/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing or eager), one otherwise. */
 const backendThreads = (backend: string, cpus: number) =>
-  backend === "wasm+blas" || backend === "wasm+blas-recompute" ? cpus : 1;
+  backend === "wasm+blas" || backend === "wasm+blas-recompute" || backend === "wasm+blas-eager"
+    ? cpus
+    : 1;
 
 /**
  * The report as text: conditions, one row per case and backend (with the

@@ -37,6 +37,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
 import { probeWebGpu } from "../lib/backend/select.ts";
+import { SWITCHES } from "../lib/backend/switches.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
 import {
   benchDistributed,
@@ -61,7 +62,9 @@ const USAGE = `usage: deno task bench [options]
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
-                     wasm+blas-recompute: layers recomputed in the backward pass, asked for only)
+                     wasm+blas-recompute: layers recomputed in the backward pass, asked for only;
+                     wasm+blas-eager: the backward pass that frees each node's memory when done,
+                     VATT_EAGER_BACKPROP=1, asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -78,7 +81,14 @@ const USAGE = `usage: deno task bench [options]
                      machine 3 or more, since single runs vary by ±30 %)
   --json PATH        where to write the results (default bench-results.json)`;
 
-type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-1" | "wasm+blas-recompute" | "webgpu";
+type BackendKey =
+  | "cpu"
+  | "wasm"
+  | "wasm+blas"
+  | "wasm+blas-1"
+  | "wasm+blas-recompute"
+  | "wasm+blas-eager"
+  | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 function fail(message: string): never {
@@ -114,9 +124,10 @@ async function loadAverage(): Promise<number[] | null> {
 
 async function runWorker(
   spec: WorkerSpec,
-  blas: { on: boolean; threads?: number },
+  blas: { on: boolean; threads?: number; eager?: boolean },
 ): Promise<WorkerResult | string> {
   const env: Record<string, string> = { VATT_BLAS: blas.on ? "1" : "0" };
+  if (blas.eager) env[SWITCHES.eagerBackprop] = "1";
   if (blas.threads) env.VATT_BLAS_THREADS = String(blas.threads);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
@@ -252,7 +263,15 @@ async function main(): Promise<void> {
   const askedBackends = list(
     "--backends",
     values.backends,
-    ["cpu", "wasm", "wasm+blas", "wasm+blas-1", "wasm+blas-recompute", "webgpu"] as const,
+    [
+      "cpu",
+      "wasm",
+      "wasm+blas",
+      "wasm+blas-1",
+      "wasm+blas-recompute",
+      "wasm+blas-eager",
+      "webgpu",
+    ] as const,
   );
   const steps = count("--steps", values.steps);
   const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
@@ -285,6 +304,7 @@ async function main(): Promise<void> {
       ? "the default already uses one thread"
       : null,
     "wasm+blas-recompute": loadBlas() ? null : blasStatus(),
+    "wasm+blas-eager": loadBlas() ? null : blasStatus(),
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
@@ -367,6 +387,7 @@ async function main(): Promise<void> {
         const result = await runWorker(spec, {
           on: backend.startsWith("wasm+blas"),
           ...(backend === "wasm+blas-1" ? { threads: 1 } : {}),
+          ...(backend === "wasm+blas-eager" ? { eager: true } : {}),
         });
         if (typeof result === "string") {
           record.error = result;
