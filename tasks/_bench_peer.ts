@@ -36,6 +36,11 @@ export type PeerResult =
     framework?: PeerFramework;
     /** TensorFlow with XLA (`--xla`). */
     xla?: boolean;
+    /**
+     * Inference timed instead of a training step (`--forward-only`: eval mode,
+     * no DropToken, no gradients): msPerStep is per forward batch.
+     */
+    forwardOnly?: boolean;
   }
   | { ok: false; reason: string; flags?: string[]; framework?: PeerFramework };
 
@@ -166,13 +171,14 @@ export async function findPeerPython(
 /**
  * Runs a peer once with `flags`, on `threads.torch` threads (the framework's
  * intra-op threads) and, when given, OpenBLAS pinned to `threads.blas`;
- * TensorFlow with XLA when `xla`.
+ * TensorFlow with XLA when `xla`; inference batches instead of training steps
+ * when `forwardOnly` (the export row's comparison).
  */
 export async function runPeer(
   python: string,
   flags: string[],
   threads: { torch: number; blas?: number },
-  options: { framework?: PeerFramework; xla?: boolean } = {},
+  options: { framework?: PeerFramework; xla?: boolean; forwardOnly?: boolean } = {},
 ): Promise<PeerResult> {
   const framework = options.framework ?? "pytorch";
   const script = peerScript(framework);
@@ -183,6 +189,7 @@ export async function runPeer(
   }
   const args = [script, ...flags, "--threads", String(threads.torch)];
   if (options.xla) args.push("--xla");
+  if (options.forwardOnly) args.push("--forward-only");
   const env: Record<string, string> = threads.blas
     ? { OPENBLAS_NUM_THREADS: String(threads.blas), OMP_NUM_THREADS: String(threads.torch) }
     : {};
@@ -193,6 +200,9 @@ export async function runPeer(
     return { ok: false, reason: `peer failed: ${why}`, flags, framework };
   }
   const j = JSON.parse(line);
+  if (options.forwardOnly && j.mode !== "forward") {
+    return { ok: false, reason: `peer ${script} has no --forward-only mode`, flags, framework };
+  }
   return {
     ok: true,
     msPerStep: j.ms_per_step,
@@ -205,5 +215,6 @@ export async function runPeer(
     flags,
     framework,
     ...(options.xla ? { xla: true } : {}),
+    ...(options.forwardOnly ? { forwardOnly: true } : {}),
   };
 }

@@ -44,6 +44,11 @@ export interface BenchReport {
   notes: string[];
   /** The peers per case, one run per framework, thread setting and round. */
   peer: Record<string, PeerRecord[]>;
+  /**
+   * The peers' inference runs per case (`--forward-only`), compared with the
+   * export rate; absent in reports written before them.
+   */
+  exportPeer?: Record<string, PeerRecord[]>;
   /** The peers' pythons, versions and BLAS, or why a peer did not run. */
   peers?: Record<string, PeerPython | { python: null; reason: string }>;
   /** FLOPs of one training step per case (`tasks/_bench_flops.ts`). */
@@ -151,16 +156,19 @@ function flopCells(
   return [rate.toFixed(1), ceiling ? `${((100 * rate) / ceiling).toFixed(1)}%` : ""];
 }
 
-/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing), one otherwise. */
+/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing or eager), one otherwise. */
 const backendThreads = (backend: string, cpus: number) =>
-  backend === "wasm+blas" || backend === "wasm+blas-recompute" ? cpus : 1;
+  backend === "wasm+blas" || backend === "wasm+blas-recompute" || backend === "wasm+blas-eager"
+    ? cpus
+    : 1;
 
 /**
  * The report as text: conditions, one row per case and backend (with the
- * PyTorch peer's rows and our/PyTorch ratios), and the tokenization rates.
+ * peers' rows and our/fastest-peer ratios, for training steps and for the
+ * export's inference batches), and the tokenization rates.
  * With several rounds, each figure is the median over the rounds and a ratio
  * also shows its range; a ratio is always taken within one round, against that
- * round's fastest PyTorch run, so that both sides saw the same machine load.
+ * round's fastest peer run, so that both sides saw the same machine load.
  */
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
@@ -206,6 +214,7 @@ export function formatReport(r: BenchReport): string {
     "GFLOP/s",
     "% ceiling",
     "export clips/s",
+    "export vs peer",
     "peak RSS MiB",
     "tensors/step",
   ];
@@ -218,15 +227,17 @@ export function formatReport(r: BenchReport): string {
   };
   for (const name of Object.keys(r.cases)) {
     const peerRuns = r.peer[name] ?? [];
+    const exportPeerRuns = r.exportPeer?.[name] ?? [];
     const refMark = againstReferenceBlas(peerRuns, rounds);
-    if (refMark) refCases.push(name);
+    const exportRefMark = againstReferenceBlas(exportPeerRuns, rounds);
+    if (refMark || exportRefMark) refCases.push(name);
     const backends = [...new Set(r.runs.filter((x) => x.case === name).map((x) => x.backend))];
     for (const backend of backends) {
       const all = r.runs.filter((x) => x.case === name && x.backend === backend);
       const done = all.filter((x) => x.result);
       if (done.length === 0) {
         const first = all[0];
-        rows.push([name, backend, "–", "–", "", "", "", "", "", ""]);
+        rows.push([name, backend, "–", "–", "", "", "", "", "", "", ""]);
         notes.push(
           `${name}/${backend}: ${
             first.skipped ? "skipped: " + first.skipped : "failed: " + first.error
@@ -238,6 +249,9 @@ export function formatReport(r: BenchReport): string {
       const rates = done.flatMap((x) =>
         x.result!.pretrain ? [{ round: x.round, clipsPerSec: x.result!.pretrain.clipsPerSec }] : []
       );
+      const exportRates = done.flatMap((x) =>
+        x.result!.export ? [{ round: x.round, clipsPerSec: x.result!.export.clipsPerSec }] : []
+      );
       const counts = results.map((w) => w.pretrain?.numTensors).filter((c) => c !== undefined);
       const trends = [...new Set(counts.map((c) => tensorTrend(c)))];
       const stepMs = med(results.map((w) => w.pretrain?.medianMs));
@@ -248,7 +262,8 @@ export function formatReport(r: BenchReport): string {
         fixed(med(rates.map((x) => x.clipsPerSec)), 2),
         ratioText(ratiosByRound(rates, peerRuns)) + (refMark ? " †" : ""),
         ...flopCells(r, name, stepMs, backendThreads(backend, m.cpus)),
-        fixed(med(results.map((w) => w.export?.clipsPerSec)), 1),
+        fixed(med(exportRates.map((x) => x.clipsPerSec)), 1),
+        ratioText(ratiosByRound(exportRates, exportPeerRuns)) + (exportRefMark ? " †" : ""),
         fixed(Math.max(...results.map((w) => w.peakRssMiB)), 0),
         trends.join(", "),
       ]);
@@ -256,29 +271,35 @@ export function formatReport(r: BenchReport): string {
         notes.push(`${name}/${backend}: ${all.length - done.length} round(s) failed`);
       }
     }
-    const labels = new Map<string, OkPeer[]>();
-    for (const peer of peerRuns) {
-      if (!peer.ok) {
-        notes.push(
-          `${name}/${peer.framework === "tensorflow" ? "TensorFlow" : "PyTorch"}: ${peer.reason}`,
-        );
-        continue;
+    const labels = new Map<string, { train: OkPeer[]; forward: OkPeer[] }>();
+    for (const [kind, list] of [["train", peerRuns], ["forward", exportPeerRuns]] as const) {
+      for (const peer of list) {
+        if (!peer.ok) {
+          const who = peer.framework === "tensorflow" ? "TensorFlow" : "PyTorch";
+          notes.push(
+            `${name}/${who}${kind === "forward" ? " (forward only)" : ""}: ${peer.reason}`,
+          );
+          continue;
+        }
+        const label = peerLabel(peer);
+        const entry = labels.get(label) ?? { train: [], forward: [] };
+        entry[kind].push(peer);
+        labels.set(label, entry);
       }
-      const label = peerLabel(peer);
-      labels.set(label, [...(labels.get(label) ?? []), peer]);
     }
-    for (const [label, runs] of labels) {
-      const stepMs = med(runs.map((p) => p.msPerStep));
-      const p = runs[0];
+    for (const [label, { train, forward }] of labels) {
+      const stepMs = med(train.map((p) => p.msPerStep));
+      const p = train[0] ?? forward[0];
       const threads = p.framework === "tensorflow" ? p.threads : p.blasThreads ?? m.cpus;
       rows.push([
         name,
         label + (p.referenceBlas ? " †" : ""),
-        fixed(stepMs, 0) + "*",
-        fixed(med(runs.map((p) => p.clipsPerSec)), 2),
-        ratioText(ratiosByRound(runs, peerRuns)),
+        train.length > 0 ? fixed(stepMs, 0) + "*" : "",
+        fixed(med(train.map((p) => p.clipsPerSec)), 2),
+        ratioText(ratiosByRound(train, peerRuns)),
         ...flopCells(r, name, stepMs, threads),
-        "",
+        fixed(med(forward.map((p) => p.clipsPerSec)), 1),
+        ratioText(ratiosByRound(forward, exportPeerRuns)),
         "",
         "",
       ]);
@@ -290,6 +311,13 @@ export function formatReport(r: BenchReport): string {
       "vs fastest peer: train clips/s ÷ the fastest peer row's (PyTorch or TensorFlow)" +
       (rounds > 1 ? " in the same round; figures: medians over rounds, ratios (min–max)" : ""),
   );
+  if (Object.values(r.exportPeer ?? {}).some((runs) => runs.some((p) => p.ok))) {
+    out.push(
+      "export clips/s: clips embedded per second by the median inference batch (peers: their " +
+        "--forward-only mean: eval mode, no DropToken, no gradients); export vs peer: ÷ the " +
+        "fastest peer's export clips/s" + (rounds > 1 ? " in the same round" : ""),
+    );
+  }
   if (r.stepFlops) {
     out.push(
       "GFLOP/s: the step's matrix-product FLOPs from the config (forward + backward ≈ 3× forward, " +

@@ -6,7 +6,8 @@
  * matrix products on every core (the default) and on one thread, webgpu on a hardware
  * adapter), each measurement in its own process:
  * - pretraining step throughput: clips/s of the median step after warm-up;
- * - embedding export throughput: clips/s of the median inference batch;
+ * - embedding export throughput: clips/s of the median inference batch, and
+ *   the peers' inference batches (`--forward-only`) in the same rounds;
  * - peak resident memory of the process, and the live-tensor count per step;
  * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
  * - the peers at the same sizes, alternating with ours in every round: PyTorch
@@ -36,6 +37,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
 import { probeWebGpu } from "../lib/backend/select.ts";
+import { SWITCHES } from "../lib/backend/switches.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
 import {
   benchDistributed,
@@ -54,13 +56,15 @@ import { BENCH_CASES, type CaseName, peerFlags } from "./_bench_sizes.ts";
 import type { WorkerResult, WorkerSpec } from "./_bench_worker.ts";
 
 const USAGE = `usage: deno task bench [options]
-  --only LIST        pretrain,export,tokenize,distributed (default: all four; the peer runs with
-                     pretrain; distributed: 2 MPI ranks × 1 thread vs 1 process × 2 threads,
-                     per case of --presets)
+  --only LIST        pretrain,export,tokenize,distributed (default: all four; the peers run with
+                     pretrain, and forward only with export; distributed: 2 MPI ranks × 1
+                     thread vs 1 process × 2 threads, per case of --presets)
   --presets LIST     tiny,small (default both)
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
-                     wasm+blas-recompute: layers recomputed in the backward pass, asked for only)
+                     wasm+blas-recompute: layers recomputed in the backward pass, asked for only;
+                     wasm+blas-eager: the backward pass that frees each node's memory when done,
+                     VATT_EAGER_BACKPROP=1, asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -77,7 +81,14 @@ const USAGE = `usage: deno task bench [options]
                      machine 3 or more, since single runs vary by ±30 %)
   --json PATH        where to write the results (default bench-results.json)`;
 
-type BackendKey = "cpu" | "wasm" | "wasm+blas" | "wasm+blas-1" | "wasm+blas-recompute" | "webgpu";
+type BackendKey =
+  | "cpu"
+  | "wasm"
+  | "wasm+blas"
+  | "wasm+blas-1"
+  | "wasm+blas-recompute"
+  | "wasm+blas-eager"
+  | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 function fail(message: string): never {
@@ -113,9 +124,10 @@ async function loadAverage(): Promise<number[] | null> {
 
 async function runWorker(
   spec: WorkerSpec,
-  blas: { on: boolean; threads?: number },
+  blas: { on: boolean; threads?: number; eager?: boolean },
 ): Promise<WorkerResult | string> {
   const env: Record<string, string> = { VATT_BLAS: blas.on ? "1" : "0" };
+  if (blas.eager) env[SWITCHES.eagerBackprop] = "1";
   if (blas.threads) env.VATT_BLAS_THREADS = String(blas.threads);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
@@ -155,6 +167,58 @@ async function runTokenize(clips: number): Promise<unknown> {
     return JSON.parse(await Deno.readTextFile(json));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+type PeerSetting = {
+  framework: PeerFramework;
+  threads: { torch: number; blas?: number };
+  xla: boolean;
+};
+
+/**
+ * One round of every peer setting on `flags` (training steps, or inference
+ * batches when `forwardOnly`), appended to `into` with the round and BLAS.
+ */
+async function runPeerRound(into: PeerRecord[], o: {
+  name: string;
+  flags: string[];
+  settings: PeerSetting[];
+  peerPythons: Partial<Record<PeerFramework, PeerPython | { python: null; reason: string }>>;
+  round: number;
+  rounds: number;
+  forwardOnly?: boolean;
+}): Promise<void> {
+  const tag = (o.forwardOnly ? " forward only" : "") +
+    (o.rounds > 1 ? ` (round ${o.round}/${o.rounds})` : "");
+  const roundField = o.rounds > 1 ? { round: o.round } : {};
+  for (const { framework, threads, xla } of o.settings) {
+    const found = o.peerPythons[framework];
+    if (!found) continue;
+    if (found.python === null) {
+      if (o.round === 1 && !into.some((p) => p.framework === framework)) {
+        into.push({ ok: false, reason: found.reason, framework });
+      }
+      continue;
+    }
+    const label = framework === "pytorch"
+      ? `PyTorch ${found.version}, torch ${threads.torch} thr` +
+        (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "")
+      : `TensorFlow ${found.version}${xla ? " XLA" : ""}, ${threads.torch} thr`;
+    console.error(`bench: ${o.name} on ${label} (${found.python})${tag} …`);
+    const peer = await runPeer(found.python, o.flags, threads, {
+      framework,
+      xla,
+      ...(o.forwardOnly ? { forwardOnly: true } : {}),
+    });
+    const blasInfo = { blas: found.blas, ...(found.referenceBlas ? { referenceBlas: true } : {}) };
+    into.push({ ...peer, ...roundField, ...blasInfo });
+    console.error(
+      peer.ok
+        ? `bench:   ${peer.msPerStep.toFixed(0)} ms/${o.forwardOnly ? "batch" : "step"}, ` +
+          `${peer.clipsPerSec.toFixed(2)} clips/s`
+        : `bench:   ${peer.reason}`,
+    );
   }
 }
 
@@ -199,7 +263,15 @@ async function main(): Promise<void> {
   const askedBackends = list(
     "--backends",
     values.backends,
-    ["cpu", "wasm", "wasm+blas", "wasm+blas-1", "wasm+blas-recompute", "webgpu"] as const,
+    [
+      "cpu",
+      "wasm",
+      "wasm+blas",
+      "wasm+blas-1",
+      "wasm+blas-recompute",
+      "wasm+blas-eager",
+      "webgpu",
+    ] as const,
   );
   const steps = count("--steps", values.steps);
   const warmup = values.warmup === "0" ? 0 : count("--warmup", values.warmup);
@@ -232,6 +304,7 @@ async function main(): Promise<void> {
       ? "the default already uses one thread"
       : null,
     "wasm+blas-recompute": loadBlas() ? null : blasStatus(),
+    "wasm+blas-eager": loadBlas() ? null : blasStatus(),
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
@@ -260,10 +333,11 @@ async function main(): Promise<void> {
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   const peers: Record<string, PeerRecord[]> = {};
+  const exportPeers: Record<string, PeerRecord[]> = {};
   const what = only.filter((w): w is "pretrain" | "export" => w === "pretrain" || w === "export");
   const peerPythons: Partial<Record<PeerFramework, PeerPython | { python: null; reason: string }>> =
     {};
-  if (what.includes("pretrain") && !values["no-peer"]) {
+  if (what.length > 0 && !values["no-peer"]) {
     peerPythons.pytorch = await findPeerPython("pytorch");
     if (!values["no-tf"]) peerPythons.tensorflow = await findPeerPython("tensorflow");
     for (const [framework, p] of Object.entries(peerPythons)) {
@@ -278,6 +352,7 @@ async function main(): Promise<void> {
     const c = BENCH_CASES[name];
     flopsByCase[name] = stepFlops(forwardMacs(resolveVattConfig(c.model), c));
     peers[name] = [];
+    exportPeers[name] = [];
     for (let round = 1; round <= rounds; round++) {
       const tag = rounds > 1 ? ` (round ${round}/${rounds})` : "";
       const roundField = rounds > 1 ? { round } : {};
@@ -312,6 +387,7 @@ async function main(): Promise<void> {
         const result = await runWorker(spec, {
           on: backend.startsWith("wasm+blas"),
           ...(backend === "wasm+blas-1" ? { threads: 1 } : {}),
+          ...(backend === "wasm+blas-eager" ? { eager: true } : {}),
         });
         if (typeof result === "string") {
           record.error = result;
@@ -329,16 +405,13 @@ async function main(): Promise<void> {
         }
       }
       const m = resolveVattConfig(c.model);
-      const flags = peerFlags(
-        { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
-        {
-          video: m.video,
-          audio: m.audio,
-          text: m.text,
-          backbone: m.video.backbone,
-          dropToken: m.dropToken,
-        },
-      );
+      const model = {
+        video: m.video,
+        audio: m.audio,
+        text: m.text,
+        backbone: m.video.backbone,
+        dropToken: m.dropToken,
+      };
       const settings = [
         ...peerThreads.map((threads) => ({ framework: "pytorch" as const, threads, xla: false })),
         ...tfRuns.map((t) => ({
@@ -347,33 +420,24 @@ async function main(): Promise<void> {
           xla: t.xla,
         })),
       ];
-      for (const { framework, threads, xla } of settings) {
-        const found = peerPythons[framework];
-        if (!found) continue;
-        if (found.python === null) {
-          if (round === 1 && !peers[name].some((p) => p.framework === framework)) {
-            peers[name].push({ ok: false, reason: found.reason, framework });
-          }
-          continue;
-        }
-        const label = framework === "pytorch"
-          ? `PyTorch ${found.version}, torch ${threads.torch} thr` +
-            (threads.blas ? `, OpenBLAS ${threads.blas} thr` : "")
-          : `TensorFlow ${found.version}${xla ? " XLA" : ""}, ${threads.torch} thr`;
-        console.error(`bench: ${name} on ${label} (${found.python})${tag} …`);
-        const peer = await runPeer(found.python, flags, threads, { framework, xla });
-        const blasInfo = {
-          blas: found.blas,
-          ...(found.referenceBlas ? { referenceBlas: true } : {}),
-        };
-        peers[name].push({ ...peer, ...roundField, ...blasInfo });
-        console.error(
-          peer.ok
-            ? `bench:   ${peer.msPerStep.toFixed(0)} ms/step, ${
-              peer.clipsPerSec.toFixed(2)
-            } clips/s`
-            : `bench:   ${peer.reason}`,
+      if (what.includes("pretrain")) {
+        const flags = peerFlags(
+          { ...c, ...(steps ? { steps } : {}), ...(warmup !== undefined ? { warmup } : {}) },
+          model,
         );
+        await runPeerRound(peers[name], { name, flags, settings, peerPythons, round, rounds });
+      }
+      if (what.includes("export")) {
+        const flags = peerFlags({ ...c, warmup: c.exportWarmup, steps: c.exportBatches }, model);
+        await runPeerRound(exportPeers[name], {
+          name,
+          flags,
+          settings,
+          peerPythons,
+          round,
+          rounds,
+          forwardOnly: true,
+        });
       }
     }
   }
@@ -409,6 +473,7 @@ async function main(): Promise<void> {
     runs,
     notes,
     peer: peers,
+    exportPeer: exportPeers,
     peers: peerPythons,
     stepFlops: flopsByCase,
     ceiling,

@@ -1,7 +1,8 @@
 /**
  * The environment switches of `lib/backend/` (`VATT_*`), read in this one
- * place: each is on unless set to `0`, `off`, `false` or `no` (any case), and
- * without `--allow-env` every one holds its default. {@linkcode effectiveSwitches}
+ * place: each is on unless set to `0`, `off`, `false` or `no` (any case), but
+ * `VATT_EAGER_BACKPROP`, off unless set to `1`, `on`, `true` or `yes`; without
+ * `--allow-env` every one holds its default. {@linkcode effectiveSwitches}
  * reports them all, for a run's `config.json`.
  *
  * | switch | default | what it turns off or sets |
@@ -13,6 +14,7 @@
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
+ * | `VATT_EAGER_BACKPROP` | off | on: the backward pass frees each tape node's memory when it is done (`backprop.ts`) |
  *
  * @module
  */
@@ -26,6 +28,7 @@ export const SWITCHES = {
   fused: "VATT_FUSED",
   fusedAttention: "VATT_FUSED_ATTENTION",
   wasmKernels: "VATT_WASM_KERNELS",
+  eagerBackprop: "VATT_EAGER_BACKPROP",
 } as const;
 
 /**
@@ -67,6 +70,27 @@ export function envValue(name: string): string | undefined {
  */
 export function switchedOff(...names: string[]): boolean {
   return names.some((name) => /^(0|off|false|no)$/i.test((envValue(name) ?? "").trim()));
+}
+
+/**
+ * Whether the environment variable `name` says on (`1`, `on`, `true` or
+ * `yes`, any case), for the switches that are off by default. Without
+ * `--allow-env` nothing is on.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { switchedOn } from "./switches.ts";
+ * Deno.env.set("VATT_EXAMPLE_SWITCH", "Yes");
+ * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), true);
+ * Deno.env.set("VATT_EXAMPLE_SWITCH", "2");
+ * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), false);
+ * Deno.env.delete("VATT_EXAMPLE_SWITCH");
+ * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), false);
+ * ```
+ */
+export function switchedOn(name: string): boolean {
+  return /^(1|on|true|yes)$/i.test((envValue(name) ?? "").trim());
 }
 
 /**
@@ -123,5 +147,6 @@ export function effectiveSwitches(): Record<string, string> {
     [s.fused]: onOff(switchedOff(s.fused)),
     [s.fusedAttention]: onOff(switchedOff(s.fused, s.fusedAttention)),
     [s.wasmKernels]: onOff(switchedOff(s.wasmKernels)),
+    [s.eagerBackprop]: onOff(!switchedOn(s.eagerBackprop)),
   };
 }

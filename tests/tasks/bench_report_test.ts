@@ -140,3 +140,68 @@ Deno.test("formatReport() takes the fastest peer of any framework, and marks a r
   assert.match(row(onlyReference, "wasm+blas"), /1\.25× †/); // 200 over its 160 clips/s
   assert.match(onlyReference, /† the fastest peer of tiny multiplies on the REFERENCE BLAS/);
 });
+
+Deno.test("formatReport() gives the export row its ratio against the fastest forward-only peer of the round", () => {
+  const exporting = (stepMs: number, exportMs: number): WorkerResult => ({
+    ...worker(stepMs, 250),
+    export: { batchMs: [exportMs], medianMs: exportMs, clipsPerSec: 8000 / exportMs },
+  });
+  const forward = (ms: number, threads: number, round: number, tf = false) =>
+    ({
+      ...peer(ms, threads, round),
+      forwardOnly: true,
+      ...(tf ? { torch: "tensorflow 2.21.0", framework: "tensorflow" } : {}),
+    }) as PeerRecord;
+  const runs: RunRecord[] = [
+    { case: "tiny", backend: "wasm+blas", round: 1, result: exporting(40, 10) },
+    { case: "tiny", backend: "wasm+blas", round: 2, result: exporting(40, 20) },
+  ];
+  // round 1: PyTorch 8 ms (1,000 clips/s) is the fastest; round 2: TensorFlow 10 ms (800 clips/s)
+  const exportPeer = [
+    forward(8, 1, 1),
+    forward(16, 1, 2),
+    forward(20, 1, 1, true),
+    forward(10, 1, 2, true),
+  ];
+  const text = formatReport({
+    ...report(runs, [peer(80, 1, 1), peer(80, 1, 2)]),
+    exportPeer: { tiny: exportPeer },
+  });
+  // ours: training 200 clips/s over PyTorch's 100; export 800 and 400 clips/s → median 600; ratios 800/1000 = 0.80 and 400/800 = 0.50
+  assert.match(
+    row(text, "wasm+blas"),
+    /\b2\.00× \(2\.00–2\.00\)\s+600\.0\s+0\.65× \(0\.50–0\.80\)\s+250\s+flat 5$/,
+  );
+  // the PyTorch row carries its training and its forward-only figures: 1,000 and 500 → 750;
+  // ratios 1.00 (round 1) and 500/800 = 0.63 (round 2)
+  assert.match(
+    row(text, "PyTorch 1.13 (1 thr)"),
+    /80\*\s+100\.00\s+1\.00× \(1\.00–1\.00\)\s+750\.0\s+0\.81× \(0\.63–1\.00\)$/,
+  );
+  // TensorFlow ran forward only: no training cells; 400 and 800 → 600; ratios 0.40 and 1.00
+  assert.match(
+    row(text, "TensorFlow 2.21.0 (1 thr)"),
+    /^tiny\s+TensorFlow 2\.21\.0 \(1 thr\)\s+600\.0\s+0\.70× \(0\.40–1\.00\)$/,
+  );
+  assert.match(text, /export vs peer: ÷ the fastest peer's export clips\/s in the same round/);
+});
+
+Deno.test("formatReport() notes a failed forward-only peer and leaves the export ratio empty", () => {
+  const runs: RunRecord[] = [{
+    case: "tiny",
+    backend: "wasm+blas",
+    result: {
+      ...worker(40, 250),
+      export: { batchMs: [10], medianMs: 10, clipsPerSec: 800 },
+    },
+  }];
+  const text = formatReport({
+    ...report(runs, [peer(20, 1)]),
+    exportPeer: {
+      tiny: [{ ok: false, reason: "peer failed: no --forward-only", framework: "pytorch" }],
+    },
+  });
+  assert.match(row(text, "wasm+blas"), /\b0\.50×\s+800\.0\s+250\s+flat 5$/);
+  assert.match(text, /tiny\/PyTorch \(forward only\): peer failed: no --forward-only/);
+  assert.doesNotMatch(text, /export vs peer: ÷/);
+});
