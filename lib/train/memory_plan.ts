@@ -74,10 +74,12 @@ const ACTIVATION_CALIBRATION = 1;
 /**
  * The share of the backend's limit a plan may fill: the estimate was within
  * 0.95–1.06 of the measured peak (tests/lib/train/memory_plan_test.ts), and a
- * heap near full fails on fragmentation before its last byte (small at the
- * paper's inputs, batch 16: an estimate of 97% of the wasm heap aborted).
+ * heap near full fails on fragmentation before its last byte: at the paper's
+ * inputs, an estimate of 97 % of the wasm heap (small, batch 16) aborted in
+ * step 1, one of 86 % (medium, batch 4) in step 2, after 89 % (base, batch 8)
+ * had run two steps.
  */
-export const PLAN_FILL = 0.9;
+export const PLAN_FILL = 0.8;
 
 /** The optimizers whose state the plan knows, with their slots per weight. */
 export const OPTIMIZER_SLOTS: Readonly<Record<"adam" | "momentum" | "sgd", number>> = {
