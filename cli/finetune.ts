@@ -508,6 +508,7 @@ async function runFinetune(
     const dropped = prepared && describeDropped("finetune", prepared);
     if (dropped) console.error(dropped);
     if (prepared) console.error(describeStart(config, plan, { backend, resumeStep }));
+    if (ranks.note) console.error(ranks.note);
     const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
     const progress = ranks.leader ? finetuneProgress(config, plan) : SILENT;
     let result;

@@ -396,6 +396,7 @@ async function runPretrain(
   const plan = strategy.plan;
   const slow = slowPathNote(backend);
   if (slow && !o.quiet) console.error(slow);
+  if (ranks.note && !o.quiet) console.error(ranks.note);
   // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
   const prepared = !ranks.leader ? undefined : await prepareRunFolder(o.out, {
     config: runConfig,
