@@ -509,7 +509,9 @@ async function runFinetune(
     if (dropped) console.error(dropped);
     if (prepared) console.error(describeStart(config, plan, { backend, resumeStep }));
     if (ranks.note) console.error(ranks.note);
-    const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
+    const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"], {
+      whileParent: ranks.collectives.size > 1,
+    });
     const progress = ranks.leader ? finetuneProgress(config, plan) : SILENT;
     let result;
     try {

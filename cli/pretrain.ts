@@ -425,8 +425,11 @@ async function runPretrain(
       resumeStep: prepared.resumeFrom ? prepared.step : undefined,
     }));
   }
-  // An interrupted mpirun sends its ranks SIGTERM: they stop at the step's end with a checkpoint.
-  const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
+  // An interrupted mpirun sends its ranks SIGTERM, or exits (a second Ctrl-C): they stop at the
+  // step's end with a checkpoint.
+  const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"], {
+    whileParent: ranks.collectives.size > 1,
+  });
   const progress = createProgress({
     label: "pretrain",
     total: train.steps,
