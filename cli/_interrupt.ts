@@ -48,6 +48,24 @@ export function listenForStop(
 }
 
 /**
+ * {@linkcode listenForStop} for a run of `ranks` processes: an MPI rank also
+ * takes SIGTERM (what `mpirun` sends when interrupted, and Slurm at a time
+ * limit) and stops when its launcher is gone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenForRunStop } from "./_interrupt.ts";
+ * const stop = listenForRunStop(2);
+ * assert.equal(stop.stopRequested(), false);
+ * stop.dispose();
+ * ```
+ */
+export function listenForRunStop(ranks: number): StopSignal {
+  return ranks > 1 ? listenForStop(["SIGINT", "SIGTERM"], { whileParent: true }) : listenForStop();
+}
+
+/**
  * The error (exit 130) of a run that stopped on Ctrl-C; `undefined` for a
  * run that finished.
  *
