@@ -275,7 +275,7 @@ function sumPacked(
     buffer.set(ownValues(grads[k]) ?? grads[k].dataSync(), at);
     at += grads[k].size;
   }
-  c.allreduceSum(buffer, buffer);
+  if (total > 0) c.allreduceSum(buffer, buffer); // sizes alone decide: the same on every rank
   at = 0;
   for (const k of names) {
     const g = grads[k];
