@@ -140,7 +140,7 @@ export function resolveDistributed(
 export const OPEN_MPI_STOP_GRACE_PARAMETER = "odls_base_sigkill_timeout";
 
 /** The seconds of {@linkcode OPEN_MPI_STOP_GRACE_PARAMETER} the note suggests, and the least it accepts. */
-export const SUGGESTED_STOP_GRACE_S = 30;
+export const SUGGESTED_STOP_GRACE_S = 10;
 const LEAST_STOP_GRACE_S = 10;
 
 /**
@@ -156,7 +156,7 @@ const LEAST_STOP_GRACE_S = 10;
  * import assert from "node:assert/strict";
  * import { resolveDistributed, stopGraceNote } from "./launcher.ts";
  * const env = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };
- * assert.match(stopGraceNote(resolveDistributed("auto", env), env)!, /--mca odls_base_sigkill_timeout 30/);
+ * assert.match(stopGraceNote(resolveDistributed("auto", env), env)!, /--mca odls_base_sigkill_timeout 10/);
  * const patient = { ...env, OMPI_MCA_odls_base_sigkill_timeout: "60" };
  * assert.equal(stopGraceNote(resolveDistributed("auto", patient), patient), undefined);
  * const mpich = { PMI_SIZE: "2", PMI_RANK: "0" };

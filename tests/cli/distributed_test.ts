@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { OPEN_MPI_STOP_GRACE_PARAMETER } from "../../lib/dist/launcher.ts";
+import { OPEN_MPI_STOP_GRACE_PARAMETER, SUGGESTED_STOP_GRACE_S } from "../../lib/dist/launcher.ts";
 import { decodeSafetensors } from "../../lib/io/safetensors.ts";
 import { demoDataset } from "../_fixtures.ts";
 import { mpiLaunchers, mpiMissingReason, runRanks } from "../_mpi.ts";
@@ -290,9 +290,10 @@ async function interruptAndResume(
   const args = ["pretrain", data, "--out", run, "--batch", "8", "--backend", "wasm"];
   args.push("--quiet", "--checkpoint-every", "1000");
   // Open MPI's mpirun sends the ranks SIGTERM, then SIGKILL, 1 s apart unless told to
-  // wait longer (rank 0's note; 10 s is enough for this model and its checkpoint);
-  // MPICH's mpiexec passes SIGINT on and waits for the ranks.
-  const grace = launcher.name === "openmpi" ? ["--mca", OPEN_MPI_STOP_GRACE_PARAMETER, "10"] : [];
+  // wait longer (the value rank 0's note suggests); MPICH's mpiexec passes SIGINT on and waits.
+  const grace = launcher.name === "openmpi"
+    ? ["--mca", OPEN_MPI_STOP_GRACE_PARAMETER, `${SUGGESTED_STOP_GRACE_S}`]
+    : [];
   const [cmd, ...rest] = launcher.argv(2);
   const job = new Deno.Command(cmd, {
     args: [...rest, ...grace, ...VATT, ...args, "--steps", "2000"],

@@ -78,7 +78,7 @@ Deno.test("stopGraceNote() asks for a longer mpirun kill timeout under Open MPI 
   const note = (env: Record<string, string>) => stopGraceNote(resolveDistributed("auto", env), env);
   // Unset: Open MPI's default of 1 s.
   assert.match(note(ompi)!, /kills the ranks 1 s after asking them to stop/);
-  assert.match(note(ompi)!, /`mpirun --mca odls_base_sigkill_timeout 30 …`/);
+  assert.match(note(ompi)!, /`mpirun --mca odls_base_sigkill_timeout 10 …`/);
   assert.match(note({ ...ompi, OMPI_MCA_odls_base_sigkill_timeout: "5" })!, /5 s after/);
   assert.equal(note({ ...ompi, OMPI_MCA_odls_base_sigkill_timeout: "10" }), undefined);
   assert.equal(note({ PMI_SIZE: "2", PMI_RANK: "1" }), undefined); // MPICH passes SIGINT on
