@@ -14,6 +14,7 @@ import {
   DISTRIBUTED_MODES,
   type DistributedMode,
   resolveDistributed,
+  stopGraceNote,
 } from "../lib/dist/launcher.ts";
 import { type Collectives, Mpi, SOLO } from "../lib/dist/mpi.ts";
 import { describeError } from "./cli_error.ts";
@@ -52,6 +53,8 @@ export interface Ranks {
    * process, returns the error for the caller to throw.
    */
   fail: (error: unknown) => unknown;
+  /** A line the leader prints before the run (unless quiet): how to make Ctrl-C leave a checkpoint. */
+  note?: string;
 }
 
 /**
@@ -101,6 +104,7 @@ export function startRanks(mode: DistributedMode): Ranks {
   return {
     collectives: mpi,
     leader: mpi.rank === 0,
+    note: mpi.rank === 0 ? stopGraceNote(plan, env) : undefined,
     agree: (text) => checkSameOnAllRanks(mpi, text, "the resolved config (flags, data, model)"),
     fromLeader: (v) => fromRankZero(mpi, v),
     finish: () => {

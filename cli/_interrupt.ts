@@ -16,18 +16,25 @@ export interface StopSignal {
 
 /**
  * Listens for Ctrl-C until `dispose()`; `signals` adds others (an MPI rank
- * also takes the SIGTERM that `mpirun` sends when it is interrupted).
+ * also takes the SIGTERM that `mpirun` sends when it is interrupted). With
+ * `whileParent`, a stop is also requested once the parent process (an MPI
+ * rank's launcher: `mpirun`, `orted`, Hydra's proxy) is gone, as after a second
+ * Ctrl-C on Open MPI's `mpirun`, which then exits without ending the ranks.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { listenForStop } from "./_interrupt.ts";
- * const stop = listenForStop();
- * assert.equal(stop.stopRequested(), false);
+ * const stop = listenForStop(["SIGINT"], { whileParent: true });
+ * assert.equal(stop.stopRequested(), false); // the parent is still here
  * stop.dispose();
  * ```
  */
-export function listenForStop(signals: Deno.Signal[] = ["SIGINT"]): StopSignal {
+export function listenForStop(
+  signals: Deno.Signal[] = ["SIGINT"],
+  options: { whileParent?: boolean } = {},
+): StopSignal {
+  const parent = options.whileParent ? Deno.ppid : undefined;
   let stop = false;
   const onSignal = () => {
     if (stop) Deno.exit(130); // a second Ctrl-C does not wait
@@ -35,9 +42,27 @@ export function listenForStop(signals: Deno.Signal[] = ["SIGINT"]): StopSignal {
   };
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   return {
-    stopRequested: () => stop,
+    stopRequested: () => stop || (parent !== undefined && Deno.ppid !== parent),
     dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, onSignal)),
   };
+}
+
+/**
+ * {@linkcode listenForStop} for a run of `ranks` processes: an MPI rank also
+ * takes SIGTERM (what `mpirun` sends when interrupted, and Slurm at a time
+ * limit) and stops when its launcher is gone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenForRunStop } from "./_interrupt.ts";
+ * const stop = listenForRunStop(2);
+ * assert.equal(stop.stopRequested(), false);
+ * stop.dispose();
+ * ```
+ */
+export function listenForRunStop(ranks: number): StopSignal {
+  return ranks > 1 ? listenForStop(["SIGINT", "SIGTERM"], { whileParent: true }) : listenForStop();
 }
 
 /**

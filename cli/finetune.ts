@@ -37,7 +37,7 @@ import { classificationReport } from "../lib/eval/classify/classify.ts";
 import { finetune, type FinetuneMetrics } from "../lib/train/finetune.ts";
 import { type FinetunePlan, planFinetune } from "../lib/train/finetune_plan.ts";
 import { CliError } from "./cli_error.ts";
-import { interruptedError, listenForStop } from "./_interrupt.ts";
+import { interruptedError, listenForRunStop } from "./_interrupt.ts";
 import { backendOption, withSlowPathNote } from "./_backend_option.ts";
 import { integerFlag, modalityListFlag, numberFlag, type OptionsOf } from "./_options.ts";
 import { createProgress, type Progress } from "./_progress.ts";
@@ -508,7 +508,8 @@ async function runFinetune(
     const dropped = prepared && describeDropped("finetune", prepared);
     if (dropped) console.error(dropped);
     if (prepared) console.error(describeStart(config, plan, { backend, resumeStep }));
-    const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
+    if (ranks.note) console.error(ranks.note);
+    const stop = listenForRunStop(ranks.collectives.size);
     const progress = ranks.leader ? finetuneProgress(config, plan) : SILENT;
     let result;
     try {

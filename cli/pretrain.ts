@@ -32,7 +32,7 @@ import { accumulateOption, recomputeOption } from "./_memory_flags.ts";
 import { refuseContrastiveAccumulation } from "../lib/train/accumulate.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { CliError } from "./cli_error.ts";
-import { interruptedError, listenForStop } from "./_interrupt.ts";
+import { interruptedError, listenForRunStop } from "./_interrupt.ts";
 import { modelConfigForData, PRESET_NAMES, presetFlag } from "./_model_config.ts";
 import { backendOption, slowPathNote } from "./_backend_option.ts";
 import { integerFlag, numberFlag, type OptionsOf } from "./_options.ts";
@@ -395,7 +395,7 @@ async function runPretrain(
   const strategy = await memoryStrategy({ model, train, data, backend, ranks: size }, o);
   const plan = strategy.plan;
   const slow = slowPathNote(backend);
-  if (slow && !o.quiet) console.error(slow);
+  for (const note of [slow, ranks.note]) if (note && !o.quiet) console.error(note);
   // Rank 0 alone prepares (and locks) the run folder; the others resume from what it found.
   const prepared = !ranks.leader ? undefined : await prepareRunFolder(o.out, {
     config: runConfig,
@@ -425,7 +425,7 @@ async function runPretrain(
     }));
   }
   // An interrupted mpirun sends its ranks SIGTERM: they stop at the step's end with a checkpoint.
-  const stop = listenForStop(ranks.collectives.size > 1 ? ["SIGINT", "SIGTERM"] : ["SIGINT"]);
+  const stop = listenForRunStop(ranks.collectives.size);
   const progress = createProgress({
     label: "pretrain",
     total: train.steps,

@@ -54,6 +54,7 @@ export const DISTRIBUTED_ENV_VARIABLES: readonly string[] = [
   ...LAUNCHER_VARIABLES.flatMap(([, size, rank]) => [size, rank]),
   "VATT_MPI_LIB",
   "VATT_MPI_ABI",
+  "OMPI_MCA_odls_base_sigkill_timeout",
 ];
 
 /** A whole number ≥ 0 from an environment value, else `undefined`. */
@@ -129,4 +130,48 @@ export function resolveDistributed(
   }
   if (!found || (mode === "auto" && found.size < 2)) return { kind: "off" };
   return { kind: "mpi", ...found };
+}
+
+/**
+ * Open MPI's `mpirun` parameter that the ranks see as an `OMPI_MCA_` variable:
+ * on Ctrl-C, `mpirun` sends the ranks SIGCONT at once, SIGTERM this many
+ * seconds later and SIGKILL as many seconds after that (default 1).
+ */
+export const OPEN_MPI_STOP_GRACE_PARAMETER = "odls_base_sigkill_timeout";
+
+/** The seconds of {@linkcode OPEN_MPI_STOP_GRACE_PARAMETER} the note suggests, and the least it accepts. */
+export const SUGGESTED_STOP_GRACE_S = 10;
+const LEAST_STOP_GRACE_S = 10;
+
+/**
+ * A line for rank 0 when Ctrl-C on the launcher may kill the ranks before
+ * they can stop at a step's end and write a checkpoint: Open MPI's `mpirun`
+ * leaves them 1 s between SIGTERM and SIGKILL unless started with `--mca
+ * odls_base_sigkill_timeout` of at least 10 s (the SIGTERM then comes as
+ * late: the ranks stop that many seconds after Ctrl-C). MPICH's `mpiexec` passes
+ * SIGINT on and waits for the ranks, so it needs nothing: no note.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveDistributed, stopGraceNote } from "./launcher.ts";
+ * const env = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };
+ * assert.match(stopGraceNote(resolveDistributed("auto", env), env)!, /--mca odls_base_sigkill_timeout 10/);
+ * const patient = { ...env, OMPI_MCA_odls_base_sigkill_timeout: "60" };
+ * assert.equal(stopGraceNote(resolveDistributed("auto", patient), patient), undefined);
+ * const mpich = { PMI_SIZE: "2", PMI_RANK: "0" };
+ * assert.equal(stopGraceNote(resolveDistributed("auto", mpich), mpich), undefined);
+ * ```
+ */
+export function stopGraceNote(
+  plan: DistributedPlan,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (plan.kind !== "mpi" || plan.launcher !== "openmpi") return undefined;
+  const grace = count(env[`OMPI_MCA_${OPEN_MPI_STOP_GRACE_PARAMETER}`]) ?? 1;
+  if (grace >= LEAST_STOP_GRACE_S) return undefined;
+  return `note: on Ctrl-C, Open MPI's mpirun kills the ranks ${grace} s after asking them to stop, ` +
+    "often too soon to end the step and write a checkpoint; start it with " +
+    `\`mpirun --mca ${OPEN_MPI_STOP_GRACE_PARAMETER} ${SUGGESTED_STOP_GRACE_S} …\` ` +
+    "to stop at a step's end with one";
 }

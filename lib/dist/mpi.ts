@@ -39,6 +39,8 @@ export interface Collectives {
   /**
    * The element-wise sum over ranks (every rank gets the same), in `out` when
    * given (same type and length as `x`; reused buffers spare page faults), else in a new array.
+   * `out` may be `x` itself (or a view of the same memory): the sum then replaces `x`
+   * (`MPI_IN_PLACE`, no second buffer).
    */
   allreduceSum<T extends Float32Array | Float64Array>(x: T, out?: T): T;
   /** Every rank's `x` (all the same length), concatenated in rank order. */
@@ -88,6 +90,12 @@ function symbolsOf(handle: "usize" | "i32") {
     MPI_Barrier: { parameters: [handle], result: "i32" },
     MPI_Allreduce: {
       parameters: ["buffer", "buffer", "i32", handle, handle, handle],
+      result: "i32",
+    },
+    // The same function, its send buffer given as a pointer: MPI_IN_PLACE.
+    MPI_Allreduce_in_place: {
+      name: "MPI_Allreduce",
+      parameters: ["pointer", "buffer", "i32", handle, handle, handle],
       result: "i32",
     },
     MPI_Allgather: {
@@ -254,8 +262,14 @@ export class Mpi implements Collectives {
     if (into && (into.length !== x.length || into.constructor !== x.constructor)) {
       throw new RangeError(`allreduceSum(): out has ${into.length} values for ${x.length}`);
     }
-    const out = into ?? new (x.constructor as { new (n: number): T })(x.length);
     const type = x instanceof Float64Array ? this.#h.double : this.#h.float;
+    // `into` over the same memory as `x` (the same array, or another view of it): in place.
+    if (into && into.buffer === x.buffer && into.byteOffset === x.byteOffset) {
+      const inPlace = Deno.UnsafePointer.create(this.abi === "mpich" ? 0xffff_ffff_ffff_ffffn : 1n);
+      this.#call("MPI_Allreduce_in_place", inPlace, x, x.length, type, this.#h.sum, this.#h.world);
+      return x;
+    }
+    const out = into ?? new (x.constructor as { new (n: number): T })(x.length);
     this.#call("MPI_Allreduce", x, out, x.length, type, this.#h.sum, this.#h.world);
     return out;
   }

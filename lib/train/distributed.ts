@@ -3,8 +3,8 @@
  * its rows of the global batch one process would draw, and the pieces that
  * make R ranks equal one process live here: the rank's rows, a differentiable
  * all-gather (the losses see the global batch as negatives), a differentiable
- * sum over ranks (synchronized BatchNorm), the sum of the gradients in one
- * flat buffer, and a digest of the weights and optimiser state every rank
+ * sum over ranks (synchronized BatchNorm), the sum of the gradients (in
+ * place, in buckets), and a digest of the weights and optimiser state every rank
  * must share.
  *
  * Every rank computes the same global loss from the gathered embeddings, but
@@ -16,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
+import { ownValues } from "../backend/kernels/tensor_memory.ts";
 import { checkSameOnAllRanks } from "../dist/agree.ts";
 import type { Collectives } from "../dist/mpi.ts";
 import type { BatchShard } from "../model/batch_shard.ts";
@@ -187,9 +188,24 @@ export function batchShard(c: Collectives, rows: { start: number; count: number 
 }
 
 /**
- * The gradients summed over the ranks through one allreduce over a flat
- * float32 buffer (names in sorted order on every rank); new tensors, the
- * inputs stay the caller's. With one rank the inputs come back.
+ * Values per allreduce call: gradients are summed in pieces of at most this
+ * many (4 MiB), small ones packed together. On shared memory (2 ranks, Open
+ * MPI's defaults) pieces of 1–4 MiB summed 57 M values in about half the time
+ * of one 228 MB call, which runs through memory rather than the caches.
+ */
+export const GRADIENT_BUCKET_VALUES = 1 << 20;
+
+/** A gradient under this many values is packed with its neighbours into one call. */
+const PACK_BELOW = 1 << 16;
+
+/**
+ * The gradients summed over the ranks, in place where a gradient's storage is
+ * its own (no copy: MPI reads and writes the backend's memory, the wasm heap
+ * or the cpu backend's arrays), else into a new tensor. Names in sorted order
+ * on every rank; a gradient of at least 64 Ki values is summed alone in
+ * pieces of {@linkcode GRADIENT_BUCKET_VALUES}, smaller ones are packed into
+ * shared buckets: the calls depend on the sizes alone, so every rank makes the
+ * same ones. With one rank the inputs come back untouched.
  *
  * @example
  * ```ts
@@ -207,32 +223,69 @@ export function sumGradients(
   grads: Record<string, tf.Tensor>,
 ): Record<string, tf.Tensor> {
   if (c.size === 1) return grads;
-  const names = Object.keys(grads).sort();
-  const { flat, summed } = exchangeBuffers(names.reduce((n, k) => n + grads[k].size, 0));
-  let at = 0;
-  for (const k of names) {
-    flat.set(grads[k].dataSync() as Float32Array, at);
-    at += grads[k].size;
-  }
-  const total = c.allreduceSum(flat, summed);
   const out: Record<string, tf.Tensor> = {};
-  at = 0;
-  for (const k of names) {
-    // A copy: the tensors must not alias the buffers reused next step.
-    out[k] = tf.tensor(total.slice(at, at + grads[k].size), grads[k].shape, "float32");
-    at += grads[k].size;
+  let pack: string[] = [];
+  let packed = 0;
+  const flush = () => {
+    if (pack.length > 0) sumPacked(c, grads, pack, out);
+    [pack, packed] = [[], 0];
+  };
+  for (const name of Object.keys(grads).sort()) {
+    const n = grads[name].size;
+    if (n >= PACK_BELOW) {
+      flush();
+      out[name] = sumAlone(c, grads[name]);
+      continue;
+    }
+    if (packed + n > GRADIENT_BUCKET_VALUES) flush();
+    pack.push(name);
+    packed += n;
   }
+  flush();
   return out;
 }
 
-let buffers: { flat: Float32Array; summed: Float32Array } | undefined;
-
-/** The send and receive buffers of the gradient allreduce, kept from step to step. */
-function exchangeBuffers(n: number): { flat: Float32Array; summed: Float32Array } {
-  if (buffers?.flat.length !== n) {
-    buffers = { flat: new Float32Array(n), summed: new Float32Array(n) };
+/** `g` summed over the ranks in pieces: in place when its storage is its own, else a new tensor. */
+function sumAlone(c: Collectives, g: tf.Tensor): tf.Tensor {
+  const own = ownValues(g) !== undefined;
+  const values = own ? undefined : Float32Array.from(g.dataSync());
+  for (let at = 0; at < g.size; at += GRADIENT_BUCKET_VALUES) {
+    // Asked again for each piece: nothing allocates in between, the heap stays put.
+    const all = values ?? ownValues(g)!;
+    const piece = all.subarray(at, Math.min(at + GRADIENT_BUCKET_VALUES, g.size));
+    c.allreduceSum(piece, piece);
   }
-  return buffers;
+  return values ? tf.tensor(values, g.shape, "float32") : g;
+}
+
+let staging: Float32Array | undefined;
+
+/** The gradients `names` summed over the ranks through one packed buffer, into `out`. */
+function sumPacked(
+  c: Collectives,
+  grads: Record<string, tf.Tensor>,
+  names: string[],
+  out: Record<string, tf.Tensor>,
+): void {
+  const total = names.reduce((n, k) => n + grads[k].size, 0);
+  if ((staging?.length ?? 0) < total) staging = new Float32Array(GRADIENT_BUCKET_VALUES);
+  const buffer = staging!.subarray(0, total);
+  let at = 0;
+  for (const k of names) {
+    buffer.set(ownValues(grads[k]) ?? grads[k].dataSync(), at);
+    at += grads[k].size;
+  }
+  if (total > 0) c.allreduceSum(buffer, buffer); // sizes alone decide: the same on every rank
+  at = 0;
+  for (const k of names) {
+    const g = grads[k];
+    const sum = buffer.subarray(at, at + g.size);
+    const own = ownValues(g);
+    if (own) own.set(sum);
+    // A copy: the tensor must not alias the buffer reused next step.
+    out[k] = own ? g : tf.tensor(sum.slice(), g.shape, "float32");
+    at += g.size;
+  }
 }
 
 /**

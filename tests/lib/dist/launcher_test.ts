@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { detectLauncher, resolveDistributed } from "../../../lib/dist/launcher.ts";
+import { detectLauncher, resolveDistributed, stopGraceNote } from "../../../lib/dist/launcher.ts";
 import { abiOfLibrary, mpiLibraryCandidates } from "../../../lib/dist/library.ts";
 
 Deno.test("detectLauncher() reads each launcher's size and rank variables", async (t) => {
@@ -71,4 +71,16 @@ Deno.test("mpiLibraryCandidates(): VATT_MPI_LIB alone, else the launcher's MPI f
   );
   assert.equal(abiOfLibrary("libmpich.so.12"), "mpich");
   assert.equal(abiOfLibrary("libmpi.so.40"), "openmpi");
+});
+
+Deno.test("stopGraceNote() asks for a longer mpirun kill timeout under Open MPI below 10 s only", () => {
+  const ompi = { OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_RANK: "0" };
+  const note = (env: Record<string, string>) => stopGraceNote(resolveDistributed("auto", env), env);
+  // Unset: Open MPI's default of 1 s.
+  assert.match(note(ompi)!, /kills the ranks 1 s after asking them to stop/);
+  assert.match(note(ompi)!, /`mpirun --mca odls_base_sigkill_timeout 10 …`/);
+  assert.match(note({ ...ompi, OMPI_MCA_odls_base_sigkill_timeout: "5" })!, /5 s after/);
+  assert.equal(note({ ...ompi, OMPI_MCA_odls_base_sigkill_timeout: "10" }), undefined);
+  assert.equal(note({ PMI_SIZE: "2", PMI_RANK: "1" }), undefined); // MPICH passes SIGINT on
+  assert.equal(stopGraceNote({ kind: "off" }, ompi), undefined);
 });

@@ -23,6 +23,8 @@ Deno.test({
           // 1e-17 + 2e-17 in doubles (lost in float32), and 0 + 1.
           assert.deepEqual(l.sum64, [1e-17 + 2e-17, 1]);
           assert.deepEqual(l.sumInto, [1, 2]); // into the caller's buffer: [0, 1] + [1, 1]
+          assert.deepEqual(l.inPlace, [3, 2]); // MPI_IN_PLACE: [1, 0] + [2, 2] in x itself
+          assert.deepEqual(l.onHeap, [0, 0, 1, 10, 0, 0]); // [0, 5] + [1, 5]; neighbours untouched
           assert.deepEqual(l.gathered, [0, 0, 7, 1, -1, 7]);
           assert.deepEqual(l.broadcast, [4, 5, 6]);
           assert.match(l.library, launcher.name === "mpich" ? /mpich/ : /libmpi\.so\.40/);

@@ -8,6 +8,7 @@ import {
   gatherArrays,
   gatherBatch,
   gatherBatches,
+  GRADIENT_BUCKET_VALUES,
   rankRows,
   sumGradients,
 } from "../../../lib/train/distributed.ts";
@@ -76,16 +77,68 @@ Deno.test("crossReplicaSum(): the sum forward; backward, the sum of the ranks' g
   assert.deepEqual(await g(tf.tensor1d([2, 3])).array(), [3, 5]);
 });
 
-Deno.test("sumGradients() sums the ranks' gradients through one flat buffer, names sorted", async () => {
+Deno.test("sumGradients() packs small gradients into one call, names sorted, and sums them in place", async () => {
   const seen: number[][] = [];
   const c = pairedWith(0, (mine) => {
     seen.push([...mine]);
     return (mine as Float32Array).map((v) => 10 * v);
   });
-  const out = sumGradients(c, { b: tf.tensor1d([1]), a: tf.tensor2d([[2, 3]]) });
+  const grads = { b: tf.tensor1d([1]), a: tf.tensor2d([[2, 3]]) };
+  const out = sumGradients(c, grads);
   assert.deepEqual(seen, [[2, 3, 1]]); // one call: a's values, then b's
   assert.deepEqual(await out.a.array(), [[22, 33]]);
   assert.deepEqual(await out.b.array(), [11]);
+  assert.equal(out.a, grads.a); // their storage was their own: summed where they lie
+});
+
+Deno.test("sumGradients() sums a large gradient alone, in place, in pieces of GRADIENT_BUCKET_VALUES", async () => {
+  const lengths: number[] = [];
+  const c = pairedWith(1, (mine) => {
+    lengths.push(mine.length);
+    return (mine as Float32Array).map(() => 1);
+  });
+  const n = GRADIENT_BUCKET_VALUES + 3;
+  const big = tf.fill([n], 2);
+  const out = sumGradients(c, { big, small: tf.tensor1d([4]) });
+  assert.deepEqual(lengths, [GRADIENT_BUCKET_VALUES, 3, 1]); // big's two pieces, then small
+  assert.equal(out.big, big);
+  const values = await big.data();
+  assert.deepEqual([values[0], values[n - 1], values.length], [3, 3, n]); // 2 + 1 throughout
+  assert.deepEqual(await out.small.array(), [5]);
+});
+
+Deno.test("sumGradients() gives a gradient whose data another tensor shares a new tensor, the other untouched", async () => {
+  const c = pairedWith(0, (mine) => (mine as Float32Array).map((v) => 10 * v));
+  const small = tf.tensor1d([1, 2]);
+  const big = tf.fill([1 << 16], 1);
+  const [smallAlias, bigAlias] = [tf.reshape(small, [2, 1]), tf.reshape(big, [1, -1])];
+  const out = sumGradients(c, { small, big });
+  assert.notEqual(out.small, small);
+  assert.notEqual(out.big, big);
+  assert.deepEqual(await out.small.array(), [11, 22]);
+  assert.equal((await out.big.data())[7], 11);
+  assert.deepEqual(await smallAlias.array(), [[1], [2]]);
+  assert.equal((await bigAlias.data())[7], 1);
+});
+
+Deno.test("sumGradients() makes the same calls whatever a rank's sharing: they follow the sizes", () => {
+  const lengths = (alias: boolean) => {
+    const seen: number[] = [];
+    const c = pairedWith(0, (mine) => {
+      seen.push(mine.length);
+      return mine;
+    });
+    // 18 gradients of 60 000 values: 17 fill a bucket of 2^20, the 18th starts the next.
+    const grads: Record<string, tf.Tensor> = {};
+    for (let i = 0; i < 18; i++) grads[`w${String(i).padStart(2, "0")}`] = tf.zeros([60_000]);
+    grads.big = tf.zeros([1 << 16]);
+    const aliases = alias ? Object.values(grads).map((g) => tf.reshape(g, [-1, 1])) : [];
+    sumGradients(c, grads);
+    tf.dispose([...Object.values(grads), ...aliases]);
+    return seen;
+  };
+  assert.deepEqual(lengths(false), [1 << 16, 17 * 60_000, 60_000]); // "big" sorts first
+  assert.deepEqual(lengths(true), lengths(false));
 });
 
 Deno.test("gatherArrays() gathers several arrays in one call and returns each in rank order", () => {
