@@ -21,6 +21,8 @@ import {
 import { EXPORT_FORMATS, formatFromPath, npyRowsPath } from "../lib/eval/embeddings/format.ts";
 import { checkModelFitsData } from "../lib/data/fit.ts";
 import { CliError } from "./cli_error.ts";
+import { inferenceBatch } from "./_inference_batch.ts";
+import { memoryLimit } from "../lib/train/memory_plan.ts";
 import { checkPretrainedRun } from "./_pretrained_run.ts";
 import { backendOption } from "./_backend_option.ts";
 import { evalBatchOption, modalityListFlag, type OptionsOf } from "./_options.ts";
@@ -103,7 +105,6 @@ async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promi
       2,
     );
   }
-  const batchSize = o.batch;
   // Refuse an existing output before loading anything.
   const files = format === "npy" ? [o.out, npyRowsPath(o.out)] : [o.out];
   // Real paths, before anything is loaded: never an input, never a device or FIFO.
@@ -129,6 +130,9 @@ async function exportCommand(dataDir: string, o: OptionsOf<typeof flags>): Promi
       // Everything checkable is checked before the progress starts: bad input prints one line.
       planExport(model, { out: o.out, space: o.space, modalities, format });
       checkModelFitsData(model.config, data);
+      // The weights are loaded: the clips a pass may take on what is left.
+      const free = await memoryLimit(backend);
+      const batchSize = inferenceBatch("export", model.config, modalities, o.batch, free);
       console.error(
         `export: ${modalities.join(",")} in the ${o.space} space on ${backend}, ` +
           `${data.size} clips, checkpoint ${checkpoint}`,

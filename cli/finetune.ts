@@ -30,6 +30,8 @@ import { prepareRunFolder } from "../lib/run/run_folder.ts";
 import { memoryLimit } from "../lib/train/memory_plan.ts";
 import { chooseMemoryStrategy, type MemoryStrategy } from "../lib/train/memory_strategy.ts";
 import { accumulateOption, recomputeOption } from "./_memory_flags.ts";
+import { inferenceBatch } from "./_inference_batch.ts";
+import { countParameters } from "../lib/model/weight_specs.ts";
 import { explainOutOfMemory } from "../lib/train/out_of_memory.ts";
 import { checkOutputPath } from "../lib/io/guard.ts";
 import { TRAINED_ON_KEY, trainedOnRecord } from "../lib/run/trained_on.ts";
@@ -396,9 +398,20 @@ async function backendWithMemoryPlan(
   name: FinetuneFlags["backend"],
   config: FinetuneConfig,
   plan: FinetunePlan,
-): Promise<{ backend: string; memory?: MemoryStrategy }> {
+): Promise<{ backend: string; memory?: MemoryStrategy; featureBatch: number }> {
   const backend = withSlowPathNote(await initBackend(name));
-  if (config.frozen) return { backend };
+  const limit = await memoryLimit(backend);
+  // Feature passes hold the weights (and Adam's moments on the heap), then one layer at a time.
+  const held = (m?: MemoryStrategy) =>
+    m
+      ? m.plan.estimate.weights + m.plan.estimate.optimizer - m.plan.estimate.offHeap
+      : 4 * weightCount(plan.model);
+  const features = (m?: MemoryStrategy) =>
+    inferenceBatch("finetune: features", plan.model, config.modalities, config.evalBatchSize, {
+      ...limit,
+      bytes: limit.bytes - held(m),
+    });
+  if (config.frozen) return { backend, featureBatch: features() };
   // Micro-batches: one micro-batch's activations at a time.
   const memory = chooseMemoryStrategy(
     {
@@ -407,7 +420,7 @@ async function backendWithMemoryPlan(
       modalities: config.modalities,
       optimizer: config.optimizer === "adam" ? "adam" : config.momentum > 0 ? "momentum" : "sgd",
     },
-    await memoryLimit(backend),
+    limit,
     {
       recompute: config.recompute,
       suggest: "accumulate",
@@ -415,7 +428,13 @@ async function backendWithMemoryPlan(
     },
   );
   if (memory.note) console.error(memory.note);
-  return { backend, memory };
+  return { backend, memory, featureBatch: features(memory) };
+}
+
+/** Every weight of a model (trainable and BatchNorm statistics). */
+function weightCount(model: FinetunePlan["model"]): number {
+  const c = countParameters(model);
+  return c.total + c.nonTrainable;
 }
 
 /** Runs `vatt finetune`, on every rank when a launcher started several (`--distributed`). */
@@ -495,7 +514,7 @@ async function runFinetune(
     val = o.val !== undefined ? await Dataset.open(o.val) : undefined;
     const plan = await planFinetune({ from: checkpoint, data, val, config });
     const runConfig = finetuneRunConfig({ checkpoint, dataDir, data, val, config, plan });
-    const { backend, memory } = await backendWithMemoryPlan(o.backend, config, plan);
+    const { backend, memory, featureBatch } = await backendWithMemoryPlan(o.backend, config, plan);
     const { batchSize, mixup, accumulate } = config;
     checkDistributable(ranks, { batchSize, backend, mixup, accumulate });
     ranks.agree(JSON.stringify({ runConfig, backend, out: path.resolve(out), resume: o.resume }));
@@ -524,6 +543,7 @@ async function runFinetune(
         resumeFrom,
         shouldStop: stop.stopRequested,
         memory, // recomputation (in parts) and where Adam's moments live
+        featureBatch,
         collectives: ranks.collectives,
         onExtract: progress.onExtract,
         onStep: progress.onStep,

@@ -253,7 +253,11 @@ export function encode(
       : encoderLayer;
     for (let i = 0; i < backbone.layers; i++) {
       const p = `${prefix}/layer_${String(i).padStart(2, "0")}`;
-      x = layer(x, weights, p, { ...options, maskBias, positionBias });
+      const input = x;
+      // Each layer's intermediates freed at its end (what a gradient tape saved, it keeps):
+      // an inference pass holds one layer's activations, not every layer's.
+      x = tf.tidy(() => layer(input, weights, p, { ...options, maskBias, positionBias }));
+      input.dispose();
     }
     const normed = layerNorm(
       x,

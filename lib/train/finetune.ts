@@ -103,6 +103,8 @@ export interface FinetuneOptions extends PlanOptions, LoopOptions {
   plan?: FinetunePlan;
   /** Feature extraction of the frozen mode. */
   onExtract?: (done: number, total: number) => void;
+  /** Clips per feature-extraction pass; default `config.evalBatchSize` (the CLI caps it by the inference plan). */
+  featureBatch?: number;
   onStep?: (s: FinetuneStep) => void;
   onEpoch?: (m: FinetuneMetrics) => void;
   /**
@@ -147,14 +149,15 @@ async function extractTables(run: FinetuneRun): Promise<void> {
   const { options, plan, config, classifier } = run;
   const t0 = performance.now();
   const total = plan.train.length + plan.val.length;
+  const batchSize = options.featureBatch ?? config.evalBatchSize;
   run.tables.train = await extractFeatures(classifier, options.data, {
     indices: plan.train,
-    batchSize: config.evalBatchSize,
+    batchSize,
     onProgress: (done) => options.onExtract?.(done, total),
   });
   run.tables.val = await extractFeatures(classifier, options.val ?? options.data, {
     indices: plan.val,
-    batchSize: config.evalBatchSize,
+    batchSize,
     onProgress: (done) => options.onExtract?.(plan.train.length + done, total),
   });
   run.seconds.extract = (performance.now() - t0) / 1000;
@@ -179,7 +182,7 @@ async function validate(run: FinetuneRun): Promise<ValidationScores | undefined>
   const table = run.tables.val ??
     await extractFeatures(classifier, run.options.val ?? run.options.data, {
       indices: plan.val,
-      batchSize: config.evalBatchSize,
+      batchSize: run.options.featureBatch ?? config.evalBatchSize,
     });
   const numClasses = plan.labels.names.length;
   const logits = await tableLogits(classifier.head, table, {

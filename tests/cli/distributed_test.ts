@@ -309,7 +309,10 @@ async function interruptAndResume(
     job.kill("SIGINT"); // the launcher alone, as a terminal's Ctrl-C reaches it
   }
   const status = await job.status;
-  assert.notEqual(status.code, 0);
+  // Open MPI's mpirun ends non-zero. MPICH's mpiexec forwards the Ctrl-C and reports its own
+  // status: 0 in about one run of three under load although the ranks stopped (and exit 130)
+  // with the checkpoint checked below, so its code is not asserted.
+  if (launcher.name === "openmpi") assert.notEqual(status.code, 0);
   // A launcher that exits first leaves the ranks to stop by themselves (their parent is gone).
   const until = Date.now() + 60_000;
   while (ranks.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));

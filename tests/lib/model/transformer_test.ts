@@ -175,3 +175,26 @@ Deno.test("dropoutMask() keeps value i when the i-th draw of the seeded generato
     assert.deepEqual(source.rng.state(), outer.state()); // one draw taken from the source
   }
 });
+
+Deno.test("encode() at inference holds one layer's activations at a time, not every layer's", async () => {
+  const backbone = (layers: number) => ({ layers, hidden: 64, mlp: 256, heads: 4 });
+  const peak = async (layers: number) => {
+    const c = resolveVattConfig({ preset: "tiny", video: { backbone: backbone(layers) } });
+    const w = createWeights(weightSpecs(c), { seed: 0 });
+    const tokens = tf.randomNormal([8, 128, 64], 0, 1, "float32", 1) as tf.Tensor3D;
+    const info = await tf.profile(() => {
+      const out = encode(tokens, w["video/agg_token"], w, {
+        prefix: "backbone/video",
+        backbone: c.video.backbone,
+      });
+      tf.dispose([out.aggregate, out.sequence]);
+      return [];
+    });
+    tf.dispose([tokens, ...Object.values(w)]);
+    return info.peakBytes;
+  };
+  const one = await peak(1);
+  const six = await peak(6);
+  // Six layers' activations kept to the end would be about six times one layer's.
+  assert.ok(six < 1.5 * one, `peak ${six} bytes with 6 layers, ${one} with 1`);
+});
