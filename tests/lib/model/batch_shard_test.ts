@@ -6,6 +6,11 @@ import { dropout } from "../../../lib/model/_ops.ts";
 import { type BatchShard, shardDrawOffset } from "../../../lib/model/batch_shard.ts";
 import { dropTokens } from "../../../lib/model/drop_token.ts";
 import { videoHeads } from "../../../lib/model/heads.ts";
+import {
+  type Layer,
+  recomputed,
+  type RecomputedLayerOptions,
+} from "../../../lib/model/recompute.ts";
 import { weightSpecs } from "../../../lib/model/weight_specs.ts";
 import { createWeights } from "../../../lib/model/weights.ts";
 import { Rng } from "../../../lib/util/rng.ts";
@@ -65,4 +70,22 @@ Deno.test("videoHeads() with a shard normalise with the global batch's statistic
   };
   const moved = await videoHeads(x, w, { training: true, heads: c.heads, shard: other }).vt.data();
   assert.ok(moved.some((v, i) => Math.abs(v - a[i]) > 1e-3));
+});
+
+Deno.test("a layer recomputed in parts on a rank's shard draws the global batch's mask rows", async () => {
+  // A layer that is its dropout: its output shows which mask rows each part drew.
+  const layer: Layer<RecomputedLayerOptions> = (x, _w, _p, o) =>
+    dropout(x, o.dropout) as tf.Tensor3D;
+  const source = (shard?: Pick<BatchShard, "start" | "count" | "total">) => ({
+    rate: 0.5,
+    rng: new Rng(5),
+    shard,
+  });
+  // 4 clips of 2 captions each: 8 rows; this rank holds clips 2 and 3 (rows 4…7), in 3 parts.
+  const whole = await layer(tf.ones([8, 3, 5]), {}, "l", { dropout: source() }).array();
+  const parts = recomputed(layer, { parts: 3 });
+  const mine = await parts(tf.ones([4, 3, 5]), {}, "l", {
+    dropout: source({ start: 2, count: 2, total: 4 }),
+  }).array();
+  assert.deepEqual(mine, whole.slice(4));
 });
