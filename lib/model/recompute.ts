@@ -127,9 +127,7 @@ function partCall<O extends RecomputedLayerOptions>(
   const { options: again, copies } = replaying(options, states);
   const withRows = (s: DropoutSource | undefined) =>
     s && { ...s, shard: rowShard(s.shard, rows.total, rows.from, rows.to) };
-  const n = rows.to - rows.from;
-  const mask = maskBias &&
-    tf.slice(maskBias, [rows.from, 0, 0, 0], [n, -1, -1, -1]); // [n, 1, 1, L]
+  const mask = maskBias && rowsOf(maskBias, rows.from, rows.to); // [n, 1, 1, L]
   return {
     options: {
       ...again,
@@ -141,8 +139,9 @@ function partCall<O extends RecomputedLayerOptions>(
   };
 }
 
-/** Rows `[from, to)` of `t` along its first axis. */
+/** Rows `[from, to)` of `t` along its first axis (`t` itself for all of them). */
 function rowsOf<T extends tf.Tensor>(t: T, from: number, to: number): T {
+  if (from === 0 && to === t.shape[0]) return t;
   return tf.slice(t, [from, ...t.shape.slice(1).map(() => 0)], [
     to - from,
     ...t.shape.slice(1),
@@ -151,8 +150,9 @@ function rowsOf<T extends tf.Tensor>(t: T, from: number, to: number): T {
 
 /**
  * The layer's forward pass part by part (each part's activations freed before
- * the next), drawing each part's rows of the masks the whole pass would draw;
- * the callers' generators end where the whole pass leaves them.
+ * the next; one part is the whole batch), drawing each part's rows of the
+ * masks the whole pass would draw from copies of the saved generators; the
+ * callers' generators end where the whole pass leaves them.
  */
 function forwardInParts<O extends RecomputedLayerOptions>(
   layer: Layer<O>,
@@ -258,37 +258,24 @@ export function recomputed<O extends RecomputedLayerOptions>(
       if (s && !states.has(s.rng)) states.set(s.rng, s.rng.state());
     }
     const bounds = partBounds(x.shape[0], recompute.parts ?? 1);
-    const bias = options.positionBias;
-    const inputs: tf.Tensor[] = bias ? [x, bias] : [x];
+    const inputs: tf.Tensor[] = options.positionBias ? [x, options.positionBias] : [x];
     const constants: tf.Tensor[] = options.maskBias ? [options.maskBias] : [];
     const op = tf.customGrad(
       ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         (args[args.length - 1] as tf.GradSaveFunc)([...inputs, ...constants]);
-        const whole = bounds.length === 2;
-        const value = whole
-          ? layer(x, weights, p, options)
-          : forwardInParts(layer, { x, weights, p, options }, states, bounds);
+        const value = forwardInParts(layer, { x, weights, p, options }, states, bounds);
         const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
           tf.tidy(() => {
-            const [xs, pb] = [saved[0] as tf.Tensor3D, bias ? saved[1] as tf.Tensor3D : undefined];
+            const x = saved[0] as tf.Tensor3D;
+            const bias = options.positionBias ? saved[1] as tf.Tensor3D : undefined;
             const mask = options.maskBias ? saved[inputs.length] : undefined;
-            if (!whole) {
-              return backwardInParts(
-                layer,
-                { weights, p, options, ws },
-                {
-                  x: xs,
-                  bias: pb,
-                  mask,
-                  dy,
-                },
-                states,
-                bounds,
-              );
-            }
-            const again = replaying(options, states).options;
-            const run = () => layer(xs, weights, p, { ...again, positionBias: pb, maskBias: mask });
-            return nestedGradients(run, [...saved.slice(0, inputs.length), ...ws], dy);
+            return backwardInParts(
+              layer,
+              { weights, p, options, ws },
+              { x, bias, mask, dy },
+              states,
+              bounds,
+            );
           });
         return { value, gradFunc };
       }) as unknown as Parameters<typeof tf.customGrad>[0],

@@ -8,11 +8,10 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
 import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
+import { attentionKernelActive } from "./memory_limit.ts";
 import { type MemoryLimit, PLAN_FILL } from "./memory_plan.ts";
 
 /**
@@ -31,10 +30,8 @@ const COMPOSITE_SCORE_COPIES = 4;
 
 /** Floats of one layer of `b` for `sequences` sequences of `length` tokens. */
 function layerFloats(b: BackboneConfig, sequences: number, length: number): number {
-  const backend = tf.engine().backendName; // a field: reading it starts no backend
-  const fused = backend !== null && backend !== undefined &&
-    tf.getKernel(ATTENTION_KERNEL, backend) !== undefined;
-  const scores = (fused ? 1 : COMPOSITE_SCORE_COPIES) * sequences * b.heads * length * length;
+  const scores = (attentionKernelActive() ? 1 : COMPOSITE_SCORE_COPIES) * sequences * b.heads *
+    length * length;
   return sequences * length * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) + scores;
 }
 

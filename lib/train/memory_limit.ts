@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
 
 /** The largest wasm heap of tfjs-backend-wasm 4.22 (emscripten's `getHeapMax()`: 4 GiB − 64 KiB). */
 export const WASM_HEAP_MAX = 4294901760;
@@ -102,4 +103,23 @@ async function webGpuLimits(): Promise<
  */
 export function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/**
+ * Whether the active backend runs attention as one kernel (wasm with
+ * OpenBLAS); false before any backend has started (reading it starts none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { attentionKernelActive } from "./memory_limit.ts";
+ * await tf.setBackend("cpu");
+ * assert.equal(attentionKernelActive(), false);
+ * ```
+ */
+export function attentionKernelActive(): boolean {
+  const backend = tf.engine().backendName; // a field: reading it starts no backend
+  return Boolean(backend) && tf.getKernel(ATTENTION_KERNEL, backend) !== undefined;
 }

@@ -13,13 +13,11 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
-import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
-import { gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
+import { attentionKernelActive, gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
 
 export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
 
@@ -58,8 +56,7 @@ const RECOMPUTE_PER_TOKEN_D = 2;
 const INPUT_COPIES = 1;
 /** Score copies per layer: the fused kernel's (with the active backend's kernel), or the composite ops'. */
 function scoreCopies(c: VattConfig): number {
-  const backend = tf.engine().backendName; // a field: reading it starts no backend
-  if (!backend || !tf.getKernel(ATTENTION_KERNEL, backend)) return SCORE_COPIES;
+  if (!attentionKernelActive()) return SCORE_COPIES;
   return FUSED_SCORE_COPIES + (c.attentionDropout > 0 ? 1 : 0);
 }
 /**

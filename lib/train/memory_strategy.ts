@@ -56,11 +56,8 @@ function candidates(
   limit: MemoryLimit,
   recompute: RecomputeMode,
 ): Candidate[] {
-  const parts = Array.from({ length: input.batchSize }, (_, i) => i + 1);
-  const rc: [boolean, number][] = [
-    ...(recompute === "layers" ? [] : [[false, 1] as [boolean, number]]),
-    ...(recompute === "none" ? [] : parts.map((p) => [true, p] as [boolean, number])),
-  ];
+  const rc: [boolean, number][] = recompute === "layers" ? [] : [[false, 1]];
+  if (recompute !== "none") { for (let p = 1; p <= input.batchSize; p++) rc.push([true, p]); }
   // Only Adam's moments move, and only the wasm heap is worth leaving.
   const oh = limit.backend === "wasm" && (input.optimizer ?? "adam") === "adam"
     ? [false, true]
