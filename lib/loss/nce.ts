@@ -155,7 +155,8 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
     const v = normalize ? l2Normalize(zV) : zV; // [B, D]
     const a = normalize ? l2Normalize(zA) : zA; // [B, D]
     const logits = tf.div(tf.matMul(v, a, false, true), temperature); // [B, B], s_ij
-    const positives = tf.div(tf.sum(tf.mul(v, a), 1), temperature); // [B], s_ii
+    // s_ii read off the same products (a separate dot product could round differently)
+    const positives = tf.sum(tf.mul(logits, tf.eye(batch)), 1); // [B], s_ii
     const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
     const kept = tf.mul(mask, videoMask()); // [B], clips with both sides
     const columnPenalty = tf.reshape(tf.mul(tf.sub(1, kept), MASKED_LOGIT), [1, batch]); // [1, B]

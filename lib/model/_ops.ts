@@ -8,8 +8,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../util/rng.ts";
-import { type BatchShard, shardDrawOffset } from "./batch_shard.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
@@ -213,7 +211,7 @@ export interface FusedAttentionOptions {
   mask?: tf.Tensor2D;
   /**
    * Attention dropout's mask on the probabilities `[B, H, L, L]` (0 or
-   * `1/(1 − rate)`: {@linkcode dropoutMask}), applied before the product with V.
+   * `1/(1 − rate)`: `dropoutMask` of `./dropout.ts`), applied before the product with V.
    */
   drop?: tf.Tensor4D;
 }
@@ -298,81 +296,4 @@ export function fusedAttention(
     }) as unknown as Parameters<typeof tf.customGrad>[0],
   );
   return (withBias ? op(q, k, v, bias) : op(q, k, v)) as tf.Tensor3D;
-}
-
-/** Where a training pass draws its dropout masks: a rate and a seeded generator. */
-export interface DropoutSource {
-  /** Fraction of the values set to zero (the rest scaled by `1/(1 − rate)`). */
-  rate: number;
-  /** Seeds one mask per call, in call order, so a pass is bit-identical for a seed. */
-  rng: Rng;
-  /** A rank's share of a global batch: its mask is its rows of the global batch's mask. */
-  shard?: Pick<BatchShard, "start" | "count" | "total">;
-}
-
-/**
- * Inverted dropout: zeroes each value with probability `rate` and scales the
- * rest by `1/(1 − rate)`; the identity without a source or with rate 0. The
- * mask's seed is the next draw of `source.rng`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { Rng } from "../util/rng.ts";
- * import { dropout } from "./_ops.ts";
- * const x = tf.ones([1000]);
- * const y = await dropout(x, { rate: 0.5, rng: new Rng(1) }).data();
- * assert.ok(y.every((v) => v === 0 || v === 2));
- * assert.deepEqual(y, await dropout(x, { rate: 0.5, rng: new Rng(1) }).data());
- * assert.equal(dropout(x, undefined), x);
- * ```
- */
-export function dropout(x: tf.Tensor, source: DropoutSource | undefined): tf.Tensor {
-  const mask = dropoutMask(x.shape, source);
-  // The mask is made on the host (one draw per value) and multiplied in: one op on the backend.
-  return mask ? tf.mul(x, mask) : x;
-}
-
-/**
- * The mask {@linkcode dropout} multiplies a tensor of `shape` by: each value
- * 0 with probability `rate`, else `1/(1 − rate)`, seeded by the next draw of
- * `source.rng` (the same draw `dropout` makes); `undefined` without a source
- * or with rate 0 (nothing drawn).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { Rng } from "../util/rng.ts";
- * import { dropout, dropoutMask } from "./_ops.ts";
- * const mask = dropoutMask([4, 5], { rate: 0.5, rng: new Rng(3) })!;
- * const dropped = dropout(tf.ones([4, 5]), { rate: 0.5, rng: new Rng(3) });
- * assert.deepEqual(await mask.data(), await dropped.data());
- * assert.equal(dropoutMask([4, 5], { rate: 0, rng: new Rng(3) }), undefined);
- * ```
- */
-export function dropoutMask(
-  shape: number[],
-  source: DropoutSource | undefined,
-): tf.Tensor | undefined {
-  if (!source || source.rate === 0) return undefined;
-  const rng = new Rng(source.rng.nextUint32());
-  const keep = 1 - source.rate;
-  const scale = 1 / keep;
-  let size = 1;
-  for (const s of shape) size *= s;
-  // A rank of a data-parallel run skips the draws of the global batch's rows before its own.
-  const skip = shardDrawOffset(source.shard, { rows: shape[0] ?? 1, size });
-  rng.advance(skip);
-  const mask = new Float32Array(size);
-  const bits = new Uint32Array(mask.buffer); // the draws, replaced in place by the mask
-  rng.fillUint32(bits);
-  // u / 2³² < keep exactly when u < keep·2³² (both sides scaled by a power of two): one draw
-  // per value, the same mask as comparing rng.nextFloat() with keep.
-  const threshold = keep * 4294967296;
-  for (let i = 0; i < size; i++) mask[i] = bits[i] < threshold ? scale : 0;
-  return tf.tensor(mask, shape, "float32");
 }

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../util/rng.ts";
-import type { DropoutSource } from "./_ops.ts";
+import type { DropoutSource } from "./dropout.ts";
 import type { Weights } from "./weights.ts";
 
 /** What a layer reads besides its input and weights (the fields recomputation handles). */

@@ -11,16 +11,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
-import {
-  dense,
-  dropout,
-  dropoutMask,
-  type DropoutSource,
-  fusedAttention,
-  gelu,
-  hasFusedAttention,
-  layerNorm,
-} from "./_ops.ts";
+import { dense, fusedAttention, gelu, hasFusedAttention, layerNorm } from "./_ops.ts";
+import { dropout, dropoutMask, type DropoutSource } from "./dropout.ts";
 import { recomputed } from "./recompute.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";

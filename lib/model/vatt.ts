@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { resolveVattConfig, type VattConfig, type VattConfigInput } from "../config/vatt_config.ts";
 import { audioTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import { Rng } from "../util/rng.ts";
-import { dropout, type DropoutSource } from "./_ops.ts";
+import { dropout, type DropoutSource } from "./dropout.ts";
 import type { BatchShard } from "./batch_shard.ts";
 import { type KeptTokens, keptTokens } from "./drop_token.ts";
 import {

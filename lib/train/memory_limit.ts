@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { ATTENTION_KERNEL } from "../backend/kernels/names.ts";
+import { ATTENTION_KERNEL, DROPOUT_KERNEL } from "../backend/kernels/names.ts";
 
 /** The largest wasm heap of tfjs-backend-wasm 4.22 (emscripten's `getHeapMax()`: 4 GiB − 64 KiB). */
 export const WASM_HEAP_MAX = 4294901760;
@@ -120,6 +120,28 @@ export function gib(bytes: number): string {
  * ```
  */
 export function attentionKernelActive(): boolean {
+  return kernelActive(ATTENTION_KERNEL);
+}
+
+/**
+ * Whether the active backend applies dropout as one kernel that keeps no mask
+ * (wasm); false before any backend has started (reading it starts none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { dropoutKernelActive } from "./memory_limit.ts";
+ * await tf.setBackend("cpu");
+ * assert.equal(dropoutKernelActive(), false);
+ * ```
+ */
+export function dropoutKernelActive(): boolean {
+  return kernelActive(DROPOUT_KERNEL);
+}
+
+function kernelActive(name: string): boolean {
   const backend = tf.engine().backendName; // a field: reading it starts no backend
-  return Boolean(backend) && tf.getKernel(ATTENTION_KERNEL, backend) !== undefined;
+  return Boolean(backend) && tf.getKernel(name, backend) !== undefined;
 }

@@ -17,7 +17,13 @@ import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
-import { attentionKernelActive, gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
+import {
+  attentionKernelActive,
+  dropoutKernelActive,
+  gib,
+  type MemoryLimit,
+  memoryLimit,
+} from "./memory_limit.ts";
 
 export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
 
@@ -27,12 +33,20 @@ const FLOAT = 4;
 /**
  * Floats per token and layer that a training step holds, per unit of width `d`
  * and of MLP width: every forward output (layer norms, q/k/v, attention
- * output, residuals, dropout masks and outputs, GELU's intermediates) and the
- * backward pass's gradients of them. Calibrated (README, "Memory plan"); 30 before the
- * one-kernel dense layers, which keep fewer (tiny's peak at batch 8: 48 → 38 MB).
+ * output, residuals, dropout outputs, GELU's intermediates) and the backward
+ * pass's gradients of them. Calibrated (README, "Memory plan"); 30 before the
+ * one-kernel dense layers, which keep fewer (tiny's peak at batch 8: 48 → 38 MB),
+ * then 26 and 10 with the dropout masks below.
  */
-const PER_TOKEN_D = 26;
-const PER_TOKEN_MLP = 10;
+const PER_TOKEN_D = 24;
+const PER_TOKEN_MLP = 9;
+/**
+ * The dropout masks a layer keeps without the dropout kernel (the attention
+ * output's and the MLP output's, `d` wide, and the MLP inner layer's): per
+ * token, per unit of width and of MLP width. The kernel keeps none.
+ */
+const MASKS_PER_TOKEN_D = 2;
+const MASKS_PER_TOKEN_MLP = 1;
 /** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
 const SCORE_COPIES = 11;
 /**
@@ -54,6 +68,11 @@ const RECOMPUTE_PER_TOKEN_D = 2;
  * (a fraction of a copy).
  */
 const INPUT_COPIES = 1;
+/** Whether a training step keeps dropout masks: dropout on, without the backend's dropout kernel. */
+function keepsMasks(c: VattConfig): boolean {
+  return c.dropout > 0 && !dropoutKernelActive();
+}
+
 /** Score copies per layer: the fused kernel's (with the active backend's kernel), or the composite ops'. */
 function scoreCopies(c: VattConfig): number {
   if (!attentionKernelActive()) return SCORE_COPIES;
@@ -146,11 +165,14 @@ function encoderFloats(
   b: BackboneConfig,
   sequences: number,
   length: number,
-  options: { scoreCopies: number; recompute: boolean; parts: number },
+  options: { scoreCopies: number; masks: boolean; recompute: boolean; parts: number },
 ): Held {
   const tokens = sequences * length;
+  const [perD, perMlp] = options.masks
+    ? [PER_TOKEN_D + MASKS_PER_TOKEN_D, PER_TOKEN_MLP + MASKS_PER_TOKEN_MLP]
+    : [PER_TOKEN_D, PER_TOKEN_MLP];
   const perLayer = (rows: number) =>
-    rows * length * (PER_TOKEN_D * b.hidden + PER_TOKEN_MLP * b.mlp) +
+    rows * length * (perD * b.hidden + perMlp * b.mlp) +
     options.scoreCopies * rows * b.heads * length * length;
   const closing = 4 * tokens * b.hidden; // the final LayerNorm and dropout
   if (!options.recompute) return { kept: b.layers * perLayer(sequences) + closing, layer: 0 };
@@ -201,6 +223,7 @@ function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): Hel
   const c = input.model;
   const o = {
     scoreCopies: scoreCopies(c),
+    masks: keepsMasks(c),
     recompute: input.recompute ?? false,
     parts: input.recomputeParts ?? 1,
   };

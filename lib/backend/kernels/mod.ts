@@ -15,6 +15,7 @@
 import { switchedOff } from "../switches.ts";
 import { ATTENTION_KERNEL_SET } from "./attention.ts";
 import { DENSE_KERNEL_SET } from "./dense.ts";
+import { DROPOUT_KERNEL_SET } from "./dropout.ts";
 import { FUSED_KERNEL_SET } from "./fused.ts";
 import { MATMUL_KERNEL_SET } from "./matmul.ts";
 import type { KernelSet } from "./registry.ts";
@@ -27,6 +28,7 @@ export const KERNEL_SETS: readonly KernelSet[] = [
   MATMUL_KERNEL_SET,
   ATTENTION_KERNEL_SET,
   DENSE_KERNEL_SET,
+  DROPOUT_KERNEL_SET,
 ];
 
 /**

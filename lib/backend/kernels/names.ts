@@ -1,6 +1,6 @@
 /**
  * The one table of vatt's own kernel names: the contract between the kernels
- * registered here (`fused.ts`, `attention.ts`, `dense.ts`) and the code that runs them
+ * registered here (`fused.ts`, `attention.ts`, `dense.ts`, `dropout.ts`) and the code that runs them
  * through `tf.engine().runKernel` (`lib/model/_ops.ts`,
  * `lib/train/optimizer.ts`). A backend that lacks a name below runs the
  * composite ops instead.
@@ -14,7 +14,9 @@
  *   `[z, α]`; `VattAttentionGrad` `{dz, q, k, v, alpha, drop?}`, attrs `heads,
  *   scale, withBias` → `[dq, dk, dv]` (and `dbias` with `withBias`);
  * - `VattDense` `{x, kernel, bias?}` → `y`; `VattDenseGrad` `{x, kernel, dy}`,
- *   attr `withBias` → `[dx, dkernel]` (and `dbias` with `withBias`).
+ *   attr `withBias` → `[dx, dkernel]` (and `dbias` with `withBias`);
+ * - `VattDropout` `{x}`, attrs `offset, k1, k2, threshold, scale` → `y` (its
+ *   gradient is the same kernel on `dy`).
  *
  * tfjs's own kernels that `matmul.ts` and `wasm.ts` replace keep tfjs's names
  * (`BatchMatMul`, `_FusedMatMul`, `Transpose`, `Identity`, `Sum`, `GatherV2`).
@@ -49,6 +51,9 @@ export const DENSE_KERNEL = "VattDense";
 /** A dense layer, backward: `{x, kernel, dy}` → `[dx, dkernel, dbias?]`. */
 export const DENSE_GRAD_KERNEL = "VattDenseGrad";
 
+/** Dropout with counter-based bits: `{x}`, attrs `offset, k1, k2, threshold, scale` → `y`. */
+export const DROPOUT_KERNEL = "VattDropout";
+
 /** Every vatt kernel name, by role. */
 export const KERNEL_NAMES = {
   gelu: GELU_KERNEL,
@@ -60,6 +65,7 @@ export const KERNEL_NAMES = {
   attentionGrad: ATTENTION_GRAD_KERNEL,
   dense: DENSE_KERNEL,
   denseGrad: DENSE_GRAD_KERNEL,
+  dropout: DROPOUT_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */

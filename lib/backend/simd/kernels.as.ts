@@ -421,3 +421,58 @@ export function attentionSoftmaxGrad(alpha: usize, g: usize, rows: i32, cols: i3
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Dropout with counter-based bits (lib/util/counter_bits.ts): value i is multiplied by
+// `scale` when fmix32(fmix32(offset + i + k1) ^ k2) < threshold (unsigned), else by 0
+// (as a product with a mask: −0 for negative values, NaN stays NaN).
+// ---------------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline
+function fmix4(h0: v128): v128 {
+  let h = v128.xor(h0, i32x4.shr_u(h0, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+// @ts-ignore: decorator
+@inline
+function fmix1(h0: u32): u32 {
+  let h = h0 ^ (h0 >>> 16);
+  h = h * 0x85ebca6b;
+  h = h ^ (h >>> 13);
+  h = h * 0xc2b2ae35;
+  return h ^ (h >>> 16);
+}
+
+export function dropout(
+  x: usize,
+  y: usize,
+  n: i32,
+  offset: u32,
+  k1: u32,
+  k2: u32,
+  threshold: u32,
+  scale: f32,
+): void {
+  const vk2 = i32x4.splat(k2);
+  const vt = i32x4.splat(threshold);
+  const vs = f32x4.splat(scale);
+  let pos = i32x4.add(i32x4.splat(offset + k1), i32x4(0, 1, 2, 3));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const bits = fmix4(v128.xor(fmix4(pos), vk2));
+    const keep = i32x4.lt_u(bits, vt);
+    v128.store(y + o, f32x4.mul(v128.load(x + o), v128.and(vs, keep)));
+    pos = i32x4.add(pos, i32x4.splat(4));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const bits = fmix1(fmix1(offset + k1 + <u32>i) ^ k2);
+    store<f32>(y + o, load<f32>(x + o) * (bits < threshold ? scale : 0));
+  }
+}

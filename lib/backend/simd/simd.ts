@@ -2,8 +2,8 @@
  * The SIMD kernels (`kernels.as.ts`, built into `simd_wasm.ts`):
  * a 4 KB WebAssembly module that imports tfjs-backend-wasm's memory and works
  * on tensors where they lie, four float32 lanes at a time. `../kernels/fused.ts`
- * and `../kernels/wasm.ts` call it for Adam, GELU, LayerNorm and bias-gradient
- * sums, and keep JavaScript loops for when it is off (`VATT_SIMD=0`) or cannot
+ * and `../kernels/wasm.ts` call it for Adam, GELU, LayerNorm, bias-gradient
+ * sums and dropout, and keep JavaScript loops for when it is off (`VATT_SIMD=0`) or cannot
  * be instantiated.
  *
  * Every pointer below is a byte offset into the shared heap (a tensor's
@@ -76,6 +76,20 @@ export interface SimdKernels {
   ): void;
   /** In place on `g [rows, cols]`: `α ⊙ (g − Σ_j α_j·g_j)` by rows. */
   attentionSoftmaxGrad(alpha: number, g: number, rows: number, cols: number): void;
+  /**
+   * `y[i] = x[i]·scale` where the counter-based bits of position `offset + i`
+   * (keys `k1`, `k2`; `lib/util/counter_bits.ts`) are below `threshold`, else `x[i]·0`.
+   */
+  dropout(
+    x: number,
+    y: number,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
-import { dropout } from "../../../lib/model/_ops.ts";
+import { dropout } from "../../../lib/model/dropout.ts";
 import { type BatchShard, shardDrawOffset } from "../../../lib/model/batch_shard.ts";
 import { dropTokens } from "../../../lib/model/drop_token.ts";
 import { videoHeads } from "../../../lib/model/heads.ts";

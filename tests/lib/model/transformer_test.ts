@@ -5,7 +5,7 @@ import "../../../lib/backend/gradients.ts";
 import { resolveVattConfig } from "../../../lib/config/vatt_config.ts";
 import { t5Bucket } from "../../../lib/model/relative_position.ts";
 import { attention, encode, t5PositionBias } from "../../../lib/model/transformer.ts";
-import { dropout, dropoutMask } from "../../../lib/model/_ops.ts";
+import { dropout, dropoutMask } from "../../../lib/model/dropout.ts";
 import { weightSpecs } from "../../../lib/model/weight_specs.ts";
 import { createWeights, type Weights } from "../../../lib/model/weights.ts";
 import { Rng } from "../../../lib/util/rng.ts";
@@ -158,17 +158,24 @@ Deno.test("dropout() keeps a value with probability 1 − rate, scaled by 1/(1 �
   tf.dispose(x);
 });
 
-Deno.test("dropoutMask() keeps value i when the i-th draw of the seeded generator, over 2³², is below 1 − rate", async () => {
+Deno.test("dropoutMask() keeps value i when position i of the stream seeded by the source's next draw, over 2³², is below 1 − rate", async () => {
   for (const rate of [0.1, 0.5, 1 / 3, 0.9]) {
     const source = { rate, rng: new Rng(11) };
     const mask = await dropoutMask([3, 7, 11], source)!.data();
-    // the definition: a generator seeded by the source's next draw, one nextFloat() per value
+    // the definition, written out: two rounds of MurmurHash3's finaliser keyed by the draw
+    const fmix = (h: number) => {
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
     const outer = new Rng(11);
-    const rng = new Rng(outer.nextUint32());
+    const seed = outer.nextUint32();
+    const [k1, k2] = [fmix(seed), fmix((seed ^ 0x9e3779b9) >>> 0)];
     for (let i = 0; i < mask.length; i++) {
+      const bits = fmix((fmix((i + k1) >>> 0) ^ k2) >>> 0);
       assert.equal(
         mask[i],
-        rng.nextFloat() < 1 - rate ? Math.fround(1 / (1 - rate)) : 0,
+        bits / 2 ** 32 < 1 - rate ? Math.fround(1 / (1 - rate)) : 0,
         `rate ${rate}, value ${i}`,
       );
     }

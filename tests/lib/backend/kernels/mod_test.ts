@@ -20,7 +20,7 @@ Deno.test("the kernel sets come off together and back again, restoring tfjs's ow
       loadBlas() &&
       !["VATT_WASM_KERNELS", "VATT_FUSED", "VATT_FUSED_ATTENTION"].some((n) => switchedOff(n))
     ) {
-      assert.deepEqual(expected, ["wasm", "fused", "matmul", "attention", "dense"]);
+      assert.deepEqual(expected, ["wasm", "fused", "matmul", "attention", "dense", "dropout"]);
     }
     assert.deepEqual(names, expected);
     unregisterKernelSets();
