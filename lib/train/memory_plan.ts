@@ -34,17 +34,12 @@ const FLOAT = 4;
  * Floats per token and layer that a training step holds, per unit of width `d`
  * and of MLP width: every forward output (layer norms, q/k/v, attention
  * output, residuals, dropout outputs, GELU's intermediates) and the backward
- * pass's gradients of them. Calibrated (README, "Memory plan"); 30 before the
- * one-kernel dense layers, which keep fewer (tiny's peak at batch 8: 48 → 38 MB),
- * then 26 and 10 with the dropout masks below.
+ * pass's gradients of them. Calibrated (README, "Memory plan"). Without the
+ * dropout kernel, the masks (attention and MLP outputs, `d` wide; MLP inner
+ * layer) add `MASKS_PER_TOKEN_*`.
  */
 const PER_TOKEN_D = 24;
 const PER_TOKEN_MLP = 9;
-/**
- * The dropout masks a layer keeps without the dropout kernel (the attention
- * output's and the MLP output's, `d` wide, and the MLP inner layer's): per
- * token, per unit of width and of MLP width. The kernel keeps none.
- */
 const MASKS_PER_TOKEN_D = 2;
 const MASKS_PER_TOKEN_MLP = 1;
 /** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
