@@ -18,6 +18,7 @@ import {
   LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
 } from "../backend/kernels/names.ts";
+import type { DropoutAttrs } from "../backend/kernels/dropout.ts";
 
 /**
  * Whether the active backend has the fused kernel `name` (registered by
@@ -171,7 +172,9 @@ export function layerNorm(
 
 /**
  * GELU with the exact error function: `0.5·x·(1 + erf(x/√2))`; one kernel each
- * way where the backend has the fused `VattGelu` kernels (wasm).
+ * way where the backend has the fused `VattGelu` kernels (wasm). `drop` (for
+ * `./dropout.ts`, where the backend has those kernels): dropout's mask,
+ * applied to the output and its gradient inside the same kernels.
  *
  * @example
  * ```ts
@@ -182,20 +185,26 @@ export function layerNorm(
  * assert.ok(Math.abs((await gelu(tf.scalar(1)).data())[0] - 0.8413447) < 1e-5);
  * ```
  */
-export function gelu(x: tf.Tensor): tf.Tensor {
+export function gelu(x: tf.Tensor, drop?: DropoutAttrs): tf.Tensor {
   if (hasKernel(GELU_KERNEL) && x.dtype === "float32") {
+    const attrs = (drop ?? {}) as unknown as tf.NamedAttrMap;
     const op = tf.customGrad(
       ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const input = args[0] as tf.Tensor;
-        const [value, cdf] = tf.engine().runKernel(GELU_KERNEL, { x: input }) as tf.Tensor[];
+        const [value, cdf] = tf.engine().runKernel(GELU_KERNEL, { x: input }, attrs) as tf.Tensor[];
         (args[1] as tf.GradSaveFunc)([input, cdf]);
         const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0], cdf: saved[1], dy }) as tf.Tensor;
+          tf.engine().runKernel(
+            GELU_GRAD_KERNEL,
+            { x: saved[0], cdf: saved[1], dy },
+            attrs,
+          ) as tf.Tensor;
         return { value, gradFunc };
       }) as unknown as Parameters<typeof tf.customGrad>[0],
     );
     return op(x) as tf.Tensor;
   }
+  if (drop) throw new TypeError("Cannot fuse dropout into GELU without the VattGelu kernel");
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 

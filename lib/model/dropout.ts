@@ -12,11 +12,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { DROPOUT_KERNEL } from "../backend/kernels/names.ts";
+import { DROPOUT_KERNEL, GELU_KERNEL } from "../backend/kernels/names.ts";
 import type { DropoutAttrs } from "../backend/kernels/dropout.ts";
 import { fillCounterBits, keepThreshold, streamKeys } from "../util/counter_bits.ts";
 import type { Rng } from "../util/rng.ts";
 import { type BatchShard, shardDrawOffset } from "./batch_shard.ts";
+import { gelu } from "./_ops.ts";
 
 /** Where a training pass draws its dropout masks: a rate and a seeded generator. */
 export interface DropoutSource {
@@ -55,7 +56,8 @@ function hostMask(shape: number[], attrs: DropoutAttrs): tf.Tensor {
   return tf.tensor(mask, shape, "float32");
 }
 
-const hasDropoutKernel = () => tf.getKernel(DROPOUT_KERNEL, tf.getBackend()) !== undefined;
+const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
+const hasDropoutKernel = () => hasKernel(DROPOUT_KERNEL);
 
 /**
  * Inverted dropout: zeroes each value with probability `rate` and scales the
@@ -117,4 +119,32 @@ export function dropoutMask(
   return tf.tidy(() =>
     tf.engine().runKernel(DROPOUT_KERNEL, { x: tf.ones(shape) }, attrs as never) as tf.Tensor
   );
+}
+
+/**
+ * `dropout(gelu(x), source)` (the MLP's inner layer): the same values and
+ * gradients, bit for bit, and the same draw of `source.rng`; where the backend
+ * has the GELU and dropout kernels, the mask is applied inside the GELU
+ * kernels, one pass each way.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Rng } from "../util/rng.ts";
+ * import { gelu } from "./_ops.ts";
+ * import { dropout, droppedGelu } from "./dropout.ts";
+ * const x = tf.linspace(-3, 3, 50);
+ * const fused = await droppedGelu(x, { rate: 0.3, rng: new Rng(2) }).data();
+ * const apart = await dropout(gelu(x), { rate: 0.3, rng: new Rng(2) }).data();
+ * assert.deepEqual(fused, apart);
+ * ```
+ */
+export function droppedGelu(x: tf.Tensor, source: DropoutSource | undefined): tf.Tensor {
+  if (!source || source.rate === 0) return gelu(x);
+  if (!hasKernel(GELU_KERNEL) || !hasDropoutKernel() || x.dtype !== "float32") {
+    return dropout(gelu(x), source);
+  }
+  return gelu(x, drawMask(x.shape, source));
 }

@@ -11,8 +11,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
-import { dense, fusedAttention, gelu, hasFusedAttention, layerNorm } from "./_ops.ts";
-import { dropout, dropoutMask, type DropoutSource } from "./dropout.ts";
+import { dense, fusedAttention, hasFusedAttention, layerNorm } from "./_ops.ts";
+import { dropout, dropoutMask, type DropoutSource, droppedGelu } from "./dropout.ts";
 import { recomputed } from "./recompute.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";
@@ -190,8 +190,9 @@ function encoderLayer(
   }); // [B, 1+N, d]
   const y = tf.add(x, drop(attended)) as tf.Tensor3D;
   const h2 = layerNorm(y, weights[`${p}/ln2/gamma`], weights[`${p}/ln2/beta`]);
-  const inner = gelu(dense(h2, weights[`${p}/mlp/fc1/kernel`], weights[`${p}/mlp/fc1/bias`])); // [B, 1+N, mlp]
-  const out = dense(drop(inner), weights[`${p}/mlp/fc2/kernel`], weights[`${p}/mlp/fc2/bias`]); // [B, 1+N, d]
+  const fc1 = dense(h2, weights[`${p}/mlp/fc1/kernel`], weights[`${p}/mlp/fc1/bias`]); // [B, 1+N, mlp]
+  const inner = droppedGelu(fc1, options.dropout); // [B, 1+N, mlp]
+  const out = dense(inner, weights[`${p}/mlp/fc2/kernel`], weights[`${p}/mlp/fc2/bias`]); // [B, 1+N, d]
   return tf.add(y, drop(out)) as tf.Tensor3D;
 }
 

@@ -257,7 +257,9 @@ abstract class NamedOptimizer implements Optimizer {
  * ```
  *
  * Choices: ε is added to `√v̂` (the paper's and PyTorch's form, not TF/Keras's "ε-hat" on the
- * uncorrected `√v`); the bias corrections are computed in float64 from the step count; weight
+ * uncorrected `√v`); the bias corrections are computed in float64 from the step count and
+ * folded into products (`η·m̂ = m·(η/(1 − β1^t))`, `v̂ = v·(1/(1 − β2^t))`: one division and one
+ * root per value in float32, as the fused kernel computes it); weight
  * decay is decoupled from the gradient and scaled by the learning rate (PyTorch `AdamW`, optax
  * `adamw`), so it follows the schedule. State: `adam/m/<weight>`, `adam/v/<weight>` (float32,
  * the weight's shape) and `adam/step` (int32 scalar).
@@ -317,9 +319,10 @@ export class Adam extends NamedOptimizer {
     }
     const m = tf.add(tf.mul(slots.m, beta1), tf.mul(grad, 1 - beta1));
     const v = tf.add(tf.mul(slots.v, beta2), tf.mul(tf.square(grad), 1 - beta2));
-    const mHat = tf.div(m, 1 - beta1 ** steps);
-    const vHat = tf.div(v, 1 - beta2 ** steps);
-    let next = tf.sub(weight, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon)), lr));
+    // The bias corrections folded into products: lr·m̂ = m·(lr/(1 − β1^t)), v̂ = v·(1/(1 − β2^t)).
+    const lrMHat = tf.mul(m, lr / (1 - beta1 ** steps));
+    const vHat = tf.mul(v, 1 / (1 - beta2 ** steps));
+    let next = tf.sub(weight, tf.div(lrMHat, tf.add(tf.sqrt(vHat), epsilon)));
     if (this.decays(name)) {
       next = tf.sub(next, tf.mul(weight, lr * this.weightDecay));
     }

@@ -118,3 +118,32 @@ export function keepThreshold(rate: number): number {
   }
   return Math.min(Math.ceil((1 - rate) * 4294967296), 4294967295);
 }
+
+/**
+ * Fills `out` with the dropout multipliers of positions `start, start + 1, …`
+ * of the stream with `keys`: `scale` (as float32) where the bits are below
+ * `threshold`, else 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { counterBits, fillKeepMask, keepThreshold, streamKeys } from "./counter_bits.ts";
+ * const keys = streamKeys(9);
+ * const t = keepThreshold(0.5);
+ * const out = new Float32Array(8);
+ * fillKeepMask(keys, 100, t, 2, out);
+ * out.forEach((m, i) => assert.equal(m, counterBits(keys, 100 + i) < t ? 2 : 0));
+ * ```
+ */
+export function fillKeepMask(
+  keys: StreamKeys,
+  start: number,
+  threshold: number,
+  scale: number,
+  out: Float32Array,
+): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); // replaced in place
+  fillCounterBits(keys, start, bits);
+  const s = Math.fround(scale);
+  for (let i = 0; i < out.length; i++) out[i] = bits[i] < threshold ? s : 0;
+}

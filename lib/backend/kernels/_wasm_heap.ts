@@ -83,3 +83,20 @@ export function heapF32(
 ): Float32Array {
   return new Float32Array(backend.wasm.HEAPU8.buffer, heapOffset(backend, t) + start * 4, length);
 }
+
+/**
+ * Throws a TypeError naming the kernel when any of `ts` is not float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFloat } from "./_wasm_heap.ts";
+ * const t = { dataId: {}, shape: [1], dtype: "int32" as const };
+ * assert.throws(() => checkFloat("VattGelu", t), /VattGelu needs float32 tensors, got int32/);
+ * ```
+ */
+export function checkFloat(name: string, ...ts: TensorInfo[]): void {
+  for (const t of ts) {
+    if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 tensors, got ${t.dtype}`);
+  }
+}

@@ -14,10 +14,10 @@
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
-import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { DROPOUT_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
-import { fillCounterBits } from "../../util/counter_bits.ts";
+import { fillKeepMask } from "../../util/counter_bits.ts";
 
 /** The attributes of `VattDropout`. */
 export interface DropoutAttrs {
@@ -33,14 +33,57 @@ export interface DropoutAttrs {
   scale: number;
 }
 
-/** Values of the JavaScript loop's bits buffer at a time (64 KiB). */
+/** Values of the JavaScript loops' mask buffer at a time (64 KiB). */
 const CHUNK = 16384;
+
+/**
+ * The dropout attributes of a kernel call that carries them (`threshold` set), else null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dropoutOf } from "./dropout.ts";
+ * assert.equal(dropoutOf({}), null);
+ * assert.equal(dropoutOf({ offset: 0, k1: 1, k2: 2, threshold: 3, scale: 2 })?.k2, 2);
+ * ```
+ */
+export function dropoutOf(attrs: Partial<DropoutAttrs> | undefined): DropoutAttrs | null {
+  return attrs?.threshold === undefined ? null : attrs as DropoutAttrs;
+}
+
+/**
+ * Runs `f` over values `[0, n)` in chunks `[start, end)` with the dropout
+ * multipliers of each chunk (`mask[i − start]`), or once over all with no mask
+ * when `drop` is null: the JavaScript loops' way to apply a mask they do not keep.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { forMaskChunks } from "./dropout.ts";
+ * const seen: number[] = [];
+ * forMaskChunks(null, 5, (start, end, mask) => seen.push(start, end, mask === null ? 1 : 0));
+ * assert.deepEqual(seen, [0, 5, 1]);
+ * ```
+ */
+export function forMaskChunks(
+  drop: DropoutAttrs | null,
+  n: number,
+  f: (start: number, end: number, mask: Float32Array | null) => void,
+): void {
+  if (!drop) return f(0, n, null);
+  const mask = new Float32Array(Math.min(n, CHUNK));
+  for (let start = 0; start < n; start += CHUNK) {
+    const part = mask.subarray(0, Math.min(CHUNK, n - start));
+    fillKeepMask(drop, drop.offset + start, drop.threshold, drop.scale, part);
+    f(start, start + part.length, part);
+  }
+}
 
 function dropoutKernel(
   args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: DropoutAttrs },
 ): TensorInfo {
   const { x } = args.inputs;
-  if (x.dtype !== "float32") throw new TypeError(`${DROPOUT_KERNEL} needs float32, got ${x.dtype}`);
+  checkFloat(DROPOUT_KERNEL, x);
   const { offset, k1, k2, threshold, scale } = args.attrs;
   const b = args.backend;
   const out = b.makeOutput([...x.shape], "float32");
@@ -52,15 +95,9 @@ function dropoutKernel(
   }
   const xs = heapF32(b, x); // views after makeOutput: the heap may have moved
   const ys = heapF32(b, out);
-  const bits = new Uint32Array(Math.min(n, CHUNK));
-  const s = Math.fround(scale);
-  for (let start = 0; start < n; start += CHUNK) {
-    const part = bits.subarray(0, Math.min(CHUNK, n - start));
-    fillCounterBits({ k1, k2 }, offset + start, part);
-    for (let j = 0; j < part.length; j++) {
-      ys[start + j] = xs[start + j] * (part[j] < threshold ? s : 0);
-    }
-  }
+  forMaskChunks(args.attrs, n, (start, end, mask) => {
+    for (let i = start; i < end; i++) ys[i] = xs[i] * mask![i - start];
+  });
   return out;
 }
 

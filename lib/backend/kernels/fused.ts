@@ -1,15 +1,12 @@
 /**
- * Fused GELU and LayerNorm kernels for the wasm backend, forward and
- * backward, each one pass (LayerNorm: two) over the data in JavaScript on the
+ * Fused GELU (`gelu.ts`), LayerNorm and Adam kernels for the wasm backend,
+ * forward and backward, each one pass (LayerNorm: two) over the data on the
  * wasm heap instead of a chain of 5–20 small kernels with their temporaries.
  * `lib/model/_ops.ts` (`gelu`, `layerNorm`) runs them through
  * `tf.engine().runKernel` whenever the active backend has them, and the
  * composite ops otherwise; their names (`names.ts`) are the contract.
  *
- * - `VattGelu` `{x}` → `[y, Φ]`: `y = x·Φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`
- *   (erf: a rational fit, `approx.ts`); `Φ` is kept for the backward pass;
- * - `VattGeluGrad` `{x, cdf, dy}` → `dy·(Φ(x) + x·φ(x))` (the exact derivative,
- *   as tfjs's gradient of `Erf`);
+ * - `VattGelu`, `VattGeluGrad`: see `gelu.ts`;
  * - `VattLayerNorm` `{x, gamma, beta}`, attr `epsilon` → normalised over the last axis;
  * - `VattLayerNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`;
  * - `VattAdam` `{weight, m, v, grad}`, attrs `beta1, beta2, epsilon, lr, steps,
@@ -26,7 +23,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import {
   ADAM_KERNEL,
   GELU_GRAD_KERNEL,
@@ -34,7 +31,7 @@ import {
   LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
 } from "./names.ts";
-import { erf, expNonPositive } from "./approx.ts";
+import { gelu, geluGrad } from "./gelu.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 
@@ -42,64 +39,6 @@ interface KernelArgs {
   inputs: Record<string, TensorInfo>;
   backend: WasmBackendLike;
   attrs: { epsilon?: number } & Record<string, unknown>;
-}
-
-function checkFloat(name: string, ...ts: TensorInfo[]): void {
-  for (const t of ts) {
-    if (t.dtype !== "float32") throw new TypeError(`${name} needs float32 tensors, got ${t.dtype}`);
-  }
-}
-
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-function gelu(args: KernelArgs): TensorInfo[] {
-  const { x } = args.inputs;
-  checkFloat(GELU_KERNEL, x);
-  const out = args.backend.makeOutput([...x.shape], "float32");
-  const cdfOut = args.backend.makeOutput([...x.shape], "float32");
-  const simd = simdKernelsOf(args.backend.wasm);
-  if (simd) {
-    const b = args.backend;
-    simd.gelu(heapOffset(b, x), heapOffset(b, out), heapOffset(b, cdfOut), sizeOf(x.shape));
-    return [out, cdfOut];
-  }
-  const xs = heapF32(args.backend, x); // views after makeOutput: the heap may have moved
-  const ys = heapF32(args.backend, out);
-  const cdf = heapF32(args.backend, cdfOut);
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i];
-    const c = 0.5 + 0.5 * erf(v * Math.SQRT1_2);
-    cdf[i] = c;
-    ys[i] = v * c;
-  }
-  return [out, cdfOut];
-}
-
-function geluGrad(args: KernelArgs): TensorInfo {
-  const { x, cdf, dy } = args.inputs;
-  checkFloat(GELU_GRAD_KERNEL, x, cdf, dy);
-  const out = args.backend.makeOutput([...x.shape], "float32");
-  const simd = simdKernelsOf(args.backend.wasm);
-  if (simd) {
-    const b = args.backend;
-    simd.geluGrad(
-      heapOffset(b, x),
-      heapOffset(b, cdf),
-      heapOffset(b, dy),
-      heapOffset(b, out),
-      sizeOf(x.shape),
-    );
-    return out;
-  }
-  const xs = heapF32(args.backend, x);
-  const cs = heapF32(args.backend, cdf);
-  const dys = heapF32(args.backend, dy);
-  const dxs = heapF32(args.backend, out);
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i];
-    dxs[i] = dys[i] * (cs[i] + v * INV_SQRT_2PI * expNonPositive(-0.5 * v * v));
-  }
-  return out;
 }
 
 /** Mean and 1/√(variance + ε) of row `r` of `xs` (`d` wide). */
@@ -220,16 +159,19 @@ export interface AdamAttrs {
   decay: number;
 }
 
-/** Adam's constants, each the float32 scalar tensor the composite ops would make. */
+/**
+ * Adam's constants, each the float32 scalar tensor the composite ops would
+ * make: `lrc = lr/(1 − β1^t)` and `rbc2 = 1/(1 − β2^t)` fold the bias
+ * corrections into products, so a step divides once and takes one root.
+ */
 export interface AdamConstants {
   b1: number;
   c1: number;
   b2: number;
   c2: number;
-  bc1: number;
-  bc2: number;
+  lrc: number;
+  rbc2: number;
   eps: number;
-  lr: number;
   decay: number;
 }
 
@@ -242,7 +184,7 @@ export interface AdamConstants {
  * import { adamConstants } from "./fused.ts";
  * const k = adamConstants({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.1, steps: 1, decay: 0 });
  * assert.equal(k.c1, Math.fround(0.1));
- * assert.equal(k.bc2, Math.fround(1 - 0.999));
+ * assert.equal(k.rbc2, Math.fround(1 / (1 - 0.999)));
  * ```
  */
 export function adamConstants(a: AdamAttrs): AdamConstants {
@@ -252,10 +194,9 @@ export function adamConstants(a: AdamAttrs): AdamConstants {
     c1: f(1 - a.beta1),
     b2: f(a.beta2),
     c2: f(1 - a.beta2),
-    bc1: f(1 - a.beta1 ** a.steps),
-    bc2: f(1 - a.beta2 ** a.steps),
+    lrc: f(a.lr / (1 - a.beta1 ** a.steps)),
+    rbc2: f(1 / (1 - a.beta2 ** a.steps)),
     eps: f(a.epsilon),
-    lr: f(a.lr),
     decay: f(a.decay),
   };
 }
@@ -286,12 +227,12 @@ export function adamUpdate(
 ): void {
   const f = Math.fround;
   const { w, m, v, g } = input;
-  const { b1, c1, b2, c2, bc1, bc2, eps, lr, decay } = k;
+  const { b1, c1, b2, c2, lrc, rbc2, eps, decay } = k;
   for (let i = 0; i < w.length; i++) {
     const gi = g[i];
     const mi = f(f(m[i] * b1) + f(gi * c1));
     const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
-    const step = f(f(f(mi / bc1) / f(f(Math.sqrt(f(vi / bc2))) + eps)) * lr);
+    const step = f(f(mi * lrc) / f(f(Math.sqrt(f(vi * rbc2))) + eps));
     let next = f(w[i] - step);
     if (decay !== 0) next = f(next - f(w[i] * decay));
     out.m[i] = mi;
@@ -324,10 +265,9 @@ function adam(args: KernelArgs): TensorInfo[] {
       k.c1,
       k.b2,
       k.c2,
-      k.bc1,
-      k.bc2,
+      k.lrc,
+      k.rbc2,
       k.eps,
-      k.lr,
       k.decay,
     );
     return [wOut, mOut, vOut];

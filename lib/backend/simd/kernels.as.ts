@@ -12,21 +12,21 @@
 // ---------------------------------------------------------------------------------------
 // Adam(W): one pass, bit-identical to lib/train/optimizer.ts's chain of ops
 //   m' = m·b1 + g·c1;  v' = v·b2 + (g·g)·c2
-//   w' = w − ((m'/bc1) / (√(v'/bc2) + eps))·lr  [− w·decay]
+//   w' = w − (m'·lrc) / (√(v'·rbc2) + eps)  [− w·decay]
+//   (lrc = lr/(1 − β1^t), rbc2 = 1/(1 − β2^t): one division and one root a value)
 // ---------------------------------------------------------------------------------------
 export function adam(
   w: usize, m: usize, v: usize, g: usize,
   wOut: usize, mOut: usize, vOut: usize, n: i32,
-  b1: f32, c1: f32, b2: f32, c2: f32, bc1: f32, bc2: f32, eps: f32, lr: f32, decay: f32,
+  b1: f32, c1: f32, b2: f32, c2: f32, lrc: f32, rbc2: f32, eps: f32, decay: f32,
 ): void {
   const vb1 = f32x4.splat(b1);
   const vc1 = f32x4.splat(c1);
   const vb2 = f32x4.splat(b2);
   const vc2 = f32x4.splat(c2);
-  const vbc1 = f32x4.splat(bc1);
-  const vbc2 = f32x4.splat(bc2);
+  const vlrc = f32x4.splat(lrc);
+  const vrbc2 = f32x4.splat(rbc2);
   const veps = f32x4.splat(eps);
-  const vlr = f32x4.splat(lr);
   const vdecay = f32x4.splat(decay);
   const decayed = decay != 0;
   let i = 0;
@@ -36,8 +36,8 @@ export function adam(
     const wi = v128.load(w + o);
     const mi = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gi, vc1));
     const vi = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(f32x4.mul(gi, gi), vc2));
-    const den = f32x4.add(f32x4.sqrt(f32x4.div(vi, vbc2)), veps);
-    const step = f32x4.mul(f32x4.div(f32x4.div(mi, vbc1), den), vlr);
+    const den = f32x4.add(f32x4.sqrt(f32x4.mul(vi, vrbc2)), veps);
+    const step = f32x4.div(f32x4.mul(mi, vlrc), den);
     let next = f32x4.sub(wi, step);
     if (decayed) next = f32x4.sub(next, f32x4.mul(wi, vdecay));
     v128.store(mOut + o, mi);
@@ -50,7 +50,7 @@ export function adam(
     const wi = load<f32>(w + o);
     const mi = load<f32>(m + o) * b1 + gi * c1;
     const vi = load<f32>(v + o) * b2 + (gi * gi) * c2;
-    const step = ((mi / bc1) / (Mathf.sqrt(vi / bc2) + eps)) * lr;
+    const step = (mi * lrc) / (Mathf.sqrt(vi * rbc2) + eps);
     let next = wi - step;
     if (decayed) next = next - wi * decay;
     store<f32>(mOut + o, mi);
@@ -79,46 +79,77 @@ const Q5: f32 = 6.40086481122756e-05;
 const SQRT1_2: f32 = 0.7071067811865476;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
+// The splatted constants, as globals: read from memory in a loop (one load each) instead
+// of being rebuilt from immediates in every iteration.
+let vP0: v128 = f32x4.splat(P0);
+let vP1: v128 = f32x4.splat(P1);
+let vP2: v128 = f32x4.splat(P2);
+let vP3: v128 = f32x4.splat(P3);
+let vP4: v128 = f32x4.splat(P4);
+let vP5: v128 = f32x4.splat(P5);
+let vP6: v128 = f32x4.splat(P6);
+let vQ1: v128 = f32x4.splat(Q1);
+let vQ2: v128 = f32x4.splat(Q2);
+let vQ3: v128 = f32x4.splat(Q3);
+let vQ4: v128 = f32x4.splat(Q4);
+let vQ5: v128 = f32x4.splat(Q5);
+let vOne: v128 = f32x4.splat(1);
+let vHalf: v128 = f32x4.splat(0.5);
+let vSqrt1_2: v128 = f32x4.splat(SQRT1_2);
+let vFour: v128 = f32x4.splat(4);
+let vMinusFour: v128 = f32x4.splat(-4);
+let vMinusHalf: v128 = f32x4.splat(-0.5);
+let vInvSqrt2pi: v128 = f32x4.splat(INV_SQRT_2PI);
+
 // @ts-ignore: decorator
 @inline
 function cdf4(x: v128): v128 {
-  const u = f32x4.min(f32x4.max(f32x4.mul(x, f32x4.splat(SQRT1_2)), f32x4.splat(-4)), f32x4.splat(4));
+  // pmin/pmax (`b < a ? b : a`) compile to one instruction each; min/max, whose NaN and
+  // signed-zero rules a clamp to ±4 does not need, to several.
+  const u = f32x4.pmin(f32x4.pmax(f32x4.mul(x, vSqrt1_2), vMinusFour), vFour);
   const t = f32x4.mul(u, u);
-  let p = f32x4.add(f32x4.mul(t, f32x4.splat(P6)), f32x4.splat(P5));
-  p = f32x4.add(f32x4.mul(t, p), f32x4.splat(P4));
-  p = f32x4.add(f32x4.mul(t, p), f32x4.splat(P3));
-  p = f32x4.add(f32x4.mul(t, p), f32x4.splat(P2));
-  p = f32x4.add(f32x4.mul(t, p), f32x4.splat(P1));
-  p = f32x4.add(f32x4.mul(t, p), f32x4.splat(P0));
-  let q = f32x4.add(f32x4.mul(t, f32x4.splat(Q5)), f32x4.splat(Q4));
-  q = f32x4.add(f32x4.mul(t, q), f32x4.splat(Q3));
-  q = f32x4.add(f32x4.mul(t, q), f32x4.splat(Q2));
-  q = f32x4.add(f32x4.mul(t, q), f32x4.splat(Q1));
-  q = f32x4.add(f32x4.mul(t, q), f32x4.splat(1));
+  let p = f32x4.add(f32x4.mul(t, vP6), vP5);
+  p = f32x4.add(f32x4.mul(t, p), vP4);
+  p = f32x4.add(f32x4.mul(t, p), vP3);
+  p = f32x4.add(f32x4.mul(t, p), vP2);
+  p = f32x4.add(f32x4.mul(t, p), vP1);
+  p = f32x4.add(f32x4.mul(t, p), vP0);
+  let q = f32x4.add(f32x4.mul(t, vQ5), vQ4);
+  q = f32x4.add(f32x4.mul(t, q), vQ3);
+  q = f32x4.add(f32x4.mul(t, q), vQ2);
+  q = f32x4.add(f32x4.mul(t, q), vQ1);
+  q = f32x4.add(f32x4.mul(t, q), vOne);
   const erf = f32x4.div(f32x4.mul(u, p), q);
-  return f32x4.add(f32x4.splat(0.5), f32x4.mul(f32x4.splat(0.5), erf));
+  return f32x4.add(vHalf, f32x4.mul(vHalf, erf));
 }
 
 // exp(z) for z ≤ 0 (z below −87 gives exp(−87) ≈ 1.6e−38 instead of a smaller value):
 // 2^k·e^r with k = round(z·log2 e), r = z − k·ln 2 (ln 2 in two parts), e^r by a
 // degree-6 Taylor polynomial (|r| ≤ ln2/2: relative error below 2e−7), 2^k built in
 // the exponent bits.
+let vExpMin: v128 = f32x4.splat(-87);
+let vLog2e: v128 = f32x4.splat(1.4426950408889634);
+let vLn2Hi: v128 = f32x4.splat(0.693145751953125);
+let vLn2Lo: v128 = f32x4.splat(1.4286068203094173e-6);
+let vE6: v128 = f32x4.splat(1.0 / 720);
+let vE5: v128 = f32x4.splat(1.0 / 120);
+let vE4: v128 = f32x4.splat(1.0 / 24);
+let vE3: v128 = f32x4.splat(1.0 / 6);
+let vBias127: v128 = i32x4.splat(127);
+
 // @ts-ignore: decorator
 @inline
 function expNonPositive4(z0: v128): v128 {
-  const z = f32x4.max(z0, f32x4.splat(-87));
-  const k = f32x4.nearest(f32x4.mul(z, f32x4.splat(1.4426950408889634)));
-  const r = f32x4.sub(
-    f32x4.sub(z, f32x4.mul(k, f32x4.splat(0.693145751953125))),
-    f32x4.mul(k, f32x4.splat(1.4286068203094173e-6)),
-  );
-  let e = f32x4.add(f32x4.mul(r, f32x4.splat(1.0 / 720)), f32x4.splat(1.0 / 120));
-  e = f32x4.add(f32x4.mul(r, e), f32x4.splat(1.0 / 24));
-  e = f32x4.add(f32x4.mul(r, e), f32x4.splat(1.0 / 6));
-  e = f32x4.add(f32x4.mul(r, e), f32x4.splat(0.5));
-  e = f32x4.add(f32x4.mul(r, e), f32x4.splat(1));
-  e = f32x4.add(f32x4.mul(r, e), f32x4.splat(1));
-  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+  const z = f32x4.pmax(z0, vExpMin); // one instruction (see cdf4)
+  const k = f32x4.nearest(f32x4.mul(z, vLog2e));
+  const r = f32x4.sub(f32x4.sub(z, f32x4.mul(k, vLn2Hi)), f32x4.mul(k, vLn2Lo));
+  let e = f32x4.add(f32x4.mul(r, vE6), vE5);
+  e = f32x4.add(f32x4.mul(r, e), vE4);
+  e = f32x4.add(f32x4.mul(r, e), vE3);
+  e = f32x4.add(f32x4.mul(r, e), vHalf);
+  e = f32x4.add(f32x4.mul(r, e), vOne);
+  e = f32x4.add(f32x4.mul(r, e), vOne);
+  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), vBias127), 23);
   return f32x4.mul(e, bits);
 }
 
@@ -165,8 +196,8 @@ export function gelu(x: usize, y: usize, cdf: usize, n: i32): void {
 @inline
 function geluGrad4(xi: v128, ci: v128, dyi: v128): v128 {
   const pdf = f32x4.mul(
-    f32x4.splat(INV_SQRT_2PI),
-    expNonPositive4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(xi, xi))),
+    vInvSqrt2pi,
+    expNonPositive4(f32x4.mul(vMinusHalf, f32x4.mul(xi, xi))),
   );
   return f32x4.mul(dyi, f32x4.add(ci, f32x4.mul(xi, pdf)));
 }
@@ -428,24 +459,34 @@ export function attentionSoftmaxGrad(alpha: usize, g: usize, rows: i32, cols: i3
 // (as a product with a mask: −0 for negative values, NaN stays NaN).
 // ---------------------------------------------------------------------------------------
 
+let vMix1: v128 = i32x4.splat(0x85ebca6b);
+let vMix2: v128 = i32x4.splat(0xc2b2ae35);
+let vFourLanes: v128 = i32x4.splat(4);
+
 // @ts-ignore: decorator
 @inline
 function fmix4(h0: v128): v128 {
   let h = v128.xor(h0, i32x4.shr_u(h0, 16));
-  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = i32x4.mul(h, vMix1);
   h = v128.xor(h, i32x4.shr_u(h, 13));
-  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  h = i32x4.mul(h, vMix2);
   return v128.xor(h, i32x4.shr_u(h, 16));
 }
 
+// The multipliers of the four positions in `pos` (offset + k1 + index): `scale` where
+// the bits are below the threshold, else 0.
 // @ts-ignore: decorator
 @inline
-function fmix1(h0: u32): u32 {
-  let h = h0 ^ (h0 >>> 16);
-  h = h * 0x85ebca6b;
-  h = h ^ (h >>> 13);
-  h = h * 0xc2b2ae35;
-  return h ^ (h >>> 16);
+function dropMask4(pos: v128, vk2: v128, vt: v128, vs: v128): v128 {
+  const bits = fmix4(v128.xor(fmix4(pos), vk2));
+  return v128.and(vs, i32x4.lt_u(bits, vt));
+}
+
+// The positions of the first four values: offset + k1 + (0, 1, 2, 3).
+// @ts-ignore: decorator
+@inline
+function firstPositions(offset: u32, k1: u32): v128 {
+  return i32x4.add(i32x4.splat(offset + k1), i32x4(0, 1, 2, 3));
 }
 
 export function dropout(
@@ -461,18 +502,83 @@ export function dropout(
   const vk2 = i32x4.splat(k2);
   const vt = i32x4.splat(threshold);
   const vs = f32x4.splat(scale);
-  let pos = i32x4.add(i32x4.splat(offset + k1), i32x4(0, 1, 2, 3));
+  let pos = firstPositions(offset, k1);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
-    const bits = fmix4(v128.xor(fmix4(pos), vk2));
-    const keep = i32x4.lt_u(bits, vt);
-    v128.store(y + o, f32x4.mul(v128.load(x + o), v128.and(vs, keep)));
-    pos = i32x4.add(pos, i32x4.splat(4));
+    v128.store(y + o, f32x4.mul(v128.load(x + o), dropMask4(pos, vk2, vt, vs)));
+    pos = i32x4.add(pos, vFourLanes);
   }
-  for (; i < n; i++) {
+  const rest = n - i;
+  if (rest > 0) {
     const o = (<usize>i) << 2;
-    const bits = fmix1(fmix1(offset + k1 + <u32>i) ^ k2);
-    store<f32>(y + o, load<f32>(x + o) * (bits < threshold ? scale : 0));
+    storeTail(y + o, f32x4.mul(loadTail(x + o, rest), dropMask4(pos, vk2, vt, vs)), rest);
+  }
+}
+
+// GELU then dropout in one pass: y = x·Φ(x)·mask (as the two kernels round it), cdf = Φ(x).
+export function geluDropout(
+  x: usize,
+  y: usize,
+  cdf: usize,
+  n: i32,
+  offset: u32,
+  k1: u32,
+  k2: u32,
+  threshold: u32,
+  scale: f32,
+): void {
+  const vk2 = i32x4.splat(k2);
+  const vt = i32x4.splat(threshold);
+  const vs = f32x4.splat(scale);
+  let pos = firstPositions(offset, k1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const xi = v128.load(x + o);
+    const c = cdf4(xi);
+    v128.store(cdf + o, c);
+    v128.store(y + o, f32x4.mul(f32x4.mul(xi, c), dropMask4(pos, vk2, vt, vs)));
+    pos = i32x4.add(pos, vFourLanes);
+  }
+  const rest = n - i;
+  if (rest > 0) {
+    const o = (<usize>i) << 2;
+    const xi = loadTail(x + o, rest);
+    const c = cdf4(xi);
+    storeTail(cdf + o, c, rest);
+    storeTail(y + o, f32x4.mul(f32x4.mul(xi, c), dropMask4(pos, vk2, vt, vs)), rest);
+  }
+}
+
+// The gradient of geluDropout: dx = (dy·mask)·(Φ(x) + x·φ(x)).
+export function geluGradDropout(
+  x: usize,
+  cdf: usize,
+  dy: usize,
+  dx: usize,
+  n: i32,
+  offset: u32,
+  k1: u32,
+  k2: u32,
+  threshold: u32,
+  scale: f32,
+): void {
+  const vk2 = i32x4.splat(k2);
+  const vt = i32x4.splat(threshold);
+  const vs = f32x4.splat(scale);
+  let pos = firstPositions(offset, k1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const g = f32x4.mul(v128.load(dy + o), dropMask4(pos, vk2, vt, vs));
+    v128.store(dx + o, geluGrad4(v128.load(x + o), v128.load(cdf + o), g));
+    pos = i32x4.add(pos, vFourLanes);
+  }
+  const rest = n - i;
+  if (rest > 0) {
+    const o = (<usize>i) << 2;
+    const g = f32x4.mul(loadTail(dy + o, rest), dropMask4(pos, vk2, vt, vs));
+    storeTail(dx + o, geluGrad4(loadTail(x + o, rest), loadTail(cdf + o, rest), g), rest);
   }
 }

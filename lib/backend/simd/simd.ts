@@ -30,10 +30,9 @@ export interface SimdKernels {
     c1: number,
     b2: number,
     c2: number,
-    bc1: number,
-    bc2: number,
+    lrc: number,
+    rbc2: number,
     eps: number,
-    lr: number,
     decay: number,
   ): void;
   /** `y = x·Φ(x)` and `cdf = Φ(x)`. */
@@ -83,6 +82,31 @@ export interface SimdKernels {
   dropout(
     x: number,
     y: number,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  /** `gelu`, its output then multiplied by `dropout`'s mask of the same arguments. */
+  geluDropout(
+    x: number,
+    y: number,
+    cdf: number,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  /** `geluGrad` of `dy` multiplied by `dropout`'s mask of the same arguments. */
+  geluGradDropout(
+    x: number,
+    cdf: number,
+    dy: number,
+    dx: number,
     n: number,
     offset: number,
     k1: number,

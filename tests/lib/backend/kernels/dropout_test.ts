@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../../../lib/backend/gradients.ts";
 import { DROPOUT_KERNEL_SET } from "../../../../lib/backend/kernels/dropout.ts";
-import { DROPOUT_KERNEL } from "../../../../lib/backend/kernels/names.ts";
+import { DROPOUT_KERNEL, GELU_KERNEL } from "../../../../lib/backend/kernels/names.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
-import { dropout, type DropoutSource } from "../../../../lib/model/dropout.ts";
+import { gelu } from "../../../../lib/model/_ops.ts";
+import { dropout, type DropoutSource, droppedGelu } from "../../../../lib/model/dropout.ts";
 import { Rng } from "../../../../lib/util/rng.ts";
 
 /** A source seeded by `seed`, optionally a shard of a global batch. */
@@ -90,6 +91,42 @@ Deno.test("a training pass's dropout on wasm runs one VattDropout each way and m
   } finally {
     DROPOUT_KERNEL_SET.register();
     x.dispose();
+    await tf.setBackend("cpu");
+  }
+});
+
+Deno.test("GELU with dropout fused (SIMD and JavaScript loop) equals GELU then dropout bit for bit, value and gradient", async () => {
+  await initBackend("wasm");
+  const s = () => source(0.25, 9, { start: 1, count: 2, total: 3 });
+  const run = async (f: (t: tf.Tensor) => tf.Tensor, x: tf.Tensor, dy: tf.Tensor) => {
+    const y = f(x);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy)))(x);
+    const out = { y: await y.data(), g: await g.data() };
+    tf.dispose([y, g]);
+    return out;
+  };
+  try {
+    for (const shape of [[2, 3], [2, 5, 7], [4, 64]]) {
+      const x = tf.randomNormal(shape, 0, 2, "float32", 5);
+      const dy = tf.randomNormal(shape, 0, 1, "float32", 6);
+      const fused = (t: tf.Tensor) => droppedGelu(t, s());
+      const apart = (t: tf.Tensor) => dropout(gelu(t), s());
+      const a = await run(apart, x, dy);
+      const profile = await tf.profile(() => tf.dispose(fused(x)));
+      const kernels = profile.kernels.map((k) => k.name).filter((n) => n !== ""); // not scopes
+      assert.deepEqual(kernels, [GELU_KERNEL], `${shape}: one kernel, no separate dropout`);
+      assert.deepEqual(await run(fused, x, dy), a, `SIMD, ${shape}`);
+      const before = setSimdEnabled(false);
+      try {
+        // the JavaScript GELU rounds otherwise than the SIMD one: compared with its own kind
+        assert.deepEqual(await run(fused, x, dy), await run(apart, x, dy), `JavaScript, ${shape}`);
+      } finally {
+        setSimdEnabled(before);
+      }
+      assert.ok(a.y.some((v) => v === 0) && a.y.some((v) => v !== 0), `${shape}: some dropped`);
+      tf.dispose([x, dy]);
+    }
+  } finally {
     await tf.setBackend("cpu");
   }
 });
