@@ -156,9 +156,10 @@ function flopCells(
   return [rate.toFixed(1), ceiling ? `${((100 * rate) / ceiling).toFixed(1)}%` : ""];
 }
 
-/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing or eager), one otherwise. */
+/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing, or with tfjs's backward pass), one otherwise. */
 const backendThreads = (backend: string, cpus: number) =>
-  backend === "wasm+blas" || backend === "wasm+blas-recompute" || backend === "wasm+blas-eager"
+  backend === "wasm+blas" || backend === "wasm+blas-recompute" ||
+    backend === "wasm+blas-tfjs-backprop"
     ? cpus
     : 1;
 

@@ -63,8 +63,8 @@ const USAGE = `usage: deno task bench [options]
   --backends LIST    cpu,wasm,wasm+blas,wasm+blas-1,webgpu (default: every one available;
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
                      wasm+blas-recompute: layers recomputed in the backward pass, asked for only;
-                     wasm+blas-eager: the backward pass that frees each node's memory when done,
-                     VATT_EAGER_BACKPROP=1, asked for only)
+                     wasm+blas-tfjs-backprop: tfjs's own backward pass instead of the eager one
+                     that frees each node's memory when done, VATT_EAGER_BACKPROP=0, asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -87,7 +87,7 @@ type BackendKey =
   | "wasm+blas"
   | "wasm+blas-1"
   | "wasm+blas-recompute"
-  | "wasm+blas-eager"
+  | "wasm+blas-tfjs-backprop"
   | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -124,10 +124,10 @@ async function loadAverage(): Promise<number[] | null> {
 
 async function runWorker(
   spec: WorkerSpec,
-  blas: { on: boolean; threads?: number; eager?: boolean },
+  blas: { on: boolean; threads?: number; tfjsBackprop?: boolean },
 ): Promise<WorkerResult | string> {
   const env: Record<string, string> = { VATT_BLAS: blas.on ? "1" : "0" };
-  if (blas.eager) env[SWITCHES.eagerBackprop] = "1";
+  if (blas.tfjsBackprop) env[SWITCHES.eagerBackprop] = "0";
   if (blas.threads) env.VATT_BLAS_THREADS = String(blas.threads);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
       "wasm+blas",
       "wasm+blas-1",
       "wasm+blas-recompute",
-      "wasm+blas-eager",
+      "wasm+blas-tfjs-backprop",
       "webgpu",
     ] as const,
   );
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
       ? "the default already uses one thread"
       : null,
     "wasm+blas-recompute": loadBlas() ? null : blasStatus(),
-    "wasm+blas-eager": loadBlas() ? null : blasStatus(),
+    "wasm+blas-tfjs-backprop": loadBlas() ? null : blasStatus(),
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
@@ -387,7 +387,7 @@ async function main(): Promise<void> {
         const result = await runWorker(spec, {
           on: backend.startsWith("wasm+blas"),
           ...(backend === "wasm+blas-1" ? { threads: 1 } : {}),
-          ...(backend === "wasm+blas-eager" ? { eager: true } : {}),
+          ...(backend === "wasm+blas-tfjs-backprop" ? { tfjsBackprop: true } : {}),
         });
         if (typeof result === "string") {
           record.error = result;

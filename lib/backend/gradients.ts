@@ -3,9 +3,9 @@
  * registers none, and its per-gradient ES modules cannot be imported by Deno
  * (extension-less relative imports), so they come from the `@tensorflow/tfjs`
  * bundle, which registers every gradient on the same `tfjs-core` instance the
- * backends use. With `VATT_EAGER_BACKPROP=1` it also installs the backward
- * pass that frees each tape node's memory when the node is done
- * (`backprop.ts`). Import this module for its side effect before taking
+ * backends use. It also installs the backward pass that frees each tape
+ * node's memory when the node is done (`backprop.ts`; `VATT_EAGER_BACKPROP=0`
+ * keeps tfjs's own). Import this module for its side effect before taking
  * gradients.
  *
  * @example

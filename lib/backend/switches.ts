@@ -1,8 +1,7 @@
 /**
  * The environment switches of `lib/backend/` (`VATT_*`), read in this one
- * place: each is on unless set to `0`, `off`, `false` or `no` (any case), but
- * `VATT_EAGER_BACKPROP`, off unless set to `1`, `on`, `true` or `yes`; without
- * `--allow-env` every one holds its default. {@linkcode effectiveSwitches}
+ * place: each is on unless set to `0`, `off`, `false` or `no` (any case);
+ * without `--allow-env` every one holds its default. {@linkcode effectiveSwitches}
  * reports them all, for a run's `config.json`.
  *
  * | switch | default | what it turns off or sets |
@@ -14,7 +13,7 @@
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
- * | `VATT_EAGER_BACKPROP` | off | on: the backward pass frees each tape node's memory when it is done (`backprop.ts`) |
+ * | `VATT_EAGER_BACKPROP` | on | the backward pass that frees each tape node's memory when it is done (`backprop.ts`): tfjs's own instead |
  *
  * @module
  */
@@ -73,27 +72,6 @@ export function switchedOff(...names: string[]): boolean {
 }
 
 /**
- * Whether the environment variable `name` says on (`1`, `on`, `true` or
- * `yes`, any case), for the switches that are off by default. Without
- * `--allow-env` nothing is on.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { switchedOn } from "./switches.ts";
- * Deno.env.set("VATT_EXAMPLE_SWITCH", "Yes");
- * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), true);
- * Deno.env.set("VATT_EXAMPLE_SWITCH", "2");
- * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), false);
- * Deno.env.delete("VATT_EXAMPLE_SWITCH");
- * assert.equal(switchedOn("VATT_EXAMPLE_SWITCH"), false);
- * ```
- */
-export function switchedOn(name: string): boolean {
-  return /^(1|on|true|yes)$/i.test((envValue(name) ?? "").trim());
-}
-
-/**
  * Threads for large native products: `VATT_BLAS_THREADS` when it is a
  * positive integer, else every core (as PyTorch and OpenBLAS themselves do).
  *
@@ -147,6 +125,6 @@ export function effectiveSwitches(): Record<string, string> {
     [s.fused]: onOff(switchedOff(s.fused)),
     [s.fusedAttention]: onOff(switchedOff(s.fused, s.fusedAttention)),
     [s.wasmKernels]: onOff(switchedOff(s.wasmKernels)),
-    [s.eagerBackprop]: onOff(!switchedOn(s.eagerBackprop)),
+    [s.eagerBackprop]: onOff(switchedOff(s.eagerBackprop)),
   };
 }

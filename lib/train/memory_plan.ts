@@ -6,81 +6,32 @@
  * limit). A batch that does not fit is refused with the estimate, the limit
  * and the largest batch that fits, instead of an engine abort mid-run.
  *
- * The activation model counts every tensor a forward pass creates (TFJS keeps
- * them all until the gradients are done) and what the backward pass adds; its
- * constants were calibrated against the measured peak of the real pretraining
- * step on wasm (README, "Memory plan").
+ * The activation model (`_activation_model.ts`) counts the tensors a step
+ * holds at its peak, with the backward pass in use (tfjs's own, or the eager
+ * one that frees as it goes); its constants were calibrated against the
+ * measured peak of the real pretraining step on wasm (README, "Memory plan").
  *
  * @module
  */
+import { eagerBackpropInstalled } from "../backend/backprop.ts";
 import type { Modality } from "../config/modality.ts";
-import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
-import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
+import type { VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
-import {
-  attentionKernelActive,
-  dropoutKernelActive,
-  gib,
-  type MemoryLimit,
-  memoryLimit,
-} from "./memory_limit.ts";
+import { activationFloats } from "./_activation_model.ts";
+import { gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
 
 export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
 
 /** Bytes of one float32 / int32 element. */
 const FLOAT = 4;
-
 /**
- * Floats per token and layer that a training step holds, per unit of width `d`
- * and of MLP width: every forward output (layer norms, q/k/v, attention
- * output, residuals, dropout outputs, GELU's intermediates) and the backward
- * pass's gradients of them. Calibrated (README, "Memory plan"). Without the
- * dropout kernel, the masks (attention and MLP outputs, `d` wide; MLP inner
- * layer) add `MASKS_PER_TOKEN_*`.
+ * With the eager backward pass the activations are freed as the weights'
+ * gradients appear, so the peak holds the larger of the two (the end of the
+ * forward pass, or of the backward pass) and what is alive at both: measured
+ * 1.01–1.15 × the gradients above the weights and moments where the
+ * gradients are the larger (small's backbones, recomputed or batch 4).
  */
-const PER_TOKEN_D = 24;
-const PER_TOKEN_MLP = 9;
-const MASKS_PER_TOKEN_D = 2;
-const MASKS_PER_TOKEN_MLP = 1;
-/** Copies of the `[B, H, L, L]` attention scores per layer (logits, scaled, biased, softmax, dropout, their gradients). */
-const SCORE_COPIES = 11;
-/**
- * Copies of the scores a layer holds with the fused attention kernel: the
- * probabilities α it keeps for its backward pass (the attention dropout's
- * mask, when drawn, is one more).
- */
-const FUSED_SCORE_COPIES = 1;
-/**
- * Floats per token and layer, per unit of width, that a step with recomputed
- * layers (`lib/model/recompute.ts`) holds for the whole backward pass: each
- * layer's saved input and its gradient; one layer's activations come on top.
- */
-const RECOMPUTE_PER_TOKEN_D = 2;
-/**
- * Copies of the raw inputs a step holds at its peak: the batch, cut into
- * patches before the gradient tape (`cutVideoIntoPatches`); the patches
- * DropToken keeps, which the patch embedding's product holds, come on top
- * (a fraction of a copy).
- */
-const INPUT_COPIES = 1;
-/** Whether a training step keeps dropout masks: dropout on, without the backend's dropout kernel. */
-function keepsMasks(c: VattConfig): boolean {
-  return c.dropout > 0 && !dropoutKernelActive();
-}
-
-/** Score copies per layer: the fused kernel's (with the active backend's kernel), or the composite ops'. */
-function scoreCopies(c: VattConfig): number {
-  if (!attentionKernelActive()) return SCORE_COPIES;
-  return FUSED_SCORE_COPIES + (c.attentionDropout > 0 ? 1 : 0);
-}
-/**
- * Measured over counted activations: the bytes the wasm heap held at the peak
- * of real pretraining steps, less weights, gradients and Adam moments, over
- * the count above (tiny at batch 8 and 32: 1.69; small's backbones at the tiny
- * inputs, batch 4 and 8: 1.63): TFJS's own copies (reshapes that copy,
- * broadcasts, the gradients' temporaries).
- */
-const ACTIVATION_CALIBRATION = 1;
+const EAGER_GRADIENT_OVERLAP = 0.15;
 
 /**
  * The share of the backend's limit a plan may fill: the estimate was within
@@ -149,103 +100,6 @@ export interface MemoryPlan {
   largestBatch: number;
 }
 
-/** Floats held by a step: for the whole pass (`kept`), and one recomputed layer's on top (`layer`). */
-interface Held {
-  kept: number;
-  layer: number;
-}
-
-/** Floats one encoder of `layers` holds for `sequences` sequences of `length` tokens. */
-function encoderFloats(
-  b: BackboneConfig,
-  sequences: number,
-  length: number,
-  options: { scoreCopies: number; masks: boolean; recompute: boolean; parts: number },
-): Held {
-  const tokens = sequences * length;
-  const [perD, perMlp] = options.masks
-    ? [PER_TOKEN_D + MASKS_PER_TOKEN_D, PER_TOKEN_MLP + MASKS_PER_TOKEN_MLP]
-    : [PER_TOKEN_D, PER_TOKEN_MLP];
-  const perLayer = (rows: number) =>
-    rows * length * (perD * b.hidden + perMlp * b.mlp) +
-    options.scoreCopies * rows * b.heads * length * length;
-  const closing = 4 * tokens * b.hidden; // the final LayerNorm and dropout
-  if (!options.recompute) return { kept: b.layers * perLayer(sequences) + closing, layer: 0 };
-  // One part's activations at a time: the largest part (`partBounds`: near-equal parts).
-  const part = Math.ceil(sequences / Math.min(options.parts, sequences));
-  return {
-    kept: b.layers * RECOMPUTE_PER_TOKEN_D * tokens * b.hidden + closing,
-    layer: perLayer(part),
-  };
-}
-
-/** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
-function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number): number {
-  const c = input.model;
-  const [b, sequences, length, raw] = m === "video"
-    ? [
-      c.video.backbone,
-      batch,
-      keptTokenCount(videoTokenGrid(c.video).count, c.dropToken) + 1,
-      batch * c.video.frames * c.video.height * c.video.width * 3,
-    ]
-    : m === "audio"
-    ? [
-      c.audio.backbone,
-      batch,
-      keptTokenCount(audioTokenCount(c.audio), c.dropToken) + 1,
-      batch * c.audio.samples,
-    ]
-    : [c.text.backbone, batch * (input.captionsPerClip ?? 1), c.text.maxLength + 1, 0];
-  // Layers recomputed in parts: one part's sequences at a time.
-  const parts = input.recompute ? Math.min(input.recomputeParts ?? 1, sequences) : 1;
-  const rows = Math.ceil(sequences / parts);
-  const scores = c.attentionDropout === 0 ? 0 : rows * b.heads * length * length;
-  return Math.max(scores, rows * length * b.mlp, raw);
-}
-
-/**
- * Floats of a patch embedding: the patches, the kept patches DropToken picks
- * (before the projection), and the kept tokens (projection, positions, sum).
- */
-function embedFloats(patches: number, n: number, kept: number, width: number): number {
-  const picked = kept < n ? (patches * kept) / n : 0;
-  return INPUT_COPIES * patches + picked + 3 * kept * width;
-}
-
-/** Floats of the activations of one modality in a training step of `batch` clips. */
-function modalityFloats(m: Modality, input: MemoryPlanInput, batch: number): Held {
-  const c = input.model;
-  const o = {
-    scoreCopies: scoreCopies(c),
-    masks: keepsMasks(c),
-    recompute: input.recompute ?? false,
-    parts: input.recomputeParts ?? 1,
-  };
-  const plus = (embed: number, held: Held) => ({ kept: embed + held.kept, layer: held.layer });
-  if (m === "video") {
-    const v = c.video;
-    const n = videoTokenGrid(v).count;
-    const kept = keptTokenCount(n, c.dropToken);
-    const patches = batch * n * v.patch[0] * v.patch[1] * v.patch[2] * 3; // padded clips
-    return plus(
-      embedFloats(patches, n, kept, batch * v.backbone.hidden),
-      encoderFloats(v.backbone, batch, kept + 1, o),
-    );
-  }
-  if (m === "audio") {
-    const a = c.audio;
-    const n = audioTokenCount(a);
-    const kept = keptTokenCount(n, c.dropToken);
-    const embed = embedFloats(batch * n * a.patch, n, kept, batch * a.backbone.hidden);
-    return plus(embed, encoderFloats(a.backbone, batch, kept + 1, o));
-  }
-  const t = c.text;
-  const sequences = batch * (input.captionsPerClip ?? 1);
-  const embed = 3 * sequences * t.maxLength * t.backbone.hidden;
-  return plus(embed, encoderFloats(t.backbone, sequences, t.maxLength + 1, o));
-}
-
 /**
  * The estimated peak bytes of one training step: weights, gradients, the
  * optimizer's slots and the activations (video and audio after DropToken).
@@ -281,13 +135,9 @@ export function estimateMemory(input: MemoryPlanInput): MemoryEstimate {
   const weights = (trainable + counts.nonTrainable) * FLOAT;
   const gradients = trainable * FLOAT;
   const optimizer = OPTIMIZER_SLOTS[input.optimizer ?? "adam"] * trainable * FLOAT;
-  const held = modalities.map((m) => modalityFloats(m, input, input.batchSize));
-  // Recomputed layers: every encoder's saved inputs, and one layer's activations at a time.
-  const floats = held.reduce((s, h) => s + h.kept, 0) + Math.max(...held.map((h) => h.layer));
-  const activations = Math.round(FLOAT * ACTIVATION_CALIBRATION * floats);
-  const largest = Math.max(
-    ...modalities.map((m) => largestTensorFloats(m, input, input.batchSize)),
-  );
+  const eager = eagerBackpropInstalled();
+  const { floats, largest } = activationFloats(input, { eager });
+  const activations = Math.round(FLOAT * floats);
   const offHeap = input.offHeapState ? optimizer : 0;
   return {
     weights,
@@ -295,7 +145,10 @@ export function estimateMemory(input: MemoryPlanInput): MemoryEstimate {
     optimizer,
     offHeap,
     activations,
-    total: weights + gradients + optimizer - offHeap + activations,
+    total: weights + optimizer - offHeap +
+      (eager
+        ? Math.max(activations, gradients) + EAGER_GRADIENT_OVERLAP * gradients
+        : activations + gradients),
     largestTensor: FLOAT * largest,
   };
 }

@@ -160,17 +160,22 @@ Deno.test("eager backprop: a VATT training step's gradients are bit-identical to
   tf.dispose(Object.values(inputs));
 });
 
-Deno.test("installEagerBackprop() stays off without VATT_EAGER_BACKPROP=1 or force", () => {
+Deno.test("installEagerBackprop() is on by default and stays off with VATT_EAGER_BACKPROP=0 unless forced", () => {
   const saved = Deno.env.get("VATT_EAGER_BACKPROP");
+  const wasOn = eagerBackpropInstalled();
   try {
     uninstallEagerBackprop();
-    Deno.env.delete("VATT_EAGER_BACKPROP");
+    Deno.env.set("VATT_EAGER_BACKPROP", "0");
     assert.equal(installEagerBackprop(), false);
-    Deno.env.set("VATT_EAGER_BACKPROP", "1");
+    assert.equal(eagerBackpropInstalled(), false);
+    assert.equal(installEagerBackprop({ force: true }), true);
+    uninstallEagerBackprop();
+    Deno.env.delete("VATT_EAGER_BACKPROP");
     assert.equal(installEagerBackprop(), true);
     assert.equal(eagerBackpropInstalled(), true);
   } finally {
-    uninstallEagerBackprop();
+    if (wasOn) installEagerBackprop({ force: true });
+    else uninstallEagerBackprop();
     if (saved === undefined) Deno.env.delete("VATT_EAGER_BACKPROP");
     else Deno.env.set("VATT_EAGER_BACKPROP", saved);
   }

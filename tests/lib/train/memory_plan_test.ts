@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  eagerBackpropInstalled,
+  installEagerBackprop,
+  uninstallEagerBackprop,
+} from "../../../lib/backend/backprop.ts";
 import { loadBlas } from "../../../lib/backend/blas.ts";
 import { initBackend } from "../../../lib/backend/select.ts";
 import { resolvePretrainConfig } from "../../../lib/config/pretrain_config.ts";
@@ -143,6 +148,30 @@ Deno.test("estimateMemory() counts 4 bytes per weight and gradient, and the opti
   assert.equal(estimateMemory({ model: TINY, batchSize: 2 }).optimizer, 2 * 349824 * 4); // Adam
 });
 
+Deno.test("estimateMemory() with the eager backward pass: the larger of activations and gradients, plus 15 % of the gradients", () => {
+  const wasOn = eagerBackpropInstalled();
+  try {
+    uninstallEagerBackprop();
+    const tfjs = estimateMemory({ model: TINY, batchSize: 8 });
+    assert.equal(tfjs.total, tfjs.weights + tfjs.gradients + tfjs.optimizer + tfjs.activations);
+    installEagerBackprop({ force: true });
+    const eager = estimateMemory({ model: TINY, batchSize: 8 });
+    // half the per-token activations (tiny's attention scores are a small share of them)
+    assert.ok(
+      eager.activations < 0.6 * tfjs.activations && eager.activations > 0.4 * tfjs.activations,
+    );
+    const both = Math.max(eager.activations, eager.gradients) + 0.15 * eager.gradients;
+    assert.equal(eager.total, eager.weights + eager.optimizer + both);
+    // small's weights outweigh its activations at batch 1: the gradients set the peak
+    const small = estimateMemory({ model: SMALL_AT_TINY_INPUTS, batchSize: 1, offHeapState: true });
+    assert.ok(small.gradients > small.activations);
+    assert.equal(small.total, small.weights + (small.gradients + 0.15 * small.gradients));
+  } finally {
+    if (wasOn) installEagerBackprop({ force: true });
+    else uninstallEagerBackprop();
+  }
+});
+
 Deno.test("estimateMemory(): activations grow with the batch and shrink with DropToken", () => {
   const one = estimateMemory({ model: TINY, batchSize: 1 }).activations;
   const ten = estimateMemory({ model: TINY, batchSize: 10 }).activations;
@@ -190,17 +219,20 @@ Deno.test("planMemory() with a buffer limit (WebGPU) refuses a batch whose large
 /**
  * The largest batch of the wide test model on the wasm heap, as the plan counts it: with OpenBLAS
  * the fused attention kernel (dropout inside) is registered and keeps its probabilities and one
- * mask per layer; the dropout kernel keeps no masks of the other dropouts; plans fill PLAN_FILL
- * of the heap. Both come to 16 since the dropout kernel (15 and 14 before it).
+ * mask per layer; the dropout kernel keeps no masks of the other dropouts; the eager backward
+ * pass holds the forward pass's saved tensors without their gradients; plans fill PLAN_FILL of
+ * the heap.
  */
-const LARGEST_WITH_BLAS = 16;
-const LARGEST_WITHOUT_BLAS = 16;
+const LARGEST_WITH_BLAS = 23;
+const LARGEST_WITHOUT_BLAS = 22;
+/** A batch the wide model cannot take without recomputation (the fixture has 32 clips). */
+const TOO_LARGE = 32;
 
 Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the estimate and the largest batch", async () => {
   const dir = await Deno.makeTempDir();
-  // The demo data's inputs with 1024-wide, 4-layer backbones: 2.3 GiB of weights, gradients and
-  // Adam moments, and about 0.4 GiB per clip (4 captions each).
-  const wide = { layers: 4, hidden: 1024, mlp: 4096, heads: 16 };
+  // The demo data's inputs with 1024-wide, 6-layer backbones: 3.4 GiB of weights, gradients and
+  // Adam moments, and about 0.1 GiB per clip (4 captions each) with the eager backward pass.
+  const wide = { layers: 6, hidden: 1024, mlp: 4096, heads: 16 };
   const cfg = path.join(dir, "wide.json");
   await Deno.writeTextFile(
     cfg,
@@ -213,10 +245,15 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   const out = path.join(dir, "run");
   const args = ["pretrain", fixture.data, "--out", out, "--config", cfg, "--backend", "wasm"];
   // Without recomputation (Adam's moments go off the heap by themselves): refused.
-  const r = await runVatt([...args, "--batch", "32", "--recompute", "none"]);
+  const r = await runVatt([...args, "--batch", String(TOO_LARGE), "--recompute", "none"]);
   assert.equal(r.code, 2, r.stderr);
   const last = errorLines(r).at(-1)!;
-  assert.match(last, /batch 32 needs about \d+\.\d\d GiB .*optimizer \d+\.\d\d GiB off the heap/);
+  assert.match(
+    last,
+    new RegExp(
+      `batch ${TOO_LARGE} needs about \\d+\\.\\d\\d GiB .*optimizer \\d+\\.\\d\\d GiB off the heap`,
+    ),
+  );
   // With OpenBLAS the attention kernel runs with dropout and keeps α and its mask instead of the
   // composite ops' eleven score tensors per layer: more clips fit.
   const largest = loadBlas() ? LARGEST_WITH_BLAS : LARGEST_WITHOUT_BLAS;
@@ -228,19 +265,20 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
       } % of it\\); the largest batch that fits is ${largest}; `,
     ),
   );
-  let ranks = Math.ceil(32 / largest); // the fewest ranks of equal batches that fit
-  while (32 % ranks !== 0) ranks++;
+  let ranks = Math.ceil(TOO_LARGE / largest); // the fewest ranks of equal batches that fit
+  while (TOO_LARGE % ranks !== 0) ranks++;
   assert.match(
     last,
     new RegExp(
       `or ${ranks} ranks of batch ${
-        32 / ranks
+        TOO_LARGE / ranks
       } each, with their own heaps \\(mpirun -np ${ranks} … --distributed\\)$`,
     ),
   );
   await assert.rejects(Deno.stat(out)); // the run folder is not touched
   const info = async (recompute: string) => {
-    const flags = ["--config", cfg, "--batch", "32", "--backend", "wasm", "--recompute", recompute];
+    const flags = ["--config", cfg, "--batch", String(TOO_LARGE), "--backend", "wasm"];
+    flags.push("--recompute", recompute);
     const r = await runVatt(["info", ...flags, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout).memory;
@@ -248,7 +286,7 @@ Deno.test("vatt pretrain refuses a batch that cannot fit before step 1, with the
   const refused = await info("none");
   assert.equal(refused.fits, false);
   assert.equal(refused.largestBatch, largest);
-  // With recomputation allowed (the default, auto), the plan switches it on and batch 32 fits.
+  // With recomputation allowed (the default, auto), the plan switches it on and the batch fits.
   const auto = await info("auto");
   assert.equal(auto.fits, true);
   assert.equal(auto.recompute, true);
