@@ -7,8 +7,6 @@
  *
  * @module
  */
-import { jumpState } from "./_rng_jump.ts";
-
 /** The serialisable state of an {@linkcode Rng}: four unsigned 32-bit words. */
 export type RngState = [number, number, number, number];
 
@@ -105,64 +103,6 @@ export class Rng {
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return result;
-  }
-
-  /**
-   * Fills `out` with the next `out.length` draws of {@linkcode Rng.nextUint32},
-   * in order, and advances the state as those calls would: the same numbers,
-   * several times faster for long runs (dropout masks).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { Rng } from "./rng.ts";
-   * const a = new Rng(5);
-   * const b = new Rng(5);
-   * const out = new Uint32Array(3);
-   * a.fillUint32(out);
-   * assert.deepEqual([...out], [b.nextUint32(), b.nextUint32(), b.nextUint32()]);
-   * assert.equal(a.nextUint32(), b.nextUint32()); // the state moved on alike
-   * ```
-   */
-  fillUint32(out: Uint32Array): void {
-    const s = this.#s;
-    // xoshiro128** on locals; `| 0` keeps them small integers, `>>> 0` the outputs unsigned.
-    let s0 = s[0] | 0, s1 = s[1] | 0, s2 = s[2] | 0, s3 = s[3] | 0;
-    for (let i = 0; i < out.length; i++) {
-      const x = Math.imul(s1, 5);
-      out[i] = Math.imul((x << 7) | (x >>> 25), 9);
-      const t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-    }
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
-  }
-
-  /**
-   * Skips the next `n` draws of {@linkcode Rng.nextUint32} in O(log n) steps
-   * (the generator is linear over GF(2)): the same state as `n` calls, for
-   * the rows of a large mask that belong to someone else.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { Rng } from "./rng.ts";
-   * const a = new Rng(9);
-   * const b = new Rng(9);
-   * a.fillUint32(new Uint32Array(123456));
-   * b.advance(123456);
-   * assert.equal(b.nextUint32(), a.nextUint32());
-   * ```
-   */
-  advance(n: number): void {
-    jumpState(this.#s, n);
   }
 
   /**
