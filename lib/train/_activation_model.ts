@@ -17,7 +17,6 @@ import type { Modality } from "../config/modality.ts";
 import { audioTokenCount, keptTokenCount, videoTokenGrid } from "../config/token_counts.ts";
 import type { BackboneConfig, VattConfig } from "../config/vatt_config.ts";
 import { attentionKernelActive, dropoutKernelActive } from "./memory_limit.ts";
-import type { MemoryPlanInput } from "./memory_plan.ts";
 
 /**
  * Floats per token and layer that a training step holds, per unit of width `d`
@@ -120,7 +119,7 @@ function encoderFloats(
 }
 
 /** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
-function largestTensorFloats(m: Modality, input: MemoryPlanInput, batch: number): number {
+function largestTensorFloats(m: Modality, input: ActivationInput, batch: number): number {
   const c = input.model;
   const [b, sequences, length, raw] = m === "video"
     ? [
@@ -156,7 +155,7 @@ function embedFloats(patches: number, n: number, kept: number, width: number): n
 /** Floats of the activations of one modality in a training step of `batch` clips. */
 function modalityFloats(
   m: Modality,
-  input: MemoryPlanInput,
+  input: ActivationInput,
   batch: number,
   context: ActivationContext,
 ): Held {
@@ -192,6 +191,22 @@ function modalityFloats(
   return plus(embed, encoderFloats(t.backbone, sequences, t.maxLength + 1, o));
 }
 
+/** The step whose activations are counted (`ActivationInput` of `memory_plan.ts` extends it). */
+export interface ActivationInput {
+  /** The model config (inputs, backbones, DropToken rate). */
+  model: VattConfig;
+  /** Clips per batch. */
+  batchSize: number;
+  /** The modalities the step runs; default all three (pretraining). */
+  modalities?: readonly Modality[];
+  /** Captions per clip (each is one text sequence); default 1. */
+  captionsPerClip?: number;
+  /** Transformer layers recomputed in the backward pass (`--recompute`); default false. */
+  recompute?: boolean;
+  /** Recomputed layers run on this many parts of the batch in turn; default 1. */
+  recomputeParts?: number;
+}
+
 /** What the activation model needs to know of the running backend. */
 export interface ActivationContext {
   /** The eager backward pass is installed (`eagerBackpropInstalled`). */
@@ -215,7 +230,7 @@ export interface ActivationContext {
  * ```
  */
 export function activationFloats(
-  input: MemoryPlanInput,
+  input: ActivationInput,
   context: ActivationContext,
 ): { floats: number; largest: number } {
   const modalities = input.modalities ?? ["video", "audio", "text"];

@@ -14,10 +14,8 @@
  * @module
  */
 import { eagerBackpropInstalled } from "../backend/backprop.ts";
-import type { Modality } from "../config/modality.ts";
-import type { VattConfig } from "../config/vatt_config.ts";
 import { countParameters } from "../model/weight_specs.ts";
-import { activationFloats } from "./_activation_model.ts";
+import { activationFloats, type ActivationInput } from "./_activation_model.ts";
 import { gib, type MemoryLimit, memoryLimit } from "./memory_limit.ts";
 
 export { gib, type MemoryLimit, memoryLimit, WASM_HEAP_MAX } from "./memory_limit.ts";
@@ -50,22 +48,10 @@ export const OPTIMIZER_SLOTS: Readonly<Record<"adam" | "momentum" | "sgd", numbe
   sgd: 0,
 };
 
-/** What a memory plan is made from. */
-export interface MemoryPlanInput {
-  /** The model config (inputs, backbones, DropToken rate). */
-  model: VattConfig;
-  /** Clips per batch. */
-  batchSize: number;
-  /** The modalities the step runs; default all three (pretraining). */
-  modalities?: readonly Modality[];
-  /** Captions per clip (each is one text sequence); default 1. */
-  captionsPerClip?: number;
+/** What a memory plan is made from: the step, its optimizer and where its state lies. */
+export interface MemoryPlanInput extends ActivationInput {
   /** Optimizer (its slots per weight); default `"adam"` (two moments). */
   optimizer?: keyof typeof OPTIMIZER_SLOTS;
-  /** Transformer layers recomputed in the backward pass (`--recompute`); default false. */
-  recompute?: boolean;
-  /** Recomputed layers run on this many parts of the batch in turn; default 1. */
-  recomputeParts?: number;
   /** The optimizer's slots kept outside the backend's memory (host arrays); default false. */
   offHeapState?: boolean;
 }

@@ -61,8 +61,11 @@ function dense(args: KernelArgs): TensorInfo {
   if (m * n === 0) return y;
   const out = heapF32(be, y);
   if (bias) {
-    const b = heapF32(be, bias);
-    for (let r = 0; r < m; r++) out.set(b, r * n);
+    // The bias in every row, for the product to add to (beta 1): one row, then doubling copies.
+    out.set(heapF32(be, bias), 0);
+    for (let filled = n; filled < m * n; filled *= 2) {
+      out.copyWithin(filled, 0, Math.min(filled, m * n - filled));
+    }
   }
   if (k === 0) {
     if (!bias) out.fill(0);
