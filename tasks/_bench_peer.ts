@@ -69,6 +69,9 @@ async function run(
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
+/** The forward-only driver: imports a peer script's model and times inference. */
+export const FORWARD_DRIVER = fileURLToPath(new URL("./peer_forward.py", import.meta.url));
+
 /**
  * The peer script of `framework`: `VATT_PEER` (PyTorch) or `VATT_TF_PEER`
  * (TensorFlow), else `../shared/peer/vatt_torch.py` or `vatt_tf.py` beside the
@@ -172,7 +175,9 @@ export async function findPeerPython(
  * Runs a peer once with `flags`, on `threads.torch` threads (the framework's
  * intra-op threads) and, when given, OpenBLAS pinned to `threads.blas`;
  * TensorFlow with XLA when `xla`; inference batches instead of training steps
- * when `forwardOnly` (the export row's comparison).
+ * when `forwardOnly` (the export row's comparison: `tasks/peer_forward.py`
+ * builds the peer script's model and times its inference pass, so the peer
+ * scripts need no mode of their own).
  */
 export async function runPeer(
   python: string,
@@ -187,9 +192,12 @@ export async function runPeer(
   } catch {
     return { ok: false, reason: `peer script not found at ${script}`, flags, framework };
   }
-  const args = [script, ...flags, "--threads", String(threads.torch)];
+  // Forward only: this repository's driver imports the peer script's model and times inference.
+  const args = options.forwardOnly
+    ? [FORWARD_DRIVER, "--peer", script, "--framework", framework, ...flags]
+    : [script, ...flags];
+  args.push("--threads", String(threads.torch));
   if (options.xla) args.push("--xla");
-  if (options.forwardOnly) args.push("--forward-only");
   const env: Record<string, string> = threads.blas
     ? { OPENBLAS_NUM_THREADS: String(threads.blas), OMP_NUM_THREADS: String(threads.torch) }
     : {};
@@ -201,7 +209,7 @@ export async function runPeer(
   }
   const j = JSON.parse(line);
   if (options.forwardOnly && j.mode !== "forward") {
-    return { ok: false, reason: `peer ${script} has no --forward-only mode`, flags, framework };
+    return { ok: false, reason: `${FORWARD_DRIVER} did not time a forward pass`, flags, framework };
   }
   return {
     ok: true,
