@@ -314,8 +314,9 @@ export function formatReport(r: BenchReport): string {
   );
   if (Object.values(r.exportPeer ?? {}).some((runs) => runs.some((p) => p.ok))) {
     out.push(
-      "export clips/s: clips embedded per second by the median inference batch (peers: their " +
-        "--forward-only mean: eval mode, no DropToken, no gradients); export vs peer: ÷ the " +
+      "export clips/s: clips embedded per second by the median inference batch (peers: the " +
+        "mean of tasks/peer_forward.py on their model: eval mode, no DropToken, no gradients); " +
+        "export vs peer: ÷ the " +
         "fastest peer's export clips/s" + (rounds > 1 ? " in the same round" : ""),
     );
   }
