@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DROPOUT_KERNEL, GELU_KERNEL } from "../backend/kernels/names.ts";
 import type { DropoutAttrs } from "../backend/kernels/dropout.ts";
-import { fillCounterBits, keepThreshold, streamKeys } from "../util/counter_bits.ts";
+import { fillKeepMask, keepThreshold, streamKeys } from "../util/counter_bits.ts";
 import type { Rng } from "../util/rng.ts";
 import { type BatchShard, shardDrawOffset } from "./batch_shard.ts";
 import { gelu } from "./_ops.ts";
@@ -49,10 +49,7 @@ function drawMask(shape: number[], source: DropoutSource): DropoutAttrs {
 
 function hostMask(shape: number[], attrs: DropoutAttrs): tf.Tensor {
   const mask = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  const bits = new Uint32Array(mask.buffer); // the bits, replaced in place by the mask
-  fillCounterBits(attrs, attrs.offset, bits);
-  const scale = Math.fround(attrs.scale);
-  for (let i = 0; i < mask.length; i++) mask[i] = bits[i] < attrs.threshold ? scale : 0;
+  fillKeepMask(attrs, attrs.offset, attrs.threshold, attrs.scale, mask);
   return tf.tensor(mask, shape, "float32");
 }
 
