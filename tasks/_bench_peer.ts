@@ -37,8 +37,8 @@ export type PeerResult =
     /** TensorFlow with XLA (`--xla`). */
     xla?: boolean;
     /**
-     * Inference timed instead of a training step (`--forward-only`: eval mode,
-     * no DropToken, no gradients): msPerStep is per forward batch.
+     * Inference timed instead of a training step (`peer_forward.py`: eval
+     * mode, no DropToken, no gradients): msPerStep is per forward batch.
      */
     forwardOnly?: boolean;
   }

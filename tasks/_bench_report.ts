@@ -45,7 +45,7 @@ export interface BenchReport {
   /** The peers per case, one run per framework, thread setting and round. */
   peer: Record<string, PeerRecord[]>;
   /**
-   * The peers' inference runs per case (`--forward-only`), compared with the
+   * The peers' inference runs per case (`tasks/peer_forward.py`), compared with the
    * export rate; absent in reports written before them.
    */
   exportPeer?: Record<string, PeerRecord[]>;

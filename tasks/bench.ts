@@ -7,7 +7,7 @@
  * adapter), each measurement in its own process:
  * - pretraining step throughput: clips/s of the median step after warm-up;
  * - embedding export throughput: clips/s of the median inference batch, and
- *   the peers' inference batches (`--forward-only`) in the same rounds;
+ *   the peers' inference batches (`tasks/peer_forward.py`) in the same rounds;
  * - peak resident memory of the process, and the live-tensor count per step;
  * - tokenization throughput (`tasks/bench_tokenize.ts` on demo clips);
  * - the peers at the same sizes, alternating with ours in every round: PyTorch

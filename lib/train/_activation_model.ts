@@ -118,28 +118,47 @@ function encoderFloats(
   };
 }
 
-/** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
-function largestTensorFloats(m: Modality, input: ActivationInput, batch: number): number {
+/** One modality's encoder in a step: its sizes, its sequences of `length` tokens (after DropToken). */
+interface EncoderShape {
+  backbone: BackboneConfig;
+  sequences: number;
+  length: number;
+  /** Floats of the modality's raw input in the batch (video and audio; 0 for text). */
+  raw: number;
+  /** Floats of the patch embedding (patches, the kept ones, the kept tokens), or the text embedding. */
+  embed: number;
+}
+
+function encoderShape(m: Modality, input: ActivationInput): EncoderShape {
   const c = input.model;
-  const [b, sequences, length, raw] = m === "video"
+  const batch = input.batchSize;
+  if (m === "text") {
+    const t = c.text;
+    const sequences = batch * (input.captionsPerClip ?? 1);
+    const embed = 3 * sequences * t.maxLength * t.backbone.hidden;
+    return { backbone: t.backbone, sequences, length: t.maxLength + 1, raw: 0, embed };
+  }
+  const v = c.video;
+  const [backbone, n, patch, raw] = m === "video"
     ? [
-      c.video.backbone,
-      batch,
-      keptTokenCount(videoTokenGrid(c.video).count, c.dropToken) + 1,
-      batch * c.video.frames * c.video.height * c.video.width * 3,
+      v.backbone,
+      videoTokenGrid(v).count,
+      v.patch[0] * v.patch[1] * v.patch[2] * 3,
+      v.frames * v.height * v.width * 3,
     ]
-    : m === "audio"
-    ? [
-      c.audio.backbone,
-      batch,
-      keptTokenCount(audioTokenCount(c.audio), c.dropToken) + 1,
-      batch * c.audio.samples,
-    ]
-    : [c.text.backbone, batch * (input.captionsPerClip ?? 1), c.text.maxLength + 1, 0];
+    : [c.audio.backbone, audioTokenCount(c.audio), c.audio.patch, c.audio.samples];
+  const kept = keptTokenCount(n, c.dropToken);
+  const embed = embedFloats(batch * n * patch, n, kept, batch * backbone.hidden); // padded clips
+  return { backbone, sequences: batch, length: kept + 1, raw: batch * raw, embed };
+}
+
+/** Floats of the largest single tensor of one modality's step: scores, MLP inner layer, raw input. */
+function largestTensorFloats(shape: EncoderShape, input: ActivationInput): number {
+  const { backbone: b, sequences, length, raw } = shape;
   // Layers recomputed in parts: one part's sequences at a time.
   const parts = input.recompute ? Math.min(input.recomputeParts ?? 1, sequences) : 1;
   const rows = Math.ceil(sequences / parts);
-  const scores = c.attentionDropout === 0 ? 0 : rows * b.heads * length * length;
+  const scores = input.model.attentionDropout === 0 ? 0 : rows * b.heads * length * length;
   return Math.max(scores, rows * length * b.mlp, raw);
 }
 
@@ -152,43 +171,17 @@ function embedFloats(patches: number, n: number, kept: number, width: number): n
   return INPUT_COPIES * patches + picked + 3 * kept * width;
 }
 
-/** Floats of the activations of one modality in a training step of `batch` clips. */
-function modalityFloats(
-  m: Modality,
-  input: ActivationInput,
-  batch: number,
-  context: ActivationContext,
-): Held {
+/** Floats of the activations of one modality in a training step. */
+function modalityFloats(shape: EncoderShape, input: ActivationInput, eager: boolean): Held {
   const c = input.model;
-  const o: EncoderOptions = {
-    scoreCopies: scoreCopies(c, context.eager),
+  const held = encoderFloats(shape.backbone, shape.sequences, shape.length, {
+    scoreCopies: scoreCopies(c, eager),
     masks: keepsMasks(c),
-    eager: context.eager,
+    eager,
     recompute: input.recompute ?? false,
     parts: input.recomputeParts ?? 1,
-  };
-  const plus = (embed: number, held: Held) => ({ kept: embed + held.kept, layer: held.layer });
-  if (m === "video") {
-    const v = c.video;
-    const n = videoTokenGrid(v).count;
-    const kept = keptTokenCount(n, c.dropToken);
-    const patches = batch * n * v.patch[0] * v.patch[1] * v.patch[2] * 3; // padded clips
-    return plus(
-      embedFloats(patches, n, kept, batch * v.backbone.hidden),
-      encoderFloats(v.backbone, batch, kept + 1, o),
-    );
-  }
-  if (m === "audio") {
-    const a = c.audio;
-    const n = audioTokenCount(a);
-    const kept = keptTokenCount(n, c.dropToken);
-    const embed = embedFloats(batch * n * a.patch, n, kept, batch * a.backbone.hidden);
-    return plus(embed, encoderFloats(a.backbone, batch, kept + 1, o));
-  }
-  const t = c.text;
-  const sequences = batch * (input.captionsPerClip ?? 1);
-  const embed = 3 * sequences * t.maxLength * t.backbone.hidden;
-  return plus(embed, encoderFloats(t.backbone, sequences, t.maxLength + 1, o));
+  });
+  return { kept: shape.embed + held.kept, layer: held.layer };
 }
 
 /** The step whose activations are counted (`ActivationInput` of `memory_plan.ts` extends it). */
@@ -233,12 +226,12 @@ export function activationFloats(
   input: ActivationInput,
   context: ActivationContext,
 ): { floats: number; largest: number } {
-  const modalities = input.modalities ?? ["video", "audio", "text"];
-  const held = modalities.map((m) => modalityFloats(m, input, input.batchSize, context));
+  const shapes = (input.modalities ?? ["video", "audio", "text"]).map((m) =>
+    encoderShape(m, input)
+  );
+  const held = shapes.map((shape) => modalityFloats(shape, input, context.eager));
   // Recomputed layers: every encoder's saved inputs, and one layer's activations at a time.
   const floats = held.reduce((s, h) => s + h.kept, 0) + Math.max(...held.map((h) => h.layer));
-  const largest = Math.max(
-    ...modalities.map((m) => largestTensorFloats(m, input, input.batchSize)),
-  );
+  const largest = Math.max(...shapes.map((shape) => largestTensorFloats(shape, input)));
   return { floats, largest };
 }

@@ -5,25 +5,21 @@ import { findPeerPython, FORWARD_DRIVER, runPeer } from "../../tasks/_bench_peer
 
 /**
  * A stand-in peer (a shell script, run by `sh` as the "python"): it writes its
- * arguments to `args.txt` beside it and prints the JSON line a peer prints,
- * with `"mode": "forward"` only when `forwardAware` and asked `--forward-only`.
+ * arguments to `args.txt` beside it and prints the JSON line a peer prints.
  */
-async function fakePeer(forwardAware: boolean): Promise<{ dir: string; script: string }> {
+async function fakePeer(): Promise<{ dir: string; script: string }> {
   const dir = await Deno.makeTempDir({ prefix: "vatt-peer-test-" });
   const script = path.join(dir, "peer.sh");
-  const mode = forwardAware
-    ? `case " $* " in *" --forward-only "*) MODE=', "mode": "forward"';; esac`
-    : "";
   await Deno.writeTextFile(
     script,
-    `echo "$@" > "${dir}/args.txt"\nMODE=""\n${mode}\n` +
-      `echo '{"ms_per_step": 10.0, "clips_per_s": 800.0, "params": 5, "torch": "1.13", "threads": 1'"$MODE"'}'\n`,
+    `echo "$@" > "${dir}/args.txt"\n` +
+      `echo '{"ms_per_step": 10.0, "clips_per_s": 800.0, "params": 5, "torch": "1.13", "threads": 1}'\n`,
   );
   return { dir, script };
 }
 
-async function withPeer<T>(forwardAware: boolean, f: (dir: string) => Promise<T>): Promise<T> {
-  const { dir, script } = await fakePeer(forwardAware);
+async function withPeer<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const { dir, script } = await fakePeer();
   const before = Deno.env.get("VATT_PEER");
   Deno.env.set("VATT_PEER", script);
   try {
@@ -44,7 +40,7 @@ async function fakePython(dir: string, json: string): Promise<string> {
 }
 
 Deno.test("runPeer() with forwardOnly runs the forward driver on the peer script's model", async () => {
-  await withPeer(true, async (dir) => {
+  await withPeer(async (dir) => {
     const json =
       '{"ms_per_step": 10.0, "clips_per_s": 800.0, "params": 5, "threads": 1, "mode": "forward"}';
     const python = await fakePython(dir, json);
@@ -63,7 +59,7 @@ Deno.test("runPeer() with forwardOnly runs the forward driver on the peer script
 });
 
 Deno.test("runPeer() without forwardOnly runs the training step as before", async () => {
-  await withPeer(true, async (dir) => {
+  await withPeer(async (dir) => {
     const r = await runPeer("sh", ["--batch", "8"], { torch: 2 });
     assert.equal(
       (await Deno.readTextFile(path.join(dir, "args.txt"))).trim(),
@@ -75,7 +71,7 @@ Deno.test("runPeer() without forwardOnly runs the training step as before", asyn
 });
 
 Deno.test("runPeer() refuses a forward-only figure that does not say it timed a forward pass", async () => {
-  await withPeer(false, async (dir) => {
+  await withPeer(async (dir) => {
     const python = await fakePython(dir, '{"ms_per_step": 10.0, "clips_per_s": 800.0}');
     const r = await runPeer(python, [], { torch: 1 }, { forwardOnly: true });
     assert.equal(r.ok, false);

@@ -3,9 +3,10 @@
  * `offset, k1, k2, threshold, scale` → `y`, one pass that computes each value's
  * counter-based bits (`lib/util/counter_bits.ts`: position `offset + i` of the
  * stream with keys `k1`, `k2`) and multiplies the value by `scale` when they
- * lie below `threshold`, else by 0 (the product with the mask, bit for bit). The mask is never stored: the backward
- * pass is the same kernel on the incoming gradient (dropout is its own
- * adjoint), so a training step draws, uploads and keeps no mask on the host.
+ * lie below `threshold`, else by 0 (the product with the mask, bit for bit).
+ * The mask is never stored: the backward pass is the same kernel on the
+ * incoming gradient (dropout is its own adjoint), so a training step draws,
+ * uploads and keeps no mask on the host.
  * `lib/model/dropout.ts` runs it where the backend has it and multiplies by a
  * host mask of the same bits elsewhere.
  *
