@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "../io/safetensors.ts";
 import { MismatchError } from "../util/errors.ts";
 import { fusedAdamMaxSize } from "../backend/kernels/fused.ts";
+import { adamInPlace } from "../backend/kernels/adam_in_place.ts";
 import { ADAM_KERNEL } from "../backend/kernels/names.ts";
 
 /** What the training loop needs from an optimiser. */
@@ -306,12 +307,12 @@ export class Adam extends NamedOptimizer {
     // One fused kernel where the backend has it (wasm: lib/backend/fused_kernels.ts), bit-identical
     // to the ops below and free of their per-op overhead and temporaries; with its JavaScript loop
     // (no SIMD) only for small weights, where it beats the vectorised ops.
+    // The same arithmetic in the weight's and moments' own buffers where nothing else shares them.
     if (weight.size <= fusedAdamMaxSize()) {
-      const [next, m, v] = tf.engine().runKernel(
-        ADAM_KERNEL,
-        { weight, m: slots.m, v: slots.v, grad },
-        { beta1, beta2, epsilon, lr, steps, decay },
-      ) as tf.Tensor[];
+      const tensors = { weight, m: slots.m, v: slots.v, grad };
+      const attrs = { beta1, beta2, epsilon, lr, steps, decay };
+      if (adamInPlace(tensors, attrs)) return;
+      const [next, m, v] = tf.engine().runKernel(ADAM_KERNEL, tensors, attrs) as tf.Tensor[];
       slots.m.assign(m);
       slots.v.assign(v);
       weight.assign(next);

@@ -62,3 +62,45 @@ export function ownValues(t: tf.Tensor): Float32Array | undefined {
   }
   return undefined;
 }
+
+/** tfjs-backend-wasm's own record of a buffer, and the calls that register and drop it. */
+interface WasmRecords {
+  dataIdMap: { get(dataId: object): { id?: number; memoryOffset?: number } | undefined };
+  wasm: {
+    tfjs?: {
+      registerTensor?(id: number, size: number, memoryOffset: number): void;
+      disposeData?(id: number): void;
+    };
+  };
+}
+
+/**
+ * Tells tfjs-backend-wasm that `t`'s values were rewritten in place (through
+ * {@linkcode ownValues} or a kernel writing over its input). Its XNNPACK
+ * products (the `BatchMatMul` of small matrices) pack their right-hand matrix
+ * once and keep the packed copy under the buffer's id until the buffer is
+ * freed; a buffer rewritten in place would go on being multiplied as it was.
+ * Dropping and registering the buffer again under the same id discards those
+ * copies and changes nothing else. Does nothing on other backends.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { markRewritten, ownValues } from "./tensor_memory.ts";
+ * await tf.setBackend("cpu");
+ * const t = tf.tensor1d([1, 2]);
+ * ownValues(t)!.set([3, 4]);
+ * markRewritten(t); // nothing cached on cpu
+ * t.dispose();
+ * ```
+ */
+export function markRewritten(t: tf.Tensor): void {
+  const backend = tf.backend() as unknown as Partial<WasmRecords>;
+  const record = backend.dataIdMap?.get(t.dataId);
+  const calls = backend.wasm?.tfjs;
+  if (!record || record.id === undefined || record.memoryOffset == null) return;
+  if (!calls?.disposeData || !calls.registerTensor) return;
+  calls.disposeData(record.id);
+  calls.registerTensor(record.id, t.size, record.memoryOffset);
+}
