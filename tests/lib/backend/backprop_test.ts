@@ -94,6 +94,32 @@ Deno.test("eager backprop: second derivatives still work (a recording tape keeps
   x.dispose();
 });
 
+Deno.test("eager backprop: the forward pass saves tensors without an Identity kernel each, and frees them", async () => {
+  const x = tf.variable(tf.tensor1d([0.5, -1, 2]), true, "bp_saves");
+  const before = tf.memory().numTensors;
+  const { tfjs, eager } = await both(async () => {
+    let g: number[] | null = null;
+    const profile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        let h: tf.Tensor = x;
+        for (let i = 0; i < 5; i++) h = tf.sin(h); // each sin saves its input
+        return tf.sum(tf.mul(h, h)) as tf.Scalar; // mul saves both inputs
+      }, [x]);
+      tf.dispose(value);
+      g = Array.from(grads[x.name].dataSync());
+      tf.dispose(Object.values(grads));
+    });
+    const identities = profile.kernels.filter((k) => k.name === "Identity").length;
+    return { g, identities, leaked: tf.memory().numTensors - before };
+  });
+  assert.ok(tfjs.identities >= 7, `tfjs ran ${tfjs.identities} Identity kernels`);
+  assert.equal(eager.identities, 0);
+  assert.deepEqual(eager.g, tfjs.g);
+  assert.equal(eager.leaked, 0);
+  assert.equal(tfjs.leaked, 0);
+  x.dispose();
+});
+
 Deno.test("eager backprop: fewer tensors alive when the backward pass reaches the first op", async () => {
   const x = tf.variable(tf.ones([64]), true, "bp_chain");
   let aliveAtFirstOp = 0;
