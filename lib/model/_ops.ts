@@ -63,9 +63,10 @@ export function gatherRows(x: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
 /**
  * A dense layer on the last axis: `x · kernel (+ bias)`, for any leading shape.
  * Where the backend has the `VattDense` kernels (wasm with the native BLAS:
- * `lib/backend/kernels/dense.ts`), one kernel runs each way; it always computes
- * `x`'s gradient, so layers whose input is data (patch embeddings) pass
- * `{ dataInput: true }` and keep tfjs's product, whose backward pass skips it.
+ * `lib/backend/kernels/dense.ts`), one kernel runs each way. Layers whose input
+ * is data (patch embeddings) pass `{ dataInput: true }`: `x` then gets no
+ * gradient, and the backward pass skips its product (`[tokens, patch]`, the
+ * largest of the layer's: 2.4 ms of the `small` step's video projection).
  *
  * @example
  * ```ts
@@ -84,10 +85,10 @@ export function dense(
   options: { dataInput?: boolean } = {},
 ): tf.Tensor {
   if (
-    !options.dataInput && hasKernel(DENSE_KERNEL) && x.dtype === "float32" && x.rank >= 2 &&
-    kernel.rank === 2 && (!bias || bias.rank === 1)
+    hasKernel(DENSE_KERNEL) && x.dtype === "float32" && x.rank >= 2 && kernel.rank === 2 &&
+    (!bias || bias.rank === 1)
   ) {
-    return fusedDense(x, kernel, bias);
+    return fusedDense(x, kernel, bias, options.dataInput ?? false);
   }
   const lead = x.shape.slice(0, -1);
   const inDim = x.shape[x.shape.length - 1];
@@ -99,25 +100,36 @@ export function dense(
   return tf.reshape(y, [...lead, outDim]);
 }
 
-/** {@linkcode dense} as one `VattDense` kernel each way; gradients for x, kernel and bias. */
-function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+/**
+ * {@linkcode dense} as one `VattDense` kernel each way; gradients for the
+ * kernel, the bias and (unless `dataInput`, when `x` is no input of the
+ * operation) `x`.
+ */
+function fusedDense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  dataInput: boolean,
+): tf.Tensor {
   const withBias = bias !== undefined;
+  const differentiated = [...(dataInput ? [] : [x]), kernel, ...(withBias ? [bias] : [])];
   const op = tf.customGrad(
     ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const n = withBias ? 3 : 2;
-      const [xi, ki, bi] = args.slice(0, n) as tf.Tensor[];
-      (args[n] as tf.GradSaveFunc)([xi, ki]);
+      const given = args.slice(0, differentiated.length) as tf.Tensor[];
+      const [xi, ki, bi] = dataInput ? [x, ...given] : given;
+      (args[differentiated.length] as tf.GradSaveFunc)([xi, ki]);
       const inputs: Record<string, tf.Tensor> = { x: xi, kernel: ki };
       if (bi) inputs.bias = bi;
       const value = tf.engine().runKernel(DENSE_KERNEL, inputs) as tf.Tensor;
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.engine().runKernel(DENSE_GRAD_KERNEL, { x: saved[0], kernel: saved[1], dy }, {
           withBias,
+          withInput: !dataInput,
         }) as tf.Tensor[];
       return { value, gradFunc };
     }) as unknown as Parameters<typeof tf.customGrad>[0],
   );
-  return (withBias ? op(x, kernel, bias) : op(x, kernel)) as tf.Tensor;
+  return op(...differentiated) as tf.Tensor;
 }
 
 /**

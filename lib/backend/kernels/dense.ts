@@ -7,9 +7,10 @@
  *
  * - `VattDense` `{x, kernel, bias?}` → `y`: `x [..., K] · kernel [K, N]
  *   (+ bias [N])` → `[..., N]`, the rows of `x` as one product;
- * - `VattDenseGrad` `{x, kernel, dy}`, attr `withBias` → `[dx, dkernel]` and,
- *   with `withBias`, `dbias`: `dx = dy·kernelᵀ`, `dkernel = xᵀ·dy`,
- *   `dbias = Σ_rows dy`.
+ * - `VattDenseGrad` `{x, kernel, dy}`, attrs `withBias`, `withInput` (default
+ *   true) → `[dx, dkernel]` and, with `withBias`, `dbias`: `dx = dy·kernelᵀ`,
+ *   `dkernel = xᵀ·dy`, `dbias = Σ_rows dy`; with `withInput` false, `dx` is
+ *   neither computed nor returned (`x` is data).
  *
  * The products are the ones `matmul.ts` runs for `tf.fused.matMul` and its
  * gradient (same shapes, same transposes).
@@ -27,7 +28,7 @@ import { simdKernelsOf } from "../simd/simd.ts";
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
   backend: WasmBackendLike;
-  attrs?: { withBias?: boolean };
+  attrs?: { withBias?: boolean; withInput?: boolean };
 }
 
 /** Rows `m`, inputs `k` and outputs `n` of the product, every input checked against them. */
@@ -87,24 +88,26 @@ function denseGrad(args: KernelArgs): TensorInfo[] {
   const { x, kernel, dy } = args.inputs;
   const { m, k, n } = sizes(DENSE_GRAD_KERNEL, args);
   const be = args.backend;
-  const dx = be.makeOutput(x!.shape, "float32");
+  const dx = args.attrs?.withInput === false ? null : be.makeOutput(x!.shape, "float32");
   const dkernel = be.makeOutput([k, n], "float32");
   const dbias = args.attrs?.withBias ? be.makeOutput([n], "float32") : null;
   const blas = loadedBlas();
   if (m * k * n === 0) {
-    heapF32(be, dx).fill(0);
+    if (dx) heapF32(be, dx).fill(0);
     heapF32(be, dkernel).fill(0);
   } else {
     // dx = dy · kernelᵀ  [M, K]
-    blas.gemm({
-      m,
-      n: k,
-      k: n,
-      transB: true,
-      a: heapF32(be, dy!),
-      b: heapF32(be, kernel!),
-      c: heapF32(be, dx),
-    });
+    if (dx) {
+      blas.gemm({
+        m,
+        n: k,
+        k: n,
+        transB: true,
+        a: heapF32(be, dy!),
+        b: heapF32(be, kernel!),
+        c: heapF32(be, dx),
+      });
+    }
     // dkernel = xᵀ · dy  [K, N]
     blas.gemm({
       m: k,
@@ -128,7 +131,7 @@ function denseGrad(args: KernelArgs): TensorInfo[] {
       }
     }
   }
-  return dbias ? [dx, dkernel, dbias] : [dx, dkernel];
+  return [...(dx ? [dx] : []), dkernel, ...(dbias ? [dbias] : [])];
 }
 
 /**

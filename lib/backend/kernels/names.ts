@@ -14,7 +14,8 @@
  *   `[z, α]`; `VattAttentionGrad` `{dz, q, k, v, alpha, drop?}`, attrs `heads,
  *   scale, withBias` → `[dq, dk, dv]` (and `dbias` with `withBias`);
  * - `VattDense` `{x, kernel, bias?}` → `y`; `VattDenseGrad` `{x, kernel, dy}`,
- *   attr `withBias` → `[dx, dkernel]` (and `dbias` with `withBias`);
+ *   attrs `withBias`, `withInput` → `[dx, dkernel]` (and `dbias` with
+ *   `withBias`; no `dx` with `withInput` false);
  * - `VattDropout` `{x}`, attrs `offset, k1, k2, threshold, scale` → `y` (its
  *   gradient is the same kernel on `dy`).
  *
