@@ -38,6 +38,8 @@ export interface BenchReport {
     loadAfter: number[] | null;
   };
   blas: string;
+  /** The elementwise kernels in use (`nativeStatus()`): the native library, or why not. */
+  native?: string;
   cases: Record<string, { label: string; batch: number }>;
   runs: RunRecord[];
   /** Remarks on how some measurements were taken. */
@@ -156,10 +158,10 @@ function flopCells(
   return [rate.toFixed(1), ceiling ? `${((100 * rate) / ceiling).toFixed(1)}%` : ""];
 }
 
-/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing, or with tfjs's backward pass), one otherwise. */
+/** Threads our backend multiplies on: every core for `wasm+blas` (also recomputing, with tfjs's backward pass or the SIMD elementwise kernels), one otherwise. */
 const backendThreads = (backend: string, cpus: number) =>
   backend === "wasm+blas" || backend === "wasm+blas-recompute" ||
-    backend === "wasm+blas-tfjs-backprop"
+    backend === "wasm+blas-tfjs-backprop" || backend === "wasm+blas-simd"
     ? cpus
     : 1;
 
@@ -181,6 +183,7 @@ export function formatReport(r: BenchReport): string {
       (rounds > 1 ? `, ${rounds} rounds` : ""),
   );
   out.push(`matrix products (wasm+blas): ${r.blas}`);
+  if (r.native) out.push(`elementwise kernels: ${r.native}`);
   const c = r.ceiling;
   if (c) {
     out.push(

@@ -36,6 +36,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { blasStatus, loadBlas } from "../lib/backend/blas.ts";
+import { nativeKernels, nativeStatus } from "../lib/backend/native/native.ts";
 import { probeWebGpu } from "../lib/backend/select.ts";
 import { SWITCHES } from "../lib/backend/switches.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
@@ -64,7 +65,9 @@ const USAGE = `usage: deno task bench [options]
                      cpu: tiny only; wasm+blas-1: OpenBLAS on one thread instead of every core;
                      wasm+blas-recompute: layers recomputed in the backward pass, asked for only;
                      wasm+blas-tfjs-backprop: tfjs's own backward pass instead of the eager one
-                     that frees each node's memory when done, VATT_EAGER_BACKPROP=0, asked for only)
+                     that frees each node's memory when done, VATT_EAGER_BACKPROP=0, asked for only;
+                     wasm+blas-simd: the SIMD WebAssembly elementwise kernels instead of the
+                     native ones, VATT_NATIVE=0, asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -88,6 +91,7 @@ type BackendKey =
   | "wasm+blas-1"
   | "wasm+blas-recompute"
   | "wasm+blas-tfjs-backprop"
+  | "wasm+blas-simd"
   | "webgpu";
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -124,10 +128,11 @@ async function loadAverage(): Promise<number[] | null> {
 
 async function runWorker(
   spec: WorkerSpec,
-  blas: { on: boolean; threads?: number; tfjsBackprop?: boolean },
+  blas: { on: boolean; threads?: number; tfjsBackprop?: boolean; noNative?: boolean },
 ): Promise<WorkerResult | string> {
   const env: Record<string, string> = { VATT_BLAS: blas.on ? "1" : "0" };
   if (blas.tfjsBackprop) env[SWITCHES.eagerBackprop] = "0";
+  if (blas.noNative) env[SWITCHES.native] = "0";
   if (blas.threads) env.VATT_BLAS_THREADS = String(blas.threads);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", path.join(ROOT, "tasks", "_bench_worker.ts"), JSON.stringify(spec)],
@@ -270,6 +275,7 @@ async function main(): Promise<void> {
       "wasm+blas-1",
       "wasm+blas-recompute",
       "wasm+blas-tfjs-backprop",
+      "wasm+blas-simd",
       "webgpu",
     ] as const,
   );
@@ -305,6 +311,7 @@ async function main(): Promise<void> {
       : null,
     "wasm+blas-recompute": loadBlas() ? null : blasStatus(),
     "wasm+blas-tfjs-backprop": loadBlas() ? null : blasStatus(),
+    "wasm+blas-simd": loadBlas() ? (nativeKernels() ? null : nativeStatus()) : blasStatus(),
     webgpu: !gpu.adapter
       ? gpu.detail
       : gpu.software && !values["software-gpu"]
@@ -317,7 +324,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.error(
     `bench: ${navigator.hardwareConcurrency} CPUs, load ${loadBefore?.join(" ") ?? "?"}; ` +
-      `matrix products: ${blasStatus()}`,
+      `matrix products: ${blasStatus()}; elementwise kernels: ${nativeStatus()}`,
   );
   const blas = loadBlas();
   const ceiling = blas ? measureSgemmCeiling(blas, cores) : null;
@@ -388,6 +395,7 @@ async function main(): Promise<void> {
           on: backend.startsWith("wasm+blas"),
           ...(backend === "wasm+blas-1" ? { threads: 1 } : {}),
           ...(backend === "wasm+blas-tfjs-backprop" ? { tfjsBackprop: true } : {}),
+          ...(backend === "wasm+blas-simd" ? { noNative: true } : {}),
         });
         if (typeof result === "string") {
           record.error = result;
@@ -465,6 +473,7 @@ async function main(): Promise<void> {
       loadAfter: await loadAverage(),
     },
     blas: blasStatus(),
+    native: nativeStatus(),
     cases: Object.fromEntries(
       (presets as CaseName[]).map((
         n,

@@ -29,6 +29,7 @@ import "./gradients.ts";
 import { blasStatus } from "./blas.ts";
 import { describeKernelSets, registerKernelSets } from "./kernels/mod.ts";
 import { simdStatus } from "./simd/simd.ts";
+import { nativeStatus } from "./native/native.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -189,7 +190,7 @@ export async function probeBackends(
       name: "wasm",
       available: true,
       detail: `WebAssembly SIMD; matrix products: ${blasStatus()}; kernels: ${simdStatus()}; ` +
-        `vatt kernel sets: ${describeKernelSets("wasm")}`,
+        `elementwise kernels: ${nativeStatus()}; vatt kernel sets: ${describeKernelSets("wasm")}`,
     });
   } catch (e) {
     out.push({ name: "wasm", available: false, detail: (e as Error).message });

@@ -10,6 +10,8 @@
  * | `VATT_BLAS_LIB` | search | the BLAS library to load (a path); unset: the usual names |
  * | `VATT_BLAS_THREADS` | every core | threads for large native products |
  * | `VATT_SIMD` | on | the SIMD WebAssembly module of the kernels (JavaScript loops instead) |
+ * | `VATT_NATIVE` | on | the native elementwise kernels (`native/`, built by `deno task build:native`): the SIMD module instead |
+ * | `VATT_NATIVE_LIB` | built | the native kernels' library to load (a path); unset: the one `build:native` writes |
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
@@ -24,6 +26,8 @@ export const SWITCHES = {
   blasLib: "VATT_BLAS_LIB",
   blasThreads: "VATT_BLAS_THREADS",
   simd: "VATT_SIMD",
+  native: "VATT_NATIVE",
+  nativeLib: "VATT_NATIVE_LIB",
   fused: "VATT_FUSED",
   fusedAttention: "VATT_FUSED_ATTENTION",
   wasmKernels: "VATT_WASM_KERNELS",
@@ -122,6 +126,8 @@ export function effectiveSwitches(): Record<string, string> {
     [s.blasLib]: envValue(s.blasLib) ?? "search",
     [s.blasThreads]: String(blasThreadsSetting()),
     [s.simd]: onOff(switchedOff(s.simd)),
+    [s.native]: onOff(switchedOff(s.native)),
+    [s.nativeLib]: envValue(s.nativeLib) ?? "built",
     [s.fused]: onOff(switchedOff(s.fused)),
     [s.fusedAttention]: onOff(switchedOff(s.fused, s.fusedAttention)),
     [s.wasmKernels]: onOff(switchedOff(s.wasmKernels)),

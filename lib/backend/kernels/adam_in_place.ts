@@ -30,6 +30,7 @@ import {
   getKernel,
   type Tensor,
 } from "@tensorflow/tfjs-core";
+import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { heapF32, type WasmBackendLike } from "./_wasm_heap.ts";
 import { type AdamAttrs, adamConstants, adamUpdate } from "./fused.ts";
@@ -77,8 +78,11 @@ export function adamInPlace(t: AdamTensors, attrs: AdamAttrs): boolean {
   const backend = activeBackend() as unknown as WasmBackendLike;
   const g = heapF32(backend, t.grad);
   const k = adamConstants(attrs);
-  const simd = simdKernelsOf(backend.wasm);
-  if (!simd) adamUpdate({ w, m, v, g }, { w, m, v }, k);
+  const native = nativeKernels();
+  const simd = native ? null : simdKernelsOf(backend.wasm);
+  if (native) {
+    native.adam(w, m, v, g, w, m, v, n, k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay);
+  } else if (!simd) adamUpdate({ w, m, v, g }, { w, m, v }, k);
   else {
     const [pw, pm, pv] = [w.byteOffset, m.byteOffset, v.byteOffset]; // heap offsets
     simd.adam(

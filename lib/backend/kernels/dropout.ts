@@ -14,6 +14,7 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
+import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { DROPOUT_KERNEL } from "./names.ts";
@@ -89,6 +90,11 @@ function dropoutKernel(
   const b = args.backend;
   const out = b.makeOutput([...x.shape], "float32");
   const n = sizeOf(x.shape);
+  const native = nativeKernels();
+  if (native) {
+    native.dropout(heapF32(b, x), heapF32(b, out), n, offset, k1, k2, threshold, scale);
+    return out;
+  }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
     simd.dropout(heapOffset(b, x), heapOffset(b, out), n, offset, k1, k2, threshold, scale);

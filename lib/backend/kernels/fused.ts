@@ -33,6 +33,7 @@ import {
 } from "./names.ts";
 import { gelu, geluGrad } from "./gelu.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
+import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 
 interface KernelArgs {
@@ -249,6 +250,32 @@ function adam(args: KernelArgs): TensorInfo[] {
   const wOut = args.backend.makeOutput(shape, "float32");
   const mOut = args.backend.makeOutput(shape, "float32");
   const vOut = args.backend.makeOutput(shape, "float32");
+  const view = (t: TensorInfo) => heapF32(args.backend, t); // after makeOutput: the heap may have moved
+  const native = nativeKernels();
+  if (native) {
+    const [w, mv, vv, g] = [weight, m, v, grad].map(view);
+    const outs = [wOut, mOut, vOut].map(view);
+    const n = sizeOf(weight.shape);
+    native.adam(
+      w,
+      mv,
+      vv,
+      g,
+      outs[0],
+      outs[1],
+      outs[2],
+      n,
+      k.b1,
+      k.c1,
+      k.b2,
+      k.c2,
+      k.lrc,
+      k.rbc2,
+      k.eps,
+      k.decay,
+    );
+    return [wOut, mOut, vOut];
+  }
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const b = args.backend;
@@ -272,7 +299,6 @@ function adam(args: KernelArgs): TensorInfo[] {
     );
     return [wOut, mOut, vOut];
   }
-  const view = (t: TensorInfo) => heapF32(args.backend, t); // after makeOutput: the heap may have moved
   adamUpdate(
     { w: view(weight), m: view(m), v: view(v), g: view(grad) },
     { w: view(wOut), m: view(mOut), v: view(vOut) },

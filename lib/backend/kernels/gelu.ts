@@ -12,10 +12,13 @@
  *
  * With the mask, each value is rounded as the GELU kernel followed by the
  * dropout kernel rounds it (and the gradients alike), so fusing changes no bit.
+ * They run the native kernels where built (`../native/native.ts`), else the
+ * SIMD module, else JavaScript loops: the same bits each way.
  *
  * @module
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
+import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { erf, expNonPositive } from "./approx.ts";
@@ -40,6 +43,23 @@ export function gelu(args: GeluArgs): TensorInfo[] {
   const out = b.makeOutput([...x.shape], "float32");
   const cdfOut = b.makeOutput([...x.shape], "float32");
   const n = sizeOf(x.shape);
+  const native = nativeKernels();
+  if (native) {
+    const [xs, ys, cs] = [x, out, cdfOut].map((t) => heapF32(b, t));
+    if (!drop) native.gelu(xs, ys, cs, n);
+    else {native.geluDropout(
+        xs,
+        ys,
+        cs,
+        n,
+        drop.offset,
+        drop.k1,
+        drop.k2,
+        drop.threshold,
+        drop.scale,
+      );}
+    return [out, cdfOut];
+  }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
     const [px, py, pc] = [heapOffset(b, x), heapOffset(b, out), heapOffset(b, cdfOut)];
@@ -69,6 +89,16 @@ export function geluGrad(args: GeluArgs): TensorInfo {
   const drop = dropoutOf(args.attrs);
   const out = b.makeOutput([...x.shape], "float32");
   const n = sizeOf(x.shape);
+  const native = nativeKernels();
+  if (native) {
+    const v = [x, cdf, dy, out].map((t) => heapF32(b, t));
+    if (!drop) native.geluGrad(v[0], v[1], v[2], v[3], n);
+    else {
+      const { offset, k1, k2, threshold, scale } = drop;
+      native.geluGradDropout(v[0], v[1], v[2], v[3], n, offset, k1, k2, threshold, scale);
+    }
+    return out;
+  }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
     const p = [heapOffset(b, x), heapOffset(b, cdf), heapOffset(b, dy), heapOffset(b, out)];

@@ -142,6 +142,24 @@ export function setSimdEnabled(on: boolean): boolean {
   return before;
 }
 
+/**
+ * Whether the SIMD kernels are switched on for this process (`VATT_SIMD`,
+ * {@linkcode setSimdEnabled}); the native kernels follow it, so that switching
+ * the SIMD module off runs the JavaScript loops.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdEnabled, simdSwitchedOn } from "./simd.ts";
+ * const before = setSimdEnabled(false);
+ * assert.equal(simdSwitchedOn(), false);
+ * setSimdEnabled(before);
+ * ```
+ */
+export function simdSwitchedOn(): boolean {
+  return enabled;
+}
+
 function module(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {

@@ -30,6 +30,8 @@ Deno.test("effectiveSwitches() reports every backend switch with its effective v
     assert.deepEqual(Object.keys(defaults).sort(), [...names].sort());
     assert.equal(defaults.VATT_BLAS, "on");
     assert.equal(defaults.VATT_BLAS_LIB, "search");
+    assert.equal(defaults.VATT_NATIVE, "on");
+    assert.equal(defaults.VATT_NATIVE_LIB, "built");
     assert.equal(defaults.VATT_BLAS_THREADS, String(navigator.hardwareConcurrency || 1));
     Deno.env.set("VATT_SIMD", "no");
     Deno.env.set("VATT_BLAS_LIB", "/opt/libopenblas.so");

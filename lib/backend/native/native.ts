@@ -1,0 +1,231 @@
+/**
+ * The native elementwise kernels (`kernels.c`: GELU and its gradient, with or
+ * without dropout; dropout; Adam), loaded through FFI like the native BLAS.
+ * They compute the SIMD module's values bit for bit (`../simd/kernels.as.ts`),
+ * on every core and with the machine's full vector width, where the SIMD
+ * module runs four lanes on one core. `deno task build:native` compiles them
+ * (a C compiler is needed) into `.native/` at the repository's root; without
+ * the library, or with `VATT_NATIVE=0`, the kernels run the SIMD module.
+ *
+ * Every array is a view of the wasm heap (a `Float32Array` at the tensor's
+ * data), every count a number of float32 values.
+ *
+ * @module
+ */
+import { simdSwitchedOn } from "../simd/simd.ts";
+import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "../switches.ts";
+
+/** The library's functions, each running the SIMD module's kernel of the same name. */
+export interface NativeKernels {
+  /** `y = x·Φ(x)`, `cdf = Φ(x)`. */
+  gelu(x: Float32Array, y: Float32Array, cdf: Float32Array, n: number): void;
+  /** `gelu`, `y` then multiplied by `dropout`'s mask of the same arguments. */
+  geluDropout(
+    x: Float32Array,
+    y: Float32Array,
+    cdf: Float32Array,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  /** `dx = dy·(Φ(x) + x·φ(x))`. */
+  geluGrad(x: Float32Array, cdf: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  /** `geluGrad` of `dy` multiplied by `dropout`'s mask of the same arguments. */
+  geluGradDropout(
+    x: Float32Array,
+    cdf: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  /** `y = x·mask` (counter-based bits, `lib/util/counter_bits.ts`). */
+  dropout(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    offset: number,
+    k1: number,
+    k2: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  /** One Adam(W) step; the outputs may be the inputs themselves. */
+  adam(
+    w: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    wOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    lrc: number,
+    rbc2: number,
+    eps: number,
+    decay: number,
+  ): void;
+  /** Threads the kernels use (those of the native BLAS setting). */
+  threads(): number;
+}
+
+const F = "buffer" as const;
+const DROP = ["u32", "u32", "u32", "u32", "f32"] as const;
+const SYMBOLS = {
+  vatt_set_threads: { parameters: ["i32"], result: "void" },
+  vatt_threads: { parameters: [], result: "i32" },
+  vatt_gelu: { parameters: [F, F, F, "i32"], result: "void" },
+  vatt_gelu_dropout: { parameters: [F, F, F, "i32", ...DROP], result: "void" },
+  vatt_gelu_grad: { parameters: [F, F, F, F, "i32"], result: "void" },
+  vatt_gelu_grad_dropout: { parameters: [F, F, F, F, "i32", ...DROP], result: "void" },
+  vatt_dropout: { parameters: [F, F, "i32", ...DROP], result: "void" },
+  vatt_adam: {
+    parameters: [
+      F,
+      F,
+      F,
+      F,
+      F,
+      F,
+      F,
+      "i32",
+      ...Array(8).fill("f32"),
+    ] as ("buffer" | "i32" | "f32")[],
+    result: "void",
+  },
+} as const;
+
+/**
+ * Where `deno task build:native` writes the library, for the module at
+ * `moduleUrl` (this file): `.native/` at the repository's root; `null` where
+ * the module is no file (a compiled binary, a remote import).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { builtLibraryPath } from "./native.ts";
+ * assert.equal(
+ *   builtLibraryPath("file:///home/u/vatt/lib/backend/native/native.ts", "linux"),
+ *   "/home/u/vatt/.native/libvatt_kernels.so",
+ * );
+ * assert.equal(builtLibraryPath("https://example.com/lib/backend/native/native.ts", "linux"), null);
+ * assert.match(builtLibraryPath("file:///v/lib/backend/native/native.ts", "darwin")!, /\.dylib$/);
+ * ```
+ */
+export function builtLibraryPath(moduleUrl: string, os: string): string | null {
+  const url = new URL(moduleUrl);
+  if (url.protocol !== "file:") return null;
+  const name = os === "darwin" ? "libvatt_kernels.dylib" : "libvatt_kernels.so";
+  return decodeURIComponent(new URL(`../../../.native/${name}`, url).pathname);
+}
+
+let cached: { kernels: NativeKernels | null; reason: string } | undefined;
+let enabled = true;
+
+function open(path: string): { kernels: NativeKernels | null; reason: string } {
+  if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
+    return { kernels: null, reason: "no FFI in this runtime" };
+  }
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    lib = Deno.dlopen(path, SYMBOLS);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return { kernels: null, reason: "FFI not permitted (run with --allow-ffi)" };
+    }
+    return { kernels: null, reason: `not built (deno task build:native): ${path}` };
+  }
+  const s = lib.symbols;
+  s.vatt_set_threads(blasThreadsSetting());
+  // Positions and keys as the SIMD module takes them: modulo 2³² (a shard's offset may pass it).
+  const u = (offset: number, k1: number, k2: number, threshold: number, scale: number) =>
+    [offset >>> 0, k1 >>> 0, k2 >>> 0, threshold >>> 0, scale] as const;
+  const kernels: NativeKernels = {
+    gelu: (x, y, cdf, n) => s.vatt_gelu(x, y, cdf, n),
+    geluDropout: (x, y, cdf, n, ...d) => s.vatt_gelu_dropout(x, y, cdf, n, ...u(...d)),
+    geluGrad: (x, cdf, dy, dx, n) => s.vatt_gelu_grad(x, cdf, dy, dx, n),
+    geluGradDropout: (x, cdf, dy, dx, n, ...d) =>
+      s.vatt_gelu_grad_dropout(x, cdf, dy, dx, n, ...u(...d)),
+    dropout: (x, y, n, ...d) => s.vatt_dropout(x, y, n, ...u(...d)),
+    adam: (...args) => (s.vatt_adam as (...a: unknown[]) => void)(...args),
+    threads: () => s.vatt_threads(),
+  };
+  const n = kernels.threads();
+  return { kernels, reason: `native (${path}, ${n === 1 ? "1 thread" : `${n} threads`})` };
+}
+
+/**
+ * The native kernels, loaded once per process, or `null` when they are not
+ * built, not permitted, switched off (`VATT_NATIVE=0`, {@linkcode setNativeEnabled})
+ * or when the SIMD module is off too (`VATT_SIMD=0` or `setSimdEnabled(false)`
+ * ask for the JavaScript loops). Never throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeKernels } from "./native.ts";
+ * const k = nativeKernels(); // null unless built
+ * if (k) {
+ *   const x = Float32Array.of(-1, 0, 1), y = new Float32Array(3), cdf = new Float32Array(3);
+ *   k.gelu(x, y, cdf, 3);
+ *   assert.equal(y[1], 0);
+ *   assert.ok(Math.abs(cdf[2] - 0.8413447) < 1e-6); // Φ(1)
+ * }
+ * ```
+ */
+export function nativeKernels(): NativeKernels | null {
+  if (!enabled || switchedOff(SWITCHES.native) || !simdSwitchedOn()) return null;
+  if (!cached) {
+    const path = envValue(SWITCHES.nativeLib) ??
+      builtLibraryPath(import.meta.url, Deno.build.os);
+    cached = path ? open(path) : { kernels: null, reason: "no library next to this module" };
+  }
+  return cached.kernels;
+}
+
+/**
+ * Turns the native kernels on or off for this process (the kernels then run
+ * the SIMD module); returns the previous setting. For comparisons and tests.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeKernels, setNativeEnabled } from "./native.ts";
+ * const before = setNativeEnabled(false);
+ * assert.equal(nativeKernels(), null);
+ * setNativeEnabled(before);
+ * ```
+ */
+export function setNativeEnabled(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
+}
+
+/**
+ * One line on the native kernels: in use (the library, threads), or why not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeStatus } from "./native.ts";
+ * assert.match(nativeStatus(), /^(native|off|not built|FFI|no )/);
+ * ```
+ */
+export function nativeStatus(): string {
+  if (!enabled || switchedOff(SWITCHES.native)) return "off (VATT_NATIVE=0)";
+  if (!simdSwitchedOn()) return "off (the SIMD kernels are off: JavaScript loops)";
+  nativeKernels();
+  return cached!.reason;
+}

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "../../../../lib/backend/gradients.ts";
+import { adamInPlace } from "../../../../lib/backend/kernels/adam_in_place.ts";
+import {
+  ADAM_KERNEL,
+  DROPOUT_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+} from "../../../../lib/backend/kernels/names.ts";
+import {
+  builtLibraryPath,
+  nativeKernels,
+  nativeStatus,
+  setNativeEnabled,
+} from "../../../../lib/backend/native/native.ts";
+import { initBackend } from "../../../../lib/backend/select.ts";
+import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
+import { Rng } from "../../../../lib/util/rng.ts";
+import { buildNative } from "../../../../tasks/build_native.ts";
+
+await initBackend("wasm");
+// The library as this checkout's source builds it (a stale one would test old code).
+const built = await buildNative(); // when missing or older than its source
+const available = "path" in built && nativeKernels() !== null;
+if (!available) {
+  console.log(`native_test: ${"error" in built ? built.error : nativeStatus()}: skipped`);
+}
+
+/**
+ * `n` values: seeded normal ones at scale 3, and the awkward ones (±0, ±∞, NaN, beyond GELU's
+ * clamp at |x/√2| = 4, below exp's clamp at −87, subnormal) spread through them.
+ */
+function awkward(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const v = Float32Array.from({ length: n }, () => 3 * rng.normal());
+  const specials = [0, -0, Infinity, -Infinity, NaN, 5.7, -5.7, 13.3, -13.3, 1e-40, -1e30, 60];
+  for (let i = 0; i < specials.length && i * 97 < n; i++) v[i * 97] = specials[i];
+  return v;
+}
+
+/** The bit patterns of a kernel's outputs, by the native kernels, the SIMD module and JavaScript. */
+async function threeWays(run: () => tf.Tensor[]): Promise<number[][][]> {
+  const bits = async () => {
+    const out = run();
+    const b = await Promise.all(
+      out.map(async (t) =>
+        Array.from(new Uint32Array((await t.data() as Float32Array).slice().buffer))
+      ),
+    );
+    tf.dispose(out);
+    return b;
+  };
+  const native = await bits();
+  const was = setNativeEnabled(false);
+  try {
+    const simd = await bits();
+    const simdWas = setSimdEnabled(false);
+    try {
+      return [native, simd, await bits()];
+    } finally {
+      setSimdEnabled(simdWas);
+    }
+  } finally {
+    setNativeEnabled(was);
+  }
+}
+
+const DROP = {
+  offset: 5_000_000_123, // past 2³²: taken modulo 2³², as the SIMD module takes it
+  k1: 0x9e3779b9,
+  k2: 0x7f4a7c15,
+  threshold: 0xe6666666,
+  scale: 1 / 0.9,
+};
+// 70 values (no full vector of 16, no thread of its own), and 100,003: split over the threads.
+const SIZES = [70, 100_003];
+
+for (const n of SIZES) {
+  Deno.test({
+    name:
+      `native GELU, its gradient and dropout equal the SIMD module and the JavaScript loops bit for bit (${n} values)`,
+    ignore: !available,
+    async fn() {
+      const x = tf.tensor1d(awkward(n, 1));
+      const dy = tf.tensor1d(awkward(n, 2));
+      const e = tf.engine();
+      for (const attrs of [{}, DROP]) {
+        const what = Object.keys(attrs).length ? "with dropout" : "plain";
+        const [native, simd, js] = await threeWays(() => {
+          const [y, cdf] = e.runKernel(GELU_KERNEL, { x }, attrs) as tf.Tensor[];
+          const dx = e.runKernel(GELU_GRAD_KERNEL, { x, cdf, dy }, attrs) as tf.Tensor;
+          const d = e.runKernel(DROPOUT_KERNEL, { x }, DROP) as tf.Tensor;
+          return [y, cdf, dx, d];
+        });
+        assert.deepEqual(native, simd, `native vs SIMD, ${what}`);
+        // The JavaScript GELU evaluates erf in float64 (close, not the same bits); its dropout is.
+        assert.deepEqual(native[3], js[3], `dropout: native vs JavaScript, ${what}`);
+      }
+      tf.dispose([x, dy]);
+    },
+  });
+}
+
+Deno.test({
+  name:
+    "native Adam equals the SIMD module and the JavaScript loop bit for bit, as a kernel and in place",
+  ignore: !available,
+  async fn() {
+    const n = 100_003;
+    const v = awkward(n, 3).map((a) => a * a);
+    v[0] = 0;
+    const make = () => ({
+      weight: tf.tensor1d(awkward(n, 4)),
+      m: tf.tensor1d(awkward(n, 5)),
+      v: tf.tensor1d(v),
+      grad: tf.tensor1d(awkward(n, 6)),
+    });
+    const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.01, steps: 7, decay: 0.001 };
+    const inputs = make();
+    const kernel = await threeWays(() =>
+      tf.engine().runKernel(ADAM_KERNEL, { ...inputs }, attrs) as tf.Tensor[]
+    );
+    assert.deepEqual(kernel[0], kernel[1], "kernel: native vs SIMD");
+    assert.deepEqual(kernel[0], kernel[2], "kernel: native vs JavaScript");
+    tf.dispose(Object.values(inputs));
+    const inPlace = await threeWays(() => {
+      const t = make();
+      assert.equal(adamInPlace(t, attrs), true);
+      t.grad.dispose();
+      return [t.weight, t.m, t.v];
+    });
+    assert.deepEqual(inPlace[0], kernel[0], "in place: native vs the kernel");
+    assert.deepEqual(inPlace[1], kernel[0], "in place: SIMD vs the kernel");
+    assert.deepEqual(inPlace[2], kernel[0], "in place: JavaScript vs the kernel");
+  },
+});
+
+Deno.test("builtLibraryPath() and nativeStatus(): where the build writes, and why the kernels are off", () => {
+  const path = builtLibraryPath(
+    new URL("../../../../lib/backend/native/native.ts", import.meta.url).href,
+    "linux",
+  );
+  assert.ok(path!.endsWith("/.native/libvatt_kernels.so"));
+  const was = setNativeEnabled(false);
+  try {
+    assert.equal(nativeKernels(), null);
+    assert.equal(nativeStatus(), "off (VATT_NATIVE=0)");
+  } finally {
+    setNativeEnabled(was);
+  }
+});
