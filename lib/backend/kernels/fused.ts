@@ -62,6 +62,12 @@ function layerNorm(args: KernelArgs): TensorInfo {
   const d = x.shape[x.shape.length - 1];
   const epsilon = args.attrs.epsilon ?? 1e-6;
   const out = args.backend.makeOutput([...x.shape], "float32");
+  const native = nativeKernels();
+  if (native) {
+    const [xs, g, b, ys] = [x, gamma, beta, out].map((t) => heapF32(args.backend, t));
+    native.layerNorm(xs, g, b, ys, xs.length / d, d, epsilon);
+    return out;
+  }
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
     const k = args.backend;

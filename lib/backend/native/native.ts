@@ -1,6 +1,7 @@
 /**
  * The native elementwise kernels (`kernels.c`: GELU and its gradient, with or
- * without dropout; dropout; Adam), loaded through FFI like the native BLAS.
+ * without dropout; dropout; Adam; LayerNorm), loaded through FFI like the
+ * native BLAS.
  * They compute the SIMD module's values bit for bit (`../simd/kernels.as.ts`),
  * on every core and with the machine's full vector width, where the SIMD
  * module runs four lanes on one core. `deno task build:native` compiles them
@@ -76,6 +77,16 @@ export interface NativeKernels {
     eps: number,
     decay: number,
   ): void;
+  /** LayerNorm of `rows` rows of `d` values. */
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    rows: number,
+    d: number,
+    epsilon: number,
+  ): void;
   /** Threads the kernels use (those of the native BLAS setting). */
   threads(): number;
 }
@@ -90,6 +101,7 @@ const SYMBOLS = {
   vatt_gelu_grad: { parameters: [F, F, F, F, "i32"], result: "void" },
   vatt_gelu_grad_dropout: { parameters: [F, F, F, F, "i32", ...DROP], result: "void" },
   vatt_dropout: { parameters: [F, F, "i32", ...DROP], result: "void" },
+  vatt_layer_norm: { parameters: [F, F, F, F, "i32", "i32", "f32"], result: "void" },
   vatt_adam: {
     parameters: [
       F,
@@ -159,6 +171,8 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
       s.vatt_gelu_grad_dropout(x, cdf, dy, dx, n, ...u(...d)),
     dropout: (x, y, n, ...d) => s.vatt_dropout(x, y, n, ...u(...d)),
     adam: (...args) => (s.vatt_adam as (...a: unknown[]) => void)(...args),
+    layerNorm: (x, gamma, beta, y, rows, d, eps) =>
+      s.vatt_layer_norm(x, gamma, beta, y, rows, d, eps),
     threads: () => s.vatt_threads(),
   };
   const n = kernels.threads();

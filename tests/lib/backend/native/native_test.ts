@@ -7,6 +7,8 @@ import {
   DROPOUT_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
 } from "../../../../lib/backend/kernels/names.ts";
 import {
   builtLibraryPath,
@@ -79,7 +81,7 @@ const SIZES = [70, 100_003];
 for (const n of SIZES) {
   Deno.test({
     name:
-      `native GELU, its gradient and dropout equal the SIMD module and the JavaScript loops bit for bit (${n} values)`,
+      `native GELU and its gradient equal the SIMD module bit for bit, dropout the JavaScript loop too (${n} values)`,
     ignore: !available,
     async fn() {
       const x = tf.tensor1d(awkward(n, 1));
@@ -98,6 +100,28 @@ for (const n of SIZES) {
         assert.deepEqual(native[3], js[3], `dropout: native vs JavaScript, ${what}`);
       }
       tf.dispose([x, dy]);
+    },
+  });
+}
+
+for (const [rows, d] of [[5, 67], [641, 512]]) {
+  Deno.test({
+    name: `native LayerNorm equals the SIMD module bit for bit (${rows} rows of ${d})`,
+    ignore: !available,
+    async fn() {
+      const finite = (v: Float32Array, or: number) => v.map((a) => (Number.isFinite(a) ? a : or));
+      const x = tf.tensor2d(finite(awkward(rows * d, 7), 0.5).map((v) => v + 2), [rows, d]);
+      const gamma = tf.tensor1d(finite(awkward(d, 8), 1));
+      const beta = tf.tensor1d(finite(awkward(d, 9), 0));
+      const dy = tf.tensor2d(finite(awkward(rows * d, 10), -1), [rows, d]);
+      const e = tf.engine();
+      const [native, simd] = await threeWays(() => [
+        e.runKernel(LAYER_NORM_KERNEL, { x, gamma, beta }, { epsilon: 1e-6 }) as tf.Tensor,
+        // the gradient's kernel (SIMD either way) on the native forward's neighbours
+        ...e.runKernel(LAYER_NORM_GRAD_KERNEL, { x, gamma, dy }, { epsilon: 1e-6 }) as tf.Tensor[],
+      ]);
+      assert.deepEqual(native, simd);
+      tf.dispose([x, gamma, beta, dy]);
     },
   });
 }
