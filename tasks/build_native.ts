@@ -25,6 +25,7 @@ export const NATIVE_SOURCE = "lib/backend/native/kernels.c";
  * The compiler's flags. Bit-identity with the SIMD module rests on the first
  * two: no fused multiply-adds, and IEEE operations in the source's order (no
  * `-ffast-math`); `-fno-math-errno` only lets `sqrtf` and `rintf` vectorise.
+ * On Linux the library is marked never to be unloaded (see the comment).
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@ export const NATIVE_SOURCE = "lib/backend/native/kernels.c";
  * import { nativeFlags } from "./build_native.ts";
  * assert.ok(nativeFlags("linux").includes("-ffp-contract=off"));
  * assert.ok(!nativeFlags("linux").some((f) => f.includes("fast-math")));
+ * assert.ok(nativeFlags("linux").includes("-Wl,-z,nodelete"));
  * ```
  */
 export function nativeFlags(os: string): string[] {
@@ -43,6 +45,10 @@ export function nativeFlags(os: string): string[] {
     "-fPIC",
     "-pthread",
     os === "darwin" ? "-dynamiclib" : "-shared",
+    // Never unloaded: Deno closes a library with the isolate that opened it (a test module,
+    // a worker), and the pool's threads, waiting inside it, must outlive that; a later open
+    // mapped at the same place would otherwise wake them into another copy's state.
+    ...(os === "darwin" ? [] : ["-Wl,-z,nodelete"]),
     "-Wall",
   ];
 }
