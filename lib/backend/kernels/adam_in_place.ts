@@ -33,7 +33,7 @@ import {
 import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { heapF32, type WasmBackendLike } from "./_wasm_heap.ts";
-import { type AdamAttrs, adamConstants, adamUpdate } from "./fused.ts";
+import { type AdamAttrs, adamConstants, adamScalars, adamUpdate } from "./fused.ts";
 import { ADAM_KERNEL } from "./names.ts";
 import { markRewritten, ownValues } from "./tensor_memory.ts";
 
@@ -80,29 +80,11 @@ export function adamInPlace(t: AdamTensors, attrs: AdamAttrs): boolean {
   const k = adamConstants(attrs);
   const native = nativeKernels();
   const simd = native ? null : simdKernelsOf(backend.wasm);
-  if (native) {
-    native.adam(w, m, v, g, w, m, v, n, k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay);
-  } else if (!simd) adamUpdate({ w, m, v, g }, { w, m, v }, k);
+  if (native) native.adam(w, m, v, g, w, m, v, n, ...adamScalars(k));
+  else if (!simd) adamUpdate({ w, m, v, g }, { w, m, v }, k);
   else {
     const [pw, pm, pv] = [w.byteOffset, m.byteOffset, v.byteOffset]; // heap offsets
-    simd.adam(
-      pw,
-      pm,
-      pv,
-      g.byteOffset,
-      pw,
-      pm,
-      pv,
-      n,
-      k.b1,
-      k.c1,
-      k.b2,
-      k.c2,
-      k.lrc,
-      k.rbc2,
-      k.eps,
-      k.decay,
-    );
+    simd.adam(pw, pm, pv, g.byteOffset, pw, pm, pv, n, ...adamScalars(k));
   }
   // tfjs-backend-wasm may hold packed copies of these buffers (see `markRewritten`).
   for (const x of [t.weight, t.m, t.v]) markRewritten(x);

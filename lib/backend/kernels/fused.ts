@@ -209,6 +209,24 @@ export function adamConstants(a: AdamAttrs): AdamConstants {
 }
 
 /**
+ * Adam's constants in the order the SIMD and native kernels take them, after
+ * their arrays and count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamConstants, adamScalars } from "./fused.ts";
+ * const k = adamConstants({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.1, steps: 1, decay: 0 });
+ * assert.deepEqual(adamScalars(k), [k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay]);
+ * ```
+ */
+export function adamScalars(
+  k: AdamConstants,
+): [number, number, number, number, number, number, number, number] {
+  return [k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay];
+}
+
+/**
  * One Adam(W) step over arrays, rounding every operation to float32 in the
  * order of `lib/train/optimizer.ts`'s chain of ops, so the results are
  * bit-identical to that chain's. `out` may be the inputs `m` and `v` themselves
@@ -257,52 +275,17 @@ function adam(args: KernelArgs): TensorInfo[] {
   const mOut = args.backend.makeOutput(shape, "float32");
   const vOut = args.backend.makeOutput(shape, "float32");
   const view = (t: TensorInfo) => heapF32(args.backend, t); // after makeOutput: the heap may have moved
+  const n = sizeOf(weight.shape);
   const native = nativeKernels();
   if (native) {
-    const [w, mv, vv, g] = [weight, m, v, grad].map(view);
-    const outs = [wOut, mOut, vOut].map(view);
-    const n = sizeOf(weight.shape);
-    native.adam(
-      w,
-      mv,
-      vv,
-      g,
-      outs[0],
-      outs[1],
-      outs[2],
-      n,
-      k.b1,
-      k.c1,
-      k.b2,
-      k.c2,
-      k.lrc,
-      k.rbc2,
-      k.eps,
-      k.decay,
-    );
+    const [w, mv, vv, g, wo, mo, vo] = [weight, m, v, grad, wOut, mOut, vOut].map(view);
+    native.adam(w, mv, vv, g, wo, mo, vo, n, ...adamScalars(k));
     return [wOut, mOut, vOut];
   }
   const simd = simdKernelsOf(args.backend.wasm);
   if (simd) {
-    const b = args.backend;
-    simd.adam(
-      heapOffset(b, weight),
-      heapOffset(b, m),
-      heapOffset(b, v),
-      heapOffset(b, grad),
-      heapOffset(b, wOut),
-      heapOffset(b, mOut),
-      heapOffset(b, vOut),
-      sizeOf(weight.shape),
-      k.b1,
-      k.c1,
-      k.b2,
-      k.c2,
-      k.lrc,
-      k.rbc2,
-      k.eps,
-      k.decay,
-    );
+    const p = [weight, m, v, grad, wOut, mOut, vOut].map((t) => heapOffset(args.backend, t));
+    simd.adam(p[0], p[1], p[2], p[3], p[4], p[5], p[6], n, ...adamScalars(k));
     return [wOut, mOut, vOut];
   }
   adamUpdate(
