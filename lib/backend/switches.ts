@@ -83,10 +83,7 @@ export function switchedOff(...names: string[]): boolean {
  * ```ts
  * import assert from "node:assert/strict";
  * import { blasThreadsSetting } from "./switches.ts";
- * Deno.env.set("VATT_BLAS_THREADS", "3");
- * assert.equal(blasThreadsSetting(), 3);
- * Deno.env.delete("VATT_BLAS_THREADS");
- * assert.ok(blasThreadsSetting() >= 1);
+ * assert.ok(blasThreadsSetting() >= 1); // (tests/lib/backend/switches_test.ts sets it)
  * ```
  */
 export function blasThreadsSetting(): number {
@@ -108,15 +105,11 @@ const onOff = (off: boolean) => off ? "off" : "on";
  * ```ts
  * import assert from "node:assert/strict";
  * import { effectiveSwitches } from "./switches.ts";
- * Deno.env.set("VATT_FUSED", "0");
- * Deno.env.set("VATT_BLAS_THREADS", "2");
+ * // (Read only: the test runner's parallel modules share the environment;
+ * // tests/lib/backend/switches_test.ts sets the switches.)
  * const switches = effectiveSwitches();
- * assert.equal(switches.VATT_FUSED, "off");
- * assert.equal(switches.VATT_FUSED_ATTENTION, "off"); // off with VATT_FUSED
- * assert.equal(switches.VATT_BLAS_THREADS, "2");
- * Deno.env.delete("VATT_FUSED");
- * Deno.env.delete("VATT_BLAS_THREADS");
- * assert.equal(effectiveSwitches().VATT_FUSED, "on");
+ * assert.match(switches.VATT_FUSED, /^(on|off)$/);
+ * assert.ok(Number(switches.VATT_BLAS_THREADS) >= 1);
  * ```
  */
 export function effectiveSwitches(): Record<string, string> {

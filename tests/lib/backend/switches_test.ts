@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { effectiveSwitches, switchedOff, SWITCHES } from "../../../lib/backend/switches.ts";
+import {
+  blasThreadsSetting,
+  effectiveSwitches,
+  switchedOff,
+  SWITCHES,
+} from "../../../lib/backend/switches.ts";
 
 Deno.test("switchedOff() reads 0/off/false/no in any case, and nothing else, as off", () => {
   const name = "VATT_TEST_SWITCH_A";
@@ -40,6 +45,9 @@ Deno.test("effectiveSwitches() reports every backend switch with its effective v
     assert.equal(set.VATT_SIMD, "off");
     assert.equal(set.VATT_BLAS_LIB, "/opt/libopenblas.so");
     assert.equal(set.VATT_BLAS_THREADS, defaults.VATT_BLAS_THREADS); // ignored: every core
+    Deno.env.set("VATT_BLAS_THREADS", "3");
+    assert.equal(blasThreadsSetting(), 3);
+    assert.equal(effectiveSwitches().VATT_BLAS_THREADS, "3");
     assert.equal(set.VATT_FUSED_ATTENTION, "on");
     Deno.env.set("VATT_FUSED", "0");
     assert.equal(effectiveSwitches().VATT_FUSED_ATTENTION, "off");
