@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
-import { ownValues } from "../backend/kernels/tensor_memory.ts";
+import { markRewritten, ownValues } from "../backend/kernels/tensor_memory.ts";
 import { checkSameOnAllRanks } from "../dist/agree.ts";
 import type { Collectives } from "../dist/mpi.ts";
 import type { BatchShard } from "../model/batch_shard.ts";
@@ -255,6 +255,7 @@ function sumAlone(c: Collectives, g: tf.Tensor): tf.Tensor {
     const piece = all.subarray(at, Math.min(at + GRADIENT_BUCKET_VALUES, g.size));
     c.allreduceSum(piece, piece);
   }
+  if (!values) markRewritten(g);
   return values ? tf.tensor(values, g.shape, "float32") : g;
 }
 
@@ -281,7 +282,10 @@ function sumPacked(
     const g = grads[k];
     const sum = buffer.subarray(at, at + g.size);
     const own = ownValues(g);
-    if (own) own.set(sum);
+    if (own) {
+      own.set(sum);
+      markRewritten(g);
+    }
     // A copy: the tensor must not alias the buffer reused next step.
     out[k] = own ? g : tf.tensor(sum.slice(), g.shape, "float32");
     at += g.size;

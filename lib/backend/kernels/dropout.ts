@@ -15,7 +15,7 @@
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
 import { nativeKernels } from "../native/native.ts";
-import { simdKernelsOf } from "../simd/simd.ts";
+import { type MaskArgs, simdKernelsOf } from "../simd/simd.ts";
 import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { DROPOUT_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
@@ -54,6 +54,21 @@ export function dropoutOf(attrs: Partial<DropoutAttrs> | undefined): DropoutAttr
 }
 
 /**
+ * The mask's arguments of a kernel call, in the order the SIMD and native
+ * kernels take them after their arrays and count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskArgs } from "./dropout.ts";
+ * assert.deepEqual(maskArgs({ offset: 5, k1: 1, k2: 2, threshold: 3, scale: 2 }), [5, 1, 2, 3, 2]);
+ * ```
+ */
+export function maskArgs(drop: DropoutAttrs): MaskArgs {
+  return [drop.offset, drop.k1, drop.k2, drop.threshold, drop.scale];
+}
+
+/**
  * Runs `f` over values `[0, n)` in chunks `[start, end)` with the dropout
  * multipliers of each chunk (`mask[i − start]`), or once over all with no mask
  * when `drop` is null: the JavaScript loops' way to apply a mask they do not keep.
@@ -86,18 +101,18 @@ function dropoutKernel(
 ): TensorInfo {
   const { x } = args.inputs;
   checkFloat(DROPOUT_KERNEL, x);
-  const { offset, k1, k2, threshold, scale } = args.attrs;
+  const mask = maskArgs(args.attrs);
   const b = args.backend;
   const out = b.makeOutput([...x.shape], "float32");
   const n = sizeOf(x.shape);
   const native = nativeKernels();
   if (native) {
-    native.dropout(heapF32(b, x), heapF32(b, out), n, offset, k1, k2, threshold, scale);
+    native.dropout(heapF32(b, x), heapF32(b, out), n, ...mask);
     return out;
   }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
-    simd.dropout(heapOffset(b, x), heapOffset(b, out), n, offset, k1, k2, threshold, scale);
+    simd.dropout(heapOffset(b, x), heapOffset(b, out), n, ...mask);
     return out;
   }
   const xs = heapF32(b, x); // views after makeOutput: the heap may have moved

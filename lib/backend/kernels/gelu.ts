@@ -13,7 +13,8 @@
  * With the mask, each value is rounded as the GELU kernel followed by the
  * dropout kernel rounds it (and the gradients alike), so fusing changes no bit.
  * They run the native kernels where built (`../native/native.ts`), else the
- * SIMD module, else JavaScript loops: the same bits each way.
+ * SIMD module (the same bits), else JavaScript loops (erf in float64: close to
+ * those, not the same bits).
  *
  * @module
  */
@@ -22,7 +23,7 @@ import { nativeKernels } from "../native/native.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { erf, expNonPositive } from "./approx.ts";
-import { type DropoutAttrs, dropoutOf, forMaskChunks } from "./dropout.ts";
+import { type DropoutAttrs, dropoutOf, forMaskChunks, maskArgs } from "./dropout.ts";
 import { GELU_GRAD_KERNEL, GELU_KERNEL } from "./names.ts";
 
 /** A GELU kernel's call: its inputs, the backend, and the dropout attributes when fused. */
@@ -47,24 +48,14 @@ export function gelu(args: GeluArgs): TensorInfo[] {
   if (native) {
     const [xs, ys, cs] = [x, out, cdfOut].map((t) => heapF32(b, t));
     if (!drop) native.gelu(xs, ys, cs, n);
-    else {native.geluDropout(
-        xs,
-        ys,
-        cs,
-        n,
-        drop.offset,
-        drop.k1,
-        drop.k2,
-        drop.threshold,
-        drop.scale,
-      );}
+    else native.geluDropout(xs, ys, cs, n, ...maskArgs(drop));
     return [out, cdfOut];
   }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
     const [px, py, pc] = [heapOffset(b, x), heapOffset(b, out), heapOffset(b, cdfOut)];
     if (!drop) simd.gelu(px, py, pc, n);
-    else simd.geluDropout(px, py, pc, n, drop.offset, drop.k1, drop.k2, drop.threshold, drop.scale);
+    else simd.geluDropout(px, py, pc, n, ...maskArgs(drop));
     return [out, cdfOut];
   }
   const xs = heapF32(b, x); // views after makeOutput: the heap may have moved
@@ -93,20 +84,14 @@ export function geluGrad(args: GeluArgs): TensorInfo {
   if (native) {
     const v = [x, cdf, dy, out].map((t) => heapF32(b, t));
     if (!drop) native.geluGrad(v[0], v[1], v[2], v[3], n);
-    else {
-      const { offset, k1, k2, threshold, scale } = drop;
-      native.geluGradDropout(v[0], v[1], v[2], v[3], n, offset, k1, k2, threshold, scale);
-    }
+    else native.geluGradDropout(v[0], v[1], v[2], v[3], n, ...maskArgs(drop));
     return out;
   }
   const simd = simdKernelsOf(b.wasm);
   if (simd) {
     const p = [heapOffset(b, x), heapOffset(b, cdf), heapOffset(b, dy), heapOffset(b, out)];
     if (!drop) simd.geluGrad(p[0], p[1], p[2], p[3], n);
-    else {
-      const { offset, k1, k2, threshold, scale } = drop;
-      simd.geluGradDropout(p[0], p[1], p[2], p[3], n, offset, k1, k2, threshold, scale);
-    }
+    else simd.geluGradDropout(p[0], p[1], p[2], p[3], n, ...maskArgs(drop));
     return out;
   }
   const xs = heapF32(b, x);

@@ -27,7 +27,8 @@ interface CpuBackendLike extends Counted {
  * `undefined` when the backend is neither wasm nor cpu, `t` is not float32,
  * or its data is shared with another tensor. On wasm the view lies on the
  * heap, which detaches it when the heap grows: use it before anything else
- * allocates a tensor, and ask again afterwards.
+ * allocates a tensor, and ask again afterwards. After writing, call
+ * {@linkcode markRewritten}.
  *
  * @example
  * ```ts

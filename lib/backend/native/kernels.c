@@ -307,32 +307,29 @@ typedef struct {
   float b1, c1, b2, c2, lrc, rbc2, eps, decay;
 } adam_job;
 
-/* Adam(W) as kernels.as.ts's adam; the outputs may be the inputs (each value is read first). */
-#define ADAM_VALUE(W, M, V, G, W_OUT, M_OUT, V_OUT)                \
-  {                                                                   \
-    float gi = (G), wi = (W);                                         \
-    float mi = (M) * b1 + gi * c1;                                    \
-    float vi = (V) * b2 + (gi * gi) * c2;                             \
-    float next = wi - (mi * lrc) / (sqrtf(vi * rbc2) + eps);          \
-    if (decay != 0.0f) next = next - wi * decay;                      \
-    (M_OUT) = mi;                                                     \
-    (V_OUT) = vi;                                                     \
-    (W_OUT) = next;                                                   \
-  }
-
+/* Adam(W) as kernels.as.ts's adam, into the outputs: the inputs first copied there when they
+ * are other buffers (GCC 12 vectorises the in-place loop only), then updated in place, each
+ * value read before it is written. */
 static void adam_range(const void *p, int begin, int end) {
   const adam_job *j = p;
   const float b1 = j->b1, c1 = j->c1, b2 = j->b2, c2 = j->c2, lrc = j->lrc, rbc2 = j->rbc2;
   const float eps = j->eps, decay = j->decay;
   float *w = j->w_out, *m = j->m_out, *v = j->v_out;
-  /* Into new buffers: the inputs first copied there (GCC 12 vectorises the in-place loop
-   * only), then updated in place. Each value is read before it is written. */
+  const float *g = j->g;
   size_t bytes = (size_t)(end - begin) * sizeof(float);
   if (w != j->w) memcpy(w + begin, j->w + begin, bytes);
   if (m != j->m) memcpy(m + begin, j->m + begin, bytes);
   if (v != j->v) memcpy(v + begin, j->v + begin, bytes);
-  const float *g = j->g;
-  for (int i = begin; i < end; i++) ADAM_VALUE(w[i], m[i], v[i], g[i], w[i], m[i], v[i]);
+  for (int i = begin; i < end; i++) {
+    float gi = g[i], wi = w[i];
+    float mi = m[i] * b1 + gi * c1;
+    float vi = v[i] * b2 + (gi * gi) * c2;
+    float next = wi - (mi * lrc) / (sqrtf(vi * rbc2) + eps);
+    if (decay != 0.0f) next = next - wi * decay;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = next;
+  }
 }
 
 void vatt_adam(const float *w, const float *m, const float *v, const float *g, float *w_out,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { simdSwitchedOn } from "../simd/simd.ts";
+import { type MaskArgs, simdSwitchedOn } from "../simd/simd.ts";
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "../switches.ts";
 
 /** The library's functions, each running the SIMD module's kernel of the same name. */
@@ -26,11 +26,7 @@ export interface NativeKernels {
     y: Float32Array,
     cdf: Float32Array,
     n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
+    ...mask: MaskArgs
   ): void;
   /** `dx = dy·(Φ(x) + x·φ(x))`. */
   geluGrad(x: Float32Array, cdf: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
@@ -41,23 +37,10 @@ export interface NativeKernels {
     dy: Float32Array,
     dx: Float32Array,
     n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
+    ...mask: MaskArgs
   ): void;
   /** `y = x·mask` (counter-based bits, `lib/util/counter_bits.ts`). */
-  dropout(
-    x: Float32Array,
-    y: Float32Array,
-    n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
-  ): void;
+  dropout(x: Float32Array, y: Float32Array, n: number, ...mask: MaskArgs): void;
   /** One Adam(W) step; the outputs may be the inputs themselves. */
   adam(
     w: Float32Array,
@@ -93,6 +76,7 @@ export interface NativeKernels {
 
 const F = "buffer" as const;
 const DROP = ["u32", "u32", "u32", "u32", "f32"] as const;
+const F32x8 = ["f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"] as const;
 const SYMBOLS = {
   vatt_set_threads: { parameters: ["i32"], result: "void" },
   vatt_threads: { parameters: [], result: "i32" },
@@ -102,20 +86,7 @@ const SYMBOLS = {
   vatt_gelu_grad_dropout: { parameters: [F, F, F, F, "i32", ...DROP], result: "void" },
   vatt_dropout: { parameters: [F, F, "i32", ...DROP], result: "void" },
   vatt_layer_norm: { parameters: [F, F, F, F, "i32", "i32", "f32"], result: "void" },
-  vatt_adam: {
-    parameters: [
-      F,
-      F,
-      F,
-      F,
-      F,
-      F,
-      F,
-      "i32",
-      ...Array(8).fill("f32"),
-    ] as ("buffer" | "i32" | "f32")[],
-    result: "void",
-  },
+  vatt_adam: { parameters: [F, F, F, F, F, F, F, "i32", ...F32x8], result: "void" },
 } as const;
 
 /**
@@ -143,7 +114,8 @@ export function builtLibraryPath(moduleUrl: string, os: string): string | null {
 }
 
 let cached: { kernels: NativeKernels | null; reason: string } | undefined;
-let enabled = true;
+// Read once, as the SIMD module's switch: the kernels ask on every call.
+let enabled = !switchedOff(SWITCHES.native);
 
 function open(path: string): { kernels: NativeKernels | null; reason: string } {
   if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
@@ -161,7 +133,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
   const s = lib.symbols;
   s.vatt_set_threads(blasThreadsSetting());
   // Positions and keys as the SIMD module takes them: modulo 2³² (a shard's offset may pass it).
-  const u = (offset: number, k1: number, k2: number, threshold: number, scale: number) =>
+  const u = (...[offset, k1, k2, threshold, scale]: MaskArgs) =>
     [offset >>> 0, k1 >>> 0, k2 >>> 0, threshold >>> 0, scale] as const;
   const kernels: NativeKernels = {
     gelu: (x, y, cdf, n) => s.vatt_gelu(x, y, cdf, n),
@@ -170,7 +142,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
     geluGradDropout: (x, cdf, dy, dx, n, ...d) =>
       s.vatt_gelu_grad_dropout(x, cdf, dy, dx, n, ...u(...d)),
     dropout: (x, y, n, ...d) => s.vatt_dropout(x, y, n, ...u(...d)),
-    adam: (...args) => (s.vatt_adam as (...a: unknown[]) => void)(...args),
+    adam: (...args) => s.vatt_adam(...args),
     layerNorm: (x, gamma, beta, y, rows, d, eps) =>
       s.vatt_layer_norm(x, gamma, beta, y, rows, d, eps),
     threads: () => s.vatt_threads(),
@@ -199,7 +171,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
  * ```
  */
 export function nativeKernels(): NativeKernels | null {
-  if (!enabled || switchedOff(SWITCHES.native) || !simdSwitchedOn()) return null;
+  if (!enabled || !simdSwitchedOn()) return null;
   if (!cached) {
     const path = envValue(SWITCHES.nativeLib) ??
       builtLibraryPath(import.meta.url, Deno.build.os);
@@ -210,7 +182,8 @@ export function nativeKernels(): NativeKernels | null {
 
 /**
  * Turns the native kernels on or off for this process (the kernels then run
- * the SIMD module); returns the previous setting. For comparisons and tests.
+ * the SIMD module); returns the previous setting. For comparisons and tests;
+ * `VATT_NATIVE=0` sets it off at start.
  *
  * @example
  * ```ts
@@ -238,7 +211,7 @@ export function setNativeEnabled(on: boolean): boolean {
  * ```
  */
 export function nativeStatus(): string {
-  if (!enabled || switchedOff(SWITCHES.native)) return "off (VATT_NATIVE=0)";
+  if (!enabled) return "off (VATT_NATIVE=0)";
   if (!simdSwitchedOn()) return "off (the SIMD kernels are off: JavaScript loops)";
   nativeKernels();
   return cached!.reason;

@@ -14,6 +14,13 @@
 import { switchedOff, SWITCHES } from "../switches.ts";
 import { SIMD_WASM_BASE64 } from "./simd_wasm.ts";
 
+/**
+ * A dropout mask's arguments as the kernels take them after their arrays and
+ * count: the first value's position, the two keys, the keep threshold and the
+ * kept values' scale (`lib/backend/kernels/dropout.ts`, `maskArgs`).
+ */
+export type MaskArgs = [offset: number, k1: number, k2: number, threshold: number, scale: number];
+
 /** The module's exports. */
 export interface SimdKernels {
   /** One Adam(W) step, bit-identical to the chain of float32 ops (see `../kernels/fused.ts`). */
@@ -79,28 +86,9 @@ export interface SimdKernels {
    * `y[i] = x[i]·scale` where the counter-based bits of position `offset + i`
    * (keys `k1`, `k2`; `lib/util/counter_bits.ts`) are below `threshold`, else `x[i]·0`.
    */
-  dropout(
-    x: number,
-    y: number,
-    n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
-  ): void;
+  dropout(x: number, y: number, n: number, ...mask: MaskArgs): void;
   /** `gelu`, its output then multiplied by `dropout`'s mask of the same arguments. */
-  geluDropout(
-    x: number,
-    y: number,
-    cdf: number,
-    n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
-  ): void;
+  geluDropout(x: number, y: number, cdf: number, n: number, ...mask: MaskArgs): void;
   /** `geluGrad` of `dy` multiplied by `dropout`'s mask of the same arguments. */
   geluGradDropout(
     x: number,
@@ -108,11 +96,7 @@ export interface SimdKernels {
     dy: number,
     dx: number,
     n: number,
-    offset: number,
-    k1: number,
-    k2: number,
-    threshold: number,
-    scale: number,
+    ...mask: MaskArgs
   ): void;
 }
 
