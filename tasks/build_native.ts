@@ -1,5 +1,6 @@
 /**
- * Builds the native elementwise kernels (`lib/backend/native/kernels.c`) into
+ * Builds the native kernels (`lib/backend/native/*.c`: elementwise kernels,
+ * attention, their pool of threads) into
  * `.native/libvatt_kernels.so` (`.dylib` on macOS) with the machine's C
  * compiler, for this machine's vector instructions (`-march=native`):
  *
@@ -18,8 +19,20 @@
  */
 import { builtLibraryPath } from "../lib/backend/native/native.ts";
 
-/** The source, relative to the repository root. */
-export const NATIVE_SOURCE = "lib/backend/native/kernels.c";
+/** The sources, relative to the repository root (their headers sit beside them). */
+export const NATIVE_SOURCES = [
+  "lib/backend/native/pool.c",
+  "lib/backend/native/kernels.c",
+  "lib/backend/native/attention.c",
+  "lib/backend/native/gemm.c",
+] as const;
+
+/** Every file the library is built from: the sources and their headers. */
+export const NATIVE_INPUTS = [
+  ...NATIVE_SOURCES,
+  "lib/backend/native/pool.h",
+  "lib/backend/native/exp_non_positive.h",
+] as const;
 
 /**
  * The compiler's flags. Bit-identity with the SIMD module rests on the first
@@ -67,7 +80,8 @@ export async function buildNative(
   if (!out) return { error: "this checkout is not on a file system" };
   const root = new URL("../", import.meta.url).pathname;
   const mtime = async (p: string) => (await Deno.stat(p).catch(() => null))?.mtime?.getTime() ?? -1;
-  if (!options.force && await mtime(out) >= await mtime(`${root}${NATIVE_SOURCE}`)) {
+  const newest = Math.max(...await Promise.all(NATIVE_INPUTS.map((p) => mtime(`${root}${p}`))));
+  if (!options.force && await mtime(out) >= newest) {
     return { path: out, written: false };
   }
   const cc = Deno.env.get("CC") || "cc";
@@ -76,7 +90,13 @@ export async function buildNative(
   let result: Deno.CommandOutput;
   try {
     result = await new Deno.Command(cc, {
-      args: [...nativeFlags(Deno.build.os), "-o", partial, `${root}${NATIVE_SOURCE}`],
+      args: [
+        ...nativeFlags(Deno.build.os),
+        "-o",
+        partial,
+        ...NATIVE_SOURCES.map((p) => `${root}${p}`),
+        ...(Deno.build.os === "linux" ? ["-ldl"] : []),
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -15,6 +15,7 @@
  */
 
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "./switches.ts";
+import { nativeGemm } from "./native/native.ts";
 
 const LINUX_NAMES = [
   "libopenblas.so.0",
@@ -192,7 +193,9 @@ let cached: { blas: NativeBlas | null; reason: string } | undefined;
  * step on 2 threads against 39 ms on one, as OpenBLAS's second thread spins
  * after each product on the core the JavaScript thread needs; with 2²⁵ both
  * take 40 ms. `small`'s dense products (10⁸–10⁹) gain: 1.4–1.6 s a step on 2
- * threads against 2.1–2.2 s on one.
+ * threads against 2.1–2.2 s on one. Where the native kernels load
+ * (`native/native.ts`), these products split over their pool instead, each
+ * part on one BLAS thread, and OpenBLAS's threads never run (`native/gemm.c`).
  */
 export const BLAS_PARALLEL_MIN_MACS = 1 << 25;
 
@@ -233,15 +236,16 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
       gemm(g) {
         const transA = g.transA ?? false;
         const transB = g.transB ?? false;
-        const want = g.m * g.n * g.k >= BLAS_PARALLEL_MIN_MACS ? maxThreads : 1;
+        const big = maxThreads > 1 && g.m * g.n * g.k >= BLAS_PARALLEL_MIN_MACS;
+        // Where the native kernels load, their pool splits large products, each part on one
+        // BLAS thread (lib/backend/native/gemm.c): the BLAS's threads never run.
+        const pool = big && s.openblas_set_num_threads ? nativeGemm(name) : null;
+        const want = big && !pool ? maxThreads : 1;
         if (want !== threadsNow()) {
           s.openblas_set_num_threads?.(want);
           current = want;
         }
-        s.cblas_sgemm(
-          CBLAS_ROW_MAJOR,
-          transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
-          transB ? CBLAS_TRANS : CBLAS_NO_TRANS,
+        const args = [
           g.m,
           g.n,
           g.k,
@@ -253,7 +257,12 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
           g.beta ?? 0,
           g.c,
           g.ldc ?? g.n,
-        );
+        ] as const;
+        if (pool) pool.gemm(transA, transB, ...args);
+        else {
+          const ta = transA ? CBLAS_TRANS : CBLAS_NO_TRANS;
+          s.cblas_sgemm(CBLAS_ROW_MAJOR, ta, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, ...args);
+        }
       },
       threads: () => maxThreads,
       setThreads: (n) => {

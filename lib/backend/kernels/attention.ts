@@ -29,6 +29,7 @@ import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { loadBlas, loadedBlas } from "../blas.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
+import { nativeKernels } from "../native/native.ts";
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
@@ -121,6 +122,11 @@ function times(out: Float32Array, a: Float32Array, m: Float32Array, n: number): 
   for (let i = 0; i < n; i++) out[i] = a[i] * m[i];
 }
 
+/** A tensor's values as a view of the wasm heap, or `null` for none. */
+function view(be: WasmBackendLike, t: TensorInfo | undefined | null): Float32Array | null {
+  return t ? heapF32(be, t) : null;
+}
+
 function attention(args: KernelArgs): TensorInfo[] {
   const { q, k, v, bias, mask, drop } = args.inputs;
   const { b, l, d, h, dh } = sizes(ATTENTION_KERNEL, args);
@@ -128,6 +134,19 @@ function attention(args: KernelArgs): TensorInfo[] {
   const z = be.makeOutput([b, l, d], "float32");
   const alpha = be.makeOutput([b, h, l, l], "float32");
   if (b * l * d === 0) return [z, alpha];
+  const native = nativeKernels();
+  if (native) { // every block in one call (../native/attention.c)
+    const [fq, fk, fv] = [q, k, v].map((t) => heapF32(be, t!));
+    const [fb, fm, fd] = [bias, mask, drop].map((t) => view(be, t));
+    native.attention(fq, fk, fv, fb, fm, fd, heapF32(be, z), heapF32(be, alpha), {
+      b,
+      l,
+      d,
+      h,
+      scale: args.attrs.scale,
+    });
+    return [z, alpha];
+  }
   const dropped = drop ? be.makeOutput([l, l], "float32") : null; // α ⊙ drop of one clip-head
   const simd = simdKernelsOf(be.wasm);
   const blas = loadedBlas();
@@ -272,6 +291,24 @@ function attentionGrad(args: KernelArgs): TensorInfo[] {
   const dv = be.makeOutput([b, l, d], "float32");
   const withBias = args.attrs.withBias === true;
   const dbias = withBias ? be.makeOutput([h, l, l], "float32") : null;
+  const native = nativeKernels();
+  if (native && b * l * d > 0) { // every block in one call (../native/attention.c)
+    const grads = {
+      dq: heapF32(be, dq),
+      dk: heapF32(be, dk),
+      dv: heapF32(be, dv),
+      dbias: view(be, dbias),
+    };
+    const [fz, fq, fk, fv, fa] = [dz, q, k, v, alpha].map((t) => heapF32(be, t!));
+    native.attentionGrad(fz, fq, fk, fv, fa, view(be, drop), grads, {
+      b,
+      l,
+      d,
+      h,
+      scale: args.attrs.scale,
+    });
+    return dbias ? [dq, dk, dv, dbias] : [dq, dk, dv];
+  }
   const t: GradTensors = {
     dz: dz!,
     q: q!,

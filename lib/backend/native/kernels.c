@@ -11,121 +11,11 @@
  * the values (LayerNorm: the rows), never a sum.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------------------------------
- * A pool of threads that split [0, n) (values or rows) into contiguous ranges: the calling
- * thread takes the first, each worker one of the others; the call returns when all are done.
- * Workers wait on a condition variable between jobs (they never spin, so they leave the
- * cores to the BLAS's threads).
- * --------------------------------------------------------------------------------------- */
-#define MAX_THREADS 64
-/* Below this many values a job runs on the calling thread alone. Measured on 2 cores of a
- * virtual machine (GELU with dropout): 40,000 values took 30 µs alone and 60 split, 100,000
- * 76 and 93, 300,000 227 and 186: waking a worker costs tens of µs. */
-#define MIN_PARALLEL 262144
-
-typedef void (*range_fn)(const void *job, int begin, int end);
-
-static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_start = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
-static int pool_threads = 1;   /* threads a job may use, the caller included */
-static int pool_started = 1;   /* threads running, the caller included */
-static unsigned long pool_generation = 0;
-static int pool_pending = 0;
-static range_fn pool_fn;
-static const void *pool_job;
-static int pool_n;
-static int pool_parts;
-
-static void pool_range(int part, int parts, int n, int *begin, int *end) {
-  /* Contiguous parts, each a multiple of 16 values but the last. */
-  int chunk = ((n + parts - 1) / parts + 15) & ~15;
-  *begin = part * chunk < n ? part * chunk : n;
-  *end = (part + 1) * chunk < n ? (part + 1) * chunk : n;
-}
-
-static void *pool_worker(void *arg) {
-  int part = (int)(intptr_t)arg;
-  unsigned long seen = 0;
-  pthread_mutex_lock(&pool_mutex);
-  for (;;) {
-    while (pool_generation == seen) pthread_cond_wait(&pool_start, &pool_mutex);
-    seen = pool_generation;
-    if (part < pool_parts) {
-      range_fn fn = pool_fn;
-      const void *job = pool_job;
-      int begin, end;
-      pool_range(part, pool_parts, pool_n, &begin, &end);
-      pthread_mutex_unlock(&pool_mutex);
-      fn(job, begin, end);
-      pthread_mutex_lock(&pool_mutex);
-      if (--pool_pending == 0) pthread_cond_signal(&pool_done);
-    }
-  }
-  return NULL;
-}
-
-/* Threads the kernels may use (1 to MAX_THREADS), the caller's included. */
-void vatt_set_threads(int threads) {
-  if (threads < 1) threads = 1;
-  if (threads > MAX_THREADS) threads = MAX_THREADS;
-  pthread_mutex_lock(&pool_mutex);
-  while (pool_started < threads) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, pool_worker, (void *)(intptr_t)pool_started) != 0) break;
-    pthread_detach(t);
-    pool_started++;
-  }
-  pool_threads = threads < pool_started ? threads : pool_started;
-  pthread_mutex_unlock(&pool_mutex);
-}
-
-int vatt_threads(void) { return pool_threads; }
-
-/* Held by the caller whose job the workers run: one job at a time. The process may call from
- * several threads at once (Deno's parallel test modules and its workers are isolates on threads
- * of one process, sharing this library): a caller that finds the pool taken runs alone. */
-static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
-
-/* `fn` over `count` items of `per_item` values each, split into contiguous ranges of items
- * over the threads when there are enough values to be worth waking them. */
-static void parallel_items(range_fn fn, const void *job, int count, long long per_item) {
-  long long total = (long long)count * per_item;
-  int parts = pool_threads;
-  if (parts > 1 && total >= MIN_PARALLEL) {
-    long long most = total / (MIN_PARALLEL / 2); /* ≥ 131,072 values each */
-    if (parts > most) parts = (int)most;
-    if (parts > count) parts = count;
-  } else {
-    parts = 1;
-  }
-  if (parts <= 1 || pthread_mutex_trylock(&pool_owner) != 0) {
-    fn(job, 0, count);
-    return;
-  }
-  pthread_mutex_lock(&pool_mutex);
-  pool_fn = fn;
-  pool_job = job;
-  pool_n = count;
-  pool_parts = parts;
-  pool_pending = parts - 1;
-  pool_generation++;
-  pthread_cond_broadcast(&pool_start);
-  pthread_mutex_unlock(&pool_mutex);
-  int begin, end;
-  pool_range(0, parts, count, &begin, &end);
-  fn(job, begin, end);
-  pthread_mutex_lock(&pool_mutex);
-  while (pool_pending > 0) pthread_cond_wait(&pool_done, &pool_mutex);
-  pthread_mutex_unlock(&pool_mutex);
-  pthread_mutex_unlock(&pool_owner);
-}
-
-static void parallel(range_fn fn, const void *job, int n) { parallel_items(fn, job, n, 1); }
+#include "exp_non_positive.h"
+#include "pool.h"
 
 /* ---------------------------------------------------------------------------------------
  * The arithmetic, value by value, as kernels.as.ts does it lane by lane.
@@ -138,10 +28,6 @@ static const float P0 = F(1.1283791821055682), P1 = F(0.18471050080153265),
   Q2 = F(0.11382632085921052), Q3 = F(0.015453505163543409), Q4 = F(0.001309575554470448),
   Q5 = F(6.40086481122756e-05), SQRT1_2 = F(0.7071067811865476),
   INV_SQRT_2PI = F(0.3989422804014327);
-static const float LOG2E = F(1.4426950408889634), LN2_HI = F(0.693145751953125),
-  LN2_LO = F(1.4286068203094173e-6), E6 = F(1.0 / 720), E5 = F(1.0 / 120), E4 = F(1.0 / 24),
-  E3 = F(1.0 / 6);
-
 /* Φ(x) = ½(1 + erf(x/√2)), erf(u) = u·P(u²)/Q(u²) on u clamped to [−4, 4] (cdf4). */
 static inline float cdf1(float x) {
   float u = x * SQRT1_2;
@@ -161,23 +47,6 @@ static inline float cdf1(float x) {
   q = t * q + 1.0f;
   float erf = (u * p) / q;
   return 0.5f + 0.5f * erf;
-}
-
-/* exp(z) for z ≤ 0 (expNonPositive4). */
-static inline float exp_non_positive(float z0) {
-  float z = z0 < -87.0f ? -87.0f : z0; /* pmax(z, −87) */
-  float k = rintf(z * LOG2E);          /* nearest, ties to even */
-  float r = (z - k * LN2_HI) - k * LN2_LO;
-  float e = r * E6 + E5;
-  e = r * e + E4;
-  e = r * e + E3;
-  e = r * e + 0.5f;
-  e = r * e + 1.0f;
-  e = r * e + 1.0f;
-  int32_t bits = ((int32_t)k + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return e * scale;
 }
 
 /* dx = dy·(Φ(x) + x·φ(x)) (geluGrad4). */
@@ -399,5 +268,5 @@ static void layer_norm_rows(const void *p, int begin, int end) {
 void vatt_layer_norm(const float *x, const float *gamma, const float *beta, float *y, int rows,
                      int d, float epsilon) {
   norm_job k = {.x = x, .gamma = gamma, .beta = beta, .y = y, .d = d, .epsilon = epsilon};
-  parallel_items(layer_norm_rows, &k, rows, d);
+  vatt_parallel_items(layer_norm_rows, &k, rows, d);
 }

@@ -1,10 +1,11 @@
 /**
- * The native elementwise kernels (`kernels.c`: GELU and its gradient, with or
- * without dropout; dropout; Adam; LayerNorm), loaded through FFI like the
- * native BLAS.
- * They compute the SIMD module's values bit for bit (`../simd/kernels.as.ts`),
- * on every core and with the machine's full vector width, where the SIMD
- * module runs four lanes on one core. `deno task build:native` compiles them
+ * The native kernels, loaded through FFI like the native BLAS: the elementwise
+ * ones (`kernels.c`: GELU and its gradient, with or without dropout; dropout;
+ * Adam; LayerNorm) and multi-head attention each way (`attention.c`).
+ * The elementwise kernels compute the SIMD module's values bit for bit
+ * (`../simd/kernels.as.ts`), on every core and with the machine's full vector
+ * width, where the SIMD module runs four lanes on one core; attention computes
+ * the BLAS path's sums in another order (`../kernels/attention.ts`). `deno task build:native` compiles them
  * (a C compiler is needed) into `.native/` at the repository's root; without
  * the library, or with `VATT_NATIVE=0`, the kernels run the SIMD module.
  *
@@ -70,11 +71,75 @@ export interface NativeKernels {
     d: number,
     epsilon: number,
   ): void;
+  /**
+   * Attention of `q`, `k`, `v` `[b, l, d]` in `h` heads (`../kernels/attention.ts`'s
+   * `VattAttention`): `z` `[b, l, d]` and `alpha` `[b, h, l, l]`; `bias`, `mask`,
+   * `drop` may be `null`.
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    bias: Float32Array | null,
+    mask: Float32Array | null,
+    drop: Float32Array | null,
+    z: Float32Array,
+    alpha: Float32Array,
+    sizes: AttentionSizes,
+  ): void;
+  /** Its gradients `dq`, `dk`, `dv` and, where `dbias` is not `null`, the bias's. */
+  attentionGrad(
+    dz: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    alpha: Float32Array,
+    drop: Float32Array | null,
+    grads: { dq: Float32Array; dk: Float32Array; dv: Float32Array; dbias: Float32Array | null },
+    sizes: AttentionSizes,
+  ): void;
+  /**
+   * Binds the BLAS library the process loaded from `library` (a name or path
+   * `Deno.dlopen` took) for {@linkcode NativeKernels.gemm}; `false` when it
+   * is not loaded or has no `cblas_sgemm`.
+   */
+  bindBlas(library: string): boolean;
+  /**
+   * `cblas_sgemm` (row-major) split over the kernels' threads in bands of 16
+   * rows or columns, each band on one BLAS thread (`gemm.c`); after `bindBlas`.
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
   /** Threads the kernels use (those of the native BLAS setting). */
   threads(): number;
+  /** Sets the threads the kernels use, the caller's included (1–64; for comparisons and tests). */
+  setThreads(n: number): void;
+}
+
+/** Sizes of an attention call: clips, tokens, width, heads, and the logits' scale. */
+export interface AttentionSizes {
+  b: number;
+  l: number;
+  d: number;
+  h: number;
+  scale: number;
 }
 
 const F = "buffer" as const;
+const SIZES = ["i32", "i32", "i32", "i32", "f32"] as const;
 const DROP = ["u32", "u32", "u32", "u32", "f32"] as const;
 const F32x8 = ["f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"] as const;
 const SYMBOLS = {
@@ -87,6 +152,13 @@ const SYMBOLS = {
   vatt_dropout: { parameters: [F, F, "i32", ...DROP], result: "void" },
   vatt_layer_norm: { parameters: [F, F, F, F, "i32", "i32", "f32"], result: "void" },
   vatt_adam: { parameters: [F, F, F, F, F, F, F, "i32", ...F32x8], result: "void" },
+  vatt_blas_bind: { parameters: [F], result: "i32" },
+  vatt_sgemm: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f32", F, "i32", F, "i32", "f32", F, "i32"],
+    result: "void",
+  },
+  vatt_attention: { parameters: [F, F, F, F, F, F, F, F, ...SIZES], result: "void" },
+  vatt_attention_grad: { parameters: [F, F, F, F, F, F, F, F, F, F, ...SIZES], result: "void" },
 } as const;
 
 /**
@@ -145,7 +217,14 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
     adam: (...args) => s.vatt_adam(...args),
     layerNorm: (x, gamma, beta, y, rows, d, eps) =>
       s.vatt_layer_norm(x, gamma, beta, y, rows, d, eps),
+    attention: (q, k, v, bias, mask, drop, z, alpha, { b, l, d, h, scale }) =>
+      s.vatt_attention(q, k, v, bias, mask, drop, z, alpha, b, l, d, h, scale),
+    attentionGrad: (dz, q, k, v, alpha, drop, g, { b, l, d, h, scale }) =>
+      s.vatt_attention_grad(dz, q, k, v, alpha, drop, g.dq, g.dk, g.dv, g.dbias, b, l, d, h, scale),
+    bindBlas: (library) => s.vatt_blas_bind(new TextEncoder().encode(`${library}\0`)) === 1,
+    gemm: (transA, transB, ...rest) => s.vatt_sgemm(transA ? 1 : 0, transB ? 1 : 0, ...rest),
     threads: () => s.vatt_threads(),
+    setThreads: (n) => s.vatt_set_threads(n),
   };
   const n = kernels.threads();
   return { kernels, reason: `native (${path}, ${n === 1 ? "1 thread" : `${n} threads`})` };
@@ -178,6 +257,31 @@ export function nativeKernels(): NativeKernels | null {
     cached = path ? open(path) : { kernels: null, reason: "no library next to this module" };
   }
   return cached.kernels;
+}
+
+const bound = new Map<string, boolean>();
+
+/**
+ * The native kernels with the BLAS loaded from `library` bound for their
+ * split products (`NativeKernels.gemm`), or `null` where the kernels are off
+ * or the library does not bind (it is not loaded, or has no `cblas_sgemm`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeGemm } from "./native.ts";
+ * assert.equal(nativeGemm("/nonexistent/libopenblas.so.0"), null); // never loaded
+ * ```
+ */
+export function nativeGemm(library: string): NativeKernels | null {
+  const kernels = nativeKernels();
+  if (!kernels) return null;
+  let ok = bound.get(library);
+  if (ok === undefined) {
+    ok = kernels.bindBlas(library);
+    bound.set(library, ok);
+  }
+  return ok ? kernels : null;
 }
 
 /**

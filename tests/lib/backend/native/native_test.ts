@@ -75,8 +75,8 @@ const DROP = {
   threshold: 0xe6666666,
   scale: 1 / 0.9,
 };
-// 70 values (no full vector of 16, no thread of its own), and 100,003: split over the threads.
-const SIZES = [70, 100_003];
+// 70 values (no full vector of 16, no thread of its own), and 300,007: split over the threads.
+const SIZES = [70, 300_007];
 
 for (const n of SIZES) {
   Deno.test({
@@ -131,7 +131,7 @@ Deno.test({
     "native Adam equals the SIMD module and the JavaScript loop bit for bit, as a kernel and in place",
   ignore: !available,
   async fn() {
-    const n = 100_003;
+    const n = 300_007;
     const v = awkward(n, 3).map((a) => a * a);
     v[0] = 0;
     const make = () => ({

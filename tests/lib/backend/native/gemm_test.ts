@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { loadBlas } from "../../../../lib/backend/blas.ts";
+import { nativeGemm, nativeKernels, nativeStatus } from "../../../../lib/backend/native/native.ts";
+import { Rng } from "../../../../lib/util/rng.ts";
+import { buildNative } from "../../../../tasks/build_native.ts";
+
+const built = await buildNative(); // when missing or older than its source
+const blas = loadBlas();
+const kernels = blas ? nativeGemm(blas.library) : null;
+if (!kernels) {
+  const why = "error" in built ? built.error : blas ? nativeStatus() : "no BLAS";
+  console.log(`gemm_test: ${why}: skipped`);
+}
+
+interface Case {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+const values = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal());
+
+/**
+ * One product three ways: the pool's split (`threads` threads), OpenBLAS's cblas_sgemm on one
+ * thread (a 1-row product at a time would be slow; the whole product under the 2²⁵ limit of
+ * blas.ts runs on one), and a float64 loop written here from the definition.
+ */
+function products(c: Case, threads: number) {
+  const rng = new Rng(c.m * 7 + c.n * 3 + c.k);
+  const a = values(c.m * c.k, rng);
+  const b = values(c.k * c.n, rng);
+  const start = values(c.m * c.n, rng);
+  const lda = c.transA ? c.m : c.k;
+  const ldb = c.transB ? c.k : c.n;
+  const split = start.slice();
+  const was = kernels!.threads();
+  kernels!.setThreads(threads);
+  try {
+    kernels!.gemm(c.transA, c.transB, c.m, c.n, c.k, 0.5, a, lda, b, ldb, 2, split, c.n);
+  } finally {
+    kernels!.setThreads(was);
+  }
+  const whole = start.slice();
+  blas!.gemm({ ...c, a, b, c: whole, alpha: 0.5, beta: 2 }); // < 2²⁵ multiply-adds: one thread
+  const exact = new Float64Array(c.m * c.n);
+  for (let i = 0; i < c.m; i++) {
+    for (let j = 0; j < c.n; j++) {
+      let sum = 0;
+      for (let p = 0; p < c.k; p++) {
+        const av = c.transA ? a[p * lda + i] : a[i * lda + p];
+        const bv = c.transB ? b[j * ldb + p] : b[p * ldb + j];
+        sum += av * bv;
+      }
+      exact[i * c.n + j] = 0.5 * sum + 2 * start[i * c.n + j];
+    }
+  }
+  return { split, whole, exact };
+}
+
+const CASES: Case[] = [
+  { m: 300, n: 40, k: 65, transA: false, transB: false }, // bands of rows, the last one short
+  { m: 37, n: 200, k: 50, transA: true, transB: false }, // bands of columns
+  { m: 150, n: 70, k: 33, transA: false, transB: true },
+  { m: 20, n: 130, k: 17, transA: true, transB: true },
+];
+
+for (const c of CASES) {
+  const shape = `${c.m}×${c.n}×${c.k}${c.transA ? " Aᵀ" : ""}${c.transB ? " Bᵀ" : ""}`;
+  Deno.test({
+    name:
+      `the pool's split product equals the BLAS's whole product bit for bit on 1 and 2 threads, and the definition (${shape})`,
+    ignore: !kernels,
+    fn() {
+      const two = products(c, 2);
+      const one = products(c, 1);
+      assert.deepEqual(two.split, two.whole, "2 threads vs the whole product");
+      assert.deepEqual(one.split, two.split, "1 thread vs 2");
+      for (let i = 0; i < two.exact.length; i++) {
+        const want = two.exact[i];
+        assert.ok(Math.abs(two.split[i] - want) <= 1e-4 * (1 + Math.abs(want)), `value ${i}`);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "a large product through blas.gemm runs on the pool and gives the one-thread bits",
+  ignore: !kernels,
+  fn() {
+    // 2²⁵ multiply-adds and more: blas.ts hands the product to the pool.
+    const c = { m: 512, n: 256, k: 256, transA: false, transB: false };
+    const rng = new Rng(5);
+    const a = values(c.m * c.k, rng);
+    const b = values(c.k * c.n, rng);
+    const viaBlas = new Float32Array(c.m * c.n);
+    blas!.gemm({ ...c, a, b, c: viaBlas });
+    const oneThread = new Float32Array(c.m * c.n);
+    const was = kernels!.threads();
+    kernels!.setThreads(1);
+    try {
+      kernels!.gemm(false, false, c.m, c.n, c.k, 1, a, c.k, b, c.n, 0, oneThread, c.n);
+    } finally {
+      kernels!.setThreads(was);
+    }
+    assert.deepEqual(viaBlas, oneThread);
+  },
+});
+
+Deno.test({
+  name: "binding a BLAS the process never loaded fails, and nativeGemm says null",
+  ignore: !nativeKernels(),
+  fn() {
+    assert.equal(nativeKernels()!.bindBlas("/nonexistent/libopenblas.so.0"), false);
+    assert.equal(nativeGemm("/nonexistent/libopenblas.so.0"), null);
+  },
+});
