@@ -38,7 +38,7 @@ export interface BenchReport {
     loadAfter: number[] | null;
   };
   blas: string;
-  /** The elementwise kernels in use (`nativeStatus()`): the native library, or why not. */
+  /** The native kernels in use (`nativeStatus()`): the library, or why not. */
   native?: string;
   cases: Record<string, { label: string; batch: number }>;
   runs: RunRecord[];
@@ -183,7 +183,7 @@ export function formatReport(r: BenchReport): string {
       (rounds > 1 ? `, ${rounds} rounds` : ""),
   );
   out.push(`matrix products (wasm+blas): ${r.blas}`);
-  if (r.native) out.push(`elementwise kernels: ${r.native}`);
+  if (r.native) out.push(`native kernels: ${r.native}`);
   const c = r.ceiling;
   if (c) {
     out.push(

@@ -66,8 +66,9 @@ const USAGE = `usage: deno task bench [options]
                      wasm+blas-recompute: layers recomputed in the backward pass, asked for only;
                      wasm+blas-tfjs-backprop: tfjs's own backward pass instead of the eager one
                      that frees each node's memory when done, VATT_EAGER_BACKPROP=0, asked for only;
-                     wasm+blas-simd: the SIMD WebAssembly elementwise kernels instead of the
-                     native ones, VATT_NATIVE=0, asked for only)
+                     wasm+blas-simd: without the native kernels (VATT_NATIVE=0): the SIMD
+                     WebAssembly elementwise kernels, attention's blocks one BLAS call each,
+                     OpenBLAS's own threads; asked for only)
   --steps N          measured pretraining steps (default per case: tiny 15, small 3)
   --warmup N         warm-up steps (default per case: tiny 20, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
@@ -324,7 +325,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.error(
     `bench: ${navigator.hardwareConcurrency} CPUs, load ${loadBefore?.join(" ") ?? "?"}; ` +
-      `matrix products: ${blasStatus()}; elementwise kernels: ${nativeStatus()}`,
+      `matrix products: ${blasStatus()}; native kernels: ${nativeStatus()}`,
   );
   const blas = loadBlas();
   const ceiling = blas ? measureSgemmCeiling(blas, cores) : null;

@@ -190,7 +190,7 @@ export async function probeBackends(
       name: "wasm",
       available: true,
       detail: `WebAssembly SIMD; matrix products: ${blasStatus()}; kernels: ${simdStatus()}; ` +
-        `elementwise kernels: ${nativeStatus()}; vatt kernel sets: ${describeKernelSets("wasm")}`,
+        `native kernels: ${nativeStatus()}; vatt kernel sets: ${describeKernelSets("wasm")}`,
     });
   } catch (e) {
     out.push({ name: "wasm", available: false, detail: (e as Error).message });

@@ -10,7 +10,7 @@
  * | `VATT_BLAS_LIB` | search | the BLAS library to load (a path); unset: the usual names |
  * | `VATT_BLAS_THREADS` | every core | threads for large native products |
  * | `VATT_SIMD` | on | the SIMD WebAssembly module of the kernels (JavaScript loops instead) |
- * | `VATT_NATIVE` | on | the native elementwise kernels (`native/`, built by `deno task build:native`): the SIMD module instead |
+ * | `VATT_NATIVE` | on | the native kernels (`native/`, built by `deno task build:native`: elementwise, attention, the split of large products): the SIMD module, per-block BLAS calls and OpenBLAS's threads instead |
  * | `VATT_NATIVE_LIB` | built | the native kernels' library to load (a path); unset: the one `build:native` writes |
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |

@@ -5,9 +5,10 @@
  * which poll for work for up to about 0.1 s after each product, no longer take the cores the
  * pool's kernels need between two products.
  *
- * A product C [m, n] is split into bands of 16 rows (when m ≥ n) or 16 columns; each value of C
- * is the same sum as the whole product's on one thread, so the bits do not depend on the
- * number of threads.
+ * A product C [m, n] is split into as many parts as the pool has threads, each a run of bands of
+ * 16 rows (when m ≥ n) or 16 columns. The BLAS may sum a part's values in another order than the
+ * whole product's (it picks its kernels by size): the bits depend on the number of threads, as
+ * with the BLAS's own threads, never on timing (pool.c computes the same parts when it is busy).
  */
 #include <dlfcn.h>
 #include <stddef.h>

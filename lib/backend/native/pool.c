@@ -116,14 +116,25 @@ int vatt_threads(void) { return pool_threads; }
 
 /* Held by the caller whose job the workers run: one job at a time. The process may call from
  * several threads at once (Deno's parallel test modules and its workers are isolates on threads
- * of one process, sharing this library): a caller that finds the pool taken runs alone. */
+ * of one process, sharing this library): a caller that finds the pool taken runs the same parts
+ * alone, so that its results do not depend on when it called. */
 static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
 
 /* `fn` over `count` items in `parts` ranges (each a multiple of `align` items but the last). */
 static void run_parts(range_fn fn, const void *job, int count, int parts, int align) {
   if (parts > count) parts = count;
-  if (parts <= 1 || pthread_mutex_trylock(&pool_owner) != 0) {
+  if (parts <= 1) {
     fn(job, 0, count);
+    return;
+  }
+  if (pthread_mutex_trylock(&pool_owner) != 0) {
+    /* The pool is another caller's: the same parts, one after another on this thread (a
+     * product's bits depend on how it is split: gemm.c). */
+    for (int part = 0; part < parts; part++) {
+      int begin, end;
+      pool_range(part, parts, count, align, &begin, &end);
+      fn(job, begin, end);
+    }
     return;
   }
   atomic_store_explicit(&pool_pending, parts - 1, memory_order_relaxed);

@@ -1,6 +1,7 @@
 /*
  * The native kernels' pool of threads (pool.c). Between jobs the workers poll a while, then
- * sleep; one job runs at a time (a caller that finds the pool taken runs its job alone).
+ * sleep; one job runs at a time (a caller that finds the pool taken runs the same parts alone,
+ * one after another).
  */
 #ifndef VATT_POOL_H
 #define VATT_POOL_H

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { loadBlas } from "../../../../lib/backend/blas.ts";
+import { nativeGemm } from "../../../../lib/backend/native/native.ts";
+import { buildNative } from "../../../../tasks/build_native.ts";
+import { hashProducts } from "./_products.ts";
+
+await buildNative(); // when missing or older than its source
+const blas = loadBlas();
+const kernels = blas ? nativeGemm(blas.library) : null;
+if (!kernels) console.log("pool_test: no native kernels or no BLAS: skipped");
+
+Deno.test({
+  name:
+    "the native pool gives every caller its own results when a worker and the main thread use it at once",
+  ignore: !kernels,
+  async fn() {
+    const rounds = 60;
+    // Each caller alone first: the hashes to expect.
+    const want = [2, 3].map((seed) => hashProducts(kernels!, seed, rounds));
+    const mineWant = hashProducts(kernels!, 1, 5);
+    const workers = [2, 3].map(() =>
+      new Worker(new URL("./_products_worker.ts", import.meta.url), { type: "module" })
+    );
+    try {
+      let pending = workers.length;
+      const answers = workers.map((w, i) => {
+        const answer = new Promise<number | null>((resolve, reject) => {
+          w.onmessage = (e) => resolve(e.data);
+          w.onerror = (e) => reject(e);
+        }).finally(() => pending--);
+        w.postMessage({ seed: i + 2, rounds });
+        return answer;
+      });
+      // Meanwhile, on this thread, until both have answered (at least once).
+      let mine = 0;
+      do {
+        assert.equal(hashProducts(kernels!, 1, 5), mineWant);
+        mine++;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } while (pending > 0);
+      assert.deepEqual(await Promise.all(answers), want);
+      assert.ok(mine > 1, `the main thread's products ran ${mine} time(s) while the workers ran`);
+    } finally {
+      workers.forEach((w) => w.terminate());
+    }
+  },
+});
