@@ -7,7 +7,10 @@
  *
  * Queries, keys and values stay in the dense layers' layout `[B, L, H·dh]`:
  * each clip-head block is a strided matrix (rows `H·dh` apart) that
- * `cblas_sgemm` reads in place, so no transposes are needed.
+ * `cblas_sgemm` reads in place, so no transposes are needed. Where the native
+ * kernels are built (`../native/native.ts`), every block runs in one native
+ * call each way instead (`../native/attention.c`, on every core), else one
+ * BLAS call per block product.
  *
  * - `VattAttention` `{q, k, v, bias?, mask?, drop?}`, attrs `heads, scale` →
  *   `[z, α]`: per clip `b` and head `h`, `α = softmax(scale·Q Kᵀ + bias_h +

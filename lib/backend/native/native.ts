@@ -1,13 +1,16 @@
 /**
  * The native kernels, loaded through FFI like the native BLAS: the elementwise
  * ones (`kernels.c`: GELU and its gradient, with or without dropout; dropout;
- * Adam; LayerNorm) and multi-head attention each way (`attention.c`).
- * The elementwise kernels compute the SIMD module's values bit for bit
- * (`../simd/kernels.as.ts`), on every core and with the machine's full vector
- * width, where the SIMD module runs four lanes on one core; attention computes
- * the BLAS path's sums in another order (`../kernels/attention.ts`). `deno task build:native` compiles them
- * (a C compiler is needed) into `.native/` at the repository's root; without
- * the library, or with `VATT_NATIVE=0`, the kernels run the SIMD module.
+ * Adam; LayerNorm), multi-head attention each way (`attention.c`), and large
+ * products split over their pool of threads, each part one BLAS call on one
+ * thread (`gemm.c`, `pool.c`). The elementwise kernels compute the SIMD
+ * module's values bit for bit (`../simd/kernels.as.ts`), on every core and
+ * with the machine's full vector width, where the SIMD module runs four lanes
+ * on one core; attention sums in another order than the per-block BLAS calls
+ * it replaces (`../kernels/attention.ts`). `deno task build:native` compiles
+ * them (a C compiler is needed) into `.native/` at the repository's root;
+ * without the library, or with `VATT_NATIVE=0`, the SIMD module, the
+ * per-block products and OpenBLAS's own threads run instead.
  *
  * Every array is a view of the wasm heap (a `Float32Array` at the tensor's
  * data), every count a number of float32 values.
