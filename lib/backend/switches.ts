@@ -72,12 +72,21 @@ export function envValue(name: string): string | undefined {
  * ```
  */
 export function switchedOff(...names: string[]): boolean {
-  return names.some((name) => /^(0|off|false|no)$/i.test((envValue(name) ?? "").trim()));
+  return offIn(envValue, names);
+}
+
+/** A reader of environment variables: the value, or `undefined` when unset. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** Whether `read` says off for any of `names`. */
+function offIn(read: EnvReader, names: string[]): boolean {
+  return names.some((name) => /^(0|off|false|no)$/i.test((read(name) ?? "").trim()));
 }
 
 /**
  * Threads for large native products: `VATT_BLAS_THREADS` when it is a
- * positive integer, else every core (as PyTorch and OpenBLAS themselves do).
+ * positive integer, else every core (as PyTorch and OpenBLAS themselves do);
+ * `read` reads the variable (default: the process's environment).
  *
  * @example
  * ```ts
@@ -86,8 +95,8 @@ export function switchedOff(...names: string[]): boolean {
  * assert.ok(blasThreadsSetting() >= 1); // (tests/lib/backend/switches_test.ts sets it)
  * ```
  */
-export function blasThreadsSetting(): number {
-  const asked = Number(envValue(SWITCHES.blasThreads));
+export function blasThreadsSetting(read: EnvReader = envValue): number {
+  const asked = Number(read(SWITCHES.blasThreads));
   if (Number.isInteger(asked) && asked > 0) return asked;
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
@@ -99,7 +108,9 @@ const onOff = (off: boolean) => off ? "off" : "on";
  * `"off"` for the switches, the thread count for `VATT_BLAS_THREADS`, the path
  * (or `"search"`: the usual library names) for `VATT_BLAS_LIB`.
  * `VATT_FUSED_ATTENTION` reads `"off"` when `VATT_FUSED` turns it off. Read
- * from the environment at the call; a run records it in its `config.json`.
+ * through `read` at the call (default: the process's environment; tests pass
+ * their own, since parallel test modules share the environment); a run
+ * records it in its `config.json`.
  *
  * @example
  * ```ts
@@ -112,18 +123,19 @@ const onOff = (off: boolean) => off ? "off" : "on";
  * assert.ok(Number(switches.VATT_BLAS_THREADS) >= 1);
  * ```
  */
-export function effectiveSwitches(): Record<string, string> {
+export function effectiveSwitches(read: EnvReader = envValue): Record<string, string> {
   const s = SWITCHES;
+  const off = (...names: string[]) => onOff(offIn(read, names));
   return {
-    [s.blas]: onOff(switchedOff(s.blas)),
-    [s.blasLib]: envValue(s.blasLib) ?? "search",
-    [s.blasThreads]: String(blasThreadsSetting()),
-    [s.simd]: onOff(switchedOff(s.simd)),
-    [s.native]: onOff(switchedOff(s.native)),
-    [s.nativeLib]: envValue(s.nativeLib) ?? "built",
-    [s.fused]: onOff(switchedOff(s.fused)),
-    [s.fusedAttention]: onOff(switchedOff(s.fused, s.fusedAttention)),
-    [s.wasmKernels]: onOff(switchedOff(s.wasmKernels)),
-    [s.eagerBackprop]: onOff(switchedOff(s.eagerBackprop)),
+    [s.blas]: off(s.blas),
+    [s.blasLib]: read(s.blasLib) || "search",
+    [s.blasThreads]: String(blasThreadsSetting(read)),
+    [s.simd]: off(s.simd),
+    [s.native]: off(s.native),
+    [s.nativeLib]: read(s.nativeLib) || "built",
+    [s.fused]: off(s.fused),
+    [s.fusedAttention]: off(s.fused, s.fusedAttention),
+    [s.wasmKernels]: off(s.wasmKernels),
+    [s.eagerBackprop]: off(s.eagerBackprop),
   };
 }

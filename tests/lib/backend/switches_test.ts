@@ -27,34 +27,27 @@ Deno.test("switchedOff() reads 0/off/false/no in any case, and nothing else, as 
 });
 
 Deno.test("effectiveSwitches() reports every backend switch with its effective value", () => {
-  const names = Object.values(SWITCHES);
-  const saved = names.map((name) => [name, Deno.env.get(name)] as const);
-  try {
-    for (const name of names) Deno.env.delete(name);
-    const defaults = effectiveSwitches();
-    assert.deepEqual(Object.keys(defaults).sort(), [...names].sort());
-    assert.equal(defaults.VATT_BLAS, "on");
-    assert.equal(defaults.VATT_BLAS_LIB, "search");
-    assert.equal(defaults.VATT_NATIVE, "on");
-    assert.equal(defaults.VATT_NATIVE_LIB, "built");
-    assert.equal(defaults.VATT_BLAS_THREADS, String(navigator.hardwareConcurrency || 1));
-    Deno.env.set("VATT_SIMD", "no");
-    Deno.env.set("VATT_BLAS_LIB", "/opt/libopenblas.so");
-    Deno.env.set("VATT_BLAS_THREADS", "not a number");
-    const set = effectiveSwitches();
-    assert.equal(set.VATT_SIMD, "off");
-    assert.equal(set.VATT_BLAS_LIB, "/opt/libopenblas.so");
-    assert.equal(set.VATT_BLAS_THREADS, defaults.VATT_BLAS_THREADS); // ignored: every core
-    Deno.env.set("VATT_BLAS_THREADS", "3");
-    assert.equal(blasThreadsSetting(), 3);
-    assert.equal(effectiveSwitches().VATT_BLAS_THREADS, "3");
-    assert.equal(set.VATT_FUSED_ATTENTION, "on");
-    Deno.env.set("VATT_FUSED", "0");
-    assert.equal(effectiveSwitches().VATT_FUSED_ATTENTION, "off");
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  }
+  // An environment of its own: test modules run in parallel and share the process's.
+  const env = new Map<string, string>();
+  const read = (name: string) => env.get(name);
+  const defaults = effectiveSwitches(read);
+  assert.deepEqual(Object.keys(defaults).sort(), Object.values(SWITCHES).sort());
+  assert.equal(defaults.VATT_BLAS, "on");
+  assert.equal(defaults.VATT_BLAS_LIB, "search");
+  assert.equal(defaults.VATT_NATIVE, "on");
+  assert.equal(defaults.VATT_NATIVE_LIB, "built");
+  assert.equal(defaults.VATT_BLAS_THREADS, String(navigator.hardwareConcurrency || 1));
+  env.set("VATT_SIMD", "no");
+  env.set("VATT_BLAS_LIB", "/opt/libopenblas.so");
+  env.set("VATT_BLAS_THREADS", "not a number");
+  const set = effectiveSwitches(read);
+  assert.equal(set.VATT_SIMD, "off");
+  assert.equal(set.VATT_BLAS_LIB, "/opt/libopenblas.so");
+  assert.equal(set.VATT_BLAS_THREADS, defaults.VATT_BLAS_THREADS); // ignored: every core
+  env.set("VATT_BLAS_THREADS", "3");
+  assert.equal(blasThreadsSetting(read), 3);
+  assert.equal(effectiveSwitches(read).VATT_BLAS_THREADS, "3");
+  assert.equal(set.VATT_FUSED_ATTENTION, "on");
+  env.set("VATT_FUSED", "0");
+  assert.equal(effectiveSwitches(read).VATT_FUSED_ATTENTION, "off");
 });
