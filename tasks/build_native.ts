@@ -19,20 +19,17 @@
  */
 import { builtLibraryPath } from "../lib/backend/native/native.ts";
 
-/** The sources, relative to the repository root (their headers sit beside them). */
-export const NATIVE_SOURCES = [
-  "lib/backend/native/pool.c",
-  "lib/backend/native/kernels.c",
-  "lib/backend/native/attention.c",
-  "lib/backend/native/gemm.c",
-] as const;
+/** The folder of the sources (`*.c`) and their headers (`*.h`), relative to the repository root. */
+const NATIVE_DIR = "lib/backend/native";
 
-/** Every file the library is built from: the sources and their headers. */
-export const NATIVE_INPUTS = [
-  ...NATIVE_SOURCES,
-  "lib/backend/native/pool.h",
-  "lib/backend/native/exp_non_positive.h",
-] as const;
+/** The paths of the sources and the headers in `dir`, each list sorted. */
+async function nativeInputs(dir: string): Promise<{ sources: string[]; headers: string[] }> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
+  const paths = (ext: string) =>
+    names.filter((n) => n.endsWith(ext)).sort().map((n) => `${dir}/${n}`);
+  return { sources: paths(".c"), headers: paths(".h") };
+}
 
 /**
  * The compiler's flags. Bit-identity with the SIMD module rests on the first
@@ -80,7 +77,8 @@ export async function buildNative(
   if (!out) return { error: "this checkout is not on a file system" };
   const root = new URL("../", import.meta.url).pathname;
   const mtime = async (p: string) => (await Deno.stat(p).catch(() => null))?.mtime?.getTime() ?? -1;
-  const newest = Math.max(...await Promise.all(NATIVE_INPUTS.map((p) => mtime(`${root}${p}`))));
+  const { sources, headers } = await nativeInputs(`${root}${NATIVE_DIR}`);
+  const newest = Math.max(...await Promise.all([...sources, ...headers].map(mtime)));
   if (!options.force && await mtime(out) >= newest) {
     return { path: out, written: false };
   }
@@ -94,7 +92,7 @@ export async function buildNative(
         ...nativeFlags(Deno.build.os),
         "-o",
         partial,
-        ...NATIVE_SOURCES.map((p) => `${root}${p}`),
+        ...sources,
         ...(Deno.build.os === "linux" ? ["-ldl"] : []),
       ],
       stdout: "piped",

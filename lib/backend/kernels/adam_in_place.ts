@@ -79,13 +79,11 @@ export function adamInPlace(t: AdamTensors, attrs: AdamAttrs): boolean {
   const g = heapF32(backend, t.grad);
   const k = adamConstants(attrs);
   const native = nativeKernels();
-  const simd = native ? null : simdKernelsOf(backend.wasm);
+  const simd = simdKernelsOf(backend.wasm);
+  const [pw, pm, pv] = [w.byteOffset, m.byteOffset, v.byteOffset]; // heap offsets
   if (native) native.adam(w, m, v, g, w, m, v, n, ...adamScalars(k));
-  else if (!simd) adamUpdate({ w, m, v, g }, { w, m, v }, k);
-  else {
-    const [pw, pm, pv] = [w.byteOffset, m.byteOffset, v.byteOffset]; // heap offsets
-    simd.adam(pw, pm, pv, g.byteOffset, pw, pm, pv, n, ...adamScalars(k));
-  }
+  else if (simd) simd.adam(pw, pm, pv, g.byteOffset, pw, pm, pv, n, ...adamScalars(k));
+  else adamUpdate({ w, m, v, g }, { w, m, v }, k);
   // tfjs-backend-wasm may hold packed copies of these buffers (see `markRewritten`).
   for (const x of [t.weight, t.m, t.v]) markRewritten(x);
   return true;

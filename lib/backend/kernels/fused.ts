@@ -34,7 +34,7 @@ import {
 import { gelu, geluGrad } from "./gelu.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
-import { simdKernelsOf } from "../simd/simd.ts";
+import { type AdamScalars, simdKernelsOf } from "../simd/simd.ts";
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -220,9 +220,7 @@ export function adamConstants(a: AdamAttrs): AdamConstants {
  * assert.deepEqual(adamScalars(k), [k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay]);
  * ```
  */
-export function adamScalars(
-  k: AdamConstants,
-): [number, number, number, number, number, number, number, number] {
+export function adamScalars(k: AdamConstants): AdamScalars {
   return [k.b1, k.c1, k.b2, k.c2, k.lrc, k.rbc2, k.eps, k.decay];
 }
 

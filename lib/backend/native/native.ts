@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type MaskArgs, simdSwitchedOn } from "../simd/simd.ts";
+import { type AdamScalars, type MaskArgs, simdSwitchedOn } from "../simd/simd.ts";
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "../switches.ts";
 
 /** The library's functions, each running the SIMD module's kernel of the same name. */
@@ -55,14 +55,7 @@ export interface NativeKernels {
     mOut: Float32Array,
     vOut: Float32Array,
     n: number,
-    b1: number,
-    c1: number,
-    b2: number,
-    c2: number,
-    lrc: number,
-    rbc2: number,
-    eps: number,
-    decay: number,
+    ...scalars: AdamScalars
   ): void;
   /** LayerNorm of `rows` rows of `d` values. */
   layerNorm(

@@ -21,6 +21,21 @@ import { SIMD_WASM_BASE64 } from "./simd_wasm.ts";
  */
 export type MaskArgs = [offset: number, k1: number, k2: number, threshold: number, scale: number];
 
+/**
+ * Adam(W)'s eight constants as the SIMD and native kernels take them after
+ * their arrays and count (`../kernels/fused.ts`'s `adamScalars`).
+ */
+export type AdamScalars = [
+  b1: number,
+  c1: number,
+  b2: number,
+  c2: number,
+  lrc: number,
+  rbc2: number,
+  eps: number,
+  decay: number,
+];
+
 /** The module's exports. */
 export interface SimdKernels {
   /** One Adam(W) step, bit-identical to the chain of float32 ops (see `../kernels/fused.ts`). */
@@ -33,14 +48,7 @@ export interface SimdKernels {
     mOut: number,
     vOut: number,
     n: number,
-    b1: number,
-    c1: number,
-    b2: number,
-    c2: number,
-    lrc: number,
-    rbc2: number,
-    eps: number,
-    decay: number,
+    ...scalars: AdamScalars
   ): void;
   /** `y = x·Φ(x)` and `cdf = Φ(x)`. */
   gelu(x: number, y: number, cdf: number, n: number): void;

@@ -1,23 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadBlas } from "../../../../lib/backend/blas.ts";
 import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from "../../../../lib/backend/kernels/names.ts";
-import {
-  nativeKernels,
-  nativeStatus,
-  setNativeEnabled,
-} from "../../../../lib/backend/native/native.ts";
+import { nativeKernels, setNativeEnabled } from "../../../../lib/backend/native/native.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { Rng } from "../../../../lib/util/rng.ts";
-import { buildNative } from "../../../../tasks/build_native.ts";
+import { builtNative } from "./_built.ts";
 
 await initBackend("wasm");
-const built = await buildNative(); // when missing or older than its source
 // The kernels run where the BLAS loads; without the library they take its per-block products.
-const available = loadBlas() !== null && "path" in built && nativeKernels() !== null;
-if (!available) {
-  console.log(`native attention_test: ${"error" in built ? built.error : nativeStatus()}: skipped`);
-}
+const available = await builtNative("native attention_test", { blas: true }) !== null;
 
 interface Case {
   b: number;

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
-import { loadBlas } from "../../../../lib/backend/blas.ts";
-import { nativeGemm, nativeKernels, nativeStatus } from "../../../../lib/backend/native/native.ts";
+import { nativeGemm, nativeKernels } from "../../../../lib/backend/native/native.ts";
 import { Rng } from "../../../../lib/util/rng.ts";
-import { buildNative } from "../../../../tasks/build_native.ts";
+import { builtNative } from "./_built.ts";
 
-const built = await buildNative(); // when missing or older than its source
-const blas = loadBlas();
-const kernels = blas ? nativeGemm(blas.library) : null;
-if (!kernels) {
-  const why = "error" in built ? built.error : blas ? nativeStatus() : "no BLAS";
-  console.log(`gemm_test: ${why}: skipped`);
-}
+const kernels = await builtNative("gemm_test", { blas: true });
 
 interface Case {
   m: number;

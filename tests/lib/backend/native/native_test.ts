@@ -19,15 +19,10 @@ import {
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
 import { Rng } from "../../../../lib/util/rng.ts";
-import { buildNative } from "../../../../tasks/build_native.ts";
+import { builtNative } from "./_built.ts";
 
 await initBackend("wasm");
-// The library as this checkout's source builds it (a stale one would test old code).
-const built = await buildNative(); // when missing or older than its source
-const available = "path" in built && nativeKernels() !== null;
-if (!available) {
-  console.log(`native_test: ${"error" in built ? built.error : nativeStatus()}: skipped`);
-}
+const available = await builtNative("native_test") !== null;
 
 /**
  * `n` values: seeded normal ones at scale 3, and the awkward ones (±0, ±∞, NaN, beyond GELU's

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { loadBlas } from "../../../../lib/backend/blas.ts";
-import { nativeGemm } from "../../../../lib/backend/native/native.ts";
-import { buildNative } from "../../../../tasks/build_native.ts";
+import { builtNative } from "./_built.ts";
 import { hashProducts } from "./_products.ts";
 
-await buildNative(); // when missing or older than its source
-const blas = loadBlas();
-const kernels = blas ? nativeGemm(blas.library) : null;
-if (!kernels) console.log("pool_test: no native kernels or no BLAS: skipped");
+const kernels = await builtNative("pool_test", { blas: true });
 
 Deno.test({
   name:
