@@ -10,6 +10,7 @@ import {
   type LossForm,
 } from "../config/pretrain_config.ts";
 import { binaryMask, checkLossForm, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { fusedTwoWayApplies, fusedTwoWayLoss } from "./_fused_two_way.ts";
 import { twoWayLoss } from "./_two_way.ts";
 import { l2Normalize } from "./l2_normalize.ts";
 
@@ -48,6 +49,38 @@ export const DEFAULT_MIL_NCE_LOSS_OPTIONS: Readonly<
   form: DEFAULT_LOSS_FORM,
   normalize: true,
 };
+
+/** Throws when `zV`, `zT` or a mask is not a tensor of the rank and shape they must have. */
+function checkInputs(zV: tf.Tensor, zT: tf.Tensor, options: MilNceLossOptions, where: string) {
+  checkRank(zV, 2, "zV", where);
+  checkRank(zT, 3, "zT", where);
+  const [batch, dim] = zV.shape;
+  const captions = zT.shape[1];
+  if (zT.shape[0] !== batch || zT.shape[2] !== dim) {
+    throw new RangeError(
+      `${where}: zT [${zT.shape.join(", ")}] does not fit zV [${zV.shape.join(", ")}]` +
+        ` (expected [${batch}, P, ${dim}])`,
+    );
+  }
+  if (options.videoMask !== undefined) {
+    checkRank(options.videoMask, 1, "videoMask", where);
+    if (options.videoMask.shape[0] !== batch) {
+      throw new RangeError(
+        `${where}: videoMask has ${
+          options.videoMask.shape[0]
+        } entries but the batch has ${batch} clips`,
+      );
+    }
+  }
+  if (options.mask !== undefined) {
+    checkRank(options.mask, 2, "mask", where);
+    if (options.mask.shape[0] !== batch || options.mask.shape[1] !== captions) {
+      throw new RangeError(
+        `${where}: mask [${options.mask.shape.join(", ")}] must have shape [${batch}, ${captions}]`,
+      );
+    }
+  }
+}
 
 /**
  * Multiple-instance NCE loss between video and text embeddings (Miech et al. 2020; VATT eq. 3).
@@ -110,35 +143,26 @@ export function milNceLoss(
   const form = options.form ?? DEFAULT_LOSS_FORM;
   checkTemperature(temperature, where);
   checkLossForm(form, where);
-  checkRank(zV, 2, "zV", where);
-  checkRank(zT, 3, "zT", where);
+  checkInputs(zV, zT, options, where);
   const [batch, dim] = zV.shape;
   const captions = zT.shape[1];
-  if (zT.shape[0] !== batch || zT.shape[2] !== dim) {
-    throw new RangeError(
-      `${where}: zT [${zT.shape.join(", ")}] does not fit zV [${zV.shape.join(", ")}]` +
-        ` (expected [${batch}, P, ${dim}])`,
-    );
-  }
-  if (options.videoMask !== undefined) {
-    checkRank(options.videoMask, 1, "videoMask", where);
-    if (options.videoMask.shape[0] !== batch) {
-      throw new RangeError(
-        `${where}: videoMask has ${
-          options.videoMask.shape[0]
-        } entries but the batch has ${batch} clips`,
-      );
-    }
-  }
-  if (options.mask !== undefined) {
-    checkRank(options.mask, 2, "mask", where);
-    if (options.mask.shape[0] !== batch || options.mask.shape[1] !== captions) {
-      throw new RangeError(
-        `${where}: mask [${options.mask.shape.join(", ")}] must have shape [${batch}, ${captions}]`,
-      );
-    }
-  }
 
+  if (form !== "one-way" && fusedTwoWayApplies(batch, batch * captions, dim)) {
+    return tf.tidy(() => {
+      const mask = options.mask === undefined
+        ? tf.ones([batch, captions])
+        : binaryMask(options.mask); // [B, P]
+      const hasVideo = options.videoMask === undefined
+        ? tf.ones([batch])
+        : binaryMask(options.videoMask); // [B]
+      const rows = tf.reshape(zT, [batch * captions, dim]) as tf.Tensor2D; // [B·P, D]
+      return fusedTwoWayLoss(zV, rows, mask as tf.Tensor2D, hasVideo as tf.Tensor1D, {
+        form,
+        temperature,
+        normalize,
+      });
+    });
+  }
   return tf.tidy(() => {
     const v = normalize ? l2Normalize(zV) : zV; // [B, D]
     const t = tf.reshape(normalize ? l2Normalize(zT) : zT, [batch * captions, dim]); // [B·P, D]

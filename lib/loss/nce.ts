@@ -10,6 +10,7 @@ import {
   type LossForm,
 } from "../config/pretrain_config.ts";
 import { binaryMask, checkLossForm, checkRank, checkTemperature, MASKED_LOGIT } from "./_common.ts";
+import { fusedTwoWayApplies, fusedTwoWayLoss } from "./_fused_two_way.ts";
 import { twoWayLoss } from "./_two_way.ts";
 import { l2Normalize } from "./l2_normalize.ts";
 
@@ -137,6 +138,12 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
 
   if (form !== "one-way") {
     return tf.tidy(() => {
+      const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
+      if (fusedTwoWayApplies(batch, batch, zV.shape[1])) {
+        const audioMask = tf.reshape(mask, [batch, 1]) as tf.Tensor2D; // [B, 1]: one "caption" each
+        const attrs = { form, temperature, normalize };
+        return fusedTwoWayLoss(zV, zA, audioMask, videoMask(), attrs);
+      }
       const v = normalize ? l2Normalize(zV) : zV; // [B, D]
       const a = normalize ? l2Normalize(zA) : zA; // [B, D]
       const scores = tf.reshape(tf.div(tf.matMul(v, a, false, true), temperature), [
@@ -144,7 +151,6 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
         batch,
         1,
       ]); // [B, B, 1]
-      const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
       return twoWayLoss(scores as tf.Tensor3D, tf.reshape(mask, [batch, 1]) as tf.Tensor2D, {
         form,
         videoMask: videoMask(),

@@ -11,6 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_KERNEL,
   DENSE_GRAD_KERNEL,
   DENSE_KERNEL,
   GELU_GRAD_KERNEL,
@@ -180,6 +182,51 @@ export function layerNorm(
   const { mean, variance } = tf.moments(x, axis, true);
   const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
   return tf.add(tf.mul(normed, gamma), beta);
+}
+
+/**
+ * Training-mode BatchNorm of `x` `[N, C]` over its rows as one kernel each way
+ * (`VattBatchNorm`, wasm), with the batch's mean and variance `[C]` (kept
+ * tensors the caller disposes; no gradient flows back through them); `null`
+ * where the backend lacks the kernel, for the caller's chain of ops.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { fusedBatchNorm } from "./_ops.ts";
+ * await tf.setBackend("cpu");
+ * assert.equal(fusedBatchNorm(tf.ones([2, 3]), tf.ones([3]), tf.zeros([3]), 1e-5), null);
+ * ```
+ */
+export function fusedBatchNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } | null {
+  if (!hasKernel(BATCH_NORM_KERNEL) || x.dtype !== "float32") return null;
+  let stats: tf.Tensor[] = [];
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [input, g, b] = args as tf.Tensor[];
+      (args[3] as tf.GradSaveFunc)([input, g]);
+      const [value, ...moments] = tf.engine().runKernel(
+        BATCH_NORM_KERNEL,
+        { x: input, gamma: g, beta: b },
+        { epsilon },
+      ) as tf.Tensor[];
+      stats = moments.map((t) => tf.keep(t)); // out of the op's tidy: the caller owns them
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { x: saved[0], gamma: saved[1], dy }, {
+          epsilon,
+        }) as tf.Tensor[];
+      return { value, gradFunc };
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  const y = op(x, gamma, beta) as tf.Tensor2D;
+  return { y, mean: stats[0] as tf.Tensor1D, variance: stats[1] as tf.Tensor1D };
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HeadsConfig } from "../config/vatt_config.ts";
-import { dense } from "./_ops.ts";
+import { dense, fusedBatchNorm } from "./_ops.ts";
 import type { BatchShard } from "./batch_shard.ts";
 import type { Weights } from "./weights.ts";
 
@@ -51,6 +51,17 @@ function batchNorm(
   name: string,
   options: HeadOptions,
 ): tf.Tensor2D {
+  const gamma = weights[`${name}/gamma`];
+  const beta = weights[`${name}/beta`];
+  const fused = options.training && !options.shard
+    ? fusedBatchNorm(x, gamma, beta, options.heads.bnEpsilon)
+    : null;
+  if (fused) {
+    const { y, mean, variance } = fused; // the statistics are kept tensors
+    if (options.updates) options.updates.push({ name, mean, variance });
+    else tf.dispose([mean, variance]);
+    return y;
+  }
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (options.training) {
@@ -65,7 +76,7 @@ function batchNorm(
     variance = weights[`${name}/moving_var`];
   }
   const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, options.heads.bnEpsilon)));
-  return tf.add(tf.mul(normed, weights[`${name}/gamma`]), weights[`${name}/beta`]) as tf.Tensor2D;
+  return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor2D;
 }
 
 /**

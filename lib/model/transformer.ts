@@ -231,7 +231,8 @@ export function encode(
         `Cannot encode tokens of width ${d}: backbone is ${backbone.hidden} wide`,
       );
     }
-    const agg = tf.tile(tf.reshape(aggToken, [1, 1, d]), [b, 1, 1]); // [B, 1, d]
+    // A broadcast, not tf.tile: Tile's gradient is a slice and an add per clip (B of each).
+    const agg = tf.add(tf.zeros([b, 1, d]), tf.reshape(aggToken, [1, 1, d])); // [B, 1, d]
     let x = tf.concat([agg, tokens], 1) as tf.Tensor3D; // [B, 1+N, d]
     let maskBias: tf.Tensor | undefined;
     if (options.mask) {

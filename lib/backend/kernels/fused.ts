@@ -1,5 +1,5 @@
 /**
- * Fused GELU (`gelu.ts`), LayerNorm and Adam kernels for the wasm backend,
+ * Fused GELU (`gelu.ts`), LayerNorm, Adam, BatchNorm and contrastive-loss kernels for the wasm backend,
  * forward and backward, each one pass (LayerNorm: two) over the data on the
  * wasm heap instead of a chain of 5–20 small kernels with their temporaries.
  * `lib/model/_ops.ts` (`gelu`, `layerNorm`) runs them through
@@ -12,7 +12,10 @@
  * - `VattAdam` `{weight, m, v, grad}`, attrs `beta1, beta2, epsilon, lr, steps,
  *   decay` → `[weight', m', v']`: one Adam(W) update in one pass, rounding every
  *   step to float32 exactly as `lib/train/optimizer.ts`'s chain of ops does, so
- *   its results are bit-identical to that chain's (for an optimiser to use).
+ *   its results are bit-identical to that chain's (for an optimiser to use);
+ * - `VattBatchNorm`, `VattBatchNormGrad`: training-mode BatchNorm, see `batch_norm.ts`;
+ * - `VattContrastive`, `VattContrastiveGrad`: the two-way NCE / MIL-NCE losses, see
+ *   `contrastive.ts`.
  *
  * @module
  */
@@ -26,11 +29,17 @@ import { SWITCHES } from "../switches.ts";
 import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import {
   ADAM_KERNEL,
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_KERNEL,
+  CONTRASTIVE_GRAD_KERNEL,
+  CONTRASTIVE_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
 } from "./names.ts";
+import { batchNorm, batchNormGrad } from "./batch_norm.ts";
+import { contrastiveGradKernel, contrastiveKernel } from "./contrastive.ts";
 import { gelu, geluGrad } from "./gelu.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
@@ -315,6 +324,10 @@ export const FUSED_KERNEL_SET: KernelSet = defineKernelSet({
     [LAYER_NORM_KERNEL]: layerNorm,
     [LAYER_NORM_GRAD_KERNEL]: layerNormGrad,
     [ADAM_KERNEL]: adam,
+    [BATCH_NORM_KERNEL]: batchNorm,
+    [BATCH_NORM_GRAD_KERNEL]: batchNormGrad,
+    [CONTRASTIVE_KERNEL]: contrastiveKernel,
+    [CONTRASTIVE_GRAD_KERNEL]: contrastiveGradKernel,
   },
 });
 

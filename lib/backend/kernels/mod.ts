@@ -5,7 +5,8 @@
  *
  * - `wasm`: high-rank transposes, copy-free `Identity`, row sums and row
  *   gathers in JavaScript or SIMD (`wasm.ts`);
- * - `fused`: one-kernel GELU, LayerNorm and Adam, forward and backward (`fused.ts`);
+ * - `fused`: one-kernel GELU, LayerNorm, Adam, BatchNorm and the two-way contrastive losses,
+ *   forward and backward (`fused.ts`);
  * - `matmul`: native matrix products when OpenBLAS loads (`matmul.ts`);
  * - `attention`: one-kernel attention each way, with OpenBLAS (`attention.ts`);
  * - `dense`: one-kernel dense layers each way, with OpenBLAS (`dense.ts`).

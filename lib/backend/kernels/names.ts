@@ -1,8 +1,8 @@
 /**
  * The one table of vatt's own kernel names: the contract between the kernels
- * registered here (`fused.ts`, `attention.ts`, `dense.ts`, `dropout.ts`) and the code that runs them
- * through `tf.engine().runKernel` (`lib/model/_ops.ts`,
- * `lib/train/optimizer.ts`). A backend that lacks a name below runs the
+ * registered here (`fused.ts`, `attention.ts`, `dense.ts`, `dropout.ts`, `contrastive.ts`, `batch_norm.ts`) and the
+ * code that runs them through `tf.engine().runKernel` (`lib/model/_ops.ts`,
+ * `lib/train/optimizer.ts`, `lib/loss/_fused_two_way.ts`). A backend that lacks a name below runs the
  * composite ops instead.
  *
  * - `VattGelu` `{x}` → `[y, Φ]`; `VattGeluGrad` `{x, cdf, dy}` → `dx`;
@@ -17,7 +17,13 @@
  *   attrs `withBias`, `withInput` → `[dx, dkernel]` (and `dbias` with
  *   `withBias`; no `dx` with `withInput` false);
  * - `VattDropout` `{x}`, attrs `offset, k1, k2, threshold, scale` → `y` (its
- *   gradient is the same kernel on `dy`).
+ *   gradient is the same kernel on `dy`);
+ * - `VattBatchNorm` `{x, gamma, beta}`, attr `epsilon` → `[y, mean, variance]`;
+ *   `VattBatchNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`
+ *   (`batch_norm.ts`);
+ * - `VattContrastive` `{v, x, mask, videoMask}`, attrs `form, temperature,
+ *   normalize` → the loss; `VattContrastiveGrad` `{v, x, mask, videoMask, dy}`,
+ *   the same attrs → `[dv, dx]` (`contrastive.ts`).
  *
  * tfjs's own kernels that `matmul.ts` and `wasm.ts` replace keep tfjs's names
  * (`BatchMatMul`, `_FusedMatMul`, `Transpose`, `Identity`, `Sum`, `GatherV2`).
@@ -52,6 +58,15 @@ export const DENSE_KERNEL = "VattDense";
 /** A dense layer, backward: `{x, kernel, dy}` → `[dx, dkernel, dbias?]`. */
 export const DENSE_GRAD_KERNEL = "VattDenseGrad";
 
+/** Training-mode BatchNorm over the batch axis: `{x, gamma, beta}`, attr `epsilon` → `[y, mean, variance]`. */
+export const BATCH_NORM_KERNEL = "VattBatchNorm";
+/** Its gradient: `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`. */
+export const BATCH_NORM_GRAD_KERNEL = "VattBatchNormGrad";
+/** NCE / MIL-NCE, two-way forms: `{v, x, mask, videoMask}`, attrs `form, temperature, normalize` → loss. */
+export const CONTRASTIVE_KERNEL = "VattContrastive";
+/** Their gradient: `{v, x, mask, videoMask, dy}`, the same attrs → `[dv, dx]`. */
+export const CONTRASTIVE_GRAD_KERNEL = "VattContrastiveGrad";
+
 /** Dropout with counter-based bits: `{x}`, attrs `offset, k1, k2, threshold, scale` → `y`. */
 export const DROPOUT_KERNEL = "VattDropout";
 
@@ -67,6 +82,10 @@ export const KERNEL_NAMES = {
   dense: DENSE_KERNEL,
   denseGrad: DENSE_GRAD_KERNEL,
   dropout: DROPOUT_KERNEL,
+  batchNorm: BATCH_NORM_KERNEL,
+  batchNormGrad: BATCH_NORM_GRAD_KERNEL,
+  contrastive: CONTRASTIVE_KERNEL,
+  contrastiveGrad: CONTRASTIVE_GRAD_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */

@@ -10,21 +10,30 @@ import "../../../lib/backend/gradients.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { FUSED_KERNEL_SET } from "../../../lib/backend/kernels/fused.ts";
 
-/** The backends every loss test runs on. */
-export const BACKENDS = ["cpu", "wasm"] as const;
+/**
+ * The backends every loss test runs on: `wasm` with tfjs's kernels only (the chain of ops, as
+ * on cpu) and `wasm+fused` with vatt's fused kernels registered (the two-way losses then run
+ * as one `VattContrastive` kernel each way, `lib/backend/kernels/contrastive.ts`).
+ */
+export const BACKENDS = ["cpu", "wasm", "wasm+fused"] as const;
 
 let wasmPathsSet = false;
 
 /** Makes `name` the active backend (loading the wasm binary from the package on first use). */
 export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
-  if (name === "wasm" && !wasmPathsSet) {
+  const backend = name === "cpu" ? "cpu" : "wasm";
+  if (backend === "wasm" && !wasmPathsSet) {
     const entry = createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm");
     setWasmPaths(dirname(entry) + "/");
     wasmPathsSet = true;
   }
-  const ok = await tf.setBackend(name);
-  if (!ok || tf.getBackend() !== name) throw new Error(`could not switch to backend ${name}`);
+  const ok = await tf.setBackend(backend);
+  if (!ok || tf.getBackend() !== backend) throw new Error(`could not switch to backend ${name}`);
+  if (name === "wasm+fused") {
+    if (!FUSED_KERNEL_SET.register()) throw new Error("the fused kernels did not register");
+  } else if (backend === "wasm") FUSED_KERNEL_SET.unregister();
 }
 
 /** Dot product in float64. */

@@ -239,7 +239,11 @@ Deno.test("milNceLoss() gives the same losses and gradients on cpu and wasm (wit
   assert.equal(results.cpu.length, 4);
   results.cpu.forEach((values, c) => {
     assert.ok(Number.isFinite(values[0]) && values[0] > 0, `case ${c} loss ${values[0]}`);
-    values.forEach((x, k) => assertClose(results.wasm[c][k], x, 1e-5, `case ${c} entry ${k}`));
+    for (const other of ["wasm", "wasm+fused"]) {
+      values.forEach((x, k) =>
+        assertClose(results[other][c][k], x, 1e-5, `${other} case ${c} entry ${k}`)
+      );
+    }
   });
 });
 
