@@ -14,6 +14,7 @@
  * | `VATT_NATIVE_LIB` | built | the native kernels' library to load (a path); unset: the one `build:native` writes |
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
+ * | `VATT_FUSED_LAYER` | on | the whole-encoder-layer kernels alone (each layer's parts then run one by one) |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
  * | `VATT_EAGER_BACKPROP` | on | the backward pass that frees each tape node's memory when it is done (`backprop.ts`): tfjs's own instead |
  *
@@ -30,6 +31,7 @@ export const SWITCHES = {
   nativeLib: "VATT_NATIVE_LIB",
   fused: "VATT_FUSED",
   fusedAttention: "VATT_FUSED_ATTENTION",
+  fusedLayer: "VATT_FUSED_LAYER",
   wasmKernels: "VATT_WASM_KERNELS",
   eagerBackprop: "VATT_EAGER_BACKPROP",
 } as const;
@@ -135,6 +137,7 @@ export function effectiveSwitches(read: EnvReader = envValue): Record<string, st
     [s.nativeLib]: read(s.nativeLib) || "built",
     [s.fused]: off(s.fused),
     [s.fusedAttention]: off(s.fused, s.fusedAttention),
+    [s.fusedLayer]: off(s.fused, s.fusedLayer),
     [s.wasmKernels]: off(s.wasmKernels),
     [s.eagerBackprop]: off(s.eagerBackprop),
   };

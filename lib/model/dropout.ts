@@ -37,6 +37,27 @@ tf.registerGradient({
   }),
 });
 
+/**
+ * The attributes of the mask of the next call on `source` for a tensor of
+ * `shape`, or null without a source or at rate 0 (no draw then), for a kernel
+ * that applies the mask itself (`lib/model/_fused_layer.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Rng } from "../util/rng.ts";
+ * import { dropoutDraw } from "./dropout.ts";
+ * assert.equal(dropoutDraw([4], undefined), null);
+ * assert.equal(dropoutDraw([4], { rate: 0.5, rng: new Rng(1) })?.scale, 2);
+ * ```
+ */
+export function dropoutDraw(
+  shape: number[],
+  source: DropoutSource | undefined,
+): DropoutAttrs | null {
+  return !source || source.rate === 0 ? null : drawMask(shape, source);
+}
+
 /** The attributes of the mask of the next call on `source` for a tensor of `shape`. */
 function drawMask(shape: number[], source: DropoutSource): DropoutAttrs {
   const keys = streamKeys(source.rng.nextUint32());

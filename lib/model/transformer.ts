@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
 import { dense, fusedAttention, hasFusedAttention, layerNorm } from "./_ops.ts";
 import { dropout, dropoutMask, type DropoutSource, droppedGelu } from "./dropout.ts";
+import { fusedEncoderLayer, fusedLayerApplies } from "./_fused_layer.ts";
 import { recomputed } from "./recompute.ts";
 import { shawIndices, t5Indices } from "./relative_position.ts";
 import type { Weights } from "./weights.ts";
@@ -172,13 +173,28 @@ export function attention(
   return dense(merged, weights[`${p}/o/kernel`], weights[`${p}/o/bias`]) as tf.Tensor3D;
 }
 
-/** One pre-LN layer: `x + Drop(MHA(LN(x)))`, then `x + Drop(W2·Drop(GELU(W1·LN(x))))`. */
+/**
+ * One pre-LN layer: `x + Drop(MHA(LN(x)))`, then `x + Drop(W2·Drop(GELU(W1·LN(x))))`; as one
+ * kernel each way where the backend has it (`_fused_layer.ts`, the same bits).
+ */
 function encoderLayer(
   x: tf.Tensor3D,
   weights: Weights,
   p: string,
   options: EncoderOptions & { maskBias?: tf.Tensor; positionBias?: tf.Tensor3D },
 ): tf.Tensor3D {
+  const rel = options.relative?.relativePosition;
+  if (rel !== "shaw" && fusedLayerApplies(x)) {
+    const positionBias = options.positionBias ??
+      (rel === "t5"
+        ? t5PositionBias(x.shape[1], weights[`${p}/attn/rel_bias`], options.relative!)
+        : undefined);
+    return fusedEncoderLayer(x, weights, p, {
+      ...options,
+      heads: options.backbone.heads,
+      positionBias,
+    });
+  }
   const drop = (t: tf.Tensor) => dropout(t, options.dropout);
   const h1 = layerNorm(x, weights[`${p}/ln1/gamma`], weights[`${p}/ln1/beta`]) as tf.Tensor3D;
   const attended = attention(h1, weights, `${p}/attn`, {

@@ -9,7 +9,9 @@
  *   forward and backward (`fused.ts`);
  * - `matmul`: native matrix products when OpenBLAS loads (`matmul.ts`);
  * - `attention`: one-kernel attention each way, with OpenBLAS (`attention.ts`);
- * - `dense`: one-kernel dense layers each way, with OpenBLAS (`dense.ts`).
+ * - `dense`: one-kernel dense layers each way, with OpenBLAS (`dense.ts`);
+ * - `dropout`: the counter-based dropout kernel (`dropout.ts`);
+ * - `layer`: a whole encoder layer each way, made of the kernels above (`encoder_layer.ts`).
  *
  * @module
  */
@@ -17,6 +19,7 @@ import { switchedOff } from "../switches.ts";
 import { ATTENTION_KERNEL_SET } from "./attention.ts";
 import { DENSE_KERNEL_SET } from "./dense.ts";
 import { DROPOUT_KERNEL_SET } from "./dropout.ts";
+import { ENCODER_LAYER_KERNEL_SET } from "./encoder_layer.ts";
 import { FUSED_KERNEL_SET } from "./fused.ts";
 import { MATMUL_KERNEL_SET } from "./matmul.ts";
 import type { KernelSet } from "./registry.ts";
@@ -30,6 +33,7 @@ export const KERNEL_SETS: readonly KernelSet[] = [
   ATTENTION_KERNEL_SET,
   DENSE_KERNEL_SET,
   DROPOUT_KERNEL_SET,
+  ENCODER_LAYER_KERNEL_SET, // last: it needs the others' kernels
 ];
 
 /**

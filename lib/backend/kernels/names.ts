@@ -1,6 +1,6 @@
 /**
  * The one table of vatt's own kernel names: the contract between the kernels
- * registered here (`fused.ts`, `attention.ts`, `dense.ts`, `dropout.ts`, `contrastive.ts`, `batch_norm.ts`) and the
+ * registered here (`fused.ts`, `attention.ts`, `dense.ts`, `dropout.ts`, `contrastive.ts`, `batch_norm.ts`, `encoder_layer.ts`) and the
  * code that runs them through `tf.engine().runKernel` (`lib/model/_ops.ts`,
  * `lib/train/optimizer.ts`, `lib/loss/_fused_two_way.ts`). A backend that lacks a name below runs the
  * composite ops instead.
@@ -18,6 +18,8 @@
  *   `withBias`; no `dx` with `withInput` false);
  * - `VattDropout` `{x}`, attrs `offset, k1, k2, threshold, scale` → `y` (its
  *   gradient is the same kernel on `dy`);
+ * - `VattEncoderLayer`, `VattEncoderLayerGrad`: a whole encoder layer each way, made of the
+ *   kernels above (`encoder_layer.ts`);
  * - `VattBatchNorm` `{x, gamma, beta}`, attr `epsilon` → `[y, mean, variance]`;
  *   `VattBatchNormGrad` `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`
  *   (`batch_norm.ts`);
@@ -58,6 +60,10 @@ export const DENSE_KERNEL = "VattDense";
 /** A dense layer, backward: `{x, kernel, dy}` → `[dx, dkernel, dbias?]`. */
 export const DENSE_GRAD_KERNEL = "VattDenseGrad";
 
+/** A whole pre-LN encoder layer, forward: `{x, 16 weights, bias?, mask?, drop?}` → `[out, …saved]`. */
+export const ENCODER_LAYER_KERNEL = "VattEncoderLayer";
+/** Its gradient: `{dy, x, …saved, weights, drop?}` → `[dx, …dweights, dbias?]`. */
+export const ENCODER_LAYER_GRAD_KERNEL = "VattEncoderLayerGrad";
 /** Training-mode BatchNorm over the batch axis: `{x, gamma, beta}`, attr `epsilon` → `[y, mean, variance]`. */
 export const BATCH_NORM_KERNEL = "VattBatchNorm";
 /** Its gradient: `{x, gamma, dy}`, attr `epsilon` → `[dx, dgamma, dbeta]`. */
@@ -82,6 +88,8 @@ export const KERNEL_NAMES = {
   dense: DENSE_KERNEL,
   denseGrad: DENSE_GRAD_KERNEL,
   dropout: DROPOUT_KERNEL,
+  encoderLayer: ENCODER_LAYER_KERNEL,
+  encoderLayerGrad: ENCODER_LAYER_GRAD_KERNEL,
   batchNorm: BATCH_NORM_KERNEL,
   batchNormGrad: BATCH_NORM_GRAD_KERNEL,
   contrastive: CONTRASTIVE_KERNEL,

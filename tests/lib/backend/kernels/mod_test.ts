@@ -18,14 +18,18 @@ Deno.test("the kernel sets come off together and back again, restoring tfjs's ow
     const expected = KERNEL_SETS.filter((set) => set.available("wasm")).map((set) => set.name);
     if (
       loadBlas() &&
-      !["VATT_WASM_KERNELS", "VATT_FUSED", "VATT_FUSED_ATTENTION"].some((n) => switchedOff(n))
+      !["VATT_WASM_KERNELS", "VATT_FUSED", "VATT_FUSED_ATTENTION", "VATT_FUSED_LAYER"].some((n) =>
+        switchedOff(n)
+      )
     ) {
-      assert.deepEqual(expected, ["wasm", "fused", "matmul", "attention", "dense", "dropout"]);
+      const all = ["wasm", "fused", "matmul", "attention", "dense", "dropout", "layer"];
+      assert.deepEqual(expected, all);
     }
     assert.deepEqual(names, expected);
     unregisterKernelSets();
     assert.equal(tf.getKernel(KERNEL_NAMES.gelu, "wasm"), undefined);
     assert.equal(tf.getKernel(KERNEL_NAMES.attention, "wasm"), undefined);
+    assert.equal(tf.getKernel(KERNEL_NAMES.encoderLayer, "wasm"), undefined);
     const own = tf.getKernel("Transpose", "wasm");
     assert.deepEqual(registerKernelSets("wasm"), expected);
     if (expected.includes("wasm")) assert.notEqual(tf.getKernel("Transpose", "wasm"), own);
