@@ -162,21 +162,7 @@ export function layerNorm(
     gamma.shape[0] === d && beta.shape[0] === d
   ) {
     // One kernel each way; gradients for x, gamma and beta.
-    const op = tf.customGrad(
-      ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-        const [input, g, b] = args as tf.Tensor[];
-        (args[3] as tf.GradSaveFunc)([input, g]);
-        const value = tf.engine().runKernel(LAYER_NORM_KERNEL, { x: input, gamma: g, beta: b }, {
-          epsilon,
-        }) as tf.Tensor;
-        const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { x: saved[0], gamma: saved[1], dy }, {
-            epsilon,
-          }) as tf.Tensor[];
-        return { value, gradFunc };
-      }) as unknown as Parameters<typeof tf.customGrad>[0],
-    );
-    return op(x, gamma, beta) as tf.Tensor;
+    return normalizing([LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL], x, gamma, beta, epsilon)[0];
   }
   const axis = x.rank - 1;
   const { mean, variance } = tf.moments(x, axis, true);
@@ -207,26 +193,45 @@ export function fusedBatchNorm(
   epsilon: number,
 ): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } | null {
   if (!hasKernel(BATCH_NORM_KERNEL) || x.dtype !== "float32") return null;
+  const [y, mean, variance] = normalizing(
+    [BATCH_NORM_KERNEL, BATCH_NORM_GRAD_KERNEL],
+    x,
+    gamma,
+    beta,
+    epsilon,
+  );
+  return { y: y as tf.Tensor2D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/**
+ * A normalising kernel pair as one operation: `forward` `{x, gamma, beta}`
+ * → the value (and, for BatchNorm, statistics: returned kept, without
+ * gradient, for the caller to dispose), `grad` `{x, gamma, dy}` → `[dx,
+ * dgamma, dbeta]`, both with attr `epsilon`.
+ */
+function normalizing(
+  [forward, grad]: [string, string],
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): tf.Tensor[] {
   let stats: tf.Tensor[] = [];
   const op = tf.customGrad(
     ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, g, b] = args as tf.Tensor[];
       (args[3] as tf.GradSaveFunc)([input, g]);
-      const [value, ...moments] = tf.engine().runKernel(
-        BATCH_NORM_KERNEL,
-        { x: input, gamma: g, beta: b },
-        { epsilon },
-      ) as tf.Tensor[];
-      stats = moments.map((t) => tf.keep(t)); // out of the op's tidy: the caller owns them
+      const out = tf.engine().runKernel(forward, { x: input, gamma: g, beta: b }, { epsilon });
+      const [value, ...rest] = Array.isArray(out) ? out : [out];
+      stats = rest.map((t) => tf.keep(t)); // out of the op's tidy: the caller owns them
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { x: saved[0], gamma: saved[1], dy }, {
+        tf.engine().runKernel(grad, { x: saved[0], gamma: saved[1], dy }, {
           epsilon,
         }) as tf.Tensor[];
       return { value, gradFunc };
     }) as unknown as Parameters<typeof tf.customGrad>[0],
   );
-  const y = op(x, gamma, beta) as tf.Tensor2D;
-  return { y, mean: stats[0] as tf.Tensor1D, variance: stats[1] as tf.Tensor1D };
+  return [op(x, gamma, beta) as tf.Tensor, ...stats];
 }
 
 /**

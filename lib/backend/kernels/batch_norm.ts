@@ -82,18 +82,25 @@ function sizesOf(name: string, inputs: Record<string, TensorInfo>): [number, num
   return [n, c];
 }
 
+/**
+ * A kernel call's sizes, its three outputs (`[N, C]`, `[C]`, `[C]`) and views of the inputs
+ * `names` and of the outputs (taken after allocating: the heap may have moved).
+ */
+function prepare(name: string, args: KernelArgs, names: string[]) {
+  const [n, c] = sizesOf(name, args.inputs);
+  const be = args.backend;
+  const outs = [[n, c], [c], [c]].map((shape) => be.makeOutput(shape, "float32"));
+  const ins = names.map((key) => heapF32(be, args.inputs[key]));
+  return { n, c, outs, ins, views: outs.map((t) => heapF32(be, t)) };
+}
+
 /** `VattBatchNorm`: `[y, mean, variance]`. */
 export function batchNorm(args: KernelArgs): TensorInfo[] {
-  const [n, c] = sizesOf(BATCH_NORM_KERNEL, args.inputs);
-  const be = args.backend;
-  const outs = [
-    be.makeOutput([n, c], "float32"),
-    ...[0, 1].map(() => be.makeOutput([c], "float32")),
-  ];
-  const [x, gamma, beta] = [args.inputs.x, args.inputs.gamma, args.inputs.beta].map((t) =>
-    heapF32(be, t)
+  const { n, c, outs, ins: [x, gamma, beta], views: [y, meanOut, varianceOut] } = prepare(
+    BATCH_NORM_KERNEL,
+    args,
+    ["x", "gamma", "beta"],
   );
-  const [y, meanOut, varianceOut] = outs.map((t) => heapF32(be, t));
   const { mean, variance, rstd } = columnStats(x, n, c, args.attrs.epsilon);
   for (let i = 0; i < n; i++) {
     for (let j = 0, o = i * c; j < c; j++) {
@@ -107,16 +114,11 @@ export function batchNorm(args: KernelArgs): TensorInfo[] {
 
 /** `VattBatchNormGrad`: `[dx, dgamma, dbeta]`. */
 export function batchNormGrad(args: KernelArgs): TensorInfo[] {
-  const [n, c] = sizesOf(BATCH_NORM_GRAD_KERNEL, args.inputs);
-  const be = args.backend;
-  const outs = [
-    be.makeOutput([n, c], "float32"),
-    ...[0, 1].map(() => be.makeOutput([c], "float32")),
-  ];
-  const [x, gamma, dy] = [args.inputs.x, args.inputs.gamma, args.inputs.dy].map((t) =>
-    heapF32(be, t)
+  const { n, c, outs, ins: [x, gamma, dy], views: [dx, dgamma, dbeta] } = prepare(
+    BATCH_NORM_GRAD_KERNEL,
+    args,
+    ["x", "gamma", "dy"],
   );
-  const [dx, dgamma, dbeta] = outs.map((t) => heapF32(be, t));
   const { mean, rstd } = columnStats(x, n, c, args.attrs.epsilon);
   const sumG = new Float64Array(c); // Σ_n ĝ
   const sumGX = new Float64Array(c); // Σ_n ĝ·x̂
