@@ -147,31 +147,19 @@ export function milNceLoss(
   const [batch, dim] = zV.shape;
   const captions = zT.shape[1];
 
-  if (form !== "one-way" && fusedTwoWayApplies(batch, batch * captions, dim)) {
-    return tf.tidy(() => {
-      const mask = options.mask === undefined
-        ? tf.ones([batch, captions])
-        : binaryMask(options.mask); // [B, P]
-      const hasVideo = options.videoMask === undefined
-        ? tf.ones([batch])
-        : binaryMask(options.videoMask); // [B]
-      const rows = tf.reshape(zT, [batch * captions, dim]) as tf.Tensor2D; // [B·P, D]
-      return fusedTwoWayLoss(zV, rows, mask as tf.Tensor2D, hasVideo as tf.Tensor1D, {
-        form,
-        temperature,
-        normalize,
-      });
-    });
-  }
   return tf.tidy(() => {
-    const v = normalize ? l2Normalize(zV) : zV; // [B, D]
-    const t = tf.reshape(normalize ? l2Normalize(zT) : zT, [batch * captions, dim]); // [B·P, D]
-    const logits = tf.div(tf.matMul(v, t, false, true), temperature); // [B, B·P], s_i,jp
-
     const mask = options.mask === undefined ? tf.ones([batch, captions]) : binaryMask(options.mask); // [B, P]
     const hasVideo = (options.videoMask === undefined
       ? tf.ones([batch])
       : binaryMask(options.videoMask)) as tf.Tensor1D; // [B]
+    if (form !== "one-way" && fusedTwoWayApplies(batch, batch * captions, dim)) {
+      const rows = tf.reshape(zT, [batch * captions, dim]) as tf.Tensor2D; // [B·P, D]
+      const attrs = { form, temperature, normalize };
+      return fusedTwoWayLoss(zV, rows, mask as tf.Tensor2D, hasVideo, attrs);
+    }
+    const v = normalize ? l2Normalize(zV) : zV; // [B, D]
+    const t = tf.reshape(normalize ? l2Normalize(zT) : zT, [batch * captions, dim]); // [B·P, D]
+    const logits = tf.div(tf.matMul(v, t, false, true), temperature); // [B, B·P], s_i,jp
     if (form !== "one-way") {
       const scores = tf.reshape(logits, [batch, batch, captions]) as tf.Tensor3D; // [B, B, P]
       return twoWayLoss(scores, mask as tf.Tensor2D, { form, videoMask: hasVideo });

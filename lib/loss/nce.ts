@@ -139,8 +139,8 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
   if (form !== "one-way") {
     return tf.tidy(() => {
       const mask = options.mask === undefined ? tf.ones([batch]) : binaryMask(options.mask); // [B]
+      const audioMask = tf.reshape(mask, [batch, 1]) as tf.Tensor2D; // [B, 1]: one "caption" each
       if (fusedTwoWayApplies(batch, batch, zV.shape[1])) {
-        const audioMask = tf.reshape(mask, [batch, 1]) as tf.Tensor2D; // [B, 1]: one "caption" each
         const attrs = { form, temperature, normalize };
         return fusedTwoWayLoss(zV, zA, audioMask, videoMask(), attrs);
       }
@@ -151,10 +151,7 @@ export function nceLoss(zV: tf.Tensor2D, zA: tf.Tensor2D, options: NceLossOption
         batch,
         1,
       ]); // [B, B, 1]
-      return twoWayLoss(scores as tf.Tensor3D, tf.reshape(mask, [batch, 1]) as tf.Tensor2D, {
-        form,
-        videoMask: videoMask(),
-      });
+      return twoWayLoss(scores as tf.Tensor3D, audioMask, { form, videoMask: videoMask() });
     });
   }
   return tf.tidy(() => {

@@ -51,6 +51,9 @@ const READ_BACK = [
   "fc2Kernel",
 ] as const;
 
+/** The layer kernels and every kernel they call. */
+const NEEDED = [ENCODER_LAYER_KERNEL, ENCODER_LAYER_GRAD_KERNEL, ...LAYER_PARTS];
+
 /** Options of {@linkcode fusedEncoderLayer}: the layer's, as `transformer.ts` has them. */
 export interface FusedLayerOptions {
   heads: number;
@@ -77,10 +80,7 @@ export interface FusedLayerOptions {
  */
 export function fusedLayerApplies(x: tf.Tensor): boolean {
   const backend = tf.getBackend();
-  return x.dtype === "float32" &&
-    [ENCODER_LAYER_KERNEL, ENCODER_LAYER_GRAD_KERNEL, ...LAYER_PARTS].every((name) =>
-      tf.getKernel(name, backend) !== undefined
-    );
+  return x.dtype === "float32" && NEEDED.every((name) => tf.getKernel(name, backend) !== undefined);
 }
 
 /**

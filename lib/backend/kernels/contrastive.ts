@@ -52,19 +52,22 @@ export interface ContrastiveInputs {
 /** Smallest squared norm of a normalised row (`lib/loss/l2_normalize.ts`'s). */
 const NORM_EPSILON = 1e-12;
 
-/** Rows of `a` (`rows × d`) L2-normalised in float64, with each row's factor `rsqrt(max(Σa², ε))`. */
+/**
+ * Rows of `a` (`rows × d`) L2-normalised in float64, with each row's squared norm `Σa²` and
+ * factor `rsqrt(max(Σa², ε))`.
+ */
 function normalizeRows(a: ArrayLike<number>, rows: number, d: number, on: boolean) {
   const out = new Float64Array(rows * d);
   for (let i = 0; i < rows * d; i++) out[i] = a[i];
+  const squared = new Float64Array(rows);
   const factor = new Float64Array(rows).fill(1);
-  if (!on) return { out, factor };
+  if (!on) return { out, squared, factor };
   for (let r = 0; r < rows; r++) {
-    let sq = 0;
-    for (let k = r * d; k < (r + 1) * d; k++) sq += out[k] * out[k];
-    factor[r] = 1 / Math.sqrt(Math.max(sq, NORM_EPSILON));
+    for (let k = r * d; k < (r + 1) * d; k++) squared[r] += out[k] * out[k];
+    factor[r] = 1 / Math.sqrt(Math.max(squared[r], NORM_EPSILON));
     for (let k = r * d; k < (r + 1) * d; k++) out[k] *= factor[r];
   }
-  return { out, factor };
+  return { out, squared, factor };
 }
 
 /** `log Σ exp` of `xs` (at least one entry). */
@@ -174,7 +177,7 @@ function addSoftmax(g: Float64Array, weight: number, sets: Terms[]): void {
 /** The gradient of normalised rows `dOut` back through the normalisation, in place. */
 function normalizeGrad(
   a: ArrayLike<number>,
-  norm: { out: Float64Array; factor: Float64Array },
+  norm: { squared: Float64Array; factor: Float64Array },
   dOut: Float64Array,
   rows: number,
   d: number,
@@ -183,14 +186,10 @@ function normalizeGrad(
   if (!on) return;
   for (let r = 0; r < rows; r++) {
     const f = norm.factor[r];
-    let sq = 0;
     let along = 0;
-    for (let k = r * d; k < (r + 1) * d; k++) {
-      sq += a[k] * a[k];
-      along += dOut[k] * a[k];
-    }
+    for (let k = r * d; k < (r + 1) * d; k++) along += dOut[k] * a[k];
     // d(a·f)/da with f = (Σa²)^(−1/2) where Σa² ≥ ε (max() passes no gradient below it)
-    const radial = sq >= NORM_EPSILON ? along * f * f * f : 0;
+    const radial = norm.squared[r] >= NORM_EPSILON ? along * f * f * f : 0;
     for (let k = r * d; k < (r + 1) * d; k++) dOut[k] = f * dOut[k] - radial * a[k];
   }
 }

@@ -121,8 +121,12 @@ function part(
 ): TensorInfo[] {
   const kernel = getKernel(name, "wasm");
   if (!kernel) throw new Error(`${ENCODER_LAYER_KERNEL} needs the ${name} kernel`);
-  const present = Object.fromEntries(Object.entries(inputs).filter(([, t]) => t !== undefined));
-  const out = kernel.kernelFunc({ inputs: present, backend: be as never, attrs: attrs as never });
+  // Absent optional inputs (attention's bias, mask, drop) stay undefined: the kernels skip them.
+  const out = kernel.kernelFunc({
+    inputs: inputs as never,
+    backend: be as never,
+    attrs: attrs as never,
+  });
   return Array.isArray(out) ? out : [out];
 }
 
