@@ -5,9 +5,16 @@ import { SIMD_WASM_BASE64 } from "../../../../lib/backend/simd/simd_wasm.ts";
 
 const ROOT = path.resolve(import.meta.dirname!, "../../../..");
 
+/** Where the project's `node_modules` points a package no other package brings along. */
+const HOISTED_LONG = path.join(ROOT, "node_modules/.deno/node_modules/long");
+const hoisted = () => Deno.readLink(HOISTED_LONG).catch(() => null);
+
 Deno.test("lib/backend/simd/simd_wasm.ts is the build of lib/backend/simd/kernels.as.ts", async () => {
   // As `deno task build:simd --check` runs it: in its own process, without a lock entry, so the
-  // build-only compiler never enters deno.lock (and so never a fresh install).
+  // build-only compiler never enters deno.lock (and so never a fresh install), and outside the
+  // project's node_modules: installed there, the compiler's long@5 took the hoisted `long` from
+  // tfjs's long@4 until the next run, and every test module loading tfjs meanwhile failed.
+  const before = await hoisted();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "build:simd", "--check"],
     cwd: ROOT,
@@ -23,6 +30,7 @@ Deno.test("lib/backend/simd/simd_wasm.ts is the build of lib/backend/simd/kernel
   assert.match(dec.decode(out.stdout), /simd_wasm\.ts is up to date/);
   const lock = await Deno.readTextFile(path.join(ROOT, "deno.lock"));
   assert.doesNotMatch(lock, /assemblyscript|binaryen/);
+  assert.equal(await hoisted(), before, "the build leaves node_modules as it was");
 });
 
 Deno.test("the compiler is pinned to one version, out of deno.json's imports", async () => {
