@@ -15,6 +15,7 @@
  * | `VATT_FUSED` | on | the fused GELU, LayerNorm, Adam, attention and dense-layer kernels |
  * | `VATT_FUSED_ATTENTION` | on | the attention kernels alone |
  * | `VATT_FUSED_LAYER` | on | the whole-encoder-layer kernels alone (each layer's parts then run one by one) |
+ * | `VATT_NATIVE_LAYER` | on | the whole encoder layer as one native call each way, its clips split over the threads (`native/layer.c`): the layer kernels then call the part kernels one by one |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
  * | `VATT_EAGER_BACKPROP` | on | the backward pass that frees each tape node's memory when it is done (`backprop.ts`): tfjs's own instead |
  *
@@ -32,6 +33,7 @@ export const SWITCHES = {
   fused: "VATT_FUSED",
   fusedAttention: "VATT_FUSED_ATTENTION",
   fusedLayer: "VATT_FUSED_LAYER",
+  nativeLayer: "VATT_NATIVE_LAYER",
   wasmKernels: "VATT_WASM_KERNELS",
   eagerBackprop: "VATT_EAGER_BACKPROP",
 } as const;
@@ -138,6 +140,7 @@ export function effectiveSwitches(read: EnvReader = envValue): Record<string, st
     [s.fused]: off(s.fused),
     [s.fusedAttention]: off(s.fused, s.fusedAttention),
     [s.fusedLayer]: off(s.fused, s.fusedLayer),
+    [s.nativeLayer]: off(s.native, s.fused, s.fusedLayer, s.nativeLayer),
     [s.wasmKernels]: off(s.wasmKernels),
     [s.eagerBackprop]: off(s.eagerBackprop),
   };

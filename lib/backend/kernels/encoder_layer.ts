@@ -23,12 +23,19 @@
  *   same attrs → the gradients of `x` and of the 16 weights in input order
  *   (and of `bias` with `withBias`).
  *
+ * Where the native kernels are built, both run as one native call instead
+ * (`encoder_layer_native.ts`: the layer's clips split over the threads; the
+ * same values up to the order of the products' sums); `VATT_NATIVE_LAYER=0`
+ * keeps the macro.
+ *
  * @module
  */
 import { getKernel, type TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
 import type { WasmBackendLike } from "./_wasm_heap.ts";
 import type { DropoutAttrs } from "./dropout.ts";
+import type { EncoderLayerAttrs } from "./_encoder_layer_io.ts";
+import { nativeEncoderLayer, nativeEncoderLayerGrad } from "./encoder_layer_native.ts";
 import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
@@ -44,53 +51,7 @@ import {
 } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 
-/** The attributes of both kernels. */
-export interface EncoderLayerAttrs {
-  /** Attention heads, and the logits' scale `1/√(d/H)`. */
-  heads: number;
-  scale: number;
-  /** The LayerNorms' ε. */
-  epsilon: number;
-  /** Whether a position bias `[H, L, L]` is an input (its gradient is then returned last). */
-  withBias: boolean;
-  /** Dropout after attention, after GELU (inside the MLP) and after the MLP; null: none. */
-  drops: [DropoutAttrs | null, DropoutAttrs | null, DropoutAttrs | null];
-}
-
-/** The layer's weights, in input (and gradient) order. */
-export const LAYER_WEIGHTS = [
-  "ln1Gamma",
-  "ln1Beta",
-  "qKernel",
-  "qBias",
-  "kKernel",
-  "kBias",
-  "vKernel",
-  "vBias",
-  "oKernel",
-  "oBias",
-  "ln2Gamma",
-  "ln2Beta",
-  "fc1Kernel",
-  "fc1Bias",
-  "fc2Kernel",
-  "fc2Bias",
-] as const;
-
-/** What the forward kernel returns after the output, for the backward kernel (by these names). */
-export const LAYER_SAVED = [
-  "h1",
-  "q",
-  "k",
-  "v",
-  "alpha",
-  "z",
-  "y",
-  "h2",
-  "f1",
-  "cdf",
-  "inner",
-] as const;
+export { type EncoderLayerAttrs, LAYER_SAVED, LAYER_WEIGHTS } from "./_encoder_layer_io.ts";
 
 /** The kernels the layer's kernels call; without any of them the model runs the parts. */
 export const LAYER_PARTS = [
@@ -152,6 +113,8 @@ function residual(be: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo
 
 /** `VattEncoderLayer`: `[out, …LAYER_SAVED]`. */
 export function encoderLayer(args: KernelArgs): TensorInfo[] {
+  const native = nativeEncoderLayer(args);
+  if (native) return native;
   const { inputs: w, backend: be, attrs } = args;
   const { epsilon, heads, scale } = attrs;
   const [d1, d2, d3] = attrs.drops;
@@ -186,6 +149,8 @@ function denseGrad(be: WasmBackendLike, x: TensorInfo, kernel: TensorInfo, dy: T
 
 /** `VattEncoderLayerGrad`: `[dx, …d(LAYER_WEIGHTS)]`, then `dbias` with `withBias`. */
 export function encoderLayerGrad(args: KernelArgs): TensorInfo[] {
+  const native = nativeEncoderLayerGrad(args);
+  if (native) return native;
   const { inputs: s, backend: be, attrs } = args;
   const { epsilon, heads, scale, withBias } = attrs;
   const [d1, d2, d3] = attrs.drops;

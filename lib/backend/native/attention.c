@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "exp_non_positive.h"
+#include "kernels.h"
 #include "pool.h"
 
 /* The products' sums contract into fused multiply-adds (the rest of the library does not). */

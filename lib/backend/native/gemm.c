@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 
+#include "gemm.h"
 #include "pool.h"
 
 /* cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
@@ -20,6 +21,9 @@ typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int
                          int, float, float *, int);
 
 static sgemm_fn sgemm;
+/* openblas_set_num_threads and openblas_get_num_threads, where the library has them. */
+static void (*blas_set_threads)(int);
+static int (*blas_get_threads)(void);
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, BAND = 16 };
 
@@ -29,6 +33,8 @@ int vatt_blas_bind(const char *path) {
   void *lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
   if (!lib) return 0;
   sgemm = (sgemm_fn)dlsym(lib, "cblas_sgemm");
+  blas_set_threads = (void (*)(int))dlsym(lib, "openblas_set_num_threads");
+  blas_get_threads = (int (*)(void))dlsym(lib, "openblas_get_num_threads");
   return sgemm != NULL;
 }
 
@@ -62,4 +68,14 @@ void vatt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
   gemm_job j = {trans_a, trans_b, m, n, k, lda, ldb, ldc, m >= n, alpha, beta, a, b, c};
   const int size = m >= n ? m : n;
   vatt_parallel_all(gemm_bands, &j, (size + BAND - 1) / BAND);
+}
+
+void vatt_sgemm_here(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+  sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda,
+        b, ldb, beta, c, ldc);
+}
+
+void vatt_blas_one_thread(void) {
+  if (blas_get_threads && blas_set_threads && blas_get_threads() != 1) blas_set_threads(1);
 }

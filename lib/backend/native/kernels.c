@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dropout_bits.h"
 #include "exp_non_positive.h"
+#include "kernels.h"
+#include "row_stats.h"
 #include "pool.h"
 
 /* ---------------------------------------------------------------------------------------
@@ -53,28 +56,6 @@ static inline float cdf1(float x) {
 static inline float gelu_grad1(float x, float c, float dy) {
   float pdf = INV_SQRT_2PI * exp_non_positive(-0.5f * (x * x));
   return dy * (c + x * pdf);
-}
-
-/* The murmur3 finalizer, twice: the dropout bits of a position (fmix4, dropMask4). */
-static inline uint32_t fmix(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
-
-typedef struct {
-  uint32_t base; /* offset + k1: the position of value 0 */
-  uint32_t k2;
-  uint32_t threshold;
-  float scale;
-} drop_t;
-
-static inline float drop_mask(const drop_t *d, int i) {
-  uint32_t bits = fmix(fmix(d->base + (uint32_t)i) ^ d->k2);
-  return bits < d->threshold ? d->scale : 0.0f;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -132,11 +113,6 @@ static void dropout_range(const void *p, int begin, int end) {
   for (int i = begin; i < end; i++) y[i] = x[i] * drop_mask(&d, i);
 }
 
-static drop_t make_drop(uint32_t offset, uint32_t k1, uint32_t k2, uint32_t threshold,
-                        float scale) {
-  drop_t d = {offset + k1, k2, threshold, scale};
-  return d;
-}
 
 void vatt_gelu(const float *x, float *y, float *cdf, int n) {
   gelu_job j = {.x = x, .y = y, .cdf = cdf};
@@ -216,34 +192,6 @@ void vatt_adam(const float *w, const float *m, const float *v, const float *g, f
  * in a second pass to keep their order, it measured slower: 0.72 against 0.62 ms on
  * 1,032 × 512.)
  * --------------------------------------------------------------------------------------- */
-static inline float lane_sum(const float acc[4]) { return (acc[0] + acc[1]) + (acc[2] + acc[3]); }
-
-/* Mean and 1/√(variance + ε) of one row (rowStats). */
-static inline void row_stats(const float *row, int d, float epsilon, float *mean_out,
-                             float *rstd_out) {
-  float acc[4] = {0, 0, 0, 0};
-  int j = 0;
-  for (; j + 4 <= d; j += 4)
-    for (int l = 0; l < 4; l++) acc[l] += row[j + l];
-  float sum = lane_sum(acc);
-  for (; j < d; j++) sum += row[j];
-  const float mean = sum / (float)d;
-  float sq_acc[4] = {0, 0, 0, 0};
-  j = 0;
-  for (; j + 4 <= d; j += 4)
-    for (int l = 0; l < 4; l++) {
-      float c = row[j + l] - mean;
-      sq_acc[l] += c * c;
-    }
-  float sq = lane_sum(sq_acc);
-  for (; j < d; j++) {
-    float c = row[j] - mean;
-    sq += c * c;
-  }
-  *mean_out = mean;
-  *rstd_out = 1.0f / sqrtf(sq / (float)d + epsilon);
-}
-
 typedef struct {
   const float *x, *gamma, *beta;
   float *y;

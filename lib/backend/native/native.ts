@@ -119,6 +119,16 @@ export interface NativeKernels {
     c: Float32Array,
     ldc: number,
   ): void;
+  /**
+   * One pre-LayerNorm encoder layer forward (`layer.c`'s `vatt_encoder_layer`),
+   * its tensors at the byte offsets `call.at` of `heap` (the wasm heap);
+   * after `bindBlas`.
+   */
+  encoderLayer(heap: Uint8Array, call: LayerCall): void;
+  /** Its backward pass (`vatt_encoder_layer_grad`). */
+  encoderLayerGrad(heap: Uint8Array, call: LayerCall): void;
+  /** The floats of scratch the backward pass needs for `dims`. */
+  encoderLayerScratch(dims: Int32Array, withBias: boolean): number;
   /** Threads the kernels use (those of the native BLAS setting). */
   threads(): number;
   /** Sets the threads the kernels use, the caller's included (1–64; for comparisons and tests). */
@@ -132,6 +142,18 @@ export interface AttentionSizes {
   d: number;
   h: number;
   scale: number;
+}
+
+/**
+ * An encoder-layer call (`layer.c`): the tensors' byte offsets in its enum's
+ * order (0: absent), its sizes `[B, L, D, H, M, parts]`, `[ε, scale, the three
+ * dropouts' scales]` and the dropouts' `{on, offset, k1, k2, threshold}`.
+ */
+export interface LayerCall {
+  at: Uint32Array;
+  dims: Int32Array;
+  reals: Float32Array;
+  drops: Uint32Array;
 }
 
 const F = "buffer" as const;
@@ -153,6 +175,9 @@ const SYMBOLS = {
     parameters: ["i32", "i32", "i32", "i32", "i32", "f32", F, "i32", F, "i32", "f32", F, "i32"],
     result: "void",
   },
+  vatt_encoder_layer: { parameters: [F, F, F, F, F], result: "void" },
+  vatt_encoder_layer_grad: { parameters: [F, F, F, F, F], result: "void" },
+  vatt_encoder_layer_scratch: { parameters: [F, "i32"], result: "i64" },
   vatt_attention: { parameters: [F, F, F, F, F, F, F, F, ...SIZES], result: "void" },
   vatt_attention_grad: { parameters: [F, F, F, F, F, F, F, F, F, F, ...SIZES], result: "void" },
 } as const;
@@ -219,6 +244,10 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
       s.vatt_attention_grad(dz, q, k, v, alpha, drop, g.dq, g.dk, g.dv, g.dbias, b, l, d, h, scale),
     bindBlas: (library) => s.vatt_blas_bind(new TextEncoder().encode(`${library}\0`)) === 1,
     gemm: (transA, transB, ...rest) => s.vatt_sgemm(transA ? 1 : 0, transB ? 1 : 0, ...rest),
+    encoderLayer: (heap, c) => s.vatt_encoder_layer(heap, c.at, c.dims, c.reals, c.drops),
+    encoderLayerGrad: (heap, c) => s.vatt_encoder_layer_grad(heap, c.at, c.dims, c.reals, c.drops),
+    encoderLayerScratch: (dims, withBias) =>
+      Number(s.vatt_encoder_layer_scratch(dims, withBias ? 1 : 0)),
     threads: () => s.vatt_threads(),
     setThreads: (n) => s.vatt_set_threads(n),
   };

@@ -1,0 +1,67 @@
+/**
+ * The encoder layer as one native call each way (`lib/backend/native/layer.c`) computes what the
+ * macro over the part kernels computes, up to the order of the products' sums: output and every
+ * gradient within 2e-5 of its largest value, with dropout on every branch, a padding mask, each
+ * form of position bias and recomputed layers; on one thread and on every thread.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "../../../../lib/backend/gradients.ts";
+import { setNativeLayerEnabled } from "../../../../lib/backend/kernels/encoder_layer_native.ts";
+import { KERNEL_NAMES } from "../../../../lib/backend/kernels/names.ts";
+import { nativeKernels } from "../../../../lib/backend/native/native.ts";
+import { initBackend } from "../../../../lib/backend/select.ts";
+import { CASES, run } from "../../model/_layer_cases.ts";
+
+/** The largest difference between `a` and `b`, and the largest magnitude of `b`. */
+function gapOf(a: Float32Array, b: Float32Array): { gap: number; scale: number } {
+  let gap = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    gap = Math.max(gap, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return { gap, scale };
+}
+
+/** `run(c)` with the native layer on or off, the native kernels on `threads` threads. */
+async function runWith(c: (typeof CASES)[number], on: boolean, threads?: number) {
+  const native = nativeKernels()!;
+  const before = [setNativeLayerEnabled(on), native.threads()] as const;
+  if (threads) native.setThreads(threads);
+  try {
+    return await run(c);
+  } finally {
+    setNativeLayerEnabled(before[0]);
+    native.setThreads(before[1]);
+  }
+}
+
+for (const c of CASES) {
+  Deno.test({
+    name: `the native encoder layer computes the macro's values and gradients: ${c.name}`,
+    ignore: nativeKernels() === null, // deno task build:native
+    fn: async () => {
+      await initBackend("wasm");
+      try {
+        const macro = await runWith(c, false);
+        for (const threads of [1, 2]) {
+          const native = await runWith(c, true, threads);
+          assert.ok(native.kernels.includes(KERNEL_NAMES.encoderLayerGrad));
+          // The macro's part kernels run inside it: the native call runs none of them.
+          assert.ok(!native.kernels.includes(KERNEL_NAMES.dense));
+          assert.ok(macro.kernels.length >= native.kernels.length);
+          assert.equal(native.values.length, macro.values.length);
+          native.values.forEach((v, t) => {
+            // Within 2e-5 of the largest value, or of 1 for the keys' bias, whose gradient is
+            // rounding alone (softmax ignores a shift of a row: ~1e-6 here).
+            const { gap, scale } = gapOf(v, macro.values[t]);
+            assert.ok(gap <= 2e-5 * Math.max(scale, 1), `${threads} thread(s), ${t}: ${gap}`);
+          });
+          assert.ok(native.values.slice(1).every((g) => g.some((x) => x !== 0)));
+        }
+      } finally {
+        await tf.setBackend("cpu");
+      }
+    },
+  });
+}
