@@ -314,7 +314,30 @@ static void layer_norm_dw(const float *x, const float *dy, const float *mean, co
   }
 }
 
-/* Columns u of `slices` of every weight's gradient. */
+/* Up to this many slices, each weight's product runs whole on one of them (the largest first,
+ * each to the slice with the least work so far: fc1, fc2 and the four d × d products balance on
+ * 2 and 3), so that no two threads pack the same input; beyond, every product is split by
+ * columns. */
+enum { WHOLE_PRODUCTS_MAX_SLICES = 3 };
+
+/* The slice that computes product i of the six (costs k·n each), for `slices` ≤
+ * WHOLE_PRODUCTS_MAX_SLICES. */
+static void product_owners(const long long cost[6], int slices, int owner[6]) {
+  long long load[WHOLE_PRODUCTS_MAX_SLICES] = {0};
+  int done[6] = {0};
+  for (int n = 0; n < 6; n++) {
+    int next = -1, least = 0;
+    for (int i = 0; i < 6; i++)
+      if (!done[i] && (next < 0 || cost[i] > cost[next])) next = i;
+    for (int u = 1; u < slices; u++)
+      if (load[u] < load[least]) least = u;
+    done[next] = 1;
+    owner[next] = least;
+    load[least] += cost[next];
+  }
+}
+
+/* Slice u of `slices` of every weight's gradient. */
 static void weights_slice(const layer_t *c, const grads_t *g, int u, int slices) {
   const int d = c->d, m = c->m, rows = c->b * c->l;
   const float *df2 = c->drop[2].on ? g->df2 : tensor(c, T_DY);
@@ -326,9 +349,16 @@ static void weights_slice(const layer_t *c, const grads_t *g, int u, int slices)
   } dense[6] = {{h1, g->dq, d, d, W_QK},  {h1, g->dk, d, d, W_KK},
                 {h1, g->dv, d, d, W_VK},  {tensor(c, T_Z), da, d, d, W_OK},
                 {tensor(c, T_H2), g->df1, d, m, W_F1K}, {tensor(c, T_INNER), df2, m, d, W_F2K}};
-  int lo, hi;
+  const int whole = slices <= WHOLE_PRODUCTS_MAX_SLICES;
+  int owner[6], lo, hi;
+  if (whole) {
+    long long cost[6];
+    for (int i = 0; i < 6; i++) cost[i] = (long long)dense[i].k * dense[i].n;
+    product_owners(cost, slices, owner);
+  }
   for (int i = 0; i < 6; i++) { /* dW = xᵀ dy [k, n], db = Σ_rows dy */
-    columns(dense[i].n, u, slices, &lo, &hi);
+    if (whole) lo = 0, hi = owner[i] == u ? dense[i].n : 0;
+    else columns(dense[i].n, u, slices, &lo, &hi);
     if (hi <= lo) continue;
     float *dw = tensor(c, T_DW + dense[i].w);
     vatt_sgemm_here(1, 0, dense[i].k, hi - lo, rows, 1.0f, dense[i].x, dense[i].k,
