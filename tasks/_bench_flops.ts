@@ -146,3 +146,34 @@ export function measureSgemmCeiling(
     blas.setThreads(before);
   }
 }
+
+/**
+ * The better of two ceiling measurements, rate by rate (`null` where neither
+ * was measured): the bench measures at its start and at its end, since one
+ * measurement on a shared machine may find a core taken (a start-of-run two-
+ * thread rate of 99 GFLOP/s against 203 an hour before made every `% ceiling`
+ * of that run meaningless).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { betterCeiling } from "./_bench_flops.ts";
+ * const shape: [number, number, number] = [544, 2048, 512];
+ * const start = { shape, oneThread: 97, allThreads: 99, threads: 2 };
+ * const end = { shape, oneThread: 95, allThreads: 190, threads: 2 };
+ * assert.deepEqual(betterCeiling(start, end), { shape, oneThread: 97, allThreads: 190, threads: 2 });
+ * assert.equal(betterCeiling(null, null), null);
+ * assert.equal(betterCeiling(start, null), start);
+ * ```
+ */
+export function betterCeiling(
+  a: SgemmCeiling | null,
+  b: SgemmCeiling | null,
+): SgemmCeiling | null {
+  if (!a || !b) return a ?? b;
+  return {
+    ...a,
+    oneThread: Math.max(a.oneThread, b.oneThread),
+    allThreads: Math.max(a.allThreads, b.allThreads),
+  };
+}
