@@ -37,6 +37,26 @@ import { type AdamAttrs, adamConstants, adamScalars, adamUpdate } from "./fused.
 import { ADAM_KERNEL } from "./names.ts";
 import { markRewritten, ownValues } from "./tensor_memory.ts";
 
+/**
+ * Views of the weight's and moments' buffers where `t` may be updated in
+ * place on the wasm backend (each buffer its tensor's alone, the gradient's
+ * another, every tensor float32 and alive, one size), else null.
+ */
+function inPlaceViews(t: AdamTensors): [Float32Array, Float32Array, Float32Array] | null {
+  const name = getBackend();
+  if (name !== "wasm" || !getKernel(ADAM_KERNEL, name)) return null;
+  const n = t.weight.size;
+  if ([t.m, t.v, t.grad].some((x) => x.size !== n || x.dtype !== "float32" || x.isDisposed)) {
+    return null;
+  }
+  // Views of the three buffers, each only where no other tensor (the gradient included) shares it.
+  const [w, m, v] = [t.weight, t.m, t.v].map(ownValues);
+  if (!w || !m || !v || new Set([t.weight, t.m, t.v, t.grad].map((x) => x.dataId)).size < 4) {
+    return null;
+  }
+  return [w, m, v];
+}
+
 /** A weight, its moments and its gradient (float32, one shape). */
 export interface AdamTensors {
   weight: Tensor;
@@ -64,17 +84,10 @@ export interface AdamTensors {
  * ```
  */
 export function adamInPlace(t: AdamTensors, attrs: AdamAttrs): boolean {
-  const name = getBackend();
-  if (name !== "wasm" || !getKernel(ADAM_KERNEL, name)) return false;
+  const own = inPlaceViews(t);
+  if (!own) return false;
+  const [w, m, v] = own;
   const n = t.weight.size;
-  if ([t.m, t.v, t.grad].some((x) => x.size !== n || x.dtype !== "float32" || x.isDisposed)) {
-    return false;
-  }
-  // Views of the three buffers, each only where no other tensor (the gradient included) shares it.
-  const [w, m, v] = [t.weight, t.m, t.v].map(ownValues);
-  if (!w || !m || !v || new Set([t.weight, t.m, t.v, t.grad].map((x) => x.dataId)).size < 4) {
-    return false;
-  }
   const backend = activeBackend() as unknown as WasmBackendLike;
   const g = heapF32(backend, t.grad);
   const k = adamConstants(attrs);
@@ -87,4 +100,58 @@ export function adamInPlace(t: AdamTensors, attrs: AdamAttrs): boolean {
   // tfjs-backend-wasm may hold packed copies of these buffers (see `markRewritten`).
   for (const x of [t.weight, t.m, t.v]) markRewritten(x);
   return true;
+}
+
+/**
+ * {@linkcode adamInPlace} on many weights at once, in one native call over
+ * all of them (`vatt_adam_many`: the same bits as one call each; `tiny`
+ * updates 128 weights a step). `items[i]` is updated with `attrs[i]`; items
+ * whose attrs differ from the first updatable one's in more than `decay`, and
+ * those that cannot be updated in place, are left to the caller, as is every
+ * item where the native kernels are not loaded. Returns which were updated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { adamInPlaceMany } from "./adam_in_place.ts";
+ * await tf.setBackend("cpu"); // not wasm: nothing is done here
+ * const [weight, m, v, grad] = [1, 0, 0, 0.5].map((x) => tf.tensor1d([x]));
+ * const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, lr: 0.1, steps: 1, decay: 0 };
+ * assert.deepEqual(adamInPlaceMany([{ weight, m, v, grad }], [attrs]), [false]);
+ * tf.dispose([weight, m, v, grad]);
+ * ```
+ */
+export function adamInPlaceMany(items: AdamTensors[], attrs: AdamAttrs[]): boolean[] {
+  const native = getBackend() === "wasm" ? nativeKernels() : null;
+  const views = native ? items.map(inPlaceViews) : items.map(() => null);
+  const first = attrs.find((_, i) => views[i]);
+  const sameScalars = (a: AdamAttrs) =>
+    a.beta1 === first?.beta1 && a.beta2 === first.beta2 && a.epsilon === first.epsilon &&
+    a.lr === first.lr && a.steps === first.steps;
+  const chosen = views.flatMap((own, i) => own && sameScalars(attrs[i]) ? [i] : []);
+  const total = chosen.reduce((sum, i) => sum + items[i].weight.size, 0);
+  if (!native || chosen.length === 0 || total >= 2 ** 31) return items.map(() => false);
+  const backend = activeBackend() as unknown as WasmBackendLike;
+  const at = new Uint32Array(4 * chosen.length);
+  const sizes = new Int32Array(chosen.length);
+  const decays = new Float32Array(chosen.length);
+  chosen.forEach((i, c) => {
+    const [w, m, v] = views[i]!;
+    at.set(
+      [w.byteOffset, m.byteOffset, v.byteOffset, heapF32(backend, items[i].grad).byteOffset],
+      4 * c,
+    );
+    sizes[c] = items[i].weight.size;
+    decays[c] = adamConstants(attrs[i]).decay;
+  });
+  const [b1, c1, b2, c2, lrc, rbc2, eps] = adamScalars(adamConstants(attrs[chosen[0]]));
+  native.adamMany(backend.wasm.HEAPU8, at, sizes, decays, b1, c1, b2, c2, lrc, rbc2, eps);
+  const done = items.map(() => false);
+  for (const i of chosen) {
+    done[i] = true;
+    for (const x of [items[i].weight, items[i].m, items[i].v]) markRewritten(x);
+  }
+  return done;
 }

@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dropout_bits.h"
@@ -182,6 +183,48 @@ void vatt_adam(const float *w, const float *m, const float *v, const float *g, f
                float lrc, float rbc2, float eps, float decay) {
   adam_job j = {w, m, v, g, w_out, m_out, v_out, b1, c1, b2, c2, lrc, rbc2, eps, decay};
   parallel(adam_range, &j, n);
+}
+
+typedef struct {
+  uint8_t *heap;
+  const uint32_t *at;
+  const float *decays;
+  const long long *starts; /* tensor i's values are [starts[i], starts[i + 1]) of the whole */
+  int count;
+  float b1, c1, b2, c2, lrc, rbc2, eps;
+} adam_many_job;
+
+/* Values [begin, end) of the tensors laid end to end: each tensor's part by adam_range. */
+static void adam_many_range(const void *p, int begin, int end) {
+  const adam_many_job *j = p;
+  int t = 0;
+  while (t < j->count && j->starts[t + 1] <= begin) t++;
+  for (; t < j->count && j->starts[t] < end; t++) {
+    const uint32_t *at = j->at + 4 * t;
+    float *w = (float *)(j->heap + at[0]), *m = (float *)(j->heap + at[1]);
+    float *v = (float *)(j->heap + at[2]);
+    const float *g = (const float *)(j->heap + at[3]);
+    adam_job one = {w, m, v, g, w, m, v, j->b1, j->c1, j->b2, j->c2, j->lrc, j->rbc2, j->eps,
+                    j->decays[t]};
+    const long long lo = begin > j->starts[t] ? begin : j->starts[t];
+    const long long hi = end < j->starts[t + 1] ? end : j->starts[t + 1];
+    adam_range(&one, (int)(lo - j->starts[t]), (int)(hi - j->starts[t]));
+  }
+}
+
+/* vatt_adam in place on `count` tensors of the wasm heap at once: tensor i's weight, moments and
+ * gradient at the byte offsets at[4i .. 4i + 3] of `heap`, sizes[i] values, its decay decays[i];
+ * one job over all their values, split over the threads (the same bits as one call each). */
+void vatt_adam_many(uint8_t *heap, const uint32_t *at, const int32_t *sizes, const float *decays,
+                    int count, float b1, float c1, float b2, float c2, float lrc, float rbc2,
+                    float eps) {
+  long long *starts = malloc(sizeof(long long) * (size_t)(count + 1));
+  if (!starts) abort();
+  starts[0] = 0;
+  for (int i = 0; i < count; i++) starts[i + 1] = starts[i] + sizes[i];
+  adam_many_job j = {heap, at, decays, starts, count, b1, c1, b2, c2, lrc, rbc2, eps};
+  if (starts[count] > 0) parallel(adam_many_range, &j, (int)starts[count]);
+  free(starts);
 }
 
 /* ---------------------------------------------------------------------------------------

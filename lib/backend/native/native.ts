@@ -57,6 +57,19 @@ export interface NativeKernels {
     n: number,
     ...scalars: AdamScalars
   ): void;
+  /**
+   * `adam` in place on several tensors of the wasm heap `heap` in one call:
+   * tensor i's weight, moments and gradient at the byte offsets
+   * `at[4i .. 4i + 3]`, `sizes[i]` values, its decay `decays[i]`; the scalars
+   * those of `adam` but the decay (the same bits as one call each).
+   */
+  adamMany(
+    heap: Uint8Array,
+    at: Uint32Array,
+    sizes: Int32Array,
+    decays: Float32Array,
+    ...scalars: AdamManyScalars
+  ): void;
   /** LayerNorm of `rows` rows of `d` values. */
   layerNorm(
     x: Float32Array,
@@ -135,6 +148,17 @@ export interface NativeKernels {
   setThreads(n: number): void;
 }
 
+/** `adam`'s scalars but the decay, which `adamMany` takes per tensor. */
+export type AdamManyScalars = [
+  b1: number,
+  c1: number,
+  b2: number,
+  c2: number,
+  lrc: number,
+  rbc2: number,
+  eps: number,
+];
+
 /** Sizes of an attention call: clips, tokens, width, heads, and the logits' scale. */
 export interface AttentionSizes {
   b: number;
@@ -170,6 +194,10 @@ const SYMBOLS = {
   vatt_dropout: { parameters: [F, F, "i32", ...DROP], result: "void" },
   vatt_layer_norm: { parameters: [F, F, F, F, "i32", "i32", "f32"], result: "void" },
   vatt_adam: { parameters: [F, F, F, F, F, F, F, "i32", ...F32x8], result: "void" },
+  vatt_adam_many: {
+    parameters: [F, F, F, F, "i32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
+    result: "void",
+  },
   vatt_blas_bind: { parameters: [F], result: "i32" },
   vatt_sgemm: {
     parameters: ["i32", "i32", "i32", "i32", "i32", "f32", F, "i32", F, "i32", "f32", F, "i32"],
@@ -236,6 +264,8 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
       s.vatt_gelu_grad_dropout(x, cdf, dy, dx, n, ...u(...d)),
     dropout: (x, y, n, ...d) => s.vatt_dropout(x, y, n, ...u(...d)),
     adam: (...args) => s.vatt_adam(...args),
+    adamMany: (heap, at, sizes, decays, ...k) =>
+      s.vatt_adam_many(heap, at, sizes, decays, sizes.length, ...k),
     layerNorm: (x, gamma, beta, y, rows, d, eps) =>
       s.vatt_layer_norm(x, gamma, beta, y, rows, d, eps),
     attention: (q, k, v, bias, mask, drop, z, alpha, { b, l, d, h, scale }) =>

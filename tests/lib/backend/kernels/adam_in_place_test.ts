@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../../../../lib/backend/gradients.ts";
-import { adamInPlace, type AdamTensors } from "../../../../lib/backend/kernels/adam_in_place.ts";
+import {
+  adamInPlace,
+  adamInPlaceMany,
+  type AdamTensors,
+} from "../../../../lib/backend/kernels/adam_in_place.ts";
 import { ADAM_KERNEL } from "../../../../lib/backend/kernels/names.ts";
+import { nativeKernels, setNativeEnabled } from "../../../../lib/backend/native/native.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { setSimdEnabled } from "../../../../lib/backend/simd/simd.ts";
 import { Adam } from "../../../../lib/train/optimizer.ts";
@@ -146,4 +151,71 @@ Deno.test("adamInPlace: a small product (tfjs's own, packed weights) after the s
   const expected = tf.matMul(x, fresh);
   assert.deepEqual(await bits(after), await bits(expected));
   tf.dispose([after, fresh, expected, x, ...Object.values(t)]);
+});
+
+Deno.test({
+  name:
+    "adamInPlaceMany writes VattAdam's bits into many weights in one native call, each its own decay",
+  ignore: nativeKernels() === null, // deno task build:native
+  fn: async () => {
+    // Sizes across the pool's split (300,000 values in all: two threads) and tensor boundaries.
+    const shapes = [[13, 79], [1], [512, 512], [7], [300, 62]];
+    const items = shapes.map((shape, i) => tensors(shape, 10 * i + 1));
+    const attrs = shapes.map((_, i) => ({ ...ATTRS, decay: i % 2 ? 0 : ATTRS.decay * (i + 1) }));
+    const expected: number[][][] = [];
+    for (const [i, t] of items.entries()) {
+      const out = tf.engine().runKernel(ADAM_KERNEL, { ...t }, { ...attrs[i] }) as tf.Tensor[];
+      expected.push(await Promise.all(out.map(bits)));
+      tf.dispose(out);
+    }
+    // A weight whose buffer a clone shares is left to the caller, and so is one whose other
+    // attributes differ from the first's; the rest are done.
+    const shared = tensors([5], 99);
+    const clone = tf.clone(shared.weight);
+    const otherLr = tensors([6], 98);
+    const done = adamInPlaceMany(
+      [...items, shared, otherLr],
+      [...attrs, ATTRS, { ...ATTRS, lr: 0.5 }],
+    );
+    assert.deepEqual(done, [...items.map(() => true), false, false]);
+    for (const [i, t] of items.entries()) {
+      assert.deepEqual([await bits(t.weight), await bits(t.m), await bits(t.v)], expected[i]);
+    }
+    tf.dispose([clone, ...[...items, shared, otherLr].flatMap((t) => Object.values(t))]);
+  },
+});
+
+Deno.test({
+  name:
+    "Adam's step on wasm: the one native call gives the SIMD kernel's weights, weight by weight",
+  ignore: nativeKernels() === null,
+  fn: async () => {
+    const run = async (native: boolean) => {
+      const weights = {
+        a: tf.variable(seeded([40, 30], 1)),
+        b: tf.variable(seeded([30], 2)),
+        c: tf.variable(seeded([300, 400], 3)),
+      };
+      const adam = new Adam(weights, { weightDecay: 0.01, decayable: (n) => n !== "b" });
+      const before = setNativeEnabled(native); // off: one SIMD call a weight
+      try {
+        for (let s = 0; s < 3; s++) {
+          const grads = {
+            a: seeded([40, 30], 10 + s),
+            b: seeded([30], 20 + s),
+            c: seeded([300, 400], 30 + s),
+          };
+          adam.step(grads, 0.01);
+          tf.dispose(Object.values(grads));
+        }
+      } finally {
+        setNativeEnabled(before);
+      }
+      const out = await Promise.all(Object.values(weights).map(bits));
+      adam.dispose();
+      tf.dispose(Object.values(weights));
+      return out;
+    };
+    assert.deepEqual(await run(true), await run(false));
+  },
 });
