@@ -148,16 +148,8 @@ export interface NativeKernels {
   setThreads(n: number): void;
 }
 
-/** `adam`'s scalars but the decay, which `adamMany` takes per tensor. */
-export type AdamManyScalars = [
-  b1: number,
-  c1: number,
-  b2: number,
-  c2: number,
-  lrc: number,
-  rbc2: number,
-  eps: number,
-];
+/** `adam`'s scalars but the last, the decay, which `adamMany` takes per tensor. */
+export type AdamManyScalars = AdamScalars extends [...infer Head, number] ? Head : never;
 
 /** Sizes of an attention call: clips, tokens, width, heads, and the logits' scale. */
 export interface AttentionSizes {
