@@ -16,6 +16,7 @@
 
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "./switches.ts";
 import { nativeGemm } from "./native/native.ts";
+import { applyBlasCoreType } from "./blas_core.ts";
 
 const LINUX_NAMES = [
   "libopenblas.so.0",
@@ -212,6 +213,7 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
   if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
     return { blas: null, reason: "no FFI in this runtime" };
   }
+  const coreType = applyBlasCoreType(); // before the library loads and picks its kernels
   let lastError = "";
   for (const name of names) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -272,7 +274,8 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
     const n = blas.threads();
     const threads = n === 1 ? "1 thread" : `${n} threads on large products`;
     const kind = name.includes("Accelerate") ? "Accelerate" : "OpenBLAS";
-    return { blas, reason: `${kind} (${name}, ${threads})` };
+    const kernels = coreType && kind === "OpenBLAS" ? `, ${coreType}` : "";
+    return { blas, reason: `${kind} (${name}, ${threads}${kernels})` };
   }
   // Deno says "Could not open library: Could not open library: NAME: why"; once is enough.
   const why = lastError.split("\n")[0].replace(/^(Could not open library: )+/, "");

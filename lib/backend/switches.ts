@@ -9,6 +9,7 @@
  * | `VATT_BLAS` | on | the native BLAS (OpenBLAS through FFI) and with it the native products and attention kernels |
  * | `VATT_BLAS_LIB` | search | the BLAS library to load (a path); unset: the usual names |
  * | `VATT_BLAS_THREADS` | every core | threads for large native products |
+ * | `VATT_BLAS_CORE` | on | OpenBLAS's AVX2 (Haswell) kernels on AMD processors with AVX-512, where they are faster than the ones OpenBLAS picks (`blas_core.ts`); an `OPENBLAS_CORETYPE` of the user's wins |
  * | `VATT_SIMD` | on | the SIMD WebAssembly module of the kernels (JavaScript loops instead) |
  * | `VATT_NATIVE` | on | the native kernels (`native/`, built by `deno task build:native`: elementwise, attention, the split of large products): the SIMD module, per-block BLAS calls and OpenBLAS's threads instead |
  * | `VATT_NATIVE_LIB` | built | the native kernels' library to load (a path); unset: the one `build:native` writes |
@@ -27,6 +28,7 @@ export const SWITCHES = {
   blas: "VATT_BLAS",
   blasLib: "VATT_BLAS_LIB",
   blasThreads: "VATT_BLAS_THREADS",
+  blasCore: "VATT_BLAS_CORE",
   simd: "VATT_SIMD",
   native: "VATT_NATIVE",
   nativeLib: "VATT_NATIVE_LIB",
@@ -82,8 +84,19 @@ export function switchedOff(...names: string[]): boolean {
 /** A reader of environment variables: the value, or `undefined` when unset. */
 export type EnvReader = (name: string) => string | undefined;
 
-/** Whether `read` says off for any of `names`. */
-function offIn(read: EnvReader, names: string[]): boolean {
+/**
+ * Whether `read` says off for any of `names` ({@linkcode switchedOff} with
+ * another reader than the environment).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { offIn } from "./switches.ts";
+ * assert.equal(offIn((name) => name === "VATT_X" ? "no" : undefined, ["VATT_Y", "VATT_X"]), true);
+ * assert.equal(offIn(() => undefined, ["VATT_X"]), false);
+ * ```
+ */
+export function offIn(read: EnvReader, names: string[]): boolean {
   return names.some((name) => /^(0|off|false|no)$/i.test((read(name) ?? "").trim()));
 }
 
@@ -134,6 +147,7 @@ export function effectiveSwitches(read: EnvReader = envValue): Record<string, st
     [s.blas]: off(s.blas),
     [s.blasLib]: read(s.blasLib) || "search",
     [s.blasThreads]: String(blasThreadsSetting(read)),
+    [s.blasCore]: off(s.blas, s.blasCore),
     [s.simd]: off(s.simd),
     [s.native]: off(s.native),
     [s.nativeLib]: read(s.nativeLib) || "built",
