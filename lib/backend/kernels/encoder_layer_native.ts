@@ -10,7 +10,7 @@
  * @module
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { loadBlas } from "../blas.ts";
+import { BLAS_PARALLEL_MIN_MACS, loadBlas } from "../blas.ts";
 import { type LayerCall, nativeGemm, type NativeKernels } from "../native/native.ts";
 import { switchedOff, SWITCHES } from "../switches.ts";
 import { type EncoderLayerAttrs, LAYER_SAVED, LAYER_WEIGHTS } from "./_encoder_layer_io.ts";
@@ -41,6 +41,23 @@ interface KernelArgs {
 }
 
 let enabled = !switchedOff(SWITCHES.nativeLayer);
+let calls = 0;
+
+/**
+ * Native layer calls (either way) this process has made: for tests and
+ * profiles to tell the native layer from the macro, which runs the same
+ * kernel names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeLayerCalls } from "./encoder_layer_native.ts";
+ * assert.ok(nativeLayerCalls() >= 0);
+ * ```
+ */
+export function nativeLayerCalls(): number {
+  return calls;
+}
 
 /**
  * Turns the native layer on or off for this process (the layer kernels then
@@ -61,12 +78,46 @@ export function setNativeLayerEnabled(on: boolean): boolean {
   return before;
 }
 
-/** The native kernels with the BLAS bound, where the layer of `x` may run natively. */
-function nativeFor(x: TensorInfo): NativeKernels | null {
+/**
+ * Whether a layer of `b` clips of `l` tokens, `d` wide with an MLP `m` wide,
+ * runs natively on `threads` threads: always where its largest product is
+ * too small for the macro's products to be split
+ * ({@linkcode BLAS_PARALLEL_MIN_MACS}), else where its clips split evenly
+ * enough over the threads (each thread one at least, and an even split or
+ * 4 a thread): one clip on two threads would leave idle the core that the
+ * macro's split products use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nativeLayerApplies } from "./encoder_layer_native.ts";
+ * assert.equal(nativeLayerApplies(3, 65, 64, 256, 2), true); // tiny: the macro runs on one thread
+ * assert.equal(nativeLayerApplies(8, 63, 512, 2048, 2), true); // small's audio tower
+ * assert.equal(nativeLayerApplies(1, 1569, 512, 2048, 2), false); // one clip at the paper's size
+ * assert.equal(nativeLayerApplies(3, 1569, 512, 2048, 2), false); // 2 + 1 clips
+ * assert.equal(nativeLayerApplies(9, 1569, 512, 2048, 2), true); // 5 + 4
+ * assert.equal(nativeLayerApplies(1, 1569, 512, 2048, 1), true);
+ * ```
+ */
+export function nativeLayerApplies(
+  b: number,
+  l: number,
+  d: number,
+  m: number,
+  threads: number,
+): boolean {
+  if (threads <= 1 || b * l * d * m < BLAS_PARALLEL_MIN_MACS) return true;
+  return b >= threads && (b % threads === 0 || b >= 4 * threads);
+}
+
+/** The native kernels with the BLAS bound, where the layer of `x` (MLP `m` wide) runs natively. */
+function nativeFor(x: TensorInfo, m: number): NativeKernels | null {
   if (!enabled || x.dtype !== "float32" || x.shape.length !== 3) return null;
-  if (x.shape[0] * x.shape[1] * x.shape[2] === 0) return null;
+  const [b, l, d] = x.shape;
+  if (b * l * d === 0) return null;
   const blas = loadBlas();
-  return blas ? nativeGemm(blas.library) : null;
+  const native = blas ? nativeGemm(blas.library) : null;
+  return native && nativeLayerApplies(b, l, d, m, native.threads()) ? native : null;
 }
 
 /** The sizes, scalars and dropouts of a call, its tensors' places still empty. */
@@ -106,10 +157,10 @@ function place(
 /** `VattEncoderLayer` natively: `[out, …LAYER_SAVED]`, or null where it does not apply. */
 export function nativeEncoderLayer(args: KernelArgs): TensorInfo[] | null {
   const { inputs: w, backend: be, attrs } = args;
-  const native = nativeFor(w.x);
+  const m = w.fc1Kernel.shape[1];
+  const native = nativeFor(w.x, m);
   if (!native) return null;
   const [b, l, d] = w.x.shape;
-  const m = w.fc1Kernel.shape[1];
   const call = callOf(native, { b, l, d, m }, attrs);
   const wide = new Set(["f1", "cdf", "inner"]);
   const shapeOf = (name: string) =>
@@ -119,6 +170,7 @@ export function nativeEncoderLayer(args: KernelArgs): TensorInfo[] | null {
   place(be, call.at, T.bias, [w.bias, w.mask, w.drop]);
   place(be, call.at, T.out, outs);
   native.encoderLayer(be.wasm.HEAPU8, call);
+  calls++;
   return outs;
 }
 
@@ -133,10 +185,10 @@ function weightShape(name: (typeof LAYER_WEIGHTS)[number], d: number, m: number)
 /** `VattEncoderLayerGrad` natively: `[dx, …d(LAYER_WEIGHTS)]` (then `dbias`), or null. */
 export function nativeEncoderLayerGrad(args: KernelArgs): TensorInfo[] | null {
   const { inputs: s, backend: be, attrs } = args;
-  const native = nativeFor(s.x);
+  const m = s.fc1Kernel.shape[1];
+  const native = nativeFor(s.x, m);
   if (!native) return null;
   const [b, l, d] = s.x.shape;
-  const m = s.fc1Kernel.shape[1];
   const call = callOf(native, { b, l, d, m }, attrs);
   const dx = be.makeOutput([b, l, d], "float32");
   const grads = LAYER_WEIGHTS.map((name) => be.makeOutput(weightShape(name, d, m), "float32"));
@@ -147,6 +199,7 @@ export function nativeEncoderLayerGrad(args: KernelArgs): TensorInfo[] | null {
   place(be, call.at, T.drop, [s.drop, undefined, ...LAYER_SAVED.map((name) => s[name])]);
   place(be, call.at, T.dy, [s.dy, dx, ...grads, dbias, scratch]);
   native.encoderLayerGrad(be.wasm.HEAPU8, call);
+  calls++;
   be.disposeData(scratch.dataId);
   return [dx, ...grads, ...(dbias ? [dbias] : [])];
 }
