@@ -12,6 +12,7 @@
  * @module
  */
 import { Command, CommanderError, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
 import { describeError } from "./cli_error.ts";
 import { withFlagAliases } from "./_flag_aliases.ts";
 
@@ -177,4 +178,7 @@ async function main(args: string[]): Promise<void> {
 }
 
 // `deno task vatt -- --help` passes the `--` on: it only separates deno's arguments from vatt's.
-if (import.meta.main) await main(Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args);
+if (import.meta.main) {
+  applyBlasCoreType(); // first: OpenBLAS reads it when it loads (lib/backend/blas_core.ts)
+  await main(Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args);
+}

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { blasKernelState } from "../lib/backend/kernels/matmul.ts";
 import { blasStatus } from "../lib/backend/blas.ts";
@@ -161,6 +162,7 @@ export async function measure(spec: WorkerSpec): Promise<WorkerResult> {
 }
 
 if (import.meta.main) {
+  applyBlasCoreType(); // first: OpenBLAS reads it when it loads (lib/backend/blas_core.ts)
   const spec = JSON.parse(Deno.args[0] ?? "{}") as WorkerSpec;
   const result = await measure(spec);
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);

@@ -32,6 +32,7 @@
  *
  * @module
  */
+import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -499,4 +500,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${jsonPath}`);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  applyBlasCoreType(); // first: OpenBLAS reads it when it loads; the workers and peers inherit it
+  await main();
+}

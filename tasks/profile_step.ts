@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend/select.ts";
@@ -129,4 +130,7 @@ async function main(): Promise<void> {
   bench.dispose();
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  applyBlasCoreType(); // first: OpenBLAS reads it when it loads (lib/backend/blas_core.ts)
+  await main();
+}

@@ -16,7 +16,7 @@
 
 import { blasThreadsSetting, envValue, switchedOff, SWITCHES } from "./switches.ts";
 import { nativeGemm } from "./native/native.ts";
-import { applyBlasCoreType } from "./blas_core.ts";
+import { coreTypeNote } from "./blas_core.ts";
 
 const LINUX_NAMES = [
   "libopenblas.so.0",
@@ -213,7 +213,7 @@ function open(names: readonly string[]): { blas: NativeBlas | null; reason: stri
   if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
     return { blas: null, reason: "no FFI in this runtime" };
   }
-  const coreType = applyBlasCoreType(); // before the library loads and picks its kernels
+  const coreType = coreTypeNote(); // set by the entry point, if at all (blas_core.ts)
   let lastError = "";
   for (const name of names) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;

@@ -6,14 +6,11 @@
  * kernels (`Haswell`) are faster there. Measured on 2 cores of an AMD EPYC
  * (sgemm 544×2048 · 2048×512, best of 12): 104–107 against 98–101 GFLOP/s on
  * one thread, 210–215 against 190–200 on two; a `small` pretraining step 1.04×
- * (median of 10 alternating processes). So where `OPENBLAS_CORETYPE` is not
- * set and the CPU is AMD's with AVX-512, `blas.ts` asks for Haswell's before
- * the library loads; `VATT_BLAS_CORE=0` leaves OpenBLAS's own pick, and an
- * `OPENBLAS_CORETYPE` of the user's is left as it is. Processes started after
- * (the benchmark's PyTorch peer, on the same OpenBLAS) inherit the setting.
+ * (median of 10 alternating processes). So where `OPENBLAS_CORETYPE` is not set and the CPU is AMD's with AVX-512, the programs' entry points (`vatt`, the bench and its workers, the profile) ask for Haswell's first thing, before the library loads ({@linkcode applyBlasCoreType}); `VATT_BLAS_CORE=0` leaves OpenBLAS's own pick, and an `OPENBLAS_CORETYPE` of the user's is left as it is. Processes started after (the benchmark's PyTorch peer, on the same OpenBLAS) inherit the setting. Only an entry point sets it, at its start: a library that set the environment while other threads read it (the test runner's parallel modules share one process) would race them.
  *
  * @module
  */
+import { nativeKernels } from "./native/native.ts";
 import { envValue, offIn, SWITCHES } from "./switches.ts";
 
 /** OpenBLAS's variable naming the kernels to use. */
@@ -44,13 +41,23 @@ export function preferredCoreType(cpuinfo: string): "Haswell" | null {
 export interface CoreTypeIo {
   read(name: string): string | undefined;
   set(name: string, value: string): void;
-  cpuinfo(): string;
+  /** The kernels this CPU should get ({@linkcode preferredCoreType}). */
+  preferred(): "Haswell" | null;
+}
+
+/** Asks the native kernels' library (no permission beyond FFI), else `/proc/cpuinfo` (all). */
+function preferredHere(): "Haswell" | null {
+  const native = nativeKernels();
+  if (native) return native.cpuAmdAvx512() ? "Haswell" : null;
+  return Deno.build.os === "linux"
+    ? preferredCoreType(Deno.readTextFileSync("/proc/cpuinfo"))
+    : null;
 }
 
 const PROCESS_IO: CoreTypeIo = {
   read: envValue,
   set: (name, value) => Deno.env.set(name, value),
-  cpuinfo: () => Deno.build.os === "linux" ? Deno.readTextFileSync("/proc/cpuinfo") : "",
+  preferred: preferredHere,
 };
 
 /**
@@ -58,7 +65,8 @@ const PROCESS_IO: CoreTypeIo = {
  * asks for other kernels than OpenBLAS's own, unless it is set already or
  * `VATT_BLAS_CORE=0`; call it before the library loads. Returns a few words for
  * the BLAS's status line (`null`: OpenBLAS picks). Never throws: without the
- * permission to read `/proc/cpuinfo` or to set the variable, OpenBLAS picks.
+ * native kernels' library and without the permission to read `/proc/cpuinfo`,
+ * or to set the variable, OpenBLAS picks.
  *
  * @example
  * ```ts
@@ -68,7 +76,7 @@ const PROCESS_IO: CoreTypeIo = {
  * const io = {
  *   read: (n: string) => env.get(n),
  *   set: (n: string, v: string) => void env.set(n, v),
- *   cpuinfo: () => "vendor_id : AuthenticAMD\nflags : avx2 avx512f\n",
+ *   preferred: () => "Haswell" as const,
  * };
  * assert.equal(applyBlasCoreType(io), "Haswell kernels, chosen for this AMD AVX-512 CPU");
  * assert.equal(env.get("OPENBLAS_CORETYPE"), "Haswell");
@@ -81,13 +89,33 @@ const PROCESS_IO: CoreTypeIo = {
  */
 export function applyBlasCoreType(io: CoreTypeIo = PROCESS_IO): string | null {
   try {
-    const given = io.read(CORETYPE_VARIABLE);
-    if (given) return `${given} kernels (${CORETYPE_VARIABLE})`;
-    const core = offIn(io.read, [SWITCHES.blasCore]) ? null : preferredCoreType(io.cpuinfo());
+    const given = coreTypeNote(io.read);
+    if (given) return given;
+    const core = offIn(io.read, [SWITCHES.blasCore]) ? null : io.preferred();
     if (!core) return null;
     io.set(CORETYPE_VARIABLE, core);
     return `${core} kernels, chosen for this AMD AVX-512 CPU`;
   } catch {
     return null; // no permission to read the CPU's description or to set the variable
   }
+}
+
+/**
+ * The kernels `OPENBLAS_CORETYPE` asks for, for the BLAS's status line
+ * (`null` where it is unset: OpenBLAS picks by the CPU's features).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { coreTypeNote } from "./blas_core.ts";
+ * const read = (n: string) => n === "OPENBLAS_CORETYPE" ? "Haswell" : undefined;
+ * assert.equal(coreTypeNote(read), "Haswell kernels (OPENBLAS_CORETYPE)");
+ * assert.equal(coreTypeNote(() => undefined), null);
+ * ```
+ */
+export function coreTypeNote(
+  read: (name: string) => string | undefined = envValue,
+): string | null {
+  const given = read(CORETYPE_VARIABLE);
+  return given ? `${given} kernels (${CORETYPE_VARIABLE})` : null;
 }

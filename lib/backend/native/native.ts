@@ -142,6 +142,8 @@ export interface NativeKernels {
   encoderLayerGrad(heap: Uint8Array, call: LayerCall): void;
   /** The floats of scratch the backward pass needs for `dims`. */
   encoderLayerScratch(dims: Int32Array, withBias: boolean): number;
+  /** Whether the CPU is AMD's with AVX-512 (`blas_core.ts`). */
+  cpuAmdAvx512(): boolean;
   /** Threads the kernels use (those of the native BLAS setting). */
   threads(): number;
   /** Sets the threads the kernels use, the caller's included (1–64; for comparisons and tests). */
@@ -179,6 +181,7 @@ const F32x8 = ["f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"] as const;
 const SYMBOLS = {
   vatt_set_threads: { parameters: ["i32"], result: "void" },
   vatt_threads: { parameters: [], result: "i32" },
+  vatt_cpu_amd_avx512: { parameters: [], result: "i32" },
   vatt_gelu: { parameters: [F, F, F, "i32"], result: "void" },
   vatt_gelu_dropout: { parameters: [F, F, F, "i32", ...DROP], result: "void" },
   vatt_gelu_grad: { parameters: [F, F, F, F, "i32"], result: "void" },
@@ -270,6 +273,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
     encoderLayerGrad: (heap, c) => s.vatt_encoder_layer_grad(heap, c.at, c.dims, c.reals, c.drops),
     encoderLayerScratch: (dims, withBias) =>
       Number(s.vatt_encoder_layer_scratch(dims, withBias ? 1 : 0)),
+    cpuAmdAvx512: () => s.vatt_cpu_amd_avx512() === 1,
     threads: () => s.vatt_threads(),
     setThreads: (n) => s.vatt_set_threads(n),
   };

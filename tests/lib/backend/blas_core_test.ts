@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { applyBlasCoreType, type CoreTypeIo } from "../../../lib/backend/blas_core.ts";
+import {
+  applyBlasCoreType,
+  type CoreTypeIo,
+  preferredCoreType,
+} from "../../../lib/backend/blas_core.ts";
 import { blasStatus, loadBlas } from "../../../lib/backend/blas.ts";
 
 const ZEN4 =
@@ -13,7 +17,7 @@ function io(cpuinfo: string | (() => string), env: Record<string, string> = {}) 
   const ioOf: CoreTypeIo = {
     read: (n) => vars.get(n),
     set: (n, v) => void vars.set(n, v),
-    cpuinfo: described,
+    preferred: () => preferredCoreType(described()),
   };
   return { io: ioOf, vars };
 }
