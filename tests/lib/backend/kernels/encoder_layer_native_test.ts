@@ -51,7 +51,9 @@ for (const c of CASES) {
         assert.equal(nativeLayerCalls(), callsBefore, "switched off, the macro runs");
         for (const threads of [1, 2]) {
           const before = nativeLayerCalls();
+          const tensors = tf.memory().numTensors;
           const native = await runWith(c, true, threads);
+          assert.equal(tf.memory().numTensors, tensors, "no tensor left behind");
           assert.ok(native.kernels.includes(KERNEL_NAMES.encoderLayerGrad));
           // Two layers, each once forward and once back (and once more forward when recomputed).
           assert.equal(nativeLayerCalls() - before, c.recompute ? 6 : 4);
