@@ -105,7 +105,8 @@ export class Adam extends NamedOptimizer {
 
   /** Every weight the fused kernel takes, in place in one native call where it can. */
   protected override updateMany(updates: WeightUpdate[]): Set<string> {
-    const fused = updates.filter(({ weight }) => weight.size <= fusedAdamMaxSize());
+    const max = fusedAdamMaxSize();
+    const fused = updates.filter(({ weight }) => weight.size <= max);
     const done = adamInPlaceMany(
       fused.map(({ weight, step }) => ({
         weight,

@@ -144,7 +144,7 @@ export function adamInPlaceMany(items: AdamTensors[], attrs: AdamAttrs[]): boole
       4 * c,
     );
     sizes[c] = items[i].weight.size;
-    decays[c] = adamConstants(attrs[i]).decay;
+    decays[c] = attrs[i].decay; // float32, as adamConstants rounds it
   });
   const [b1, c1, b2, c2, lrc, rbc2, eps] = adamScalars(adamConstants(attrs[chosen[0]]));
   native.adamMany(backend.wasm.HEAPU8, at, sizes, decays, b1, c1, b2, c2, lrc, rbc2, eps);

@@ -11,7 +11,7 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { BLAS_PARALLEL_MIN_MACS, loadBlas } from "../blas.ts";
-import { type LayerCall, nativeGemm, type NativeKernels } from "../native/native.ts";
+import { type LayerCall, nativeGemm } from "../native/native.ts";
 import { switchedOff, SWITCHES } from "../switches.ts";
 import { type EncoderLayerAttrs, LAYER_SAVED, LAYER_WEIGHTS } from "./_encoder_layer_io.ts";
 import { heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
@@ -110,24 +110,31 @@ export function nativeLayerApplies(
   return b >= threads && (b % threads === 0 || b >= 4 * threads);
 }
 
-/** The native kernels with the BLAS bound, where the layer of `x` (MLP `m` wide) runs natively. */
-function nativeFor(x: TensorInfo, m: number): NativeKernels | null {
+/** The saved tensors as wide as the MLP (the rest are `[B, L, D]`, but α). */
+const MLP_WIDE = new Set(["f1", "cdf", "inner"]);
+
+/** A call's sizes and its native kernels, where the layer of `args` runs natively. */
+function prepare({ inputs, attrs }: KernelArgs) {
+  const x = inputs.x;
+  const m = inputs.fc1Kernel.shape[1];
   if (!enabled || x.dtype !== "float32" || x.shape.length !== 3) return null;
   const [b, l, d] = x.shape;
   if (b * l * d === 0) return null;
   const blas = loadBlas();
   const native = blas ? nativeGemm(blas.library) : null;
-  return native && nativeLayerApplies(b, l, d, m, native.threads()) ? native : null;
+  const threads = native?.threads() ?? 1;
+  if (!native || !nativeLayerApplies(b, l, d, m, threads)) return null;
+  return { native, b, l, d, m, call: callOf(threads, { b, l, d, m }, attrs) };
 }
 
 /** The sizes, scalars and dropouts of a call, its tensors' places still empty. */
 function callOf(
-  native: NativeKernels,
+  threads: number,
   shape: { b: number; l: number; d: number; m: number },
   attrs: EncoderLayerAttrs,
 ): LayerCall {
   const { b, l, d, m } = shape;
-  const parts = Math.max(1, Math.min(native.threads(), b));
+  const parts = Math.max(1, Math.min(threads, b));
   const reals = new Float32Array(5);
   const drops = new Uint32Array(15);
   reals[0] = attrs.epsilon;
@@ -156,15 +163,12 @@ function place(
 
 /** `VattEncoderLayer` natively: `[out, …LAYER_SAVED]`, or null where it does not apply. */
 export function nativeEncoderLayer(args: KernelArgs): TensorInfo[] | null {
+  const prepared = prepare(args);
+  if (!prepared) return null;
   const { inputs: w, backend: be, attrs } = args;
-  const m = w.fc1Kernel.shape[1];
-  const native = nativeFor(w.x, m);
-  if (!native) return null;
-  const [b, l, d] = w.x.shape;
-  const call = callOf(native, { b, l, d, m }, attrs);
-  const wide = new Set(["f1", "cdf", "inner"]);
+  const { native, b, l, d, m, call } = prepared;
   const shapeOf = (name: string) =>
-    name === "alpha" ? [b, attrs.heads, l, l] : [b, l, wide.has(name) ? m : d];
+    name === "alpha" ? [b, attrs.heads, l, l] : [b, l, MLP_WIDE.has(name) ? m : d];
   const outs = ["out", ...LAYER_SAVED].map((name) => be.makeOutput(shapeOf(name), "float32"));
   place(be, call.at, T.x, [w.x, ...LAYER_WEIGHTS.map((name) => w[name])]);
   place(be, call.at, T.bias, [w.bias, w.mask, w.drop]);
@@ -184,12 +188,10 @@ function weightShape(name: (typeof LAYER_WEIGHTS)[number], d: number, m: number)
 
 /** `VattEncoderLayerGrad` natively: `[dx, …d(LAYER_WEIGHTS)]` (then `dbias`), or null. */
 export function nativeEncoderLayerGrad(args: KernelArgs): TensorInfo[] | null {
+  const prepared = prepare(args);
+  if (!prepared) return null;
   const { inputs: s, backend: be, attrs } = args;
-  const m = s.fc1Kernel.shape[1];
-  const native = nativeFor(s.x, m);
-  if (!native) return null;
-  const [b, l, d] = s.x.shape;
-  const call = callOf(native, { b, l, d, m }, attrs);
+  const { native, b, l, d, m, call } = prepared;
   const dx = be.makeOutput([b, l, d], "float32");
   const grads = LAYER_WEIGHTS.map((name) => be.makeOutput(weightShape(name, d, m), "float32"));
   const dbias = attrs.withBias ? be.makeOutput([attrs.heads, l, l], "float32") : undefined;

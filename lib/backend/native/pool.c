@@ -175,15 +175,3 @@ void vatt_parallel_items(range_fn fn, const void *job, int count, long long per_
 void vatt_parallel_all(range_fn fn, const void *job, int count) {
   run_parts(fn, job, count, pool_threads, 1);
 }
-
-/* 1 where the CPU is AMD's and has AVX-512, else 0: lib/backend/blas_core.ts then asks OpenBLAS
- * for its AVX2 kernels, faster there than the AVX-512 ones it picks (no permission needed, where
- * reading /proc/cpuinfo needs all of Deno's). */
-int vatt_cpu_amd_avx512(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  return __builtin_cpu_is("amd") && __builtin_cpu_supports("avx512f");
-#else
-  return 0;
-#endif
-}
