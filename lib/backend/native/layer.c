@@ -150,7 +150,7 @@ void vatt_encoder_layer(uint8_t *heap, const uint32_t *at, const int32_t *dims,
                         const float *reals, const uint32_t *drops) {
   layer_t c = layer_of(heap, at, dims, reals, drops);
   vatt_blas_one_thread();
-  vatt_parallel_all(forward_parts, &c, c.parts);
+  vatt_parallel_each(forward_parts, &c, c.parts);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ void vatt_encoder_layer_grad(uint8_t *heap, const uint32_t *at, const int32_t *d
   grads_t g = grads_of(&c);
   vatt_blas_one_thread();
   backward_job back = {&c, &g};
-  vatt_parallel_all(backward_parts, &back, c.parts);
+  vatt_parallel_each(backward_parts, &back, c.parts);
   weights_job weights = {&c, &g, vatt_threads()};
-  vatt_parallel_all(weights_parts, &weights, weights.slices);
+  vatt_parallel_each(weights_parts, &weights, weights.slices);
 }

@@ -146,6 +146,12 @@ export interface NativeKernels {
   cpuAmdAvx512(): boolean;
   /** Threads the kernels use (those of the native BLAS setting). */
   threads(): number;
+  /**
+   * For tests: a job of `runs.length` ranges in which the calling thread's ranges wait for the
+   * pool's workers to run all the others (`pool.c`'s `vatt_pool_probe`); counts each range's
+   * runs into `runs` and returns the ranges the calling thread ran.
+   */
+  poolProbe(runs: Int32Array): number;
   /** Sets the threads the kernels use, the caller's included (1–64; for comparisons and tests). */
   setThreads(n: number): void;
 }
@@ -181,6 +187,7 @@ const F32x8 = ["f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"] as const;
 const SYMBOLS = {
   vatt_set_threads: { parameters: ["i32"], result: "void" },
   vatt_threads: { parameters: [], result: "i32" },
+  vatt_pool_probe: { parameters: ["i32", F], result: "i32" },
   vatt_cpu_amd_avx512: { parameters: [], result: "i32" },
   vatt_gelu: { parameters: [F, F, F, "i32"], result: "void" },
   vatt_gelu_dropout: { parameters: [F, F, F, "i32", ...DROP], result: "void" },
@@ -275,6 +282,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
       Number(s.vatt_encoder_layer_scratch(dims, withBias ? 1 : 0)),
     cpuAmdAvx512: () => s.vatt_cpu_amd_avx512() === 1,
     threads: () => s.vatt_threads(),
+    poolProbe: (runs) => s.vatt_pool_probe(runs.length, runs),
     setThreads: (n) => s.vatt_set_threads(n),
   };
   const n = kernels.threads();

@@ -1,15 +1,17 @@
 /*
  * The native kernels' pool of threads (pool.h): one job at a time, split into contiguous ranges
- * of items; the calling thread takes the first range, a worker each of the others. The pool is
- * the process's only source of parallel work where the library is loaded (the BLAS then runs
- * on one thread, its large products split here: gemm.c), so its workers may poll for the next
- * job a little while (SPIN_NS) before they sleep: a job that comes soon starts within
- * nanoseconds instead of the tens of microseconds a sleeping thread takes to wake.
+ * of items. The pool is the process's only source of parallel work where the library is loaded
+ * (the BLAS then runs on one thread, its large products split here: gemm.c), so its workers may
+ * poll for the next job a little while (SPIN_NS) before they sleep: a job that comes soon starts
+ * within nanoseconds instead of the tens of microseconds a sleeping thread takes to wake.
  *
- * Each worker has its own slot (its range of the job, the job, a generation count): the
- * caller writes only the slots of the workers a job uses, then raises their generations; a
- * worker reads its slot after seeing its generation change, runs its range, and counts down
- * the job's pending ranges. The caller waits for that count to reach zero.
+ * The ranges are fixed by the job (its count, its number of ranges), never by timing; which
+ * thread runs which range is not: the caller and the workers claim the next unclaimed range
+ * until none is left (one atomic word: the job's number, its ranges, the next range). A worker
+ * that wakes late, or is descheduled by the host, then delays nothing: the caller runs the
+ * ranges it has not claimed (on a virtual machine, waking a sleeping worker took 30 µs to
+ * several ms). The caller raises each worker's generation to the job's number once the job is
+ * written, and waits until every range is done.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -28,19 +30,28 @@
 #define SPIN_NS 200000LL
 
 typedef struct {
-  atomic_ulong generation; /* raised by the caller once the fields below are written */
-  range_fn fn;
-  const void *job;
-  int begin, end;
-  int sleeping;      /* under pool_mutex */
+  atomic_ulong generation; /* the number of the last job posted to this worker */
+  int sleeping;            /* under pool_mutex */
   pthread_cond_t wake;
 } slot_t;
+
+/* The job being run: written by the caller before it publishes the job's claim word, read by a
+ * thread only after it has claimed one of the job's ranges (so never while it is rewritten). */
+typedef struct {
+  range_fn fn;
+  const void *job;
+  int count, ranges, align;
+} job_t;
 
 static slot_t slots[MAX_THREADS];
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int pool_threads = 1; /* threads a job may use, the caller included */
 static int pool_started = 1; /* threads running, the caller included */
-static atomic_int pool_pending;
+static job_t current;
+static unsigned long job_number; /* under pool_owner */
+/* The job's number (bits 32–63), its ranges (16–31) and the next unclaimed range (0–15). */
+static atomic_ulong claims;
+static atomic_int pool_pending; /* the job's ranges not yet done */
 
 static long long now_ns(void) {
   struct timespec t;
@@ -83,14 +94,30 @@ static unsigned long next_job(slot_t *s, unsigned long seen) {
   return g;
 }
 
+/* Claims and runs ranges of job `number` until none is left unclaimed. */
+static void run_claimed(unsigned long number) {
+  unsigned long c = atomic_load_explicit(&claims, memory_order_acquire);
+  for (;;) {
+    if ((c >> 32) != (number & 0xffffffffUL) || (c & 0xffff) >= ((c >> 16) & 0xffff)) return;
+    if (!atomic_compare_exchange_weak_explicit(&claims, &c, c + 1, memory_order_acq_rel,
+                                               memory_order_acquire))
+      continue;
+    const int range = (int)(c & 0xffff);
+    int begin, end;
+    pool_range(range, current.ranges, current.count, current.align, &begin, &end);
+    current.fn(current.job, begin, end);
+    atomic_fetch_sub_explicit(&pool_pending, 1, memory_order_release);
+    c = atomic_load_explicit(&claims, memory_order_acquire);
+  }
+}
+
 static void *pool_worker(void *arg) {
   slot_t *s = arg;
   /* Generations start at 0: a job posted before this thread first runs is still seen. */
   unsigned long seen = 0;
   for (;;) {
     seen = next_job(s, seen);
-    s->fn(s->job, s->begin, s->end);
-    atomic_fetch_sub_explicit(&pool_pending, 1, memory_order_release);
+    run_claimed(seen);
   }
   return NULL;
 }
@@ -120,42 +147,38 @@ int vatt_threads(void) { return pool_threads; }
  * alone, so that its results do not depend on when it called. */
 static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
 
-/* `fn` over `count` items in `parts` ranges (each a multiple of `align` items but the last). */
-static void run_parts(range_fn fn, const void *job, int count, int parts, int align) {
-  if (parts > count) parts = count;
-  if (parts <= 1) {
-    fn(job, 0, count);
-    return;
-  }
-  if (pthread_mutex_trylock(&pool_owner) != 0) {
-    /* The pool is another caller's: the same parts, one after another on this thread (a
+/* `fn` over `count` items in `ranges` ranges (each a multiple of `align` items but the last),
+ * claimed by the caller and the workers as they come. */
+static void run_ranges(range_fn fn, const void *job, int count, int ranges, int align) {
+  if (ranges > count) ranges = count;
+  if (ranges > 0xffff) ranges = 0xffff;
+  if (ranges <= 1 || pool_threads <= 1 || pthread_mutex_trylock(&pool_owner) != 0) {
+    /* One thread, or the pool is another caller's: the same ranges one after another (a
      * product's bits depend on how it is split: gemm.c). */
-    for (int part = 0; part < parts; part++) {
+    for (int range = 0; range < ranges; range++) {
       int begin, end;
-      pool_range(part, parts, count, align, &begin, &end);
+      pool_range(range, ranges, count, align, &begin, &end);
       fn(job, begin, end);
     }
+    if (ranges < 1) fn(job, 0, count);
     return;
   }
-  atomic_store_explicit(&pool_pending, parts - 1, memory_order_relaxed);
-  for (int w = 1; w < parts; w++) {
-    slot_t *s = &slots[w];
-    s->fn = fn;
-    s->job = job;
-    pool_range(w, parts, count, align, &s->begin, &s->end);
-    atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
-  }
+  current = (job_t){fn, job, count, ranges, align};
+  const unsigned long number = ++job_number & 0xffffffffUL;
+  atomic_store_explicit(&pool_pending, ranges, memory_order_relaxed);
+  atomic_store_explicit(&claims, number << 32 | (unsigned long)ranges << 16, memory_order_release);
+  const int workers = ranges < pool_threads ? ranges : pool_threads;
+  for (int w = 1; w < workers; w++)
+    atomic_store_explicit(&slots[w].generation, number, memory_order_release);
   pthread_mutex_lock(&pool_mutex); /* wake the workers that went to sleep */
-  for (int w = 1; w < parts; w++) {
+  for (int w = 1; w < workers; w++) {
     if (slots[w].sleeping) pthread_cond_signal(&slots[w].wake);
   }
   pthread_mutex_unlock(&pool_mutex);
-  int begin, end;
-  pool_range(0, parts, count, align, &begin, &end);
-  fn(job, begin, end);
+  run_claimed(number);
   for (int i = 1; atomic_load_explicit(&pool_pending, memory_order_acquire) > 0; i++) {
     if (i < 4096) relax();
-    else sched_yield(); /* a worker was descheduled: leave it the core */
+    else sched_yield(); /* a worker was descheduled inside a range: leave it the core */
   }
   pthread_mutex_unlock(&pool_owner);
 }
@@ -169,9 +192,54 @@ void vatt_parallel_items(range_fn fn, const void *job, int count, long long per_
   } else {
     parts = 1;
   }
-  run_parts(fn, job, count, parts, per_item == 1 ? 16 : 1);
+  run_ranges(fn, job, count, parts, per_item == 1 ? 16 : 1);
 }
 
 void vatt_parallel_all(range_fn fn, const void *job, int count) {
-  run_parts(fn, job, count, pool_threads, 1);
+  run_ranges(fn, job, count, pool_threads, 1);
+}
+
+void vatt_parallel_each(range_fn fn, const void *job, int count) {
+  run_ranges(fn, job, count, count, 1);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A probe of the claiming, for tests (tests/lib/backend/native/pool_test.ts).
+ * --------------------------------------------------------------------------------------- */
+
+static _Thread_local int probe_is_caller;
+static atomic_int probe_by_others, probe_by_caller;
+
+typedef struct {
+  int ranges;
+  int32_t *runs;
+} probe_t;
+
+/* The caller's ranges wait (up to 1 s) until the other threads have run every other range. */
+static void probe_range(const void *p, int begin, int end) {
+  const probe_t *j = p;
+  for (int r = begin; r < end; r++) {
+    if (probe_is_caller) {
+      const long long until = now_ns() + 1000000000LL;
+      while (atomic_load(&probe_by_others) < j->ranges - 1 && now_ns() < until) relax();
+      atomic_fetch_add(&probe_by_caller, 1);
+    } else {
+      atomic_fetch_add(&probe_by_others, 1);
+    }
+    __atomic_fetch_add(&j->runs[r], 1, __ATOMIC_RELAXED);
+  }
+}
+
+/* A job of `ranges` ranges (one item each) in which the calling thread's ranges wait for the
+ * workers to run all the others; runs[r] counts the runs of range r. Returns the ranges the
+ * calling thread ran: 1 (or 0) where the workers claimed the rest while it waited, `ranges`
+ * where the pool was another caller's. */
+int vatt_pool_probe(int ranges, int32_t *runs) {
+  probe_t j = {ranges, runs};
+  atomic_store(&probe_by_others, 0);
+  atomic_store(&probe_by_caller, 0);
+  probe_is_caller = 1;
+  vatt_parallel_each(probe_range, &j, ranges);
+  probe_is_caller = 0;
+  return atomic_load(&probe_by_caller);
 }

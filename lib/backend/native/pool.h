@@ -1,7 +1,8 @@
 /*
  * The native kernels' pool of threads (pool.c). Between jobs the workers poll a while, then
- * sleep; one job runs at a time (a caller that finds the pool taken runs the same parts alone,
- * one after another).
+ * sleep; one job runs at a time (a caller that finds the pool taken runs the same ranges alone,
+ * one after another). A job's ranges depend on its size and the number of threads only; the
+ * threads claim them as they come.
  */
 #ifndef VATT_POOL_H
 #define VATT_POOL_H
@@ -21,6 +22,9 @@ void vatt_parallel_items(range_fn fn, const void *job, int count, long long per_
 /* `fn` over `count` items split over every thread (up to one item each), whatever their size:
  * for jobs the caller knows are large (gemm.c's products). */
 void vatt_parallel_all(range_fn fn, const void *job, int count);
+
+/* `fn` over each of `count` items, one item a range (the caller knows each is large enough). */
+void vatt_parallel_each(range_fn fn, const void *job, int count);
 
 /* The same as vatt_parallel_items over `n` single values. */
 static inline void parallel(range_fn fn, const void *job, int n) {

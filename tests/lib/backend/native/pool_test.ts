@@ -40,3 +40,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the native pool's threads claim a job's ranges as they come: while the caller is held in one, the worker runs all the others",
+  ignore: !kernels,
+  fn() {
+    const was = kernels!.threads();
+    kernels!.setThreads(2);
+    try {
+      // A caller that finds the pool taken (another test module of this process holding it)
+      // runs every range itself: try again.
+      let runs = new Int32Array(8), byCaller = runs.length;
+      for (let attempt = 0; attempt < 5 && byCaller === runs.length; attempt++) {
+        runs = new Int32Array(8);
+        byCaller = kernels!.poolProbe(runs);
+      }
+      assert.deepEqual(Array.from(runs), new Array(8).fill(1), "every range runs exactly once");
+      // A fixed split would leave 4 of the 8 ranges to the caller.
+      assert.ok(byCaller <= 1, `the caller ran ${byCaller} of 8 ranges`);
+    } finally {
+      kernels!.setThreads(was);
+    }
+  },
+});
