@@ -9,8 +9,9 @@
  * Forward: each thread runs the whole layer on its clips (every part but attention is by rows,
  * attention by clip). Backward, in two jobs: first each thread takes its clips back through the
  * layer to dx, keeping the outputs' gradients of every weighted part; then the weights'
- * gradients (products over all rows, column sums), split by columns. The position bias's
- * gradient is summed per thread over its clips, then over the threads in order.
+ * gradients (products over all rows, column sums), each product whole on whichever thread
+ * claims it (on up to 3 threads) or split by columns. The position bias's gradient is summed
+ * per part over its clips, then over the parts in order.
  *
  * The values are the macro's up to the order of sums: the BLAS may sum a product over a part's
  * rows in another order than over all of them, and the bias's gradient is summed in parts. They
@@ -314,57 +315,46 @@ static void layer_norm_dw(const float *x, const float *dy, const float *mean, co
   }
 }
 
-/* Up to this many slices, each weight's product runs whole on one of them (the largest first,
- * each to the slice with the least work so far: fc1, fc2 and the four d × d products balance on
- * 2 and 3), so that no two threads pack the same input; beyond, every product is split by
- * columns. */
-enum { WHOLE_PRODUCTS_MAX_SLICES = 3 };
+/* Up to this many threads, each weight's product runs whole, one range of the job each, the
+ * largest first (fc1, fc2, then the four d × d), claimed by whichever thread is free: no two
+ * threads pack the same input, and a thread the host delays takes fewer. Beyond, every product
+ * is split by columns, one slice a thread. Either way a product's values do not depend on which
+ * thread computes it. */
+enum { WHOLE_PRODUCTS_MAX_THREADS = 3, PRODUCTS = 6 };
 
-/* The slice that computes product i of the six (costs k·n each), for `slices` ≤
- * WHOLE_PRODUCTS_MAX_SLICES. */
-static void product_owners(const long long cost[6], int slices, int owner[6]) {
-  long long load[WHOLE_PRODUCTS_MAX_SLICES] = {0};
-  int done[6] = {0};
-  for (int n = 0; n < 6; n++) {
-    int next = -1, least = 0;
-    for (int i = 0; i < 6; i++)
-      if (!done[i] && (next < 0 || cost[i] > cost[next])) next = i;
-    for (int u = 1; u < slices; u++)
-      if (load[u] < load[least]) least = u;
-    done[next] = 1;
-    owner[next] = least;
-    load[least] += cost[next];
-  }
-}
+/* The six weights' products dW = xᵀ dy [k, n] and their bias gradients Σ_rows dy. */
+typedef struct {
+  const float *x, *dy;
+  int k, n, w;
+} weight_product;
 
-/* Slice u of `slices` of every weight's gradient. */
-static void weights_slice(const layer_t *c, const grads_t *g, int u, int slices) {
-  const int d = c->d, m = c->m, rows = c->b * c->l;
+static void weight_products(const layer_t *c, const grads_t *g, weight_product out[PRODUCTS]) {
+  const int d = c->d, m = c->m;
   const float *df2 = c->drop[2].on ? g->df2 : tensor(c, T_DY);
   const float *da = c->drop[0].on ? g->da : g->dyy;
   const float *h1 = tensor(c, T_H1);
-  const struct {
-    const float *x, *dy;
-    int k, n, w;
-  } dense[6] = {{h1, g->dq, d, d, W_QK},  {h1, g->dk, d, d, W_KK},
-                {h1, g->dv, d, d, W_VK},  {tensor(c, T_Z), da, d, d, W_OK},
-                {tensor(c, T_H2), g->df1, d, m, W_F1K}, {tensor(c, T_INNER), df2, m, d, W_F2K}};
-  const int whole = slices <= WHOLE_PRODUCTS_MAX_SLICES;
-  int owner[6], lo, hi;
-  if (whole) {
-    long long cost[6];
-    for (int i = 0; i < 6; i++) cost[i] = (long long)dense[i].k * dense[i].n;
-    product_owners(cost, slices, owner);
-  }
-  for (int i = 0; i < 6; i++) { /* dW = xᵀ dy [k, n], db = Σ_rows dy */
-    if (whole) lo = 0, hi = owner[i] == u ? dense[i].n : 0;
-    else columns(dense[i].n, u, slices, &lo, &hi);
-    if (hi <= lo) continue;
-    float *dw = tensor(c, T_DW + dense[i].w);
-    vatt_sgemm_here(1, 0, dense[i].k, hi - lo, rows, 1.0f, dense[i].x, dense[i].k,
-                    dense[i].dy + lo, dense[i].n, 0.0f, dw + lo, dense[i].n);
-    column_sums(dense[i].dy, rows, dense[i].n, lo, hi, tensor(c, T_DW + dense[i].w + 1));
-  }
+  /* the largest first */
+  const weight_product all[PRODUCTS] = {
+      {tensor(c, T_H2), g->df1, d, m, W_F1K}, {tensor(c, T_INNER), df2, m, d, W_F2K},
+      {h1, g->dq, d, d, W_QK}, {h1, g->dk, d, d, W_KK}, {h1, g->dv, d, d, W_VK},
+      {tensor(c, T_Z), da, d, d, W_OK}};
+  memcpy(out, all, sizeof all);
+}
+
+/* Columns [lo, hi) of product p's weight and bias gradients. */
+static void product_columns(const layer_t *c, const weight_product *p, int lo, int hi) {
+  if (hi <= lo) return;
+  const int rows = c->b * c->l;
+  float *dw = tensor(c, T_DW + p->w);
+  vatt_sgemm_here(1, 0, p->k, hi - lo, rows, 1.0f, p->x, p->k, p->dy + lo, p->n, 0.0f, dw + lo,
+                  p->n);
+  column_sums(p->dy, rows, p->n, lo, hi, tensor(c, T_DW + p->w + 1));
+}
+
+/* Slice u of `slices` of the LayerNorms' γ and β gradients and of the bias's gradient. */
+static void norms_slice(const layer_t *c, const grads_t *g, int u, int slices) {
+  const int d = c->d, rows = c->b * c->l;
+  int lo, hi;
   columns(d, u, slices, &lo, &hi);
   layer_norm_dw(tensor(c, T_X), g->dh1, g->mean1, g->rstd1, rows, d, lo, hi,
                 tensor(c, T_DW + W_LN1G), tensor(c, T_DW + W_LN1B));
@@ -384,12 +374,28 @@ static void weights_slice(const layer_t *c, const grads_t *g, int u, int slices)
 typedef struct {
   const layer_t *c;
   const grads_t *g;
-  int slices;
+  weight_product products[PRODUCTS];
+  int slices, whole;
 } weights_job;
 
+/* Ranges of the weights' job: with whole products, range r < 6 is product r and the rest the
+ * norms' slices; else range u is column slice u of everything. */
 static void weights_parts(const void *p, int begin, int end) {
   const weights_job *j = p;
-  for (int u = begin; u < end; u++) weights_slice(j->c, j->g, u, j->slices);
+  for (int r = begin; r < end; r++) {
+    if (j->whole && r < PRODUCTS) {
+      product_columns(j->c, &j->products[r], 0, j->products[r].n);
+      continue;
+    }
+    const int u = j->whole ? r - PRODUCTS : r;
+    if (!j->whole)
+      for (int i = 0; i < PRODUCTS; i++) {
+        int lo, hi;
+        columns(j->products[i].n, u, j->slices, &lo, &hi);
+        product_columns(j->c, &j->products[i], lo, hi);
+      }
+    norms_slice(j->c, j->g, u, j->slices);
+  }
 }
 
 /* The floats of scratch vatt_encoder_layer_grad needs (T_SCRATCH), for `dims` with or without
@@ -409,6 +415,8 @@ void vatt_encoder_layer_grad(uint8_t *heap, const uint32_t *at, const int32_t *d
   vatt_blas_one_thread();
   backward_job back = {&c, &g};
   vatt_parallel_each(backward_parts, &back, c.parts);
-  weights_job weights = {&c, &g, vatt_threads()};
-  vatt_parallel_each(weights_parts, &weights, weights.slices);
+  weights_job weights = {.c = &c, .g = &g, .slices = vatt_threads()};
+  weights.whole = weights.slices <= WHOLE_PRODUCTS_MAX_THREADS;
+  weight_products(&c, &g, weights.products);
+  vatt_parallel_each(weights_parts, &weights, weights.slices + (weights.whole ? PRODUCTS : 0));
 }
