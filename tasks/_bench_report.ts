@@ -184,6 +184,8 @@ export function formatReport(r: BenchReport): string {
   );
   out.push(`matrix products (wasm+blas): ${r.blas}`);
   if (r.native) out.push(`native kernels: ${r.native}`);
+  const heap = r.runs.find((x) => x.backend === "wasm+blas" && x.result?.hugePages);
+  if (heap) out.push(`wasm heap (wasm+blas): huge pages ${heap.result!.hugePages}`);
   const c = r.ceiling;
   if (c) {
     out.push(

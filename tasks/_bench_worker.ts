@@ -12,6 +12,7 @@
  * @module
  */
 import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
+import { hugePagesStatus } from "../lib/backend/native/huge_pages.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { blasKernelState } from "../lib/backend/kernels/matmul.ts";
 import { blasStatus } from "../lib/backend/blas.ts";
@@ -40,6 +41,8 @@ export interface WorkerResult {
   backend: string;
   /** Matrix products: native BLAS or not (wasm only). */
   blas: string;
+  /** The wasm heap's huge pages (`hugePagesStatus()`; wasm only). */
+  hugePages?: string;
   batch: number;
   params: number;
   pretrain?: {
@@ -101,6 +104,7 @@ export async function measure(spec: WorkerSpec): Promise<WorkerResult> {
     blas: spec.backend === "wasm"
       ? (blasKernelState().active ? blasStatus() : `off: ${blasStatus()}`)
       : "n/a",
+    ...(spec.backend === "wasm" ? { hugePages: hugePagesStatus() } : {}),
     batch: c.batch,
     params: bench.model.parameterCounts().total,
     peakRssMiB: 0,

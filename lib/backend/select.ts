@@ -30,6 +30,8 @@ import { blasStatus } from "./blas.ts";
 import { describeKernelSets, registerKernelSets } from "./kernels/mod.ts";
 import { simdStatus } from "./simd/simd.ts";
 import { nativeStatus } from "./native/native.ts";
+import { adviseHugePages } from "./native/huge_pages.ts";
+import type { WasmBackendLike } from "./kernels/_wasm_heap.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -267,5 +269,8 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`The ${name} backend failed to initialise`);
   await tf.ready();
+  if (name === "wasm") {
+    adviseHugePages((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8);
+  }
   return name;
 }

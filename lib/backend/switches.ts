@@ -18,6 +18,7 @@
  * | `VATT_FUSED_LAYER` | on | the whole-encoder-layer kernels alone (each layer's parts then run one by one) |
  * | `VATT_NATIVE_LAYER` | on | the whole encoder layer as one native call each way, its clips split over the threads (`native/layer.c`): the layer kernels then call the part kernels one by one |
  * | `VATT_WASM_KERNELS` | on | the replacement Transpose, Identity, Sum and GatherV2 kernels |
+ * | `VATT_HUGE_PAGES` | on | transparent huge pages over the wasm heap, where the native kernels are loaded (`native/huge_pages.ts`) |
  * | `VATT_EAGER_BACKPROP` | on | the backward pass that frees each tape node's memory when it is done (`backprop.ts`): tfjs's own instead |
  *
  * @module
@@ -38,6 +39,7 @@ export const SWITCHES = {
   nativeLayer: "VATT_NATIVE_LAYER",
   wasmKernels: "VATT_WASM_KERNELS",
   eagerBackprop: "VATT_EAGER_BACKPROP",
+  hugePages: "VATT_HUGE_PAGES",
 } as const;
 
 /**
@@ -157,5 +159,6 @@ export function effectiveSwitches(read: EnvReader = envValue): Record<string, st
     [s.nativeLayer]: off(s.native, s.fused, s.fusedLayer, s.nativeLayer),
     [s.wasmKernels]: off(s.wasmKernels),
     [s.eagerBackprop]: off(s.eagerBackprop),
+    [s.hugePages]: off(s.native, s.hugePages),
   };
 }

@@ -205,3 +205,17 @@ Deno.test("formatReport() notes a failed forward-only peer and leaves the export
   assert.match(text, /tiny\/PyTorch \(forward only\): peer failed: no --forward-only/);
   assert.doesNotMatch(text, /export vs peer: ÷/);
 });
+
+Deno.test("formatReport() says whether the wasm heap had huge pages, from a wasm+blas run", () => {
+  const heap = { ...worker(40, 250), hugePages: "advised over the wasm heap (4096 MiB reserved)" };
+  const text = formatReport(report(
+    [{ case: "tiny", backend: "wasm+blas", result: heap }],
+    [peer(20, 1)],
+  ));
+  assert.match(text, /^wasm heap \(wasm\+blas\): huge pages advised over the wasm heap/m);
+  const without = formatReport(report(
+    [{ case: "tiny", backend: "wasm+blas", result: worker(40, 250) }],
+    [peer(20, 1)],
+  ));
+  assert.doesNotMatch(without, /wasm heap/);
+});

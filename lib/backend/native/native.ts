@@ -152,6 +152,11 @@ export interface NativeKernels {
    * runs into `runs` and returns the ranges the calling thread ran.
    */
   poolProbe(runs: Int32Array): number;
+  /**
+   * Advises transparent huge pages over the wasm heap that `heap` views (`heap.c`); the bytes
+   * advised, 0 where none could be, -1 where the system has no such advice.
+   */
+  hugePages(heap: Uint8Array): number;
   /** Sets the threads the kernels use, the caller's included (1–64; for comparisons and tests). */
   setThreads(n: number): void;
 }
@@ -188,6 +193,7 @@ const SYMBOLS = {
   vatt_set_threads: { parameters: ["i32"], result: "void" },
   vatt_threads: { parameters: [], result: "i32" },
   vatt_pool_probe: { parameters: ["i32", F], result: "i32" },
+  vatt_heap_huge_pages: { parameters: [F], result: "i64" },
   vatt_cpu_amd_avx512: { parameters: [], result: "i32" },
   vatt_gelu: { parameters: [F, F, F, "i32"], result: "void" },
   vatt_gelu_dropout: { parameters: [F, F, F, "i32", ...DROP], result: "void" },
@@ -283,6 +289,7 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
     cpuAmdAvx512: () => s.vatt_cpu_amd_avx512() === 1,
     threads: () => s.vatt_threads(),
     poolProbe: (runs) => s.vatt_pool_probe(runs.length, runs),
+    hugePages: (heap) => Number(s.vatt_heap_huge_pages(heap)),
     setThreads: (n) => s.vatt_set_threads(n),
   };
   const n = kernels.threads();

@@ -50,4 +50,7 @@ Deno.test("effectiveSwitches() reports every backend switch with its effective v
   assert.equal(set.VATT_FUSED_ATTENTION, "on");
   env.set("VATT_FUSED", "0");
   assert.equal(effectiveSwitches(read).VATT_FUSED_ATTENTION, "off");
+  assert.equal(set.VATT_HUGE_PAGES, "on");
+  env.set("VATT_NATIVE", "0"); // huge pages are asked of the native kernels
+  assert.equal(effectiveSwitches(read).VATT_HUGE_PAGES, "off");
 });
