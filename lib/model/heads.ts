@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HeadsConfig } from "../config/vatt_config.ts";
+import { foldMovingAverage } from "./_moving_average.ts";
 import { dense, fusedBatchNorm } from "./_ops.ts";
 import type { BatchShard } from "./batch_shard.ts";
 import type { Weights } from "./weights.ts";
@@ -168,12 +169,8 @@ export function applyBatchNormUpdates(
 ): void {
   const m = options.momentum;
   for (const u of updates) {
-    tf.tidy(() => {
-      const mm = weights[`${u.name}/moving_mean`];
-      const mv = weights[`${u.name}/moving_var`];
-      mm.assign(tf.add(tf.mul(mm, m), tf.mul(u.mean, 1 - m)));
-      mv.assign(tf.add(tf.mul(mv, m), tf.mul(u.variance, 1 - m)));
-    });
+    foldMovingAverage(weights[`${u.name}/moving_mean`], u.mean, m);
+    foldMovingAverage(weights[`${u.name}/moving_var`], u.variance, m);
     u.mean.dispose();
     u.variance.dispose();
   }
