@@ -31,7 +31,6 @@ import { describeKernelSets, registerKernelSets } from "./kernels/mod.ts";
 import { simdStatus } from "./simd/simd.ts";
 import { nativeStatus } from "./native/native.ts";
 import { adviseHugePages } from "./native/huge_pages.ts";
-import type { WasmBackendLike } from "./kernels/_wasm_heap.ts";
 
 /** Backends a user may ask for. */
 export type BackendName = "auto" | "cpu" | "wasm" | "webgpu" | "tensorflow";
@@ -270,7 +269,7 @@ export async function initBackend(name: BackendName): Promise<Exclude<BackendNam
   if (!ok) throw new Error(`The ${name} backend failed to initialise`);
   await tf.ready();
   if (name === "wasm") {
-    adviseHugePages((tf.backend() as unknown as WasmBackendLike).wasm.HEAPU8);
+    adviseHugePages((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8);
   }
   return name;
 }
