@@ -31,11 +31,11 @@ import { markRewritten, ownValues } from "../backend/kernels/tensor_memory.ts";
  * ```
  */
 export function foldMovingAverage(moving: tf.Variable, batch: tf.Tensor, m: number): void {
-  const values = batch.dtype === "float32" ? batch.dataSync() as Float32Array : undefined;
+  const inPlace = tf.getBackend() === "wasm" && batch.dtype === "float32" &&
+    batch.size === moving.size;
   // Read before the view: reading allocates nothing on the heap, but the view must come last.
-  const own = values && values.length === moving.size && tf.getBackend() === "wasm"
-    ? ownValues(moving)
-    : undefined;
+  const values = inPlace ? batch.dataSync() as Float32Array : undefined;
+  const own = values ? ownValues(moving) : undefined;
   if (!own || !values) {
     tf.tidy(() => moving.assign(tf.add(tf.mul(moving, m), tf.mul(batch, 1 - m))));
     return;

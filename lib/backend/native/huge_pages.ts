@@ -11,11 +11,12 @@
 import { switchedOff, SWITCHES } from "../switches.ts";
 import { nativeKernels } from "./native.ts";
 
-const advised = new WeakSet<ArrayBufferLike>();
+// One wasm heap an isolate (its base never moves: V8 reserves all 4 GiB up front).
+let asked = false;
 let status = "not asked (no wasm heap yet)";
 
 /**
- * Advises huge pages over the heap that `heap` views (once per heap), where
+ * Advises huge pages over the heap that `heap` views (once), where
  * the native kernels are loaded and `VATT_HUGE_PAGES` is not off; returns
  * {@linkcode hugePagesStatus}'s line.
  *
@@ -30,10 +31,10 @@ let status = "not asked (no wasm heap yet)";
  */
 export function adviseHugePages(heap: Uint8Array): string {
   if (switchedOff(SWITCHES.hugePages)) return status = "off (VATT_HUGE_PAGES=0)";
-  if (advised.has(heap.buffer)) return status;
+  if (asked) return status;
   const kernels = nativeKernels();
   if (!kernels) return status = "no (the native kernels are off)";
-  advised.add(heap.buffer);
+  asked = true;
   const bytes = kernels.hugePages(heap);
   status = bytes > 0
     ? `advised over the wasm heap (${Math.round(bytes / 2 ** 20)} MiB reserved)`

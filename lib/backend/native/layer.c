@@ -334,11 +334,12 @@ static void weight_products(const layer_t *c, const grads_t *g, weight_product o
   const float *da = c->drop[0].on ? g->da : g->dyy;
   const float *h1 = tensor(c, T_H1);
   /* the largest first */
-  const weight_product all[PRODUCTS] = {
-      {tensor(c, T_H2), g->df1, d, m, W_F1K}, {tensor(c, T_INNER), df2, m, d, W_F2K},
-      {h1, g->dq, d, d, W_QK}, {h1, g->dk, d, d, W_KK}, {h1, g->dv, d, d, W_VK},
-      {tensor(c, T_Z), da, d, d, W_OK}};
-  memcpy(out, all, sizeof all);
+  out[0] = (weight_product){tensor(c, T_H2), g->df1, d, m, W_F1K};
+  out[1] = (weight_product){tensor(c, T_INNER), df2, m, d, W_F2K};
+  out[2] = (weight_product){h1, g->dq, d, d, W_QK};
+  out[3] = (weight_product){h1, g->dk, d, d, W_KK};
+  out[4] = (weight_product){h1, g->dv, d, d, W_VK};
+  out[5] = (weight_product){tensor(c, T_Z), da, d, d, W_OK};
 }
 
 /* Columns [lo, hi) of product p's weight and bias gradients. */
@@ -383,18 +384,17 @@ typedef struct {
 static void weights_parts(const void *p, int begin, int end) {
   const weights_job *j = p;
   for (int r = begin; r < end; r++) {
-    if (j->whole && r < PRODUCTS) {
-      product_columns(j->c, &j->products[r], 0, j->products[r].n);
+    if (j->whole) {
+      if (r < PRODUCTS) product_columns(j->c, &j->products[r], 0, j->products[r].n);
+      else norms_slice(j->c, j->g, r - PRODUCTS, j->slices);
       continue;
     }
-    const int u = j->whole ? r - PRODUCTS : r;
-    if (!j->whole)
-      for (int i = 0; i < PRODUCTS; i++) {
-        int lo, hi;
-        columns(j->products[i].n, u, j->slices, &lo, &hi);
-        product_columns(j->c, &j->products[i], lo, hi);
-      }
-    norms_slice(j->c, j->g, u, j->slices);
+    for (int i = 0; i < PRODUCTS; i++) {
+      int lo, hi;
+      columns(j->products[i].n, r, j->slices, &lo, &hi);
+      product_columns(j->c, &j->products[i], lo, hi);
+    }
+    norms_slice(j->c, j->g, r, j->slices);
   }
 }
 

@@ -152,6 +152,7 @@ static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
 static void run_ranges(range_fn fn, const void *job, int count, int ranges, int align) {
   if (ranges > count) ranges = count;
   if (ranges > 0xffff) ranges = 0xffff;
+  if (ranges < 1) ranges = 1; /* no items: fn still sees the empty range */
   if (ranges <= 1 || pool_threads <= 1 || pthread_mutex_trylock(&pool_owner) != 0) {
     /* One thread, or the pool is another caller's: the same ranges one after another (a
      * product's bits depend on how it is split: gemm.c). */
@@ -160,7 +161,6 @@ static void run_ranges(range_fn fn, const void *job, int count, int ranges, int 
       pool_range(range, ranges, count, align, &begin, &end);
       fn(job, begin, end);
     }
-    if (ranges < 1) fn(job, 0, count);
     return;
   }
   current = (job_t){fn, job, count, ranges, align};
