@@ -84,10 +84,12 @@ export function videoPatches(video: tf.Tensor, config: VattConfig): tf.Tensor3D 
         `Cannot embed video patches of shape [${video.shape}]: the model expects [B, ${v.frames}, ${v.height}, ${v.width}, 3]`,
       );
     }
-    const padded = tf.pad(video, [[0, 0], [0, nt * t - T], [0, nh * h - H], [0, nw * w - W], [
+    const pads: [number, number][] = [[0, 0], [0, nt * t - T], [0, nh * h - H], [0, nw * w - W], [
       0,
       0,
-    ]]); // [B, nt·t, nh·h, nw·w, 3]
+    ]];
+    // tfjs's pad copies even where every pad is 0.
+    const padded = pads.some(([, after]) => after > 0) ? tf.pad(video, pads) : video; // [B, nt·t, nh·h, nw·w, 3]
     const grouped = tf.reshape(padded, [b * nt, t, nh, h, nw, w * 3]); // [B·nt, t, nh, h, nw, w·3]
     const moved = tf.transpose(grouped, [0, 2, 4, 1, 3, 5]); // [B·nt, nh, nw, t, h, w·3]
     return tf.reshape(moved, [b, count, t * h * w * 3]) as tf.Tensor3D; // [B, N, t·h·w·3]
@@ -216,7 +218,7 @@ export function audioTokens(
       );
     }
     const n = Math.ceil(s / a.patch);
-    const padded = tf.pad(audio, [[0, 0], [0, n * a.patch - s]]); // [B, N·t']
+    const padded = n * a.patch === s ? audio : tf.pad(audio, [[0, 0], [0, n * a.patch - s]]); // [B, N·t']
     const segments = tf.reshape(padded, [b, n, a.patch]) as tf.Tensor3D; // [B, N, t']
     const pos = positionNorm(weights["audio/pos"], weights, "audio", config) as tf.Tensor2D; // [N, d]
     const kernel = weights["audio/patch/kernel"];

@@ -142,6 +142,14 @@ export interface NativeKernels {
   encoderLayerGrad(heap: Uint8Array, call: LayerCall): void;
   /** The floats of scratch the backward pass needs for `dims`. */
   encoderLayerScratch(dims: Int32Array, withBias: boolean): number;
+  /** `dst` = `src` (`shape`, `bytes` a value) with axes `perm` (`permute.c`); false: rank > 16. */
+  permute(
+    src: Uint8Array,
+    dst: Uint8Array,
+    shape: Int32Array,
+    perm: Int32Array,
+    bytes: number,
+  ): boolean;
   /** Whether the CPU is AMD's with AVX-512 (`blas_core.ts`). */
   cpuAmdAvx512(): boolean;
   /** Threads the kernels use (those of the native BLAS setting). */
@@ -195,6 +203,7 @@ const SYMBOLS = {
   vatt_pool_probe: { parameters: ["i32", F], result: "i32" },
   vatt_heap_huge_pages: { parameters: [F], result: "i64" },
   vatt_cpu_amd_avx512: { parameters: [], result: "i32" },
+  vatt_permute: { parameters: [F, F, F, F, "i32", "i32"], result: "i32" },
   vatt_gelu: { parameters: [F, F, F, "i32"], result: "void" },
   vatt_gelu_dropout: { parameters: [F, F, F, "i32", ...DROP], result: "void" },
   vatt_gelu_grad: { parameters: [F, F, F, F, "i32"], result: "void" },
@@ -286,6 +295,8 @@ function open(path: string): { kernels: NativeKernels | null; reason: string } {
     encoderLayerGrad: (heap, c) => s.vatt_encoder_layer_grad(heap, c.at, c.dims, c.reals, c.drops),
     encoderLayerScratch: (dims, withBias) =>
       Number(s.vatt_encoder_layer_scratch(dims, withBias ? 1 : 0)),
+    permute: (src, dst, shape, perm, bytes) =>
+      s.vatt_permute(src, dst, shape, perm, shape.length, bytes) === 1,
     cpuAmdAvx512: () => s.vatt_cpu_amd_avx512() === 1,
     threads: () => s.vatt_threads(),
     poolProbe: (runs) => s.vatt_pool_probe(runs.length, runs),

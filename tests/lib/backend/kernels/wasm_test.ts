@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../../../lib/backend/select.ts";
+import { nativeKernels, setNativeEnabled } from "../../../../lib/backend/native/native.ts";
 import {
   simplifyTranspose,
   WASM_KERNEL_SET,
@@ -63,15 +64,18 @@ async function onThree(f: () => tf.Tensor) {
   }
 }
 
-Deno.test("the rank-5+ Transpose equals the wasm kernel and the cpu backend", async (t) => {
-  for (const c of CASES) {
-    await t.step(`${c.dtype} [${c.shape}] by [${c.perm}]`, async () => {
+Deno.test("the rank-5+ Transpose equals the wasm kernel and the cpu backend, natively and in JavaScript", async (t) => {
+  const ways = nativeKernels() ? [true, false] : [false];
+  for (const [c, native] of CASES.flatMap((c) => ways.map((n) => [c, n] as const))) {
+    const way = native ? "native" : "JavaScript";
+    await t.step(`${c.dtype} [${c.shape}] by [${c.perm}], ${way}`, async () => {
+      const before = setNativeEnabled(native);
       const size = c.shape.reduce((n, s) => n * s, 1);
       const values = Array.from({ length: size }, (_, i) => (c.dtype === "bool" ? i % 3 === 0 : i));
       wasmKernelCounts({ reset: true });
       const r = await onThree(() =>
         tf.tidy(() => tf.transpose(tf.tensor(values as number[], c.shape, c.dtype), c.perm))
-      );
+      ).finally(() => setNativeEnabled(before));
       assert.equal(wasmKernelCounts().js, c.js ? 1 : 0);
       assert.deepEqual(r.ours, r.plain);
       assert.deepEqual(r.ours, r.cpu);

@@ -169,3 +169,45 @@ Deno.test("builtLibraryPath() and nativeStatus(): where the build writes, and wh
     setNativeEnabled(was);
   }
 });
+
+/** `src` (row-major `shape`) with its axes in the order `perm`, one value at a time. */
+function permuted(src: Uint8Array, shape: number[], perm: number[], bytes: number): Uint8Array {
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((n, s) => n * s, 1));
+  const outShape = perm.map((axis) => shape[axis]);
+  const out = new Uint8Array(src.length);
+  for (let o = 0; o < src.length / bytes; o++) {
+    let rest = o, at = 0;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      at += (rest % outShape[d]) * strides[perm[d]];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    out.set(src.subarray(at * bytes, (at + 1) * bytes), o * bytes);
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "native permute copies a transpose of any rank to 16: runs by memcpy, a moved last axis value by value",
+  ignore: !available,
+  fn: () => {
+    const k = nativeKernels()!;
+    const cases: [number[], number[], number][] = [
+      [[32, 2, 4, 8, 4, 24], [0, 2, 4, 1, 3, 5], 4], // the tiny video's patch cut: runs of 24
+      [[3, 5, 7, 2, 3], [4, 2, 0, 3, 1], 4], // the last axis moves: value by value
+      [[2, 3, 4, 5, 3], [1, 4, 0, 2, 3], 1], // bool
+      [[7], [0], 4],
+      [[4, 0, 3, 2, 2], [1, 0, 4, 3, 2], 4], // no values
+    ];
+    for (const [shape, perm, bytes] of cases) {
+      const size = shape.reduce((n, s) => n * s, 1) * bytes;
+      const src = Uint8Array.from({ length: size }, (_, i) => (i * 37 + (i >> 8)) & 255);
+      const dst = new Uint8Array(size);
+      assert.ok(k.permute(src, dst, Int32Array.from(shape), Int32Array.from(perm), bytes));
+      assert.deepEqual(dst, permuted(src, shape, perm, bytes), `[${shape}] by [${perm}]`);
+    }
+    const rank17 = Int32Array.from({ length: 17 }, () => 1);
+    const one = new Uint8Array(4);
+    assert.equal(k.permute(one, one, rank17, Int32Array.from(rank17.keys()), 4), false);
+  },
+});
