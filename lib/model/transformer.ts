@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
 import { dense, fusedAttention, hasFusedAttention, layerNorm } from "./_ops.ts";
+import { prependToken } from "./_prepend_token.ts";
 import { dropout, dropoutMask, type DropoutSource, droppedGelu } from "./dropout.ts";
 import { fusedEncoderLayer, fusedLayerApplies } from "./_fused_layer.ts";
 import { recomputed } from "./recompute.ts";
@@ -247,9 +248,7 @@ export function encode(
         `Cannot encode tokens of width ${d}: backbone is ${backbone.hidden} wide`,
       );
     }
-    // A broadcast, not tf.tile: Tile's gradient is a slice and an add per clip (B of each).
-    const agg = tf.add(tf.zeros([b, 1, d]), tf.reshape(aggToken, [1, 1, d])); // [B, 1, d]
-    let x = tf.concat([agg, tokens], 1) as tf.Tensor3D; // [B, 1+N, d]
+    let x = prependToken(tokens, aggToken); // [B, 1+N, d]
     let maskBias: tf.Tensor | undefined;
     if (options.mask) {
       const full = tf.concat([tf.ones([b, 1]), options.mask], 1); // [B, 1+N]

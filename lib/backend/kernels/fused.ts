@@ -15,7 +15,9 @@
  *   its results are bit-identical to that chain's (for an optimiser to use);
  * - `VattBatchNorm`, `VattBatchNormGrad`: training-mode BatchNorm, see `batch_norm.ts`;
  * - `VattContrastive`, `VattContrastiveGrad`: the two-way NCE / MIL-NCE losses, see
- *   `contrastive.ts`.
+ *   `contrastive.ts`;
+ * - `VattPrependToken`, `VattPrependTokenGrad`: a tower's aggregation token before its
+ *   tokens, see `prepend_token.ts`.
  *
  * @module
  */
@@ -37,10 +39,13 @@ import {
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
+  PREPEND_TOKEN_GRAD_KERNEL,
+  PREPEND_TOKEN_KERNEL,
 } from "./names.ts";
 import { batchNorm, batchNormGrad } from "./batch_norm.ts";
 import { contrastiveGradKernel, contrastiveKernel } from "./contrastive.ts";
 import { gelu, geluGrad } from "./gelu.ts";
+import { prependToken, prependTokenGrad } from "./prepend_token.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
 import { type AdamScalars, simdKernelsOf } from "../simd/simd.ts";
@@ -328,6 +333,8 @@ export const FUSED_KERNEL_SET: KernelSet = defineKernelSet({
     [BATCH_NORM_GRAD_KERNEL]: batchNormGrad,
     [CONTRASTIVE_KERNEL]: contrastiveKernel,
     [CONTRASTIVE_GRAD_KERNEL]: contrastiveGradKernel,
+    [PREPEND_TOKEN_KERNEL]: prependToken,
+    [PREPEND_TOKEN_GRAD_KERNEL]: prependTokenGrad,
   },
 });
 

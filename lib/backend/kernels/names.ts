@@ -73,6 +73,11 @@ export const CONTRASTIVE_KERNEL = "VattContrastive";
 /** Their gradient: `{v, x, mask, videoMask, dy}`, the same attrs → `[dv, dx]`. */
 export const CONTRASTIVE_GRAD_KERNEL = "VattContrastiveGrad";
 
+/** The aggregation token before a tower's tokens: `{x [B, N, d], token [d]}` → `[B, 1 + N, d]`. */
+export const PREPEND_TOKEN_KERNEL = "VattPrependToken";
+/** Its gradient: `{dy}` → `[dx, dtoken]`. */
+export const PREPEND_TOKEN_GRAD_KERNEL = "VattPrependTokenGrad";
+
 /** Dropout with counter-based bits: `{x}`, attrs `offset, k1, k2, threshold, scale` → `y`. */
 export const DROPOUT_KERNEL = "VattDropout";
 
@@ -94,6 +99,8 @@ export const KERNEL_NAMES = {
   batchNormGrad: BATCH_NORM_GRAD_KERNEL,
   contrastive: CONTRASTIVE_KERNEL,
   contrastiveGrad: CONTRASTIVE_GRAD_KERNEL,
+  prependToken: PREPEND_TOKEN_KERNEL,
+  prependTokenGrad: PREPEND_TOKEN_GRAD_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */
