@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackboneConfig, TextConfig } from "../config/vatt_config.ts";
 import { dense, fusedAttention, hasFusedAttention, layerNorm } from "./_ops.ts";
-import { prependToken } from "./_prepend_token.ts";
+import { firstToken, prependToken } from "./_agg_token.ts";
 import { dropout, dropoutMask, type DropoutSource, droppedGelu } from "./dropout.ts";
 import { fusedEncoderLayer, fusedLayerApplies } from "./_fused_layer.ts";
 import { recomputed } from "./recompute.ts";
@@ -274,7 +274,7 @@ export function encode(
       weights[`${prefix}/final_ln/beta`],
     );
     const sequence = dropout(normed, options.dropout) as tf.Tensor3D; // [B, 1+N, d]
-    const aggregate = tf.reshape(tf.slice(sequence, [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D; // [B, d]
+    const aggregate = firstToken(sequence); // [B, d]
     return { aggregate, sequence };
   });
 }

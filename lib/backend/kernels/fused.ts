@@ -16,8 +16,8 @@
  * - `VattBatchNorm`, `VattBatchNormGrad`: training-mode BatchNorm, see `batch_norm.ts`;
  * - `VattContrastive`, `VattContrastiveGrad`: the two-way NCE / MIL-NCE losses, see
  *   `contrastive.ts`;
- * - `VattPrependToken`, `VattPrependTokenGrad`: a tower's aggregation token before its
- *   tokens, see `prepend_token.ts`.
+ * - `VattPrependToken`, `VattFirstToken` and their gradients: a tower's aggregation token
+ *   in and out, see `agg_token.ts`.
  *
  * @module
  */
@@ -35,6 +35,8 @@ import {
   BATCH_NORM_KERNEL,
   CONTRASTIVE_GRAD_KERNEL,
   CONTRASTIVE_KERNEL,
+  FIRST_TOKEN_GRAD_KERNEL,
+  FIRST_TOKEN_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
@@ -45,7 +47,7 @@ import {
 import { batchNorm, batchNormGrad } from "./batch_norm.ts";
 import { contrastiveGradKernel, contrastiveKernel } from "./contrastive.ts";
 import { gelu, geluGrad } from "./gelu.ts";
-import { prependToken, prependTokenGrad } from "./prepend_token.ts";
+import { firstToken, firstTokenGrad, prependToken, prependTokenGrad } from "./agg_token.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
 import { type AdamScalars, simdKernelsOf } from "../simd/simd.ts";
@@ -335,6 +337,8 @@ export const FUSED_KERNEL_SET: KernelSet = defineKernelSet({
     [CONTRASTIVE_GRAD_KERNEL]: contrastiveGradKernel,
     [PREPEND_TOKEN_KERNEL]: prependToken,
     [PREPEND_TOKEN_GRAD_KERNEL]: prependTokenGrad,
+    [FIRST_TOKEN_KERNEL]: firstToken,
+    [FIRST_TOKEN_GRAD_KERNEL]: firstTokenGrad,
   },
 });
 

@@ -77,6 +77,10 @@ export const CONTRASTIVE_GRAD_KERNEL = "VattContrastiveGrad";
 export const PREPEND_TOKEN_KERNEL = "VattPrependToken";
 /** Its gradient: `{dy}` → `[dx, dtoken]`. */
 export const PREPEND_TOKEN_GRAD_KERNEL = "VattPrependTokenGrad";
+/** The aggregation token's output of each clip: `{x [B, L, d]}` → `[B, d]`. */
+export const FIRST_TOKEN_KERNEL = "VattFirstToken";
+/** Its gradient: `{dy [B, d]}`, attr `length` → `[B, L, d]`. */
+export const FIRST_TOKEN_GRAD_KERNEL = "VattFirstTokenGrad";
 
 /** Dropout with counter-based bits: `{x}`, attrs `offset, k1, k2, threshold, scale` → `y`. */
 export const DROPOUT_KERNEL = "VattDropout";
@@ -101,6 +105,8 @@ export const KERNEL_NAMES = {
   contrastiveGrad: CONTRASTIVE_GRAD_KERNEL,
   prependToken: PREPEND_TOKEN_KERNEL,
   prependTokenGrad: PREPEND_TOKEN_GRAD_KERNEL,
+  firstToken: FIRST_TOKEN_KERNEL,
+  firstTokenGrad: FIRST_TOKEN_GRAD_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */

@@ -1,7 +1,7 @@
 /**
- * The aggregation token's kernels (`VattPrependToken`, `lib/backend/kernels/prepend_token.ts`)
- * as the encoder runs them: value and both gradients against the broadcast-and-concat chain on
- * cpu, against hand-written cases, and for leaks.
+ * The aggregation token's kernels (`VattPrependToken`, `VattFirstToken`,
+ * `lib/backend/kernels/agg_token.ts`) as the encoder runs them: values and gradients against
+ * the chains of ops they replace on cpu, against hand-written cases, and for leaks.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -9,7 +9,7 @@ import "../../../../lib/backend/gradients.ts";
 import { FUSED_KERNEL_SET } from "../../../../lib/backend/kernels/fused.ts";
 import { KERNEL_NAMES } from "../../../../lib/backend/kernels/names.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
-import { prependToken } from "../../../../lib/model/_prepend_token.ts";
+import { firstToken, prependToken } from "../../../../lib/model/_agg_token.ts";
 import { Rng } from "../../../../lib/util/rng.ts";
 
 /** `[B, 1 + N, d]` and the gradients of Σ w ⊙ out for x and the token, on the active backend. */
@@ -65,6 +65,40 @@ Deno.test("VattPrependToken on wasm equals the broadcast-and-concat chain on cpu
     assert.deepEqual((await run(x, token, w, shape)).out, chain.out);
   } finally {
     FUSED_KERNEL_SET.register();
+    await tf.setBackend("cpu");
+  }
+});
+
+/** Each clip's first token of `x` and the gradient of Σ w ⊙ out for x, on the active backend. */
+async function runFirst(x: number[], w: number[], [b, l, d]: number[]) {
+  const xs = tf.tensor3d(x, [b, l, d]);
+  const weights = tf.tensor2d(w, [b, d]);
+  const out = firstToken(xs);
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(firstToken(a as tf.Tensor3D), weights)))(xs);
+  const result = { out: Array.from(await out.data()), dx: Array.from(await dx.data()) };
+  tf.dispose([xs, weights, out, dx]);
+  return result;
+}
+
+Deno.test("VattFirstToken takes each clip's row 0, and its gradient puts dy there, zeros elsewhere", async () => {
+  const shape = [4, 6, 10];
+  const [b, l, d] = shape;
+  const rng = new Rng(3);
+  const x = Array.from({ length: b * l * d }, () => rng.nextFloat());
+  const w = Array.from({ length: b * d }, () => rng.nextFloat() - 0.5);
+  await tf.setBackend("cpu");
+  const chain = await runFirst(x, w, shape);
+  await initBackend("wasm");
+  try {
+    assert.ok(tf.getKernel(KERNEL_NAMES.firstToken, "wasm"), "the kernel is registered");
+    const hand = await runFirst([1, 2, 3, 4, 5, 6, 7, 8], [10, 20, 30, 40], [2, 2, 2]);
+    assert.deepEqual(hand.out, [1, 2, 5, 6]);
+    assert.deepEqual(hand.dx, [10, 20, 0, 0, 30, 40, 0, 0]);
+    const before = tf.memory().numTensors;
+    const fused = await runFirst(x, w, shape);
+    assert.equal(tf.memory().numTensors, before, "tensors left behind");
+    assert.deepEqual(fused, chain);
+  } finally {
     await tf.setBackend("cpu");
   }
 });
