@@ -10,7 +10,6 @@ import type { VattConfig } from "../config/vatt_config.ts";
 import { videoTokenGrid } from "../config/token_counts.ts";
 import { dense, gatherRows, layerNorm } from "./_ops.ts";
 import type { KeptTokens } from "./drop_token.ts";
-import { addPositionRows, type PositionFactors, positionTable } from "./_position_rows.ts";
 import type { Weights } from "./weights.ts";
 import { wordVectorTokens } from "./word_embedding.ts";
 
@@ -26,7 +25,7 @@ function positionNorm(
 }
 
 /**
- * Projects patches `[B, N, P]` to tokens `[B, N, d]` with their positions
+ * Projects patches `[B, N, P]` to tokens `[B, N, d]` with `pos` `[N, d]`
  * added; with `kept` (DropToken), only the kept patches `[B, K, d]`: the
  * projection is per patch, so picking before it gives the tokens picking
  * after it would, on half the work and without the dropped tokens' memory.
@@ -35,19 +34,20 @@ function projectPatches(
   patches: tf.Tensor3D,
   kernel: tf.Tensor,
   bias: tf.Tensor,
-  positions: PositionFactors,
+  pos: tf.Tensor2D,
   kept?: KeptTokens,
 ): tf.Tensor3D {
   const [b, n, p] = patches.shape;
+  const d = pos.shape[1];
   if (!kept) {
     const tokens = dense(patches, kernel, bias, { dataInput: true }); // [B, N, d]
-    return tf.add(tokens, tf.expandDims(positionTable(positions), 0)) as tf.Tensor3D; // [B, N, d]
+    return tf.add(tokens, tf.expandDims(pos, 0)) as tf.Tensor3D; // [B, N, d]
   }
   const flat = tf.reshape(patches, [b * n, p]) as tf.Tensor2D; // [B·N, P]
   const picked = gatherRows(flat, tf.tensor1d(kept.rows, "int32")); // [B·K, P]
-  const tokens = dense(picked, kernel, bias, { dataInput: true }) as tf.Tensor2D; // [B·K, d]
-  const placed = addPositionRows(tokens, positions, kept.positions); // [B·K, d]
-  return tf.reshape(placed, [b, kept.keep, tokens.shape[1]]) as tf.Tensor3D; // [B, K, d]
+  const tokens = dense(picked, kernel, bias, { dataInput: true }); // [B·K, d]
+  const positions = gatherRows(pos, tf.tensor1d(kept.positions, "int32")); // [B·K, d]
+  return tf.reshape(tf.add(tokens, positions), [b, kept.keep, d]) as tf.Tensor3D; // [B, K, d]
 }
 
 /**
@@ -160,21 +160,24 @@ export function videoTokens(
   return tf.tidy(() => {
     const v = config.video;
     const { nt, nh, nw, count } = videoTokenGrid(v);
+    const d = v.backbone.hidden;
     const width = v.patch[0] * v.patch[1] * v.patch[2] * 3;
     const isPatches = video.rank === 3 && video.shape[1] === count && video.shape[2] === width;
     const patches = isPatches ? video as tf.Tensor3D : videoPatches(video, config); // [B, N, t·h·w·3]
-    const factors: PositionFactors = {
-      tables: ["temporal", "vertical", "horizontal"].map((axis) => weights[`video/pos/${axis}`]),
-      grid: [nt, nh, nw],
-    }; // e_temporal_t + e_vertical_h + e_horizontal_w
-    const positions = config.positionNorm
-      ? { tables: [positionNorm(positionTable(factors), weights, "video", config)], grid: [count] }
-      : factors;
+    const pos = tf.add(
+      tf.add(
+        tf.reshape(weights["video/pos/temporal"], [nt, 1, 1, d]),
+        tf.reshape(weights["video/pos/vertical"], [1, nh, 1, d]),
+      ),
+      tf.reshape(weights["video/pos/horizontal"], [1, 1, nw, d]),
+    ); // [nt, nh, nw, d]
+    const normed = positionNorm(pos, weights, "video", config); // [nt, nh, nw, d]
+    const table = tf.reshape(normed, [count, d]) as tf.Tensor2D; // [N, d]
     return projectPatches(
       patches,
       weights["video/patch/kernel"],
       weights["video/patch/bias"],
-      positions,
+      table,
       kept,
     ); // [B, N or K, d]
   });
@@ -217,10 +220,9 @@ export function audioTokens(
     const n = Math.ceil(s / a.patch);
     const padded = n * a.patch === s ? audio : tf.pad(audio, [[0, 0], [0, n * a.patch - s]]); // [B, N·t']
     const segments = tf.reshape(padded, [b, n, a.patch]) as tf.Tensor3D; // [B, N, t']
-    const pos = positionNorm(weights["audio/pos"], weights, "audio", config); // [N, d]
+    const pos = positionNorm(weights["audio/pos"], weights, "audio", config) as tf.Tensor2D; // [N, d]
     const kernel = weights["audio/patch/kernel"];
-    const positions = { tables: [pos], grid: [n] };
-    return projectPatches(segments, kernel, weights["audio/patch/bias"], positions, kept); // [B, N or K, d]
+    return projectPatches(segments, kernel, weights["audio/patch/bias"], pos, kept); // [B, N or K, d]
   });
 }
 

@@ -17,9 +17,7 @@
  * - `VattContrastive`, `VattContrastiveGrad`: the two-way NCE / MIL-NCE losses, see
  *   `contrastive.ts`;
  * - `VattPrependToken`, `VattFirstToken` and their gradients: a tower's aggregation token
- *   in and out, see `agg_token.ts`;
- * - `VattPositionRows`, `VattPositionRowsGrad`: tokens plus their positions' rows, see
- *   `position_rows.ts`.
+ *   in and out, see `agg_token.ts`.
  *
  * @module
  */
@@ -43,8 +41,6 @@ import {
   GELU_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
-  POSITION_ROWS_GRAD_KERNEL,
-  POSITION_ROWS_KERNEL,
   PREPEND_TOKEN_GRAD_KERNEL,
   PREPEND_TOKEN_KERNEL,
 } from "./names.ts";
@@ -52,7 +48,6 @@ import { batchNorm, batchNormGrad } from "./batch_norm.ts";
 import { contrastiveGradKernel, contrastiveKernel } from "./contrastive.ts";
 import { gelu, geluGrad } from "./gelu.ts";
 import { firstToken, firstTokenGrad, prependToken, prependTokenGrad } from "./agg_token.ts";
-import { positionRows, positionRowsGrad } from "./position_rows.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
 import { type AdamScalars, simdKernelsOf } from "../simd/simd.ts";
@@ -344,8 +339,6 @@ export const FUSED_KERNEL_SET: KernelSet = defineKernelSet({
     [PREPEND_TOKEN_GRAD_KERNEL]: prependTokenGrad,
     [FIRST_TOKEN_KERNEL]: firstToken,
     [FIRST_TOKEN_GRAD_KERNEL]: firstTokenGrad,
-    [POSITION_ROWS_KERNEL]: positionRows,
-    [POSITION_ROWS_GRAD_KERNEL]: positionRowsGrad,
   },
 });
 

@@ -82,11 +82,6 @@ export const FIRST_TOKEN_KERNEL = "VattFirstToken";
 /** Its gradient: `{dy [B, d]}`, attr `length` → `[B, L, d]`. */
 export const FIRST_TOKEN_GRAD_KERNEL = "VattFirstTokenGrad";
 
-/** Tokens plus rows of position tables: `{x [R, d], index [R, K], table0…}` → `[R, d]`. */
-export const POSITION_ROWS_KERNEL = "VattPositionRows";
-/** Its gradient for the tables: `{dy, index}`, attr `sizes` → `[dtable0, …]`. */
-export const POSITION_ROWS_GRAD_KERNEL = "VattPositionRowsGrad";
-
 /** Dropout with counter-based bits: `{x}`, attrs `offset, k1, k2, threshold, scale` → `y`. */
 export const DROPOUT_KERNEL = "VattDropout";
 
@@ -112,8 +107,6 @@ export const KERNEL_NAMES = {
   prependTokenGrad: PREPEND_TOKEN_GRAD_KERNEL,
   firstToken: FIRST_TOKEN_KERNEL,
   firstTokenGrad: FIRST_TOKEN_GRAD_KERNEL,
-  positionRows: POSITION_ROWS_KERNEL,
-  positionRowsGrad: POSITION_ROWS_GRAD_KERNEL,
 } as const;
 
 /** One of vatt's kernel names. */
