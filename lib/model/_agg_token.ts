@@ -12,10 +12,7 @@ import {
   PREPEND_TOKEN_GRAD_KERNEL,
   PREPEND_TOKEN_KERNEL,
 } from "../backend/kernels/names.ts";
-
-/** Whether the active backend has kernel `name` and `x` is float32. */
-const runs = (name: string, x: tf.Tensor) =>
-  x.dtype === "float32" && tf.getKernel(name, tf.getBackend()) !== undefined;
+import { hasKernel } from "./_ops.ts";
 
 tf.registerGradient({
   kernelName: PREPEND_TOKEN_KERNEL,
@@ -51,7 +48,7 @@ tf.registerGradient({
  * ```
  */
 export function prependToken(x: tf.Tensor3D, token: tf.Tensor): tf.Tensor3D {
-  if (runs(PREPEND_TOKEN_KERNEL, x)) {
+  if (hasKernel(PREPEND_TOKEN_KERNEL) && x.dtype === "float32") {
     return tf.engine().runKernel(PREPEND_TOKEN_KERNEL, { x, token }) as tf.Tensor3D;
   }
   return tf.tidy(() => {
@@ -78,7 +75,7 @@ export function prependToken(x: tf.Tensor3D, token: tf.Tensor): tf.Tensor3D {
  */
 export function firstToken(x: tf.Tensor3D): tf.Tensor2D {
   const [b, l, d] = x.shape;
-  if (runs(FIRST_TOKEN_KERNEL, x)) {
+  if (hasKernel(FIRST_TOKEN_KERNEL) && x.dtype === "float32") {
     return tf.engine().runKernel(FIRST_TOKEN_KERNEL, { x }, { length: l }) as tf.Tensor2D;
   }
   return tf.tidy(() => tf.reshape(tf.slice(x, [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D);

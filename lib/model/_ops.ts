@@ -25,8 +25,19 @@ import type { DropoutAttrs } from "../backend/kernels/dropout.ts";
 /**
  * Whether the active backend has the fused kernel `name` (registered by
  * `lib/backend/kernels/fused.ts` for wasm); the ops below use it when so.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { hasKernel } from "./_ops.ts";
+ * await tf.setBackend("cpu");
+ * assert.equal(hasKernel("VattGelu"), false); // the fused kernels are wasm's
+ * assert.equal(hasKernel("Add"), true);
+ * ```
  */
-function hasKernel(name: string): boolean {
+export function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 

@@ -153,14 +153,13 @@ function transpose(args: KernelArgs): TensorInfo {
       const out = args.backend.makeOutput(outShape, x.dtype);
       // Views after makeOutput: allocating may have grown (moved) the heap.
       const from = view(args.backend, x, size), to = view(args.backend, out, size);
-      const native = nativeKernels();
-      const bytes = from.BYTES_PER_ELEMENT;
-      const copied = native?.permute(
-        new Uint8Array(from.buffer, from.byteOffset, size * bytes),
-        new Uint8Array(to.buffer, to.byteOffset, size * bytes),
+      const bytes = (v: typeof from) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      const copied = nativeKernels()?.permute(
+        bytes(from),
+        bytes(to),
         Int32Array.from(simple.shape),
         Int32Array.from(simple.perm),
-        bytes,
+        from.BYTES_PER_ELEMENT,
       );
       if (!copied) permuteInto(from, to, simple.shape, simple.perm);
       return out;
