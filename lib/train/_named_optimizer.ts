@@ -76,6 +76,8 @@ export abstract class NamedOptimizer implements Optimizer {
   #disposed = false;
   readonly #weights: Map<string, tf.Variable>;
   readonly #slots: Map<string, tf.Variable> = new Map();
+  /** Each weight's slots by slot name (the same variables as `#slots`), built once. */
+  readonly #slotsOf: Map<string, Record<string, tf.Variable>> = new Map();
   readonly #decayable: (name: string) => boolean;
 
   constructor(
@@ -101,7 +103,9 @@ export abstract class NamedOptimizer implements Optimizer {
     for (const [name, weight] of this.#weights) {
       for (const slot of this.slotNames) {
         const zeros = tf.zerosLike(weight);
-        this.#slots.set(this.slotKey(slot, name), tf.variable(zeros, false));
+        const variable = tf.variable(zeros, false);
+        this.#slots.set(this.slotKey(slot, name), variable);
+        this.#slotsOf.set(name, { ...this.#slotsOf.get(name), [slot]: variable });
         zeros.dispose();
       }
     }
@@ -161,8 +165,7 @@ export abstract class NamedOptimizer implements Optimizer {
     }
     this.#steps += 1;
     const updates = present.map(([name, grad]) => {
-      const slots: Record<string, tf.Variable> = {};
-      for (const slot of this.slotNames) slots[slot] = this.#slots.get(this.slotKey(slot, name))!;
+      const slots = this.#slotsOf.get(name)!;
       const step: WeightStep = { name, grad, slots, lr, steps: this.#steps };
       return { weight: this.#weights.get(name)!, step };
     });

@@ -51,10 +51,7 @@ export function ownValues(t: tf.Tensor): Float32Array | undefined {
   const backend = tf.backend() as unknown as Partial<WasmBackendLike & CpuBackendLike>;
   if (typeof backend.refCount !== "function") return undefined;
   if (backend.wasm?.HEAPU8 && backend.dataIdMap) {
-    const entry = backend.dataIdMap.get(t.dataId);
-    if (!entry || typeof entry.memoryOffset !== "number") return undefined;
-    if (backend.refCount(t.dataId) !== 1) return undefined;
-    return heapF32(backend as WasmBackendLike, t);
+    return ownHeapOffset(t) === undefined ? undefined : heapF32(backend as WasmBackendLike, t);
   }
   if (backend.data?.has(t.dataId)) {
     const values = backend.data.get(t.dataId)?.values;
@@ -62,6 +59,36 @@ export function ownValues(t: tf.Tensor): Float32Array | undefined {
     return backend.refCount(t.dataId) === 1 ? values : undefined;
   }
   return undefined;
+}
+
+/**
+ * Where `t`'s float32 values start on the wasm heap (a byte offset), or
+ * `undefined` when the backend is not wasm, `t` is not float32, or its data
+ * is shared with another tensor: {@linkcode ownValues} without making a view,
+ * for callers that hand native code offsets (the optimiser's update of every
+ * weight a step). After writing there, call {@linkcode markRewritten}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { ownHeapOffset } from "./tensor_memory.ts";
+ * await tf.setBackend("cpu");
+ * const t = tf.tensor1d([1, 2]);
+ * assert.equal(ownHeapOffset(t), undefined); // not on a wasm heap
+ * t.dispose();
+ * ```
+ */
+export function ownHeapOffset(t: tf.Tensor): number | undefined {
+  if (t.dtype !== "float32" || t.isDisposed) return undefined;
+  const backend = tf.backend() as unknown as Partial<WasmBackendLike & Counted>;
+  if (!backend.wasm?.HEAPU8 || !backend.dataIdMap || typeof backend.refCount !== "function") {
+    return undefined;
+  }
+  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (typeof offset !== "number" || backend.refCount(t.dataId) !== 1) return undefined;
+  return offset;
 }
 
 /** tfjs-backend-wasm's own record of a buffer, and the calls that register and drop it. */

@@ -168,20 +168,23 @@ Deno.test({
       expected.push(await Promise.all(out.map(bits)));
       tf.dispose(out);
     }
-    // A weight whose buffer a clone shares is left to the caller, and so is one whose other
-    // attributes differ from the first's; the rest are done.
+    // A weight whose buffer a clone shares is left to the caller, so is one whose moments are
+    // one tensor, and so is one whose other attributes differ from the first's; the rest are
+    // done.
     const shared = tensors([5], 99);
     const clone = tf.clone(shared.weight);
+    const sameMoments = tensors([4], 97);
     const otherLr = tensors([6], 98);
     const done = adamInPlaceMany(
-      [...items, shared, otherLr],
-      [...attrs, ATTRS, { ...ATTRS, lr: 0.5 }],
+      [...items, shared, { ...sameMoments, v: sameMoments.m }, otherLr],
+      [...attrs, ATTRS, ATTRS, { ...ATTRS, lr: 0.5 }],
     );
-    assert.deepEqual(done, [...items.map(() => true), false, false]);
+    assert.deepEqual(done, [...items.map(() => true), false, false, false]);
     for (const [i, t] of items.entries()) {
       assert.deepEqual([await bits(t.weight), await bits(t.m), await bits(t.v)], expected[i]);
     }
-    tf.dispose([clone, ...[...items, shared, otherLr].flatMap((t) => Object.values(t))]);
+    const all = [...items, shared, sameMoments, otherLr];
+    tf.dispose([clone, ...all.flatMap((t) => Object.values(t))]);
   },
 });
 
