@@ -1,5 +1,5 @@
 /**
- * `deno run -A tasks/profile_step.ts [tiny|small] [--warmup N] [--runs N] [--backend wasm|cpu] [--top N]`:
+ * `deno run -A tasks/profile_step.ts [tiny|small] [--warmup N] [--runs N] [--backend wasm|cpu] [--top N] [--phases]`:
  * where one pretraining step of a benchmark case (`tasks/_bench_sizes.ts`)
  * spends its time. After the warm-up steps, `--runs` steps run under
  * `tf.profile` (a step calls the same kernels in the same order every time);
@@ -16,15 +16,22 @@
  * The profiled step is slower than an unprofiled one (every kernel is timed
  * alone); the split between kernels is what to read, not the total.
  *
+ * `--phases` then times the parts of the native encoder layer (one kernel to
+ * the profile, most of a step) over `--runs` more unprofiled steps in a row,
+ * and prints them (`tasks/_profile_phases.ts`): each part's time summed over
+ * the threads, and how well each pass used the threads.
+ *
  * @module
  */
 import { applyBlasCoreType } from "../lib/backend/blas_core.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
+import { nativeKernels } from "../lib/backend/native/native.ts";
 import { initBackend } from "../lib/backend/select.ts";
 import { resolveVattConfig } from "../lib/config/vatt_config.ts";
 import { createStepBench } from "./_bench_step.ts";
 import { BENCH_CASES, type CaseName } from "./_bench_sizes.ts";
+import { phaseReport } from "./_profile_phases.ts";
 
 const COPY_KERNELS = new Set([
   "Identity",
@@ -57,6 +64,7 @@ async function main(): Promise<void> {
       runs: { type: "string", default: "5" },
       backend: { type: "string", default: "wasm" },
       top: { type: "string", default: "25" },
+      phases: { type: "boolean", default: false },
     },
     allowPositionals: true,
   });
@@ -69,6 +77,8 @@ async function main(): Promise<void> {
     captions: c.captions,
   });
   for (let i = 0; i < Number(values.warmup); i++) await bench.step();
+  const native = values.phases ? nativeKernels() : null;
+  if (values.phases && !native) throw new Error("--phases: the native kernels are not loaded");
   const runs = Math.max(1, Number(values.runs));
   let plainMs = Infinity;
   let wall = Infinity;
@@ -126,6 +136,11 @@ async function main(): Promise<void> {
         `${t.ms.toFixed(1).padStart(8)} ${(100 * t.ms / inside).toFixed(1).padStart(6)}% ` +
         `${(t.bytes / 2 ** 20).toFixed(1).padStart(7)}`,
     );
+  }
+  if (native) {
+    native.layerPhases(true); // steps in a row: a profiled step between would change them
+    for (let i = 0; i < runs; i++) await bench.step();
+    console.log(phaseReport(native.layerPhases(false), runs, native.threads()).join("\n"));
   }
   bench.dispose();
 }

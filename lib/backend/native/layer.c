@@ -17,7 +17,8 @@
  * rows in another order than over all of them, and the bias's gradient is summed in parts. They
  * depend on the number of threads, never on timing.
  *
- * Tensors are passed as byte offsets into the wasm heap (`at`, 0 where absent).
+ * Tensors are passed as byte offsets into the wasm heap (`at`, 0 where absent). Where switched
+ * on, each part's time and each pass's is summed (phases.h; `tasks/profile_step.ts --phases`).
  */
 #include <stdint.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "dropout_bits.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "phases.h"
 #include "pool.h"
 #include "row_stats.h"
 
@@ -119,23 +121,34 @@ static void forward_clips(const layer_t *c, int s0, int s1) {
   float *f1 = tensor(c, T_F1) + r0 * m, *cdf = tensor(c, T_CDF) + r0 * m;
   float *inner = tensor(c, T_INNER) + r0 * m;
   const float *mask = tensor(c, T_MASK), *drop = tensor(c, T_DROP);
+  long long t = phase_start();
   vatt_layer_norm(x, w[W_LN1G], w[W_LN1B], h1, rows, d, c->eps);
+  phase(PH_NORM, &t);
   dense_rows(h1, rows, d, w[W_QK], w[W_QB], d, q);
   dense_rows(h1, rows, d, w[W_KK], w[W_KB], d, k);
   dense_rows(h1, rows, d, w[W_VK], w[W_VB], d, v);
+  phase(PH_QKV, &t);
   vatt_attention(q, k, v, tensor(c, T_BIAS), mask ? mask + r0 : NULL, drop ? drop + a0 : NULL, z,
                  tensor(c, T_ALPHA) + a0, s1 - s0, l, d, h, c->scale);
+  phase(PH_ATTENTION, &t);
   dense_rows(z, rows, d, w[W_OK], w[W_OB], d, y);
+  phase(PH_OUT, &t);
   add_dropped(x, y, (size_t)rows * d, &c->drop[0], r0 * d); /* y = x + Drop(o(z)) */
+  phase(PH_RESIDUAL, &t);
   vatt_layer_norm(y, w[W_LN2G], w[W_LN2B], h2, rows, d, c->eps);
+  phase(PH_NORM, &t);
   dense_rows(h2, rows, d, w[W_F1K], w[W_F1B], m, f1);
+  phase(PH_MLP, &t);
   const drop_arg *g = &c->drop[1];
   if (g->on)
     vatt_gelu_dropout(f1, inner, cdf, rows * m, g->offset + (uint32_t)(r0 * m), g->k1, g->k2,
                       g->threshold, g->scale);
   else vatt_gelu(f1, inner, cdf, rows * m);
+  phase(PH_GELU, &t);
   dense_rows(inner, rows, m, w[W_F2K], w[W_F2B], d, out);
+  phase(PH_MLP, &t);
   add_dropped(y, out, (size_t)rows * d, &c->drop[2], r0 * d); /* out = y + Drop(fc2(…)) */
+  phase(PH_RESIDUAL, &t);
 }
 
 static void forward_parts(const void *p, int begin, int end) {
@@ -151,7 +164,9 @@ void vatt_encoder_layer(uint8_t *heap, const uint32_t *at, const int32_t *dims,
                         const float *reals, const uint32_t *drops) {
   layer_t c = layer_of(heap, at, dims, reals, drops);
   vatt_blas_one_thread();
+  long long t = phase_start();
   vatt_parallel_each(forward_parts, &c, c.parts);
+  phase(PH_FORWARD_WALL, &t);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -239,34 +254,46 @@ static void backward_clips(const layer_t *c, const grads_t *g, int s0, int s1, i
   const float *dy = tensor(c, T_DY) + rd;
   float *dx = tensor(c, T_DX) + rd, *dyy = g->dyy + rd, *dh1 = g->dh1 + rd, *dh2 = g->dh2 + rd;
   /* The MLP branch: out = y + Drop(fc2(Drop(GELU(fc1(LN₂(y)))))). */
+  long long t = phase_start();
   const float *df2 = dropped(dy, g->df2 + rd, nd, &c->drop[2], rd);
+  phase(PH_RESIDUAL_DX, &t);
   vatt_sgemm_here(0, 1, rows, m, d, 1.0f, df2, d, w[W_F2K], d, 0.0f, g->dinner + rm, m);
+  phase(PH_MLP_DX, &t);
   const drop_arg *gd = &c->drop[1];
   const float *f1 = tensor(c, T_F1) + rm, *cdf = tensor(c, T_CDF) + rm;
   if (gd->on)
     vatt_gelu_grad_dropout(f1, cdf, g->dinner + rm, g->df1 + rm, rows * m,
                            gd->offset + (uint32_t)rm, gd->k1, gd->k2, gd->threshold, gd->scale);
   else vatt_gelu_grad(f1, cdf, g->dinner + rm, g->df1 + rm, rows * m);
+  phase(PH_GELU_DX, &t);
   vatt_sgemm_here(0, 1, rows, d, m, 1.0f, g->df1 + rm, m, w[W_F1K], m, 0.0f, dh2, d);
+  phase(PH_MLP_DX, &t);
   layer_norm_dx(tensor(c, T_Y) + rd, w[W_LN2G], dh2, dyy, g->mean2 + r0, g->rstd2 + r0, rows, d,
                 c->eps);
+  phase(PH_NORM_DX, &t);
   add_into(dyy, dy, nd); /* dY = dy + LN₂'s dx */
   /* The attention branch: y = x + Drop(o(MHA(LN₁(x)))). */
   const float *da = dropped(dyy, g->da + rd, nd, &c->drop[0], rd);
+  phase(PH_RESIDUAL_DX, &t);
   vatt_sgemm_here(0, 1, rows, d, d, 1.0f, da, d, w[W_OK], d, 0.0f, g->dz + rd, d);
+  phase(PH_OUT_DX, &t);
   const size_t ll = (size_t)l * l;
   float *dbias = tensor(c, T_DBIAS) ? g->dbias_parts + (size_t)u * h * ll : NULL;
   const float *drop = tensor(c, T_DROP);
   vatt_attention_grad(g->dz + rd, tensor(c, T_Q) + rd, tensor(c, T_K) + rd, tensor(c, T_V) + rd,
                       tensor(c, T_ALPHA) + a0, drop ? drop + a0 : NULL, g->dq + rd, g->dk + rd,
                       g->dv + rd, dbias, s1 - s0, l, d, h, c->scale);
+  phase(PH_ATTENTION_DX, &t);
   /* LN₁'s output gradient summed as the engine sums it: (v + k) + q. */
   vatt_sgemm_here(0, 1, rows, d, d, 1.0f, g->dv + rd, d, w[W_VK], d, 0.0f, dh1, d);
   vatt_sgemm_here(0, 1, rows, d, d, 1.0f, g->dk + rd, d, w[W_KK], d, 1.0f, dh1, d);
   vatt_sgemm_here(0, 1, rows, d, d, 1.0f, g->dq + rd, d, w[W_QK], d, 1.0f, dh1, d);
+  phase(PH_QKV_DX, &t);
   layer_norm_dx(tensor(c, T_X) + rd, w[W_LN1G], dh1, dx, g->mean1 + r0, g->rstd1 + r0, rows, d,
                 c->eps);
+  phase(PH_NORM_DX, &t);
   add_into(dx, dyy, nd); /* dx = dY + LN₁'s dx */
+  phase(PH_RESIDUAL_DX, &t);
 }
 
 typedef struct {
@@ -383,10 +410,12 @@ typedef struct {
  * norms' slices; else range u is column slice u of everything. */
 static void weights_parts(const void *p, int begin, int end) {
   const weights_job *j = p;
+  long long t = phase_start();
   for (int r = begin; r < end; r++) {
     if (j->whole) {
       if (r < PRODUCTS) product_columns(j->c, &j->products[r], 0, j->products[r].n);
       else norms_slice(j->c, j->g, r - PRODUCTS, j->slices);
+      phase(r < PRODUCTS ? PH_WEIGHT_PRODUCTS : PH_NORM_WEIGHTS, &t);
       continue;
     }
     for (int i = 0; i < PRODUCTS; i++) {
@@ -394,7 +423,9 @@ static void weights_parts(const void *p, int begin, int end) {
       columns(j->products[i].n, r, j->slices, &lo, &hi);
       product_columns(j->c, &j->products[i], lo, hi);
     }
+    phase(PH_WEIGHT_PRODUCTS, &t);
     norms_slice(j->c, j->g, r, j->slices);
+    phase(PH_NORM_WEIGHTS, &t);
   }
 }
 
@@ -414,9 +445,12 @@ void vatt_encoder_layer_grad(uint8_t *heap, const uint32_t *at, const int32_t *d
   grads_t g = grads_of(&c);
   vatt_blas_one_thread();
   backward_job back = {&c, &g};
+  long long t = phase_start();
   vatt_parallel_each(backward_parts, &back, c.parts);
+  phase(PH_BACKWARD_WALL, &t);
   weights_job weights = {.c = &c, .g = &g, .slices = vatt_threads()};
   weights.whole = weights.slices <= WHOLE_PRODUCTS_MAX_THREADS;
   weight_products(&c, &g, weights.products);
   vatt_parallel_each(weights_parts, &weights, weights.slices + (weights.whole ? PRODUCTS : 0));
+  phase(PH_WEIGHTS_WALL, &t);
 }

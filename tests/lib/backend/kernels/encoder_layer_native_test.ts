@@ -12,7 +12,7 @@ import {
   setNativeLayerEnabled,
 } from "../../../../lib/backend/kernels/encoder_layer_native.ts";
 import { KERNEL_NAMES } from "../../../../lib/backend/kernels/names.ts";
-import { nativeKernels } from "../../../../lib/backend/native/native.ts";
+import { LAYER_PHASES, nativeKernels } from "../../../../lib/backend/native/native.ts";
 import { initBackend } from "../../../../lib/backend/select.ts";
 import { CASES, run } from "../../model/_layer_cases.ts";
 
@@ -72,3 +72,31 @@ for (const c of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: "the native layer's phase timing: switched on, every pass and its parts take time",
+  ignore: nativeKernels() === null,
+  fn: async () => {
+    await initBackend("wasm");
+    const native = nativeKernels()!;
+    // Other test modules of the process may run layers meanwhile: the sums are compared to 0 only.
+    try {
+      native.layerPhases(true);
+      await runWith(CASES[0], true, 2);
+      const on = native.layerPhases(false);
+      const at = (label: (typeof LAYER_PHASES)[number]) => on[LAYER_PHASES.indexOf(label)];
+      for (const pass of ["forward", "backward", "weights"] as const) {
+        assert.ok(at(`wall: ${pass}`) > 0n, `the ${pass} pass's wall time`);
+      }
+      for (const part of ["forward: MLP products", "backward: attention", "weights: products"]) {
+        assert.ok(at(part as (typeof LAYER_PHASES)[number]) > 0n, part);
+      }
+      assert.equal(on.length, LAYER_PHASES.length);
+      // (Off, nothing is timed; not asserted here: a layer of another module that started
+      // while the timing was on may still add its parts after it is switched off.)
+    } finally {
+      native.layerPhases(false);
+      await tf.setBackend("cpu");
+    }
+  },
+});
