@@ -70,8 +70,8 @@ const USAGE = `usage: deno task bench [options]
                      wasm+blas-simd: without the native kernels (VATT_NATIVE=0): the SIMD
                      WebAssembly elementwise kernels, attention's blocks one BLAS call each,
                      OpenBLAS's own threads; asked for only)
-  --steps N          measured pretraining steps (default per case: tiny 15, small 3)
-  --warmup N         warm-up steps (default per case: tiny 20, small 2)
+  --steps N          measured pretraining steps (default per case: tiny 30, small 3)
+  --warmup N         warm-up steps (default per case: tiny 150, small 2)
   --tokenize-clips N demo clips for the tokenization run (default 16)
   --software-gpu     also run webgpu on a software adapter (llvmpipe)
   --peer-threads L   peer thread settings, N (torch threads) or N/M (and OpenBLAS pinned to
