@@ -233,6 +233,7 @@ export abstract class NamedOptimizer implements Optimizer {
     if (this.#disposed) return;
     for (const slot of this.#slots.values()) slot.dispose();
     this.#slots.clear();
+    this.#slotsOf.clear();
     this.#disposed = true;
   }
 
