@@ -19,6 +19,20 @@ export interface WasmBackendLike {
 }
 
 /**
+ * A wasm kernel's call as tfjs makes it: its input tensors by name, the
+ * backend, its attributes (each kernel file names its own `Attrs`, and
+ * `Inputs` where some inputs are optional).
+ */
+export interface WasmKernelArgs<
+  Attrs = Record<string, unknown>,
+  Inputs = Record<string, TensorInfo>,
+> {
+  inputs: Inputs;
+  backend: WasmBackendLike;
+  attrs: Attrs;
+}
+
+/**
  * The number of values of a tensor of `shape`.
  *
  * @example

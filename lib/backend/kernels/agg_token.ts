@@ -18,7 +18,7 @@
  * @module
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { checkFloat, heapF32, type WasmBackendLike } from "./_wasm_heap.ts";
+import { checkFloat, heapF32, type WasmKernelArgs } from "./_wasm_heap.ts";
 import {
   FIRST_TOKEN_GRAD_KERNEL,
   FIRST_TOKEN_KERNEL,
@@ -27,11 +27,7 @@ import {
 } from "./names.ts";
 
 /** A kernel's call. */
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs?: { length?: number };
-}
+type KernelArgs = WasmKernelArgs<{ length?: number } | undefined>;
 
 /** `VattPrependToken`: `[B, 1 + N, d]`. */
 export function prependToken(args: KernelArgs): TensorInfo {

@@ -27,18 +27,17 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import { heapF32, heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapF32, heapOffset, type WasmBackendLike, type WasmKernelArgs } from "./_wasm_heap.ts";
 import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { loadBlas, loadedBlas } from "../blas.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 import { nativeKernels } from "../native/native.ts";
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo | undefined>;
-  backend: WasmBackendLike;
-  attrs: { heads: number; scale: number; withBias?: boolean };
-}
+type KernelArgs = WasmKernelArgs<
+  { heads: number; scale: number; withBias?: boolean },
+  Record<string, TensorInfo | undefined>
+>;
 
 /**
  * Sizes of `q` `[B, L, D]` with `heads`, every input checked against them (the

@@ -20,15 +20,11 @@
  * @module
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { checkFloat, heapF32, type WasmBackendLike } from "./_wasm_heap.ts";
+import { checkFloat, heapF32, type WasmKernelArgs } from "./_wasm_heap.ts";
 import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_KERNEL } from "./names.ts";
 
 /** A BatchNorm kernel's call. */
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: { epsilon: number };
-}
+type KernelArgs = WasmKernelArgs<{ epsilon: number }>;
 
 /**
  * Per column of `x` (`n × c`, row-major): the mean, the biased variance and `(σ² + ε)^(−½)`.

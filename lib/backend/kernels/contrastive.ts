@@ -24,7 +24,7 @@
  * @module
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { checkFloat, heapF32, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { checkFloat, heapF32, sizeOf, type WasmKernelArgs } from "./_wasm_heap.ts";
 import { CONTRASTIVE_GRAD_KERNEL, CONTRASTIVE_KERNEL } from "./names.ts";
 
 /** The attributes of both kernels. */
@@ -248,11 +248,7 @@ export function contrastiveLossGrad(
 }
 
 /** A contrastive kernel's call. */
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: ContrastiveAttrs;
-}
+type KernelArgs = WasmKernelArgs<ContrastiveAttrs>;
 
 /** The sizes `B`, `P`, `D` of a kernel call, its inputs checked against them. */
 function sizesOf(name: string, args: KernelArgs): { b: number; p: number; d: number } {

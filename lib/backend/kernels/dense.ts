@@ -19,17 +19,16 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import { heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapF32, heapOffset, sizeOf, type WasmKernelArgs } from "./_wasm_heap.ts";
 import { DENSE_GRAD_KERNEL, DENSE_KERNEL } from "./names.ts";
 import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { loadBlas, loadedBlas } from "../blas.ts";
 import { simdKernelsOf } from "../simd/simd.ts";
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo | undefined>;
-  backend: WasmBackendLike;
-  attrs?: { withBias?: boolean; withInput?: boolean };
-}
+type KernelArgs = WasmKernelArgs<
+  { withBias?: boolean; withInput?: boolean } | undefined,
+  Record<string, TensorInfo | undefined>
+>;
 
 /** Rows `m`, inputs `k` and outputs `n` of the product, every input checked against them. */
 function sizes(name: string, args: KernelArgs) {

@@ -32,7 +32,7 @@
  */
 import { getKernel, type TensorInfo } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import type { WasmBackendLike } from "./_wasm_heap.ts";
+import type { WasmBackendLike, WasmKernelArgs } from "./_wasm_heap.ts";
 import type { DropoutAttrs } from "./dropout.ts";
 import type { EncoderLayerAttrs } from "./_encoder_layer_io.ts";
 import { nativeEncoderLayer, nativeEncoderLayerGrad } from "./encoder_layer_native.ts";
@@ -67,11 +67,7 @@ export const LAYER_PARTS = [
   "Add",
 ] as const;
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: EncoderLayerAttrs;
-}
+type KernelArgs = WasmKernelArgs<EncoderLayerAttrs>;
 
 /** Runs the registered kernel `name` on the wasm backend; its outputs as a list. */
 function part(

@@ -14,7 +14,7 @@ import { BLAS_PARALLEL_MIN_MACS, loadBlas } from "../blas.ts";
 import { type LayerCall, nativeGemm } from "../native/native.ts";
 import { switchedOff, SWITCHES } from "../switches.ts";
 import { type EncoderLayerAttrs, LAYER_SAVED, LAYER_WEIGHTS } from "./_encoder_layer_io.ts";
-import { heapOffset, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapOffset, type WasmBackendLike, type WasmKernelArgs } from "./_wasm_heap.ts";
 import { maskArgs } from "./dropout.ts";
 
 /** The tensors' places in a call (`layer.c`'s enum). */
@@ -34,11 +34,7 @@ const T = {
   count: 52,
 } as const;
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: EncoderLayerAttrs;
-}
+type KernelArgs = WasmKernelArgs<EncoderLayerAttrs>;
 
 let enabled = !switchedOff(SWITCHES.nativeLayer);
 let calls = 0;

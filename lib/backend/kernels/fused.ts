@@ -28,7 +28,14 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { SWITCHES } from "../switches.ts";
-import { checkFloat, heapF32, heapOffset, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import {
+  checkFloat,
+  heapF32,
+  heapOffset,
+  sizeOf,
+  type WasmBackendLike,
+  type WasmKernelArgs,
+} from "./_wasm_heap.ts";
 import {
   ADAM_KERNEL,
   BATCH_NORM_GRAD_KERNEL,
@@ -52,11 +59,7 @@ import { defineKernelSet, type KernelSet } from "./registry.ts";
 import { nativeKernels } from "../native/native.ts";
 import { type AdamScalars, simdKernelsOf } from "../simd/simd.ts";
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: { epsilon?: number } & Record<string, unknown>;
-}
+type KernelArgs = WasmKernelArgs<{ epsilon?: number } & Record<string, unknown>>;
 
 /** Mean and 1/√(variance + ε) of row `r` of `xs` (`d` wide). */
 function rowStats(xs: Float32Array, r: number, d: number, epsilon: number): [number, number] {

@@ -16,7 +16,7 @@ import {
   getKernel,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { heapF32, sizeOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapF32, sizeOf, type WasmBackendLike, type WasmKernelArgs } from "./_wasm_heap.ts";
 import {
   countCall,
   defineKernelSet,
@@ -27,11 +27,7 @@ import {
 import { loadBlas, loadedBlas } from "../blas.ts";
 import { SWITCHES } from "../switches.ts";
 
-interface KernelArgs {
-  inputs: Record<string, TensorInfo | undefined>;
-  backend: WasmBackendLike;
-  attrs: Record<string, unknown>;
-}
+type KernelArgs = WasmKernelArgs<Record<string, unknown>, Record<string, TensorInfo | undefined>>;
 
 /**
  * Products with fewer multiply-adds than this go to the wasm kernel, whose
