@@ -177,7 +177,20 @@ export function adamInPlaceMany(items: AdamTensors[], attrs: AdamAttrs[]): boole
   });
   if (count === 0 || total >= 2 ** 31) return items.map(() => false);
   const [b1, c1, b2, c2, lrc, rbc2, eps] = adamScalars(adamConstants(first!));
-  native.adamMany(backend.wasm.HEAPU8, at, sizes, decays, b1, c1, b2, c2, lrc, rbc2, eps);
+  // The arrays have room for every item; only the ones taken go to the library.
+  native.adamMany(
+    backend.wasm.HEAPU8,
+    at.subarray(0, 4 * count),
+    sizes.subarray(0, count),
+    decays.subarray(0, count),
+    b1,
+    c1,
+    b2,
+    c2,
+    lrc,
+    rbc2,
+    eps,
+  );
   items.forEach((t, i) => {
     if (done[i]) { for (const x of [t.weight, t.m, t.v]) markRewritten(x); }
   });
